@@ -1,0 +1,83 @@
+# shadowmilter - see README.md.
+#
+#   make            build build/shadowmilter
+#   make demo       install build deps if missing, build, replay the bundled report
+#   make check      install build deps if missing, run all tests, then again under ASan+UBSan
+#   make bench      run the benchmarks in tests/bench/
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+SAN     ?=
+CFLAGS  ?= $(OPT) -g
+WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS = -std=c11 -D_GNU_SOURCE -Imilter
+LIBS     = -lcsv -lpcre2-8 -larchive -lsqlite3
+MILTERLIBS = -lmilter -lpthread
+
+ALL_CFLAGS = $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN)
+
+# The pipeline library: everything in milter/ except the program shells.
+SHELL_SRCS = milter/main.c milter/milter.c
+LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*.c))
+LIB_OBJS   = $(LIB_SRCS:milter/%.c=$(BUILD)/lib/%.o)
+PROG_SRCS  = $(filter $(wildcard $(SHELL_SRCS)),$(SHELL_SRCS))
+PROG_OBJS  = $(PROG_SRCS:milter/%.c=$(BUILD)/prog/%.o)
+TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c
+TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
+BENCH_SRCS = $(wildcard tests/bench/*.c)
+BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps demo check check-plain check-asan unit bench clean
+
+all: $(BUILD)/shadowmilter
+
+$(BUILD)/lib/%.o: milter/%.c milter/*.h | $(BUILD)/lib
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/prog/%.o: milter/%.c milter/*.h | $(BUILD)/prog
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/tests/%.o: tests/%.c tests/test.h milter/*.h | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
+
+$(BUILD)/libshadowmilter.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/shadowmilter: $(PROG_OBJS) $(BUILD)/libshadowmilter.a
+	$(CC) $(SAN) -o $@ $(PROG_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
+
+$(BUILD)/unit: $(TEST_OBJS) $(BUILD)/libshadowmilter.a
+	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libshadowmilter.a | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
+
+$(BUILD)/lib $(BUILD)/prog $(BUILD)/tests $(BUILD)/bench:
+	mkdir -p $@
+
+unit: $(BUILD)/unit
+
+deps:
+	@sh tests/install-deps.sh
+
+demo: deps
+	$(MAKE) all
+	@sh tests/demo.sh $(BUILD)/shadowmilter
+
+# Plain build first, then the whole suite again under ASan+UBSan in build-asan/.
+check: deps
+	$(MAKE) check-plain
+	$(MAKE) check-asan
+
+check-plain: $(BUILD)/shadowmilter $(BUILD)/unit
+	@sh tests/run.sh $(BUILD)
+
+check-asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    check-plain
+
+bench: $(BUILD)/shadowmilter $(BENCH_BINS)
+	@sh tests/bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build build-asan

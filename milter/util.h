@@ -1,0 +1,53 @@
+/*
+ * util - allocators that never return NULL and a length-tracked string buffer
+ *
+ * Every module assembles text from hostile input; `struct buf` is the one
+ * growable buffer they use instead of strcat/sprintf into fixed arrays.
+ * The x* allocators abort with a message on exhaustion so callers never check
+ * for NULL.
+ *
+ * Owns: nothing global.
+ */
+#ifndef SM_UTIL_H
+#define SM_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *ptr, size_t size);
+void *xreallocarray(void *ptr, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+struct buf {
+	char *data;	/* always NUL-terminated once anything was appended */
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT { NULL, 0, 0 }
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_append(struct buf *b, const void *data, size_t len);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, int c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+const char *buf_cstr(struct buf *b);	/* "" for an empty buffer */
+char *buf_steal(struct buf *b);		/* caller frees; buffer is reset */
+
+/* err_set - format an error message into a caller-owned buffer (may be NULL) */
+void err_set(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ascii helpers that ignore the locale */
+int ascii_strcasecmp(const char *a, const char *b);
+int ascii_strncasecmp(const char *a, const char *b, size_t n);
+char *ascii_trim(char *s);	/* strips leading/trailing space and tab in place */
+
+#endif

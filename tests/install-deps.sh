@@ -1,0 +1,17 @@
+#!/bin/sh
+# install-deps - install the Debian packages shadowmilter builds and tests with, if missing.
+# Runs apt-get only when something is missing; uses sudo when not root.
+set -e
+PKGS="build-essential pkg-config libmilter-dev libcsv-dev libpcre2-dev libarchive-dev
+      libsqlite3-dev zip"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing build dependencies:$missing"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing
