@@ -1,0 +1,63 @@
+/*
+ * config - the shadowmilter.conf file: opendkim-style "Key value" lines
+ *
+ * One file configures replay and the daemon. Keys are case-insensitive, '#'
+ * starts a comment, the value is the rest of the line. Unknown keys and bad
+ * values are errors naming the file and line. Relative paths are taken
+ * relative to the directory of the config file, so a config and its customer
+ * map can travel together.
+ *
+ * Owns: the parsed values, the compiled pcre2 patterns.
+ */
+#ifndef SM_CONFIG_H
+#define SM_CONFIG_H
+
+#include <stddef.h>
+
+struct regex;
+
+/* a SubjectType rule: subjects matching PATTERN are of report type TYPE
+ * ("$1" takes the first capture group) */
+struct subject_rule {
+	char *type;
+	struct regex *re;
+};
+
+struct config {
+	char *path;
+	char *customer_map;		/* CustomerMap */
+	struct regex *report_senders;	/* ReportSenders */
+	char **trusted_authserv_ids;	/* TrustedAuthservIDs, comma/space list */
+	size_t ntrusted;
+	char *report_dkim_domain;	/* ReportDKIMDomain */
+	char *template_dir;		/* TemplateDir: the site's, searched before the shipped one */
+	char *organization;		/* Organization */
+	char *notice_from;		/* NoticeFrom */
+	char *support_address;		/* SupportAddress */
+	char *policy_url;		/* PolicyURL */
+	char *signature;		/* NoticeSignature, "\n" allowed */
+	unsigned grace_days;		/* GraceDays */
+	struct subject_rule *subject_rules;	/* SubjectType, in file order, then defaults */
+	size_t nsubject_rules;
+	size_t nsite_subject_rules;	/* how many of them came from the file */
+	char *tmp_dir;			/* TempDir */
+	unsigned long long max_attachment_size;	/* MaxAttachmentSize */
+	unsigned long long max_csv_size;	/* MaxCSVSize (uncompressed, per file) */
+	unsigned long max_rows;		/* MaxRows per file */
+};
+
+/* config_load - parse PATH; NULL with "file:line: message" in ERR */
+struct config *config_load(const char *path, char *err, size_t errlen);
+
+/* config_defaults - a config with every default and no file (tests) */
+struct config *config_defaults(void);
+
+void config_free(struct config *cfg);
+
+/* config_is_trusted_authserv - is ID one of TrustedAuthservIDs (case-insensitive) */
+int config_is_trusted_authserv(const struct config *cfg, const char *id);
+
+/* config_set - apply one "Key value" (also used by tests); 0 or -1 with ERR */
+int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen);
+
+#endif
