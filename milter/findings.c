@@ -1,0 +1,417 @@
+/*
+ * findings - what one report file says about whose addresses
+ *
+ * See findings.h.
+ */
+#include "findings.h"
+#include "csvreport.h"
+#include "prefixmap.h"
+#include "util.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct report_file *
+report_file_new(const char *file, const char *type, const char *date)
+{
+	struct report_file *rf = xcalloc(1, sizeof(*rf));
+
+	rf->file = xstrdup(file);
+	rf->type = xstrdup(type);
+	rf->date = xstrdup(date ? date : "");
+	return rf;
+}
+
+static void
+finding_free(struct finding *f, size_t ncolumns)
+{
+	size_t i;
+
+	if (f->values)
+		for (i = 0; i < ncolumns; i++)
+			free(f->values[i]);
+	free(f->values);
+	free(f);
+}
+
+void
+report_file_free(struct report_file *rf)
+{
+	size_t i;
+
+	if (rf == NULL)
+		return;
+	for (i = 0; i < rf->nall; i++)
+		finding_free(rf->all[i], rf->ncolumns);
+	for (i = 0; i < rf->ncolumns; i++)
+		free(rf->columns[i]);
+	for (i = 0; i < rf->ngroups; i++)
+		free(rf->groups[i].findings);
+	free(rf->groups);
+	free(rf->unmatched);
+	free(rf->columns);
+	free(rf->all);
+	free(rf->slots);
+	free(rf->file);
+	free(rf->type);
+	free(rf->date);
+	free(rf->first_skip);
+	free(rf->error);
+	free(rf);
+}
+
+void
+report_file_set_error(struct report_file *rf, const char *error)
+{
+	if (rf->error == NULL)
+		rf->error = xstrdup(error);
+}
+
+int
+parse_detection_time(const char *s, time_t *out)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, n = 0;
+	const char *rest;
+
+	if (sscanf(s, "%4d-%2d-%2d%*1[ T]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n == 0)
+		return -1;
+	rest = s + n;
+	if (*rest == '.')	/* fractional seconds */
+		rest += 1 + strspn(rest + 1, "0123456789");
+	if (strcmp(rest, "") && strcmp(rest, "Z") && strcmp(rest, "+00") && strcmp(rest, "+00:00") &&
+	    strcmp(rest, " UTC") && strcmp(rest, "+0000"))
+		return -1;
+	if (y < 1990 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+	    h < 0 || mi < 0 || sec < 0)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out = timegm(&tm);
+	return 0;
+}
+
+int
+report_name_parse(const char *name, char **date, char **type)
+{
+	const char *base = strrchr(name, '/'), *p, *dash;
+	int y, m, d, n = 0;
+
+	base = base ? base + 1 : name;
+	if (sscanf(base, "%4d-%2d-%2d-%n", &y, &m, &d, &n) != 3 || n != 11)
+		return -1;
+	p = base + n;
+	dash = strchr(p, '-');
+	if (dash == NULL || dash == p || (size_t)(dash - p) > 64)
+		return -1;
+	for (const char *c = p; c < dash; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+		    (*c >= 'A' && *c <= 'Z')))
+			return -1;
+	*date = xstrndup(base, 10);
+	*type = xstrndup(p, (size_t)(dash - p));
+	for (char *c = *type; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c += 'a' - 'A';
+	return 0;
+}
+
+/* --- the dedup table ------------------------------------------------------ */
+
+static uint64_t
+finding_hash(const struct ipaddr *ip, int port, const char *proto)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ ip->bytes[i]) * 1099511628211ULL;
+	h = (h ^ (uint64_t)(port + 1)) * 1099511628211ULL;
+	for (; *proto; proto++)
+		h = (h ^ (unsigned char)*proto) * 1099511628211ULL;
+	return h ^ (h >> 29);
+}
+
+static int
+finding_same(const struct finding *f, const struct ipaddr *ip, int port, const char *proto)
+{
+	return f->ip.family == ip->family && memcmp(f->ip.bytes, ip->bytes, 16) == 0 &&
+	    f->port == port && strcmp(f->protocol, proto) == 0;
+}
+
+static void
+table_insert(struct report_file *rf, size_t index)
+{
+	const struct finding *f = rf->all[index];
+	size_t i = finding_hash(&f->ip, f->port, f->protocol) & (rf->nslots - 1);
+
+	while (rf->slots[i])
+		i = (i + 1) & (rf->nslots - 1);
+	rf->slots[i] = index + 1;
+}
+
+static void
+table_grow(struct report_file *rf)
+{
+	size_t i;
+
+	free(rf->slots);
+	rf->nslots = rf->nslots ? rf->nslots * 2 : 1024;
+	rf->slots = xcalloc(rf->nslots, sizeof(size_t));
+	for (i = 0; i < rf->nall; i++)
+		table_insert(rf, i);
+}
+
+static struct finding *
+table_find(const struct report_file *rf, const struct ipaddr *ip, int port, const char *proto)
+{
+	size_t i;
+
+	if (rf->nslots == 0)
+		return NULL;
+	i = finding_hash(ip, port, proto) & (rf->nslots - 1);
+	for (; rf->slots[i]; i = (i + 1) & (rf->nslots - 1))
+		if (finding_same(rf->all[rf->slots[i] - 1], ip, port, proto))
+			return rf->all[rf->slots[i] - 1];
+	return NULL;
+}
+
+static void
+append_finding(struct report_file *rf, struct finding *f)
+{
+	if ((rf->nall + 1) * 2 > rf->nslots)
+		table_grow(rf);
+	if (rf->nall == rf->allcap) {
+		rf->allcap = rf->allcap ? rf->allcap * 2 : 256;
+		rf->all = xreallocarray(rf->all, rf->allcap, sizeof(*rf->all));
+	}
+	rf->all[rf->nall] = f;
+	table_insert(rf, rf->nall++);
+}
+
+/* --- records ------------------------------------------------------------- */
+
+static int
+take_columns(struct report_file *rf, const struct csvreport_row *row)
+{
+	size_t i;
+
+	rf->ncolumns = row->ncols;
+	rf->columns = xcalloc(row->ncols ? row->ncols : 1, sizeof(char *));
+	for (i = 0; i < row->ncols; i++)
+		rf->columns[i] = xstrdup(row->names[i]);
+	return 0;
+}
+
+static int
+column_index(const struct report_file *rf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rf->ncolumns; i++)
+		if (strcmp(rf->columns[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *
+row_value(const struct report_file *rf, const struct csvreport_row *row, const char *name)
+{
+	int i = column_index(rf, name);
+
+	return i < 0 ? "" : row->values[i];
+}
+
+static int
+skip_row(struct report_file *rf, const struct csvreport_row *row, const char *what, const char *value)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	rf->skipped_rows++;
+	if (rf->first_skip)
+		return 1;
+	buf_printf(&b, "record %lu: bad %s \"", row->record, what);
+	for (i = 0; value[i] && i < 64; i++)	/* a hostile value is shortened and made printable */
+		buf_putc(&b, (unsigned char)value[i] < ' ' || value[i] == 0x7f ? '?' : value[i]);
+	buf_puts(&b, "\"");
+	rf->first_skip = buf_steal(&b);
+	return 1;
+}
+
+/* parse_port - "" is no port; otherwise 0..65535 */
+static int
+parse_port(const char *s, int *port)
+{
+	long v = 0;
+
+	if (*s == '\0') {
+		*port = -1;
+		return 0;
+	}
+	if (strlen(s) > 5 || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	v = strtol(s, NULL, 10);
+	if (v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+/* parse_protocol - a short token of letters and digits, lowercased */
+static int
+parse_protocol(const char *s, char *out, size_t outlen)
+{
+	size_t i, n = strlen(s);
+
+	if (n >= outlen)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return -1;
+		out[i] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static char **
+copy_values(const struct csvreport_row *row)
+{
+	char **values = xcalloc(row->ncols ? row->ncols : 1, sizeof(char *));
+	size_t i;
+
+	for (i = 0; i < row->ncols; i++)
+		values[i] = xstrdup(row->values[i]);
+	return values;
+}
+
+static void
+record_finding(struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row,
+    const struct finding *key)
+{
+	struct finding *f = table_find(rf, &key->ip, key->port, key->protocol);
+
+	if (f != NULL) {
+		if (key->detected < f->detected)
+			f->detected = key->detected;
+		return;
+	}
+	f = xmalloc(sizeof(*f));
+	*f = *key;
+	f->account = prefixmap_lookup(map, &f->ip);
+	f->values = f->account ? copy_values(row) : NULL;
+	append_finding(rf, f);
+}
+
+int
+report_file_add_row(struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row)
+{
+	struct finding key;
+	const char *ip;
+
+	if (rf->columns == NULL) {
+		take_columns(rf, row);
+		if (column_index(rf, "ip") < 0 || column_index(rf, "timestamp") < 0) {
+			report_file_set_error(rf, column_index(rf, "ip") < 0 ?
+			    "CSV header has no \"ip\" column" : "CSV header has no \"timestamp\" column");
+			return -1;
+		}
+	}
+	rf->rows++;
+	memset(&key, 0, sizeof(key));
+	ip = row_value(rf, row, "ip");
+	if (ipaddr_parse(ip, &key.ip) != 0)
+		return skip_row(rf, row, "ip", ip);
+	if (parse_detection_time(row_value(rf, row, "timestamp"), &key.detected) != 0)
+		return skip_row(rf, row, "timestamp", row_value(rf, row, "timestamp"));
+	if (parse_port(row_value(rf, row, "port"), &key.port) != 0)
+		return skip_row(rf, row, "port", row_value(rf, row, "port"));
+	if (parse_protocol(row_value(rf, row, "protocol"), key.protocol, sizeof(key.protocol)) != 0)
+		return skip_row(rf, row, "protocol", row_value(rf, row, "protocol"));
+	record_finding(rf, map, row, &key);
+	return 0;
+}
+
+/* --- grouping ------------------------------------------------------------ */
+
+static int
+finding_order(const void *a, const void *b)
+{
+	const struct finding *fa = *(struct finding *const *)a, *fb = *(struct finding *const *)b;
+	int c = ipaddr_compare(&fa->ip, &fb->ip);
+
+	if (c)
+		return c;
+	if (fa->port != fb->port)
+		return fa->port < fb->port ? -1 : 1;
+	return strcmp(fa->protocol, fb->protocol);
+}
+
+/* matched findings by account name, then address: groups become runs */
+static int
+account_then_address(const void *a, const void *b)
+{
+	const struct finding *fa = *(struct finding *const *)a, *fb = *(struct finding *const *)b;
+	int c = strcmp(fa->account->name, fb->account->name);
+
+	return c ? c : finding_order(a, b);
+}
+
+static void
+build_groups(struct report_file *rf, struct finding **matched, size_t n)
+{
+	size_t i, start;
+
+	qsort(matched, n, sizeof(*matched), account_then_address);
+	for (start = 0; start < n; start = i) {
+		for (i = start; i < n && matched[i]->account == matched[start]->account; i++)
+			;
+		rf->groups = xreallocarray(rf->groups, rf->ngroups + 1, sizeof(*rf->groups));
+		rf->groups[rf->ngroups].account = matched[start]->account;
+		rf->groups[rf->ngroups].nfindings = i - start;
+		rf->groups[rf->ngroups].findings = xreallocarray(NULL, i - start, sizeof(*matched));
+		memcpy(rf->groups[rf->ngroups].findings, matched + start, (i - start) * sizeof(*matched));
+		rf->ngroups++;
+	}
+}
+
+void
+report_file_close(struct report_file *rf)
+{
+	struct finding **matched = xreallocarray(NULL, rf->nall + 1, sizeof(*matched));
+	size_t i, nmatched = 0;
+
+	free(rf->slots);	/* the table refers to the unsorted order */
+	rf->slots = NULL;
+	rf->nslots = 0;
+	qsort(rf->all, rf->nall, sizeof(*rf->all), finding_order);
+	rf->unmatched = xreallocarray(NULL, rf->nall + 1, sizeof(*rf->unmatched));
+	for (i = 0; i < rf->nall; i++) {
+		if (rf->all[i]->account == NULL)
+			rf->unmatched[rf->nunmatched++] = rf->all[i];
+		else
+			matched[nmatched++] = rf->all[i];
+	}
+	build_groups(rf, matched, nmatched);
+	free(matched);
+}
+
+const char *
+report_file_value(const struct report_file *rf, const struct finding *f, const char *name)
+{
+	int i = column_index(rf, name);
+
+	return i < 0 || f->values == NULL ? NULL : f->values[i];
+}
