@@ -1,0 +1,318 @@
+/*
+ * notice - one customer's notice for one report type, as an RFC 5322 message
+ *
+ * See notice.h. The template sees variables through notice_get(); report
+ * values are cleaned (no control characters, bounded length) before they
+ * reach the body, and headers are built only by mailheader.
+ */
+#include "notice.h"
+#include "config.h"
+#include "findings.h"
+#include "mailheader.h"
+#include "prefixmap.h"
+#include "template.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define BODY_VALUE_MAX 200	/* a report value in the body */
+#define BODY_LINE_MAX 990	/* RFC 5322 allows 998 octets per line */
+
+struct notice_ctx {
+	const struct notice_input *in;
+	struct buf scratch;
+	char *cleaned;
+};
+
+void
+notice_endpoint(const struct ipaddr *ip, int port, char *out, size_t outlen)
+{
+	char addr[IPADDR_STRLEN];
+
+	ipaddr_format(ip, addr, sizeof(addr));
+	if (port < 0)
+		snprintf(out, outlen, "%s", addr);
+	else if (ip->family == AF_INET6)
+		snprintf(out, outlen, "[%s]:%d", addr, port);
+	else
+		snprintf(out, outlen, "%s:%d", addr, port);
+}
+
+static const char *
+keep(struct notice_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static const char *
+keep(struct notice_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_reset(&c->scratch);
+	va_start(ap, fmt);
+	buf_vprintf(&c->scratch, fmt, ap);
+	va_end(ap);
+	return buf_cstr(&c->scratch);
+}
+
+static const char *
+clean(struct notice_ctx *c, const char *value)
+{
+	free(c->cleaned);
+	c->cleaned = text_clean(value ? value : "", BODY_VALUE_MAX);
+	return c->cleaned;
+}
+
+static const char *
+format_time(struct notice_ctx *c, time_t t, int with_time)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (!with_time)
+		return keep(c, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	return keep(c, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static const char *
+item_get(struct notice_ctx *c, const struct finding *f, const char *name)
+{
+	const struct report_file *rf = c->in->rf;
+	char tmp[IPADDR_STRLEN + 16];
+
+	if (!strcmp(name, "ip")) {
+		ipaddr_format(&f->ip, tmp, sizeof(tmp));
+		return keep(c, "%s", tmp);
+	}
+	if (!strcmp(name, "endpoint")) {
+		notice_endpoint(&f->ip, f->port, tmp, sizeof(tmp));
+		return keep(c, "%s", tmp);
+	}
+	if (!strcmp(name, "port"))
+		return f->port < 0 ? "" : keep(c, "%d", f->port);
+	if (!strcmp(name, "protocol"))
+		return f->protocol;
+	if (!strcmp(name, "protocol_upper")) {
+		keep(c, "%s", f->protocol);
+		for (char *p = c->scratch.data; p && *p; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p -= 'a' - 'A';
+		return buf_cstr(&c->scratch);
+	}
+	if (!strcmp(name, "timestamp"))
+		return format_time(c, f->detected, 1);
+	if (!strcmp(name, "detected_date"))
+		return format_time(c, f->detected, 0);
+	if (!strcmp(name, "hostname") || !strcmp(name, "tag") || !strcmp(name, "asn"))
+		return clean(c, report_file_value(rf, f, name));
+	if (!strncmp(name, "col.", 4))
+		return clean(c, report_file_value(rf, f, name + 4));
+	return NULL;
+}
+
+static const char *
+top_get(struct notice_ctx *c, const char *name)
+{
+	const struct notice_input *in = c->in;
+	const struct config *cfg = in->cfg;
+
+	if (!strcmp(name, "account"))
+		return in->group ? clean(c, in->group->account->name) : "example-account";
+	if (!strcmp(name, "organization"))
+		return cfg->organization;
+	if (!strcmp(name, "support_address"))
+		return cfg->support_address;
+	if (!strcmp(name, "notice_from"))
+		return cfg->notice_from;
+	if (!strcmp(name, "policy_url"))
+		return cfg->policy_url;
+	if (!strcmp(name, "signature"))
+		return *cfg->signature ? cfg->signature : keep(c, "%s", cfg->organization);
+	if (!strcmp(name, "grace_days"))
+		return keep(c, "%u", cfg->grace_days);
+	if (!strcmp(name, "report_type"))
+		return clean(c, in->rf->type);
+	if (!strcmp(name, "report_date"))
+		return clean(c, in->rf->date);
+	if (!strcmp(name, "report_file"))
+		return clean(c, in->rf->file);
+	if (!strcmp(name, "finding_count"))
+		return keep(c, "%zu", in->group ? in->group->nfindings : 0);
+	if (!strcmp(name, "today"))
+		return format_time(c, in->now, 0);
+	return NULL;
+}
+
+static const char *
+notice_get(void *ctx, const char *name, long item)
+{
+	struct notice_ctx *c = ctx;
+	const char *v;
+
+	if (item >= 0 && c->in->group && (size_t)item < c->in->group->nfindings &&
+	    (v = item_get(c, c->in->group->findings[item], name)) != NULL)
+		return v;
+	return top_get(c, name);
+}
+
+static int
+notice_is_list(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "findings") == 0;
+}
+
+static size_t
+notice_count(void *ctx, const char *name)
+{
+	struct notice_ctx *c = ctx;
+
+	return notice_is_list(ctx, name) && c->in->group ? c->in->group->nfindings : 0;
+}
+
+/* message_id - stable for (report, type, account): a resend keeps its id */
+static char *
+message_id(const struct notice_input *in, const char *account)
+{
+	const char *parts[3] = { in->report_ref ? in->report_ref : "", in->rf->type, account };
+	const char *domain = strchr(in->cfg->notice_from, '@') + 1;
+	uint64_t h = 1469598103934665603ULL, h2 = 0x9E3779B97F4A7C15ULL;
+	struct buf b = BUF_INIT;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		for (const char *p = parts[i]; ; p++) {
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+			h2 = (h2 ^ (unsigned char)*p) * 0x100000001B3ULL + (h >> 17);
+			if (*p == '\0')
+				break;
+		}
+	buf_printf(&b, "shadowmilter.%016llx%016llx@%s", (unsigned long long)h,
+	    (unsigned long long)h2, domain);
+	return buf_steal(&b);
+}
+
+static void
+copy_recipients(struct notice *out, const struct notice_group *g)
+{
+	size_t i;
+
+	if (g == NULL) {
+		out->to = xcalloc(1, sizeof(char *));
+		out->to[0] = xstrdup("customer@example.com");
+		out->nto = 1;
+		return;
+	}
+	out->to = xcalloc(g->account->nemails + 1, sizeof(char *));
+	for (i = 0; i < g->account->nemails; i++)
+		out->to[i] = xstrdup(g->account->emails[i]);
+	out->nto = g->account->nemails;
+}
+
+static void
+append_headers(struct buf *msg, const struct notice_input *in, const struct notice *n)
+{
+	struct buf v = BUF_INIT;
+	char date[64];
+	struct tm tm;
+	size_t i;
+
+	gmtime_r(&in->now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	header_append(msg, "Date", date);
+	buf_printf(&v, "<%s>", n->message_id);
+	header_append(msg, "Message-ID", buf_cstr(&v));
+	buf_reset(&v);
+	buf_puts(&v, "\"");
+	for (const char *p = in->cfg->organization; *p; p++)
+		if (*p != '"' && *p != '\\')
+			buf_putc(&v, *p);
+	buf_printf(&v, "\" <%s>", in->cfg->notice_from);
+	header_append(msg, "From", buf_cstr(&v));
+	header_append(msg, "Reply-To", in->cfg->support_address);
+	buf_reset(&v);
+	for (i = 0; i < n->nto; i++)
+		buf_printf(&v, "%s%s", i ? ", " : "", n->to[i]);
+	header_append(msg, "To", buf_cstr(&v));
+	header_append(msg, "Subject", n->subject);
+	header_append(msg, "MIME-Version", "1.0");
+	header_append(msg, "Content-Type", "text/plain; charset=utf-8");
+	header_append(msg, "Content-Transfer-Encoding", "8bit");
+	header_append(msg, "Auto-Submitted", "auto-generated");
+	header_append(msg, "X-Shadowmilter-Account", n->account);
+	header_append(msg, "X-Shadowmilter-Report-Type", in->rf->type);
+	buf_free(&v);
+}
+
+/* append_body - body lines, hard-wrapped only if a line would break SMTP */
+static void
+append_body(struct buf *msg, const char *body)
+{
+	const char *line = body;
+
+	while (*line) {
+		size_t len = strcspn(line, "\n");
+
+		while (len > BODY_LINE_MAX) {
+			buf_append(msg, line, BODY_LINE_MAX);
+			buf_putc(msg, '\n');
+			line += BODY_LINE_MAX;
+			len -= BODY_LINE_MAX;
+		}
+		buf_append(msg, line, len);
+		buf_putc(msg, '\n');
+		line += len + (line[len] == '\n');
+	}
+}
+
+int
+notice_build(const struct notice_input *in, const struct template *t, struct notice *out, char *err,
+    size_t errlen)
+{
+	struct notice_ctx c = { in, BUF_INIT, NULL };
+	struct template_scope scope = { notice_get, notice_count, notice_is_list, &c };
+	struct buf subject = BUF_INIT, body = BUF_INIT, msg = BUF_INIT;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (template_render_subject(t, &scope, &subject, err, errlen) != 0 ||
+	    template_render_body(t, &scope, &body, err, errlen) != 0)
+		goto done;
+	out->account = text_clean(in->group ? in->group->account->name : "example-account", 200);
+	out->subject = text_clean(buf_cstr(&subject), 500);
+	out->message_id = message_id(in, out->account);
+	copy_recipients(out, in->group);
+	append_headers(&msg, in, out);
+	buf_putc(&msg, '\n');
+	append_body(&msg, buf_cstr(&body));
+	out->message = buf_steal(&msg);
+	rc = 0;
+done:
+	buf_free(&subject);
+	buf_free(&body);
+	buf_free(&msg);
+	buf_free(&c.scratch);
+	free(c.cleaned);
+	if (rc != 0)
+		notice_free(out);
+	return rc;
+}
+
+void
+notice_free(struct notice *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nto; i++)
+		free(n->to[i]);
+	free(n->to);
+	free(n->account);
+	free(n->subject);
+	free(n->message);
+	free(n->message_id);
+	memset(n, 0, sizeof(*n));
+}
