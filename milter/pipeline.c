@@ -1,0 +1,608 @@
+/*
+ * pipeline - a mail in, a verdict, per-customer notices and the unmatched out
+ *
+ * See pipeline.h. The MIME walk calls back into this file; each leaf part is
+ * one of: a plain CSV (streamed straight into csvreport), a zipped CSV
+ * (spooled to an unlinked temp file, read back through ziparchive), a text
+ * part (scanned for a download link) or anything else (ignored unread).
+ */
+#include "pipeline.h"
+#include "config.h"
+#include "csvreport.h"
+#include "findings.h"
+#include "mailheader.h"
+#include "mime.h"
+#include "notice.h"
+#include "prefixmap.h"
+#include "recognise.h"
+#include "regex.h"
+#include "template.h"
+#include "util.h"
+#include "ziparchive.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TEXT_SCAN_MAX (64 * 1024)	/* text parts kept for the link scan */
+
+enum part_kind { PART_NONE, PART_CSV, PART_ZIP, PART_TEXT };
+
+struct pipeline {
+	const struct config *cfg;
+	const struct prefixmap *map;
+	struct mime_parser *mime;
+	struct recognise rc;
+	int headers_done;
+	int processing;			/* an authenticated report: read attachments */
+	char reason[512];
+	char *message_id;
+	char *subject;
+	time_t now;
+	uint64_t digest[2];		/* of every byte fed, for reports without Message-ID */
+	char internal_error[512];	/* set: finish fails, the MTA must retry */
+
+	enum part_kind part;
+	char *part_name;
+	struct report_file *rf;		/* the CSV being read */
+	struct csvreport *csv;
+	unsigned long long csv_bytes;
+	int spool_fd;
+	unsigned long long spool_bytes;
+	int spool_overflow;
+	struct buf text;
+
+	struct report_output *reports;
+	size_t nreports;
+};
+
+/* --- report types -------------------------------------------------------- */
+
+/* type_from_capture - a subject capture made safe to use as a type name */
+static char *
+type_from_capture(const char *capture)
+{
+	char *t = xstrdup(capture), *c;
+
+	for (c = t; *c; c++) {
+		if (*c >= 'A' && *c <= 'Z')
+			*c += 'a' - 'A';
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+			break;
+	}
+	*c = '\0';
+	if (*t == '\0' || strlen(t) > 64) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static char *
+type_from_subject(const struct pipeline *p)
+{
+	const struct config *cfg = p->cfg;
+	char *capture, *type;
+	size_t i;
+
+	for (i = 0; p->subject && i < cfg->nsubject_rules; i++) {
+		if (regex_match(cfg->subject_rules[i].re, p->subject, &capture) != 1)
+			continue;
+		if (strcmp(cfg->subject_rules[i].type, "$1") != 0)
+			type = xstrdup(cfg->subject_rules[i].type);
+		else
+			type = capture ? type_from_capture(capture) : NULL;
+		free(capture);
+		if (type)
+			return type;
+	}
+	return xstrdup("unknown");
+}
+
+/* report_file_for - a new report file named NAME, typed by its name, the
+ * attachment's name, or the subject, in that order */
+static struct report_file *
+report_file_for(struct pipeline *p, const char *name, const char *outer)
+{
+	struct report_file *rf;
+	char *date = NULL, *type = NULL;
+
+	if (report_name_parse(name, &date, &type) != 0 &&
+	    (outer == NULL || report_name_parse(outer, &date, &type) != 0))
+		type = type_from_subject(p);
+	rf = report_file_new(name, type, date);
+	free(date);
+	free(type);
+	p->reports = xreallocarray(p->reports, p->nreports + 1, sizeof(*p->reports));
+	memset(&p->reports[p->nreports], 0, sizeof(*p->reports));
+	p->reports[p->nreports++].rf = rf;
+	return rf;
+}
+
+/* --- CSV files ----------------------------------------------------------- */
+
+static int
+on_row(void *ctx, const struct csvreport_row *row)
+{
+	struct pipeline *p = ctx;
+
+	if (p->rf->rows >= p->cfg->max_rows) {
+		report_file_set_error(p->rf, "more rows than MaxRows; file not used");
+		return 1;
+	}
+	return report_file_add_row(p->rf, p->map, row) < 0;
+}
+
+static void
+csv_begin(struct pipeline *p, const char *name, const char *outer)
+{
+	p->rf = report_file_for(p, name, outer);
+	p->csv = csvreport_new(on_row, p);
+	p->csv_bytes = 0;
+}
+
+static int
+csv_data(struct pipeline *p, const char *data, size_t len)
+{
+	char err[256];
+
+	if (p->csv == NULL || p->rf->error)
+		return 1;
+	p->csv_bytes += len;
+	if (p->csv_bytes > p->cfg->max_csv_size) {
+		report_file_set_error(p->rf, "CSV larger than MaxCSVSize; file not used");
+		return 1;
+	}
+	if (csvreport_feed(p->csv, data, len, err, sizeof(err)) != 0) {
+		report_file_set_error(p->rf, err);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+csv_end(struct pipeline *p, const char *error)
+{
+	char err[256];
+
+	if (p->csv == NULL)
+		return;
+	if (error)
+		report_file_set_error(p->rf, error);
+	if (p->rf->error == NULL && csvreport_finish(p->csv, err, sizeof(err)) != 0)
+		report_file_set_error(p->rf, err);
+	if (p->rf->error == NULL && !csvreport_has_header(p->csv))
+		report_file_set_error(p->rf, "empty CSV: no header line");
+	csvreport_free(p->csv);
+	p->csv = NULL;
+	report_file_close(p->rf);
+	p->rf = NULL;
+}
+
+/* --- zip attachments ----------------------------------------------------- */
+
+static void
+zip_member_begin(void *ctx, const char *name)
+{
+	struct pipeline *p = ctx;
+	char *outer = xstrndup(p->part_name, strlen(p->part_name) - 4);	/* without ".zip" */
+
+	csv_begin(p, name, outer);
+	free(outer);
+}
+
+static int
+zip_member_data(void *ctx, const char *data, size_t len)
+{
+	return csv_data(ctx, data, len);
+}
+
+static void
+zip_member_end(void *ctx, const char *error)
+{
+	csv_end(ctx, error);
+}
+
+static const struct zip_callbacks zip_cb = { zip_member_begin, zip_member_data, zip_member_end };
+
+static int
+spool_open(struct pipeline *p)
+{
+	struct buf path = BUF_INIT;
+
+	buf_printf(&path, "%s/shadowmilter.XXXXXX", p->cfg->tmp_dir);
+	p->spool_fd = mkstemp(path.data);
+	if (p->spool_fd < 0) {
+		snprintf(p->internal_error, sizeof(p->internal_error), "cannot create spool file in %s: %s",
+		    p->cfg->tmp_dir, strerror(errno));
+		buf_free(&path);
+		return -1;
+	}
+	unlink(path.data);	/* gone when closed, whatever happens to us */
+	buf_free(&path);
+	p->spool_bytes = 0;
+	p->spool_overflow = 0;
+	return 0;
+}
+
+static void
+spool_data(struct pipeline *p, const char *data, size_t len)
+{
+	ssize_t n;
+
+	if (p->spool_fd < 0 || p->spool_overflow)
+		return;
+	if ((p->spool_bytes += len) > p->cfg->max_attachment_size) {
+		p->spool_overflow = 1;
+		return;
+	}
+	while (len > 0) {
+		if ((n = write(p->spool_fd, data, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(p->internal_error, sizeof(p->internal_error), "cannot write spool file: %s",
+			    strerror(errno));
+			close(p->spool_fd);
+			p->spool_fd = -1;
+			return;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+/* spool_finish - read the spooled zip; damage is the report's, not ours */
+static void
+spool_finish(struct pipeline *p)
+{
+	size_t first = p->nreports, i;
+	char err[256];
+	int n;
+
+	if (p->spool_fd < 0)
+		return;
+	if (p->spool_overflow)
+		report_file_set_error(report_file_for(p, p->part_name, NULL),
+		    "attachment larger than MaxAttachmentSize; not read");
+	else if ((n = zip_read_csv_members(p->spool_fd, p->cfg->max_csv_size, &zip_cb, p, err,
+	    sizeof(err))) <= 0) {
+		if (n == 0)
+			snprintf(err, sizeof(err), "zip holds no .csv file");
+		if (p->nreports == first)
+			report_file_for(p, p->part_name, NULL);
+		for (i = first; i < p->nreports; i++)	/* a damaged zip taints all it held */
+			report_file_set_error(p->reports[i].rf, err);
+	}
+	close(p->spool_fd);
+	p->spool_fd = -1;
+}
+
+/* --- text parts: the download link --------------------------------------- */
+
+static void
+scan_for_link(struct pipeline *p, char **link)
+{
+	static const char *const prefixes[] = { "https://dl.shadowserver.org/", "http://dl.shadowserver.org/" };
+	const char *s = buf_cstr(&p->text), *hit;
+	size_t i, len;
+
+	for (i = 0; i < 2 && *link == NULL; i++) {
+		if ((hit = strstr(s, prefixes[i])) == NULL)
+			continue;
+		len = strcspn(hit, " \t\r\n\"'<>()[]");
+		char *raw = xstrndup(hit, len > 512 ? 512 : len);
+
+		*link = text_clean(raw, 512);
+		free(raw);
+	}
+}
+
+/* --- the MIME walk ------------------------------------------------------- */
+
+static void
+on_header(void *ctx, const char *name, const char *value)
+{
+	struct pipeline *p = ctx;
+
+	recognise_header(&p->rc, name, value);
+	if (!ascii_strcasecmp(name, "Message-ID") && p->message_id == NULL)
+		p->message_id = text_clean(value, 250);
+	else if (!ascii_strcasecmp(name, "Subject") && p->subject == NULL) {
+		char *decoded = mime_decode_words(value);
+
+		p->subject = text_clean(decoded, 500);
+		free(decoded);
+	}
+}
+
+static void
+on_headers_done(void *ctx)
+{
+	struct pipeline *p = ctx;
+
+	p->headers_done = 1;
+	p->processing = recognise_verdict(&p->rc, p->reason, sizeof(p->reason));
+}
+
+static enum part_kind
+classify_part(const struct mime_part *part)
+{
+	if (part->filename && has_suffix(part->filename, ".csv"))
+		return PART_CSV;
+	if (part->filename && has_suffix(part->filename, ".csv.zip"))
+		return PART_ZIP;
+	if (part->filename == NULL && (!strcmp(part->content_type, "text/plain") ||
+	    !strcmp(part->content_type, "text/html")))
+		return PART_TEXT;
+	return PART_NONE;
+}
+
+static int
+on_part_begin(void *ctx, const struct mime_part *part)
+{
+	struct pipeline *p = ctx;
+
+	if (!p->processing || p->internal_error[0])
+		return 0;
+	p->part = classify_part(part);
+	free(p->part_name);
+	p->part_name = xstrdup(part->filename ? part->filename : "");
+	if (p->part == PART_CSV)
+		csv_begin(p, p->part_name, NULL);
+	else if (p->part == PART_ZIP && spool_open(p) != 0)
+		p->part = PART_NONE;
+	return p->part != PART_NONE;
+}
+
+static void
+on_part_data(void *ctx, const char *data, size_t len)
+{
+	struct pipeline *p = ctx;
+
+	switch (p->part) {
+	case PART_CSV:
+		csv_data(p, data, len);
+		break;
+	case PART_ZIP:
+		spool_data(p, data, len);
+		break;
+	case PART_TEXT:
+		if (p->text.len < TEXT_SCAN_MAX)
+			buf_append(&p->text, data, len < TEXT_SCAN_MAX ? len : TEXT_SCAN_MAX);
+		break;
+	case PART_NONE:
+		break;
+	}
+}
+
+static void
+on_part_end(void *ctx)
+{
+	struct pipeline *p = ctx;
+
+	if (p->part == PART_CSV)
+		csv_end(p, NULL);
+	else if (p->part == PART_ZIP)
+		spool_finish(p);
+	else if (p->part == PART_TEXT)
+		buf_append(&p->text, " ", 1);	/* keep parts apart for the scan */
+	p->part = PART_NONE;
+}
+
+static const struct mime_callbacks mime_cb = {
+	on_header, on_headers_done, on_part_begin, on_part_data, on_part_end,
+};
+
+/* --- the public face ----------------------------------------------------- */
+
+struct pipeline *
+pipeline_new(const struct config *cfg, const struct prefixmap *map)
+{
+	struct pipeline *p = xcalloc(1, sizeof(*p));
+
+	p->cfg = cfg;
+	p->map = map;
+	p->spool_fd = -1;
+	p->now = time(NULL);
+	p->digest[0] = 1469598103934665603ULL;
+	p->digest[1] = 0x6c62272e07bb0142ULL;
+	recognise_init(&p->rc, cfg);
+	p->mime = mime_parser_new(&mime_cb, p);
+	return p;
+}
+
+void
+pipeline_set_envelope_sender(struct pipeline *p, const char *sender)
+{
+	recognise_envelope_sender(&p->rc, sender);
+}
+
+void
+pipeline_set_now(struct pipeline *p, time_t now)
+{
+	p->now = now;
+}
+
+void
+pipeline_feed(struct pipeline *p, const char *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		p->digest[0] = (p->digest[0] ^ (unsigned char)data[i]) * 1099511628211ULL;
+		p->digest[1] = (p->digest[1] ^ (unsigned char)data[i]) * 0x100000001b3ULL + (p->digest[0] >> 31);
+	}
+	mime_parser_feed(p->mime, data, len);
+}
+
+int
+pipeline_headers_seen(const struct pipeline *p)
+{
+	return p->headers_done;
+}
+
+int
+pipeline_wants_body(const struct pipeline *p)
+{
+	return p->processing;
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	mime_parser_free(p->mime);
+	recognise_free(&p->rc);
+	if (p->csv)
+		csvreport_free(p->csv);
+	if (p->spool_fd >= 0)
+		close(p->spool_fd);
+	for (i = 0; i < p->nreports; i++)	/* results not handed over */
+		report_file_free(p->reports[i].rf);
+	free(p->reports);
+	free(p->part_name);
+	free(p->message_id);
+	free(p->subject);
+	buf_free(&p->text);
+	free(p);
+}
+
+/* render_notices - one notice per group of a readable report file */
+static int
+render_notices(struct pipeline *p, struct pipeline_result *r, struct report_output *out, char *err,
+    size_t errlen)
+{
+	struct notice_input in = { p->cfg, out->rf, NULL, r->report_ref, p->now };
+	struct template *t;
+	size_t i;
+
+	if (out->rf->error || out->rf->ngroups == 0)
+		return 0;
+	t = template_find(p->cfg->template_dir, template_shipped_dir(), out->rf->type, err, errlen);
+	if (t == NULL)
+		return -1;
+	out->notices = xcalloc(out->rf->ngroups, sizeof(*out->notices));
+	for (i = 0; i < out->rf->ngroups; i++) {
+		in.group = &out->rf->groups[i];
+		if (notice_build(&in, t, &out->notices[i], err, errlen) != 0) {
+			template_free(t);
+			return -1;
+		}
+		out->nnotices++;
+	}
+	template_free(t);
+	return 0;
+}
+
+/* explain - the reason line for an authenticated report */
+static void
+explain(struct pipeline_result *r)
+{
+	struct buf b = BUF_INIT;
+
+	if (r->nreports == 0 && r->link)
+		buf_printf(&b, "link only: the report data must be fetched from %s", r->link);
+	else if (r->nreports == 0)
+		buf_puts(&b, "authenticated report without a .csv or .csv.zip attachment");
+	else
+		buf_puts(&b, r->reason);
+	free(r->reason);
+	r->reason = buf_steal(&b);
+}
+
+static struct pipeline_result *
+take_result(struct pipeline *p)
+{
+	struct pipeline_result *r = xcalloc(1, sizeof(*r));
+	const struct mime_stats *st = mime_parser_stats(p->mime);
+	char ref[40];
+
+	r->report = recognise_is_report(&p->rc);
+	r->authenticated = p->processing;
+	r->reason = xstrdup(p->reason);
+	r->message_id = xstrdup(p->message_id ? p->message_id : "");
+	r->subject = xstrdup(p->subject ? p->subject : "");
+	snprintf(ref, sizeof(ref), "sha:%016llx%016llx", (unsigned long long)p->digest[0],
+	    (unsigned long long)p->digest[1]);
+	r->report_ref = xstrdup(*r->message_id ? r->message_id : ref);
+	r->reports = p->reports;
+	r->nreports = p->nreports;
+	p->reports = NULL;
+	p->nreports = 0;
+	r->bad_base64 = st->bad_base64;
+	r->truncated_parts = st->truncated_parts;
+	if (p->processing)
+		scan_for_link(p, &r->link);
+	return r;
+}
+
+int
+pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, size_t errlen)
+{
+	struct pipeline_result *r;
+	size_t i;
+
+	*result = NULL;
+	mime_parser_finish(p->mime);
+	if (!p->headers_done)
+		on_headers_done(p);
+	if (p->csv)	/* a part the MIME walk never closed */
+		csv_end(p, "attachment cut short");
+	if (p->internal_error[0]) {
+		err_set(err, errlen, "%s", p->internal_error);
+		return -1;
+	}
+	r = take_result(p);
+	if (r->authenticated)
+		explain(r);
+	for (i = 0; i < r->nreports; i++)
+		if (render_notices(p, r, &r->reports[i], err, errlen) != 0) {
+			pipeline_result_free(r);
+			return -1;
+		}
+	*result = r;
+	return 0;
+}
+
+void
+pipeline_result_free(struct pipeline_result *r)
+{
+	size_t i, j;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nreports; i++) {
+		for (j = 0; j < r->reports[i].nnotices; j++)
+			notice_free(&r->reports[i].notices[j]);
+		free(r->reports[i].notices);
+		report_file_free(r->reports[i].rf);
+	}
+	free(r->reports);
+	free(r->reason);
+	free(r->message_id);
+	free(r->subject);
+	free(r->report_ref);
+	free(r->link);
+	free(r);
+}
+
+void
+pipeline_counts(const struct pipeline_result *r, size_t *notices, size_t *unmatched,
+    unsigned long *skipped_rows)
+{
+	size_t i;
+
+	*notices = *unmatched = 0;
+	*skipped_rows = 0;
+	for (i = 0; i < r->nreports; i++) {
+		*notices += r->reports[i].nnotices;
+		*unmatched += r->reports[i].rf->nunmatched;
+		*skipped_rows += r->reports[i].rf->skipped_rows;
+	}
+}

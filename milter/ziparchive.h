@@ -1,0 +1,37 @@
+/*
+ * ziparchive - the CSV members of a spooled zip attachment, via libarchive
+ *
+ * The milter receives a zip as base64 in the body; we spool the decoded
+ * bytes to an unlinked temporary file (memory stays flat), then libarchive
+ * reads its members. Members named *.csv are streamed to the caller; other
+ * members are skipped. Encrypted members, members over the size cap and
+ * corrupt archives are errors for the caller to report.
+ *
+ * Owns: the libarchive reader for the duration of one call.
+ */
+#ifndef SM_ZIPARCHIVE_H
+#define SM_ZIPARCHIVE_H
+
+#include <stddef.h>
+
+struct zip_callbacks {
+	/* a *.csv member begins */
+	void (*member_begin)(void *ctx, const char *name);
+	/* data of the current member; return non-zero to stop reading it */
+	int (*member_data)(void *ctx, const char *data, size_t len);
+	/* the member ended; ERROR is NULL or why it could not be read fully */
+	void (*member_end)(void *ctx, const char *error);
+};
+
+/*
+ * zip_read_csv_members - walk the zip in FD (from its start). MAX_MEMBER caps
+ * each member's uncompressed size. Returns the number of CSV members, or -1
+ * with ERR when the archive itself cannot be read.
+ */
+int zip_read_csv_members(int fd, unsigned long long max_member, const struct zip_callbacks *cb, void *ctx,
+    char *err, size_t errlen);
+
+/* has_suffix - case-insensitive "ends with" */
+int has_suffix(const char *s, const char *suffix);
+
+#endif
