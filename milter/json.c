@@ -1,0 +1,179 @@
+/*
+ * json - the replay --json output, a public interface for ops automation
+ *
+ * See json.h.
+ */
+#include "json.h"
+#include "findings.h"
+#include "mailheader.h"
+#include "notice.h"
+#include "pipeline.h"
+#include "prefixmap.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+json_string(struct buf *out, const char *s)
+{
+	char *clean = text_clean(s ? s : "", (size_t)-1 / 2);	/* valid UTF-8, no controls */
+	const char *p;
+
+	buf_putc(out, '"');
+	for (p = clean; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_putc(out, '\\');
+		buf_putc(out, *p);
+	}
+	buf_putc(out, '"');
+	free(clean);
+}
+
+static void
+json_key(struct buf *out, const char *key, int first)
+{
+	if (!first)
+		buf_putc(out, ',');
+	json_string(out, key);
+	buf_putc(out, ':');
+}
+
+static void
+json_finding(struct buf *out, const struct finding *f, int with_time)
+{
+	char ip[IPADDR_STRLEN], ts[32];
+	struct tm tm;
+
+	ipaddr_format(&f->ip, ip, sizeof(ip));
+	buf_putc(out, '{');
+	json_key(out, "ip", 1);
+	json_string(out, ip);
+	json_key(out, "port", 0);
+	if (f->port < 0)
+		buf_puts(out, "null");
+	else
+		buf_printf(out, "%d", f->port);
+	json_key(out, "protocol", 0);
+	json_string(out, f->protocol);
+	if (with_time) {
+		gmtime_r(&f->detected, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_key(out, "timestamp", 0);
+		json_string(out, ts);
+	}
+	buf_putc(out, '}');
+}
+
+static void
+json_notice(struct buf *out, const struct notice_group *g, const struct notice *n)
+{
+	size_t i;
+
+	buf_putc(out, '{');
+	json_key(out, "account", 1);
+	json_string(out, g->account->name);
+	json_key(out, "to", 0);
+	buf_putc(out, '[');
+	for (i = 0; i < n->nto; i++) {
+		if (i)
+			buf_putc(out, ',');
+		json_string(out, n->to[i]);
+	}
+	buf_putc(out, ']');
+	json_key(out, "subject", 0);
+	json_string(out, n->subject);
+	json_key(out, "message_id", 0);
+	json_string(out, n->message_id);
+	json_key(out, "findings", 0);
+	buf_putc(out, '[');
+	for (i = 0; i < g->nfindings; i++) {
+		if (i)
+			buf_putc(out, ',');
+		json_finding(out, g->findings[i], 1);
+	}
+	buf_puts(out, "]}");
+}
+
+static void
+json_report(struct buf *out, const struct report_output *ro)
+{
+	const struct report_file *rf = ro->rf;
+	size_t i;
+
+	buf_putc(out, '{');
+	json_key(out, "type", 1);
+	json_string(out, rf->type);
+	json_key(out, "file", 0);
+	json_string(out, rf->file);
+	json_key(out, "date", 0);
+	json_string(out, rf->date);
+	buf_printf(out, ",\"rows\":%lu,\"skipped_rows\":%lu", rf->rows, rf->skipped_rows);
+	json_key(out, "first_skip", 0);
+	if (rf->first_skip)
+		json_string(out, rf->first_skip);
+	else
+		buf_puts(out, "null");
+	json_key(out, "error", 0);
+	if (rf->error)
+		json_string(out, rf->error);
+	else
+		buf_puts(out, "null");
+	json_key(out, "notices", 0);
+	buf_putc(out, '[');
+	for (i = 0; i < ro->nnotices; i++) {
+		if (i)
+			buf_putc(out, ',');
+		json_notice(out, &rf->groups[i], &ro->notices[i]);
+	}
+	buf_puts(out, "],\"unmatched\":[");
+	for (i = 0; i < rf->nunmatched; i++) {
+		if (i)
+			buf_putc(out, ',');
+		json_finding(out, rf->unmatched[i], 0);
+	}
+	buf_puts(out, "]}");
+}
+
+void
+json_result(struct buf *out, const char *message, const struct pipeline_result *r, const char *error)
+{
+	size_t i;
+
+	buf_putc(out, '{');
+	json_key(out, "message", 1);
+	json_string(out, message);
+	if (r == NULL) {
+		buf_puts(out, ",\"report\":false,\"authenticated\":false");
+		json_key(out, "reason", 0);
+		json_string(out, "");
+		json_key(out, "error", 0);
+		json_string(out, error);
+		buf_puts(out, ",\"reports\":[]}\n");
+		return;
+	}
+	buf_printf(out, ",\"report\":%s,\"authenticated\":%s", r->report ? "true" : "false",
+	    r->authenticated ? "true" : "false");
+	json_key(out, "reason", 0);
+	json_string(out, r->reason);
+	json_key(out, "error", 0);
+	buf_puts(out, "null");
+	json_key(out, "message_id", 0);
+	json_string(out, r->message_id);
+	json_key(out, "subject", 0);
+	json_string(out, r->subject);
+	json_key(out, "link", 0);
+	if (r->link)
+		json_string(out, r->link);
+	else
+		buf_puts(out, "null");
+	json_key(out, "reports", 0);
+	buf_putc(out, '[');
+	for (i = 0; i < r->nreports; i++) {
+		if (i)
+			buf_putc(out, ',');
+		json_report(out, &r->reports[i]);
+	}
+	buf_puts(out, "]}\n");
+}
