@@ -11,19 +11,20 @@ OPT     ?= -O2
 SAN     ?=
 CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS = -std=c11 -D_GNU_SOURCE -Imilter
+TEMPLATEDIR ?= $(CURDIR)/templates
+CPPFLAGS = -std=c11 -D_GNU_SOURCE -Imilter -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\"
 LIBS     = -lcsv -lpcre2-8 -larchive -lsqlite3
 MILTERLIBS = -lmilter -lpthread
 
 ALL_CFLAGS = $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN)
 
 # The pipeline library: everything in milter/ except the program shells.
-SHELL_SRCS = milter/main.c milter/milter.c
+SHELL_SRCS = milter/main.c milter/milter.c milter/replay.c
 LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*.c))
 LIB_OBJS   = $(LIB_SRCS:milter/%.c=$(BUILD)/lib/%.o)
 PROG_SRCS  = $(filter $(wildcard $(SHELL_SRCS)),$(SHELL_SRCS))
 PROG_OBJS  = $(PROG_SRCS:milter/%.c=$(BUILD)/prog/%.o)
-TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c
+TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c tests/testmail.c
 TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
@@ -36,7 +37,7 @@ $(BUILD)/lib/%.o: milter/%.c milter/*.h | $(BUILD)/lib
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/prog/%.o: milter/%.c milter/*.h | $(BUILD)/prog
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-$(BUILD)/tests/%.o: tests/%.c tests/test.h milter/*.h | $(BUILD)/tests
+$(BUILD)/tests/%.o: tests/%.c tests/*.h milter/*.h | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
 
 $(BUILD)/libshadowmilter.a: $(LIB_OBJS)

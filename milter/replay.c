@@ -1,0 +1,238 @@
+/*
+ * replay - the "shadowmilter replay" command: saved mail through the pipeline
+ *
+ * See replay.h. A command shell: it owns stdout/stderr and exit codes; the
+ * pipeline it drives does not print.
+ */
+#include "replay.h"
+#include "config.h"
+#include "findings.h"
+#include "json.h"
+#include "mailsource.h"
+#include "notice.h"
+#include "pipeline.h"
+#include "prefixmap.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct replay {
+	const struct config *cfg;
+	const struct prefixmap *map;
+	int json;
+	const char *outdir;
+	time_t now;			/* 0: the real time */
+	struct pipeline *p;
+	char *name;
+	unsigned long messages, notices, failures, written;
+	int progress;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: shadowmilter replay -c CONF [--json] [--out DIR] [--now 'YYYY-MM-DD HH:MM:SS'] "
+	    "FILE|MAILDIR|- ...\n");
+	exit(2);
+}
+
+static void
+on_begin(void *ctx, const char *name)
+{
+	struct replay *r = ctx;
+
+	r->p = pipeline_new(r->cfg, r->map);
+	if (r->now)
+		pipeline_set_now(r->p, r->now);
+	free(r->name);
+	r->name = xstrdup(name);
+}
+
+static void
+on_data(void *ctx, const char *data, size_t len)
+{
+	struct replay *r = ctx;
+
+	pipeline_feed(r->p, data, len);
+}
+
+/* file_safe - account names become file names: keep [A-Za-z0-9._-] */
+static void
+file_safe(struct buf *b, const char *s)
+{
+	for (; *s && b->len < 200; s++)
+		buf_putc(b, (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		    *s == '.' || *s == '-' || *s == '_' ? *s : '_');
+}
+
+static int
+write_notice(struct replay *r, const struct report_file *rf, const struct notice *n)
+{
+	struct buf path = BUF_INIT;
+	FILE *f;
+	int rc = 0;
+
+	buf_printf(&path, "%s/%04lu-", r->outdir, ++r->written);
+	file_safe(&path, rf->type);
+	buf_putc(&path, '-');
+	file_safe(&path, n->account);
+	buf_puts(&path, ".eml");
+	if ((f = fopen(path.data, "w")) == NULL || fputs(n->message, f) == EOF || fclose(f) != 0) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", path.data, strerror(errno));
+		rc = -1;
+	} else if (!r->json)
+		printf("wrote %s\n", path.data);
+	buf_free(&path);
+	return rc;
+}
+
+static void
+print_unmatched(const struct report_file *rf)
+{
+	char ep[IPADDR_STRLEN + 16];
+	size_t i;
+
+	if (rf->nunmatched == 0)
+		return;
+	printf("   unmatched (no customer):");
+	for (i = 0; i < rf->nunmatched; i++) {
+		notice_endpoint(&rf->unmatched[i]->ip, rf->unmatched[i]->port, ep, sizeof(ep));
+		printf("%s %s", i ? "," : "", ep);
+	}
+	printf("\n");
+}
+
+static void
+print_text(struct replay *r, const struct pipeline_result *res)
+{
+	size_t i, j;
+
+	printf("== %s: %s\n", r->name, res->reason);
+	for (i = 0; i < res->nreports; i++) {
+		const struct report_output *ro = &res->reports[i];
+		const struct report_file *rf = ro->rf;
+
+		printf("   %s (%s): %lu rows, %lu skipped, %zu notices, %zu unmatched%s%s\n", rf->file, rf->type,
+		    rf->rows, rf->skipped_rows, ro->nnotices, rf->nunmatched, rf->error ? "; error: " : "",
+		    rf->error ? rf->error : "");
+		if (rf->first_skip)
+			printf("   first skipped: %s\n", rf->first_skip);
+		print_unmatched(rf);
+		for (j = 0; j < ro->nnotices && r->outdir == NULL; j++)
+			printf("-- notice for \"%s\" --\n%s-- end of notice --\n", ro->notices[j].account,
+			    ro->notices[j].message);
+	}
+}
+
+static void
+on_end(void *ctx)
+{
+	struct replay *r = ctx;
+	struct pipeline_result *res;
+	struct buf out = BUF_INIT;
+	char err[512];
+	size_t i, j;
+
+	r->messages++;
+	if (pipeline_finish(r->p, &res, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", r->name, err);
+		r->failures++;
+		if (r->json) {
+			json_result(&out, r->name, NULL, err);
+			fputs(buf_cstr(&out), stdout);
+		}
+	} else {
+		for (i = 0; i < res->nreports; i++)
+			for (j = 0; j < res->reports[i].nnotices; j++) {
+				r->notices++;
+				if (r->outdir && write_notice(r, res->reports[i].rf, &res->reports[i].notices[j]) != 0)
+					r->failures++;
+			}
+		if (r->json) {
+			json_result(&out, r->name, res, NULL);
+			fputs(buf_cstr(&out), stdout);
+		} else
+			print_text(r, res);
+		pipeline_result_free(res);
+	}
+	fflush(stdout);
+	buf_free(&out);
+	pipeline_free(r->p);
+	r->p = NULL;
+	if (r->progress)
+		fprintf(stderr, "\rreplayed %lu messages, %lu notices", r->messages, r->notices);
+}
+
+static const struct mailsource_callbacks source_cb = { on_begin, on_data, on_end };
+
+static struct prefixmap *
+load_map(const struct config *cfg)
+{
+	struct prefixmap *map = prefixmap_new();
+	char err[512];
+
+	if (prefixmap_load(map, cfg->customer_map, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		exit(2);
+	}
+	return map;
+}
+
+int
+replay_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+		{ "out", required_argument, NULL, 'o' }, { "now", required_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct replay r;
+	const char *conf = NULL;
+	struct config *cfg;
+	char err[512];
+	int c, i;
+
+	memset(&r, 0, sizeof(r));
+	while ((c = getopt_long(argc, argv, "c:jo:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 'j': r.json = 1; break;
+		case 'o': r.outdir = optarg; break;
+		case 'N':
+			if (parse_detection_time(optarg, &r.now) != 0)
+				usage();
+			break;
+		default: usage();
+		}
+	}
+	if (conf == NULL || optind >= argc)
+		usage();
+	if ((cfg = config_load(conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		return 2;
+	}
+	if (r.outdir && mkdir(r.outdir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", r.outdir, strerror(errno));
+		return 2;
+	}
+	r.cfg = cfg;
+	r.map = load_map(cfg);
+	r.progress = isatty(STDERR_FILENO) && (argc - optind > 1 || r.json);
+	for (i = optind; i < argc; i++)
+		if (mailsource_read(argv[i], &source_cb, &r, err, sizeof(err)) != 0) {
+			fprintf(stderr, "shadowmilter: %s\n", err);
+			r.failures++;
+		}
+	if (r.progress)
+		fprintf(stderr, "\n");
+	prefixmap_free((struct prefixmap *)r.map);
+	config_free(cfg);
+	free(r.name);
+	return r.failures ? 1 : 0;
+}

@@ -1,0 +1,153 @@
+/*
+ * testmail - builds report mails for the tests.
+ */
+#include "testmail.h"
+#include "test.h"
+
+#include "config.h"
+#include "pipeline.h"
+#include "prefixmap.h"
+#include "util.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *
+testmail_base64(const char *data, size_t len)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)data;
+	struct buf b = BUF_INIT;
+	size_t i, col = 0;
+
+	for (i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0) |
+		    (i + 2 < len ? p[i + 2] : 0);
+
+		buf_putc(&b, t[v >> 18 & 63]);
+		buf_putc(&b, t[v >> 12 & 63]);
+		buf_putc(&b, i + 1 < len ? t[v >> 6 & 63] : '=');
+		buf_putc(&b, i + 2 < len ? t[v & 63] : '=');
+		if ((col += 4) >= 76) {
+			buf_puts(&b, "\n");
+			col = 0;
+		}
+	}
+	buf_puts(&b, "\n");
+	return buf_steal(&b);
+}
+
+char *
+testmail_zip(const char *name, const char *data, size_t len, size_t *ziplen)
+{
+	size_t cap = len + 4096, used = 0;
+	char *out = xmalloc(cap);
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+
+	archive_write_set_format_zip(a);
+	archive_write_open_memory(a, out, cap, &used);
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_write_header(a, e);
+	archive_write_data(a, data, len);
+	archive_entry_free(e);
+	archive_write_close(a);
+	archive_write_free(a);
+	*ziplen = used;
+	return out;
+}
+
+static void
+add_attachment(struct buf *b, const struct testmail *tm)
+{
+	size_t n = strlen(tm->filename), ziplen;
+	char *b64, *zip, *member;
+
+	buf_printf(b, "--BOUNDARY\nContent-Type: application/octet-stream; name=\"%s\"\n"
+	    "Content-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=\"%s\"\n\n",
+	    tm->filename, tm->filename);
+	if (n > 4 && strcmp(tm->filename + n - 4, ".zip") == 0) {
+		member = xstrndup(tm->filename, n - 4);
+		zip = testmail_zip(member, tm->csv, strlen(tm->csv), &ziplen);
+		b64 = testmail_base64(zip, ziplen);
+		free(zip);
+		free(member);
+	} else
+		b64 = testmail_base64(tm->csv, strlen(tm->csv));
+	buf_puts(b, b64);
+	free(b64);
+}
+
+char *
+testmail_build(const struct testmail *tm)
+{
+	struct buf b = BUF_INIT;
+
+	if (tm->authres)
+		buf_printf(&b, "Authentication-Results: %s\n", tm->authres);
+	if (tm->extra_headers)
+		buf_puts(&b, tm->extra_headers);
+	buf_printf(&b, "From: %s\nTo: abuse@example.net\nSubject: %s\n"
+	    "Message-ID: <test.%p@shadowserver.org>\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n",
+	    tm->from ? tm->from : "Shadowserver <autoreports@shadowserver.org>",
+	    tm->subject ? tm->subject : "[Test] Shadowserver Test Open Portmapper Report: 2026-11-24",
+	    (const void *)tm);
+	buf_printf(&b, "--BOUNDARY\nContent-Type: text/plain\n\n%s\n",
+	    tm->text ? tm->text : "Report attached.");
+	if (tm->csv && tm->filename)
+		add_attachment(&b, tm);
+	buf_puts(&b, "--BOUNDARY--\n");
+	return buf_steal(&b);
+}
+
+struct config *
+test_config(void)
+{
+	struct config *cfg = config_defaults();
+	char err[256];
+
+	if (config_set(cfg, "TrustedAuthservIDs", "mx.test.example", err, sizeof(err)) != 0)
+		abort();
+	return cfg;
+}
+
+struct prefixmap *
+test_map(const char *csv)
+{
+	char *dir = test_tmpdir(), path[4096], err[512];
+	struct prefixmap *map = prefixmap_new();
+
+	snprintf(path, sizeof(path), "%s/customers.csv", dir);
+	test_write_file(path, csv);
+	if (prefixmap_load(map, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "test_map: %s\n", err);
+		abort();
+	}
+	free(dir);
+	return map;
+}
+
+struct pipeline_result *
+test_run(const struct config *cfg, const struct prefixmap *map, const char *msg, size_t len, size_t chunk)
+{
+	struct pipeline *p = pipeline_new(cfg, map);
+	struct pipeline_result *r = NULL;
+	char err[512];
+	size_t off;
+
+	pipeline_set_now(p, 1795000000);
+	if (chunk == 0)
+		chunk = len ? len : 1;
+	for (off = 0; off < len; off += chunk)
+		pipeline_feed(p, msg + off, len - off < chunk ? len - off : chunk);
+	if (pipeline_finish(p, &r, err, sizeof(err)) != 0)
+		fprintf(stderr, "test_run: %s\n", err);
+	pipeline_free(p);
+	return r;
+}

@@ -1,0 +1,45 @@
+/*
+ * testmail - builds report mails for the tests: headers, a CSV attachment
+ * (plain or zipped with libarchive, base64 encoded), and runs the pipeline.
+ */
+#ifndef SM_TESTMAIL_H
+#define SM_TESTMAIL_H
+
+#include <stddef.h>
+
+struct config;
+struct prefixmap;
+struct pipeline_result;
+
+struct testmail {
+	const char *authres;	/* Authentication-Results value, or NULL */
+	const char *from;	/* default "Shadowserver <autoreports@shadowserver.org>" */
+	const char *subject;	/* default a portmapper subject */
+	const char *filename;	/* attachment name; ".zip" suffix zips it */
+	const char *csv;	/* attachment content (NULL: no attachment) */
+	const char *text;	/* text part; default a short note */
+	const char *extra_headers;	/* verbatim lines, each ending "\n" */
+};
+
+#define TRUSTED_AUTHRES "mx.test.example; dkim=pass header.d=shadowserver.org header.s=mail"
+
+/* testmail_build - the message as text (caller frees) */
+char *testmail_build(const struct testmail *tm);
+
+/* testmail_zip - a zip holding one member NAME with DATA (caller frees) */
+char *testmail_zip(const char *name, const char *data, size_t len, size_t *ziplen);
+
+/* testmail_base64 - wrapped at 76 columns (caller frees) */
+char *testmail_base64(const char *data, size_t len);
+
+/* test_config - defaults + TrustedAuthservIDs mx.test.example + the shipped templates */
+struct config *test_config(void);
+
+/* test_map - a prefixmap from CSV text (header included) */
+struct prefixmap *test_map(const char *csv);
+
+/* test_run - the pipeline over MSG fed in CHUNK-sized pieces (0: whole) */
+struct pipeline_result *test_run(const struct config *cfg, const struct prefixmap *map, const char *msg,
+    size_t len, size_t chunk);
+
+#endif
