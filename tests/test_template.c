@@ -1,0 +1,173 @@
+/*
+ * test_template - the template language and its strictness
+ */
+#include "test.h"
+
+#include "mailheader.h"
+#include "template.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *items[] = { "a", "b", "c" };
+
+static const char *
+get(void *ctx, const char *name, long item)
+{
+	(void)ctx;
+	if (!strcmp(name, "item") && item >= 0)
+		return items[item];
+	if (!strcmp(name, "who"))
+		return "world";
+	if (!strcmp(name, "empty"))
+		return "";
+	return NULL;
+}
+
+static size_t
+count(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "list") == 0 ? 3 : 0;
+}
+
+static int
+is_list(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "list") == 0 || strcmp(name, "none") == 0;
+}
+
+static const struct template_scope scope = { get, count, is_list, NULL };
+
+static char *
+render(const char *text, int *rc)
+{
+	char err[256];
+	struct template *t = template_parse(text, "t", err, sizeof(err));
+	struct buf out = BUF_INIT;
+
+	if (t == NULL) {
+		*rc = -2;
+		return NULL;
+	}
+	*rc = template_render_body(t, &scope, &out, err, sizeof(err));
+	template_free(t);
+	return buf_steal(&out);
+}
+
+TEST(template, variables_lists_and_conditionals)
+{
+	int rc;
+	char *s = render("Subject: s\n\nHello {{who}}!\n{{#list}}\n- {{item}}\n{{/list}}\n"
+	    "{{#empty}}never{{/empty}}{{^empty}}shown{{/empty}}\n{{^none}}no items{{/none}}\n", &rc);
+
+	CHECK_INT(rc, 0);
+	CHECK_STR(s, "Hello world!\n- a\n- b\n- c\nshown\nno items\n");
+	free(s);
+}
+
+TEST(template, unknown_variable_is_an_error)
+{
+	int rc;
+	char *s = render("Subject: s\n\nHello {{wh0}}\n", &rc);
+
+	CHECK_INT(rc, -1);
+	free(s);
+}
+
+TEST(template, unclosed_section_is_an_error)
+{
+	int rc;
+	char *s = render("Subject: s\n\n{{#list}}x\n", &rc);
+
+	CHECK_INT(rc, -1);
+	free(s);
+}
+
+TEST(template, first_line_must_be_the_subject)
+{
+	int rc;
+
+	CHECK(render("Hello\n\nbody", &rc) == NULL);
+	CHECK_INT(rc, -2);
+	CHECK(render("Subject: x\nbody", &rc) == NULL);
+}
+
+TEST(template, type_names_cannot_escape_the_directory)
+{
+	char *dir = test_tmpdir(), path[4096], err[256];
+	struct template *t;
+
+	snprintf(path, sizeof(path), "%s/generic.tmpl", dir);
+	test_write_file(path, "Subject: generic\n\nbody\n");
+	t = template_find(dir, "/nonexistent", "../../etc/passwd", err, sizeof(err));
+	REQUIRE(t != NULL);
+	CHECK(strstr(template_path(t), "generic.tmpl") != NULL);
+	template_free(t);
+	free(dir);
+}
+
+TEST(template, site_directory_shadows_the_shipped_one)
+{
+	char *site = test_tmpdir(), *shipped = test_tmpdir(), path[4096], err[256];
+	struct template *t;
+
+	snprintf(path, sizeof(path), "%s/scan_ntp.tmpl", shipped);
+	test_write_file(path, "Subject: shipped\n\nbody\n");
+	snprintf(path, sizeof(path), "%s/scan_ntp.tmpl", site);
+	test_write_file(path, "Subject: site\n\nbody\n");
+	t = template_find(site, shipped, "scan_ntp", err, sizeof(err));
+	REQUIRE(t != NULL);
+	CHECK(strstr(template_path(t), site) == template_path(t));
+	template_free(t);
+	free(site);
+	free(shipped);
+}
+
+TEST(mailheader, control_characters_never_reach_a_header)
+{
+	struct buf b = BUF_INIT;
+
+	header_append(&b, "Subject", "hello\r\nBcc: victim@evil.example\x01\x7f");
+	CHECK_STR(buf_cstr(&b), "Subject: hello Bcc: victim@evil.example\n");
+	buf_free(&b);
+}
+
+TEST(mailheader, non_ascii_is_rfc2047_encoded)
+{
+	struct buf b = BUF_INIT;
+
+	header_append(&b, "Subject", "Caf\xC3\xA9");
+	CHECK_STR(buf_cstr(&b), "Subject: =?UTF-8?B?Q2Fmw6k=?=\n");
+	buf_free(&b);
+}
+
+TEST(mailheader, invalid_utf8_becomes_question_marks)
+{
+	char *s = text_clean("a\xC3(b\xFF", 100);
+
+	CHECK_STR(s, "a?(b?");
+	free(s);
+}
+
+TEST(mailheader, long_subjects_fold_at_spaces)
+{
+	struct buf b = BUF_INIT;
+	const char *p;
+	size_t longest = 0, len;
+
+	header_append(&b, "Subject", "ACTION REQUIRED: One or more of your Example Hosting VPSes has an open "
+	    "portmapper service and several other words to make it long");
+	for (p = b.data; *p; p += len + 1) {
+		len = strcspn(p, "\n");
+		if (len > longest)
+			longest = len;
+		if (p[len] == '\0')
+			break;
+	}
+	CHECK(longest <= 78);
+	CHECK(strstr(b.data, "\n ") != NULL);
+	buf_free(&b);
+}
