@@ -1,0 +1,31 @@
+#!/bin/sh
+# run.sh BUILD - every test suite against one build; ends with "N passed, N failed".
+BUILD=${1:-build}
+export SM_TEST_SRCDIR=tests
+passed=0 failed=0
+tally() {
+	# the last "N passed, N failed" line of a suite's output
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "suite $2 did not finish (no summary line)"
+		failed=$((failed + 1))
+		return
+	fi
+	p=${line%% passed*}
+	f=${line#*, }
+	f=${f%% failed*}
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+out=$(mktemp)
+echo "== unit tests ($BUILD)"
+"$BUILD/unit" >"$out" 2>&1
+cat "$out"
+tally "$out" unit
+echo "== command-line tests ($BUILD)"
+sh tests/cli.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" cli
+rm -f "$out"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
