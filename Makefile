@@ -13,7 +13,7 @@ CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 TEMPLATEDIR ?= $(CURDIR)/templates
 CPPFLAGS = -std=c11 -D_GNU_SOURCE -Imilter -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\"
-LIBS     = -lcsv -lpcre2-8 -larchive -lsqlite3
+LIBS     = -lcsv -lpcre2-8 -larchive -lsqlite3 -lcurl
 MILTERLIBS = -lmilter -lpthread
 
 ALL_CFLAGS = $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN)

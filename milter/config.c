@@ -48,6 +48,18 @@ config_defaults(void)
 	cfg->max_attachment_size = 512ULL << 20;
 	cfg->max_csv_size = 2048ULL << 20;
 	cfg->max_rows = 5000000;
+	cfg->socket = xstrdup("unix:/run/shadowmilter/shadowmilter.sock");
+	cfg->pid_file = xstrdup("");
+	cfg->socket_mode = 0660;
+	cfg->outbox_db = xstrdup("/var/lib/shadowmilter/outbox.db");
+	cfg->transport = xstrdup("sendmail:/usr/sbin/sendmail");
+	cfg->max_retry_days = 5;
+	cfg->report_subject_tag = xstrdup("[shadowmilter]");
+	cfg->report_action = REPORT_PASS;
+	cfg->max_headers = 1000;
+	cfg->max_header_bytes = 1ULL << 20;
+	cfg->max_report_size = 1ULL << 30;
+	cfg->deliver_interval = 30;
 	for (i = 0; i < sizeof(default_subject_rules) / sizeof(default_subject_rules[0]); i++) {
 		cfg->subject_rules = xreallocarray(cfg->subject_rules, cfg->nsubject_rules + 1,
 		    sizeof(*cfg->subject_rules));
@@ -211,6 +223,116 @@ set_size(unsigned long long *slot, const char *key, const char *value, char *err
 	return 0;
 }
 
+static int
+set_transport(struct config *cfg, const char *value, char *err, size_t errlen)
+{
+	if ((strncmp(value, "sendmail:/", 10) != 0 || strlen(value) < 11) &&
+	    (strncmp(value, "smtp:", 5) != 0 || strchr(value + 5, ':') == NULL)) {
+		err_set(err, errlen, "Transport must be sendmail:/PATH or smtp:HOST:PORT, not \"%s\"", value);
+		return -1;
+	}
+	set_string(&cfg->transport, value);
+	return 0;
+}
+
+static int
+set_report_action(struct config *cfg, const char *value, char *err, size_t errlen)
+{
+	if (!ascii_strcasecmp(value, "pass"))
+		cfg->report_action = REPORT_PASS;
+	else if (!ascii_strcasecmp(value, "discard"))
+		cfg->report_action = REPORT_DISCARD;
+	else if (!ascii_strncasecmp(value, "redirect ", 9)) {
+		if (set_address(&cfg->redirect_to, ascii_trim((char *)value + 9), err, errlen) != 0)
+			return -1;
+		cfg->report_action = REPORT_REDIRECT;
+	} else {
+		err_set(err, errlen, "ReportAction must be pass, discard or redirect ADDRESS, not \"%s\"", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_socket(struct config *cfg, const char *value, char *err, size_t errlen)
+{
+	if (strncmp(value, "unix:", 5) != 0 && strncmp(value, "local:", 6) != 0 &&
+	    strncmp(value, "inet:", 5) != 0 && strncmp(value, "inet6:", 6) != 0) {
+		err_set(err, errlen, "Socket must be unix:PATH or inet:PORT@HOST, not \"%s\"", value);
+		return -1;
+	}
+	set_string(&cfg->socket, value);
+	return 0;
+}
+
+static int
+set_number(unsigned long long *out, const char *key, const char *value, unsigned long long max, char *err,
+    size_t errlen)
+{
+	if (parse_unsigned(value, max, out) != 0) {
+		err_set(err, errlen, "%s: not a number up to %llu: \"%s\"", key, max, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_set_daemon - the keys only the milter daemon reads */
+static int
+config_set_daemon(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!ascii_strcasecmp(key, "Socket"))
+		return set_socket(cfg, value, err, errlen);
+	if (!ascii_strcasecmp(key, "UserID"))
+		set_string(&cfg->user_id, value);
+	else if (!ascii_strcasecmp(key, "PidFile")) {
+		free(cfg->pid_file);
+		cfg->pid_file = resolve_path(cfg, value);
+	} else if (!ascii_strcasecmp(key, "SocketMode")) {
+		n = strtoull(value, &end, 8);
+		if (*end != '\0' || n > 0777) {
+			err_set(err, errlen, "SocketMode must be octal, e.g. 0660: \"%s\"", value);
+			return -1;
+		}
+		cfg->socket_mode = (unsigned)n;
+	} else if (!ascii_strcasecmp(key, "OutboxDB")) {
+		free(cfg->outbox_db);
+		cfg->outbox_db = resolve_path(cfg, value);
+	} else if (!ascii_strcasecmp(key, "Transport"))
+		return set_transport(cfg, value, err, errlen);
+	else if (!ascii_strcasecmp(key, "TestRecipient"))
+		return set_address(&cfg->test_recipient, value, err, errlen);
+	else if (!ascii_strcasecmp(key, "OpsAddress"))
+		return set_address(&cfg->ops_address, value, err, errlen);
+	else if (!ascii_strcasecmp(key, "MaxRetryDays")) {
+		if (set_number(&n, key, value, 365, err, errlen) != 0)
+			return -1;
+		cfg->max_retry_days = (unsigned)n;
+	} else if (!ascii_strcasecmp(key, "ReportSubjectTag"))
+		set_string(&cfg->report_subject_tag, strcmp(value, "none") ? value : "");
+	else if (!ascii_strcasecmp(key, "ReportAction"))
+		return set_report_action(cfg, value, err, errlen);
+	else if (!ascii_strcasecmp(key, "MaxHeaders")) {
+		if (set_number(&n, key, value, 100000, err, errlen) != 0)
+			return -1;
+		cfg->max_headers = (unsigned long)n;
+	} else if (!ascii_strcasecmp(key, "MaxHeaderBytes"))
+		return set_size(&cfg->max_header_bytes, key, value, err, errlen);
+	else if (!ascii_strcasecmp(key, "MaxReportSize"))
+		return set_size(&cfg->max_report_size, key, value, err, errlen);
+	else if (!ascii_strcasecmp(key, "DeliverInterval")) {
+		if (set_number(&n, key, value, 86400, err, errlen) != 0 || n == 0)
+			return -1;
+		cfg->deliver_interval = (unsigned)n;
+	} else {
+		err_set(err, errlen, "unknown key \"%s\"", key);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
@@ -258,10 +380,8 @@ config_set(struct config *cfg, const char *key, const char *value, char *err, si
 		if (set_size(&n, key, value, err, errlen) != 0)
 			return -1;
 		cfg->max_rows = (unsigned long)n;
-	} else {
-		err_set(err, errlen, "unknown key \"%s\"", key);
-		return -1;
-	}
+	} else
+		return config_set_daemon(cfg, key, value, err, errlen);
 	return 0;
 }
 
@@ -373,5 +493,14 @@ config_free(struct config *cfg)
 	free(cfg->policy_url);
 	free(cfg->signature);
 	free(cfg->tmp_dir);
+	free(cfg->socket);
+	free(cfg->user_id);
+	free(cfg->pid_file);
+	free(cfg->outbox_db);
+	free(cfg->transport);
+	free(cfg->test_recipient);
+	free(cfg->ops_address);
+	free(cfg->report_subject_tag);
+	free(cfg->redirect_to);
 	free(cfg);
 }

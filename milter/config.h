@@ -44,7 +44,27 @@ struct config {
 	unsigned long long max_attachment_size;	/* MaxAttachmentSize */
 	unsigned long long max_csv_size;	/* MaxCSVSize (uncompressed, per file) */
 	unsigned long max_rows;		/* MaxRows per file */
+
+	/* the daemon */
+	char *socket;			/* Socket: unix:PATH or inet:PORT@HOST */
+	char *user_id;			/* UserID: user[:group] to run as */
+	char *pid_file;			/* PidFile */
+	unsigned socket_mode;		/* SocketMode (octal), for a unix socket */
+	char *outbox_db;		/* OutboxDB */
+	char *transport;		/* Transport: sendmail:PATH or smtp:HOST:PORT */
+	char *test_recipient;		/* TestRecipient, or NULL */
+	char *ops_address;		/* OpsAddress: delivery failures go here, or NULL */
+	unsigned max_retry_days;	/* MaxRetryDays */
+	char *report_subject_tag;	/* ReportSubjectTag ("" for none) */
+	int report_action;		/* ReportAction */
+	char *redirect_to;		/* ReportAction redirect ADDRESS */
+	unsigned long max_headers;	/* MaxHeaders */
+	unsigned long long max_header_bytes;	/* MaxHeaderBytes */
+	unsigned long long max_report_size;	/* MaxReportSize: whole message */
+	unsigned deliver_interval;	/* DeliverInterval, seconds */
 };
+
+enum { REPORT_PASS, REPORT_DISCARD, REPORT_REDIRECT };
 
 /* config_load - parse PATH; NULL with "file:line: message" in ERR */
 struct config *config_load(const char *path, char *err, size_t errlen);

@@ -1,0 +1,268 @@
+/*
+ * deliver - hand queued notices to the MTA: sendmail(1) or an SMTP relay
+ *
+ * See deliver.h.
+ */
+#include "deliver.h"
+#include "config.h"
+#include "mailheader.h"
+#include "outbox.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+long
+deliver_backoff(int attempts)
+{
+	long s = 60;
+
+	while (attempts-- > 0 && s < 3600)
+		s *= 2;
+	return s > 3600 ? 3600 : s;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+via_sendmail(const char *path, const char *from, char *const *rcpts, size_t n, const char *message,
+    char *err, size_t errlen)
+{
+	char **argv = xcalloc(n + 6, sizeof(char *));
+	int fds[2], status, wrote;
+	size_t i, a = 0;
+	pid_t pid;
+
+	argv[a++] = (char *)"sendmail";
+	argv[a++] = (char *)"-i";
+	argv[a++] = (char *)"-f";
+	argv[a++] = (char *)from;
+	argv[a++] = (char *)"--";
+	for (i = 0; i < n; i++)
+		argv[a++] = rcpts[i];
+	if (pipe2(fds, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		err_set(err, errlen, "cannot start %s: %s", path, strerror(errno));
+		free(argv);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fds[0], 0);
+		execv(path, argv);
+		_exit(75);	/* EX_TEMPFAIL */
+	}
+	free(argv);
+	close(fds[0]);
+	wrote = write_all(fds[1], message, strlen(message));
+	close(fds[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (wrote != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		err_set(err, errlen, "%s %s (status %d)", path, wrote ? "did not read the message" : "failed",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return -1;
+	}
+	return 0;
+}
+
+struct upload {
+	const char *p;
+	size_t left;
+};
+
+static size_t
+read_upload(char *dst, size_t size, size_t nmemb, void *ctx)
+{
+	struct upload *u = ctx;
+	size_t n = size * nmemb < u->left ? size * nmemb : u->left;
+
+	memcpy(dst, u->p, n);
+	u->p += n;
+	u->left -= n;
+	return n;
+}
+
+/* to_crlf - SMTP wants CRLF line ends; libcurl does the dot-stuffing */
+static char *
+to_crlf(const char *message)
+{
+	struct buf b = BUF_INIT;
+
+	for (; *message; message++) {
+		if (*message == '\n' && (b.len == 0 || b.data[b.len - 1] != '\r'))
+			buf_putc(&b, '\r');
+		buf_putc(&b, *message);
+	}
+	return buf_steal(&b);
+}
+
+static int
+via_smtp(const char *hostport, const char *from, char *const *rcpts, size_t n, const char *message,
+    char *err, size_t errlen)
+{
+	CURL *curl = curl_easy_init();
+	struct curl_slist *list = NULL;
+	struct buf url = BUF_INIT, addr = BUF_INIT;
+	char *crlf = to_crlf(message);
+	struct upload up = { crlf, strlen(crlf) };
+	CURLcode rc;
+	size_t i;
+
+	if (curl == NULL)
+		abort();
+	buf_printf(&url, "smtp://%s", hostport);
+	buf_printf(&addr, "<%s>", from);
+	for (i = 0; i < n; i++) {
+		struct buf r = BUF_INIT;
+
+		buf_printf(&r, "<%s>", rcpts[i]);
+		list = curl_slist_append(list, r.data);
+		buf_free(&r);
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url.data);
+	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, addr.data);
+	curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, list);
+	curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
+	curl_easy_setopt(curl, CURLOPT_READDATA, &up);
+	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(curl);
+	if (rc != CURLE_OK)
+		err_set(err, errlen, "SMTP to %s: %s", hostport, curl_easy_strerror(rc));
+	curl_slist_free_all(list);
+	curl_easy_cleanup(curl);
+	buf_free(&url);
+	buf_free(&addr);
+	free(crlf);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+int
+deliver_message(const struct config *cfg, char *const *rcpts, size_t n, const char *message, char *err,
+    size_t errlen)
+{
+	const char *t = cfg->transport;
+
+	if (n == 0) {
+		err_set(err, errlen, "no recipients");
+		return -1;
+	}
+	if (strncmp(t, "sendmail:", 9) == 0)
+		return via_sendmail(t + 9, cfg->notice_from, rcpts, n, message, err, errlen);
+	if (strncmp(t, "smtp:", 5) == 0)
+		return via_smtp(t + 5, cfg->notice_from, rcpts, n, message, err, errlen);
+	err_set(err, errlen, "unknown Transport \"%s\"", t);
+	return -1;
+}
+
+/* rehearsal - TestRecipient gets the notice; the real recipients go in a header */
+static int
+deliver_entry(const struct config *cfg, const struct outbox_entry *e, char *err, size_t errlen)
+{
+	struct buf msg = BUF_INIT, orig = BUF_INIT;
+	char *test[1];
+	size_t i;
+	int rc;
+
+	if (cfg->test_recipient == NULL)
+		return deliver_message(cfg, e->recipients, e->nrecipients, e->message, err, errlen);
+	for (i = 0; i < e->nrecipients; i++)
+		buf_printf(&orig, "%s%s", i ? ", " : "", e->recipients[i]);
+	header_append(&msg, "X-Shadowmilter-Original-To", buf_cstr(&orig));
+	buf_puts(&msg, e->message);
+	test[0] = cfg->test_recipient;
+	rc = deliver_message(cfg, test, 1, msg.data, err, errlen);
+	buf_free(&msg);
+	buf_free(&orig);
+	return rc;
+}
+
+/* tell_ops - a notice we gave up on; best effort, the outbox keeps the record */
+static void
+tell_ops(const struct config *cfg, const struct outbox_entry *e, const char *why)
+{
+	struct buf msg = BUF_INIT, subject = BUF_INIT;
+	char *to[1] = { cfg->ops_address }, err[256];
+
+	if (cfg->ops_address == NULL)
+		return;
+	header_append(&msg, "From", cfg->notice_from);
+	header_append(&msg, "To", cfg->ops_address);
+	buf_printf(&subject, "shadowmilter: notice to %s (%s) could not be delivered", e->account, e->report_type);
+	header_append(&msg, "Subject", buf_cstr(&subject));
+	header_append(&msg, "Auto-Submitted", "auto-generated");
+	header_append(&msg, "Content-Type", "text/plain; charset=utf-8");
+	buf_puts(&msg, "\nshadowmilter gave up delivering a notice after MaxRetryDays.\n\n");
+	buf_printf(&msg, "Last error: %s\n\nThe undelivered notice follows.\n\n", why);
+	buf_puts(&msg, e->message);
+	deliver_message(cfg, to, 1, msg.data, err, sizeof(err));
+	buf_free(&msg);
+	buf_free(&subject);
+}
+
+static int
+settle(const struct config *cfg, struct outbox *ob, const struct outbox_entry *e, time_t now, int ok,
+    const char *why, struct deliver_stats *st, const char **outcome, char *err, size_t errlen)
+{
+	if (ok) {
+		st->sent++;
+		*outcome = "sent";
+		return outbox_mark_sent(ob, e->id, now, err, errlen);
+	}
+	if (now - e->created > (time_t)cfg->max_retry_days * 86400) {
+		st->failed++;
+		*outcome = "failed";
+		tell_ops(cfg, e, why);
+		return outbox_mark_failed(ob, e->id, why, err, errlen);
+	}
+	st->retried++;
+	*outcome = "deferred";
+	return outbox_mark_retry(ob, e->id, now + deliver_backoff(e->attempts), why, err, errlen);
+}
+
+int
+deliver_pending(const struct config *cfg, struct outbox *ob, time_t now, deliver_log_fn log, void *ctx,
+    struct deliver_stats *st, char *err, size_t errlen)
+{
+	struct outbox_entry e;
+	char why[512];
+	const char *outcome;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	while ((rc = outbox_next_due(ob, now, &e, err, errlen)) == 1) {
+		int ok = deliver_entry(cfg, &e, why, sizeof(why)) == 0;
+
+		if (settle(cfg, ob, &e, now, ok, why, st, &outcome, err, errlen) != 0) {
+			outbox_entry_free(&e);
+			return -1;
+		}
+		if (log)
+			log(ctx, e.id, e.account, outcome, ok ? "" : why);
+		outbox_entry_free(&e);
+	}
+	return rc;
+}
