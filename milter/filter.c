@@ -1,0 +1,350 @@
+/*
+ * filter - what the milter does at each stage of one SMTP transaction
+ *
+ * See filter.h.
+ */
+#include "filter.h"
+#include "config.h"
+#include "findings.h"
+#include "mailheader.h"
+#include "notice.h"
+#include "outbox.h"
+#include "pipeline.h"
+#include "recognise.h"
+#include "regex.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#define UNMATCHED_HEADER_MAX 40	/* addresses listed in X-Shadowmilter-Unmatched */
+
+struct filter_msg {
+	const struct filter_env *env;
+	char *queue_id;
+	struct pipeline *pipeline;
+	char **rcpts;
+	size_t nrcpts;
+	unsigned long headers;
+	unsigned long long header_bytes, body_bytes;
+	int from_seen;
+	int over_limit;			/* a cap was hit: the reason why */
+	char limit_reason[128];
+	int planted_result, planted_unmatched;	/* our headers, forged by the sender */
+	char *subject;			/* the first Subject, raw */
+	size_t queued;
+};
+
+struct filter_msg *
+filter_begin(const struct filter_env *env, const char *queue_id, const char *envelope_sender)
+{
+	struct filter_msg *m = xcalloc(1, sizeof(*m));
+
+	m->env = env;
+	m->queue_id = xstrdup(queue_id && *queue_id ? queue_id : "NOQUEUE");
+	m->pipeline = pipeline_new(env->cfg, env->map);
+	if (envelope_sender)
+		pipeline_set_envelope_sender(m->pipeline, envelope_sender);
+	return m;
+}
+
+void
+filter_end(struct filter_msg *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	pipeline_free(m->pipeline);
+	for (i = 0; i < m->nrcpts; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	free(m->queue_id);
+	free(m->subject);
+	free(m);
+}
+
+void
+filter_set_queue_id(struct filter_msg *m, const char *queue_id)
+{
+	if (queue_id && *queue_id && strcmp(m->queue_id, queue_id) != 0) {
+		free(m->queue_id);
+		m->queue_id = xstrdup(queue_id);
+	}
+}
+
+const char *
+filter_queue_id(const struct filter_msg *m)
+{
+	return m->queue_id;
+}
+
+size_t
+filter_notices_queued(const struct filter_msg *m)
+{
+	return m->queued;
+}
+
+enum filter_action
+filter_rcpt(struct filter_msg *m, const char *rcpt)
+{
+	m->rcpts = xreallocarray(m->rcpts, m->nrcpts + 1, sizeof(char *));
+	m->rcpts[m->nrcpts++] = xstrdup(rcpt);
+	return FILTER_CONTINUE;
+}
+
+static void
+hit_limit(struct filter_msg *m, const struct filter_io *io, const char *what)
+{
+	if (m->over_limit)
+		return;
+	m->over_limit = 1;
+	snprintf(m->limit_reason, sizeof(m->limit_reason), "%s", what);
+	io->log(io->ctx, LOG_WARNING, "%s: %s; the message passes without notices", m->queue_id, what);
+}
+
+/* from_is_not_a_report - the From header settles it for most mail */
+static int
+from_is_not_a_report(const struct filter_msg *m, const char *value)
+{
+	char *addr = mail_address_extract(value);
+	int no = addr == NULL || regex_match(m->env->cfg->report_senders, addr, NULL) != 1;
+
+	free(addr);
+	return no;
+}
+
+enum filter_action
+filter_header(struct filter_msg *m, const struct filter_io *io, const char *name, const char *value)
+{
+	const struct config *cfg = m->env->cfg;
+	struct buf line = BUF_INIT;
+
+	if (!ascii_strcasecmp(name, "X-Shadowmilter-Result"))
+		m->planted_result++;
+	else if (!ascii_strcasecmp(name, "X-Shadowmilter-Unmatched"))
+		m->planted_unmatched++;
+	else if (!ascii_strcasecmp(name, "Subject") && m->subject == NULL)
+		m->subject = xstrdup(value);
+	if (!ascii_strcasecmp(name, "From") && !m->from_seen++ && from_is_not_a_report(m, value))
+		return FILTER_ACCEPT;
+	if (m->over_limit)
+		return FILTER_CONTINUE;
+	m->header_bytes += strlen(name) + strlen(value) + 4;
+	if (++m->headers > cfg->max_headers || m->header_bytes > cfg->max_header_bytes) {
+		hit_limit(m, io, "header count or size over MaxHeaders/MaxHeaderBytes");
+		return FILTER_CONTINUE;
+	}
+	buf_printf(&line, "%s: %s\r\n", name, value);
+	pipeline_feed(m->pipeline, line.data, line.len);
+	buf_free(&line);
+	return FILTER_CONTINUE;
+}
+
+enum filter_action
+filter_eoh(struct filter_msg *m, const struct filter_io *io)
+{
+	(void)io;
+	if (!m->from_seen)	/* no From at all: not a report */
+		return FILTER_ACCEPT;
+	pipeline_feed(m->pipeline, "\r\n", 2);
+	/* a report sender that failed authentication goes on to EOM without
+	 * its body (filter_body skips it), to be told why in a header */
+	return FILTER_CONTINUE;
+}
+
+enum filter_action
+filter_body(struct filter_msg *m, const struct filter_io *io, const char *data, size_t len)
+{
+	if (m->over_limit || !pipeline_wants_body(m->pipeline))
+		return FILTER_SKIP;
+	m->body_bytes += len;
+	if (m->body_bytes > m->env->cfg->max_report_size) {
+		hit_limit(m, io, "report larger than MaxReportSize");
+		return FILTER_SKIP;
+	}
+	pipeline_feed(m->pipeline, data, len);
+	return FILTER_CONTINUE;
+}
+
+/* --- end of message ------------------------------------------------------ */
+
+static void
+add_header(const struct filter_io *io, const char *name, const char *value)
+{
+	char *v = header_encode(name, value);
+
+	io->add_header(io->ctx, name, v);
+	free(v);
+}
+
+/* remove_planted - our result headers are ours alone: drop forged ones */
+static void
+remove_planted(const struct filter_msg *m, const struct filter_io *io)
+{
+	int i;
+
+	for (i = m->planted_result; i > 0; i--)
+		io->change_header(io->ctx, "X-Shadowmilter-Result", i, NULL);
+	for (i = m->planted_unmatched; i > 0; i--)
+		io->change_header(io->ctx, "X-Shadowmilter-Unmatched", i, NULL);
+}
+
+static enum filter_action
+pass_unprocessed(const struct filter_msg *m, const struct filter_io *io, const char *reason)
+{
+	struct buf v = BUF_INIT;
+
+	buf_printf(&v, "none; reason=\"%s\"", reason);
+	add_header(io, "X-Shadowmilter-Result", v.data);
+	io->log(io->ctx, LOG_NOTICE, "%s: no notices: %s", m->queue_id, reason);
+	buf_free(&v);
+	return FILTER_ACCEPT;
+}
+
+static int
+commit_notices(struct filter_msg *m, const struct pipeline_result *r, time_t now, char *err, size_t errlen)
+{
+	struct outbox_item *items;
+	size_t i, j, n = 0, total, unmatched;
+	unsigned long skipped;
+	int rc;
+
+	pipeline_counts(r, &total, &unmatched, &skipped);
+	if (total == 0)
+		return 0;
+	items = xcalloc(total, sizeof(*items));
+	for (i = 0; i < r->nreports; i++)
+		for (j = 0; j < r->reports[i].nnotices; j++) {
+			const struct notice *nt = &r->reports[i].notices[j];
+
+			items[n].report_ref = r->report_ref;
+			items[n].report_type = r->reports[i].rf->type;
+			items[n].account = nt->account;
+			items[n].recipients = nt->to;
+			items[n].nrecipients = nt->nto;
+			items[n].message = nt->message;
+			n++;
+		}
+	rc = outbox_commit(m->env->outbox, items, n, now, &m->queued, err, errlen);
+	free(items);
+	return rc;
+}
+
+static void
+describe(struct buf *v, const struct filter_msg *m, const struct pipeline_result *r)
+{
+	size_t notices, unmatched, i;
+	unsigned long skipped;
+	int errors = 0;
+
+	pipeline_counts(r, &notices, &unmatched, &skipped);
+	buf_printf(v, "notices=%zu", notices);
+	if (notices > m->queued)
+		buf_printf(v, " duplicates=%zu", notices - m->queued);
+	buf_printf(v, " unmatched=%zu skipped_rows=%lu type=", unmatched, skipped);
+	for (i = 0; i < r->nreports; i++) {
+		buf_printf(v, "%s%s", i ? "," : "", r->reports[i].rf->type);
+		errors += r->reports[i].rf->error != NULL;
+	}
+	if (r->nreports == 0)
+		buf_puts(v, "none");
+	if (errors)
+		buf_printf(v, " errors=%d", errors);
+	buf_printf(v, " ref=%s", r->report_ref);
+	if (r->nreports == 0)
+		buf_printf(v, "; reason=\"%s\"", r->reason);
+}
+
+static void
+list_unmatched(const struct filter_io *io, const struct pipeline_result *r)
+{
+	struct buf v = BUF_INIT;
+	char ep[IPADDR_STRLEN + 16];
+	size_t i, j, listed = 0, total = 0;
+
+	for (i = 0; i < r->nreports; i++)
+		for (j = 0; j < r->reports[i].rf->nunmatched; j++, total++) {
+			const struct finding *f = r->reports[i].rf->unmatched[j];
+
+			if (listed++ >= UNMATCHED_HEADER_MAX)
+				continue;
+			notice_endpoint(&f->ip, f->port, ep, sizeof(ep));
+			buf_printf(&v, "%s%s%s%s", v.len ? ", " : "", ep, *f->protocol ? "/" : "", f->protocol);
+		}
+	if (total > UNMATCHED_HEADER_MAX)
+		buf_printf(&v, " (and %zu more)", total - UNMATCHED_HEADER_MAX);
+	if (total)
+		add_header(io, "X-Shadowmilter-Unmatched", v.data);
+	buf_free(&v);
+}
+
+static void
+tag_subject(const struct filter_msg *m, const struct filter_io *io)
+{
+	const char *tag = m->env->cfg->report_subject_tag;
+	struct buf v = BUF_INIT;
+
+	if (*tag == '\0')
+		return;
+	buf_printf(&v, "%s %s", tag, m->subject ? ascii_trim(m->subject) : "");
+	if (m->subject)
+		io->change_header(io->ctx, "Subject", 1, v.data);
+	else
+		add_header(io, "Subject", v.data);
+	buf_free(&v);
+}
+
+static enum filter_action
+report_action(const struct filter_msg *m, const struct filter_io *io)
+{
+	const struct config *cfg = m->env->cfg;
+	size_t i;
+
+	if (cfg->report_action == REPORT_DISCARD)
+		return FILTER_DISCARD;
+	if (cfg->report_action == REPORT_REDIRECT) {
+		for (i = 0; i < m->nrcpts; i++)
+			io->del_rcpt(io->ctx, m->rcpts[i]);
+		io->add_rcpt(io->ctx, cfg->redirect_to);
+	}
+	return FILTER_ACCEPT;
+}
+
+enum filter_action
+filter_eom(struct filter_msg *m, const struct filter_io *io, time_t now)
+{
+	struct pipeline_result *r;
+	struct buf v = BUF_INIT;
+	char err[512];
+
+	remove_planted(m, io);
+	if (m->over_limit)
+		return pass_unprocessed(m, io, m->limit_reason);
+	pipeline_set_now(m->pipeline, now);
+	if (pipeline_finish(m->pipeline, &r, err, sizeof(err)) != 0) {
+		io->log(io->ctx, LOG_ERR, "%s: report not handled, sender must retry: %s", m->queue_id, err);
+		return FILTER_TEMPFAIL;
+	}
+	if (!r->authenticated) {
+		enum filter_action a = pass_unprocessed(m, io, r->reason);
+
+		pipeline_result_free(r);
+		return a;
+	}
+	if (commit_notices(m, r, now, err, sizeof(err)) != 0) {
+		io->log(io->ctx, LOG_ERR, "%s: notices not queued, sender must retry: %s", m->queue_id, err);
+		pipeline_result_free(r);
+		return FILTER_TEMPFAIL;
+	}
+	describe(&v, m, r);
+	add_header(io, "X-Shadowmilter-Result", v.data);
+	list_unmatched(io, r);
+	tag_subject(m, io);
+	io->log(io->ctx, LOG_INFO, "%s: report %s", m->queue_id, v.data);
+	buf_free(&v);
+	pipeline_result_free(r);
+	return report_action(m, io);
+}

@@ -1,0 +1,71 @@
+/*
+ * filter - what the milter does at each stage of one SMTP transaction
+ *
+ * The libmilter callbacks in milter.c are one-line adapters onto these
+ * functions; every effect on the message (headers, recipients, replies) and
+ * every log line goes through struct filter_io, so the tests drive the same
+ * logic with a fake MTA. No libmilter dependency here.
+ *
+ * A message is read only as far as needed: mail whose From header is not a
+ * report sender is accepted at once (the body is never seen); report-looking
+ * mail that fails authentication skips its body and gets a header saying
+ * why; an authenticated report is streamed through the pipeline and, at
+ * end of message, its notices are committed to the outbox BEFORE the MTA
+ * gets an answer. Any failure before that commit is a TEMPFAIL: the sending
+ * MTA retries and nothing is lost.
+ *
+ * Owns: the per-message state.
+ */
+#ifndef SM_FILTER_H
+#define SM_FILTER_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct config;
+struct prefixmap;
+struct outbox;
+
+enum filter_action {
+	FILTER_CONTINUE,
+	FILTER_ACCEPT,		/* pass unchanged, stop looking */
+	FILTER_SKIP,		/* no more body chunks, please */
+	FILTER_TEMPFAIL,
+	FILTER_DISCARD,
+};
+
+/* the MTA side, as seen by the filter: libmilter or a test double */
+struct filter_io {
+	int (*add_header)(void *ctx, const char *name, const char *value);
+	int (*change_header)(void *ctx, const char *name, int index, const char *value);	/* NULL value deletes */
+	int (*add_rcpt)(void *ctx, const char *rcpt);
+	int (*del_rcpt)(void *ctx, const char *rcpt);
+	void (*log)(void *ctx, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+	void *ctx;
+};
+
+/* what a message is checked against; shared by messages in flight */
+struct filter_env {
+	const struct config *cfg;
+	const struct prefixmap *map;
+	struct outbox *outbox;
+};
+
+struct filter_msg;
+
+struct filter_msg *filter_begin(const struct filter_env *env, const char *queue_id, const char *envelope_sender);
+void filter_end(struct filter_msg *m);
+void filter_set_queue_id(struct filter_msg *m, const char *queue_id);
+const char *filter_queue_id(const struct filter_msg *m);
+
+enum filter_action filter_rcpt(struct filter_msg *m, const char *rcpt);
+enum filter_action filter_header(struct filter_msg *m, const struct filter_io *io, const char *name,
+    const char *value);
+enum filter_action filter_eoh(struct filter_msg *m, const struct filter_io *io);
+enum filter_action filter_body(struct filter_msg *m, const struct filter_io *io, const char *data, size_t len);
+enum filter_action filter_eom(struct filter_msg *m, const struct filter_io *io, time_t now);
+
+/* set by filter_eom: notices newly queued (the delivery worker may wake) */
+size_t filter_notices_queued(const struct filter_msg *m);
+
+#endif
