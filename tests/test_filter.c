@@ -1,0 +1,325 @@
+/*
+ * test_filter - the milter's stage logic against a fake MTA
+ *
+ * The fake records what the filter asked of the MTA; the outbox is a real
+ * SQLite file.
+ */
+#include "test.h"
+#include "testmail.h"
+
+#include "config.h"
+#include "filter.h"
+#include "outbox.h"
+#include "prefixmap.h"
+#include "util.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fake_mta {
+	struct buf added;	/* "Name: value\n" per added header */
+	struct buf changed;	/* "Name[index]=value\n" ("(deleted)" for NULL) */
+	struct buf rcpts;	/* "+rcpt\n" / "-rcpt\n" */
+	struct buf log;
+};
+
+static int
+fake_add_header(void *ctx, const char *name, const char *value)
+{
+	buf_printf(&((struct fake_mta *)ctx)->added, "%s: %s\n", name, value);
+	return 0;
+}
+
+static int
+fake_change_header(void *ctx, const char *name, int index, const char *value)
+{
+	buf_printf(&((struct fake_mta *)ctx)->changed, "%s[%d]=%s\n", name, index, value ? value : "(deleted)");
+	return 0;
+}
+
+static int
+fake_add_rcpt(void *ctx, const char *rcpt)
+{
+	buf_printf(&((struct fake_mta *)ctx)->rcpts, "+%s\n", rcpt);
+	return 0;
+}
+
+static int
+fake_del_rcpt(void *ctx, const char *rcpt)
+{
+	buf_printf(&((struct fake_mta *)ctx)->rcpts, "-%s\n", rcpt);
+	return 0;
+}
+
+static void fake_log(void *ctx, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+fake_log(void *ctx, int priority, const char *fmt, ...)
+{
+	struct fake_mta *m = ctx;
+	va_list ap;
+
+	(void)priority;
+	va_start(ap, fmt);
+	buf_vprintf(&m->log, fmt, ap);
+	va_end(ap);
+	buf_putc(&m->log, '\n');
+}
+
+static void
+fake_free(struct fake_mta *m)
+{
+	buf_free(&m->added);
+	buf_free(&m->changed);
+	buf_free(&m->rcpts);
+	buf_free(&m->log);
+}
+
+static const char *MAP = "prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n"
+    "192.0.2.64/29,bob,bob@bob.example\n";
+static const char *CSV = "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,111,udp\n"
+    "2026-11-24 01:00:00,192.0.2.66,111,udp\n2026-11-24 01:00:00,203.0.113.1,111,udp\n";
+
+struct rig {
+	struct config *cfg;
+	struct prefixmap *map;
+	struct filter_env env;
+	char *dbpath;
+};
+
+static void
+rig_init(struct rig *r)
+{
+	char *dir = test_tmpdir(), err[256];
+	struct buf p = BUF_INIT;
+
+	r->cfg = test_config();
+	r->map = test_map(MAP);
+	buf_printf(&p, "%s/outbox.db", dir);
+	r->dbpath = buf_steal(&p);
+	r->env.cfg = r->cfg;
+	r->env.map = r->map;
+	r->env.outbox = outbox_open(r->dbpath, err, sizeof(err));
+	free(dir);
+}
+
+static void
+rig_free(struct rig *r)
+{
+	outbox_close(r->env.outbox);
+	prefixmap_free(r->map);
+	config_free(r->cfg);
+	free(r->dbpath);
+}
+
+static long long
+pending(struct rig *r)
+{
+	struct outbox_counts c;
+	char err[256];
+
+	outbox_get_counts(r->env.outbox, &c, err, sizeof(err));
+	return c.pending;
+}
+
+/*
+ * run - drive one message through the stages as an MTA would. Returns the
+ * final action; *BODY_CHUNKS counts the body chunks the filter accepted.
+ */
+static enum filter_action
+run(struct rig *r, struct fake_mta *mta, const char *msg, int *body_chunks)
+{
+	struct filter_io io = { fake_add_header, fake_change_header, fake_add_rcpt, fake_del_rcpt, fake_log, mta };
+	struct filter_msg *m = filter_begin(&r->env, "QID123", "<autoreports@shadowserver.org>");
+	const char *p = msg, *body;
+	enum filter_action a = FILTER_CONTINUE;
+
+	*body_chunks = 0;
+	filter_rcpt(m, "<abuse@example.net>");
+	while (*p && *p != '\n') {	/* headers, unfolded */
+		const char *colon = strchr(p, ':'), *end = p;
+		struct buf value = BUF_INIT;
+		char *name = xstrndup(p, (size_t)(colon - p));
+
+		for (end = colon + 1;; end++) {
+			if (*end == '\n' && end[1] != ' ' && end[1] != '\t')
+				break;
+			buf_putc(&value, *end);
+		}
+		a = filter_header(m, &io, name, ascii_trim(value.data));
+		free(name);
+		buf_free(&value);
+		p = end + 1;
+		if (a == FILTER_ACCEPT)
+			goto done;
+	}
+	if ((a = filter_eoh(m, &io)) == FILTER_ACCEPT)
+		goto done;
+	for (body = p + 1; *body; body += strlen(body) < 100 ? strlen(body) : 100) {
+		size_t n = strlen(body) < 100 ? strlen(body) : 100;
+
+		if (filter_body(m, &io, body, n) == FILTER_SKIP)
+			break;
+		(*body_chunks)++;
+	}
+	a = filter_eom(m, &io, 1795000000);
+done:
+	filter_end(m);
+	return a;
+}
+
+TEST(filter, ordinary_mail_is_accepted_at_the_from_header)
+{
+	struct rig r;
+	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	int chunks;
+
+	rig_init(&r);
+	CHECK(run(&r, &mta, "Subject: hi\nFrom: Alice <alice@example.org>\nTo: bob@example.net\n\nhello\n",
+	    &chunks) == FILTER_ACCEPT);
+	CHECK_INT(chunks, 0);
+	CHECK_INT(mta.added.len, 0);
+	CHECK_INT(pending(&r), 0);
+	fake_free(&mta);
+	rig_free(&r);
+}
+
+TEST(filter, authenticated_report_is_queued_before_the_answer_and_tagged)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv.zip", CSV, NULL, NULL };
+	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	char *msg = testmail_build(&tm);
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	REQUIRE(r.env.outbox != NULL);
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
+	CHECK(chunks > 0);
+	CHECK_INT(pending(&r), 2);
+	CHECK(strstr(buf_cstr(&mta.added), "X-Shadowmilter-Result: notices=2 unmatched=1 skipped_rows=0 "
+	    "type=scan_portmapper ref=") != NULL);
+	CHECK(strstr(buf_cstr(&mta.added), "X-Shadowmilter-Unmatched: 203.0.113.1:111/udp\n") != NULL);
+	CHECK(strstr(buf_cstr(&mta.changed), "Subject[1]=[shadowmilter] [Test]") != NULL);
+	CHECK(strstr(buf_cstr(&mta.log), "QID123: report notices=2") != NULL);
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, the_same_report_twice_queues_nothing_new)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	struct fake_mta a = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT }, b = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	char *msg = testmail_build(&tm);
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	run(&r, &a, msg, &chunks);
+	run(&r, &b, msg, &chunks);
+	CHECK_INT(pending(&r), 2);
+	CHECK(strstr(buf_cstr(&b.added), "notices=2 duplicates=2") != NULL);
+	fake_free(&a);
+	fake_free(&b);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, forged_report_passes_with_a_reason_and_no_body_read)
+{
+	struct testmail tm = { NULL, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL,
+	    "X-Shadowmilter-Result: notices=99 (planted)\n" };
+	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	char *msg = testmail_build(&tm);
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
+	CHECK_INT(chunks, 0);
+	CHECK_INT(pending(&r), 0);
+	CHECK(strstr(buf_cstr(&mta.added), "X-Shadowmilter-Result: none; reason=\"unauthenticated") != NULL);
+	CHECK(strstr(buf_cstr(&mta.changed), "X-Shadowmilter-Result[1]=(deleted)") != NULL);
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, outbox_failure_is_a_tempfail)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	char *msg = testmail_build(&tm);
+	struct rig r;
+	sqlite3 *db;
+	int chunks;
+
+	rig_init(&r);
+	/* another process breaks the database under us */
+	REQUIRE(sqlite3_open(r.dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DROP TABLE notices", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_TEMPFAIL);
+	CHECK(strstr(buf_cstr(&mta.log), "QID123: notices not queued, sender must retry") != NULL);
+	CHECK_INT(mta.added.len, 0);
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, too_many_headers_pass_without_notices)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL,
+	    "X-A: 1\nX-B: 2\nX-C: 3\nX-D: 4\n" };
+	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	char *msg = testmail_build(&tm), err[128];
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	REQUIRE(config_set(r.cfg, "MaxHeaders", "3", err, sizeof(err)) == 0);
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
+	CHECK_INT(pending(&r), 0);
+	CHECK(strstr(buf_cstr(&mta.added), "reason=\"header count or size") != NULL);
+	CHECK(strstr(buf_cstr(&mta.log), "QID123: header count") != NULL);
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, redirect_replaces_the_recipients)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	char *msg = testmail_build(&tm), err[128];
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	REQUIRE(config_set(r.cfg, "ReportAction", "redirect summary@example.net", err, sizeof(err)) == 0);
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
+	CHECK_STR(buf_cstr(&mta.rcpts), "-<abuse@example.net>\n+summary@example.net\n");
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, discard_after_commit)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	char *msg = testmail_build(&tm), err[128];
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	REQUIRE(config_set(r.cfg, "ReportAction", "discard", err, sizeof(err)) == 0);
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_DISCARD);
+	CHECK_INT(pending(&r), 2);
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
