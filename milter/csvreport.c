@@ -23,6 +23,9 @@ struct csvreport {
 	char **aligned;		/* values aligned to the header */
 	unsigned long records;
 	int stopped;
+	char head[3];		/* the first bytes, held back until we know if they are a BOM */
+	size_t nhead;
+	int past_head;
 };
 
 /* libcsv grows its field buffer through this; refusing makes csv_parse fail */
@@ -86,7 +89,7 @@ on_field(void *s, size_t len, void *data)
 	r->fields[r->nfields++] = xstrndup(s ? s : "", s ? len : 0);
 }
 
-/* header names: lowercase, trimmed, a UTF-8 BOM dropped from the first */
+/* header names: lowercase, trimmed */
 static void
 take_header(struct csvreport *r)
 {
@@ -99,8 +102,6 @@ take_header(struct csvreport *r)
 	r->nfields = r->fields_cap = 0;
 	for (i = 0; i < r->ncols; i++) {
 		p = r->names[i];
-		if (i == 0 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-			memmove(p, p + 3, strlen(p + 3) + 1);
 		memmove(p, ascii_trim(p), strlen(ascii_trim(p)) + 1);
 		for (; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
@@ -156,19 +157,49 @@ parse_error(struct csvreport *r, char *err, size_t errlen)
 	return -1;
 }
 
-int
-csvreport_feed(struct csvreport *r, const char *data, size_t len, char *err, size_t errlen)
+static int
+parse(struct csvreport *r, const char *data, size_t len, char *err, size_t errlen)
 {
-	if (r->stopped)
-		return 0;
 	if (csv_parse(&r->parser, data, len, on_field, on_record, r) != len)
 		return parse_error(r, err, errlen);
 	return 0;
 }
 
+/* skip_bom - a UTF-8 BOM must go before libcsv sees it, or a quoted first
+ * header name would not be recognised as quoted */
+static int
+skip_bom(struct csvreport *r, const char **data, size_t *len, char *err, size_t errlen)
+{
+	while (!r->past_head && *len > 0) {
+		r->head[r->nhead++] = **data;
+		(*data)++;
+		(*len)--;
+		if (memcmp(r->head, "\xEF\xBB\xBF", r->nhead) != 0) {
+			r->past_head = 1;
+			return parse(r, r->head, r->nhead, err, errlen);
+		}
+		if (r->nhead == 3)
+			r->past_head = 1;	/* a whole BOM: dropped */
+	}
+	return 0;
+}
+
+int
+csvreport_feed(struct csvreport *r, const char *data, size_t len, char *err, size_t errlen)
+{
+	if (r->stopped)
+		return 0;
+	if (skip_bom(r, &data, &len, err, errlen) != 0)
+		return -1;
+	return parse(r, data, len, err, errlen);
+}
+
 int
 csvreport_finish(struct csvreport *r, char *err, size_t errlen)
 {
+	if (!r->past_head && r->nhead > 0 && memcmp(r->head, "\xEF\xBB\xBF", r->nhead) != 0 &&
+	    parse(r, r->head, r->nhead, err, errlen) != 0)
+		return -1;
 	if (csv_fini(&r->parser, on_field, on_record, r) != 0)
 		return parse_error(r, err, errlen);
 	return 0;

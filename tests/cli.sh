@@ -24,7 +24,10 @@ check "replay --out writes one file per customer" test "$(ls "$T/golden" | wc -l
 
 # the rendered notice keeps the agreed wording
 N="$T/golden/0001-scan_portmapper-acme.eml"
-check "subject starts ACTION REQUIRED" grep -q '^Subject: ACTION REQUIRED: One or more of your BitFolk VPSes has an open portmapper service$' "$N"
+# headers unfolded (long subjects are folded at 78 columns)
+unfolded() { awk '/^$/ {exit} /^[ \t]/ {sub(/^[ \t]+/, " "); line = line $0; next} {if (line != "") print line; line = $0} END {print line}' "$1"; }
+unfolded "$N" >"$T/headers"
+check "subject starts ACTION REQUIRED" grep -q '^Subject: ACTION REQUIRED: One or more of your BitFolk VPSes has an open portmapper service$' "$T/headers"
 first_para=$(grep -n 'Regular security scans have detected' "$N" | cut -d: -f1)
 consequence=$(grep -n 'This notice will be re-sent' "$N" | cut -d: -f1)
 udp=$(grep -n 'As portmapper is a UDP service' "$N" | cut -d: -f1)
