@@ -396,7 +396,8 @@ report_file_close(struct report_file *rf)
 	free(rf->slots);	/* the table refers to the unsorted order */
 	rf->slots = NULL;
 	rf->nslots = 0;
-	qsort(rf->all, rf->nall, sizeof(*rf->all), finding_order);
+	if (rf->nall > 1)
+		qsort(rf->all, rf->nall, sizeof(*rf->all), finding_order);
 	rf->unmatched = xreallocarray(NULL, rf->nall + 1, sizeof(*rf->unmatched));
 	for (i = 0; i < rf->nall; i++) {
 		if (rf->all[i]->account == NULL)

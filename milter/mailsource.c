@@ -124,7 +124,8 @@ read_dir(const char *dir, const struct mailsource_callbacks *cb, void *ctx, char
 			buf_free(&path);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(char *), name_order);
+	if (n > 1)
+		qsort(names, n, sizeof(char *), name_order);
 	for (i = 0; i < n; i++) {
 		if (read_file(names[i], cb, ctx, err, errlen) != 0)
 			rc = -1;
