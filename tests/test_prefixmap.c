@@ -1,0 +1,602 @@
+/*
+ * test_prefixmap - longest-prefix lookups, the CustomerMap CSV and its errors
+ */
+#include "test.h"
+#include "prefixmap.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* add - PREFIX ("10.0.0.0/24") to ACCOUNT; returns prefixmap_add's result */
+static int
+add_err(struct prefixmap *map, const char *prefix, const char *account, const char *emails,
+    char *err, size_t errlen)
+{
+	struct ipaddr a;
+	unsigned plen;
+
+	if (ipaddr_parse_prefix(prefix, &a, &plen) != 0) {
+		fprintf(stderr, "    test bug: bad prefix %s\n", prefix);
+		return -2;
+	}
+	return prefixmap_add(map, &a, plen, account, emails, err, errlen);
+}
+
+static int
+add(struct prefixmap *map, const char *prefix, const char *account)
+{
+	char err[256] = "";
+	int rc = add_err(map, prefix, account, "noc@example.net", err, sizeof(err));
+
+	if (rc != 0)
+		fprintf(stderr, "    add %s: %s\n", prefix, err);
+	return rc;
+}
+
+/* owner - name of the account owning ADDR, or NULL */
+static const char *
+owner(const struct prefixmap *map, const char *addr)
+{
+	const struct account *acct;
+	struct ipaddr a;
+
+	if (ipaddr_parse(addr, &a) != 0)
+		return "(test bug: bad address)";
+	acct = prefixmap_lookup(map, &a);
+	return acct ? acct->name : NULL;
+}
+
+/* load - CSV text written to a fresh customers.csv, loaded into a new map */
+static struct prefixmap *
+load(const char *csv, int *rc, char *err, size_t errlen)
+{
+	char *dir = test_tmpdir(), path[512];
+	struct prefixmap *map = prefixmap_new();
+
+	snprintf(path, sizeof(path), "%s/customers.csv", dir);
+	test_write_file(path, csv);
+	*rc = prefixmap_load(map, path, err, errlen);
+	free(dir);
+	return map;
+}
+
+/* load_error - the error loading CSV gives, after the directory part */
+static const char *
+load_error(const char *csv)
+{
+	static char err[512];
+	struct prefixmap *map;
+	const char *base;
+	int rc;
+
+	err[0] = '\0';
+	map = load(csv, &rc, err, sizeof(err));
+	prefixmap_free(map);
+	if (rc == 0)
+		return "(loaded without error)";
+	base = strstr(err, "customers.csv");
+	return base ? base : err;
+}
+
+static int
+has_email(const struct account *a, const char *email)
+{
+	size_t i;
+
+	for (i = 0; a && i < a->nemails; i++)
+		if (strcmp(a->emails[i], email) == 0)
+			return 1;
+	return 0;
+}
+
+TEST(prefixmap, nested_prefix_belongs_to_the_more_specific_owner)
+{
+	struct prefixmap *map = prefixmap_new();
+
+	REQUIRE(add(map, "192.0.2.0/24", "wide") == 0);
+	REQUIRE(add(map, "192.0.2.8/29", "narrow") == 0);
+	CHECK_STR(owner(map, "192.0.2.8"), "narrow");
+	CHECK_STR(owner(map, "192.0.2.15"), "narrow");
+	CHECK_STR(owner(map, "192.0.2.7"), "wide");
+	CHECK_STR(owner(map, "192.0.2.16"), "wide");
+	CHECK_STR(owner(map, "192.0.2.0"), "wide");
+	CHECK_STR(owner(map, "192.0.2.255"), "wide");
+	CHECK(owner(map, "192.0.3.0") == NULL);
+	CHECK(owner(map, "192.0.1.255") == NULL);
+	CHECK_INT(prefixmap_prefix_count(map), 2);
+	CHECK_INT(prefixmap_account_count(map), 2);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, nesting_does_not_depend_on_insertion_order)
+{
+	struct prefixmap *map = prefixmap_new();
+
+	REQUIRE(add(map, "192.0.2.8/29", "narrow") == 0);
+	REQUIRE(add(map, "192.0.2.12/30", "narrower") == 0);
+	REQUIRE(add(map, "192.0.2.0/24", "wide") == 0);
+	REQUIRE(add(map, "192.0.0.0/16", "wider") == 0);
+	CHECK_STR(owner(map, "192.0.2.9"), "narrow");
+	CHECK_STR(owner(map, "192.0.2.13"), "narrower");
+	CHECK_STR(owner(map, "192.0.2.16"), "wide");
+	CHECK_STR(owner(map, "192.0.200.1"), "wider");
+	CHECK(owner(map, "192.1.0.0") == NULL);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, sibling_prefixes_split_on_a_glue_node)
+{
+	struct prefixmap *map = prefixmap_new();
+
+	/* 10.0.0.0/24 and 10.0.1.0/24 share 23 bits: a glue /23 that owns nothing */
+	REQUIRE(add(map, "10.0.0.0/24", "left") == 0);
+	REQUIRE(add(map, "10.0.1.0/24", "right") == 0);
+	CHECK_STR(owner(map, "10.0.0.200"), "left");
+	CHECK_STR(owner(map, "10.0.1.200"), "right");
+	CHECK(owner(map, "10.0.2.1") == NULL);
+	/* adding exactly the glue prefix later makes it a real one */
+	REQUIRE(add(map, "10.0.0.0/23", "both") == 0);
+	CHECK_STR(owner(map, "10.0.1.200"), "right");
+	CHECK_INT(prefixmap_prefix_count(map), 3);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, prefixes_either_side_of_sixteen_bits_nest)
+{
+	struct prefixmap *map = prefixmap_new();
+
+	/* the map files prefixes of 16 bits or more apart from shorter ones */
+	REQUIRE(add(map, "10.0.0.0/15", "fifteen") == 0);
+	REQUIRE(add(map, "10.0.0.0/16", "sixteen") == 0);
+	REQUIRE(add(map, "10.1.128.0/17", "seventeen") == 0);
+	REQUIRE(add(map, "2000::/14", "six-fourteen") == 0);
+	CHECK_STR(owner(map, "10.0.200.1"), "sixteen");
+	CHECK_STR(owner(map, "10.1.0.1"), "fifteen");
+	CHECK_STR(owner(map, "10.1.200.1"), "seventeen");
+	CHECK(owner(map, "10.2.0.1") == NULL);
+	CHECK_STR(owner(map, "2001:db8::1"), "six-fourteen");
+	CHECK_STR(owner(map, "2003::1"), "six-fourteen");
+	CHECK(owner(map, "2004::1") == NULL);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, ipv6_nested_prefix_belongs_to_the_more_specific_owner)
+{
+	struct prefixmap *map = prefixmap_new();
+
+	REQUIRE(add(map, "2001:db8::/32", "isp") == 0);
+	REQUIRE(add(map, "2001:db8:1::/48", "site") == 0);
+	REQUIRE(add(map, "2001:db8:1:2::/64", "lan") == 0);
+	CHECK_STR(owner(map, "2001:db8:1:2::99"), "lan");
+	CHECK_STR(owner(map, "2001:db8:1:3::1"), "site");
+	CHECK_STR(owner(map, "2001:db8:2::1"), "isp");
+	CHECK_STR(owner(map, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"), "isp");
+	CHECK(owner(map, "2001:db9::1") == NULL);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, single_addresses_match_only_themselves)
+{
+	struct prefixmap *map = prefixmap_new();
+
+	REQUIRE(add(map, "198.51.100.7/32", "host4") == 0);
+	REQUIRE(add(map, "2001:db8::7/128", "host6") == 0);
+	REQUIRE(add(map, "198.51.100.8", "bare") == 0);	/* no length: a host */
+	CHECK_STR(owner(map, "198.51.100.7"), "host4");
+	CHECK_STR(owner(map, "198.51.100.8"), "bare");
+	CHECK(owner(map, "198.51.100.6") == NULL);
+	CHECK(owner(map, "198.51.100.9") == NULL);
+	CHECK_STR(owner(map, "2001:db8::7"), "host6");
+	CHECK(owner(map, "2001:db8::6") == NULL);
+	CHECK(owner(map, "2001:db8::8") == NULL);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, default_routes_catch_everything_else)
+{
+	struct prefixmap *map = prefixmap_new();
+
+	REQUIRE(add(map, "0.0.0.0/0", "any4") == 0);
+	REQUIRE(add(map, "::/0", "any6") == 0);
+	REQUIRE(add(map, "203.0.113.0/24", "doc") == 0);
+	CHECK_STR(owner(map, "0.0.0.0"), "any4");
+	CHECK_STR(owner(map, "255.255.255.255"), "any4");
+	CHECK_STR(owner(map, "203.0.113.9"), "doc");
+	CHECK_STR(owner(map, "::"), "any6");
+	CHECK_STR(owner(map, "ffff::1"), "any6");
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, ipv4_and_ipv6_do_not_mix)
+{
+	struct prefixmap *map = prefixmap_new();
+
+	/* 0a00::/8 has the same leading bits as 10.0.0.0/8 */
+	REQUIRE(add(map, "10.0.0.0/8", "four") == 0);
+	CHECK(owner(map, "a00::1") == NULL);
+	CHECK(owner(map, "::ffff:10.0.0.1") == NULL);
+	REQUIRE(add(map, "::/0", "six") == 0);
+	CHECK_STR(owner(map, "10.1.2.3"), "four");
+	CHECK(owner(map, "11.0.0.1") == NULL);
+	CHECK_STR(owner(map, "a00::1"), "six");
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, miss_returns_null)
+{
+	struct prefixmap *map = prefixmap_new();
+
+	CHECK(owner(map, "192.0.2.1") == NULL);
+	CHECK(owner(map, "2001:db8::1") == NULL);
+	REQUIRE(add(map, "192.0.2.0/25", "half") == 0);
+	CHECK(owner(map, "192.0.2.128") == NULL);
+	CHECK(owner(map, "2001:db8::1") == NULL);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, csv_columns_are_found_by_header_name)
+{
+	char err[512] = "";
+	struct prefixmap *map;
+	const struct account *a;
+	struct ipaddr ip;
+	int rc;
+
+	map = load("\xEF\xBB\xBF" " Email ,Notes,ACCOUNT,prefix\r\n"
+	    "\r\n"
+	    "# a comment line, not a customer\r\n"
+	    "noc@acme.example,\"big, important\",acme,192.0.2.0/24\r\n"
+	    "  abuse@beta.example  ,,  beta  ,  2001:db8::/32  \r\n"
+	    "\r\n", &rc, err, sizeof(err));
+	CHECK_STR(err, "");
+	REQUIRE(rc == 0);
+	CHECK_INT(prefixmap_prefix_count(map), 2);
+	CHECK_STR(owner(map, "192.0.2.77"), "acme");
+	REQUIRE(ipaddr_parse("2001:db8::1", &ip) == 0);
+	a = prefixmap_lookup(map, &ip);
+	REQUIRE(a != NULL);
+	CHECK_STR(a->name, "beta");
+	CHECK_INT(a->nemails, 1);
+	CHECK(has_email(a, "abuse@beta.example"));
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, emails_split_on_semicolons_and_merge_across_rows)
+{
+	char err[512] = "";
+	struct prefixmap *map;
+	const struct account *a;
+	struct ipaddr ip;
+	int rc;
+
+	map = load("prefix,account,email\n"
+	    "192.0.2.0/24,acme,noc@acme.example; Abuse@Acme.example ;\n"
+	    "198.51.100.0/24,acme,ABUSE@acme.EXAMPLE;ceo@acme.example\n"
+	    "192.0.2.0/24,acme,noc@acme.example;late@acme.example\n"
+	    "203.0.113.0/24,other,noc@other.example\n", &rc, err, sizeof(err));
+	CHECK_STR(err, "");
+	REQUIRE(rc == 0);
+	CHECK_INT(prefixmap_prefix_count(map), 3);
+	CHECK_INT(prefixmap_account_count(map), 2);
+	REQUIRE(ipaddr_parse("192.0.2.1", &ip) == 0);
+	a = prefixmap_lookup(map, &ip);
+	REQUIRE(a != NULL);
+	CHECK_INT(a->nemails, 4);
+	CHECK(has_email(a, "noc@acme.example"));
+	CHECK(has_email(a, "Abuse@Acme.example"));	/* first spelling kept */
+	CHECK(has_email(a, "ceo@acme.example"));
+	CHECK(has_email(a, "late@acme.example"));
+	REQUIRE(ipaddr_parse("198.51.100.1", &ip) == 0);
+	CHECK(prefixmap_lookup(map, &ip) == a);	/* one account, shared */
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, bad_prefix_error_names_file_and_line)
+{
+	CHECK_STR(load_error("prefix,account,email\n"
+	    "192.0.2.0/24,acme,noc@acme.example\n"
+	    "10.0.0.1/33,acme,noc@acme.example\n"),
+	    "customers.csv:3: bad prefix \"10.0.0.1/33\"");
+	CHECK_STR(load_error("prefix,account,email\r\n"
+	    "\r\n"
+	    "10.0.0.1/24,acme,noc@acme.example\r\n"),
+	    "customers.csv:3: bad prefix \"10.0.0.1/24\"");	/* host bits set */
+	CHECK_STR(load_error("prefix,account,email\n"
+	    "not-an-address,acme,noc@acme.example\n"),
+	    "customers.csv:2: bad prefix \"not-an-address\"");
+}
+
+TEST(prefixmap, line_numbers_count_newlines_inside_quoted_fields)
+{
+	CHECK_STR(load_error("prefix,notes,account,email\n"
+	    "192.0.2.0/24,\"two\nlines\",acme,noc@acme.example\n"
+	    "192.0.3.0/24,\"three\r\nlines\r\nhere\",acme,noc@acme.example\n"
+	    "192.0.4.0/33,x,acme,noc@acme.example"),
+	    "customers.csv:7: bad prefix \"192.0.4.0/33\"");
+	CHECK_STR(load_error("prefix,notes,account,email\n"
+	    "192.0.2.0/24,x,acme,noc@acme.example\n"
+	    "192.0.5.0/33,\"starts here\nends here\",acme,noc@acme.example\n"),
+	    "customers.csv:3: bad prefix \"192.0.5.0/33\"");
+}
+
+TEST(prefixmap, bad_email_error_names_file_and_line)
+{
+	CHECK_STR(load_error("prefix,account,email\n"
+	    "192.0.2.0/24,acme,noc@acme.example;not an address\n"),
+	    "customers.csv:2: bad email \"not an address\"");
+	CHECK_STR(load_error("prefix,account,email\n"
+	    "192.0.2.0/24,acme,\"noc@acme.example\r\nBcc: victim@example.org\"\n"),
+	    "customers.csv:2: bad email \"noc@acme.example??Bcc: victim@example.org\"");
+	CHECK_STR(load_error("prefix,account,email\n"
+	    "192.0.2.0/24,acme,\n"),
+	    "customers.csv:2: no email address");
+}
+
+TEST(prefixmap, implausible_emails_are_rejected)
+{
+	static const char *const bad[] = {
+		"noc", "@acme.example", "noc@", "noc@@acme.example", "a@b@acme.example",
+		"<noc@acme.example>", "\"noc\"@acme.example", "noc(x)@acme.example",
+		"no,c@acme.example", "no\\c@acme.example", "noc@acme_example.com",
+		"noc@acme..example", "noc@.acme.example", "noc@acme.example.",
+		"no\tc@acme.example", "noc@acme.exam ple", "no\x7f" "c@acme.example",
+	};
+	static const char *const good[] = {
+		"noc@acme.example", "first.last+tag@sub-1.acme.example", "x@y",
+	};
+	struct prefixmap *map = prefixmap_new();
+	char err[256], longest[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (add_err(map, "192.0.2.0/24", "acme", bad[i], err, sizeof(err)) != -1) {
+			fprintf(stderr, "    accepted \"%s\"\n", bad[i]);
+			CHECK(!"implausible email accepted");
+		}
+		CHECK(strncmp(err, "bad email", 9) == 0);
+	}
+	CHECK_INT(prefixmap_prefix_count(map), 0);
+	CHECK_INT(prefixmap_account_count(map), 0);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(add_err(map, "192.0.2.0/24", "acme", good[i], err, sizeof(err)) == 0);
+	/* 254 characters is the most an SMTP path leaves for the address */
+	memset(longest, 'a', sizeof(longest));
+	memcpy(longest + 249, "@x.yz", 6);
+	CHECK_INT(strlen(longest), 254);
+	CHECK(add_err(map, "192.0.2.0/24", "acme", longest, err, sizeof(err)) == 0);
+	memset(longest, 'a', sizeof(longest));
+	memcpy(longest + 250, "@x.yz", 6);
+	CHECK(add_err(map, "192.0.2.0/24", "acme", longest, err, sizeof(err)) == -1);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, missing_column_is_an_error)
+{
+	CHECK_STR(load_error("prefix,account,mail\n192.0.2.0/24,acme,noc@acme.example\n"),
+	    "customers.csv:1: missing column \"email\"");
+	CHECK_STR(load_error("# comments first\n\nprefix,email\n"),
+	    "customers.csv:3: missing column \"account\"");
+	CHECK_STR(load_error("prefix,account,email\n192.0.2.0/24,acme\n"),
+	    "customers.csv:2: no \"email\" field (2 fields)");
+	CHECK(strstr(load_error(""), "no header line") != NULL);
+}
+
+TEST(prefixmap, same_prefix_for_another_account_is_an_error)
+{
+	struct prefixmap *map = prefixmap_new();
+	char err[256] = "";
+
+	CHECK_STR(load_error("prefix,account,email\n"
+	    "192.0.2.0/24,acme,noc@acme.example\n"
+	    "192.0.2.0/24,beta,noc@beta.example\n"),
+	    "customers.csv:3: prefix 192.0.2.0/24 already belongs to account \"acme\"");
+	REQUIRE(add(map, "2001:db8::/32", "acme") == 0);
+	CHECK(add_err(map, "2001:db8::/32", "beta", "noc@beta.example", err, sizeof(err)) == -1);
+	CHECK_STR(err, "prefix 2001:db8::/32 already belongs to account \"acme\"");
+	/* the failed row left nothing behind */
+	CHECK_INT(prefixmap_account_count(map), 1);
+	CHECK_STR(owner(map, "2001:db8::1"), "acme");
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, empty_account_name_is_an_error)
+{
+	struct prefixmap *map = prefixmap_new();
+	char err[256] = "";
+
+	CHECK_STR(load_error("prefix,account,email\n192.0.2.0/24,  ,noc@acme.example\n"),
+	    "customers.csv:2: empty account name");
+	CHECK(add_err(map, "192.0.2.0/24", "", "noc@acme.example", err, sizeof(err)) == -1);
+	CHECK_STR(err, "empty account name");
+	CHECK(add_err(map, "192.0.2.0/24", "a\nb", "noc@acme.example", err, sizeof(err)) == -1);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, add_rejects_host_bits_and_long_lengths)
+{
+	struct prefixmap *map = prefixmap_new();
+	struct ipaddr a;
+	char err[256] = "";
+
+	REQUIRE(ipaddr_parse("192.0.2.1", &a) == 0);
+	CHECK(prefixmap_add(map, &a, 24, "acme", "noc@acme.example", err, sizeof(err)) == -1);
+	CHECK_STR(err, "host bits set in 192.0.2.1/24");
+	CHECK(prefixmap_add(map, &a, 33, "acme", "noc@acme.example", err, sizeof(err)) == -1);
+	CHECK_STR(err, "bad prefix length 192.0.2.1/33");
+	CHECK_INT(prefixmap_prefix_count(map), 0);
+	prefixmap_free(map);
+}
+
+/* ---- randomized comparison against a linear scan ---- */
+
+#define NPREFIX	2000
+#define NLOOKUP	20000
+#define NACCT	40
+
+struct rprefix {
+	struct ipaddr a;
+	unsigned plen;
+	int acct;
+};
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static int
+bits_match(const uint8_t *a, const uint8_t *b, unsigned plen)
+{
+	unsigned i;
+
+	for (i = 0; i < plen; i++)
+		if (((a[i / 8] ^ b[i / 8]) >> (7 - i % 8)) & 1)
+			return 0;
+	return 1;
+}
+
+/* random_within - a random address whose first PLEN bits are those of P */
+static void
+random_within(const struct ipaddr *p, unsigned plen, struct ipaddr *out)
+{
+	unsigned i, nbytes = p->family == AF_INET6 ? 16 : 4;
+
+	memset(out, 0, sizeof(*out));
+	out->family = p->family;
+	for (i = 0; i < nbytes; i++)
+		out->bytes[i] = (uint8_t)rnd();
+	for (i = 0; i < plen; i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+
+		out->bytes[i / 8] = (uint8_t)((out->bytes[i / 8] & ~bit) | (p->bytes[i / 8] & bit));
+	}
+}
+
+static void
+mask_to(struct ipaddr *a, unsigned plen)
+{
+	unsigned i;
+
+	for (i = plen; i < 128; i++)
+		a->bytes[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+}
+
+/* random_prefix - a fresh one, or (one time in three) inside an existing one */
+static void
+random_prefix(const struct rprefix *have, size_t n, struct rprefix *out)
+{
+	const struct rprefix *parent = n > 0 && rnd() % 3 == 0 ? &have[rnd() % n] : NULL;
+	struct ipaddr any;
+	unsigned bits;
+
+	if (parent != NULL && parent->plen < ipaddr_bits(&parent->a)) {
+		bits = ipaddr_bits(&parent->a);
+		out->plen = parent->plen + 1 + (unsigned)(rnd() % (bits - parent->plen));
+		random_within(&parent->a, parent->plen, &out->a);
+	} else {
+		any.family = rnd() % 2 ? AF_INET6 : AF_INET;
+		bits = ipaddr_bits(&any);
+		/* a few short ones, which the map keeps apart from the rest */
+		if (rnd() % 25 == 0)
+			out->plen = (unsigned)(rnd() % 16);
+		else
+			out->plen = 16 + (unsigned)(rnd() % (bits - 15));
+		random_within(&any, 0, &out->a);
+	}
+	mask_to(&out->a, out->plen);
+	out->acct = (int)(rnd() % NACCT);
+}
+
+static int
+find_same(const struct rprefix *have, size_t n, const struct rprefix *p)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (have[i].plen == p->plen && ipaddr_compare(&have[i].a, &p->a) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+brute_force(const struct rprefix *have, size_t n, const struct ipaddr *addr)
+{
+	int best = -1;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (have[i].a.family == addr->family && bits_match(have[i].a.bytes, addr->bytes, have[i].plen) &&
+		    (best < 0 || have[i].plen > have[best].plen))
+			best = (int)i;
+	return best;
+}
+
+static void
+fill_random_map(struct prefixmap *map, struct rprefix *have, size_t *n)
+{
+	char name[32], email[64], err[256];
+	struct rprefix p;
+	int same;
+
+	while (*n < NPREFIX) {
+		random_prefix(have, *n, &p);
+		same = find_same(have, *n, &p);
+		if (same >= 0)
+			p.acct = have[same].acct;	/* a repeated row: merges */
+		snprintf(name, sizeof(name), "acct%d", p.acct);
+		snprintf(email, sizeof(email), "noc@acct%d.example", p.acct);
+		if (prefixmap_add(map, &p.a, p.plen, name, email, err, sizeof(err)) != 0) {
+			fprintf(stderr, "    add: %s\n", err);
+			CHECK(!"random prefix rejected");
+			return;
+		}
+		if (same < 0)
+			have[(*n)++] = p;
+	}
+}
+
+TEST(prefixmap, random_prefixes_agree_with_a_linear_scan)
+{
+	struct rprefix *have = calloc(NPREFIX, sizeof(*have));
+	struct prefixmap *map = prefixmap_new();
+	const struct account *got;
+	char name[32], text[IPADDR_STRLEN];
+	struct ipaddr addr, any;
+	const struct rprefix *in;
+	size_t n = 0;
+	int i, want, wrong = 0;
+
+	fill_random_map(map, have, &n);
+	CHECK_INT(prefixmap_prefix_count(map), NPREFIX);
+	for (i = 0; i < NLOOKUP; i++) {
+		if (rnd() % 10 < 7) {	/* mostly inside some prefix, to exercise nesting */
+			in = &have[rnd() % n];
+			random_within(&in->a, in->plen, &addr);
+		} else {
+			any.family = rnd() % 2 ? AF_INET6 : AF_INET;
+			random_within(&any, 0, &addr);
+		}
+		want = brute_force(have, n, &addr);
+		got = prefixmap_lookup(map, &addr);
+		snprintf(name, sizeof(name), "acct%d", want >= 0 ? have[want].acct : -1);
+		if ((want < 0) != (got == NULL) || (got && strcmp(got->name, name) != 0)) {
+			if (wrong++ < 5) {
+				ipaddr_format(&addr, text, sizeof(text));
+				fprintf(stderr, "    %s: got %s, want %s\n", text,
+				    got ? got->name : "(none)", want >= 0 ? name : "(none)");
+			}
+		}
+	}
+	CHECK_INT(wrong, 0);
+	prefixmap_free(map);
+	free(have);
+}
