@@ -26,6 +26,10 @@ echo "== command-line tests ($BUILD)"
 sh tests/cli.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" cli
+echo "== miltertest ($BUILD)"
+sh tests/miltertest.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" miltertest
 rm -f "$out"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

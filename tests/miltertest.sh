@@ -1,0 +1,81 @@
+#!/bin/sh
+# miltertest.sh BUILD - the daemon's callbacks over the real milter protocol,
+# driven by Debian's miltertest (Lua scripts in tests/miltertest/).
+# Ends with "N passed, N failed".
+BUILD=${1:-build}
+SM="$(pwd)/$BUILD/shadowmilter"
+passed=0 failed=0
+if ! command -v miltertest >/dev/null 2>&1; then
+	echo "FAIL miltertest is not installed (make deps installs it)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+T=$(mktemp -d)
+chmod 755 "$T"
+mkdir -p "$T/state" "$T/spool"
+chmod 777 "$T/state" "$T/spool"
+cleanup() {
+	[ -f "$T/pid" ] && kill "$(cat "$T/pid")" 2>/dev/null
+	sleep 0.2
+	[ -n "$SM_KEEP" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+# the stand-in MTA for notices: one file per message
+cat >"$T/sendmail" <<EOS
+#!/bin/sh
+cat > "$T/spool/\$\$.\$(date +%s%N).eml"
+EOS
+chmod 755 "$T/sendmail"
+cat >"$T/shadowmilter.conf" <<EOC
+CustomerMap         $(pwd)/conf/customers.csv
+TrustedAuthservIDs  mx.example.net
+Socket              unix:$T/milter.sock
+UserID              nobody:nogroup
+OutboxDB            $T/state/outbox.db
+Transport           sendmail:$T/sendmail
+DeliverInterval     1
+MaxReportSize       64K
+EOC
+
+# fixtures: the demo report, a forged copy, and one too big
+cp tests/fixtures/demo-portmapper.eml "$T/demo.eml"
+sed '/^Authentication-Results:/,/spf=pass/d' tests/fixtures/demo-portmapper.eml >"$T/forged.eml"
+{ sed -n '1,/^$/p' tests/fixtures/demo-portmapper.eml; printf -- '--b1_demo\nContent-Type: text/csv; name="2026-11-24-scan_portmapper-big.csv"\n\ntimestamp,ip\n'
+  i=0; while [ $i -lt 4000 ]; do echo "2026-11-24 01:00:00,192.0.2.10"; i=$((i + 1)); done; echo "--b1_demo--"; } >"$T/big.eml"
+
+"$SM" -f -c "$T/shadowmilter.conf" >"$T/log" 2>&1 &
+echo $! >"$T/pid"
+i=0
+while [ ! -S "$T/milter.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+
+export SM_SOCKET="unix:$T/milter.sock" SM_LUA_DIR="$(pwd)/tests/miltertest"
+export SM_DEMO="$T/demo.eml" SM_FORGED="$T/forged.eml" SM_BIG="$T/big.eml"
+for script in report nonreport forged oversized abort; do
+	if miltertest -s "tests/miltertest/$script.lua" >"$T/out" 2>&1; then
+		passed=$((passed + 1)); echo "ok   miltertest $script"
+	else
+		failed=$((failed + 1)); echo "FAIL miltertest $script"; sed 's/^/    /' "$T/out"
+	fi
+done
+
+# the delivery worker hands the four notices to the stand-in MTA exactly once
+i=0
+while [ "$(ls "$T/spool" | wc -l)" -lt 4 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 1.5
+n=$(ls "$T/spool" | wc -l)
+if [ "$n" -eq 4 ]; then passed=$((passed + 1)); echo "ok   four notices delivered once"
+else failed=$((failed + 1)); echo "FAIL $n notices delivered, wanted 4"; fi
+if grep -q 'QTEST1: report notices=4' "$T/log"; then passed=$((passed + 1)); echo "ok   log line carries the queue id"
+else failed=$((failed + 1)); echo "FAIL no log line with the queue id"; sed 's/^/    /' "$T/log"; fi
+if [ "$(stat -c %U "$T/state/outbox.db")" = nobody ]; then passed=$((passed + 1)); echo "ok   runs as UserID"
+else failed=$((failed + 1)); echo "FAIL outbox not owned by UserID"; fi
+
+# a second instance must not steal a socket somebody answers on
+if "$SM" -f -c "$T/shadowmilter.conf" >"$T/second" 2>&1; then
+	failed=$((failed + 1)); echo "FAIL a second instance started on a live socket"
+else
+	passed=$((passed + 1)); echo "ok   live socket is not removed"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,16 @@
+-- The MTA aborts mid-body; the next message on the same connection is handled whole.
+dofile(os.getenv("SM_LUA_DIR") .. "/common.lua")
+local conn = connect()
+mt.macro(conn, SMFIC_MAIL, "i", "QTEST3")
+assert(mt.mailfrom(conn, "<autoreports@shadowserver.org>") == nil)
+assert(mt.rcptto(conn, "<abuse@example.net>") == nil)
+assert(mt.header(conn, "Authentication-Results", "mx.example.net; dkim=pass header.d=shadowserver.org") == nil)
+assert(mt.header(conn, "From", "autoreports@shadowserver.org") == nil)
+assert(mt.header(conn, "Content-Type", "multipart/mixed; boundary=B") == nil)
+assert(mt.eoh(conn) == nil)
+assert(mt.bodystring(conn, "--B\r\nContent-Type: text/csv; name=2026-11-24-scan_portmapper-x.csv\r\n\r\ntimestamp,ip\r\n") == nil)
+assert(mt.abort(conn) == nil)
+local r = send_eml(conn, os.getenv("SM_DEMO"), "<autoreports@shadowserver.org>")
+if r ~= SMFIR_ACCEPT and r ~= SMFIR_CONTINUE then error("after abort: unexpected reply " .. tostring(r)) end
+assert(mt.getheader(conn, "X-Shadowmilter-Result", 0):find("notices=4", 1, true), "after abort")
+mt.disconnect(conn)

@@ -1,0 +1,11 @@
+-- Ordinary mail is accepted at its From header; the body is never asked for.
+dofile(os.getenv("SM_LUA_DIR") .. "/common.lua")
+local conn = connect()
+mt.macro(conn, SMFIC_MAIL, "i", "QTEST2")
+assert(mt.mailfrom(conn, "<alice@example.org>") == nil)
+assert(mt.rcptto(conn, "<bob@example.net>") == nil)
+assert(mt.header(conn, "Subject", "lunch?") == nil)
+expect(conn, SMFIR_CONTINUE, "subject")
+assert(mt.header(conn, "From", "Alice <alice@example.org>") == nil)
+expect(conn, SMFIR_ACCEPT, "from header of ordinary mail")
+mt.disconnect(conn)
