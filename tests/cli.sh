@@ -80,5 +80,11 @@ rc=$?
 check "bad config exits 2" test "$rc" -eq 2
 check "bad config names file:line" grep -q 'bad.conf:3: unknown key "BogusKey"' "$T/bad.out"
 
+# every config key the parser knows is documented in the README and the man page
+for key in $(grep -o 'ascii_strcasecmp(key, "[A-Za-z]*")' milter/config.c | sed 's/.*"\(.*\)")/\1/'); do
+	check "config key $key is in README.md" grep -q "^| \`$key\`" README.md
+	check "config key $key is in shadowmilter.conf(5)" grep -q "^\.B $key\$" contrib/shadowmilter.conf.5
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
