@@ -48,11 +48,19 @@ struct mime_stats {
 
 struct mime_parser;
 
+/* the longest line the parser holds to look at; longer ones pass through in pieces */
+#ifndef MIME_LINE_MAX
+#define MIME_LINE_MAX	(64 * 1024)	/* a fuzzer may build with a small one */
+#endif
+
 struct mime_parser *mime_parser_new(const struct mime_callbacks *cb, void *ctx);
 void mime_parser_feed(struct mime_parser *p, const char *data, size_t len);
 void mime_parser_finish(struct mime_parser *p);	/* flushes, ends open parts */
 const struct mime_stats *mime_parser_stats(const struct mime_parser *p);
 void mime_parser_free(struct mime_parser *p);
+
+/* mime_parser_line_peak - the most bytes the line buffer ever held (<= MIME_LINE_MAX); for tests */
+size_t mime_parser_line_peak(const struct mime_parser *p);
 
 /*
  * mime_decode_words - RFC 2047 decode of a header value into UTF-8 (caller
