@@ -7,6 +7,7 @@
  * part (scanned for a download link) or anything else (ignored unread).
  */
 #include "pipeline.h"
+#include "catalogue.h"
 #include "config.h"
 #include "csvreport.h"
 #include "findings.h"
@@ -108,12 +109,15 @@ static struct report_file *
 report_file_for(struct pipeline *p, const char *name, const char *outer)
 {
 	struct report_file *rf;
-	char *date = NULL, *type = NULL;
+	char *date = NULL, *type = NULL, *clean;
 
 	if (report_name_parse(name, &date, &type) != 0 &&
 	    (outer == NULL || report_name_parse(outer, &date, &type) != 0))
 		type = type_from_subject(p);
-	rf = report_file_new(name, type, date);
+	/* the name reaches logs, terminals and notices: no control characters */
+	clean = text_clean(name, 255);
+	rf = report_file_new(clean, type, date);
+	free(clean);
 	free(date);
 	free(type);
 	p->reports = xreallocarray(p->reports, p->nreports + 1, sizeof(*p->reports));
@@ -478,13 +482,14 @@ static int
 render_notices(struct pipeline *p, struct pipeline_result *r, struct report_output *out, char *err,
     size_t errlen)
 {
-	struct notice_input in = { p->cfg, out->rf, NULL, r->report_ref, p->now };
+	struct notice_input in = { p->cfg, out->rf, NULL, r->report_ref, p->now,
+	    catalogue_lookup(p->cfg->catalogue, out->rf->type) };
 	struct template *t;
 	size_t i;
 
 	if (out->rf->error || out->rf->ngroups == 0)
 		return 0;
-	t = template_find(p->cfg->template_dir, template_shipped_dir(), out->rf->type, err, errlen);
+	t = notice_template_find(p->cfg, out->rf->type, err, errlen);
 	if (t == NULL)
 		return -1;
 	out->notices = xcalloc(out->rf->ngroups, sizeof(*out->notices));
