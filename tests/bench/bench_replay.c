@@ -12,6 +12,7 @@
  *   make bench    (or build/bench/bench_replay [ROWS...])
  */
 #include "config.h"
+#include "findings.h"
 #include "pipeline.h"
 #include "prefixmap.h"
 #include "util.h"
@@ -184,7 +185,7 @@ main(int argc, char **argv)
 			printf("  mail %6.1f MiB: ", (double)write_mail(mail, rows, zipped) / 1048576.0);
 			fflush(stdout);
 			if (fork() == 0)
-				_exit(replay_child(mail, mapfile, rows));
+				{ int rc = replay_child(mail, mapfile, rows); fflush(stdout); _exit(rc); }
 			wait(&status);
 			failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 		}
