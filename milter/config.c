@@ -5,7 +5,9 @@
  * list of keys, so config_set and the README reference stay in step.
  */
 #include "config.h"
+#include "catalogue.h"
 #include "regex.h"
+#include "template.h"
 #include "util.h"
 
 #include <errno.h>
@@ -38,6 +40,7 @@ config_defaults(void)
 	cfg->report_senders = regex_compile(DEFAULT_REPORT_SENDERS, err, sizeof(err));
 	cfg->report_dkim_domain = xstrdup("shadowserver.org");
 	cfg->template_dir = xstrdup("");
+	cfg->catalogue_path = xstrdup("");
 	cfg->organization = xstrdup("Example Hosting");
 	cfg->notice_from = xstrdup("abuse@example.net");
 	cfg->support_address = xstrdup("support@example.net");
@@ -344,6 +347,9 @@ config_set(struct config *cfg, const char *key, const char *value, char *err, si
 	} else if (!ascii_strcasecmp(key, "TemplateDir")) {
 		free(cfg->template_dir);
 		cfg->template_dir = resolve_path(cfg, value);
+	} else if (!ascii_strcasecmp(key, "Catalogue")) {
+		free(cfg->catalogue_path);
+		cfg->catalogue_path = resolve_path(cfg, value);
 	} else if (!ascii_strcasecmp(key, "TempDir")) {
 		free(cfg->tmp_dir);
 		cfg->tmp_dir = resolve_path(cfg, value);
@@ -449,11 +455,32 @@ config_load(const char *path, char *err, size_t errlen)
 	}
 	free(line);
 	fclose(f);
-	if (config_check(cfg, err, errlen) != 0) {
+	if (config_check(cfg, err, errlen) != 0 || config_load_catalogue(cfg, err, errlen) != 0) {
 		config_free(cfg);
 		return NULL;
 	}
 	return cfg;
+}
+
+int
+config_load_catalogue(struct config *cfg, char *err, size_t errlen)
+{
+	struct catalogue *c = catalogue_new();
+	struct buf shipped = BUF_INIT;
+	int rc = -1;
+
+	buf_printf(&shipped, "%s/catalogue.csv", template_shipped_dir());
+	if (catalogue_load(c, buf_cstr(&shipped), err, errlen) == 0 &&
+	    (*cfg->catalogue_path == '\0' || catalogue_load(c, cfg->catalogue_path, err, errlen) == 0) &&
+	    catalogue_check(c, err, errlen) == 0) {
+		catalogue_free(cfg->catalogue);
+		cfg->catalogue = c;
+		c = NULL;
+		rc = 0;
+	}
+	catalogue_free(c);
+	buf_free(&shipped);
+	return rc;
 }
 
 int
@@ -487,6 +514,8 @@ config_free(struct config *cfg)
 	free(cfg->customer_map);
 	free(cfg->report_dkim_domain);
 	free(cfg->template_dir);
+	free(cfg->catalogue_path);
+	catalogue_free(cfg->catalogue);
 	free(cfg->organization);
 	free(cfg->notice_from);
 	free(cfg->support_address);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 struct regex;
+struct catalogue;
 
 /* a SubjectType rule: subjects matching PATTERN are of report type TYPE
  * ("$1" takes the first capture group) */
@@ -31,6 +32,8 @@ struct config {
 	size_t ntrusted;
 	char *report_dkim_domain;	/* ReportDKIMDomain */
 	char *template_dir;		/* TemplateDir: the site's, searched before the shipped one */
+	char *catalogue_path;		/* Catalogue: the site's rows over the shipped catalogue, or "" */
+	struct catalogue *catalogue;	/* the report types, loaded by config_load_catalogue */
 	char *organization;		/* Organization */
 	char *notice_from;		/* NoticeFrom */
 	char *support_address;		/* SupportAddress */
@@ -66,11 +69,19 @@ struct config {
 
 enum { REPORT_PASS, REPORT_DISCARD, REPORT_REDIRECT };
 
-/* config_load - parse PATH; NULL with "file:line: message" in ERR */
+/* config_load - parse PATH and load the catalogue; NULL with "file:line: message" in ERR */
 struct config *config_load(const char *path, char *err, size_t errlen);
 
-/* config_defaults - a config with every default and no file (tests) */
+/* config_defaults - a config with every default and no file (tests); no catalogue */
 struct config *config_defaults(void);
+
+/*
+ * config_load_catalogue - the shipped catalogue.csv (template_shipped_dir),
+ * then the site's Catalogue file over it. config_load calls it; tests and
+ * previews built on config_defaults call it themselves. 0, or -1 with ERR
+ * (the config keeps its previous catalogue).
+ */
+int config_load_catalogue(struct config *cfg, char *err, size_t errlen);
 
 void config_free(struct config *cfg);
 

@@ -4,9 +4,11 @@
  *   shadowmilter -c CONF [-f] [-n]        the milter daemon (-f foreground, -n check config)
  *   shadowmilter replay -c CONF [--json] [--out DIR] [--now TIME] FILE...
  *   shadowmilter deliver -c CONF          drain the outbox once (cron, tests)
+ *   shadowmilter preview TYPE|--all [--config CONF]   notices from sample findings
  *   shadowmilter version
  */
 #include "milter.h"
+#include "preview.h"
 #include "replay.h"
 
 #include <getopt.h>
@@ -22,6 +24,7 @@ usage(void)
 	    "usage: shadowmilter -c CONF [-f] [-n]\n"
 	    "       shadowmilter replay -c CONF [--json] [--out DIR] [--now TIME] FILE|MAILDIR|- ...\n"
 	    "       shadowmilter deliver -c CONF\n"
+	    "       shadowmilter preview TYPE|--all [--config CONF] [--now TIME]\n"
 	    "       shadowmilter version\n");
 	return 2;
 }
@@ -50,6 +53,8 @@ main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "replay") == 0)
 		return replay_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "preview") == 0)
+		return preview_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "deliver") == 0)
 		return daemon_main(argc - 1, argv + 1, 1);
 	if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "-V") == 0)) {

@@ -6,6 +6,7 @@
  * reach the body, and headers are built only by mailheader.
  */
 #include "notice.h"
+#include "catalogue.h"
 #include "config.h"
 #include "findings.h"
 #include "mailheader.h"
@@ -22,6 +23,8 @@
 
 #define BODY_VALUE_MAX 200	/* a report value in the body */
 #define BODY_LINE_MAX 990	/* RFC 5322 allows 998 octets per line */
+#define EVIDENCE_WIDTH 70	/* evidence text per line, after a 4-space indent */
+#define REPORTS_INDEX_URL "https://www.shadowserver.org/what-we-do/network-reporting/"
 
 struct notice_ctx {
 	const struct notice_input *in;
@@ -78,6 +81,38 @@ format_time(struct notice_ctx *c, time_t t, int with_time)
 	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* evidence - "infection=x, dst_ip=y" of the catalogue's evidence columns,
+ * wrapped before EVIDENCE_WIDTH with continuation lines indented by 4 */
+static const char *
+evidence(struct notice_ctx *c, const struct finding *f)
+{
+	const struct catalogue_entry *e = c->in->entry;
+	size_t i, col = 0;
+
+	buf_reset(&c->scratch);
+	for (i = 0; e && i < e->nevidence; i++) {
+		const char *raw = report_file_value(c->in->rf, f, e->evidence[i]);
+		char *v;
+		size_t len;
+
+		if (raw == NULL || *raw == '\0')
+			continue;
+		v = text_clean(raw, BODY_VALUE_MAX);
+		len = strlen(e->evidence[i]) + 1 + strlen(v);
+		if (col > 0 && col + 3 + len > EVIDENCE_WIDTH) {
+			buf_puts(&c->scratch, ",\n    ");
+			col = 0;
+		} else if (col > 0) {
+			buf_puts(&c->scratch, ", ");
+			col += 2;
+		}
+		buf_printf(&c->scratch, "%s=%s", e->evidence[i], v);
+		col += len;
+		free(v);
+	}
+	return buf_cstr(&c->scratch);
+}
+
 static const char *
 item_get(struct notice_ctx *c, const struct finding *f, const char *name)
 {
@@ -111,6 +146,33 @@ item_get(struct notice_ctx *c, const struct finding *f, const char *name)
 		return clean(c, report_file_value(rf, f, name));
 	if (!strncmp(name, "col.", 4))
 		return clean(c, report_file_value(rf, f, name + 4));
+	if (!strcmp(name, "evidence"))
+		return evidence(c, f);
+	return NULL;
+}
+
+/* catalogue_get - the report type's catalogue fields, with fallbacks for a
+ * type the catalogue does not know */
+static const char *
+catalogue_get(struct notice_ctx *c, const char *name)
+{
+	const struct catalogue_entry *e = c->in->entry;
+
+	if (!strcmp(name, "service_title")) {
+		if (e)
+			return e->title;
+		return keep(c, "Shadowserver report \"%s\"", clean(c, c->in->rf->type));
+	}
+	if (!strcmp(name, "service"))
+		return e ? e->service : "";
+	if (!strcmp(name, "severity"))
+		return e ? e->severity : "";
+	if (!strcmp(name, "service_port"))
+		return e ? e->port : "";
+	if (!strcmp(name, "service_protocol"))
+		return e ? e->protocol : "";
+	if (!strcmp(name, "info_url"))
+		return e && *e->info_url ? e->info_url : REPORTS_INDEX_URL;
 	return NULL;
 }
 
@@ -144,7 +206,7 @@ top_get(struct notice_ctx *c, const char *name)
 		return keep(c, "%zu", in->group ? in->group->nfindings : 0);
 	if (!strcmp(name, "today"))
 		return format_time(c, in->now, 0);
-	return NULL;
+	return catalogue_get(c, name);
 }
 
 static const char *
@@ -267,6 +329,39 @@ append_body(struct buf *msg, const char *body)
 		buf_putc(msg, '\n');
 		line += len + (line[len] == '\n');
 	}
+}
+
+/* fell_back - template_find gave generic.tmpl: there was no file of the name asked for */
+static int
+fell_back(const struct template *t)
+{
+	const char *path = template_path(t), *slash = strrchr(path, '/');
+
+	return strcmp(slash ? slash + 1 : path, "generic.tmpl") == 0;
+}
+
+struct template *
+notice_template_find(const struct config *cfg, const char *type, char *err, size_t errlen)
+{
+	const struct catalogue_entry *e = catalogue_lookup(cfg->catalogue, type);
+	const char *names[4];
+	struct template *t = NULL;
+	size_t n = 0, i;
+
+	names[n++] = type;
+	if (e && strcmp(e->type, type) != 0)
+		names[n++] = e->type;
+	if (e && *e->template)
+		names[n++] = e->template;
+	if (e && e->kind == CATALOGUE_EVENT)
+		names[n++] = "generic_event";
+	for (i = 0; i < n; i++) {
+		template_free(t);
+		t = template_find(cfg->template_dir, template_shipped_dir(), names[i], err, errlen);
+		if (t == NULL || !fell_back(t))
+			break;
+	}
+	return t;
 }
 
 int

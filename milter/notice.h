@@ -8,6 +8,11 @@
  * from the report reference, type and account, so the same notice made twice
  * has the same id.
  *
+ * Besides the report and the config, a template sees the report type's
+ * catalogue entry (title, severity, service, port, info page, and for event
+ * reports the evidence columns of each finding); a type missing from the
+ * catalogue gets plain fallbacks, never an error.
+ *
  * Owns: the rendered notice.
  */
 #ifndef SM_NOTICE_H
@@ -19,6 +24,7 @@
 struct config;
 struct report_file;
 struct notice_group;
+struct catalogue_entry;
 struct template;
 struct template_scope;
 struct ipaddr;
@@ -38,7 +44,17 @@ struct notice_input {
 	const struct notice_group *group;	/* NULL for a preview without findings */
 	const char *report_ref;			/* report Message-ID or digest */
 	time_t now;
+	const struct catalogue_entry *entry;	/* the type's catalogue entry, or NULL */
 };
+
+/*
+ * notice_template_find - the template for report TYPE: TYPE.tmpl, else the
+ * catalogue's canonical type's (TYPE is an alias), else the catalogue's
+ * template column (an IPv6 twin), else generic_event.tmpl for an event
+ * report, else generic.tmpl. Each name is looked for in TemplateDir, then in
+ * the shipped directory. NULL with ERR.
+ */
+struct template *notice_template_find(const struct config *cfg, const char *type, char *err, size_t errlen);
 
 int notice_build(const struct notice_input *in, const struct template *t, struct notice *out,
     char *err, size_t errlen);

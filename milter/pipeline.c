@@ -7,6 +7,7 @@
  * part (scanned for a download link) or anything else (ignored unread).
  */
 #include "pipeline.h"
+#include "catalogue.h"
 #include "config.h"
 #include "csvreport.h"
 #include "findings.h"
@@ -481,13 +482,14 @@ static int
 render_notices(struct pipeline *p, struct pipeline_result *r, struct report_output *out, char *err,
     size_t errlen)
 {
-	struct notice_input in = { p->cfg, out->rf, NULL, r->report_ref, p->now };
+	struct notice_input in = { p->cfg, out->rf, NULL, r->report_ref, p->now,
+	    catalogue_lookup(p->cfg->catalogue, out->rf->type) };
 	struct template *t;
 	size_t i;
 
 	if (out->rf->error || out->rf->ngroups == 0)
 		return 0;
-	t = template_find(p->cfg->template_dir, template_shipped_dir(), out->rf->type, err, errlen);
+	t = notice_template_find(p->cfg, out->rf->type, err, errlen);
 	if (t == NULL)
 		return -1;
 	out->notices = xcalloc(out->rf->ngroups, sizeof(*out->notices));

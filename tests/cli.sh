@@ -80,6 +80,20 @@ rc=$?
 check "bad config exits 2" test "$rc" -eq 2
 check "bad config names file:line" grep -q 'bad.conf:3: unknown key "BogusKey"' "$T/bad.out"
 
+# preview: sample notices for one type, for every type, with the site's wording
+"$SM" preview scan_ntp >"$T/preview.eml" 2>&1
+check "preview TYPE exits 0" test $? -eq 0
+unfolded "$T/preview.eml" >"$T/preview.headers"
+check "preview TYPE renders the tailored notice" grep -q '^Subject: ACTION REQUIRED: .* NTP service' "$T/preview.headers"
+check "preview TYPE lists the sample findings" grep -q '^\[2001:db8::25\]:123 (UDP) detected at' "$T/preview.eml"
+"$SM" preview --all --config tests/golden/golden.conf >"$T/all.txt" 2>"$T/all.err"
+check "preview --all exits 0" test $? -eq 0
+check "preview --all renders every catalogue type" test "$(grep -c '^=\{70\}$' "$T/all.txt")" -gt 340
+check "preview --all uses the site's wording" grep -q '^Andy Smith$' "$T/all.txt"
+check "preview --all shows the unknown type through generic.tmpl" grep -q '^example_unknown_type: .*/generic.tmpl$' "$T/all.txt"
+"$SM" preview >/dev/null 2>&1
+check "preview without a type is a usage error" test $? -eq 2
+
 # every config key the parser knows is documented in the README and the man page
 for key in $(grep -o 'ascii_strcasecmp(key, "[A-Za-z]*")' milter/config.c | sed 's/.*"\(.*\)")/\1/'); do
 	check "config key $key is in README.md" grep -q "^| \`$key\`" README.md

@@ -1,0 +1,249 @@
+/*
+ * sample - made-up findings for previews and tests
+ *
+ * See sample.h. The sample CSV goes through the same csvreport and findings
+ * code as a real report, and the notice through the same template choice and
+ * notice_build as the pipeline's.
+ */
+#include "sample.h"
+#include "catalogue.h"
+#include "config.h"
+#include "csvreport.h"
+#include "findings.h"
+#include "ipaddr.h"
+#include "notice.h"
+#include "prefixmap.h"
+#include "template.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SAMPLE_DATE "2026-11-24"
+
+static const char *const sample_rows[][3] = {	/* timestamp, ip, hostname */
+	{ SAMPLE_DATE " 08:52:55", "192.0.2.10", "server1.example.com" },
+	{ SAMPLE_DATE " 08:53:01", "192.0.2.200", "" },
+	{ SAMPLE_DATE " 10:20:30", "2001:db8::25", "server3.example.com" },
+};
+
+/* values for the evidence columns event reports carry; others get "example" */
+static const char *const sample_values[][2] = {
+	{ "infection", "example-bot" }, { "family", "examplebot" }, { "dst_ip", "198.51.100.7" },
+	{ "dst_port", "443" }, { "http_url", "/gate.php" }, { "http_host", "c2.example.net" },
+	{ "http_referer", "http://www.example.org/" }, { "url", "http://www.example.org/x.exe" },
+	{ "application", "ssh" }, { "query", "c2.example.net" }, { "attack", "udp-flood" },
+	{ "port", "443" }, { "md5", "d41d8cd98f00b204e9800998ecf8427e" }, { "detail", "example detail" },
+};
+
+struct prefixmap *
+sample_map(void)
+{
+	static const char *const prefixes[] = { "192.0.2.0/24", "2001:db8::/32" };
+	struct prefixmap *map = prefixmap_new();
+	struct ipaddr addr;
+	unsigned plen;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (ipaddr_parse_prefix(prefixes[i], &addr, &plen) != 0 ||
+		    prefixmap_add(map, &addr, plen, SAMPLE_ACCOUNT, SAMPLE_EMAIL, err, sizeof(err)) != 0)
+			abort();	/* constant data */
+	return map;
+}
+
+char *
+sample_file_name(const char *type)
+{
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "%s-%s-sample.csv", SAMPLE_DATE, type);
+	return buf_steal(&b);
+}
+
+static const char *
+sample_value(const char *column)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sample_values) / sizeof(sample_values[0]); i++)
+		if (strcmp(sample_values[i][0], column) == 0)
+			return sample_values[i][1];
+	return "example";
+}
+
+/* is_fixed_column - one of the columns every sample row has */
+static int
+is_fixed_column(const char *name)
+{
+	static const char *const fixed[] = { "timestamp", "ip", "port", "protocol", "hostname", "tag" };
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strcmp(fixed[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+char *
+sample_csv(const struct config *cfg, const char *type)
+{
+	const struct catalogue_entry *e = catalogue_lookup(cfg->catalogue, type);
+	struct buf b = BUF_INIT;
+	char proto[16] = "";
+	size_t i, j;
+
+	for (i = 0; e && e->protocol[i] && e->protocol[i] != '/' && i + 1 < sizeof(proto); i++)
+		proto[i] = (char)(e->protocol[i] >= 'A' && e->protocol[i] <= 'Z' ? e->protocol[i] + 32 : e->protocol[i]);
+	proto[i] = '\0';
+	buf_puts(&b, "\"timestamp\",\"ip\",\"port\",\"protocol\",\"hostname\",\"tag\"");
+	for (j = 0; e && j < e->nevidence; j++)
+		if (!is_fixed_column(e->evidence[j]))
+			buf_printf(&b, ",\"%s\"", e->evidence[j]);
+	buf_puts(&b, "\r\n");
+	for (i = 0; i < sizeof(sample_rows) / sizeof(sample_rows[0]); i++) {
+		buf_printf(&b, "\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"sample\"", sample_rows[i][0], sample_rows[i][1],
+		    e ? e->port : "", proto, sample_rows[i][2]);
+		for (j = 0; e && j < e->nevidence; j++)
+			if (!is_fixed_column(e->evidence[j]))
+				buf_printf(&b, ",\"%s\"", sample_value(e->evidence[j]));
+		buf_puts(&b, "\r\n");
+	}
+	return buf_steal(&b);
+}
+
+/* --- rendering ----------------------------------------------------------- */
+
+struct reader {
+	struct report_file *rf;
+	const struct prefixmap *map;
+};
+
+static int
+on_row(void *ctx, const struct csvreport_row *row)
+{
+	struct reader *r = ctx;
+
+	return report_file_add_row(r->rf, r->map, row) < 0;
+}
+
+/* sample_report - TYPE's sample CSV read into a closed report file */
+static struct report_file *
+sample_report(const struct config *cfg, const struct prefixmap *map, const char *type, char *err,
+    size_t errlen)
+{
+	char *name = sample_file_name(type), *csv = sample_csv(cfg, type);
+	struct reader r = { report_file_new(name, type, SAMPLE_DATE), map };
+	struct csvreport *reader = csvreport_new(on_row, &r);
+
+	if (csvreport_feed(reader, csv, strlen(csv), err, errlen) != 0 ||
+	    csvreport_finish(reader, err, errlen) != 0 || r.rf->error) {
+		if (r.rf->error)
+			err_set(err, errlen, "%s", r.rf->error);
+		report_file_free(r.rf);
+		r.rf = NULL;
+	} else
+		report_file_close(r.rf);
+	csvreport_free(reader);
+	free(csv);
+	free(name);
+	return r.rf;
+}
+
+int
+sample_notice(const struct config *cfg, const char *type, time_t now, struct notice *out,
+    char **path, char *err, size_t errlen)
+{
+	struct prefixmap *map = sample_map();
+	struct report_file *rf = sample_report(cfg, map, type, err, errlen);
+	struct template *t = NULL;
+	int rc = -1;
+
+	*path = NULL;
+	if (rf != NULL && rf->ngroups != 1)
+		err_set(err, errlen, "%s: the sample findings did not reach %s", type, SAMPLE_ACCOUNT);
+	else if (rf != NULL && (t = notice_template_find(cfg, type, err, errlen)) != NULL) {
+		struct notice_input in = { cfg, rf, &rf->groups[0], "<sample@shadowmilter.invalid>", now,
+		    catalogue_lookup(cfg->catalogue, type) };
+
+		rc = notice_build(&in, t, out, err, errlen);
+		if (rc == 0)
+			*path = xstrdup(template_path(t));
+	}
+	template_free(t);
+	report_file_free(rf);
+	prefixmap_free(map);
+	return rc;
+}
+
+/* --- what --all shows ---------------------------------------------------- */
+
+static void
+add_type(char ***types, size_t *n, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*types)[i], type) == 0)
+			return;
+	*types = xreallocarray(*types, *n + 1, sizeof(char *));
+	(*types)[(*n)++] = xstrdup(type);
+}
+
+/* add_template_files - TYPE for each TYPE.tmpl in DIR but the generic ones */
+static void
+add_template_files(char ***types, size_t *n, const char *dir)
+{
+	struct dirent *d;
+	DIR *dp;
+
+	if (dir == NULL || *dir == '\0' || (dp = opendir(dir)) == NULL)
+		return;
+	while ((d = readdir(dp)) != NULL) {
+		size_t len = strlen(d->d_name);
+		char *type;
+
+		if (len <= 5 || strcmp(d->d_name + len - 5, ".tmpl") != 0)
+			continue;
+		type = xstrndup(d->d_name, len - 5);
+		if (strcmp(type, "generic") != 0 && strcmp(type, "generic_event") != 0)
+			add_type(types, n, type);
+		free(type);
+	}
+	closedir(dp);
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **
+sample_types(const struct config *cfg, size_t *n)
+{
+	char **types = NULL;
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < catalogue_count(cfg->catalogue); i++)
+		add_type(&types, n, catalogue_at(cfg->catalogue, i)->type);
+	add_template_files(&types, n, cfg->template_dir);
+	add_template_files(&types, n, template_shipped_dir());
+	add_type(&types, n, SAMPLE_UNKNOWN_TYPE);
+	qsort(types, *n, sizeof(char *), by_name);
+	return types;
+}
+
+void
+sample_types_free(char **types, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(types[i]);
+	free(types);
+}

@@ -1,0 +1,54 @@
+/*
+ * sample - made-up findings for previews and tests
+ *
+ * "shadowmilter preview" and the clarity tests render notices from a report
+ * that looks like ShadowServer's for any type: three findings on
+ * documentation addresses (192.0.2.10, 192.0.2.200, 2001:db8::25) owned by
+ * the account "example-account", with the catalogue's usual port and
+ * protocol and, for event reports, sample values in the evidence columns.
+ *
+ * Owns: nothing beyond what it returns.
+ */
+#ifndef SM_SAMPLE_H
+#define SM_SAMPLE_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct config;
+struct notice;
+struct prefixmap;
+
+#define SAMPLE_ACCOUNT "example-account"
+#define SAMPLE_EMAIL "customer@example.com"
+
+/* sample_map - 192.0.2.0/24 and 2001:db8::/32 belong to SAMPLE_ACCOUNT */
+struct prefixmap *sample_map(void);
+
+/* sample_csv - a report CSV of TYPE, header included (caller frees) */
+char *sample_csv(const struct config *cfg, const char *type);
+
+/* sample_file_name - "2026-11-24-TYPE-sample.csv" (caller frees) */
+char *sample_file_name(const char *type);
+
+/*
+ * sample_notice - TYPE's notice for SAMPLE_ACCOUNT, rendered from
+ * sample_csv with the template the pipeline would choose (its path in
+ * TEMPLATE_PATH, caller frees). 0, or -1 with ERR.
+ */
+int sample_notice(const struct config *cfg, const char *type, time_t now, struct notice *out,
+    char **template_path, char *err, size_t errlen);
+
+/*
+ * sample_types - what "preview --all" shows: every catalogue type, every
+ * other TYPE.tmpl in TemplateDir and the shipped directory, and one type
+ * nobody knows (for generic.tmpl's fallbacks); sorted, caller frees with
+ * sample_types_free.
+ */
+char **sample_types(const struct config *cfg, size_t *n);
+void sample_types_free(char **types, size_t n);
+
+/* the type sample_types adds that no catalogue or template knows */
+#define SAMPLE_UNKNOWN_TYPE "example_unknown_type"
+
+#endif
