@@ -63,6 +63,7 @@ config_defaults(void)
 	cfg->max_header_bytes = 1ULL << 20;
 	cfg->max_report_size = 1ULL << 30;
 	cfg->deliver_interval = 30;
+	cfg->retry_interval = 60;
 	for (i = 0; i < sizeof(default_subject_rules) / sizeof(default_subject_rules[0]); i++) {
 		cfg->subject_rules = xreallocarray(cfg->subject_rules, cfg->nsubject_rules + 1,
 		    sizeof(*cfg->subject_rules));
@@ -329,6 +330,10 @@ config_set_daemon(struct config *cfg, const char *key, const char *value, char *
 		if (set_number(&n, key, value, 86400, err, errlen) != 0 || n == 0)
 			return -1;
 		cfg->deliver_interval = (unsigned)n;
+	} else if (!ascii_strcasecmp(key, "RetryInterval")) {
+		if (set_number(&n, key, value, 86400, err, errlen) != 0 || n == 0)
+			return -1;
+		cfg->retry_interval = (unsigned)n;
 	} else {
 		err_set(err, errlen, "unknown key \"%s\"", key);
 		return -1;

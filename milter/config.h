@@ -65,6 +65,7 @@ struct config {
 	unsigned long long max_header_bytes;	/* MaxHeaderBytes */
 	unsigned long long max_report_size;	/* MaxReportSize: whole message */
 	unsigned deliver_interval;	/* DeliverInterval, seconds */
+	unsigned retry_interval;	/* RetryInterval: first backoff, seconds */
 };
 
 enum { REPORT_PASS, REPORT_DISCARD, REPORT_REDIRECT };

@@ -20,13 +20,13 @@
 #include <unistd.h>
 
 long
-deliver_backoff(int attempts)
+deliver_backoff(long base, int attempts)
 {
-	long s = 60;
+	long cap = base > 3600 ? base : 3600, s = base;
 
-	while (attempts-- > 0 && s < 3600)
+	while (attempts-- > 0 && s < cap)
 		s *= 2;
-	return s > 3600 ? 3600 : s;
+	return s > cap ? cap : s;
 }
 
 static int
@@ -240,7 +240,7 @@ settle(const struct config *cfg, struct outbox *ob, const struct outbox_entry *e
 	}
 	st->retried++;
 	*outcome = "deferred";
-	return outbox_mark_retry(ob, e->id, now + deliver_backoff(e->attempts), why, err, errlen);
+	return outbox_mark_retry(ob, e->id, now + deliver_backoff(cfg->retry_interval, e->attempts), why, err, errlen);
 }
 
 int

@@ -5,7 +5,7 @@
  * argv (fork/execv, never a shell, never -t: recipients come from the
  * outbox, not from headers). Transport "smtp:HOST:PORT" speaks SMTP through
  * libcurl. A notice is marked sent only after the MTA accepted it; failures
- * back off exponentially (1 min doubling to 1 h); a notice still failing
+ * back off exponentially (RetryInterval doubling to 1 h); a notice still failing
  * after MaxRetryDays is marked failed and reported to OpsAddress.
  * TestRecipient sends every notice to one mailbox, naming the real
  * recipients in an X-Shadowmilter-Original-To header.
@@ -40,7 +40,8 @@ typedef void (*deliver_log_fn)(void *ctx, long long id, const char *account, con
 int deliver_pending(const struct config *cfg, struct outbox *ob, time_t now, deliver_log_fn log, void *ctx,
     struct deliver_stats *stats, char *err, size_t errlen);
 
-/* deliver_backoff - seconds to wait after ATTEMPTS failures */
-long deliver_backoff(int attempts);
+/* deliver_backoff - seconds to wait after ATTEMPTS failures: BASE doubling,
+ * at most an hour (or BASE, if that is longer) */
+long deliver_backoff(long base, int attempts);
 
 #endif

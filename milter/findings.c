@@ -315,23 +315,46 @@ record_finding(struct report_file *rf, const struct prefixmap *map, const struct
 	append_finding(rf, f);
 }
 
+/* address_column - "ip"; event reports name the affected host src_ip or
+ * http_referer_ip instead */
+static const char *
+address_column(const struct report_file *rf)
+{
+	static const char *const names[] = { "ip", "src_ip", "http_referer_ip" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (column_index(rf, names[i]) >= 0)
+			return names[i];
+	return NULL;
+}
+
+static int
+check_header(struct report_file *rf, const struct csvreport_row *row)
+{
+	take_columns(rf, row);
+	if ((rf->address_column = address_column(rf)) == NULL) {
+		report_file_set_error(rf, "CSV header has no \"ip\" (or \"src_ip\") column");
+		return -1;
+	}
+	if (column_index(rf, "timestamp") < 0) {
+		report_file_set_error(rf, "CSV header has no \"timestamp\" column");
+		return -1;
+	}
+	return 0;
+}
+
 int
 report_file_add_row(struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row)
 {
 	struct finding key;
 	const char *ip;
 
-	if (rf->columns == NULL) {
-		take_columns(rf, row);
-		if (column_index(rf, "ip") < 0 || column_index(rf, "timestamp") < 0) {
-			report_file_set_error(rf, column_index(rf, "ip") < 0 ?
-			    "CSV header has no \"ip\" column" : "CSV header has no \"timestamp\" column");
-			return -1;
-		}
-	}
+	if (rf->columns == NULL && check_header(rf, row) != 0)
+		return -1;
 	rf->rows++;
 	memset(&key, 0, sizeof(key));
-	ip = row_value(rf, row, "ip");
+	ip = row_value(rf, row, rf->address_column);
 	if (ipaddr_parse(ip, &key.ip) != 0)
 		return skip_row(rf, row, "ip", ip);
 	if (parse_detection_time(row_value(rf, row, "timestamp"), &key.detected) != 0)

@@ -50,6 +50,7 @@ struct report_file {
 	char *first_skip;		/* why the first skipped record was skipped */
 	char *error;			/* why the file could not be read, or NULL */
 	char **columns;			/* header names */
+	const char *address_column;	/* "ip", or "src_ip" in event reports */
 	size_t ncolumns;
 	struct notice_group *groups;	/* after report_file_close */
 	size_t ngroups;

@@ -122,11 +122,13 @@ TEST(outbox, unwritable_database_is_an_error_not_a_crash)
 
 TEST(deliver, backoff_doubles_to_an_hour)
 {
-	CHECK_INT(deliver_backoff(0), 60);
-	CHECK_INT(deliver_backoff(1), 120);
-	CHECK_INT(deliver_backoff(5), 1920);
-	CHECK_INT(deliver_backoff(6), 3600);
-	CHECK_INT(deliver_backoff(50), 3600);
+	CHECK_INT(deliver_backoff(60, 0), 60);
+	CHECK_INT(deliver_backoff(60, 1), 120);
+	CHECK_INT(deliver_backoff(60, 5), 1920);
+	CHECK_INT(deliver_backoff(60, 6), 3600);
+	CHECK_INT(deliver_backoff(60, 50), 3600);
+	CHECK_INT(deliver_backoff(1, 3), 8);
+	CHECK_INT(deliver_backoff(7200, 3), 7200);
 }
 
 /* a stand-in for sendmail(8): records its argv and stdin, exits with $1 */

@@ -420,3 +420,17 @@ TEST(pipeline, notice_message_id_is_stable_for_the_same_report)
 	prefixmap_free(map);
 	config_free(cfg);
 }
+
+TEST(pipeline, event_reports_name_the_host_in_src_ip)
+{
+	const char *csv = "timestamp,src_ip,src_port,dst_ip,infection\n"
+	    "2026-11-24 01:00:00,192.0.2.66,51234,198.18.0.1,mirai\n";
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-event4_sinkhole-x.csv", csv, NULL, NULL };
+	struct pipeline_result *r = run_mail(&tm, 0);
+
+	REQUIRE(r != NULL && r->nreports == 1);
+	CHECK(r->reports[0].rf->error == NULL);
+	CHECK_INT(r->reports[0].nnotices, 1);
+	CHECK(notice_for(r, "bob") != NULL);
+	pipeline_result_free(r);
+}
