@@ -8,6 +8,8 @@ missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
 done
+# Postfix and swaks for the end-to-end tests, installed without configuring a system mail server
+sh "$(dirname "$0")/e2e/install-postfix.sh"
 [ -z "$missing" ] && exit 0
 echo "installing build dependencies:$missing"
 SUDO=""

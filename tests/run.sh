@@ -30,6 +30,10 @@ echo "== miltertest ($BUILD)"
 sh tests/miltertest.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" miltertest
+echo "== Postfix end to end ($BUILD)"
+sh tests/e2e/test-milter-postfix.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" postfix
 rm -f "$out"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,157 @@
+#!/bin/sh
+# test-milter-postfix.sh BUILD - shadowmilter in a real, private Postfix on
+# loopback: reports sent by SMTP, notices in the customers' Maildirs, the
+# tagged original in the ops mailbox, ordinary mail untouched, forged reports
+# ignored, a milter killed mid-message, a delivery target that was down.
+# Ends with "N passed, N failed". Needs root (Postfix) and tests/e2e/install-postfix.sh.
+BUILD=${1:-build}
+SM="$(pwd)/$BUILD/shadowmilter"
+E2E="$(pwd)/tests/e2e"
+. "$E2E/postfix-lib.sh"
+passed=0 failed=0
+ok()   { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+
+T=$(mktemp -d /tmp/sm-e2e.XXXXXX)
+chmod 755 "$T"
+mkdir -p "$T/state"
+chmod 777 "$T/state"
+MILTER_PID=""
+cleanup() {
+	[ -n "$MILTER_PID" ] && kill "$MILTER_PID" 2>/dev/null
+	pf_stop >/dev/null 2>&1
+	[ -n "$SM_KEEP" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+PF_MILTERS="unix:$T/milter.sock"
+PF_NON_SMTPD_MILTERS=""
+PF_MAIN_EXTRA="milter_default_action = tempfail
+milter_mail_macros = i {mail_addr} {auth_type}"
+pf_setup "$T/pf" ops@example.net ops@acme.example bob@bob.example alerts@bob.example \
+    carol@carol.example dave@dave.example rcpt@elsewhere.example >/dev/null || { echo "FAIL postfix setup"; echo "0 passed, 1 failed"; exit 1; }
+# ops@example.net gets the reports; each customer address has its own Maildir
+
+cat >"$T/shadowmilter.conf" <<EOC
+CustomerMap         $(pwd)/conf/customers.csv
+TrustedAuthservIDs  mx.example.net
+Organization        Example Hosting
+NoticeFrom          abuse@example.net
+Socket              unix:$T/milter.sock
+SocketMode          0666
+UserID              nobody:nogroup
+OutboxDB            $T/state/outbox.db
+Transport           smtp:127.0.0.1:$PF_INJECT_PORT
+DeliverInterval     1
+RetryInterval       1
+EOC
+
+start_milter() {
+	"$SM" -f -c "$T/shadowmilter.conf" >>"$T/milter.log" 2>&1 &
+	MILTER_PID=$!
+	i=0
+	while ! [ -S "$T/milter.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	sleep 0.2
+}
+send() {	# send FROM TO FILE: the file's lines exactly; the final reply code in $T/smtp.out
+	perl "$E2E/slow-smtp.pl" "$PF_PORT" "$1" "$2" "$3" "$T/no-pause" >"$T/smtp.out" 2>&1
+}
+count() { pf_count "$(pf_maildir "$1")"; }
+body_of() { sed '1,/^$/d' "$1"; }
+latest() { ls -t "$(pf_maildir "$1")/new/"* 2>/dev/null | head -n 1; }
+
+start_milter
+pf_start >/dev/null || { echo "FAIL postfix start"; pf_log | tail -20; echo "0 passed, 1 failed"; exit 1; }
+
+# 1. the report: one notice per customer, each with only its own findings; the tagged original for ops
+send autoreports@shadowserver.org ops@example.net tests/fixtures/demo-portmapper.eml
+check "report accepted by Postfix" grep -q '^250$' "$T/smtp.out"
+for a in ops@acme.example bob@bob.example alerts@bob.example carol@carol.example dave@dave.example; do
+	pf_wait_delivered "$(pf_maildir "$a")" 1 20 2>/dev/null
+	check "one notice for $a" test "$(count "$a")" -eq 1
+done
+pf_wait_delivered "$(pf_maildir ops@example.net)" 1 20 2>/dev/null
+N=$(latest ops@acme.example)
+check "acme's notice lists acme's addresses" grep -q '^192.0.2.10:111 (UDP) detected at 2026-11-24 08:52:55 UTC$' "$N"
+check "acme's notice lists acme's IPv6 address" grep -q '^\[2001:db8:100::25\]:111 (UDP)' "$N"
+check "acme's notice has nobody else's addresses" sh -c "! grep -qE '192\\.0\\.2\\.(66|70)|198\\.51\\.100|2001:db8:200|203\\.0\\.113' '$N'"
+B=$(latest bob@bob.example)
+check "bob's notice lists only bob's addresses" sh -c "grep -q '^192.0.2.66:111' '$B' && grep -q '^192.0.2.70:111' '$B' && ! grep -qE '192\\.0\\.2\\.(10|200):' '$B'"
+check "notice subject is ACTION REQUIRED" grep -q '^Subject: ACTION REQUIRED:' "$N"
+O=$(latest ops@example.net)
+check "ops copy carries the result" grep -q '^X-Shadowmilter-Result: notices=4 unmatched=1 skipped_rows=1' "$O"
+check "ops copy lists the unmatched" grep -q '^X-Shadowmilter-Unmatched: 203.0.113.5:111/udp' "$O"
+check "ops copy subject is tagged" grep -q '^Subject: \[shadowmilter\] \[Example Hosting\]' "$O"
+
+# 2. ordinary mail arrives with its body byte-identical
+printf 'From: Alice <alice@elsewhere.example>\nTo: rcpt@elsewhere.example\nSubject: hello\n\nline one\n\tline two with tab\n.leading dot\n\nend\n' >"$T/plain.eml"
+send alice@elsewhere.example rcpt@elsewhere.example "$T/plain.eml"
+pf_wait_delivered "$(pf_maildir rcpt@elsewhere.example)" 1 20 2>/dev/null
+P=$(latest rcpt@elsewhere.example)
+body_of "$T/plain.eml" >"$T/want.body"
+body_of "$P" | tr -d '\r' >"$T/got.body"
+check "ordinary mail body is byte-identical" cmp -s "$T/want.body" "$T/got.body"
+check "ordinary mail has no shadowmilter header" sh -c "! grep -q '^X-Shadowmilter' '$P'"
+
+# 3. a forged report (no trusted Authentication-Results) makes no notices
+sed -e '/^Authentication-Results:/,/spf=pass/d' -e 's/^Message-ID: .*/Message-ID: <forged-1@evil.example>/' \
+    tests/fixtures/demo-portmapper.eml >"$T/forged.eml"
+send autoreports@shadowserver.org ops@example.net "$T/forged.eml"
+pf_wait_delivered "$(pf_maildir ops@example.net)" 2 20 2>/dev/null
+O=$(latest ops@example.net)
+check "forged report reaches ops with the reason" grep -q '^X-Shadowmilter-Result: none; reason="unauthenticated' "$O"
+sleep 2
+check "forged report made no notices" test "$(count ops@acme.example)" -eq 1
+
+# 4. the milter killed mid-message: a 4xx; after restart and the client's retry, one set of notices
+sed 's/^Message-ID: .*/Message-ID: <killed-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/second.eml"
+touch "$T/pause"
+perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org ops@example.net "$T/second.eml" "$T/pause" >"$T/slow.out" 2>&1 &
+SLOW=$!
+sleep 1.5
+kill -9 "$MILTER_PID"
+MILTER_PID=""
+rm -f "$T/pause"
+wait "$SLOW"
+check "milter killed mid-message gives a 4xx" grep -q '^4' "$T/slow.out"
+start_milter
+send autoreports@shadowserver.org ops@example.net "$T/second.eml"
+check "the retry is accepted" grep -q '^250$' "$T/smtp.out"
+pf_wait_delivered "$(pf_maildir ops@acme.example)" 2 20 2>/dev/null
+sleep 2
+check "after the retry exactly one more notice for acme" test "$(count ops@acme.example)" -eq 2
+check "after the retry exactly one more notice for dave" test "$(count dave@dave.example)" -eq 2
+
+# 5. the same report delivered again (an MTA retry after a lost answer): no second notice
+send autoreports@shadowserver.org ops@example.net "$T/second.eml"
+sleep 2
+check "a redelivered report makes no new notice" test "$(count ops@acme.example)" -eq 2
+
+# 6. the delivery target is down: notices wait in the outbox and arrive once it is back
+sed 's/^Message-ID: .*/Message-ID: <while-down-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/third.eml"
+PF_STOPPED_PORT=$PF_INJECT_PORT
+pf_stop >/dev/null
+# drive the milter directly (the MTA is down) with miltertest
+cat >"$T/direct.lua" <<EOL
+dofile("$(pwd)/tests/miltertest/common.lua")
+local conn = connect()
+local r = send_eml(conn, "$T/third.eml", "<autoreports@shadowserver.org>")
+assert(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "reply " .. tostring(r))
+mt.disconnect(conn)
+EOL
+SM_SOCKET="unix:$T/milter.sock" miltertest -s "$T/direct.lua" >"$T/direct.out" 2>&1
+check "report taken while the MTA is down" test $? -eq 0
+sleep 2
+check "delivery failure was logged and deferred" grep -q 'deferred' "$T/milter.log"
+pf_start >/dev/null
+pf_wait_delivered "$(pf_maildir ops@acme.example)" 3 30 2>/dev/null
+check "notice arrives once the target is back" test "$(count ops@acme.example)" -eq 3
+check "and only once" sh -c "sleep 2; test \$(find '$(pf_maildir carol@carol.example)/new' -type f | wc -l) -eq 3"
+
+if [ "$failed" -ne 0 ]; then
+	echo "--- milter log"; tail -30 "$T/milter.log"
+	echo "--- postfix log"; pf_log | tail -30
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
