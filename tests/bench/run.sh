@@ -2,9 +2,10 @@
 # run.sh BUILD - every benchmark; each prints its own figures.
 BUILD=${1:-build}
 rc=0
-for b in "$BUILD"/bench/*; do
-	[ -x "$b" ] || continue
-	echo "== $(basename "$b")"
-	"$b" || rc=1
-done
+echo "== bench_replay"
+"$BUILD/bench/bench_replay" || rc=1
+echo "== bench_prefixmap"
+"$BUILD/bench/bench_prefixmap" || rc=1
+echo "== bench_passthrough"
+"$BUILD/bench/bench_passthrough" "$BUILD/shadowmilter" "$BUILD/bench/noop_milter" || rc=1
 exit $rc
