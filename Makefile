@@ -1,7 +1,9 @@
 # shadowmilter - see README.md.
 #
 #   make            build build/shadowmilter
-#   make demo       install build deps if missing, build, replay the bundled report
+#   make demo       install build deps if missing, build, run the bundled report through
+#                   a private Postfix with the milter and print what each mailbox received
+#   make demo-replay the same report through "shadowmilter replay" (offline, dry run)
 #   make check      install build deps if missing, run all tests, then again under ASan+UBSan
 #   make bench      run the benchmarks in tests/bench/
 
@@ -29,7 +31,7 @@ TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps demo check check-plain check-asan unit bench clean
+.PHONY: all deps demo demo-replay check check-plain check-asan unit bench clean
 
 all: $(BUILD)/shadowmilter
 
@@ -61,6 +63,10 @@ deps:
 	@sh tests/install-deps.sh
 
 demo: deps
+	$(MAKE) all
+	@sh tests/demo-postfix.sh $(BUILD)/shadowmilter
+
+demo-replay: deps
 	$(MAKE) all
 	@sh tests/demo.sh $(BUILD)/shadowmilter
 

@@ -1,0 +1,65 @@
+#!/bin/sh
+# demo-postfix.sh SHADOWMILTER - the main job, for real: a private Postfix on
+# loopback with shadowmilter in smtpd_milters; the bundled Shadowserver report
+# is sent by SMTP; the delivery worker hands the notices back to Postfix; we
+# print what arrived in each customer's Maildir and in the ops mailbox, then
+# stop everything we started. Needs root for Postfix (else: make demo-replay).
+SM="$(cd "$(dirname "${1:-build/shadowmilter}")" && pwd)/$(basename "${1:-build/shadowmilter}")"
+E2E="$(pwd)/tests/e2e"
+if [ "$(id -u)" != 0 ]; then
+	echo "make demo starts a private Postfix, which needs root; running the offline replay demo instead."
+	exec sh tests/demo.sh "$SM"
+fi
+sh "$E2E/install-postfix.sh" || exit 1
+. "$E2E/postfix-lib.sh"
+T=$(mktemp -d /tmp/sm-demo.XXXXXX)
+chmod 755 "$T"
+mkdir -p "$T/state" && chmod 777 "$T/state"
+MILTER_PID=""
+cleanup() {
+	[ -n "$MILTER_PID" ] && kill "$MILTER_PID" 2>/dev/null
+	pf_stop >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM HUP PIPE
+
+PF_MILTERS="unix:$T/milter.sock"
+PF_NON_SMTPD_MILTERS=""
+PF_MAIN_EXTRA="milter_default_action = tempfail"
+pf_setup "$T/pf" abuse@example.net ops@acme.example bob@bob.example alerts@bob.example \
+    carol@carol.example dave@dave.example >/dev/null || exit 1
+sed -e "s|^CustomerMap .*|CustomerMap         $(pwd)/conf/customers.csv|" conf/shadowmilter.conf >"$T/shadowmilter.conf"
+cat >>"$T/shadowmilter.conf" <<EOC
+Socket              unix:$T/milter.sock
+SocketMode          0666
+UserID              nobody:nogroup
+OutboxDB            $T/state/outbox.db
+Transport           smtp:127.0.0.1:$PF_INJECT_PORT
+DeliverInterval     1
+EOC
+"$SM" -f -c "$T/shadowmilter.conf" >"$T/milter.log" 2>&1 &
+MILTER_PID=$!
+i=0
+while ! [ -S "$T/milter.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+pf_start >/dev/null || { pf_log | tail; exit 1; }
+
+echo "== A private Postfix listens on 127.0.0.1:$PF_PORT with shadowmilter in smtpd_milters."
+echo "== Sending tests/fixtures/demo-portmapper.eml from autoreports@shadowserver.org to abuse@example.net"
+perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org abuse@example.net \
+    tests/fixtures/demo-portmapper.eml "$T/no-pause" | sed 's/^/   SMTP reply to the message: /'
+for a in ops@acme.example bob@bob.example alerts@bob.example carol@carol.example dave@dave.example abuse@example.net; do
+	pf_wait_delivered "$(pf_maildir "$a")" 1 20 2>/dev/null
+done
+echo
+for a in ops@acme.example bob@bob.example alerts@bob.example carol@carol.example dave@dave.example; do
+	for f in "$(pf_maildir "$a")"/new/*; do
+		echo "================ Maildir of $a: $(basename "$f")"
+		cat "$f"
+	done
+done
+echo "================ The original report in the ops mailbox (abuse@example.net), headers:"
+awk '/^$/ {exit} /^[ \t]/ {line = line $0; next} {if (line != "") print line; line = $0} END {print line}' "$(pf_maildir abuse@example.net)"/new/* | grep -E '^(Subject|X-Shadowmilter-[A-Za-z]*|From|To):'
+echo
+echo "== shadowmilter's log:"
+cat "$T/milter.log"
+echo "== Stopping Postfix and shadowmilter."
