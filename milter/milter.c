@@ -5,12 +5,18 @@
  * The callbacks are thin adapters onto filter.c; every libmilter call goes
  * through the filter_io table below. Configuration and customer map live in
  * a reference-counted runtime: a message holds the runtime it started with,
- * and SIGUSR1 swaps in a new one without disturbing messages in flight.
- * (libmilter's own signal thread claims SIGHUP, SIGTERM and SIGINT and
- * stops the filter on them; that cannot be overridden, so reload is SIGUSR1,
- * as with OpenDKIM.)
+ * and a reload swaps in a new one without disturbing messages in flight.
  *
- * Owns: the current runtime, the delivery thread, the pid file.
+ * Two processes: libmilter's own signal thread claims SIGHUP, SIGTERM and
+ * SIGINT and stops the filter on any of them, which would make "reload on
+ * SIGHUP" impossible in the filter process. So the process that owns the pid
+ * file is a small supervisor: it opens the socket, drops privileges, forks
+ * the filter process (which inherits the listening socket) and turns SIGHUP
+ * and SIGUSR1 into a reload (SIGUSR1 to the filter), SIGTERM and SIGINT into
+ * a clean stop; a filter process that dies is restarted (at most 5 times a
+ * minute). The filter process dies with its supervisor (PR_SET_PDEATHSIG).
+ *
+ * Owns: the current runtime, the delivery thread, the pid file, the filter process.
  */
 #include "milter.h"
 #include "config.h"
@@ -30,7 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -600,6 +608,113 @@ start_threads(void)
 	}
 }
 
+/* filter_process - the libmilter side: outbox, threads, smfi_main */
+static int
+filter_process(pid_t supervisor)
+{
+	char err[512];
+	sigset_t set;
+	int rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != supervisor)	/* the supervisor died before prctl */
+		return 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* opened as UserID, so the database files belong to it */
+	if ((current->outbox = outbox_open(current->cfg->outbox_db, err, sizeof(err))) == NULL) {
+		syslog(LOG_ERR, "%s", err);
+		return 1;
+	}
+	current->env.outbox = current->outbox;
+	start_threads();
+	syslog(LOG_INFO, "listening on %s as uid %ld", current->cfg->socket, (long)getuid());
+	rc = smfi_main();
+	pthread_mutex_lock(&wake_lock);
+	stopping = 1;
+	pthread_cond_signal(&wake_cond);
+	pthread_mutex_unlock(&wake_lock);
+	syslog(LOG_INFO, "stopped");
+	return rc == MI_SUCCESS ? 0 : 1;
+}
+
+/* too_many_restarts - more than 5 in the last minute means something is wrong */
+static int
+too_many_restarts(time_t *starts, size_t n, time_t now)
+{
+	size_t i;
+	int recent = 0;
+
+	for (i = 0; i < n; i++)
+		recent += starts[i] != 0 && now - starts[i] < 60;
+	memmove(starts, starts + 1, (n - 1) * sizeof(*starts));
+	starts[n - 1] = now;
+	return recent >= (int)n;
+}
+
+/* watch - relay signals to the filter process until it exits; 1 if we were told to stop */
+static int
+watch(pid_t child, int *status)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP || sig == SIGUSR1)
+			kill(child, SIGUSR1);
+		else if (sig == SIGTERM || sig == SIGINT) {
+			kill(child, SIGTERM);
+			waitpid(child, status, 0);
+			return 1;
+		} else if (waitpid(child, status, WNOHANG) == child)
+			return 0;
+	}
+}
+
+static int
+supervise(void)
+{
+	time_t starts[5] = { 0 };
+	pid_t self = getpid(), child;
+	sigset_t set;
+	int status;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (;;) {
+		if (too_many_restarts(starts, 5, time(NULL))) {
+			syslog(LOG_ERR, "the filter process keeps dying; giving up");
+			return 1;
+		}
+		if ((child = fork()) < 0) {
+			syslog(LOG_ERR, "fork: %s", strerror(errno));
+			return 1;
+		}
+		if (child == 0)
+			_exit(filter_process(self));
+		if (watch(child, &status))
+			return 0;
+		syslog(LOG_ERR, "filter process %ld %s %d; restarting", (long)child,
+		    WIFSIGNALED(status) ? "killed by signal" : "exited with status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		sleep(1);
+	}
+}
+
 int
 milter_main(const char *conf, int foreground, int check_only)
 {
@@ -626,22 +741,10 @@ milter_main(const char *conf, int foreground, int check_only)
 	if (write_pid_file(current->cfg->pid_file) != 0 ||
 	    drop_privileges(current->cfg, unix_socket_path(current->cfg->socket)) != 0)
 		return 1;
-	/* opened as UserID, so the database files belong to it */
-	if ((current->outbox = outbox_open(current->cfg->outbox_db, err, sizeof(err))) == NULL) {
-		syslog(LOG_ERR, "%s", err);
-		fprintf(stderr, "shadowmilter: %s\n", err);
-		return 1;
-	}
-	current->env.outbox = current->outbox;
-	start_threads();
-	syslog(LOG_INFO, "listening on %s as uid %ld", current->cfg->socket, (long)getuid());
-	rc = smfi_main();
-	pthread_mutex_lock(&wake_lock);
-	stopping = 1;
-	pthread_cond_signal(&wake_cond);
-	pthread_mutex_unlock(&wake_lock);
-	syslog(LOG_INFO, "stopped");
-	return rc == MI_SUCCESS ? 0 : 1;
+	rc = supervise();
+	if (current->cfg->pid_file && *current->cfg->pid_file)
+		unlink(current->cfg->pid_file);
+	return rc;
 }
 
 int

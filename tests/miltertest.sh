@@ -27,8 +27,9 @@ cat >"$T/sendmail" <<EOS
 cat > "$T/spool/\$\$.\$(date +%s%N).eml"
 EOS
 chmod 755 "$T/sendmail"
+cp conf/customers.csv "$T/customers.csv"
 cat >"$T/shadowmilter.conf" <<EOC
-CustomerMap         $(pwd)/conf/customers.csv
+CustomerMap         $T/customers.csv
 TrustedAuthservIDs  mx.example.net
 Socket              unix:$T/milter.sock
 UserID              nobody:nogroup
@@ -70,6 +71,31 @@ if grep -q 'QTEST1: report notices=4' "$T/log"; then passed=$((passed + 1)); ech
 else failed=$((failed + 1)); echo "FAIL no log line with the queue id"; sed 's/^/    /' "$T/log"; fi
 if [ "$(stat -c %U "$T/state/outbox.db")" = nobody ]; then passed=$((passed + 1)); echo "ok   runs as UserID"
 else failed=$((failed + 1)); echo "FAIL outbox not owned by UserID"; fi
+
+run() {	# run NAME SCRIPT: one miltertest script as a test
+	if miltertest -s "tests/miltertest/$2.lua" >"$T/out" 2>&1; then
+		passed=$((passed + 1)); echo "ok   $1"
+	else
+		failed=$((failed + 1)); echo "FAIL $1"; sed 's/^/    /' "$T/out"
+	fi
+}
+
+# SIGHUP to the supervisor reloads: a customer added to the map is used at once
+echo "203.0.113.0/24,erin,erin@erin.example," >>"$T/customers.csv"
+kill -HUP "$(cat "$T/pid")"
+i=0
+while ! grep -q 'reloaded' "$T/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+sed 's/^Message-ID: .*/Message-ID: <after-reload@reports.shadowserver.org>/' "$T/demo.eml" >"$T/reload.eml"
+export SM_RELOAD_EML="$T/reload.eml"
+run "SIGHUP reloads the customer map" reloaded
+
+# the filter process killed outright: the supervisor starts a new one
+child=$(pgrep -P "$(cat "$T/pid")" | head -n 1)
+kill -9 "$child"
+sleep 1.5
+run "a killed filter process is restarted" nonreport
+if grep -q 'restarting' "$T/log"; then passed=$((passed + 1)); echo "ok   the restart is logged"
+else failed=$((failed + 1)); echo "FAIL the restart is not logged"; fi
 
 # a second instance must not steal a socket somebody answers on
 if "$SM" -f -c "$T/shadowmilter.conf" >"$T/second" 2>&1; then
