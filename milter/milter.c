@@ -653,6 +653,18 @@ too_many_restarts(time_t *starts, size_t n, time_t now)
 	return recent >= (int)n;
 }
 
+/* supervisor_signals - what the supervisor waits for */
+static void
+supervisor_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGCHLD);
+}
+
 /* watch - relay signals to the filter process until it exits; 1 if we were told to stop */
 static int
 watch(pid_t child, int *status)
@@ -660,12 +672,7 @@ watch(pid_t child, int *status)
 	sigset_t set;
 	int sig;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGCHLD);
+	supervisor_signals(&set);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -688,12 +695,7 @@ supervise(void)
 	sigset_t set;
 	int status;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGCHLD);
+	supervisor_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	for (;;) {
 		if (too_many_restarts(starts, 5, time(NULL))) {
