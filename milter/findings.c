@@ -14,13 +14,14 @@
 #include <string.h>
 
 struct report_file *
-report_file_new(const char *file, const char *type, const char *date)
+report_file_new(const char *file, const char *type, const char *date, const char *identifier)
 {
 	struct report_file *rf = xcalloc(1, sizeof(*rf));
 
 	rf->file = xstrdup(file);
 	rf->type = xstrdup(type);
 	rf->date = xstrdup(date ? date : "");
+	rf->identifier = xstrdup(identifier ? identifier : "");
 	return rf;
 }
 
@@ -57,6 +58,7 @@ report_file_free(struct report_file *rf)
 	free(rf->file);
 	free(rf->type);
 	free(rf->date);
+	free(rf->identifier);
 	free(rf->first_skip);
 	free(rf->error);
 	free(rf);
@@ -98,8 +100,27 @@ parse_detection_time(const char *s, time_t *out)
 	return 0;
 }
 
+/* name_identifier - the part after "<type>-" up to ".csv", made a plain token */
+static char *
+name_identifier(const char *p)
+{
+	size_t len = strcspn(p, "/");
+	char *id, *c;
+
+	if (len >= 4 && strncmp(p + len - 4, ".zip", 4) == 0)
+		len -= 4;
+	if (len >= 4 && strncmp(p + len - 4, ".csv", 4) == 0)
+		len -= 4;
+	id = xstrndup(p, len > 128 ? 128 : len);
+	for (c = id; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    strchr("-_.:", *c)))
+			*c = '_';
+	return id;
+}
+
 int
-report_name_parse(const char *name, char **date, char **type)
+report_name_parse(const char *name, char **date, char **type, char **identifier)
 {
 	const char *base = strrchr(name, '/'), *p, *dash;
 	int y, m, d, n = 0;
@@ -117,6 +138,8 @@ report_name_parse(const char *name, char **date, char **type)
 			return -1;
 	*date = xstrndup(base, 10);
 	*type = xstrndup(p, (size_t)(dash - p));
+	if (identifier)
+		*identifier = name_identifier(dash + 1);
 	for (char *c = *type; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c += 'a' - 'A';

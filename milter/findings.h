@@ -45,6 +45,8 @@ struct report_file {
 	char *file;			/* attachment or zip member name */
 	char *type;			/* report type, e.g. scan_portmapper */
 	char *date;			/* YYYY-MM-DD from the file name, or "" */
+	char *identifier;		/* what the report covers (the file name's third part:
+					 * an ASN, a netblock, a name), or "" */
 	unsigned long rows;		/* data records read */
 	unsigned long skipped_rows;	/* records with a bad address or time */
 	char *first_skip;		/* why the first skipped record was skipped */
@@ -63,7 +65,8 @@ struct report_file {
 	size_t nslots;
 };
 
-struct report_file *report_file_new(const char *file, const char *type, const char *date);
+struct report_file *report_file_new(const char *file, const char *type, const char *date,
+    const char *identifier);
 void report_file_free(struct report_file *rf);
 void report_file_set_error(struct report_file *rf, const char *error);
 
@@ -84,7 +87,11 @@ const char *report_file_value(const struct report_file *rf, const struct finding
 /* parse_detection_time - "YYYY-MM-DD HH:MM:SS" UTC (also T, Z, +00:00); -1 if bad */
 int parse_detection_time(const char *s, time_t *out);
 
-/* report_name_parse - "2022-05-14-scan_portmapper-asn.csv[.zip]" -> date, type */
-int report_name_parse(const char *name, char **date, char **type);
+/*
+ * report_name_parse - "2022-05-14-scan_portmapper-as64500.csv[.zip]" -> date
+ * "2022-05-14", type "scan_portmapper", identifier "as64500" (what the report
+ * covers: "" when the name has no third part). IDENTIFIER may be NULL.
+ */
+int report_name_parse(const char *name, char **date, char **type, char **identifier);
 
 #endif

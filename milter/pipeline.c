@@ -109,17 +109,18 @@ static struct report_file *
 report_file_for(struct pipeline *p, const char *name, const char *outer)
 {
 	struct report_file *rf;
-	char *date = NULL, *type = NULL, *clean;
+	char *date = NULL, *type = NULL, *id = NULL, *clean;
 
-	if (report_name_parse(name, &date, &type) != 0 &&
-	    (outer == NULL || report_name_parse(outer, &date, &type) != 0))
+	if (report_name_parse(name, &date, &type, &id) != 0 &&
+	    (outer == NULL || report_name_parse(outer, &date, &type, &id) != 0))
 		type = type_from_subject(p);
 	/* the name reaches logs, terminals and notices: no control characters */
 	clean = text_clean(name, 255);
-	rf = report_file_new(clean, type, date);
+	rf = report_file_new(clean, type, date, id);
 	free(clean);
 	free(date);
 	free(type);
+	free(id);
 	p->reports = xreallocarray(p->reports, p->nreports + 1, sizeof(*p->reports));
 	memset(&p->reports[p->nreports], 0, sizeof(*p->reports));
 	p->reports[p->nreports++].rf = rf;

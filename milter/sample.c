@@ -136,7 +136,7 @@ sample_report(const struct config *cfg, const struct prefixmap *map, const char 
     size_t errlen)
 {
 	char *name = sample_file_name(type), *csv = sample_csv(cfg, type);
-	struct reader r = { report_file_new(name, type, SAMPLE_DATE), map };
+	struct reader r = { report_file_new(name, type, SAMPLE_DATE, ""), map };
 	struct csvreport *reader = csvreport_new(on_row, &r);
 
 	if (csvreport_feed(reader, csv, strlen(csv), err, errlen) != 0 ||

@@ -163,6 +163,25 @@ TEST(pipeline, findings_are_sorted_by_address_ipv4_first)
 	pipeline_result_free(r);
 }
 
+TEST(pipeline, report_file_name_gives_date_type_and_what_it_covers)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-as64500-sub.csv.zip", CSV,
+	    NULL, NULL };
+	struct pipeline_result *r = run_mail(&tm, 0);
+	char *date = NULL, *type = NULL, *id = NULL;
+
+	REQUIRE(r != NULL && r->nreports == 1);
+	CHECK_STR(r->reports[0].rf->date, "2026-11-24");
+	CHECK_STR(r->reports[0].rf->type, "scan_portmapper");
+	CHECK_STR(r->reports[0].rf->identifier, "as64500-sub");
+	pipeline_result_free(r);
+	REQUIRE(report_name_parse("x/2026-11-24-scan_ntp-192.0.2.0_24 a.csv", &date, &type, &id) == 0);
+	CHECK_STR(id, "192.0.2.0_24_a");
+	free(date);
+	free(type);
+	free(id);
+}
+
 TEST(pipeline, chunking_does_not_change_the_result)
 {
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-test.csv.zip", CSV,
