@@ -46,12 +46,27 @@
 # 127.0.0.0/8 is in mynetworks; and were anything accepted for elsewhere, the
 # error transport would bounce it: nothing leaves the machine.
 #
+# Milters: PF_MILTERS uses Postfix's syntax, unix:/path or inet:127.0.0.1:PORT;
+# the milter itself (libmilter's smfi_setconn) spells the latter
+# inet:PORT@127.0.0.1. Start the milter, then pf_wait_milter: it waits until
+# the milter listens and makes a unix socket connectable for the postfix user
+# (without that, a socket created by root under umask 022 gets "Permission
+# denied" and every message 451). milter_default_action = tempfail: a milter
+# that is down or misbehaves shows as 451 at SMTP, and sendmail mail stays in
+# maildrop (pf_flush retries it). Macros are Postfix's defaults; note that
+# {i} (queue id) is empty at MAIL FROM for SMTP mail, as smtpd opens the
+# queue file only at the first valid RCPT (PF_MAIN_EXTRA=
+# "smtpd_delay_open_until_valid_rcpt = no" changes that); it is set from RCPT on
+# and at end of message. Change milters on a running instance with
+# pf_postconf -e "smtpd_milters = ..." and pf_reload.
+#
 # Injecting mail:
 #   - SMTP on $PF_PORT: through smtpd_milters, like mail from the Internet.
 #   - SMTP on $PF_INJECT_PORT: no milter; for a program (the milter's delivery
 #     worker) that must not have its own mail filtered again.
 #   - sendmail: "$PF_SENDMAIL -f from@x -t < msg" or pf_sendmail ...; goes via
 #     postdrop -> maildrop -> pickup -> cleanup, through non_smtpd_milters.
+#     A program configured with a sendmail path gets $PF_SENDMAIL.
 #     Works for root only: for any other user, Postfix's setgid postdrop accepts
 #     a non-default config directory only when the system's
 #     /etc/postfix/main.cf lists it in alternate_config_directories, and this
@@ -60,7 +75,8 @@
 #
 # Functions: pf_setup pf_start pf_stop pf_port pf_inject_port pf_maildir
 #   pf_count pf_wait_delivered pf_flush pf_queue_empty pf_wait_queue_empty pf_log
-#   pf_log_grep pf_sendmail pf_postconf pf_reload pf_pids pf_running pf_master_pid pf_alive pf_free_port
+#   pf_log_grep pf_sendmail pf_postconf pf_reload pf_add_mailbox pf_wait_milter
+#   pf_pids pf_running pf_master_pid pf_alive pf_free_port
 #
 # Every function returns non-zero on failure and writes its complaint to stderr.
 
@@ -295,13 +311,43 @@ pf_add_mailbox() {
 	if pf_running; then pf_reload; fi
 }
 
-# pf_pids - pids of this instance's processes (master and its children),
-# found by MAIL_CONFIG=$PF_CONF in their environment, which master and every
-# daemon it spawns carry.
+# pf_wait_milter [TIMEOUT] - wait (default 10 s) until every milter in
+# PF_MILTERS listens: an inet:HOST:PORT one on its port, a unix:PATH one as a
+# socket; a unix socket is then made connectable for the postfix user (chmod
+# 0666). smtpd and cleanup run as postfix, and a socket made by a milter
+# running as root with umask 022 (srwxr-xr-x) gets "connect to Milter service
+# ...: Permission denied" and every message a 451.
+pf_wait_milter() {
+	_pf_lim=$((${1:-10} * 10))
+	for _pf_m in $(echo "${PF_MILTERS:-}" | tr ',' ' '); do
+		_pf_n=0
+		while :; do
+			case $_pf_m in
+			unix:*) [ -S "${_pf_m#unix:}" ] && chmod 666 "${_pf_m#unix:}" && break ;;
+			inet:*) pf__listening "${_pf_m##*:}" && break ;;
+			*) pf__err "pf_wait_milter: cannot wait for $_pf_m"; return 1 ;;
+			esac
+			_pf_n=$((_pf_n + 1))
+			[ "$_pf_n" -lt "$_pf_lim" ] || { pf__err "timeout: milter $_pf_m not listening"; return 1; }
+			sleep 0.1
+		done
+	done
+}
+
+# pf_pids - pids of this instance's processes (master and its children):
+# Postfix programs (/usr/lib/postfix/..., /usr/sbin/post*) with
+# MAIL_CONFIG=$PF_CONF in their environment, which master and every daemon it
+# spawns carry. Other programs that have it (a shell that exported it) are not
+# counted, so pf_stop never kills them.
 pf_pids() {
 	[ -n "${PF_CONF:-}" ] || return 0
-	grep -lzxF -- "MAIL_CONFIG=$PF_CONF" /proc/[0-9]*/environ 2>/dev/null |
-		sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p' | grep -vx -- "$$"
+	for _pf_e in $(grep -lzxF -- "MAIL_CONFIG=$PF_CONF" /proc/[0-9]*/environ 2>/dev/null); do
+		_pf_p=${_pf_e#/proc/}
+		_pf_p=${_pf_p%/environ}
+		case $(readlink "/proc/$_pf_p/exe" 2>/dev/null) in
+		/usr/lib/postfix/* | /usr/sbin/post* | /usr/sbin/sendmail) echo "$_pf_p" ;;
+		esac
+	done
 }
 
 # pf_alive PID - true if process PID exists and is not a zombie
@@ -328,6 +374,12 @@ pf_running() { pf_alive "$(pf_master_pid)"; }
 # smtpd ports listen.
 pf_start() {
 	[ -n "${PF_CONF:-}" ] || { pf__err "pf_setup first"; return 1; }
+	# a parallel run may have taken a port since pf_setup: re-pick now (a
+	# clash still possible after this check costs a 3 s failed start and a retry)
+	if pf__listening "$PF_PORT" || pf__listening "$PF_INJECT_PORT"; then
+		pf__pick_ports $((PF_PORT + 2)) || return 1
+		pf__write_master_cf
+	fi
 	_pf_try=1
 	while :; do
 		if postfix -c "$PF_CONF" start >"$PF_DIR/postfix-start.out" 2>&1; then
@@ -390,7 +442,7 @@ pf_reload() {
 	while :; do
 		_pf_left=
 		for _pf_p in $_pf_old; do
-			[ -d "/proc/$_pf_p" ] && _pf_left=1
+			pf_alive "$_pf_p" && _pf_left=1
 		done
 		[ -n "$_pf_left" ] || return 0
 		_pf_n=$((_pf_n + 1))
@@ -446,8 +498,13 @@ pf_wait_delivered() {
 	done
 }
 
-# pf_flush - attempt delivery of all queued mail now
-pf_flush() { postqueue -c "$PF_CONF" -f; }
+# pf_flush - attempt delivery of all queued mail now, and make pickup scan
+# maildrop (sendmail mail that a tempfailing non_smtpd milter left there
+# would otherwise wait for pickup's next 60 s wakeup)
+pf_flush() {
+	postkick -c "$PF_CONF" public pickup W 2>/dev/null
+	postqueue -c "$PF_CONF" -f
+}
 
 # pf_queue_empty - true if no message is queued (maildrop, incoming, active, deferred, hold)
 pf_queue_empty() {
