@@ -64,6 +64,8 @@ config_defaults(void)
 	cfg->max_report_size = 1ULL << 30;
 	cfg->deliver_interval = 30;
 	cfg->retry_interval = 60;
+	cfg->resolve_after_days = 7;
+	cfg->retain_days = 365;
 	for (i = 0; i < sizeof(default_subject_rules) / sizeof(default_subject_rules[0]); i++) {
 		cfg->subject_rules = xreallocarray(cfg->subject_rules, cfg->nsubject_rules + 1,
 		    sizeof(*cfg->subject_rules));
@@ -280,6 +282,85 @@ set_number(unsigned long long *out, const char *key, const char *value, unsigned
 	return 0;
 }
 
+/* parse_duration - "0", or a number with s, m, h, d or w: "12h", "7d" */
+static int
+parse_duration(const char *value, unsigned long *out)
+{
+	static const struct { char unit; unsigned long seconds; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
+	};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (strcmp(value, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (*value < '0' || *value > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || v == 0 || v > 100000 || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (ascii_strncasecmp(end, &units[i].unit, 1) == 0) {
+			*out = (unsigned long)v * units[i].seconds;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+parse_bool(const char *value, int *out)
+{
+	if (!ascii_strcasecmp(value, "yes") || !ascii_strcasecmp(value, "true") || !strcmp(value, "1"))
+		*out = 1;
+	else if (!ascii_strcasecmp(value, "no") || !ascii_strcasecmp(value, "false") || !strcmp(value, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* config_set_history - the detection history keys (state.h) */
+static int
+config_set_history(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	unsigned long long n;
+
+	if (!ascii_strcasecmp(key, "StateDB")) {
+		free(cfg->state_db);
+		cfg->state_db = resolve_path(cfg, value);
+	} else if (!ascii_strcasecmp(key, "RenotifyInterval")) {
+		if (parse_duration(value, &cfg->renotify_interval) != 0) {
+			err_set(err, errlen, "RenotifyInterval: 0 or a duration such as 12h or 7d, not \"%s\"", value);
+			return -1;
+		}
+	} else if (!ascii_strcasecmp(key, "NotifyResolved")) {
+		if (parse_bool(value, &cfg->notify_resolved) != 0) {
+			err_set(err, errlen, "NotifyResolved: yes or no, not \"%s\"", value);
+			return -1;
+		}
+	} else if (!ascii_strcasecmp(key, "ResolveAfterDays")) {
+		if (set_number(&n, key, value, 3650, err, errlen) != 0)
+			return -1;
+		cfg->resolve_after_days = (unsigned)n;
+	} else if (!ascii_strcasecmp(key, "RetainDays")) {
+		if (set_number(&n, key, value, 36500, err, errlen) != 0)
+			return -1;
+		if (n == 0) {
+			err_set(err, errlen, "RetainDays: at least 1");
+			return -1;
+		}
+		cfg->retain_days = (unsigned)n;
+	} else {
+		err_set(err, errlen, "unknown key \"%s\"", key);
+		return -1;
+	}
+	return 0;
+}
+
 /* config_set_daemon - the keys only the milter daemon reads */
 static int
 config_set_daemon(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
@@ -334,10 +415,8 @@ config_set_daemon(struct config *cfg, const char *key, const char *value, char *
 		if (set_number(&n, key, value, 86400, err, errlen) != 0 || n == 0)
 			return -1;
 		cfg->retry_interval = (unsigned)n;
-	} else {
-		err_set(err, errlen, "unknown key \"%s\"", key);
-		return -1;
-	}
+	} else
+		return config_set_history(cfg, key, value, err, errlen);
 	return 0;
 }
 
@@ -536,5 +615,6 @@ config_free(struct config *cfg)
 	free(cfg->ops_address);
 	free(cfg->report_subject_tag);
 	free(cfg->redirect_to);
+	free(cfg->state_db);
 	free(cfg);
 }

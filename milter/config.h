@@ -66,6 +66,13 @@ struct config {
 	unsigned long long max_report_size;	/* MaxReportSize: whole message */
 	unsigned deliver_interval;	/* DeliverInterval, seconds */
 	unsigned retry_interval;	/* RetryInterval: first backoff, seconds */
+
+	/* detection history (state.h) */
+	char *state_db;			/* StateDB, or NULL: no history kept */
+	unsigned long renotify_interval;	/* RenotifyInterval, seconds; 0: every report notifies */
+	int notify_resolved;		/* NotifyResolved: confirm when a case is all fixed */
+	unsigned resolve_after_days;	/* ResolveAfterDays: a silent report stream resolves; 0: never */
+	unsigned retain_days;		/* RetainDays: resolved history kept this long */
 };
 
 enum { REPORT_PASS, REPORT_DISCARD, REPORT_REDIRECT };

@@ -70,3 +70,29 @@ TEST(config, required_keys_are_checked)
 	CHECK(load("CustomerMap x.csv\n", err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "TrustedAuthservIDs") != NULL);
 }
+
+TEST(config, history_keys_take_durations_days_and_yes_no)
+{
+	char err[512];
+	struct config *cfg = load("CustomerMap c.csv\nTrustedAuthservIDs mx\nStateDB state.db\n"
+	    "RenotifyInterval 12h\nNotifyResolved yes\nResolveAfterDays 10\nRetainDays 90\n", err, sizeof(err));
+
+	REQUIRE(cfg != NULL);
+	CHECK(cfg->state_db[0] == '/' && strstr(cfg->state_db, "/state.db") != NULL);
+	CHECK_INT(cfg->renotify_interval, 12 * 3600);
+	CHECK_INT(cfg->notify_resolved, 1);
+	CHECK_INT(cfg->resolve_after_days, 10);
+	CHECK_INT(cfg->retain_days, 90);
+	config_free(cfg);
+	cfg = load("CustomerMap c.csv\nTrustedAuthservIDs mx\nRenotifyInterval 7d\n", err, sizeof(err));
+	REQUIRE(cfg != NULL);
+	CHECK(cfg->state_db == NULL);
+	CHECK_INT(cfg->renotify_interval, 7 * 86400);
+	CHECK_INT(cfg->notify_resolved, 0);
+	config_free(cfg);
+	CHECK(load("RenotifyInterval 12\n", err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "12h or 7d") != NULL);
+	CHECK(load("RenotifyInterval 3y\n", err, sizeof(err)) == NULL);
+	CHECK(load("NotifyResolved maybe\n", err, sizeof(err)) == NULL);
+	CHECK(load("RetainDays 0\n", err, sizeof(err)) == NULL);
+}
