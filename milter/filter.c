@@ -12,6 +12,7 @@
 #include "pipeline.h"
 #include "recognise.h"
 #include "regex.h"
+#include "state.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -45,6 +46,8 @@ filter_begin(const struct filter_env *env, const char *queue_id, const char *env
 	m->env = env;
 	m->queue_id = xstrdup(queue_id && *queue_id ? queue_id : "NOQUEUE");
 	m->pipeline = pipeline_new(env->cfg, env->map);
+	if (env->state)		/* the notices of this message are sent: they count as notified */
+		pipeline_set_state(m->pipeline, env->state, 1);
 	if (envelope_sender)
 		pipeline_set_envelope_sender(m->pipeline, envelope_sender);
 	return m;
@@ -212,16 +215,22 @@ commit_notices(struct filter_msg *m, const struct pipeline_result *r, time_t now
 	unsigned long skipped;
 	int rc;
 
+	struct buf resolved_ref = BUF_INIT;
+
 	pipeline_counts(r, &total, &unmatched, &skipped);
 	if (total == 0)
 		return 0;
+	/* a confirmation has its own idempotency key: it never displaces a notice */
+	buf_printf(&resolved_ref, "%s#resolved", r->report_ref);
 	items = xcalloc(total, sizeof(*items));
 	for (i = 0; i < r->nreports; i++)
-		for (j = 0; j < r->reports[i].nnotices; j++) {
-			const struct notice *nt = &r->reports[i].notices[j];
+		for (j = 0; j < r->reports[i].nnotices + r->reports[i].nconfirmations; j++) {
+			int confirmation = j >= r->reports[i].nnotices;
+			const struct notice *nt = confirmation ?
+			    &r->reports[i].confirmations[j - r->reports[i].nnotices] : &r->reports[i].notices[j];
 
-			items[n].report_ref = r->report_ref;
-			items[n].report_type = r->reports[i].rf->type;
+			items[n].report_ref = confirmation ? resolved_ref.data : r->report_ref;
+			items[n].report_type = nt->report_type;
 			items[n].account = nt->account;
 			items[n].recipients = nt->to;
 			items[n].nrecipients = nt->nto;
@@ -230,7 +239,37 @@ commit_notices(struct filter_msg *m, const struct pipeline_result *r, time_t now
 		}
 	rc = outbox_commit(m->env->outbox, items, n, now, &m->queued, err, errlen);
 	free(items);
+	buf_free(&resolved_ref);
 	return rc;
+}
+
+/* describe_history - what the detection history did, when there is one */
+static void
+describe_history(struct buf *v, const struct pipeline_result *r)
+{
+	struct pipeline_history h;
+
+	pipeline_history_counts(r, &h);
+	if (!h.recorded)
+		return;
+	buf_printf(v, " renotify_skipped=%zu resolved=%lu", h.held, h.resolved + h.expired);
+	if (h.closed)
+		buf_printf(v, " cases_closed=%zu", h.closed);
+}
+
+/* log_closed - one line per case the report closed (everything resolved) */
+static void
+log_closed(const struct filter_msg *m, const struct filter_io *io, const struct pipeline_result *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->nreports; i++)
+		for (j = 0; r->reports[i].history && j < r->reports[i].history->nclosed; j++) {
+			const struct state_closed *c = &r->reports[i].history->closed[j];
+
+			io->log(io->ctx, LOG_INFO, "%s: case %s resolved: %s, %s, %zu findings", m->queue_id,
+			    c->reference, c->account, c->report_type, c->nitems);
+		}
 }
 
 static void
@@ -253,6 +292,7 @@ describe(struct buf *v, const struct filter_msg *m, const struct pipeline_result
 		buf_puts(v, "none");
 	if (errors)
 		buf_printf(v, " errors=%d", errors);
+	describe_history(v, r);
 	buf_printf(v, " ref=%s", r->report_ref);
 	if (r->nreports == 0)
 		buf_printf(v, "; reason=\"%s\"", r->reason);
@@ -334,6 +374,12 @@ filter_eom(struct filter_msg *m, const struct filter_io *io, time_t now)
 		pipeline_result_free(r);
 		return a;
 	}
+	if (m->env->state_error && r->nreports > 0) {	/* no report goes by unrecorded */
+		io->log(io->ctx, LOG_ERR, "%s: report not handled, sender must retry: %s", m->queue_id,
+		    m->env->state_error);
+		pipeline_result_free(r);
+		return FILTER_TEMPFAIL;
+	}
 	if (commit_notices(m, r, now, err, sizeof(err)) != 0) {
 		io->log(io->ctx, LOG_ERR, "%s: notices not queued, sender must retry: %s", m->queue_id, err);
 		pipeline_result_free(r);
@@ -344,6 +390,7 @@ filter_eom(struct filter_msg *m, const struct filter_io *io, time_t now)
 	list_unmatched(io, r);
 	tag_subject(m, io);
 	io->log(io->ctx, LOG_INFO, "%s: report %s", m->queue_id, v.data);
+	log_closed(m, io, r);
 	buf_free(&v);
 	pipeline_result_free(r);
 	return report_action(m, io);

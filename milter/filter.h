@@ -12,7 +12,8 @@
  * why; an authenticated report is streamed through the pipeline and, at
  * end of message, its notices are committed to the outbox BEFORE the MTA
  * gets an answer. Any failure before that commit is a TEMPFAIL: the sending
- * MTA retries and nothing is lost.
+ * MTA retries and nothing is lost. That includes the detection history: a
+ * locked or damaged state database fails the message, it is never skipped.
  *
  * Owns: the per-message state.
  */
@@ -25,6 +26,7 @@
 struct config;
 struct prefixmap;
 struct outbox;
+struct state;
 
 enum filter_action {
 	FILTER_CONTINUE,
@@ -49,6 +51,8 @@ struct filter_env {
 	const struct config *cfg;
 	const struct prefixmap *map;
 	struct outbox *outbox;
+	struct state *state;		/* detection history (StateDB), or NULL */
+	const char *state_error;	/* StateDB is set but could not be opened: why */
 };
 
 struct filter_msg;

@@ -9,6 +9,7 @@
 #include "notice.h"
 #include "pipeline.h"
 #include "prefixmap.h"
+#include "state.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -41,10 +42,31 @@ json_key(struct buf *out, const char *key, int first)
 }
 
 static void
-json_finding(struct buf *out, const struct finding *f, int with_time)
+json_time(struct buf *out, const char *key, time_t t)
 {
-	char ip[IPADDR_STRLEN], ts[32];
+	char ts[32];
 	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_key(out, key, 0);
+	json_string(out, ts);
+}
+
+/* json_history - a finding's history fields, added only with a state database */
+static void
+json_history(struct buf *out, const struct state_finding *h)
+{
+	json_time(out, "first_seen", h->first_seen);
+	json_time(out, "deadline", h->deadline);
+	buf_printf(out, ",\"overdue\":%s,\"new\":%s,\"times_reported\":%lu", h->overdue ? "true" : "false",
+	    h->is_new ? "true" : "false", h->times_reported);
+}
+
+static void
+json_finding(struct buf *out, const struct finding *f, int with_time, const struct state_finding *h)
+{
+	char ip[IPADDR_STRLEN];
 
 	ipaddr_format(&f->ip, ip, sizeof(ip));
 	buf_putc(out, '{');
@@ -57,23 +79,23 @@ json_finding(struct buf *out, const struct finding *f, int with_time)
 		buf_printf(out, "%d", f->port);
 	json_key(out, "protocol", 0);
 	json_string(out, f->protocol);
-	if (with_time) {
-		gmtime_r(&f->detected, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		json_key(out, "timestamp", 0);
-		json_string(out, ts);
-	}
+	if (with_time)
+		json_time(out, "timestamp", f->detected);
+	if (h)
+		json_history(out, h);
 	buf_putc(out, '}');
 }
 
+/* json_notice - a notice; G is its group (NULL for a confirmation), H the
+ * group's history (NULL without a state database) */
 static void
-json_notice(struct buf *out, const struct notice_group *g, const struct notice *n)
+json_notice(struct buf *out, const struct notice_group *g, const struct state_group *h, const struct notice *n)
 {
 	size_t i;
 
 	buf_putc(out, '{');
 	json_key(out, "account", 1);
-	json_string(out, g->account->name);
+	json_string(out, n->account);
 	json_key(out, "to", 0);
 	buf_putc(out, '[');
 	for (i = 0; i < n->nto; i++) {
@@ -86,14 +108,59 @@ json_notice(struct buf *out, const struct notice_group *g, const struct notice *
 	json_string(out, n->subject);
 	json_key(out, "message_id", 0);
 	json_string(out, n->message_id);
-	json_key(out, "findings", 0);
-	buf_putc(out, '[');
-	for (i = 0; i < g->nfindings; i++) {
+	if (*n->reference || g == NULL) {
+		json_key(out, "reference", 0);
+		json_string(out, n->reference);
+		json_key(out, "report_type", 0);
+		json_string(out, n->report_type);
+	}
+	if (g) {
+		json_key(out, "findings", 0);
+		buf_putc(out, '[');
+		for (i = 0; i < g->nfindings; i++) {
+			if (i)
+				buf_putc(out, ',');
+			json_finding(out, g->findings[i], 1, h ? &h->findings[i] : NULL);
+		}
+		buf_putc(out, ']');
+	}
+	buf_putc(out, '}');
+}
+
+/* json_outcome - what the detection history did with the report */
+static void
+json_outcome(struct buf *out, const struct report_output *ro)
+{
+	const struct state_outcome *o = ro->history;
+	size_t i, n = 0;
+
+	buf_puts(out, ",\"renotify_skipped\":[");
+	for (i = 0; i < o->ngroups; i++)
+		if (!o->groups[i].notify) {
+			if (n++)
+				buf_putc(out, ',');
+			json_string(out, ro->rf->groups[i].account->name);
+		}
+	buf_printf(out, "],\"resolved_findings\":%lu,\"expired_findings\":%lu,\"late\":%s,"
+	    "\"already_applied\":%s,\"closed_cases\":[", o->resolved, o->expired, o->late ? "true" : "false",
+	    o->replayed ? "true" : "false");
+	for (i = 0; i < o->nclosed; i++) {
+		buf_puts(out, i ? ",{" : "{");
+		json_key(out, "account", 1);
+		json_string(out, o->closed[i].account);
+		json_key(out, "report_type", 0);
+		json_string(out, o->closed[i].report_type);
+		json_key(out, "reference", 0);
+		json_string(out, o->closed[i].reference);
+		buf_putc(out, '}');
+	}
+	buf_puts(out, "],\"confirmations\":[");
+	for (i = 0; i < ro->nconfirmations; i++) {
 		if (i)
 			buf_putc(out, ',');
-		json_finding(out, g->findings[i], 1);
+		json_notice(out, NULL, NULL, &ro->confirmations[i]);
 	}
-	buf_puts(out, "]}");
+	buf_putc(out, ']');
 }
 
 static void
@@ -109,6 +176,8 @@ json_report(struct buf *out, const struct report_output *ro)
 	json_string(out, rf->file);
 	json_key(out, "date", 0);
 	json_string(out, rf->date);
+	json_key(out, "identifier", 0);
+	json_string(out, rf->identifier);
 	buf_printf(out, ",\"rows\":%lu,\"skipped_rows\":%lu", rf->rows, rf->skipped_rows);
 	json_key(out, "first_skip", 0);
 	if (rf->first_skip)
@@ -123,17 +192,22 @@ json_report(struct buf *out, const struct report_output *ro)
 	json_key(out, "notices", 0);
 	buf_putc(out, '[');
 	for (i = 0; i < ro->nnotices; i++) {
+		size_t g = ro->notice_group[i];
+
 		if (i)
 			buf_putc(out, ',');
-		json_notice(out, &rf->groups[i], &ro->notices[i]);
+		json_notice(out, &rf->groups[g], ro->history ? &ro->history->groups[g] : NULL, &ro->notices[i]);
 	}
 	buf_puts(out, "],\"unmatched\":[");
 	for (i = 0; i < rf->nunmatched; i++) {
 		if (i)
 			buf_putc(out, ',');
-		json_finding(out, rf->unmatched[i], 0);
+		json_finding(out, rf->unmatched[i], 0, NULL);
 	}
-	buf_puts(out, "]}");
+	buf_putc(out, ']');
+	if (ro->history)
+		json_outcome(out, ro);
+	buf_putc(out, '}');
 }
 
 void

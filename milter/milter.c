@@ -24,6 +24,7 @@
 #include "filter.h"
 #include "outbox.h"
 #include "prefixmap.h"
+#include "state.h"
 #include "util.h"
 
 #include <errno.h>
@@ -49,9 +50,13 @@ struct runtime {
 	struct config *cfg;
 	struct prefixmap *map;
 	struct outbox *outbox;
+	struct state *state;		/* StateDB, when set and opened */
+	char *state_error;		/* StateDB is set but could not be opened */
 	struct filter_env env;
 	int refs;
 };
+
+enum { RT_OUTBOX = 1, RT_STATE = 2 };	/* what runtime_load opens */
 
 /* per SMTP connection */
 struct conn {
@@ -73,15 +78,38 @@ static int wake_pending, stopping;
 static void
 runtime_destroy(struct runtime *rt)
 {
+	state_close(rt->state);
+	free(rt->state_error);
 	outbox_close(rt->outbox);
 	prefixmap_free(rt->map);
 	config_free(rt->cfg);
 	free(rt);
 }
 
-/* runtime_load - config, customer map and outbox, or NULL with ERR */
+/*
+ * runtime_open_state - the detection history. A database that cannot be
+ * opened does not stop the milter: ordinary mail flows, and every report is
+ * deferred (TEMPFAIL, one log line each) until it is fixed and reloaded.
+ */
+static void
+runtime_open_state(struct runtime *rt)
+{
+	char err[512];
+
+	if (rt->cfg->state_db == NULL || rt->state || rt->state_error)
+		return;
+	if ((rt->state = state_open(rt->cfg->state_db, STATE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL) {
+		rt->state_error = xstrdup(err);
+		syslog(LOG_ERR, "%s; reports are deferred until it is fixed (then SIGUSR1)", err);
+	}
+	rt->env.state = rt->state;
+	rt->env.state_error = rt->state_error;
+}
+
+/* runtime_load - config, customer map, and what FLAGS ask: outbox and
+ * history; NULL with ERR */
 static struct runtime *
-runtime_load(const char *path, int open_outbox, char *err, size_t errlen)
+runtime_load(const char *path, int flags, char *err, size_t errlen)
 {
 	struct runtime *rt = xcalloc(1, sizeof(*rt));
 
@@ -91,11 +119,13 @@ runtime_load(const char *path, int open_outbox, char *err, size_t errlen)
 	rt->map = prefixmap_new();
 	if (prefixmap_load(rt->map, rt->cfg->customer_map, err, errlen) != 0)
 		goto fail;
-	if (open_outbox && (rt->outbox = outbox_open(rt->cfg->outbox_db, err, errlen)) == NULL)
+	if ((flags & RT_OUTBOX) && (rt->outbox = outbox_open(rt->cfg->outbox_db, err, errlen)) == NULL)
 		goto fail;
 	rt->env.cfg = rt->cfg;
 	rt->env.map = rt->map;
 	rt->env.outbox = rt->outbox;
+	if (flags & RT_STATE)
+		runtime_open_state(rt);
 	return rt;
 fail:
 	runtime_destroy(rt);
@@ -134,7 +164,7 @@ runtime_reload(void)
 	struct runtime *fresh, *old;
 	char err[512];
 
-	if ((fresh = runtime_load(config_path, 1, err, sizeof(err))) == NULL) {
+	if ((fresh = runtime_load(config_path, RT_OUTBOX | RT_STATE, err, sizeof(err))) == NULL) {
 		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
 		return;
 	}
@@ -628,6 +658,7 @@ filter_process(pid_t supervisor)
 		return 1;
 	}
 	current->env.outbox = current->outbox;
+	runtime_open_state(current);
 	start_threads();
 	syslog(LOG_INFO, "listening on %s as uid %ld", current->cfg->socket, (long)getuid());
 	rc = smfi_main();
@@ -757,7 +788,7 @@ deliver_once_main(const char *conf)
 	char err[512];
 
 	signal(SIGPIPE, SIG_IGN);
-	if ((rt = runtime_load(conf, 1, err, sizeof(err))) == NULL) {
+	if ((rt = runtime_load(conf, RT_OUTBOX, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		return 1;
 	}

@@ -11,6 +11,7 @@
 #include "findings.h"
 #include "mailheader.h"
 #include "prefixmap.h"
+#include "state.h"
 #include "template.h"
 #include "util.h"
 
@@ -79,6 +80,18 @@ format_time(struct notice_ctx *c, time_t t, int with_time)
 		return keep(c, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 	return keep(c, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
 	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* long_date - "1 December 2026" */
+static const char *
+long_date(struct notice_ctx *c, time_t t)
+{
+	static const char *const months[] = { "January", "February", "March", "April", "May", "June", "July",
+	    "August", "September", "October", "November", "December" };
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	return keep(c, "%d %s %d", tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900);
 }
 
 /* evidence - "infection=x, dst_ip=y" of the catalogue's evidence columns,
@@ -151,6 +164,57 @@ item_get(struct notice_ctx *c, const struct finding *f, const char *name)
 	return NULL;
 }
 
+/* history_item_get - a finding's detection history; "" without a state database */
+static const char *
+history_item_get(struct notice_ctx *c, size_t item, const char *name)
+{
+	const struct state_finding *h = c->in->history ? &c->in->history[item] : NULL;
+
+	if (!strcmp(name, "first_detected"))
+		return h ? format_time(c, h->first_seen, 0) : "";
+	if (!strcmp(name, "deadline"))
+		return h ? format_time(c, h->deadline, 0) : "";
+	if (!strcmp(name, "deadline_date"))
+		return h ? long_date(c, h->deadline) : "";
+	if (!strcmp(name, "overdue"))
+		return h && h->overdue ? "yes" : "";
+	if (!strcmp(name, "new"))
+		return h && h->is_new ? "yes" : "";
+	if (!strcmp(name, "times_reported"))
+		return h ? keep(c, "%lu", h->times_reported) : "";
+	return NULL;
+}
+
+/* history_top_get - the group's history: the earliest deadline names the date */
+static const char *
+history_top_get(struct notice_ctx *c, const char *name)
+{
+	const struct notice_input *in = c->in;
+	const struct state_finding *h = in->history;
+	size_t i, n = in->group && h ? in->group->nfindings : 0, first = 0, overdue = 0;
+
+	for (i = 0; i < n; i++) {
+		if (h[i].deadline < h[first].deadline)
+			first = i;
+		overdue += h[i].overdue != 0;
+	}
+	if (!strcmp(name, "history"))
+		return n ? "yes" : "";
+	if (!strcmp(name, "reference"))
+		return in->reference ? in->reference : "";
+	if (!strcmp(name, "first_detected"))
+		return n ? format_time(c, h[first].first_seen, 0) : "";
+	if (!strcmp(name, "deadline"))
+		return n ? format_time(c, h[first].deadline, 0) : "";
+	if (!strcmp(name, "deadline_date"))
+		return n ? long_date(c, h[first].deadline) : "";
+	if (!strcmp(name, "any_overdue"))
+		return overdue ? "yes" : "";
+	if (!strcmp(name, "overdue_count"))
+		return n ? keep(c, "%zu", overdue) : "";
+	return NULL;
+}
+
 /* catalogue_get - the report type's catalogue fields, with fallbacks for a
  * type the catalogue does not know */
 static const char *
@@ -181,6 +245,7 @@ top_get(struct notice_ctx *c, const char *name)
 {
 	const struct notice_input *in = c->in;
 	const struct config *cfg = in->cfg;
+	const char *v;
 
 	if (!strcmp(name, "account"))
 		return in->group ? clean(c, in->group->account->name) : "example-account";
@@ -206,6 +271,8 @@ top_get(struct notice_ctx *c, const char *name)
 		return keep(c, "%zu", in->group ? in->group->nfindings : 0);
 	if (!strcmp(name, "today"))
 		return format_time(c, in->now, 0);
+	if ((v = history_top_get(c, name)) != NULL)
+		return v;
 	return catalogue_get(c, name);
 }
 
@@ -216,7 +283,8 @@ notice_get(void *ctx, const char *name, long item)
 	const char *v;
 
 	if (item >= 0 && c->in->group && (size_t)item < c->in->group->nfindings &&
-	    (v = item_get(c, c->in->group->findings[item], name)) != NULL)
+	    ((v = history_item_get(c, (size_t)item, name)) != NULL ||
+	    (v = item_get(c, c->in->group->findings[item], name)) != NULL))
 		return v;
 	return top_get(c, name);
 }
@@ -307,6 +375,8 @@ append_headers(struct buf *msg, const struct notice_input *in, const struct noti
 	header_append(msg, "Auto-Submitted", "auto-generated");
 	header_append(msg, "X-Shadowmilter-Account", n->account);
 	header_append(msg, "X-Shadowmilter-Report-Type", in->rf->type);
+	if (*n->reference)
+		header_append(msg, "X-Shadowmilter-Reference", n->reference);
 	buf_free(&v);
 }
 
@@ -364,6 +434,21 @@ notice_template_find(const struct config *cfg, const char *type, char *err, size
 	return t;
 }
 
+struct template *
+notice_resolved_template_find(const struct config *cfg, const char *type, char *err, size_t errlen)
+{
+	struct buf site = BUF_INIT, shipped = BUF_INIT;
+	struct template *t;
+
+	if (*cfg->template_dir)
+		buf_printf(&site, "%s/resolved", cfg->template_dir);
+	buf_printf(&shipped, "%s/resolved", template_shipped_dir());
+	t = template_find(buf_cstr(&site), buf_cstr(&shipped), type, err, errlen);
+	buf_free(&site);
+	buf_free(&shipped);
+	return t;
+}
+
 int
 notice_build(const struct notice_input *in, const struct template *t, struct notice *out, char *err,
     size_t errlen)
@@ -377,7 +462,11 @@ notice_build(const struct notice_input *in, const struct template *t, struct not
 	if (template_render_subject(t, &scope, &subject, err, errlen) != 0 ||
 	    template_render_body(t, &scope, &body, err, errlen) != 0)
 		goto done;
+	out->reference = text_clean(in->reference ? in->reference : "", 60);
+	if (*out->reference)
+		buf_printf(&subject, " [%s]", out->reference);
 	out->account = text_clean(in->group ? in->group->account->name : "example-account", 200);
+	out->report_type = text_clean(in->rf->type, 200);
 	out->subject = text_clean(buf_cstr(&subject), 500);
 	out->message_id = message_id(in, out->account);
 	copy_recipients(out, in->group);
@@ -406,6 +495,8 @@ notice_free(struct notice *n)
 		free(n->to[i]);
 	free(n->to);
 	free(n->account);
+	free(n->report_type);
+	free(n->reference);
 	free(n->subject);
 	free(n->message);
 	free(n->message_id);

@@ -8,6 +8,11 @@
  * from the report reference, type and account, so the same notice made twice
  * has the same id.
  *
+ * With a state database the template also sees each finding's history (first
+ * detection, deadline, overdue) and the case reference, which goes into the
+ * subject and an X-Shadowmilter-Reference header; without one those
+ * variables are empty, so {{#history}} sections keep today's wording.
+ *
  * Besides the report and the config, a template sees the report type's
  * catalogue entry (title, severity, service, port, info page, and for event
  * reports the evidence columns of each finding); a type missing from the
@@ -28,14 +33,17 @@ struct catalogue_entry;
 struct template;
 struct template_scope;
 struct ipaddr;
+struct state_finding;
 
 struct notice {
 	char *account;
+	char *report_type;
 	char **to;
 	size_t nto;
-	char *subject;		/* as rendered, cleaned (UTF-8) */
+	char *subject;		/* as rendered, cleaned (UTF-8), with " [reference]" when there is one */
 	char *message;		/* the whole message, LF line ends */
 	char *message_id;	/* without angle brackets */
+	char *reference;	/* the case reference (detection history), or "" */
 };
 
 struct notice_input {
@@ -45,6 +53,9 @@ struct notice_input {
 	const char *report_ref;			/* report Message-ID or digest */
 	time_t now;
 	const struct catalogue_entry *entry;	/* the type's catalogue entry, or NULL */
+	const struct state_finding *history;	/* aligned with group's findings; NULL without
+						 * a state database */
+	const char *reference;			/* the case reference, or NULL */
 };
 
 /*
@@ -55,6 +66,14 @@ struct notice_input {
  * the shipped directory. NULL with ERR.
  */
 struct template *notice_template_find(const struct config *cfg, const char *type, char *err, size_t errlen);
+
+/*
+ * notice_resolved_template_find - the "all fixed" confirmation for report
+ * TYPE (NotifyResolved): resolved/TYPE.tmpl, else resolved/generic.tmpl, in
+ * TemplateDir, then in the shipped directory. NULL with ERR.
+ */
+struct template *notice_resolved_template_find(const struct config *cfg, const char *type, char *err,
+    size_t errlen);
 
 int notice_build(const struct notice_input *in, const struct template *t, struct notice *out,
     char *err, size_t errlen);

@@ -17,6 +17,7 @@
 #include "prefixmap.h"
 #include "recognise.h"
 #include "regex.h"
+#include "state.h"
 #include "template.h"
 #include "util.h"
 #include "ziparchive.h"
@@ -35,6 +36,8 @@ enum part_kind { PART_NONE, PART_CSV, PART_ZIP, PART_TEXT };
 struct pipeline {
 	const struct config *cfg;
 	const struct prefixmap *map;
+	struct state *state;		/* detection history, or NULL */
+	int record_notices;
 	struct mime_parser *mime;
 	struct recognise rc;
 	int headers_done;
@@ -432,6 +435,13 @@ pipeline_set_now(struct pipeline *p, time_t now)
 }
 
 void
+pipeline_set_state(struct pipeline *p, struct state *st, int record_notices)
+{
+	p->state = st;
+	p->record_notices = record_notices;
+}
+
+void
 pipeline_feed(struct pipeline *p, const char *data, size_t len)
 {
 	size_t i;
@@ -478,13 +488,33 @@ pipeline_free(struct pipeline *p)
 	free(p);
 }
 
-/* render_notices - one notice per group of a readable report file */
+/* apply_history - a readable report file into the state database, if any */
+static int
+apply_history(struct pipeline *p, const struct pipeline_result *r, struct report_output *out, char *err,
+    size_t errlen)
+{
+	const struct config *cfg = p->cfg;
+	struct state_policy pol = { cfg->grace_days, cfg->renotify_interval, cfg->resolve_after_days,
+	    cfg->retain_days, p->record_notices };
+	struct buf key = BUF_INIT;
+	int rc;
+
+	if (p->state == NULL || out->rf->error)
+		return 0;
+	buf_printf(&key, "%zu:%s|%s", strlen(r->report_ref), r->report_ref, out->rf->file);
+	rc = state_apply(p->state, &pol, key.data, out->rf, p->now, &out->history, err, errlen);
+	buf_free(&key);
+	return rc;
+}
+
+/* render_notices - one notice per group of a readable report file, but for
+ * groups the history holds back */
 static int
 render_notices(struct pipeline *p, struct pipeline_result *r, struct report_output *out, char *err,
     size_t errlen)
 {
 	struct notice_input in = { p->cfg, out->rf, NULL, r->report_ref, p->now,
-	    catalogue_lookup(p->cfg->catalogue, out->rf->type) };
+	    catalogue_lookup(p->cfg->catalogue, out->rf->type), NULL, NULL };
 	struct template *t;
 	size_t i;
 
@@ -494,15 +524,130 @@ render_notices(struct pipeline *p, struct pipeline_result *r, struct report_outp
 	if (t == NULL)
 		return -1;
 	out->notices = xcalloc(out->rf->ngroups, sizeof(*out->notices));
+	out->notice_group = xcalloc(out->rf->ngroups, sizeof(*out->notice_group));
 	for (i = 0; i < out->rf->ngroups; i++) {
+		const struct state_group *h = out->history ? &out->history->groups[i] : NULL;
+
+		if (h && !h->notify)
+			continue;
 		in.group = &out->rf->groups[i];
-		if (notice_build(&in, t, &out->notices[i], err, errlen) != 0) {
+		in.history = h ? h->findings : NULL;
+		in.reference = h ? h->reference : NULL;
+		if (notice_build(&in, t, &out->notices[out->nnotices], err, errlen) != 0) {
 			template_free(t);
 			return -1;
 		}
-		out->nnotices++;
+		out->notice_group[out->nnotices++] = i;
 	}
 	template_free(t);
+	return 0;
+}
+
+/* a closed case's finding, rebuilt for the confirmation's template */
+struct closed_finding {
+	struct finding f;
+	struct state_finding h;
+};
+
+static int
+closed_order(const void *a, const void *b)
+{
+	const struct finding *fa = &((const struct closed_finding *)a)->f;
+	const struct finding *fb = &((const struct closed_finding *)b)->f;
+	int c = ipaddr_compare(&fa->ip, &fb->ip);
+
+	if (c)
+		return c;
+	if (fa->port != fb->port)
+		return fa->port < fb->port ? -1 : 1;
+	return strcmp(fa->protocol, fb->protocol);
+}
+
+/* closed_findings - C's findings owned by its account in today's customer
+ * map (sorted); *ACCOUNT is that account, NULL when none is any more */
+static struct closed_finding *
+closed_findings(const struct pipeline *p, const struct state_closed *c, const struct account **account,
+    size_t *n)
+{
+	struct closed_finding *cf = xcalloc(c->nitems + 1, sizeof(*cf));
+	size_t i;
+
+	*account = NULL;
+	*n = 0;
+	for (i = 0; i < c->nitems; i++) {
+		struct closed_finding *x = &cf[*n];
+		const struct state_item *it = &c->items[i];
+
+		if (ipaddr_parse(it->ip, &x->f.ip) != 0 || (x->f.account = prefixmap_lookup(p->map, &x->f.ip)) == NULL ||
+		    strcmp(x->f.account->name, c->account) != 0)
+			continue;
+		*account = x->f.account;
+		x->f.port = it->port;
+		snprintf(x->f.protocol, sizeof(x->f.protocol), "%s", it->protocol);
+		x->f.detected = it->last_seen;
+		x->h.first_seen = it->first_seen;
+		x->h.times_reported = it->times_reported;
+		(*n)++;
+	}
+	if (*n > 1)
+		qsort(cf, *n, sizeof(*cf), closed_order);
+	return cf;
+}
+
+/* confirm_closed - the "all fixed" notice for case C */
+static int
+confirm_closed(struct pipeline *p, const struct pipeline_result *r, struct report_output *out,
+    const struct state_closed *c, char *err, size_t errlen)
+{
+	struct report_file *rf = report_file_new("", c->report_type, "", "");
+	struct notice_group g = { NULL, NULL, 0 };
+	struct state_finding *hist;
+	struct closed_finding *cf = closed_findings(p, c, &g.account, &g.nfindings);
+	struct buf ref = BUF_INIT;
+	struct template *t = NULL;
+	size_t i;
+	int rc = 0;
+
+	g.findings = xcalloc(g.nfindings + 1, sizeof(*g.findings));
+	hist = xcalloc(g.nfindings + 1, sizeof(*hist));
+	for (i = 0; i < g.nfindings; i++) {
+		g.findings[i] = &cf[i].f;
+		hist[i] = cf[i].h;
+	}
+	if (g.account != NULL) {	/* else nobody to tell */
+		struct notice_input in = { p->cfg, rf, &g, NULL, p->now,
+		    catalogue_lookup(p->cfg->catalogue, c->report_type), hist, c->reference };
+
+		buf_printf(&ref, "%s#resolved", r->report_ref);
+		in.report_ref = ref.data;
+		rc = -1;
+		if ((t = notice_resolved_template_find(p->cfg, c->report_type, err, errlen)) != NULL) {
+			out->confirmations = xreallocarray(out->confirmations, out->nconfirmations + 1,
+			    sizeof(*out->confirmations));
+			if ((rc = notice_build(&in, t, &out->confirmations[out->nconfirmations], err, errlen)) == 0)
+				out->nconfirmations++;
+		}
+	}
+	template_free(t);
+	buf_free(&ref);
+	free(hist);
+	free(g.findings);
+	free(cf);
+	report_file_free(rf);
+	return rc;
+}
+
+static int
+render_confirmations(struct pipeline *p, const struct pipeline_result *r, struct report_output *out,
+    char *err, size_t errlen)
+{
+	size_t i;
+
+	if (out->history == NULL || !p->cfg->notify_resolved)
+		return 0;
+	for (i = 0; i < out->history->nclosed; i++)
+		if (confirm_closed(p, r, out, &out->history->closed[i], err, errlen) != 0)
+			return -1;
 	return 0;
 }
 
@@ -568,7 +713,9 @@ pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, 
 	if (r->authenticated)
 		explain(r);
 	for (i = 0; i < r->nreports; i++)
-		if (render_notices(p, r, &r->reports[i], err, errlen) != 0) {
+		if (apply_history(p, r, &r->reports[i], err, errlen) != 0 ||
+		    render_notices(p, r, &r->reports[i], err, errlen) != 0 ||
+		    render_confirmations(p, r, &r->reports[i], err, errlen) != 0) {
 			pipeline_result_free(r);
 			return -1;
 		}
@@ -587,6 +734,11 @@ pipeline_result_free(struct pipeline_result *r)
 		for (j = 0; j < r->reports[i].nnotices; j++)
 			notice_free(&r->reports[i].notices[j]);
 		free(r->reports[i].notices);
+		free(r->reports[i].notice_group);
+		for (j = 0; j < r->reports[i].nconfirmations; j++)
+			notice_free(&r->reports[i].confirmations[j]);
+		free(r->reports[i].confirmations);
+		state_outcome_free(r->reports[i].history);
 		report_file_free(r->reports[i].rf);
 	}
 	free(r->reports);
@@ -607,8 +759,28 @@ pipeline_counts(const struct pipeline_result *r, size_t *notices, size_t *unmatc
 	*notices = *unmatched = 0;
 	*skipped_rows = 0;
 	for (i = 0; i < r->nreports; i++) {
-		*notices += r->reports[i].nnotices;
+		*notices += r->reports[i].nnotices + r->reports[i].nconfirmations;
 		*unmatched += r->reports[i].rf->nunmatched;
 		*skipped_rows += r->reports[i].rf->skipped_rows;
+	}
+}
+
+void
+pipeline_history_counts(const struct pipeline_result *r, struct pipeline_history *h)
+{
+	size_t i, j;
+
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < r->nreports; i++) {
+		const struct state_outcome *o = r->reports[i].history;
+
+		if (o == NULL)
+			continue;
+		h->recorded = 1;
+		for (j = 0; j < o->ngroups; j++)
+			h->held += !o->groups[j].notify;
+		h->resolved += o->resolved;
+		h->expired += o->expired;
+		h->closed += o->nclosed;
 	}
 }

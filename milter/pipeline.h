@@ -23,11 +23,19 @@ struct config;
 struct prefixmap;
 struct report_file;
 struct notice;
+struct state;
+struct state_outcome;
 
 struct report_output {
 	struct report_file *rf;
-	struct notice *notices;		/* one per group of rf, same order; none if rf->error */
+	struct notice *notices;		/* one per group of rf that gets a notice; none if rf->error */
 	size_t nnotices;
+	size_t *notice_group;		/* notices[i] is for rf->groups[notice_group[i]] */
+	struct state_outcome *history;	/* with a state database: what it knew and decided
+					 * (aligned with rf->groups); else NULL */
+	struct notice *confirmations;	/* NotifyResolved: "all fixed" notices of cases this
+					 * report closed (their report_type may differ) */
+	size_t nconfirmations;
 };
 
 struct pipeline_result {
@@ -55,6 +63,16 @@ void pipeline_set_envelope_sender(struct pipeline *p, const char *sender);
 /* pipeline_set_now - the time notices are dated (tests, previews) */
 void pipeline_set_now(struct pipeline *p, time_t now);
 
+/*
+ * pipeline_set_state - keep detection history in ST (see state.h): each
+ * readable report file is applied to it before rendering, its notices carry
+ * first detection, deadlines and the case reference, RenotifyInterval may
+ * hold a notice back, and NotifyResolved confirms closed cases. RECORD_NOTICES:
+ * the notices rendered here will be sent (the milter), so they count as
+ * notified; a dry run (replay) passes 0.
+ */
+void pipeline_set_state(struct pipeline *p, struct state *st, int record_notices);
+
 /* pipeline_feed - message bytes in order: "Name: value\r\n" headers, blank line, body */
 void pipeline_feed(struct pipeline *p, const char *data, size_t len);
 
@@ -67,15 +85,28 @@ int pipeline_wants_body(const struct pipeline *p);
 
 /*
  * pipeline_finish - end of message. Returns 0 with a result (the caller frees
- * it), or -1 with ERR on an internal failure (spool I/O, broken template):
- * the report was not handled and must be retried, not dropped.
+ * it), or -1 with ERR on an internal failure (spool I/O, broken template, the
+ * state database locked or damaged): the report was not handled and must be
+ * retried, not dropped.
  */
 int pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, size_t errlen);
 
 void pipeline_result_free(struct pipeline_result *r);
 
-/* pipeline_counts - totals over a result, for logs and headers */
+/* pipeline_counts - totals over a result, for logs and headers; NOTICES
+ * counts every message to send, confirmations included */
 void pipeline_counts(const struct pipeline_result *r, size_t *notices, size_t *unmatched,
     unsigned long *skipped_rows);
+
+struct pipeline_history {
+	size_t held;			/* notices held back by RenotifyInterval */
+	unsigned long resolved;		/* findings the reports no longer carry */
+	unsigned long expired;		/* findings of report streams gone silent */
+	size_t closed;			/* cases with nothing left open */
+	int recorded;			/* a state database was used */
+};
+
+/* pipeline_history_counts - what the detection history did, over a result */
+void pipeline_history_counts(const struct pipeline_result *r, struct pipeline_history *h);
 
 #endif

@@ -12,6 +12,7 @@
 #include "notice.h"
 #include "pipeline.h"
 #include "prefixmap.h"
+#include "state.h"
 #include "util.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@ struct replay {
 	int json;
 	const char *outdir;
 	time_t now;			/* 0: the real time */
+	struct state *state;		/* --state: the detection history, or NULL */
 	struct pipeline *p;
 	char *name;
 	unsigned long messages, notices, failures, written;
@@ -38,7 +40,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: shadowmilter replay -c CONF [--json] [--out DIR] [--now 'YYYY-MM-DD HH:MM:SS'] "
-	    "FILE|MAILDIR|- ...\n");
+	    "[--state FILE] FILE|MAILDIR|- ...\n");
 	exit(2);
 }
 
@@ -50,6 +52,8 @@ on_begin(void *ctx, const char *name)
 	r->p = pipeline_new(r->cfg, r->map);
 	if (r->now)
 		pipeline_set_now(r->p, r->now);
+	if (r->state)		/* a dry run: nothing is sent, so nothing counts as notified */
+		pipeline_set_state(r->p, r->state, 0);
 	free(r->name);
 	r->name = xstrdup(name);
 }
@@ -72,14 +76,16 @@ file_safe(struct buf *b, const char *s)
 }
 
 static int
-write_notice(struct replay *r, const struct report_file *rf, const struct notice *n)
+write_notice(struct replay *r, const struct notice *n)
 {
 	struct buf path = BUF_INIT;
 	FILE *f;
 	int rc = 0;
 
 	buf_printf(&path, "%s/%04lu-", r->outdir, ++r->written);
-	file_safe(&path, rf->type);
+	file_safe(&path, n->report_type);
+	if (*n->reference && strstr(n->subject, "Resolved") == n->subject)
+		buf_puts(&path, "-resolved");
 	buf_putc(&path, '-');
 	file_safe(&path, n->account);
 	buf_puts(&path, ".eml");
@@ -108,6 +114,24 @@ print_unmatched(const struct report_file *rf)
 	printf("\n");
 }
 
+/* print_history - what the detection history made of the report */
+static void
+print_history(const struct report_output *ro)
+{
+	const struct state_outcome *o = ro->history;
+	size_t i;
+
+	printf("   history:%s%s %lu resolved, %lu expired", o->replayed ? " (already applied)" : "",
+	    o->late ? " (older than the newest report of its stream)" : "", o->resolved, o->expired);
+	for (i = 0; i < o->ngroups; i++)
+		if (!o->groups[i].notify)
+			printf("; no notice for \"%s\" (RenotifyInterval)", ro->rf->groups[i].account->name);
+	for (i = 0; i < o->nclosed; i++)
+		printf("; case %s closed (%s, %s)", o->closed[i].reference, o->closed[i].account,
+		    o->closed[i].report_type);
+	printf("\n");
+}
+
 static void
 print_text(struct replay *r, const struct pipeline_result *res)
 {
@@ -124,9 +148,14 @@ print_text(struct replay *r, const struct pipeline_result *res)
 		if (rf->first_skip)
 			printf("   first skipped: %s\n", rf->first_skip);
 		print_unmatched(rf);
+		if (ro->history)
+			print_history(ro);
 		for (j = 0; j < ro->nnotices && r->outdir == NULL; j++)
 			printf("-- notice for \"%s\" --\n%s-- end of notice --\n", ro->notices[j].account,
 			    ro->notices[j].message);
+		for (j = 0; j < ro->nconfirmations && r->outdir == NULL; j++)
+			printf("-- resolved notice for \"%s\" --\n%s-- end of notice --\n", ro->confirmations[j].account,
+			    ro->confirmations[j].message);
 	}
 }
 
@@ -149,9 +178,12 @@ on_end(void *ctx)
 		}
 	} else {
 		for (i = 0; i < res->nreports; i++)
-			for (j = 0; j < res->reports[i].nnotices; j++) {
+			for (j = 0; j < res->reports[i].nnotices + res->reports[i].nconfirmations; j++) {
+				const struct notice *n = j < res->reports[i].nnotices ? &res->reports[i].notices[j] :
+				    &res->reports[i].confirmations[j - res->reports[i].nnotices];
+
 				r->notices++;
-				if (r->outdir && write_notice(r, res->reports[i].rf, &res->reports[i].notices[j]) != 0)
+				if (r->outdir && write_notice(r, n) != 0)
 					r->failures++;
 			}
 		if (r->json) {
@@ -190,10 +222,10 @@ replay_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
 		{ "out", required_argument, NULL, 'o' }, { "now", required_argument, NULL, 'N' },
-		{ NULL, 0, NULL, 0 },
+		{ "state", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
 	};
 	struct replay r;
-	const char *conf = NULL;
+	const char *conf = NULL, *state_path = NULL;
 	struct config *cfg;
 	char err[512];
 	int c, i;
@@ -208,6 +240,7 @@ replay_main(int argc, char **argv)
 			if (parse_detection_time(optarg, &r.now) != 0)
 				usage();
 			break;
+		case 'S': state_path = optarg; break;
 		default: usage();
 		}
 	}
@@ -223,6 +256,12 @@ replay_main(int argc, char **argv)
 	}
 	r.cfg = cfg;
 	r.map = load_map(cfg);
+	if (state_path && (r.state = state_open(state_path, STATE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		prefixmap_free((struct prefixmap *)r.map);
+		config_free(cfg);
+		return 1;
+	}
 	r.progress = isatty(STDERR_FILENO) && (argc - optind > 1 || r.json);
 	for (i = optind; i < argc; i++)
 		if (mailsource_read(argv[i], &source_cb, &r, err, sizeof(err)) != 0) {
@@ -231,6 +270,7 @@ replay_main(int argc, char **argv)
 		}
 	if (r.progress)
 		fprintf(stderr, "\n");
+	state_close(r.state);
 	prefixmap_free((struct prefixmap *)r.map);
 	config_free(cfg);
 	free(r.name);

@@ -167,7 +167,7 @@ sample_notice(const struct config *cfg, const char *type, time_t now, struct not
 		err_set(err, errlen, "%s: the sample findings did not reach %s", type, SAMPLE_ACCOUNT);
 	else if (rf != NULL && (t = notice_template_find(cfg, type, err, errlen)) != NULL) {
 		struct notice_input in = { cfg, rf, &rf->groups[0], "<sample@shadowmilter.invalid>", now,
-		    catalogue_lookup(cfg->catalogue, type) };
+		    catalogue_lookup(cfg->catalogue, type), NULL, NULL };
 
 		rc = notice_build(&in, t, out, err, errlen);
 		if (rc == 0)

@@ -101,6 +101,7 @@ rig_init(struct rig *r)
 	char *dir = test_tmpdir(), err[256];
 	struct buf p = BUF_INIT;
 
+	memset(r, 0, sizeof(*r));
 	r->cfg = test_config();
 	r->map = test_map(MAP);
 	buf_printf(&p, "%s/outbox.db", dir);

@@ -1,0 +1,134 @@
+/*
+ * state - detection history: what was seen when, who was told, what is fixed
+ *
+ * A finding is (account, ip, port, protocol, report type). For each one the
+ * history keeps the first and last detection (the reports' own timestamps),
+ * how many reports carried it, when a notice last named it and when it was
+ * resolved. An account's open findings of one report type form a case with a
+ * stable reference ("SM-20261124-000042") until every one of them is
+ * resolved; the next finding after that opens a new case.
+ *
+ * A report stream is (report type, identifier): the identifier is the third
+ * part of the ShadowServer file name, the network the report covers. The
+ * report of a stream dated D resolves the stream's open findings that it no
+ * longer carries and that were last seen before D; a stream that stops
+ * arriving resolves after ResolveAfterDays.
+ *
+ * state_apply takes one readable report file and, in one transaction:
+ * records its findings, resolves the absent and the silent ones, decides per
+ * account whether RenotifyInterval lets a notice go, closes cases with
+ * nothing left open, and prunes resolved history older than RetainDays. The
+ * same report file applied again (an MTA retry) changes nothing and returns
+ * the outcome recorded the first time, so the same notices are rendered.
+ * A report older than the newest one applied for its stream only fills in
+ * history of open findings: it opens, resolves and notifies nothing.
+ *
+ * The interface is backend-neutral: an opaque handle and plain structs. This
+ * build has one backend, SQLite (state_sqlite.c: WAL, busy timeout, one
+ * connection per handle serialised by a mutex, so the milter's threads share
+ * a handle and other processes open their own). Nothing here logs: errors
+ * come back in the caller's buffer, and a locked or damaged database is an
+ * error, never a silent skip.
+ *
+ * Owns: the connection, and the outcome, item and stream arrays it returns.
+ */
+#ifndef SM_STATE_H
+#define SM_STATE_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct report_file;
+struct state;
+
+#define STATE_REF_MAX 64		/* "SM-20261124-000042" and room to grow */
+#define STATE_BUSY_TIMEOUT_MS 10000	/* how long a writer waits for another */
+
+struct state_policy {
+	unsigned grace_days;		/* GraceDays: deadline = first seen + this */
+	unsigned long renotify_interval;	/* RenotifyInterval, seconds; 0: every report notifies */
+	unsigned resolve_after_days;	/* ResolveAfterDays; 0: silent streams never resolve */
+	unsigned retain_days;		/* RetainDays */
+	int record_notices;		/* the notices decided here are sent (the milter): the
+					 * findings count as notified; replay, a dry run, does not */
+};
+
+struct state_finding {			/* one finding of the report, as the history knows it */
+	time_t first_seen;		/* earliest detection of this episode */
+	time_t deadline;		/* first_seen + GraceDays */
+	int overdue;			/* detected in this report at or after the deadline */
+	int is_new;			/* first seen in this report */
+	unsigned long times_reported;	/* reports that carried it, this one included */
+};
+
+struct state_group {			/* one account's findings in the report */
+	struct state_finding *findings;	/* aligned with the notice_group's findings */
+	int notify;			/* 0: held back by RenotifyInterval (or a late report) */
+	char reference[STATE_REF_MAX];	/* the case reference; "" for a late report's group */
+};
+
+struct state_item {			/* one finding episode as stored */
+	char *account, *report_type, *identifier, *ip, *protocol;
+	char reference[STATE_REF_MAX];
+	int port;			/* -1: the report had none */
+	time_t first_seen, last_seen;
+	time_t last_notified, resolved_at;	/* 0: never notified, still open */
+	unsigned long times_reported;
+};
+
+struct state_closed {			/* a case closed by this report: nothing of it is open */
+	char *account;
+	char *report_type;
+	char reference[STATE_REF_MAX];
+	struct state_item *items;	/* the case's findings */
+	size_t nitems;
+};
+
+struct state_outcome {
+	struct state_group *groups;	/* aligned with the report file's groups */
+	size_t ngroups;
+	struct state_closed *closed;
+	size_t nclosed;
+	unsigned long resolved;		/* open findings of the stream this report no longer carries */
+	unsigned long expired;		/* findings of streams silent for ResolveAfterDays */
+	int late;			/* older than the newest report of its stream */
+	int replayed;			/* applied before: the outcome recorded then */
+};
+
+struct state_stream {			/* a report stream: type + identifier */
+	char *report_type, *identifier;
+	time_t last_report;		/* date of the newest report applied */
+	time_t last_applied;		/* when a report of it was last applied */
+	unsigned long reports;
+};
+
+/*
+ * state_open - the history in PATH, created when missing. A writer waits up
+ * to BUSY_TIMEOUT_MS for another before giving up with an error. NULL with ERR.
+ */
+struct state *state_open(const char *path, int busy_timeout_ms, char *err, size_t errlen);
+void state_close(struct state *st);
+
+/*
+ * state_apply - one readable, closed report file RF into the history;
+ * REPORT_KEY names it uniquely (report reference and file name). NOW is when
+ * the notices are made. 0 with *OUT (free with state_outcome_free), or -1
+ * with ERR and nothing changed.
+ */
+int state_apply(struct state *st, const struct state_policy *pol, const char *report_key,
+    const struct report_file *rf, time_t now, struct state_outcome **out, char *err, size_t errlen);
+void state_outcome_free(struct state_outcome *o);
+
+/*
+ * state_items - finding episodes, oldest first detection first: ACCOUNT's or
+ * IP's (canonical text form) when given, only open ones when OPEN_ONLY.
+ */
+int state_items(struct state *st, const char *account, const char *ip, int open_only,
+    struct state_item **out, size_t *n, char *err, size_t errlen);
+void state_items_free(struct state_item *items, size_t n);
+
+/* state_streams - every report stream, by type and identifier */
+int state_streams(struct state *st, struct state_stream **out, size_t *n, char *err, size_t errlen);
+void state_streams_free(struct state_stream *streams, size_t n);
+
+#endif
