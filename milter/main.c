@@ -5,8 +5,11 @@
  *   shadowmilter replay -c CONF [--json] [--out DIR] [--now TIME] FILE...
  *   shadowmilter deliver -c CONF          drain the outbox once (cron, tests)
  *   shadowmilter preview TYPE|--all [--config CONF]   notices from sample findings
+ *   shadowmilter overdue|status -c CONF [--state FILE] [--json] [--now TIME]
+ *   shadowmilter history -c CONF [--state FILE] [--json] IP|ACCOUNT
  *   shadowmilter version
  */
+#include "history.h"
 #include "milter.h"
 #include "preview.h"
 #include "replay.h"
@@ -25,6 +28,9 @@ usage(void)
 	    "       shadowmilter replay -c CONF [--json] [--out DIR] [--now TIME] FILE|MAILDIR|- ...\n"
 	    "       shadowmilter deliver -c CONF\n"
 	    "       shadowmilter preview TYPE|--all [--config CONF] [--now TIME]\n"
+	    "       shadowmilter overdue -c CONF [--state FILE] [--json] [--now TIME]\n"
+	    "       shadowmilter history -c CONF [--state FILE] [--json] IP|ACCOUNT\n"
+	    "       shadowmilter status -c CONF [--state FILE] [--json] [--now TIME]\n"
 	    "       shadowmilter version\n");
 	return 2;
 }
@@ -55,6 +61,9 @@ main(int argc, char **argv)
 		return replay_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "preview") == 0)
 		return preview_main(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "overdue") == 0 || strcmp(argv[1], "history") == 0 ||
+	    strcmp(argv[1], "status") == 0))
+		return history_main(argv[1], argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "deliver") == 0)
 		return daemon_main(argc - 1, argv + 1, 1);
 	if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "-V") == 0)) {

@@ -9,6 +9,7 @@
 #include "findings.h"
 #include "json.h"
 #include "mailsource.h"
+#include "mime.h"
 #include "notice.h"
 #include "pipeline.h"
 #include "prefixmap.h"
@@ -203,6 +204,179 @@ on_end(void *ctx)
 
 static const struct mailsource_callbacks source_cb = { on_begin, on_data, on_end };
 
+/* --- date order (--state) -------------------------------------------------
+ *
+ * History must be built oldest report first, whatever order the archive is
+ * in. A first pass reads every message once, cheaply: the MIME walk looks at
+ * attachment names only (the date is in "YYYY-MM-DD-type-id.csv"), nothing is
+ * decoded. A message that is a file of its own is read again from there;
+ * others (mbox members, stdin) are spooled to TempDir. The second pass runs
+ * them through the pipeline, oldest first; undated ones keep their place at
+ * the front, and equal dates keep the order given.
+ */
+
+struct queued {
+	char *name;			/* as mailsource named it */
+	char *path;			/* where to read it again */
+	int spooled;			/* PATH is our copy: remove it after use */
+	char date[11];			/* earliest report date in its attachment names, or "" */
+	size_t seq;
+};
+
+struct order {
+	struct queued *q;
+	size_t n;
+	char *spool_dir;
+	FILE *spool;
+	struct mime_parser *mime;
+	int failures;
+};
+
+static int
+date_part_begin(void *ctx, const struct mime_part *part)
+{
+	struct queued *q = ctx;
+	char *date = NULL, *type = NULL;
+
+	if (part->filename && report_name_parse(part->filename, &date, &type, NULL) == 0 &&
+	    (q->date[0] == '\0' || strcmp(date, q->date) < 0))
+		snprintf(q->date, sizeof(q->date), "%s", date);
+	free(date);
+	free(type);
+	return 0;	/* the name is all we need */
+}
+
+static const struct mime_callbacks date_cb = { NULL, NULL, date_part_begin, NULL, NULL };
+
+static void
+order_begin(void *ctx, const char *name)
+{
+	struct order *o = ctx;
+	struct queued *q;
+	struct stat st;
+	struct buf path = BUF_INIT;
+
+	o->q = xreallocarray(o->q, o->n + 1, sizeof(*o->q));
+	q = &o->q[o->n];
+	memset(q, 0, sizeof(*q));
+	q->name = xstrdup(name);
+	q->seq = o->n++;
+	if (strcmp(name, "-") != 0 && stat(name, &st) == 0 && S_ISREG(st.st_mode))
+		q->path = xstrdup(name);
+	else {
+		buf_printf(&path, "%s/%zu", o->spool_dir, q->seq);
+		q->path = buf_steal(&path);
+		q->spooled = 1;
+		if ((o->spool = fopen(q->path, "wb")) == NULL) {
+			fprintf(stderr, "shadowmilter: %s: %s\n", q->path, strerror(errno));
+			o->failures++;
+		}
+	}
+	o->mime = mime_parser_new(&date_cb, q);
+}
+
+static void
+order_data(void *ctx, const char *data, size_t len)
+{
+	struct order *o = ctx;
+
+	mime_parser_feed(o->mime, data, len);
+	if (o->spool && fwrite(data, 1, len, o->spool) != len) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", o->q[o->n - 1].path, strerror(errno));
+		fclose(o->spool);
+		o->spool = NULL;
+		o->failures++;
+	}
+}
+
+static void
+order_end(void *ctx)
+{
+	struct order *o = ctx;
+
+	mime_parser_finish(o->mime);
+	mime_parser_free(o->mime);
+	o->mime = NULL;
+	if (o->spool && fclose(o->spool) != 0) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", o->q[o->n - 1].path, strerror(errno));
+		o->failures++;
+	}
+	o->spool = NULL;
+}
+
+static const struct mailsource_callbacks order_cb = { order_begin, order_data, order_end };
+
+static int
+by_date(const void *a, const void *b)
+{
+	const struct queued *qa = a, *qb = b;
+	int c = strcmp(qa->date, qb->date);
+
+	return c ? c : qa->seq < qb->seq ? -1 : qa->seq > qb->seq;
+}
+
+/* replay_queued - Q through the pipeline, as mailsource would have fed it */
+static int
+replay_queued(struct replay *r, const struct queued *q)
+{
+	char *chunk = xmalloc(65536);
+	FILE *f = fopen(q->path, "rb");
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", q->path, strerror(errno));
+		free(chunk);
+		return -1;
+	}
+	on_begin(r, q->name);
+	while ((n = fread(chunk, 1, 65536, f)) > 0)
+		on_data(r, chunk, n);
+	on_end(r);
+	fclose(f);
+	free(chunk);
+	return 0;
+}
+
+/* replay_in_date_order - every input, oldest report first */
+static void
+replay_in_date_order(struct replay *r, char **inputs, int ninputs)
+{
+	struct order o;
+	struct buf dir = BUF_INIT;
+	char err[512];
+	size_t i;
+	int k;
+
+	memset(&o, 0, sizeof(o));
+	buf_printf(&dir, "%s/shadowmilter-replay.XXXXXX", r->cfg->tmp_dir);
+	if (mkdtemp(dir.data) == NULL) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", dir.data, strerror(errno));
+		r->failures++;
+		buf_free(&dir);
+		return;
+	}
+	o.spool_dir = dir.data;
+	for (k = 0; k < ninputs; k++)
+		if (mailsource_read(inputs[k], &order_cb, &o, err, sizeof(err)) != 0) {
+			fprintf(stderr, "shadowmilter: %s\n", err);
+			r->failures++;
+		}
+	if (o.n > 1)
+		qsort(o.q, o.n, sizeof(*o.q), by_date);
+	for (i = 0; i < o.n; i++) {
+		if (replay_queued(r, &o.q[i]) != 0)
+			r->failures++;
+		if (o.q[i].spooled)
+			unlink(o.q[i].path);
+		free(o.q[i].name);
+		free(o.q[i].path);
+	}
+	r->failures += (unsigned long)o.failures;
+	rmdir(o.spool_dir);
+	free(o.q);
+	buf_free(&dir);
+}
+
 static struct prefixmap *
 load_map(const struct config *cfg)
 {
@@ -263,7 +437,9 @@ replay_main(int argc, char **argv)
 		return 1;
 	}
 	r.progress = isatty(STDERR_FILENO) && (argc - optind > 1 || r.json);
-	for (i = optind; i < argc; i++)
+	if (r.state)
+		replay_in_date_order(&r, argv + optind, argc - optind);
+	for (i = optind; r.state == NULL && i < argc; i++)
 		if (mailsource_read(argv[i], &source_cb, &r, err, sizeof(err)) != 0) {
 			fprintf(stderr, "shadowmilter: %s\n", err);
 			r.failures++;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # cli.sh BUILD - the replay command as an admin runs it: golden notice, JSON,
-# mbox, Maildir, stdin, --out, config errors. Ends with "N passed, N failed".
+# mbox, Maildir, stdin, --out, config errors, detection history and the ops
+# commands. Ends with "N passed, N failed".
 BUILD=${1:-build}
 SM="$BUILD/shadowmilter"
 CONF=conf/shadowmilter.conf
@@ -93,6 +94,89 @@ check "preview --all uses the site's wording" grep -q '^Andy Smith$' "$T/all.txt
 check "preview --all shows the unknown type through generic.tmpl" grep -q '^example_unknown_type: .*/generic.tmpl$' "$T/all.txt"
 "$SM" preview >/dev/null 2>&1
 check "preview without a type is a usage error" test $? -eq 2
+
+# detection history: replay --state twice shows "first detected"; the ops commands
+LATER=tests/fixtures/demo-portmapper-later.eml
+S="$T/state.db"
+sed "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" tests/golden/golden.conf >"$T/hist.conf"
+printf 'StateDB %s\nOutboxDB %s/outbox.db\n' "$S" "$T" >>"$T/hist.conf"
+"$SM" replay -c "$T/hist.conf" --state "$S" --now "$NOW" --out "$T/h1" "$DEMO" >"$T/h1.log" 2>&1
+check "replay --state exits 0" test $? -eq 0
+"$SM" replay -c "$T/hist.conf" --state "$S" --now "2026-12-09 06:00:00" --out "$T/h2" "$LATER" >"$T/h2.log" 2>&1
+check "a second replay --state exits 0" test $? -eq 0
+H="$T/h2/0001-scan_portmapper-acme.eml"
+check "golden notice with history for acme" cmp -s tests/golden/scan_portmapper-acme-history.eml "$H"
+if ! cmp -s tests/golden/scan_portmapper-acme-history.eml "$H"; then
+	diff -u tests/golden/scan_portmapper-acme-history.eml "$H" | head -40
+fi
+check "the later report names the first detection" \
+    grep -q '^192.0.2.10:111 (UDP) detected at 2026-12-08 08:49:12 UTC (first detected 2026-11-24)$' "$H"
+check "a new finding is first detected in its own report" \
+    grep -q '^192.0.2.11:111 (UDP) detected at 2026-12-08 08:49:20 UTC (first detected 2026-12-08)$' "$H"
+check "the notice names the deadline date" grep -q 'unless this is fixed by 15 December 2026' "$H"
+unfolded "$T/h1/0001-scan_portmapper-acme.eml" >"$T/h1.headers"
+unfolded "$H" >"$T/h2.headers"
+ref1=$(sed -n 's/^X-Shadowmilter-Reference: //p' "$T/h1.headers")
+ref2=$(sed -n 's/^X-Shadowmilter-Reference: //p' "$T/h2.headers")
+check "the case reference is SM-YYYYMMDD-NNNNNN" sh -c 'expr "$1" : "SM-20261124-[0-9]\{6\}$" >/dev/null' - "$ref1"
+check "the case reference stays the same" test "$ref1" = "$ref2"
+check "the case reference is in the subject" grep -q "^Subject: ACTION REQUIRED: .* \[$ref1\]\$" "$T/h2.headers"
+check "fixed hosts are resolved and their cases closed" \
+    grep -q 'history: 4 resolved, 0 expired; case SM-20261124-000002 closed (bobs-vps' "$T/h2.log"
+"$SM" replay -c "$T/hist.conf" --state "$S" "$LATER" >"$T/h3.log" 2>&1
+check "the same report again is applied once" grep -q '^   history: (already applied)' "$T/h3.log"
+"$SM" replay -c "$T/hist.conf" --state "$T/other.db" --now "2026-12-09 06:00:00" --out "$T/h4" "$LATER" "$DEMO" \
+    >"$T/h4.log" 2>&1
+check "replay --state applies the oldest report first" test "$(sed -n 's/^== \([^:]*\):.*/\1/p' "$T/h4.log" | tr '\n' ' ')" = "$DEMO $LATER "
+check "... with the same outcome" cmp -s "$H" "$T/h4/0005-scan_portmapper-acme.eml"
+"$SM" replay -c "$T/hist.conf" --now "$NOW" "$DEMO" >"$T/nostate.log" 2>&1
+check "replay keeps no history without --state" test "$(grep -c 'first detected' "$T/nostate.log")" -eq 0
+"$SM" replay -c "$T/hist.conf" --state "$T/json.db" --json "$DEMO" >"$T/hist.json" 2>&1
+for key in '"identifier":"example-hosting"' '"reference":"SM-20261124-000001"' '"first_seen":"2026-11-24T08:52:55Z"' \
+    '"deadline":"2026-12-15T08:52:55Z","overdue":false,"new":true,"times_reported":1' '"renotify_skipped":\[\]' \
+    '"resolved_findings":0'; do
+	check "replay --state --json has $key" grep -q "$key" "$T/hist.json"
+done
+printf 'this is not a database, it is a text file that got in the way\n%.0s' 1 2 3 4 5 6 7 8 >"$T/bad.db"
+"$SM" replay -c "$T/hist.conf" --state "$T/bad.db" "$DEMO" >"$T/bad.log" 2>&1
+rc=$?
+check "a damaged history exits 1" test "$rc" -eq 1
+check "... naming the file and the damage" grep -q "state $T/bad.db: .*damaged" "$T/bad.log"
+
+"$SM" overdue -c "$T/hist.conf" --now "2026-12-20 09:00:00" >"$T/overdue.txt" 2>&1
+check "overdue exits 0" test $? -eq 0
+check "overdue lists acme first, oldest finding first" \
+    test "$(grep -o '^[a-z-]*: [0-9]* finding' "$T/overdue.txt" | tr '\n' ' ')" = "acme: 2 finding carol: 1 finding "
+check "overdue names the reference and the deadline" \
+    grep -q "    $ref1 scan_portmapper 192.0.2.10:111/udp  first 2026-11-24, last 2026-12-08, deadline 2026-12-15" "$T/overdue.txt"
+"$SM" overdue -c "$T/hist.conf" --now "2026-12-20 09:00:00" --json >"$T/overdue.json" 2>&1
+check "overdue --json: accounts oldest first" \
+    test "$(grep -o '{"account":"[a-z-]*","oldest' "$T/overdue.json" | cut -d'"' -f4 | tr '\n' ' ')" = "acme carol "
+check "overdue --json: days overdue" grep -q '"deadline":"2026-12-15T08:52:55Z","days_overdue":5,' "$T/overdue.json"
+"$SM" overdue -c "$T/hist.conf" --now "2026-12-10 09:00:00" >"$T/overdue2.txt" 2>&1
+check "nothing is overdue before the deadline" grep -q '^none$' "$T/overdue2.txt"
+"$SM" history -c "$T/hist.conf" 192.0.2.66 >"$T/history.txt" 2>&1
+check "history IP is a timeline" grep -q '^2026-11-24 07:01:44 UTC  first detected  bobs-vps scan_portmapper 192.0.2.66:111/udp SM-20261124-000002' "$T/history.txt"
+check "history IP shows the resolution" grep -q '^2026-12-08 00:00:00 UTC  resolved        bobs-vps' "$T/history.txt"
+"$SM" history -c "$T/hist.conf" --json acme >"$T/history.json" 2>&1
+check "history --json ACCOUNT" grep -q '"kind":"account","findings":\[{"account":"acme"' "$T/history.json"
+check "history --json has events" grep -q '"event":"last detected","account":"acme"' "$T/history.json"
+"$SM" status -c "$T/hist.conf" --now "2026-12-20 09:00:00" >"$T/status.txt" 2>&1
+check "status exits 0" test $? -eq 0
+check "status counts open findings" grep -q ': 4 open findings in 2 cases; 2 accounts past their deadline$' "$T/status.txt"
+check "status warns about a report type that stopped" grep -q 'WARNING: no scan_portmapper report for over 3 days' "$T/status.txt"
+"$SM" status -c "$T/hist.conf" --now "2026-12-09 09:00:00" --json >"$T/status.json" 2>&1
+check "status --json: last report per type and its age" \
+    grep -q '"report_types":\[{"type":"scan_portmapper","last_report":"2026-12-08T00:00:00Z","last_applied":"2026-12-09T06:00:00Z","age_days":1,"reports":2,"networks":1,"stale":false}\]' "$T/status.json"
+check "status --json: outbox counts" grep -q '"outbox":{"path":"[^"]*outbox.db","error":null,"exists":false,"pending":0' "$T/status.json"
+"$SM" status -c tests/golden/golden.conf >"$T/nostate.txt" 2>&1
+rc=$?
+check "ops commands without StateDB or --state exit 2" test "$rc" -eq 2
+check "... and say what to set" grep -q 'set StateDB, or give --state FILE' "$T/nostate.txt"
+if command -v python3 >/dev/null 2>&1; then
+	check "history JSON parses" python3 -c 'import json,sys; [json.loads(l) for f in sys.argv[1:] for l in open(f)]' \
+	    "$T/hist.json" "$T/overdue.json" "$T/history.json" "$T/status.json"
+fi
 
 # every config key the parser knows is documented in the README and the man page
 for key in $(grep -o 'ascii_strcasecmp(key, "[A-Za-z]*")' milter/config.c | sed 's/.*"\(.*\)")/\1/'); do
