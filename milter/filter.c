@@ -267,8 +267,8 @@ log_closed(const struct filter_msg *m, const struct filter_io *io, const struct 
 		for (j = 0; r->reports[i].history && j < r->reports[i].history->nclosed; j++) {
 			const struct state_closed *c = &r->reports[i].history->closed[j];
 
-			io->log(io->ctx, LOG_INFO, "%s: case %s resolved: %s, %s, %zu findings", m->queue_id,
-			    c->reference, c->account, c->report_type, c->nitems);
+			io->log(io->ctx, LOG_INFO, "%s: case %s resolved: %s, %s, %zu finding%s", m->queue_id,
+			    c->reference, c->account, c->report_type, c->nitems, c->nitems == 1 ? "" : "s");
 		}
 }
 

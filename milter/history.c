@@ -427,6 +427,13 @@ per_type(const struct cmd *c, const struct state_stream *s, size_t n, size_t *nt
 	return t;
 }
 
+/* age_days - whole days since the type's newest report; 0 for one dated ahead of our clock */
+static long
+age_days(const struct cmd *c, const struct type_status *t)
+{
+	return c->now > t->last_report ? (long)((c->now - t->last_report) / DAY) : 0;
+}
+
 struct status {
 	struct outbox_counts outbox;
 	int outbox_missing;		/* not created yet: nothing was ever queued */
@@ -497,7 +504,7 @@ status_text(const struct cmd *c, const struct status *s)
 		const struct type_status *t = &s->types[i];
 
 		printf("    %-28s %s  %ld days old, %lu report%s, %zu network%s, last applied %s\n", t->type,
-		    fmt_time(t->last_report, t1, sizeof(t1), DATE_ONLY), (long)((c->now - t->last_report) / DAY),
+		    fmt_time(t->last_report, t1, sizeof(t1), DATE_ONLY), age_days(c, t),
 		    t->reports, t->reports == 1 ? "" : "s", t->networks, t->networks == 1 ? "" : "s",
 		    fmt_time(t->last_applied, t2, sizeof(t2), TEXT_TIME));
 		if (t->stale)
@@ -537,7 +544,7 @@ status_json(const struct cmd *c, const struct status *s)
 		json_time_or_null(&b, "last_report", t->last_report);
 		json_time_or_null(&b, "last_applied", t->last_applied);
 		buf_printf(&b, ",\"age_days\":%ld,\"reports\":%lu,\"networks\":%zu,\"stale\":%s}",
-		    (long)((c->now - t->last_report) / DAY), t->reports, t->networks, t->stale ? "true" : "false");
+		    age_days(c, t), t->reports, t->networks, t->stale ? "true" : "false");
 	}
 	buf_puts(&b, "],\"warnings\":[");
 	for (i = 0; i < s->ntypes; i++)

@@ -34,6 +34,7 @@ Socket              unix:$T/milter.sock
 SocketMode          0666
 UserID              nobody:nogroup
 OutboxDB            $T/state/outbox.db
+StateDB             $T/state/history.db
 Transport           smtp:127.0.0.1:$PF_INJECT_PORT
 DeliverInterval     1
 EOC
@@ -59,6 +60,31 @@ for a in ops@acme.example bob@bob.example alerts@bob.example carol@carol.example
 done
 echo "================ The original report in the ops mailbox (abuse@example.net), headers:"
 awk '/^$/ {exit} /^[ \t]/ {line = line $0; next} {if (line != "") print line; line = $0} END {print line}' "$(pf_maildir abuse@example.net)"/new/* | grep -E '^(Subject|X-Shadowmilter-[A-Za-z]*|From|To):'
+
+echo
+echo "== Two weeks later: tests/fixtures/demo-portmapper-later.eml, the report of 2026-12-08."
+echo "== With StateDB each notice says when a host was first detected and by when it must be"
+echo "== fixed; the hosts no longer reported are resolved (NotifyResolved confirms it)."
+perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org abuse@example.net \
+    tests/fixtures/demo-portmapper-later.eml "$T/no-pause" | sed 's/^/   SMTP reply to the message: /'
+for a in ops@acme.example bob@bob.example carol@carol.example dave@dave.example abuse@example.net; do
+	pf_wait_delivered "$(pf_maildir "$a")" 2 20 2>/dev/null
+done
+echo "================ Maildir of ops@acme.example: the notice for the later report"
+cat "$(grep -l 'detected at 2026-12-08' "$(pf_maildir ops@acme.example)"/new/*)"
+for a in carol@carol.example bob@bob.example dave@dave.example; do
+	for f in "$(pf_maildir "$a")"/new/*; do
+		echo "================ Maildir of $a: $(basename "$f"), subject and findings"
+		awk '/^Subject:/ {s = 1; print; next} s && /^[ \t]/ {print; next} {s = 0}
+		    / detected at | first detected [0-9]/ {print}' "$f"
+	done
+done
+echo
+echo "== shadowmilter overdue --now '2026-12-20 09:00:00' (who is past the deadline by then):"
+"$SM" overdue -c "$T/shadowmilter.conf" --now "2026-12-20 09:00:00"
+echo
+echo "== shadowmilter status:"
+"$SM" status -c "$T/shadowmilter.conf"
 echo
 echo "== shadowmilter's log:"
 cat "$T/milter.log"

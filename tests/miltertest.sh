@@ -34,6 +34,7 @@ TrustedAuthservIDs  mx.example.net
 Socket              unix:$T/milter.sock
 UserID              nobody:nogroup
 OutboxDB            $T/state/outbox.db
+StateDB             $T/state/history.db
 Transport           sendmail:$T/sendmail
 DeliverInterval     1
 MaxReportSize       64K
@@ -71,6 +72,10 @@ if grep -q 'QTEST1: report notices=4' "$T/log"; then passed=$((passed + 1)); ech
 else failed=$((failed + 1)); echo "FAIL no log line with the queue id"; sed 's/^/    /' "$T/log"; fi
 if [ "$(stat -c %U "$T/state/outbox.db")" = nobody ]; then passed=$((passed + 1)); echo "ok   runs as UserID"
 else failed=$((failed + 1)); echo "FAIL outbox not owned by UserID"; fi
+if [ "$(stat -c %U "$T/state/history.db")" = nobody ] &&
+    "$SM" history -c "$T/shadowmilter.conf" 192.0.2.10 2>&1 | grep -q ' first detected  acme scan_portmapper 192.0.2.10:111/udp SM-'; then
+	passed=$((passed + 1)); echo "ok   the daemon records detection history (StateDB, as UserID)"
+else failed=$((failed + 1)); echo "FAIL no detection history from the daemon"; "$SM" history -c "$T/shadowmilter.conf" 192.0.2.10 2>&1 | sed 's/^/    /'; fi
 
 run() {	# run NAME SCRIPT: one miltertest script as a test
 	if miltertest -s "tests/miltertest/$2.lua" >"$T/out" 2>&1; then
