@@ -100,7 +100,7 @@ runtime_open_state(struct runtime *rt)
 		return;
 	if ((rt->state = state_open(rt->cfg->state_db, STATE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL) {
 		rt->state_error = xstrdup(err);
-		syslog(LOG_ERR, "%s; reports are deferred until it is fixed (then SIGUSR1)", err);
+		syslog(LOG_ERR, "%s; reports are deferred until it is fixed and shadowmilter reloaded", err);
 	}
 	rt->env.state = rt->state;
 	rt->env.state_error = rt->state_error;
