@@ -459,25 +459,43 @@ read_outbox(const struct cmd *c, struct status *s)
 	outbox_close(ob);
 }
 
-/* count_open - open findings, cases (account + type) and accounts past deadline */
+static int
+by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* distinct - how many different strings in V (sorted in place) */
+static size_t
+distinct(const char **v, size_t n)
+{
+	size_t i, k = n > 0;
+
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_string);
+	for (i = 1; i < n; i++)
+		k += strcmp(v[i], v[i - 1]) != 0;
+	return k;
+}
+
+/* count_open - open findings, cases and accounts past their deadline */
 static void
 count_open(const struct cmd *c, const struct state_item *items, size_t n, struct status *s)
 {
 	time_t grace = (time_t)c->cfg->grace_days * DAY;
-	size_t i, j;
+	const char **refs = xcalloc(n + 1, sizeof(*refs)), **late = xcalloc(n + 1, sizeof(*late));
+	size_t i, nlate = 0;
 
-	s->open_findings = n;
 	for (i = 0; i < n; i++) {
-		int case_seen = 0, late_seen = 0, late = items[i].first_seen + grace <= c->now;
-
-		for (j = 0; j < i; j++) {
-			case_seen |= strcmp(items[j].reference, items[i].reference) == 0;
-			late_seen |= strcmp(items[j].account, items[i].account) == 0 &&
-			    items[j].first_seen + grace <= c->now;
-		}
-		s->open_cases += !case_seen;
-		s->overdue_accounts += late && !late_seen;
+		refs[i] = items[i].reference;
+		if (items[i].first_seen + grace <= c->now)
+			late[nlate++] = items[i].account;
 	}
+	s->open_findings = n;
+	s->open_cases = distinct(refs, n);
+	s->overdue_accounts = distinct(late, nlate);
+	free(refs);
+	free(late);
 }
 
 static void

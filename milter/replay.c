@@ -76,8 +76,9 @@ file_safe(struct buf *b, const char *s)
 		    *s == '.' || *s == '-' || *s == '_' ? *s : '_');
 }
 
+/* write_notice - DIR/NNNN-TYPE-ACCOUNT.eml; a confirmation's TYPE gets "-resolved" */
 static int
-write_notice(struct replay *r, const struct notice *n)
+write_notice(struct replay *r, const struct notice *n, int confirmation)
 {
 	struct buf path = BUF_INIT;
 	FILE *f;
@@ -85,7 +86,7 @@ write_notice(struct replay *r, const struct notice *n)
 
 	buf_printf(&path, "%s/%04lu-", r->outdir, ++r->written);
 	file_safe(&path, n->report_type);
-	if (*n->reference && strstr(n->subject, "Resolved") == n->subject)
+	if (confirmation)
 		buf_puts(&path, "-resolved");
 	buf_putc(&path, '-');
 	file_safe(&path, n->account);
@@ -180,11 +181,12 @@ on_end(void *ctx)
 	} else {
 		for (i = 0; i < res->nreports; i++)
 			for (j = 0; j < res->reports[i].nnotices + res->reports[i].nconfirmations; j++) {
-				const struct notice *n = j < res->reports[i].nnotices ? &res->reports[i].notices[j] :
-				    &res->reports[i].confirmations[j - res->reports[i].nnotices];
+				int confirmation = j >= res->reports[i].nnotices;
+				const struct notice *n = confirmation ?
+				    &res->reports[i].confirmations[j - res->reports[i].nnotices] : &res->reports[i].notices[j];
 
 				r->notices++;
-				if (r->outdir && write_notice(r, n) != 0)
+				if (r->outdir && write_notice(r, n, confirmation) != 0)
 					r->failures++;
 			}
 		if (r->json) {

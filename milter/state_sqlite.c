@@ -318,6 +318,53 @@ set_deadline(const struct apply *a, const struct finding *f, struct state_findin
 	sf->overdue = f->detected >= sf->deadline;
 }
 
+/* seen_again - F was in an open episode, row ID of S: update it */
+static long long
+seen_again(struct apply *a, sqlite3_stmt *s, const struct finding *f, struct state_finding *sf, int *recent)
+{
+	static const char sql[] = "UPDATE findings SET first_seen = min(first_seen, ?2),"
+	    " last_seen = max(last_seen, ?2), times_reported = times_reported + 1, identifier = ?3,"
+	    " last_report = ?4 WHERE id = ?1";
+	long long id = sqlite3_column_int64(s, 0);
+
+	if (sqlite3_column_int64(s, 1) < f->detected)
+		sf->first_seen = (time_t)sqlite3_column_int64(s, 1);
+	sf->times_reported = (unsigned long)sqlite3_column_int64(s, 2) + 1;
+	if (sqlite3_column_type(s, 3) == SQLITE_NULL ||
+	    a->now - (time_t)sqlite3_column_int64(s, 3) >= (time_t)a->pol->renotify_interval)
+		*recent = 0;
+	if ((s = stmt(a->st, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, f->detected);
+	bind_text(s, 3, a->rf->identifier);
+	sqlite3_bind_int64(s, 4, a->rid);
+	return step(s) == 0 ? id : -1;
+}
+
+/* first_sighting - a new episode of F in CASE_ID */
+static long long
+first_sighting(struct apply *a, const char *account, const char *ip, const struct finding *f, long long case_id)
+{
+	static const char sql[] = "INSERT INTO findings (case_id, account, ip, port, protocol, report_type,"
+	    " identifier, first_seen, last_seen, times_reported, first_report, last_report)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 1, ?9, ?9)";
+	sqlite3_stmt *s = stmt(a->st, sql);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, case_id);
+	bind_text(s, 2, account);
+	bind_text(s, 3, ip);
+	sqlite3_bind_int(s, 4, f->port);
+	bind_text(s, 5, f->protocol);
+	bind_text(s, 6, a->rf->type);
+	bind_text(s, 7, a->rf->identifier);
+	sqlite3_bind_int64(s, 8, f->detected);
+	sqlite3_bind_int64(s, 9, a->rid);
+	return step(s) == 0 ? sqlite3_last_insert_rowid(a->st->db) : -1;
+}
+
 /*
  * record_finding - F into its open episode, or a new one (not for a late
  * report). *RECENT stays set while every finding seen before was notified
@@ -330,15 +377,8 @@ record_finding(struct apply *a, const char *account, const struct finding *f, st
 	static const char find[] = "SELECT id, first_seen, times_reported, last_notified FROM findings"
 	    " WHERE account = ?1 AND ip = ?2 AND port = ?3 AND protocol = ?4 AND report_type = ?5"
 	    " AND resolved_at IS NULL";
-	static const char seen[] = "UPDATE findings SET first_seen = min(first_seen, ?2),"
-	    " last_seen = max(last_seen, ?2), times_reported = times_reported + 1, identifier = ?3,"
-	    " last_report = ?4 WHERE id = ?1";
-	static const char add[] = "INSERT INTO findings (case_id, account, ip, port, protocol, report_type,"
-	    " identifier, first_seen, last_seen, times_reported, first_report, last_report)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 1, ?9, ?9)";
 	char ip[IPADDR_STRLEN];
 	sqlite3_stmt *s;
-	long long id;
 	int rc;
 
 	ipaddr_format(&f->ip, ip, sizeof(ip));
@@ -351,43 +391,14 @@ record_finding(struct apply *a, const char *account, const struct finding *f, st
 	sqlite3_bind_int(s, 3, f->port);
 	bind_text(s, 4, f->protocol);
 	bind_text(s, 5, a->rf->type);
-	if ((rc = step(s)) < 0)
-		return -1;
-	if (rc > 0) {
-		id = sqlite3_column_int64(s, 0);
-		if (sqlite3_column_int64(s, 1) < f->detected)
-			sf->first_seen = (time_t)sqlite3_column_int64(s, 1);
-		sf->times_reported = (unsigned long)sqlite3_column_int64(s, 2) + 1;
-		if (sqlite3_column_type(s, 3) == SQLITE_NULL ||
-		    a->now - (time_t)sqlite3_column_int64(s, 3) >= (time_t)a->pol->renotify_interval)
-			*recent = 0;
-		if ((s = stmt(a->st, seen)) == NULL)
-			return -1;
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, f->detected);
-		bind_text(s, 3, a->rf->identifier);
-		sqlite3_bind_int64(s, 4, a->rid);
-		return step(s) == 0 ? id : -1;
-	}
+	if ((rc = step(s)) != 0)
+		return rc < 0 ? -1 : seen_again(a, s, f, sf, recent);
 	if (a->late)
 		return 0;
 	if (*case_id == 0 && (*case_id = open_case(a, account)) < 0)
 		return -1;
-	if ((s = stmt(a->st, add)) == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, *case_id);
-	bind_text(s, 2, account);
-	bind_text(s, 3, ip);
-	sqlite3_bind_int(s, 4, f->port);
-	bind_text(s, 5, f->protocol);
-	bind_text(s, 6, a->rf->type);
-	bind_text(s, 7, a->rf->identifier);
-	sqlite3_bind_int64(s, 8, f->detected);
-	sqlite3_bind_int64(s, 9, a->rid);
-	if (step(s) != 0)
-		return -1;
 	sf->is_new = 1;
-	return sqlite3_last_insert_rowid(a->st->db);
+	return first_sighting(a, account, ip, f, *case_id);
 }
 
 static int
