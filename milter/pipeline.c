@@ -454,12 +454,6 @@ pipeline_feed(struct pipeline *p, const char *data, size_t len)
 }
 
 int
-pipeline_headers_seen(const struct pipeline *p)
-{
-	return p->headers_done;
-}
-
-int
 pipeline_wants_body(const struct pipeline *p)
 {
 	return p->processing;

@@ -77,10 +77,9 @@ void pipeline_set_state(struct pipeline *p, struct state *st, int record_notices
 void pipeline_feed(struct pipeline *p, const char *data, size_t len);
 
 /*
- * pipeline_is_report_candidate - after the headers: could this be a report?
- * (The milter accepts everything else without reading the body.)
+ * pipeline_wants_body - after the headers: is this an authenticated report
+ * whose body must be read? (The milter skips the body of everything else.)
  */
-int pipeline_headers_seen(const struct pipeline *p);
 int pipeline_wants_body(const struct pipeline *p);
 
 /*
