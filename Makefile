@@ -6,6 +6,7 @@
 #   make demo-replay the same report through "shadowmilter replay" (offline, dry run)
 #   make check      install build deps if missing, run all tests, then again under ASan+UBSan
 #   make bench      run the benchmarks in tests/bench/
+#   make fuzz       libFuzzer over the whole pipeline for FUZZ_SECONDS (clang)
 
 CC      ?= cc
 BUILD   ?= build
@@ -31,7 +32,7 @@ TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps demo demo-replay check check-plain check-asan unit bench clean
+.PHONY: all deps demo demo-replay fuzz check check-plain check-asan unit bench clean
 
 all: $(BUILD)/shadowmilter
 
@@ -85,6 +86,16 @@ check-asan:
 
 bench: $(BUILD)/shadowmilter $(BENCH_BINS)
 	@sh tests/bench/run.sh $(BUILD)
+
+# A libFuzzer run of the whole pipeline (needs clang); not part of make check.
+FUZZ_SECONDS ?= 60
+fuzz:
+	mkdir -p $(BUILD)/fuzz-corpus
+	cp tests/fixtures/*.eml $(BUILD)/fuzz-corpus/
+	clang -std=c11 -D_GNU_SOURCE -Imilter -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\" -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -o $(BUILD)/fuzz_pipeline tests/fuzz/fuzz_pipeline.c $(LIB_SRCS) $(LIBS) -lpthread
+	$(BUILD)/fuzz_pipeline -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 $(BUILD)/fuzz-corpus
 
 clean:
 	rm -rf build build-asan
