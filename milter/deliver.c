@@ -253,6 +253,9 @@ deliver_pending(const struct config *cfg, struct outbox *ob, time_t now, deliver
 	int rc;
 
 	memset(st, 0, sizeof(*st));
+	/* sent notices are kept RetainDays for "what did we tell them?", then dropped */
+	if (outbox_prune(ob, now - (time_t)cfg->retain_days * 86400, &st->pruned, err, errlen) != 0)
+		return -1;
 	while ((rc = outbox_next_due(ob, now, &e, err, errlen)) == 1) {
 		int ok = deliver_entry(cfg, &e, why, sizeof(why)) == 0;
 

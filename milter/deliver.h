@@ -7,6 +7,7 @@
  * libcurl. A notice is marked sent only after the MTA accepted it; failures
  * back off exponentially (RetryInterval doubling to 1 h); a notice still failing
  * after MaxRetryDays is marked failed and reported to OpsAddress.
+ * Sent notices are kept RetainDays, then pruned; failed ones stay.
  * TestRecipient sends every notice to one mailbox, naming the real
  * recipients in an X-Shadowmilter-Original-To header.
  *
@@ -27,6 +28,7 @@ int deliver_message(const struct config *cfg, char *const *rcpts, size_t n, cons
 
 struct deliver_stats {
 	unsigned long sent, retried, failed;
+	long long pruned;		/* sent notices older than RetainDays, removed */
 };
 
 /* called once per notice tried, for the caller's log */

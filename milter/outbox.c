@@ -309,3 +309,27 @@ outbox_get_counts(struct outbox *ob, struct outbox_counts *c, char *err, size_t 
 	pthread_mutex_unlock(&ob->lock);
 	return rc;
 }
+
+int
+outbox_prune(struct outbox *ob, time_t before, long long *removed, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	*removed = 0;
+	pthread_mutex_lock(&ob->lock);
+	if (sqlite3_prepare_v2(ob->db, "DELETE FROM notices WHERE state = 'sent' AND sent_at < ?1", -1, &st,
+	    NULL) != SQLITE_OK) {
+		rc = db_error(ob, "prune", err, errlen);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)before);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(ob, "prune", err, errlen);
+	else
+		*removed = sqlite3_changes(ob->db);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&ob->lock);
+	return rc;
+}

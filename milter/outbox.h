@@ -68,6 +68,9 @@ int outbox_mark_retry(struct outbox *ob, long long id, time_t next_attempt, cons
 /* outbox_mark_failed - given up (MaxRetryDays); ops get told by the caller */
 int outbox_mark_failed(struct outbox *ob, long long id, const char *error, char *err, size_t errlen);
 
+/* outbox_prune - forget notices sent before BEFORE; *REMOVED counts them */
+int outbox_prune(struct outbox *ob, time_t before, long long *removed, char *err, size_t errlen);
+
 int outbox_get_counts(struct outbox *ob, struct outbox_counts *c, char *err, size_t errlen);
 
 #endif

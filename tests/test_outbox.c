@@ -236,3 +236,33 @@ TEST(deliver, test_recipient_gets_everything_with_the_real_recipients_named)
 	free(dir);
 	config_free(cfg);
 }
+
+TEST(outbox, sent_notices_are_pruned_after_retention_failed_ones_stay)
+{
+	char *path, err[256];
+	struct outbox *ob = fresh(&path);
+	struct outbox_item items[3] = { item("<r@x>", "t", "a"), item("<r@x>", "t", "b"), item("<r@x>", "t", "c") };
+	struct outbox_entry e;
+	struct outbox_counts c;
+	long long removed;
+	size_t added;
+
+	REQUIRE(ob != NULL);
+	CHECK(outbox_commit(ob, items, 3, 1000, &added, err, sizeof(err)) == 0);
+	REQUIRE(outbox_next_due(ob, 1000, &e, err, sizeof(err)) == 1);
+	CHECK(outbox_mark_sent(ob, e.id, 1000, err, sizeof(err)) == 0);
+	outbox_entry_free(&e);
+	REQUIRE(outbox_next_due(ob, 1000, &e, err, sizeof(err)) == 1);
+	CHECK(outbox_mark_sent(ob, e.id, 5000, err, sizeof(err)) == 0);
+	outbox_entry_free(&e);
+	REQUIRE(outbox_next_due(ob, 1000, &e, err, sizeof(err)) == 1);
+	CHECK(outbox_mark_failed(ob, e.id, "gave up", err, sizeof(err)) == 0);
+	outbox_entry_free(&e);
+	CHECK(outbox_prune(ob, 2000, &removed, err, sizeof(err)) == 0);
+	CHECK_INT(removed, 1);
+	CHECK(outbox_get_counts(ob, &c, err, sizeof(err)) == 0);
+	CHECK_INT(c.sent, 1);
+	CHECK_INT(c.failed, 1);
+	outbox_close(ob);
+	free(path);
+}
