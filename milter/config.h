@@ -72,7 +72,7 @@ struct config {
 	unsigned long renotify_interval;	/* RenotifyInterval, seconds; 0: every report notifies */
 	int notify_resolved;		/* NotifyResolved: confirm when a case is all fixed */
 	unsigned resolve_after_days;	/* ResolveAfterDays: a silent report stream resolves; 0: never */
-	unsigned retain_days;		/* RetainDays: resolved history kept this long */
+	unsigned retain_days;		/* RetainDays: resolved history and sent notices kept this long */
 };
 
 enum { REPORT_PASS, REPORT_DISCARD, REPORT_REDIRECT };
