@@ -453,3 +453,33 @@ TEST(pipeline, event_reports_name_the_host_in_src_ip)
 	CHECK(notice_for(r, "bob") != NULL);
 	pipeline_result_free(r);
 }
+
+TEST(pipeline, a_zip_with_two_csvs_gives_two_reports)
+{
+	const char *ntp = "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,123,udp\n";
+	size_t ziplen;
+	char *zip = testmail_zip2("2026-11-24-scan_portmapper-x.csv", CSV, "2026-11-24-scan_ntp-x.csv", ntp, &ziplen);
+	char *b64 = testmail_base64(zip, ziplen);
+	struct buf msg = BUF_INIT;
+	struct pipeline_result *r;
+
+	buf_printf(&msg, "Authentication-Results: %s\nFrom: autoreports@shadowserver.org\nSubject: two\n"
+	    "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\n"
+	    "Content-Type: application/zip; name=\"2026-11-24-reports.csv.zip\"\n"
+	    "Content-Transfer-Encoding: base64\n\n%s--B--\n", TRUSTED_AUTHRES, b64);
+	if (shared_cfg == NULL) {
+		shared_cfg = test_config();
+		shared_map = test_map(MAP);
+	}
+	r = test_run(shared_cfg, shared_map, msg.data, msg.len, 333);
+	REQUIRE(r != NULL && r->nreports == 2);
+	CHECK_STR(r->reports[0].rf->type, "scan_portmapper");
+	CHECK_STR(r->reports[1].rf->type, "scan_ntp");
+	CHECK_INT(r->reports[0].nnotices, 2);
+	CHECK_INT(r->reports[1].nnotices, 1);
+	CHECK(strstr(r->reports[1].notices[0].message, "192.0.2.10:123 (UDP)") != NULL);
+	pipeline_result_free(r);
+	buf_free(&msg);
+	free(b64);
+	free(zip);
+}

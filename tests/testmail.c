@@ -39,16 +39,11 @@ testmail_base64(const char *data, size_t len)
 	return buf_steal(&b);
 }
 
-char *
-testmail_zip(const char *name, const char *data, size_t len, size_t *ziplen)
+static void
+zip_member(struct archive *a, const char *name, const char *data, size_t len)
 {
-	size_t cap = len + 4096, used = 0;
-	char *out = xmalloc(cap);
-	struct archive *a = archive_write_new();
 	struct archive_entry *e = archive_entry_new();
 
-	archive_write_set_format_zip(a);
-	archive_write_open_memory(a, out, cap, &used);
 	archive_entry_set_pathname(e, name);
 	archive_entry_set_size(e, (la_int64_t)len);
 	archive_entry_set_filetype(e, AE_IFREG);
@@ -56,10 +51,47 @@ testmail_zip(const char *name, const char *data, size_t len, size_t *ziplen)
 	archive_write_header(a, e);
 	archive_write_data(a, data, len);
 	archive_entry_free(e);
+}
+
+/* zip_of - NAMES[i] holding DATA[i], i < N */
+static char *
+zip_of(const char *const *names, const char *const *data, int n, size_t *ziplen)
+{
+	size_t cap = 4096, used = 0;
+	struct archive *a = archive_write_new();
+	char *out;
+	int i;
+
+	for (i = 0; i < n; i++)
+		cap += strlen(data[i]) + 512;
+	out = xmalloc(cap);
+	archive_write_set_format_zip(a);
+	archive_write_open_memory(a, out, cap, &used);
+	for (i = 0; i < n; i++)
+		zip_member(a, names[i], data[i], strlen(data[i]));
 	archive_write_close(a);
 	archive_write_free(a);
 	*ziplen = used;
 	return out;
+}
+
+char *
+testmail_zip(const char *name, const char *data, size_t len, size_t *ziplen)
+{
+	char *copy = xstrndup(data, len), *zip;
+	const char *names[1] = { name }, *datas[1] = { copy };
+
+	zip = zip_of(names, datas, 1, ziplen);
+	free(copy);
+	return zip;
+}
+
+char *
+testmail_zip2(const char *name1, const char *data1, const char *name2, const char *data2, size_t *ziplen)
+{
+	const char *names[2] = { name1, name2 }, *datas[2] = { data1, data2 };
+
+	return zip_of(names, datas, 2, ziplen);
 }
 
 static void

@@ -29,6 +29,9 @@ char *testmail_build(const struct testmail *tm);
 /* testmail_zip - a zip holding one member NAME with DATA (caller frees) */
 char *testmail_zip(const char *name, const char *data, size_t len, size_t *ziplen);
 
+/* testmail_zip2 - a zip holding two members (caller frees) */
+char *testmail_zip2(const char *name1, const char *data1, const char *name2, const char *data2, size_t *ziplen);
+
 /* testmail_base64 - wrapped at 76 columns (caller frees) */
 char *testmail_base64(const char *data, size_t len);
 
