@@ -4,7 +4,7 @@
  *   shadowmilter -c CONF [-f] [-n]        the milter daemon (-f foreground, -n check config)
  *   shadowmilter replay -c CONF [--json] [--out DIR] [--now TIME] FILE...
  *   shadowmilter deliver -c CONF          drain the outbox once (cron, tests)
- *   shadowmilter preview TYPE|--all [--config CONF]   notices from sample findings
+ *   shadowmilter preview TYPE|--all [--config CONF] [--history]   notices from sample findings
  *   shadowmilter overdue|status -c CONF [--state FILE] [--json] [--now TIME]
  *   shadowmilter history -c CONF [--state FILE] [--json] IP|ACCOUNT
  *   shadowmilter version
@@ -27,7 +27,7 @@ usage(void)
 	    "usage: shadowmilter -c CONF [-f] [-n]\n"
 	    "       shadowmilter replay -c CONF [--json] [--out DIR] [--now TIME] FILE|MAILDIR|- ...\n"
 	    "       shadowmilter deliver -c CONF\n"
-	    "       shadowmilter preview TYPE|--all [--config CONF] [--now TIME]\n"
+	    "       shadowmilter preview TYPE|--all [--config CONF] [--history] [--now TIME]\n"
 	    "       shadowmilter overdue -c CONF [--state FILE] [--json] [--now TIME]\n"
 	    "       shadowmilter history -c CONF [--state FILE] [--json] IP|ACCOUNT\n"
 	    "       shadowmilter status -c CONF [--state FILE] [--json] [--now TIME]\n"

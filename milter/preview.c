@@ -22,19 +22,20 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: shadowmilter preview TYPE [--config CONF] [--now 'YYYY-MM-DD HH:MM:SS']\n"
-	    "       shadowmilter preview --all [--config CONF] [--now 'YYYY-MM-DD HH:MM:SS']\n");
+	fprintf(stderr, "usage: shadowmilter preview TYPE [--config CONF] [--history] [--now 'YYYY-MM-DD HH:MM:SS']\n"
+	    "       shadowmilter preview --all [--config CONF] [--history] [--now 'YYYY-MM-DD HH:MM:SS']\n");
 	return 2;
 }
 
-/* preview_one - TYPE's notice on stdout, under a banner naming its template when ALL */
+/* preview_one - TYPE's notice on stdout (with the sample history when
+ * HISTORY), under a banner naming its template when ALL */
 static int
-preview_one(const struct config *cfg, const char *type, time_t now, int all)
+preview_one(const struct config *cfg, const char *type, time_t now, int history, int all)
 {
 	struct notice n;
 	char err[512], *path;
 
-	if (sample_notice(cfg, type, now, &n, &path, err, sizeof(err)) != 0) {
+	if (sample_notice(cfg, type, now, history, &n, &path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shadowmilter: preview %s: %s\n", type, err);
 		return -1;
 	}
@@ -70,12 +71,13 @@ preview_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "all", no_argument, NULL, 'a' },
-		{ "now", required_argument, NULL, 'N' }, { NULL, 0, NULL, 0 },
+		{ "now", required_argument, NULL, 'N' }, { "history", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf = NULL;
 	struct config *cfg;
 	time_t now = time(NULL);
-	int c, all = 0, failures = 0;
+	int c, all = 0, history = 0, failures = 0;
 	size_t i, ntypes;
 	char **types;
 
@@ -83,6 +85,7 @@ preview_main(int argc, char **argv)
 		switch (c) {
 		case 'c': conf = optarg; break;
 		case 'a': all = 1; break;
+		case 'H': history = 1; break;
 		case 'N':
 			if (parse_detection_time(optarg, &now) != 0)
 				return usage();
@@ -95,11 +98,11 @@ preview_main(int argc, char **argv)
 	if ((cfg = preview_config(conf)) == NULL)
 		return 2;
 	if (!all)
-		failures = preview_one(cfg, argv[optind], now, 0) != 0;
+		failures = preview_one(cfg, argv[optind], now, history, 0) != 0;
 	else {
 		types = sample_types(cfg, &ntypes);
 		for (i = 0; i < ntypes; i++)
-			failures += preview_one(cfg, types[i], now, 1) != 0;
+			failures += preview_one(cfg, types[i], now, history, 1) != 0;
 		sample_types_free(types, ntypes);
 	}
 	config_free(cfg);

@@ -13,6 +13,7 @@
 #include "ipaddr.h"
 #include "notice.h"
 #include "prefixmap.h"
+#include "state.h"
 #include "template.h"
 #include "util.h"
 
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #define SAMPLE_DATE "2026-11-24"
+#define SAMPLE_DAY 86400
 
 static const char *const sample_rows[][3] = {	/* timestamp, ip, hostname */
 	{ SAMPLE_DATE " 08:52:55", "192.0.2.10", "server1.example.com" },
@@ -153,13 +155,47 @@ sample_report(const struct config *cfg, const struct prefixmap *map, const char 
 	return r.rf;
 }
 
+/*
+ * sample_history - a history for G's findings as state_apply would give it:
+ * the first overdue (first detected GraceDays + 14 days before), the second
+ * first detected a week before, the rest new; REF gets the case reference
+ */
+static struct state_finding *
+sample_history(const struct config *cfg, const struct notice_group *g, char *ref, size_t reflen)
+{
+	static const unsigned days_before[] = { 14, 7 };	/* after GraceDays for the first */
+	struct state_finding *h = xcalloc(g->nfindings, sizeof(*h));
+	time_t opened = 0;
+	struct tm tm;
+	size_t i;
+
+	for (i = 0; i < g->nfindings; i++) {
+		time_t detected = g->findings[i]->detected;
+		unsigned before = i == 0 ? cfg->grace_days + days_before[0] : i == 1 ? days_before[1] : 0;
+
+		h[i].first_seen = detected - (time_t)before * SAMPLE_DAY;
+		h[i].deadline = h[i].first_seen + (time_t)cfg->grace_days * SAMPLE_DAY;
+		h[i].overdue = detected >= h[i].deadline;
+		h[i].is_new = before == 0;
+		h[i].times_reported = before + 1;	/* a report a day */
+		if (i == 0 || h[i].first_seen < opened)
+			opened = h[i].first_seen;
+	}
+	gmtime_r(&opened, &tm);
+	snprintf(ref, reflen, "SM-%04d%02d%02d-%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	    SAMPLE_CASE_NUMBER);
+	return h;
+}
+
 int
-sample_notice(const struct config *cfg, const char *type, time_t now, struct notice *out,
-    char **path, char *err, size_t errlen)
+sample_notice(const struct config *cfg, const char *type, time_t now, int history,
+    struct notice *out, char **path, char *err, size_t errlen)
 {
 	struct prefixmap *map = sample_map();
 	struct report_file *rf = sample_report(cfg, map, type, err, errlen);
 	struct template *t = NULL;
+	struct state_finding *h = NULL;
+	char ref[STATE_REF_MAX];
 	int rc = -1;
 
 	*path = NULL;
@@ -169,10 +205,15 @@ sample_notice(const struct config *cfg, const char *type, time_t now, struct not
 		struct notice_input in = { cfg, rf, &rf->groups[0], "<sample@shadowmilter.invalid>", now,
 		    catalogue_lookup(cfg->catalogue, type), NULL, NULL };
 
+		if (history) {
+			in.history = h = sample_history(cfg, &rf->groups[0], ref, sizeof(ref));
+			in.reference = ref;
+		}
 		rc = notice_build(&in, t, out, err, errlen);
 		if (rc == 0)
 			*path = xstrdup(template_path(t));
 	}
+	free(h);
 	template_free(t);
 	report_file_free(rf);
 	prefixmap_free(map);

@@ -7,6 +7,12 @@
  * the account "example-account", with the catalogue's usual port and
  * protocol and, for event reports, sample values in the evidence columns.
  *
+ * With history (what a notice looks like with a StateDB) the findings also
+ * get a made-up detection history: 192.0.2.10 was first detected GraceDays +
+ * 14 days before this report and is overdue, 192.0.2.200 a week before, and
+ * 2001:db8::25 is new; the case reference is "SM-<date of the first
+ * detection>-000042".
+ *
  * Owns: nothing beyond what it returns.
  */
 #ifndef SM_SAMPLE_H
@@ -21,6 +27,7 @@ struct prefixmap;
 
 #define SAMPLE_ACCOUNT "example-account"
 #define SAMPLE_EMAIL "customer@example.com"
+#define SAMPLE_CASE_NUMBER "000042"	/* the sample case reference's number */
 
 /* sample_map - 192.0.2.0/24 and 2001:db8::/32 belong to SAMPLE_ACCOUNT */
 struct prefixmap *sample_map(void);
@@ -34,10 +41,11 @@ char *sample_file_name(const char *type);
 /*
  * sample_notice - TYPE's notice for SAMPLE_ACCOUNT, rendered from
  * sample_csv with the template the pipeline would choose (its path in
- * TEMPLATE_PATH, caller frees). 0, or -1 with ERR.
+ * TEMPLATE_PATH, caller frees), with the sample detection history when
+ * HISTORY. 0, or -1 with ERR.
  */
-int sample_notice(const struct config *cfg, const char *type, time_t now, struct notice *out,
-    char **template_path, char *err, size_t errlen);
+int sample_notice(const struct config *cfg, const char *type, time_t now, int history,
+    struct notice *out, char **template_path, char *err, size_t errlen);
 
 /*
  * sample_types - what "preview --all" shows: every catalogue type, every

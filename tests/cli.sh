@@ -92,6 +92,23 @@ check "preview --all exits 0" test $? -eq 0
 check "preview --all renders every catalogue type" test "$(grep -c '^=\{70\}$' "$T/all.txt")" -gt 340
 check "preview --all uses the site's wording" grep -q '^Andy Smith$' "$T/all.txt"
 check "preview --all shows the unknown type through generic.tmpl" grep -q '^example_unknown_type: .*/generic.tmpl$' "$T/all.txt"
+check "preview without --history shows no history" test "$(grep -c 'first detected' "$T/all.txt")" -eq 0
+"$SM" preview scan_ntp --history --now "$NOW" >"$T/preview-hist.eml" 2>&1
+check "preview --history exits 0" test $? -eq 0
+unfolded "$T/preview-hist.eml" >"$T/preview-hist.headers"
+check "preview --history carries the sample reference" \
+    grep -q '^X-Shadowmilter-Reference: SM-20261020-000042$' "$T/preview-hist.headers"
+check "preview --history opens with the OVERDUE paragraph" grep -q '^OVERDUE: 1 of the services listed below' "$T/preview-hist.eml"
+check "preview --history names the deadline date" grep -q 'Unless this is fixed by 10 November 2026 (21 days$' "$T/preview-hist.eml"
+check "preview --history marks the overdue sample" \
+    grep -q '^192.0.2.10:123 (UDP) detected at 2026-11-24 08:52:55 UTC (first detected 2026-10-20, OVERDUE)$' "$T/preview-hist.eml"
+"$SM" preview --all --history --config tests/golden/golden.conf >"$T/all-hist.txt" 2>"$T/all-hist.err"
+check "preview --all --history exits 0" test $? -eq 0
+notices=$(($(grep -c '^=\{70\}$' "$T/all-hist.txt") / 2))
+check "preview --all --history gives every notice the reference" \
+    test "$(grep -c '^Please keep our reference SM-20261020-000042 in the subject when you do.$' "$T/all-hist.txt")" -eq "$notices"
+check "preview --all --history marks an overdue finding in every notice" \
+    test "$(grep -c '^192.0.2.10[: ].*(first detected 2026-10-20, OVERDUE)$' "$T/all-hist.txt")" -eq "$notices"
 "$SM" preview >/dev/null 2>&1
 check "preview without a type is a usage error" test $? -eq 2
 

@@ -293,7 +293,7 @@ TEST(clarity, preview_renders_every_template_file_like_the_pipeline)
 		struct notice n;
 		char *path;
 
-		if (sample_notice(cfg, types[i], 0, &n, &path, err, sizeof(err)) != 0) {
+		if (sample_notice(cfg, types[i], 0, 0, &n, &path, err, sizeof(err)) != 0) {
 			failed(types[i], err);
 			CHECK(0);
 			pipeline_result_free(r);
