@@ -212,6 +212,15 @@ history_top_get(struct notice_ctx *c, const char *name)
 		return overdue ? "yes" : "";
 	if (!strcmp(name, "overdue_count"))
 		return n ? keep(c, "%zu", overdue) : "";
+	/* "1 of the services ... was", "2 of the services ... were" */
+	if (!strcmp(name, "overdue_was"))
+		return overdue == 1 ? "was" : "were";
+	if (!strcmp(name, "overdue_is"))
+		return overdue == 1 ? "is" : "are";
+	if (!strcmp(name, "overdue_has"))
+		return overdue == 1 ? "has" : "have";
+	if (!strcmp(name, "overdue_them"))
+		return overdue == 1 ? "it" : "them";
 	return NULL;
 }
 
