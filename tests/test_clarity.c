@@ -352,6 +352,10 @@ check_history(const struct expect *x, const char *dear, const char *flat, const 
 		bad |= failed(x->type, "the grace days do not come before the list intro");
 	if (strstr(dear, x->reference) == NULL)
 		bad |= failed(x->type, "the case reference is missing");
+	/* one finding is overdue in the samples: the paragraph says so in the singular */
+	if (overdue && (strncmp(overdue, "OVERDUE: 1 of the ", 18) != 0 ||
+	    strstr(overdue, " below was first detected ") == NULL))
+		bad |= failed(x->type, "the OVERDUE paragraph does not agree with one overdue finding");
 	for (i = 0; account && i < sizeof(sample_ips) / sizeof(sample_ips[0]); i++) {
 		char want[64];
 		size_t len = 0;
