@@ -264,7 +264,7 @@ deliver_pending(const struct config *cfg, struct outbox *ob, time_t now, deliver
 			return -1;
 		}
 		if (log)
-			log(ctx, e.id, e.account, outcome, ok ? "" : why);
+			log(ctx, &e, outcome, ok ? "" : why);
 		outbox_entry_free(&e);
 	}
 	return rc;

@@ -32,7 +32,8 @@ struct deliver_stats {
 };
 
 /* called once per notice tried, for the caller's log */
-typedef void (*deliver_log_fn)(void *ctx, long long id, const char *account, const char *outcome,
+struct outbox_entry;
+typedef void (*deliver_log_fn)(void *ctx, const struct outbox_entry *e, const char *outcome,
     const char *detail);
 
 /*

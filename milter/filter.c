@@ -235,6 +235,7 @@ commit_notices(struct filter_msg *m, const struct pipeline_result *r, time_t now
 			items[n].recipients = nt->to;
 			items[n].nrecipients = nt->nto;
 			items[n].message = nt->message;
+			items[n].queue_id = m->queue_id;
 			n++;
 		}
 	rc = outbox_commit(m->env->outbox, items, n, now, &m->queued, err, errlen);

@@ -421,10 +421,12 @@ static struct smfiDesc filter_desc = {
 /* --- the delivery worker ------------------------------------------------- */
 
 static void
-log_delivery(void *ctx, long long id, const char *account, const char *outcome, const char *detail)
+log_delivery(void *ctx, const struct outbox_entry *e, const char *outcome, const char *detail)
 {
 	(void)ctx;
-	syslog(*detail ? LOG_WARNING : LOG_INFO, "notice %lld for %s: %s%s%s", id, account, outcome,
+	/* the report's queue id first, so one grep follows a report to its notices */
+	syslog(*detail ? LOG_WARNING : LOG_INFO, "%s: notice %lld for %s (%s): %s%s%s",
+	    *e->queue_id ? e->queue_id : "NOQUEUE", e->id, e->account, e->report_type, outcome,
 	    *detail ? ": " : "", detail);
 }
 

@@ -32,7 +32,8 @@ static const char schema[] =
     " created INTEGER NOT NULL,"
     " next_attempt INTEGER NOT NULL,"
     " sent_at INTEGER,"
-    " last_error TEXT);"
+    " last_error TEXT,"
+    " queue_id TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS notices_due ON notices(state, next_attempt);";
 
 static int
@@ -56,6 +57,8 @@ outbox_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	sqlite3_busy_timeout(ob->db, 10000);
+	/* outboxes made before queue ids were kept get the column; elsewhere this fails harmlessly */
+	sqlite3_exec(ob->db, "ALTER TABLE notices ADD COLUMN queue_id TEXT NOT NULL DEFAULT ''", NULL, NULL, NULL);
 	if (sqlite3_exec(ob->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
 		err_set(err, errlen, "outbox %s: %s", path, msg ? msg : "schema");
 		sqlite3_free(msg);
@@ -111,6 +114,7 @@ insert_item(struct outbox *ob, sqlite3_stmt *st, const struct outbox_item *it, t
 	sqlite3_bind_text(st, 5, rcpts, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 6, it->message, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)now);
+	sqlite3_bind_text(st, 8, it->queue_id ? it->queue_id : "", -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	free(key);
 	free(rcpts);
@@ -125,7 +129,7 @@ outbox_commit(struct outbox *ob, const struct outbox_item *items, size_t n, time
     char *err, size_t errlen)
 {
 	static const char sql[] = "INSERT OR IGNORE INTO notices (idem_key, report_ref, report_type, account,"
-	    " recipients, message, created, next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
+	    " recipients, message, created, next_attempt, queue_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)";
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 	size_t i;
@@ -183,7 +187,7 @@ int
 outbox_next_due(struct outbox *ob, time_t now, struct outbox_entry *out, char *err, size_t errlen)
 {
 	static const char sql[] = "SELECT id, report_ref, report_type, account, recipients, message, attempts,"
-	    " created FROM notices WHERE state = 'pending' AND next_attempt <= ?1 ORDER BY next_attempt, id LIMIT 1";
+	    " created, queue_id FROM notices WHERE state = 'pending' AND next_attempt <= ?1 ORDER BY next_attempt, id LIMIT 1";
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -216,6 +220,7 @@ outbox_next_due(struct outbox *ob, time_t now, struct outbox_entry *out, char *e
 	out->message = column_text(st, 5);
 	out->attempts = sqlite3_column_int(st, 6);
 	out->created = (time_t)sqlite3_column_int64(st, 7);
+	out->queue_id = column_text(st, 8);
 	rc = 1;
 out:
 	sqlite3_finalize(st);
@@ -231,6 +236,7 @@ outbox_entry_free(struct outbox_entry *e)
 	for (i = 0; i < e->nrecipients; i++)
 		free(e->recipients[i]);
 	free(e->recipients);
+	free(e->queue_id);
 	free(e->report_ref);
 	free(e->report_type);
 	free(e->account);

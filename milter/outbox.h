@@ -28,10 +28,12 @@ struct outbox_item {
 	char *const *recipients;
 	size_t nrecipients;
 	const char *message;
+	const char *queue_id;		/* the MTA queue id of the report, for the log; may be NULL */
 };
 
 struct outbox_entry {
 	long long id;
+	char *queue_id;			/* "" when unknown */
 	char *report_ref;
 	char *report_type;
 	char *account;

@@ -70,6 +70,8 @@ if [ "$n" -eq 4 ]; then passed=$((passed + 1)); echo "ok   four notices delivere
 else failed=$((failed + 1)); echo "FAIL $n notices delivered, wanted 4"; fi
 if grep -q 'QTEST1: report notices=4' "$T/log"; then passed=$((passed + 1)); echo "ok   log line carries the queue id"
 else failed=$((failed + 1)); echo "FAIL no log line with the queue id"; sed 's/^/    /' "$T/log"; fi
+if grep -q 'QTEST1: notice [0-9]* for acme (scan_portmapper): sent' "$T/log"; then passed=$((passed + 1)); echo "ok   delivery log lines carry the report's queue id"
+else failed=$((failed + 1)); echo "FAIL delivery log lines lack the report's queue id"; sed 's/^/    /' "$T/log"; fi
 if [ "$(stat -c %U "$T/state/outbox.db")" = nobody ]; then passed=$((passed + 1)); echo "ok   runs as UserID"
 else failed=$((failed + 1)); echo "FAIL outbox not owned by UserID"; fi
 if [ "$(stat -c %U "$T/state/history.db")" = nobody ] &&

@@ -17,7 +17,7 @@ static char *rcpt_acme[] = { "ops@acme.example" };
 static struct outbox_item
 item(const char *ref, const char *type, const char *account)
 {
-	struct outbox_item it = { ref, type, account, rcpt_acme, 1, "Subject: x\n\nbody\n" };
+	struct outbox_item it = { ref, type, account, rcpt_acme, 1, "Subject: x\n\nbody\n", "QID42" };
 
 	return it;
 }
@@ -77,6 +77,7 @@ TEST(outbox, survives_reopening)
 	REQUIRE(outbox_next_due(ob, 1000, &e, err, sizeof(err)) == 1);
 	CHECK_STR(e.account, "acme");
 	CHECK_STR(e.report_type, "scan_ntp");
+	CHECK_STR(e.queue_id, "QID42");
 	CHECK_INT(e.nrecipients, 1);
 	CHECK_STR(e.recipients[0], "ops@acme.example");
 	CHECK_STR(e.message, "Subject: x\n\nbody\n");
