@@ -22,7 +22,7 @@ MILTERLIBS = -lmilter -lpthread
 ALL_CFLAGS = $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN)
 
 # The pipeline library: everything in milter/ except the program shells.
-SHELL_SRCS = milter/main.c milter/milter.c milter/replay.c milter/preview.c milter/history.c
+SHELL_SRCS = milter/main.c milter/milter.c milter/daemon.c milter/runtime.c milter/replay.c milter/preview.c milter/history.c
 LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*.c))
 LIB_OBJS   = $(LIB_SRCS:milter/%.c=$(BUILD)/lib/%.o)
 PROG_SRCS  = $(filter $(wildcard $(SHELL_SRCS)),$(SHELL_SRCS))

@@ -10,7 +10,7 @@
  *   shadowmilter version
  */
 #include "history.h"
-#include "milter.h"
+#include "daemon.h"
 #include "preview.h"
 #include "replay.h"
 
@@ -36,7 +36,7 @@ usage(void)
 }
 
 static int
-daemon_main(int argc, char **argv, int deliver_only)
+daemon_command(int argc, char **argv, int deliver_only)
 {
 	const char *conf = "/etc/shadowmilter/shadowmilter.conf";
 	int c, foreground = 0, check = 0;
@@ -51,7 +51,7 @@ daemon_main(int argc, char **argv, int deliver_only)
 	}
 	if (optind != argc)
 		return usage();
-	return deliver_only ? deliver_once_main(conf) : milter_main(conf, foreground, check);
+	return deliver_only ? deliver_once_main(conf) : daemon_main(conf, foreground, check);
 }
 
 int
@@ -65,12 +65,12 @@ main(int argc, char **argv)
 	    strcmp(argv[1], "status") == 0))
 		return history_main(argv[1], argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "deliver") == 0)
-		return daemon_main(argc - 1, argv + 1, 1);
+		return daemon_command(argc - 1, argv + 1, 1);
 	if (argc >= 2 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "-V") == 0)) {
 		printf("shadowmilter %s\n", SM_VERSION);
 		return 0;
 	}
 	if (argc >= 2 && argv[1][0] != '-')
 		return usage();
-	return daemon_main(argc, argv, 0);
+	return daemon_command(argc, argv, 0);
 }

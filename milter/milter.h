@@ -1,13 +1,10 @@
 /*
- * milter - the shadowmilter daemon and the one-shot delivery command
+ * milter - the libmilter callbacks (the daemon around them is daemon.c)
  */
 #ifndef SM_MILTER_H
 #define SM_MILTER_H
 
-/* milter_main - run the filter (CHECK_ONLY: validate the config and exit) */
-int milter_main(const char *conf, int foreground, int check_only);
-
-/* deliver_once_main - "shadowmilter deliver": drain the outbox once */
-int deliver_once_main(const char *conf);
+/* milter_register - hand libmilter our callbacks; 0 or -1 */
+int milter_register(void);
 
 #endif

@@ -1,0 +1,16 @@
+/*
+ * daemon - the shadowmilter daemon and the one-shot delivery command
+ */
+#ifndef SM_DAEMON_H
+#define SM_DAEMON_H
+
+/* daemon_main - run the filter (CHECK_ONLY: validate the config and exit) */
+int daemon_main(const char *conf, int foreground, int check_only);
+
+/* deliver_once_main - "shadowmilter deliver": drain the outbox once */
+int deliver_once_main(const char *conf);
+
+/* daemon_wake_delivery - notices were queued: deliver now, not at the next interval */
+void daemon_wake_delivery(void);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * runtime - what the daemon runs with: config, customer map, outbox, history
+ *
+ * One reference-counted bundle. A message takes a reference when it starts
+ * and drops it when it ends; a reload builds a new bundle and swaps it in,
+ * so messages in flight finish with the configuration they started with and
+ * the old bundle is freed by whoever drops the last reference.
+ *
+ * Owns: the current runtime.
+ */
+#ifndef SM_RUNTIME_H
+#define SM_RUNTIME_H
+
+#include <stddef.h>
+
+#include "filter.h"
+
+struct runtime {
+	struct config *cfg;
+	struct prefixmap *map;
+	struct outbox *outbox;
+	struct state *state;		/* StateDB, when set and opened */
+	char *state_error;		/* StateDB is set but could not be opened */
+	struct filter_env env;
+	int refs;
+};
+
+enum { RT_OUTBOX = 1, RT_STATE = 2 };	/* what runtime_load opens */
+
+/* runtime_load - config, customer map, and what FLAGS ask; NULL with ERR */
+struct runtime *runtime_load(const char *path, int flags, char *err, size_t errlen);
+void runtime_destroy(struct runtime *rt);
+
+/* runtime_install - RT becomes current; PATH is what runtime_reload reads */
+void runtime_install(struct runtime *rt, const char *path);
+struct runtime *runtime_current(void);	/* start-up only: no reference taken */
+
+struct runtime *runtime_acquire(void);
+void runtime_release(struct runtime *rt);
+
+/* runtime_open_outbox / runtime_open_state - as UserID, after privileges are dropped */
+int runtime_open_outbox(struct runtime *rt, char *err, size_t errlen);
+void runtime_open_state(struct runtime *rt);
+
+/* runtime_reload - load PATH again and swap it in; a failure is logged and
+ * the running configuration kept */
+void runtime_reload(void);
+
+#endif
