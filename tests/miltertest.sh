@@ -53,13 +53,16 @@ while [ ! -S "$T/milter.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); do
 
 export SM_SOCKET="unix:$T/milter.sock" SM_LUA_DIR="$(pwd)/tests/miltertest"
 export SM_DEMO="$T/demo.eml" SM_FORGED="$T/forged.eml" SM_BIG="$T/big.eml"
-for script in report nonreport forged oversized abort; do
+for script in report nonreport forged oversized abort negotiate; do
 	if miltertest -s "tests/miltertest/$script.lua" >"$T/out" 2>&1; then
 		passed=$((passed + 1)); echo "ok   miltertest $script"
 	else
 		failed=$((failed + 1)); echo "FAIL miltertest $script"; sed 's/^/    /' "$T/out"
 	fi
 done
+
+if grep -q 'the MTA does not offer the actions shadowmilter needs' "$T/log"; then passed=$((passed + 1)); echo "ok   a refused negotiation is logged clearly"
+else failed=$((failed + 1)); echo "FAIL no log line for the refused negotiation"; fi
 
 # the delivery worker hands the four notices to the stand-in MTA exactly once
 i=0
