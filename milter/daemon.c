@@ -24,7 +24,9 @@
 #include "deliver.h"
 #include "filter.h"
 #include "outbox.h"
+#include "notice.h"
 #include "prefixmap.h"
+#include "sample.h"
 #include "state.h"
 #include "util.h"
 
@@ -392,6 +394,36 @@ supervise(void)
 	}
 }
 
+/*
+ * check_config - "-n": besides the config and customer map, render every
+ * report type's notice, with and without history, from sample findings, so a
+ * broken site template is found now and not when every report is deferred.
+ */
+static int
+check_config(const char *conf, const struct runtime *rt)
+{
+	size_t ntypes, i;
+	char **types = sample_types(rt->cfg, &ntypes), err[512], *path;
+	struct notice n;
+	int history, rc = 0;
+
+	for (i = 0; i < ntypes && rc == 0; i++)
+		for (history = 0; history < 2 && rc == 0; history++) {
+			path = NULL;
+			if (sample_notice(rt->cfg, types[i], time(NULL), history, &n, &path, err, sizeof(err)) != 0) {
+				fprintf(stderr, "shadowmilter: %s: report type %s: %s\n", conf, types[i], err);
+				rc = 1;
+			} else
+				notice_free(&n);
+			free(path);
+		}
+	if (rc == 0)
+		printf("%s: OK (%zu prefixes, %zu accounts, %zu report types render)\n", conf,
+		    prefixmap_prefix_count(rt->map), prefixmap_account_count(rt->map), ntypes);
+	sample_types_free(types, ntypes);
+	return rc;
+}
+
 int
 daemon_main(const char *conf, int foreground, int check_only)
 {
@@ -404,11 +436,8 @@ daemon_main(const char *conf, int foreground, int check_only)
 		return 1;
 	}
 	runtime_install(current, conf);
-	if (check_only) {
-		printf("%s: OK (%zu prefixes, %zu accounts)\n", conf, prefixmap_prefix_count(current->map),
-		    prefixmap_account_count(current->map));
-		return 0;
-	}
+	if (check_only)
+		return check_config(conf, current);
 	openlog("shadowmilter", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
 	if (open_socket(current->cfg) != 0)
 		return 1;

@@ -195,6 +195,17 @@ if command -v python3 >/dev/null 2>&1; then
 	    "$T/hist.json" "$T/overdue.json" "$T/history.json" "$T/status.json"
 fi
 
+# -n checks the config, the customer map, and that every report type's notice renders
+"$SM" -n -c "$CONF" >"$T/n.out" 2>&1
+check "-n on the demo config exits 0" test $? -eq 0
+check "-n says every report type renders" grep -q 'report types render' "$T/n.out"
+mkdir -p "$T/site"
+printf 'Subject: ACTION REQUIRED: {{servce}}\n\nhello {{account}}\n' >"$T/site/scan_ntp.tmpl"
+sed -e "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" -e "s|^#TemplateDir .*|TemplateDir $T/site|" "$CONF" >"$T/site.conf"
+"$SM" -n -c "$T/site.conf" >"$T/n2.out" 2>&1
+check "-n with a broken site template exits 1" test $? -eq 1
+check "-n names the broken template and the variable" grep -q "$T/site/scan_ntp.tmpl: unknown variable {{servce}}" "$T/n2.out"
+
 # every config key the parser knows is documented in the README and the man page
 for key in $(grep -o 'ascii_strcasecmp(key, "[A-Za-z]*")' milter/config.c | sed 's/.*"\(.*\)")/\1/'); do
 	check "config key $key is in README.md" grep -q "^| \`$key\`" README.md
