@@ -24,9 +24,7 @@
 #include "deliver.h"
 #include "filter.h"
 #include "outbox.h"
-#include "notice.h"
 #include "prefixmap.h"
-#include "sample.h"
 #include "state.h"
 #include "util.h"
 
@@ -284,11 +282,13 @@ start_threads(void)
 	}
 }
 
-/* filter_process - the libmilter side: outbox, threads, smfi_main */
+/* filter_process - the libmilter side: outbox, threads, smfi_main. A
+ * restarted one reads the config again (a reload may have changed it) and
+ * keeps the start-up one if that fails. */
 static int
-filter_process(pid_t supervisor)
+filter_process(pid_t supervisor, int restarted)
 {
-	struct runtime *current = runtime_current();
+	struct runtime *current;
 	char err[512];
 	sigset_t set;
 	int rc;
@@ -299,8 +299,11 @@ filter_process(pid_t supervisor)
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (restarted)
+		runtime_reload();
+	current = runtime_current();
 	/* opened as UserID, so the database files belong to it */
-	if (runtime_open_outbox(current, err, sizeof(err)) != 0) {
+	if (current->outbox == NULL && runtime_open_outbox(current, err, sizeof(err)) != 0) {
 		syslog(LOG_ERR, "%s", err);
 		return 1;
 	}
@@ -370,7 +373,7 @@ supervise(void)
 	time_t starts[5] = { 0 };
 	pid_t self = getpid(), child;
 	sigset_t set;
-	int status;
+	int status, restarts = 0;
 
 	supervisor_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
@@ -384,7 +387,7 @@ supervise(void)
 			return 1;
 		}
 		if (child == 0)
-			_exit(filter_process(self));
+			_exit(filter_process(self, restarts++ > 0));
 		if (watch(child, &status))
 			return 0;
 		syslog(LOG_ERR, "filter process %ld %s %d; restarting", (long)child,
@@ -394,34 +397,20 @@ supervise(void)
 	}
 }
 
-/*
- * check_config - "-n": besides the config and customer map, render every
- * report type's notice, with and without history, from sample findings, so a
- * broken site template is found now and not when every report is deferred.
- */
+/* check_config - "-n": the config, the customer map, and every notice renders */
 static int
 check_config(const char *conf, const struct runtime *rt)
 {
-	size_t ntypes, i;
-	char **types = sample_types(rt->cfg, &ntypes), err[512], *path;
-	struct notice n;
-	int history, rc = 0;
+	char err[512];
+	size_t ntypes;
 
-	for (i = 0; i < ntypes && rc == 0; i++)
-		for (history = 0; history < 2 && rc == 0; history++) {
-			path = NULL;
-			if (sample_notice(rt->cfg, types[i], time(NULL), history, &n, &path, err, sizeof(err)) != 0) {
-				fprintf(stderr, "shadowmilter: %s: report type %s: %s\n", conf, types[i], err);
-				rc = 1;
-			} else
-				notice_free(&n);
-			free(path);
-		}
-	if (rc == 0)
-		printf("%s: OK (%zu prefixes, %zu accounts, %zu report types render)\n", conf,
-		    prefixmap_prefix_count(rt->map), prefixmap_account_count(rt->map), ntypes);
-	sample_types_free(types, ntypes);
-	return rc;
+	if (runtime_check_templates(rt, &ntypes, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", conf, err);
+		return 1;
+	}
+	printf("%s: OK (%zu prefixes, %zu accounts, %zu report types render)\n", conf,
+	    prefixmap_prefix_count(rt->map), prefixmap_account_count(rt->map), ntypes);
+	return 0;
 }
 
 int
@@ -438,6 +427,10 @@ daemon_main(const char *conf, int foreground, int check_only)
 	runtime_install(current, conf);
 	if (check_only)
 		return check_config(conf, current);
+	if (runtime_check_templates(current, NULL, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", conf, err);
+		return 1;
+	}
 	openlog("shadowmilter", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
 	if (open_socket(current->cfg) != 0)
 		return 1;

@@ -6,12 +6,16 @@
 #include "runtime.h"
 #include "config.h"
 #include "outbox.h"
+#include "notice.h"
 #include "prefixmap.h"
+#include "sample.h"
 #include "state.h"
 #include "util.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <syslog.h>
 
 static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -125,6 +129,31 @@ runtime_release(struct runtime *rt)
 		runtime_destroy(rt);
 }
 
+int
+runtime_check_templates(const struct runtime *rt, size_t *ntypes, char *err, size_t errlen)
+{
+	size_t n, i;
+	char **types = sample_types(rt->cfg, &n), msg[512], *path;
+	struct notice notice;
+	int history, rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++)
+		for (history = 0; history < 2 && rc == 0; history++) {
+			path = NULL;
+			if (sample_notice(rt->cfg, types[i], time(NULL), history, &notice, &path, msg,
+			    sizeof(msg)) != 0) {
+				err_set(err, errlen, "report type %s: %s", types[i], msg);
+				rc = -1;
+			} else
+				notice_free(&notice);
+			free(path);
+		}
+	if (ntypes)
+		*ntypes = n;
+	sample_types_free(types, n);
+	return rc;
+}
+
 void
 runtime_reload(void)
 {
@@ -133,6 +162,11 @@ runtime_reload(void)
 
 	if ((fresh = runtime_load(config_path, RT_OUTBOX | RT_STATE, err, sizeof(err))) == NULL) {
 		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	if (runtime_check_templates(fresh, NULL, err, sizeof(err)) != 0) {
+		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
+		runtime_destroy(fresh);
 		return;
 	}
 	pthread_mutex_lock(&rt_lock);

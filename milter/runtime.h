@@ -42,8 +42,16 @@ void runtime_release(struct runtime *rt);
 int runtime_open_outbox(struct runtime *rt, char *err, size_t errlen);
 void runtime_open_state(struct runtime *rt);
 
-/* runtime_reload - load PATH again and swap it in; a failure is logged and
- * the running configuration kept */
+/*
+ * runtime_check_templates - render every report type's notice from sample
+ * findings, with and without history: a broken site template is refused at
+ * start and reload instead of deferring every report. *NTYPES (if not NULL)
+ * counts the types; -1 with ERR naming the type and the template.
+ */
+int runtime_check_templates(const struct runtime *rt, size_t *ntypes, char *err, size_t errlen);
+
+/* runtime_reload - load PATH again and swap it in; a failure (including a
+ * template that does not render) is logged and the running configuration kept */
 void runtime_reload(void);
 
 #endif

@@ -99,6 +99,20 @@ sed 's/^Message-ID: .*/Message-ID: <after-reload@reports.shadowserver.org>/' "$T
 export SM_RELOAD_EML="$T/reload.eml"
 run "SIGHUP reloads the customer map" reloaded
 
+# a reload with a template that does not render is refused; the filter goes on as it was
+mkdir -p "$T/site"
+printf 'Subject: ACTION REQUIRED: {{servce}}\n\nhello\n' >"$T/site/scan_portmapper.tmpl"
+echo "TemplateDir $T/site" >>"$T/shadowmilter.conf"
+kill -HUP "$(cat "$T/pid")"
+i=0
+while ! grep -q 'reload failed' "$T/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if grep -q "reload failed, keeping the running configuration: report type .*unknown variable {{servce}}" "$T/log"
+then passed=$((passed + 1)); echo "ok   a reload with a broken template is refused and logged"
+else failed=$((failed + 1)); echo "FAIL a broken template was not refused at reload"; fi
+sed 's/^Message-ID: .*/Message-ID: <after-bad-reload@reports.shadowserver.org>/' "$T/demo.eml" >"$T/reload.eml"
+run "the running configuration still makes notices" reloaded
+rm -f "$T/site/scan_portmapper.tmpl"
+
 # the filter process killed outright: the supervisor starts a new one
 child=$(pgrep -P "$(cat "$T/pid")" | head -n 1)
 kill -9 "$child"
