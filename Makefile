@@ -7,6 +7,7 @@
 #   make check      install build deps if missing, run all tests, then again under ASan+UBSan
 #   make bench      run the benchmarks in tests/bench/
 #   make fuzz       libFuzzer over the whole pipeline for FUZZ_SECONDS (clang)
+#   make install    PREFIX=/usr/local DESTDIR= : program, templates, man pages, examples
 
 CC      ?= cc
 BUILD   ?= build
@@ -32,7 +33,7 @@ TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps demo demo-replay fuzz check check-plain check-asan unit bench clean
+.PHONY: all deps demo demo-replay fuzz install check check-plain check-asan unit bench clean
 
 all: $(BUILD)/shadowmilter
 
@@ -97,5 +98,25 @@ fuzz:
 	    -o $(BUILD)/fuzz_pipeline tests/fuzz/fuzz_pipeline.c $(LIB_SRCS) $(LIBS) -lpthread
 	$(BUILD)/fuzz_pipeline -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 $(BUILD)/fuzz-corpus
 
+# make install [PREFIX=/usr] [DESTDIR=...]: the program, the shipped templates
+# (compiled in as the default template directory), man pages, and the example
+# config, customer map and systemd unit under $(DATADIR) for the admin to copy.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+DATADIR  = $(PREFIX)/share/shadowmilter
+install:
+	$(MAKE) BUILD=build-install TEMPLATEDIR=$(DATADIR)/templates all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DATADIR)/templates/resolved \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 build-install/shadowmilter $(DESTDIR)$(PREFIX)/sbin/shadowmilter
+	install -m 644 templates/*.tmpl templates/catalogue.csv $(DESTDIR)$(DATADIR)/templates/
+	install -m 644 templates/resolved/*.tmpl $(DESTDIR)$(DATADIR)/templates/resolved/
+	install -m 644 contrib/shadowmilter.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 contrib/shadowmilter.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 conf/shadowmilter.conf $(DESTDIR)$(DATADIR)/shadowmilter.conf.example
+	install -m 644 conf/customers.csv $(DESTDIR)$(DATADIR)/customers.csv.example
+	install -m 644 contrib/shadowmilter.service contrib/postfix-main.cf contrib/sendmail.mc \
+	    $(DESTDIR)$(DATADIR)/
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-install

@@ -206,6 +206,15 @@ sed -e "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" -e "s|^#Templa
 check "-n with a broken site template exits 1" test $? -eq 1
 check "-n names the broken template and the variable" grep -q "$T/site/scan_ntp.tmpl: unknown variable {{servce}}" "$T/n2.out"
 
+# make install lays out a working system: the installed binary, pointed at the
+# installed templates, renders every report type
+make -s install DESTDIR="$T/inst" PREFIX=/usr >"$T/install.log" 2>&1
+check "make install succeeds" test $? -eq 0
+check "make install puts the program in sbin" test -x "$T/inst/usr/sbin/shadowmilter"
+check "make install puts the man pages in place" test -f "$T/inst/usr/share/man/man5/shadowmilter.conf.5"
+SM_TEMPLATE_DIR="$T/inst/usr/share/shadowmilter/templates" "$T/inst/usr/sbin/shadowmilter" -n -c "$CONF" >"$T/inst.out" 2>&1
+check "the installed templates render every report type" grep -q 'report types render' "$T/inst.out"
+
 # every config key the parser knows is documented in the README and the man page
 for key in $(grep -o 'ascii_strcasecmp(key, "[A-Za-z]*")' milter/config.c | sed 's/.*"\(.*\)")/\1/'); do
 	check "config key $key is in README.md" grep -q "^| \`$key\`" README.md
