@@ -92,7 +92,8 @@ bench: $(BUILD)/shadowmilter $(BENCH_BINS)
 FUZZ_SECONDS ?= 60
 fuzz:
 	mkdir -p $(BUILD)/fuzz-corpus
-	cp tests/fixtures/*.eml $(BUILD)/fuzz-corpus/
+	for f in tests/fixtures/*.eml ../shared/reference/shadowserver/eml/*.eml; do \
+	    [ -f "$$f" ] && { printf '\007'; cat "$$f"; } >"$(BUILD)/fuzz-corpus/$$(basename "$$f")"; done; true
 	clang -std=c11 -D_GNU_SOURCE -Imilter -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\" -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o $(BUILD)/fuzz_pipeline tests/fuzz/fuzz_pipeline.c $(LIB_SRCS) $(LIBS) -lpthread
