@@ -11,7 +11,6 @@
 #include "outbox.h"
 #include "pipeline.h"
 #include "recognise.h"
-#include "regex.h"
 #include "state.h"
 #include "util.h"
 
@@ -108,17 +107,6 @@ hit_limit(struct filter_msg *m, const struct filter_io *io, const char *what)
 	io->log(io->ctx, LOG_WARNING, "%s: %s; the message passes without notices", m->queue_id, what);
 }
 
-/* from_is_not_a_report - the From header settles it for most mail */
-static int
-from_is_not_a_report(const struct filter_msg *m, const char *value)
-{
-	char *addr = mail_address_extract(value);
-	int no = addr == NULL || regex_match(m->env->cfg->report_senders, addr, NULL) != 1;
-
-	free(addr);
-	return no;
-}
-
 enum filter_action
 filter_header(struct filter_msg *m, const struct filter_io *io, const char *name, const char *value)
 {
@@ -131,7 +119,7 @@ filter_header(struct filter_msg *m, const struct filter_io *io, const char *name
 		m->planted_unmatched++;
 	else if (!ascii_strcasecmp(name, "Subject") && m->subject == NULL)
 		m->subject = xstrdup(value);
-	if (!ascii_strcasecmp(name, "From") && !m->from_seen++ && from_is_not_a_report(m, value))
+	if (!ascii_strcasecmp(name, "From") && !m->from_seen++ && !recognise_from_matches(cfg, value))
 		return FILTER_ACCEPT;
 	if (m->over_limit)
 		return FILTER_CONTINUE;

@@ -241,20 +241,33 @@ recognise_header(struct recognise *rc, const char *name, const char *value)
 		note_authres(rc, value);
 }
 
+static int
+sender_matches(const struct config *cfg, const char *address)
+{
+	return address != NULL && regex_match(cfg->report_senders, address, NULL) == 1;
+}
+
+int
+recognise_from_matches(const struct config *cfg, const char *from_value)
+{
+	char *addr = mail_address_extract(from_value);
+	int yes = sender_matches(cfg, addr);
+
+	free(addr);
+	return yes;
+}
+
 int
 recognise_is_report(const struct recognise *rc)
 {
-	if (rc->from_address == NULL || rc->from_count != 1)
-		return 0;
-	return regex_match(rc->cfg->report_senders, rc->from_address, NULL) == 1;
+	return rc->from_count == 1 && sender_matches(rc->cfg, rc->from_address);
 }
 
 /* a From that looks like a report but an envelope that does not is forged */
 static int
 envelope_mismatch(const struct recognise *rc)
 {
-	return rc->envelope_sender != NULL &&
-	    regex_match(rc->cfg->report_senders, rc->envelope_sender, NULL) != 1;
+	return rc->envelope_sender != NULL && !sender_matches(rc->cfg, rc->envelope_sender);
 }
 
 int

@@ -35,6 +35,10 @@ void recognise_envelope_sender(struct recognise *rc, const char *sender);
 /* recognise_header - feed each top-level header in message order */
 void recognise_header(struct recognise *rc, const char *name, const char *value);
 
+/* recognise_from_matches - does this From header value name a report sender?
+ * (The milter's early exit for ordinary mail, before the pipeline sees it.) */
+int recognise_from_matches(const struct config *cfg, const char *from_value);
+
 /* recognise_is_report - the sender matches ReportSenders */
 int recognise_is_report(const struct recognise *rc);
 
