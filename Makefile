@@ -10,6 +10,8 @@
 #   make install    PREFIX=/usr/local DESTDIR= : program, templates, man pages, examples
 
 CC      ?= cc
+# recursive makes stay quiet, so the last line of "make check" is the test summary
+MAKEFLAGS += --no-print-directory
 BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=
