@@ -18,15 +18,19 @@ SAN     ?=
 CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 TEMPLATEDIR ?= $(CURDIR)/templates
-CPPFLAGS = -std=c11 -D_GNU_SOURCE -Imilter -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\"
-LIBS     = -lcsv -lpcre2-8 -larchive -lsqlite3 -lcurl
+# libpq and libopendkim keep their headers in subdirectories (Debian: /usr/include/postgresql, /usr/include/opendkim)
+PKG_CFLAGS = -I/usr/include/postgresql -I/usr/include/opendkim
+CPPFLAGS = -std=c11 -D_GNU_SOURCE -Imilter $(PKG_CFLAGS) -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\"
+LIBS     = -lcsv -lpcre2-8 -larchive -lsqlite3 -lcurl -lpq -lopendkim
 MILTERLIBS = -lmilter -lpthread
 
 ALL_CFLAGS = $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN)
 
 # The pipeline library: everything in milter/ except the program shells.
 SHELL_SRCS = milter/main.c milter/milter.c milter/daemon.c milter/runtime.c milter/replay.c milter/preview.c milter/history.c
-LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*.c))
+# A concept with several parts has its own folder, milter/NAME/ (e.g. milter/store/).
+HDRS       = $(wildcard milter/*.h milter/*/*.h)
+LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*.c milter/*/*.c))
 LIB_OBJS   = $(LIB_SRCS:milter/%.c=$(BUILD)/lib/%.o)
 PROG_SRCS  = $(filter $(wildcard $(SHELL_SRCS)),$(SHELL_SRCS))
 PROG_OBJS  = $(PROG_SRCS:milter/%.c=$(BUILD)/prog/%.o)
@@ -39,11 +43,12 @@ BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 all: $(BUILD)/shadowmilter
 
-$(BUILD)/lib/%.o: milter/%.c milter/*.h | $(BUILD)/lib
+$(BUILD)/lib/%.o: milter/%.c $(HDRS) | $(BUILD)/lib
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-$(BUILD)/prog/%.o: milter/%.c milter/*.h | $(BUILD)/prog
+$(BUILD)/prog/%.o: milter/%.c $(HDRS) | $(BUILD)/prog
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-$(BUILD)/tests/%.o: tests/%.c tests/*.h milter/*.h | $(BUILD)/tests
+$(BUILD)/tests/%.o: tests/%.c tests/*.h $(HDRS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
 
 $(BUILD)/libshadowmilter.a: $(LIB_OBJS)
@@ -55,7 +60,7 @@ $(BUILD)/shadowmilter: $(PROG_OBJS) $(BUILD)/libshadowmilter.a
 $(BUILD)/unit: $(TEST_OBJS) $(BUILD)/libshadowmilter.a
 	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libshadowmilter.a | $(BUILD)/bench
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libshadowmilter.a $(HDRS) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
 
 $(BUILD)/lib $(BUILD)/prog $(BUILD)/tests $(BUILD)/bench:
@@ -96,7 +101,7 @@ fuzz:
 	mkdir -p $(BUILD)/fuzz-corpus
 	for f in tests/fixtures/*.eml ../shared/reference/shadowserver/eml/*.eml; do \
 	    [ -f "$$f" ] && { printf '\007'; cat "$$f"; } >"$(BUILD)/fuzz-corpus/$$(basename "$$f")"; done; true
-	clang -std=c11 -D_GNU_SOURCE -Imilter -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\" -g -O1 \
+	clang -std=c11 -D_GNU_SOURCE -Imilter $(PKG_CFLAGS) -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\" -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o $(BUILD)/fuzz_pipeline tests/fuzz/fuzz_pipeline.c $(LIB_SRCS) $(LIBS) -lpthread
 	$(BUILD)/fuzz_pipeline -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 $(BUILD)/fuzz-corpus

@@ -3,7 +3,8 @@
 # Runs apt-get only when something is missing; uses sudo when not root.
 set -e
 PKGS="build-essential pkg-config libmilter-dev libcsv-dev libpcre2-dev libarchive-dev
-      libsqlite3-dev libcurl4-openssl-dev zip miltertest procps"
+      libsqlite3-dev libcurl4-openssl-dev libpq-dev libopendkim-dev zip miltertest procps
+      postgresql opendkim opendkim-tools m4 clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
