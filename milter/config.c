@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,26 +137,31 @@ valid_address(const char *s)
 	return 1;
 }
 
+/* parse_plain_number - decimal digits only, no unit */
 static int
-set_address(char **slot, const char *value, char *err, size_t errlen)
+parse_plain_number(const char *value, unsigned long long *out)
 {
-	if (!valid_address(value)) {
-		err_set(err, errlen, "not a mail address: \"%s\"", value);
+	char *end;
+
+	if (*value < '0' || *value > '9')
 		return -1;
-	}
-	set_string(slot, value);
-	return 0;
+	errno = 0;
+	*out = strtoull(value, &end, 10);
+	return errno || *end != '\0' ? -1 : 0;
 }
 
 static int
-set_regex(struct regex **slot, const char *value, char *err, size_t errlen)
+set_report_senders(struct config *cfg, const char *value, char *err, size_t errlen)
 {
-	struct regex *re = regex_compile(value, err, errlen);
+	char why[256];
+	struct regex *re = regex_compile(value, why, sizeof(why));
 
-	if (re == NULL)
+	if (re == NULL) {
+		err_set(err, errlen, "ReportSenders: \"%s\" is not a valid PCRE2 pattern: %s", value, why);
 		return -1;
-	regex_free(*slot);
-	*slot = re;
+	}
+	regex_free(cfg->report_senders);
+	cfg->report_senders = re;
 	return 0;
 }
 
@@ -163,6 +169,7 @@ static int
 set_trusted_ids(struct config *cfg, const char *value, char *err, size_t errlen)
 {
 	char *copy = xstrdup(value), *tok, *save = NULL;
+	size_t before = cfg->ntrusted;
 
 	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
 		cfg->trusted_authserv_ids = xreallocarray(cfg->trusted_authserv_ids,
@@ -170,8 +177,8 @@ set_trusted_ids(struct config *cfg, const char *value, char *err, size_t errlen)
 		cfg->trusted_authserv_ids[cfg->ntrusted++] = xstrdup(tok);
 	}
 	free(copy);
-	if (cfg->ntrusted == 0) {
-		err_set(err, errlen, "TrustedAuthservIDs needs at least one name");
+	if (cfg->ntrusted == before) {
+		err_set(err, errlen, "TrustedAuthservIDs: \"%s\" is not a list of one or more authserv-ids", value);
 		return -1;
 	}
 	return 0;
@@ -184,13 +191,17 @@ add_subject_rule(struct config *cfg, const char *value, char *err, size_t errlen
 	const char *sp = value + strcspn(value, " \t");
 	struct subject_rule rule;
 
+	char why[256];
+
 	if (*sp == '\0') {
-		err_set(err, errlen, "SubjectType needs a report type and a pattern");
+		err_set(err, errlen, "SubjectType: \"%s\" is not a report type followed by a pattern", value);
 		return -1;
 	}
 	rule.type = xstrndup(value, (size_t)(sp - value));
 	sp += strspn(sp, " \t");
-	if ((rule.re = regex_compile(sp, err, errlen)) == NULL) {
+	if ((rule.re = regex_compile(sp, why, sizeof(why))) == NULL) {
+		err_set(err, errlen, "SubjectType: \"%s\" is not a report type followed by a valid PCRE2 pattern: %s",
+		    value, why);
 		free(rule.type);
 		return -1;
 	}
@@ -217,69 +228,6 @@ unescape_newlines(const char *value)
 			buf_putc(&b, *value);
 	}
 	return buf_steal(&b);
-}
-
-static int
-set_size(unsigned long long *slot, const char *key, const char *value, char *err, size_t errlen)
-{
-	if (parse_unsigned(value, 1ULL << 40, slot) != 0 || *slot == 0) {
-		err_set(err, errlen, "%s: not a size: \"%s\"", key, value);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-set_transport(struct config *cfg, const char *value, char *err, size_t errlen)
-{
-	if ((strncmp(value, "sendmail:/", 10) != 0 || strlen(value) < 11) &&
-	    (strncmp(value, "smtp:", 5) != 0 || strchr(value + 5, ':') == NULL)) {
-		err_set(err, errlen, "Transport must be sendmail:/PATH or smtp:HOST:PORT, not \"%s\"", value);
-		return -1;
-	}
-	set_string(&cfg->transport, value);
-	return 0;
-}
-
-static int
-set_report_action(struct config *cfg, const char *value, char *err, size_t errlen)
-{
-	if (!ascii_strcasecmp(value, "pass"))
-		cfg->report_action = REPORT_PASS;
-	else if (!ascii_strcasecmp(value, "discard"))
-		cfg->report_action = REPORT_DISCARD;
-	else if (!ascii_strncasecmp(value, "redirect ", 9)) {
-		if (set_address(&cfg->redirect_to, ascii_trim((char *)value + 9), err, errlen) != 0)
-			return -1;
-		cfg->report_action = REPORT_REDIRECT;
-	} else {
-		err_set(err, errlen, "ReportAction must be pass, discard or redirect ADDRESS, not \"%s\"", value);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-set_socket(struct config *cfg, const char *value, char *err, size_t errlen)
-{
-	if (strncmp(value, "unix:", 5) != 0 && strncmp(value, "local:", 6) != 0 &&
-	    strncmp(value, "inet:", 5) != 0 && strncmp(value, "inet6:", 6) != 0) {
-		err_set(err, errlen, "Socket must be unix:PATH or inet:PORT@HOST, not \"%s\"", value);
-		return -1;
-	}
-	set_string(&cfg->socket, value);
-	return 0;
-}
-
-static int
-set_number(unsigned long long *out, const char *key, const char *value, unsigned long long max, char *err,
-    size_t errlen)
-{
-	if (parse_unsigned(value, max, out) != 0) {
-		err_set(err, errlen, "%s: not a number up to %llu: \"%s\"", key, max, value);
-		return -1;
-	}
-	return 0;
 }
 
 /* parse_duration - "0", or a number with s, m, h, d or w: "12h", "7d" */
@@ -323,156 +271,256 @@ parse_bool(const char *value, int *out)
 	return 0;
 }
 
-/* config_set_history - the detection history keys (state.h) */
 static int
-config_set_history(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
+parse_octal_mode(const char *value, unsigned long long *out)
 {
-	unsigned long long n;
+	char *end;
 
-	if (!ascii_strcasecmp(key, "StateDB")) {
-		free(cfg->state_db);
-		cfg->state_db = resolve_path(cfg, value);
-	} else if (!ascii_strcasecmp(key, "RenotifyInterval")) {
-		if (parse_duration(value, &cfg->renotify_interval) != 0) {
-			err_set(err, errlen, "RenotifyInterval: 0 or a duration such as 12h or 7d, not \"%s\"", value);
-			return -1;
-		}
-	} else if (!ascii_strcasecmp(key, "NotifyResolved")) {
-		if (parse_bool(value, &cfg->notify_resolved) != 0) {
-			err_set(err, errlen, "NotifyResolved: yes or no, not \"%s\"", value);
-			return -1;
-		}
-	} else if (!ascii_strcasecmp(key, "ResolveAfterDays")) {
-		if (set_number(&n, key, value, 3650, err, errlen) != 0)
-			return -1;
-		cfg->resolve_after_days = (unsigned)n;
-	} else if (!ascii_strcasecmp(key, "RetainDays")) {
-		if (set_number(&n, key, value, 36500, err, errlen) != 0)
-			return -1;
-		if (n == 0) {
-			err_set(err, errlen, "RetainDays: at least 1");
-			return -1;
-		}
-		cfg->retain_days = (unsigned)n;
-	} else {
-		err_set(err, errlen, "unknown key \"%s\"", key);
+	if (*value < '0' || *value > '7')
 		return -1;
-	}
+	errno = 0;
+	*out = strtoull(value, &end, 8);
+	return errno || *end != '\0' || *out > 0777 ? -1 : 0;
+}
+
+static int
+set_transport(struct config *cfg, const char *value)
+{
+	if ((strncmp(value, "sendmail:/", 10) != 0 || strlen(value) < 11) &&
+	    (strncmp(value, "smtp:", 5) != 0 || strchr(value + 5, ':') == NULL))
+		return -1;
+	set_string(&cfg->transport, value);
 	return 0;
 }
 
-/* config_set_daemon - the keys only the milter daemon reads */
 static int
-config_set_daemon(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
+set_report_action(struct config *cfg, const char *value)
 {
-	unsigned long long n;
-	char *end;
-
-	if (!ascii_strcasecmp(key, "Socket"))
-		return set_socket(cfg, value, err, errlen);
-	if (!ascii_strcasecmp(key, "UserID"))
-		set_string(&cfg->user_id, value);
-	else if (!ascii_strcasecmp(key, "PidFile")) {
-		free(cfg->pid_file);
-		cfg->pid_file = resolve_path(cfg, value);
-	} else if (!ascii_strcasecmp(key, "SocketMode")) {
-		n = strtoull(value, &end, 8);
-		if (*end != '\0' || n > 0777) {
-			err_set(err, errlen, "SocketMode must be octal, e.g. 0660: \"%s\"", value);
-			return -1;
-		}
-		cfg->socket_mode = (unsigned)n;
-	} else if (!ascii_strcasecmp(key, "OutboxDB")) {
-		free(cfg->outbox_db);
-		cfg->outbox_db = resolve_path(cfg, value);
-	} else if (!ascii_strcasecmp(key, "Transport"))
-		return set_transport(cfg, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "TestRecipient"))
-		return set_address(&cfg->test_recipient, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "OpsAddress"))
-		return set_address(&cfg->ops_address, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "MaxRetryDays")) {
-		if (set_number(&n, key, value, 365, err, errlen) != 0)
-			return -1;
-		cfg->max_retry_days = (unsigned)n;
-	} else if (!ascii_strcasecmp(key, "ReportSubjectTag"))
-		set_string(&cfg->report_subject_tag, strcmp(value, "none") ? value : "");
-	else if (!ascii_strcasecmp(key, "ReportAction"))
-		return set_report_action(cfg, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "MaxHeaders")) {
-		if (set_number(&n, key, value, 100000, err, errlen) != 0)
-			return -1;
-		cfg->max_headers = (unsigned long)n;
-	} else if (!ascii_strcasecmp(key, "MaxHeaderBytes"))
-		return set_size(&cfg->max_header_bytes, key, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "MaxReportSize"))
-		return set_size(&cfg->max_report_size, key, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "DeliverInterval")) {
-		if (set_number(&n, key, value, 86400, err, errlen) != 0 || n == 0)
-			return -1;
-		cfg->deliver_interval = (unsigned)n;
-	} else if (!ascii_strcasecmp(key, "RetryInterval")) {
-		if (set_number(&n, key, value, 86400, err, errlen) != 0 || n == 0)
-			return -1;
-		cfg->retry_interval = (unsigned)n;
+	if (!ascii_strcasecmp(value, "pass"))
+		cfg->report_action = REPORT_PASS;
+	else if (!ascii_strcasecmp(value, "discard"))
+		cfg->report_action = REPORT_DISCARD;
+	else if (!ascii_strncasecmp(value, "redirect ", 9) && valid_address(value + 9 + strspn(value + 9, " \t"))) {
+		set_string(&cfg->redirect_to, value + 9 + strspn(value + 9, " \t"));
+		cfg->report_action = REPORT_REDIRECT;
 	} else
-		return config_set_history(cfg, key, value, err, errlen);
+		return -1;
 	return 0;
+}
+
+static int
+set_socket(struct config *cfg, const char *value)
+{
+	if (strncmp(value, "unix:", 5) != 0 && strncmp(value, "local:", 6) != 0 &&
+	    strncmp(value, "inet:", 5) != 0 && strncmp(value, "inet6:", 6) != 0)
+		return -1;
+	set_string(&cfg->socket, value);
+	return 0;
+}
+
+static int
+set_subject_tag(struct config *cfg, const char *value)
+{
+	set_string(&cfg->report_subject_tag, strcmp(value, "none") ? value : "");
+	return 0;
+}
+
+/*
+ * The keys. Each row names its key, the kind of value, where it goes and the
+ * rule a value must follow; an error message is always "Key: "value" is not
+ * RULE", so it names all three. Numbers take MIN..MAX; a KEY_CUSTOM row has a
+ * setter of its own that returns -1 when the value breaks the rule, and
+ * KEY_CHECKED rows (regexes, lists) write their own message.
+ */
+enum key_kind {
+	KEY_PATH,		/* a file name, relative to the config file's directory */
+	KEY_STRING,		/* text as given */
+	KEY_TEXT,		/* text where "\n" starts a new line */
+	KEY_ADDRESS,		/* one addr-spec */
+	KEY_NUMBER,		/* MIN..MAX, no suffix */
+	KEY_SIZE,		/* MIN..MAX, with an optional k, M or G suffix */
+	KEY_DURATION,		/* "0" or a number with s, m, h, d or w; seconds */
+	KEY_BOOL,		/* yes/no, true/false, 1/0 */
+	KEY_OCTAL,		/* a file mode, 0 to 0777 */
+	KEY_CUSTOM,		/* set(cfg, value): -1 when the value breaks the rule */
+	KEY_CHECKED,		/* check(cfg, value, err): writes its own message */
+};
+
+struct config_key {
+	const char *name;
+	enum key_kind kind;
+	size_t offset;			/* of the field in struct config */
+	size_t width;			/* of the field, for numbers */
+	unsigned long long min, max;
+	const char *rule;		/* what a valid value is, for the error message */
+	int (*set)(struct config *, const char *);
+	int (*check)(struct config *, const char *, char *, size_t);
+};
+
+#define FIELD(f)	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define PATH(k, f)	{ k, KEY_PATH, FIELD(f), 0, 0, "a file name", NULL, NULL }
+#define STRING(k, f)	{ k, KEY_STRING, FIELD(f), 0, 0, "text", NULL, NULL }
+#define ADDRESS(k, f)	{ k, KEY_ADDRESS, FIELD(f), 0, 0, "a mail address such as abuse@example.net", NULL, NULL }
+#define NUMBER(k, f, lo, hi, what) { k, KEY_NUMBER, FIELD(f), lo, hi, what, NULL, NULL }
+#define SIZE(k, f, lo, hi, what) { k, KEY_SIZE, FIELD(f), lo, hi, what, NULL, NULL }
+#define CUSTOM(k, fn, what) { k, KEY_CUSTOM, 0, 0, 0, 0, what, fn, NULL }
+#define CHECKED(k, fn)	{ k, KEY_CHECKED, 0, 0, 0, 0, NULL, NULL, fn }
+
+static const struct config_key keys[] = {
+	/* what a report is and who may send one */
+	CHECKED("ReportSenders", set_report_senders),
+	CHECKED("TrustedAuthservIDs", set_trusted_ids),
+	STRING("ReportDKIMDomain", report_dkim_domain),
+	CHECKED("SubjectType", add_subject_rule),
+	/* the customers and the notices */
+	PATH("CustomerMap", customer_map),
+	PATH("TemplateDir", template_dir),
+	PATH("Catalogue", catalogue_path),
+	STRING("Organization", organization),
+	ADDRESS("NoticeFrom", notice_from),
+	ADDRESS("SupportAddress", support_address),
+	STRING("PolicyURL", policy_url),
+	{ "NoticeSignature", KEY_TEXT, FIELD(signature), 0, 0, "text", NULL, NULL },
+	NUMBER("GraceDays", grace_days, 0, 3650, "a number of days from 0 to 3650"),
+	/* limits on what a report may cost */
+	PATH("TempDir", tmp_dir),
+	SIZE("MaxAttachmentSize", max_attachment_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 512M"),
+	SIZE("MaxCSVSize", max_csv_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 2G"),
+	SIZE("MaxRows", max_rows, 1, 1ULL << 40, "a number of rows from 1 to 1T, such as 5M"),
+	NUMBER("MaxHeaders", max_headers, 0, 100000, "a number of headers from 0 to 100000"),
+	SIZE("MaxHeaderBytes", max_header_bytes, 1, 1ULL << 40, "a size from 1 to 1T, such as 1M"),
+	SIZE("MaxReportSize", max_report_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 1G"),
+	/* the daemon */
+	CUSTOM("Socket", set_socket, "unix:PATH or inet:PORT@HOST"),
+	STRING("UserID", user_id),
+	PATH("PidFile", pid_file),
+	{ "SocketMode", KEY_OCTAL, FIELD(socket_mode), 0, 0777, "an octal file mode such as 0660", NULL, NULL },
+	CUSTOM("ReportSubjectTag", set_subject_tag, "text, or none"),
+	CUSTOM("ReportAction", set_report_action, "pass, discard or redirect ADDRESS"),
+	/* the outbox and its delivery */
+	PATH("OutboxDB", outbox_db),
+	CUSTOM("Transport", set_transport, "sendmail:/PATH or smtp:HOST:PORT"),
+	ADDRESS("TestRecipient", test_recipient),
+	ADDRESS("OpsAddress", ops_address),
+	NUMBER("MaxRetryDays", max_retry_days, 0, 365, "a number of days from 0 to 365"),
+	NUMBER("DeliverInterval", deliver_interval, 1, 86400, "a number of seconds from 1 to 86400"),
+	NUMBER("RetryInterval", retry_interval, 1, 86400, "a number of seconds from 1 to 86400"),
+	/* the detection history */
+	PATH("StateDB", state_db),
+	{ "RenotifyInterval", KEY_DURATION, FIELD(renotify_interval), 0, 0,
+	    "0 or a duration such as 12h or 7d", NULL, NULL },
+	{ "NotifyResolved", KEY_BOOL, FIELD(notify_resolved), 0, 1, "yes or no", NULL, NULL },
+	NUMBER("ResolveAfterDays", resolve_after_days, 0, 3650, "a number of days from 0 (never) to 3650"),
+	NUMBER("RetainDays", retain_days, 1, 36500, "a number of days from 1 to 36500"),
+};
+
+static const struct config_key *
+find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!ascii_strcasecmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+/* store_number - V into a numeric field of WIDTH bytes (unsigned, long or long long) */
+static void
+store_number(void *slot, size_t width, unsigned long long v)
+{
+	if (width == sizeof(unsigned))
+		*(unsigned *)slot = (unsigned)v;
+	else if (width == sizeof(unsigned long))
+		*(unsigned long *)slot = (unsigned long)v;
+	else
+		*(unsigned long long *)slot = v;
+}
+
+/* apply_key - 0, or -1 when VALUE breaks K's rule (the caller says so) */
+static int
+apply_key(struct config *cfg, const struct config_key *k, const char *value)
+{
+	void *slot = (char *)cfg + k->offset;
+	unsigned long long n = 0;
+	unsigned long seconds;
+	int flag;
+
+	switch (k->kind) {
+	case KEY_PATH:
+		free(*(char **)slot);
+		*(char **)slot = resolve_path(cfg, value);
+		return 0;
+	case KEY_STRING:
+		set_string(slot, value);
+		return 0;
+	case KEY_TEXT:
+		free(*(char **)slot);
+		*(char **)slot = unescape_newlines(value);
+		return 0;
+	case KEY_ADDRESS:
+		if (!valid_address(value))
+			return -1;
+		set_string(slot, value);
+		return 0;
+	case KEY_NUMBER:
+	case KEY_SIZE:
+		if ((k->kind == KEY_NUMBER ? parse_plain_number(value, &n) : parse_unsigned(value, k->max, &n)) != 0 ||
+		    n < k->min || n > k->max)
+			return -1;
+		store_number(slot, k->width, n);
+		return 0;
+	case KEY_DURATION:
+		if (parse_duration(value, &seconds) != 0)
+			return -1;
+		*(unsigned long *)slot = seconds;
+		return 0;
+	case KEY_BOOL:
+		if (parse_bool(value, &flag) != 0)
+			return -1;
+		*(int *)slot = flag;
+		return 0;
+	case KEY_OCTAL:
+		if (parse_octal_mode(value, &n) != 0)
+			return -1;
+		store_number(slot, k->width, n);
+		return 0;
+	case KEY_CUSTOM:
+		return k->set(cfg, value);
+	case KEY_CHECKED:
+		break;
+	}
+	return -1;
 }
 
 int
 config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
-	unsigned long long n;
+	const struct config_key *k = find_key(key);
 
-	if (!ascii_strcasecmp(key, "CustomerMap")) {
-		free(cfg->customer_map);
-		cfg->customer_map = resolve_path(cfg, value);
-	} else if (!ascii_strcasecmp(key, "TemplateDir")) {
-		free(cfg->template_dir);
-		cfg->template_dir = resolve_path(cfg, value);
-	} else if (!ascii_strcasecmp(key, "Catalogue")) {
-		free(cfg->catalogue_path);
-		cfg->catalogue_path = resolve_path(cfg, value);
-	} else if (!ascii_strcasecmp(key, "TempDir")) {
-		free(cfg->tmp_dir);
-		cfg->tmp_dir = resolve_path(cfg, value);
-	} else if (!ascii_strcasecmp(key, "ReportSenders"))
-		return set_regex(&cfg->report_senders, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "TrustedAuthservIDs"))
-		return set_trusted_ids(cfg, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "ReportDKIMDomain"))
-		set_string(&cfg->report_dkim_domain, value);
-	else if (!ascii_strcasecmp(key, "Organization"))
-		set_string(&cfg->organization, value);
-	else if (!ascii_strcasecmp(key, "NoticeFrom"))
-		return set_address(&cfg->notice_from, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "SupportAddress"))
-		return set_address(&cfg->support_address, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "PolicyURL"))
-		set_string(&cfg->policy_url, value);
-	else if (!ascii_strcasecmp(key, "NoticeSignature")) {
-		free(cfg->signature);
-		cfg->signature = unescape_newlines(value);
-	} else if (!ascii_strcasecmp(key, "GraceDays")) {
-		if (parse_unsigned(value, 3650, &n) != 0) {
-			err_set(err, errlen, "GraceDays: not a number of days (0-3650): \"%s\"", value);
-			return -1;
-		}
-		cfg->grace_days = (unsigned)n;
-	} else if (!ascii_strcasecmp(key, "SubjectType"))
-		return add_subject_rule(cfg, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "MaxAttachmentSize"))
-		return set_size(&cfg->max_attachment_size, key, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "MaxCSVSize"))
-		return set_size(&cfg->max_csv_size, key, value, err, errlen);
-	else if (!ascii_strcasecmp(key, "MaxRows")) {
-		if (set_size(&n, key, value, err, errlen) != 0)
-			return -1;
-		cfg->max_rows = (unsigned long)n;
-	} else
-		return config_set_daemon(cfg, key, value, err, errlen);
+	if (k == NULL) {
+		err_set(err, errlen, "unknown key \"%s\"", key);
+		return -1;
+	}
+	if (k->kind == KEY_CHECKED)
+		return k->check(cfg, value, err, errlen);
+	if (apply_key(cfg, k, value) != 0) {
+		err_set(err, errlen, "%s: \"%s\" is not %s", k->name, value, k->rule);
+		return -1;
+	}
 	return 0;
+}
+
+size_t
+config_key_count(void)
+{
+	return sizeof(keys) / sizeof(keys[0]);
+}
+
+const char *
+config_key_name(size_t i)
+{
+	return i < config_key_count() ? keys[i].name : NULL;
 }
 
 /* config_check - what must hold once the whole file is read */
@@ -506,7 +554,7 @@ parse_line(struct config *cfg, char *line, char *err, size_t errlen)
 		*value++ = '\0';
 	value = ascii_trim(value);
 	if (*value == '\0') {
-		err_set(err, errlen, "%s has no value", key);
+		err_set(err, errlen, "%s: no value given", key);
 		return -1;
 	}
 	return config_set(cfg, key, value, err, errlen);

@@ -96,7 +96,13 @@ void config_free(struct config *cfg);
 /* config_is_trusted_authserv - is ID one of TrustedAuthservIDs (case-insensitive) */
 int config_is_trusted_authserv(const struct config *cfg, const char *id);
 
-/* config_set - apply one "Key value" (also used by tests); 0 or -1 with ERR */
+/* config_set - apply one "Key value" (also used by tests); 0 or -1 with ERR,
+ * which names the key, the value and the rule it breaks */
 int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen);
+
+/* config_key_count, config_key_name - the known keys, in the table's order
+ * (the documentation test walks them) */
+size_t config_key_count(void);
+const char *config_key_name(size_t i);
 
 #endif

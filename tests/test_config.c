@@ -96,3 +96,112 @@ TEST(config, history_keys_take_durations_days_and_yes_no)
 	CHECK(load("NotifyResolved maybe\n", err, sizeof(err)) == NULL);
 	CHECK(load("RetainDays 0\n", err, sizeof(err)) == NULL);
 }
+
+/* the error names the key, the value and the rule */
+static void
+check_refused(const char *key, const char *value, const char *rule)
+{
+	char err[512], line[256];
+
+	snprintf(line, sizeof(line), "CustomerMap c.csv\nTrustedAuthservIDs mx\n%s %s\n", key, value);
+	if (load(line, err, sizeof(err)) != NULL) {
+		printf("  %s %s was accepted\n", key, value);
+		CHECK(0);
+		return;
+	}
+	CHECK(strstr(err, ":3: ") != NULL);
+	CHECK(strstr(err, key) != NULL);
+	CHECK(strstr(err, value) != NULL);
+	if (strstr(err, rule) == NULL)
+		printf("  %s %s: \"%s\" does not say \"%s\"\n", key, value, err, rule);
+	CHECK(strstr(err, rule) != NULL);
+}
+
+static void
+check_accepted(const char *key, const char *value)
+{
+	char err[512], line[256];
+	struct config *cfg;
+
+	snprintf(line, sizeof(line), "CustomerMap c.csv\nTrustedAuthservIDs mx\n%s %s\n", key, value);
+	cfg = load(line, err, sizeof(err));
+	if (cfg == NULL)
+		printf("  %s %s refused: %s\n", key, value, err);
+	CHECK(cfg != NULL);
+	config_free(cfg);
+}
+
+/* every numeric key: its bounds, a word, a negative number, an overflow */
+TEST(config, every_numeric_key_names_key_value_and_rule)
+{
+	static const struct { const char *key, *low, *high, *too_low, *too_high, *rule; } numeric[] = {
+		{ "GraceDays", "0", "3650", NULL, "3651", "from 0 to 3650" },
+		{ "MaxHeaders", "0", "100000", NULL, "100001", "from 0 to 100000" },
+		{ "MaxRetryDays", "0", "365", NULL, "366", "from 0 to 365" },
+		{ "DeliverInterval", "1", "86400", "0", "86401", "from 1 to 86400" },
+		{ "RetryInterval", "1", "86400", "0", "86401", "from 1 to 86400" },
+		{ "ResolveAfterDays", "0", "3650", NULL, "3651", "from 0 (never) to 3650" },
+		{ "RetainDays", "1", "36500", "0", "36501", "from 1 to 36500" },
+		{ "MaxAttachmentSize", "1", "1024G", "0", "1025G", "a size from 1 to 1T" },
+		{ "MaxCSVSize", "1", "2G", "0", "2000G", "a size from 1 to 1T" },
+		{ "MaxRows", "1", "5M", "0", "1025G", "from 1 to 1T" },
+		{ "MaxHeaderBytes", "1", "1M", "0", "1025G", "a size from 1 to 1T" },
+		{ "MaxReportSize", "1", "1G", "0", "1025G", "a size from 1 to 1T" },
+		{ "SocketMode", "0", "0777", NULL, "01000", "an octal file mode" },
+		{ "RenotifyInterval", "0", "100000w", NULL, "100001w", "0 or a duration" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {
+		check_accepted(numeric[i].key, numeric[i].low);
+		check_accepted(numeric[i].key, numeric[i].high);
+		if (numeric[i].too_low)
+			check_refused(numeric[i].key, numeric[i].too_low, numeric[i].rule);
+		check_refused(numeric[i].key, numeric[i].too_high, numeric[i].rule);
+		check_refused(numeric[i].key, "soon", numeric[i].rule);
+		check_refused(numeric[i].key, "-1", numeric[i].rule);
+		check_refused(numeric[i].key, "99999999999999999999999", numeric[i].rule);
+	}
+}
+
+TEST(config, zero_intervals_say_why)
+{
+	check_refused("DeliverInterval", "0", "DeliverInterval: \"0\" is not a number of seconds from 1 to 86400");
+	check_refused("RetryInterval", "0", "RetryInterval: \"0\" is not a number of seconds from 1 to 86400");
+}
+
+TEST(config, other_keys_name_key_value_and_rule)
+{
+	check_refused("NoticeFrom", "nobody", "a mail address");
+	check_refused("OpsAddress", "a@b@c", "a mail address");
+	check_refused("Transport", "carrier-pigeon", "sendmail:/PATH or smtp:HOST:PORT");
+	check_refused("Socket", "/run/x.sock", "unix:PATH or inet:PORT@HOST");
+	check_refused("ReportAction", "redirect nowhere", "pass, discard or redirect ADDRESS");
+	check_refused("ReportAction", "bounce", "pass, discard or redirect ADDRESS");
+	check_refused("NotifyResolved", "maybe", "yes or no");
+	check_refused("ReportSenders", "(unclosed", "not a valid PCRE2 pattern");
+	check_refused("SubjectType", "scan_foo", "a report type followed by a pattern");
+	check_refused("SubjectType", "scan_foo (unclosed", "followed by a valid PCRE2 pattern");
+	check_refused("TrustedAuthservIDs", ",", "one or more authserv-ids");
+}
+
+/* the table is the list of keys: each is documented for the admin */
+TEST(config, every_key_is_documented)
+{
+	char path[4096], *man;
+	size_t i, len;
+
+	snprintf(path, sizeof(path), "%s/../contrib/shadowmilter.conf.5", test_srcdir());
+	man = test_read_file(path, &len);
+	REQUIRE(man != NULL);
+	CHECK(config_key_count() >= 30);
+	for (i = 0; i < config_key_count(); i++) {
+		char needle[128];
+
+		snprintf(needle, sizeof(needle), ".B %s\n", config_key_name(i));
+		if (strstr(man, needle) == NULL)
+			printf("  %s is not in shadowmilter.conf(5)\n", config_key_name(i));
+		CHECK(strstr(man, needle) != NULL);
+	}
+	free(man);
+}
