@@ -12,6 +12,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 sh "$E2E/install-postfix.sh" || exit 1
 . "$E2E/postfix-lib.sh"
+. "$(pwd)/tests/ready.sh"
 T=$(mktemp -d /tmp/sm-demo.XXXXXX)
 chmod 755 "$T"
 mkdir -p "$T/state" && chmod 777 "$T/state"
@@ -38,10 +39,10 @@ StateDB             $T/state/history.db
 Transport           smtp:127.0.0.1:$PF_INJECT_PORT
 DeliverInterval     1
 EOC
-"$SM" -f -c "$T/shadowmilter.conf" >"$T/milter.log" 2>&1 &
-MILTER_PID=$!
-i=0
-while ! [ -S "$T/milter.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+sm_start "$T/milter.log" "$T/shadowmilter.conf"
+rc=$?
+MILTER_PID=$SM_PID
+[ $rc -eq 0 ] || { echo "shadowmilter did not start:"; cat "$T/milter.log"; exit 1; }
 pf_start >/dev/null || { pf_log | tail; exit 1; }
 
 echo "== A private Postfix listens on 127.0.0.1:$PF_PORT with shadowmilter in smtpd_milters."

@@ -4,6 +4,7 @@
 # Ends with "N passed, N failed".
 BUILD=${1:-build}
 SM="$(pwd)/$BUILD/shadowmilter"
+. "$(pwd)/tests/ready.sh"
 passed=0 failed=0
 if ! command -v miltertest >/dev/null 2>&1; then
 	echo "FAIL miltertest is not installed (make deps installs it)"
@@ -14,9 +15,9 @@ T=$(mktemp -d)
 chmod 755 "$T"
 mkdir -p "$T/state" "$T/spool"
 chmod 777 "$T/state" "$T/spool"
+SM_PID=""
 cleanup() {
-	[ -f "$T/pid" ] && kill "$(cat "$T/pid")" 2>/dev/null
-	sleep 0.2
+	[ -n "$SM_PID" ] && kill "$SM_PID" 2>/dev/null && ready_gone "$SM_PID" 30
 	[ -n "$SM_KEEP" ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -46,10 +47,9 @@ sed '/^Authentication-Results:/,/spf=pass/d' tests/fixtures/demo-portmapper.eml 
 { sed -n '1,/^$/p' tests/fixtures/demo-portmapper.eml; printf -- '--b1_demo\nContent-Type: text/csv; name="2026-11-24-scan_portmapper-big.csv"\n\ntimestamp,ip\n'
   i=0; while [ $i -lt 4000 ]; do echo "2026-11-24 01:00:00,192.0.2.10"; i=$((i + 1)); done; echo "--b1_demo--"; } >"$T/big.eml"
 
-"$SM" -f -c "$T/shadowmilter.conf" >"$T/log" 2>&1 &
-echo $! >"$T/pid"
-i=0
-while [ ! -S "$T/milter.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+# ready when the filter process logs "listening on", not when the socket file appears
+if sm_start "$T/log" "$T/shadowmilter.conf"; then passed=$((passed + 1)); echo "ok   the daemon starts and logs that it listens"
+else failed=$((failed + 1)); echo "FAIL the daemon did not log that it listens"; sed 's/^/    /' "$T/log"; fi
 
 export SM_SOCKET="unix:$T/milter.sock" SM_LUA_DIR="$(pwd)/tests/miltertest"
 export SM_DEMO="$T/demo.eml" SM_FORGED="$T/forged.eml" SM_BIG="$T/big.eml"
@@ -66,7 +66,7 @@ else failed=$((failed + 1)); echo "FAIL no log line for the refused negotiation"
 
 # the delivery worker hands the four notices to the stand-in MTA exactly once
 i=0
-while [ "$(ls "$T/spool" | wc -l)" -lt 4 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while [ "$(ls "$T/spool" | wc -l)" -lt 4 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 sleep 1.5
 n=$(ls "$T/spool" | wc -l)
 if [ "$n" -eq 4 ]; then passed=$((passed + 1)); echo "ok   four notices delivered once"
@@ -92,9 +92,9 @@ run() {	# run NAME SCRIPT: one miltertest script as a test
 
 # SIGHUP to the supervisor reloads: a customer added to the map is used at once
 echo "203.0.113.0/24,erin,erin@erin.example," >>"$T/customers.csv"
-kill -HUP "$(cat "$T/pid")"
-i=0
-while ! grep -q 'reloaded' "$T/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+before=$(ready_count "$T/log" ': reloaded ')
+kill -HUP "$SM_PID"
+ready_log "$T/log" ': reloaded ' "$before" 60 "$SM_PID"
 sed 's/^Message-ID: .*/Message-ID: <after-reload@reports.shadowserver.org>/' "$T/demo.eml" >"$T/reload.eml"
 export SM_RELOAD_EML="$T/reload.eml"
 run "SIGHUP reloads the customer map" reloaded
@@ -103,9 +103,9 @@ run "SIGHUP reloads the customer map" reloaded
 mkdir -p "$T/site"
 printf 'Subject: ACTION REQUIRED: {{servce}}\n\nhello\n' >"$T/site/scan_portmapper.tmpl"
 echo "TemplateDir $T/site" >>"$T/shadowmilter.conf"
-kill -HUP "$(cat "$T/pid")"
-i=0
-while ! grep -q 'reload failed' "$T/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+before=$(ready_count "$T/log" 'reload failed')
+kill -HUP "$SM_PID"
+ready_log "$T/log" 'reload failed' "$before" 60 "$SM_PID"
 if grep -q "reload failed, keeping the running configuration: report type .*unknown variable {{servce}}" "$T/log"
 then passed=$((passed + 1)); echo "ok   a reload with a broken template is refused and logged"
 else failed=$((failed + 1)); echo "FAIL a broken template was not refused at reload"; fi
@@ -114,12 +114,14 @@ run "the running configuration still makes notices" reloaded
 rm -f "$T/site/scan_portmapper.tmpl"
 
 # the filter process killed outright: the supervisor starts a new one
-child=$(pgrep -P "$(cat "$T/pid")" | head -n 1)
+# (the socket stays open in the supervisor: the wait is for the new process's "listening on")
+child=$(pgrep -P "$SM_PID" | head -n 1)
+before=$(ready_count "$T/log" 'shadowmilter\[[0-9]+\]: listening on ')
 kill -9 "$child"
-sleep 1.5
-run "a killed filter process is restarted" nonreport
-if grep -q 'restarting' "$T/log"; then passed=$((passed + 1)); echo "ok   the restart is logged"
+if sm_wait_listening "$T/log" "$before" 60 "$SM_PID" && grep -q "filter process $child killed by signal 9; restarting" "$T/log"
+then passed=$((passed + 1)); echo "ok   the restart is logged"
 else failed=$((failed + 1)); echo "FAIL the restart is not logged"; fi
+run "a killed filter process is restarted" nonreport
 
 # a second instance must not steal a socket somebody answers on
 if "$SM" -f -c "$T/shadowmilter.conf" >"$T/second" 2>&1; then

@@ -102,7 +102,7 @@ connect_filter(const char *path)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	for (tries = 0; tries < 100; tries++) {
+	for (tries = 0; tries < 600; tries++) {	/* up to 30 s: a loaded machine, ASan */
 		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
 			die("socket");
 		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)

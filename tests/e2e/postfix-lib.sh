@@ -311,9 +311,15 @@ pf_add_mailbox() {
 	if pf_running; then pf_reload; fi
 }
 
+# pf__unix_connects PATH - true if a connect to the unix socket PATH succeeds
+# (a socket file left by a killed milter refuses it)
+pf__unix_connects() {
+	perl -MIO::Socket::UNIX -e 'exit !IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $ARGV[0])' "$1" 2>/dev/null
+}
+
 # pf_wait_milter [TIMEOUT] - wait (default 10 s) until every milter in
-# PF_MILTERS listens: an inet:HOST:PORT one on its port, a unix:PATH one as a
-# socket; a unix socket is then made connectable for the postfix user (chmod
+# PF_MILTERS listens: an inet:HOST:PORT one on its port, a unix:PATH one
+# accepts a connect (not merely: the socket file exists); a unix socket is then made connectable for the postfix user (chmod
 # 0666). smtpd and cleanup run as postfix, and a socket made by a milter
 # running as root with umask 022 (srwxr-xr-x) gets "connect to Milter service
 # ...: Permission denied" and every message a 451.
@@ -323,7 +329,7 @@ pf_wait_milter() {
 		_pf_n=0
 		while :; do
 			case $_pf_m in
-			unix:*) [ -S "${_pf_m#unix:}" ] && chmod 666 "${_pf_m#unix:}" && break ;;
+			unix:*) pf__unix_connects "${_pf_m#unix:}" && chmod 666 "${_pf_m#unix:}" && break ;;
 			inet:*) pf__listening "${_pf_m##*:}" && break ;;
 			*) pf__err "pf_wait_milter: cannot wait for $_pf_m"; return 1 ;;
 			esac

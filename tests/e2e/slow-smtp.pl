@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # slow-smtp.pl PORT FROM TO FILE PAUSEFILE - send FILE by SMTP line for line, stopping half
 # way through DATA until PAUSEFILE disappears; prints the final reply code.
-# Lets a test kill the milter while Postfix is mid-message.
+# Lets a test kill the milter while Postfix is mid-message: when it stops it
+# prints "paused" (the test waits for that line).
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -23,7 +24,11 @@ my $half = int(@lines / 2);
 for my $i (0 .. $#lines) {
 	if ($i == $half) {
 		$s->flush;
-		sleep 1 while -e $pause;
+		if (-e $pause) {
+			$| = 1;
+			print "paused\n";	# the test waits for this line, then kills the milter
+			sleep 1 while -e $pause;
+		}
 	}
 	my $l = $lines[$i];
 	$l =~ s/\r?\n$//;

@@ -15,6 +15,7 @@ fi
 SM="$(pwd)/$BUILD/shadowmilter"
 E2E="$(pwd)/tests/e2e"
 . "$E2E/postfix-lib.sh"
+. "$(pwd)/tests/ready.sh"
 passed=0 failed=0
 ok()   { passed=$((passed + 1)); echo "ok   $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1"; }
@@ -54,12 +55,13 @@ DeliverInterval     1
 RetryInterval       1
 EOC
 
+# start_milter - returns once the new filter process logged "listening on":
+# after a kill -9 the old socket file is still there, so it is no sign of life
 start_milter() {
-	"$SM" -f -c "$T/shadowmilter.conf" >>"$T/milter.log" 2>&1 &
-	MILTER_PID=$!
-	i=0
-	while ! [ -S "$T/milter.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	sleep 0.2
+	sm_start "$T/milter.log" "$T/shadowmilter.conf"
+	rc=$?
+	MILTER_PID=$SM_PID
+	return $rc
 }
 send() {	# send FROM TO FILE: the file's lines exactly; the final reply code in $T/smtp.out
 	perl "$E2E/slow-smtp.pl" "$PF_PORT" "$1" "$2" "$3" "$T/no-pause" >"$T/smtp.out" 2>&1
@@ -68,17 +70,17 @@ count() { pf_count "$(pf_maildir "$1")"; }
 body_of() { sed '1,/^$/d' "$1"; }
 latest() { ls -t "$(pf_maildir "$1")/new/"* 2>/dev/null | head -n 1; }
 
-start_milter
+check "the milter starts and logs that it listens" start_milter
 pf_start >/dev/null || { echo "FAIL postfix start"; pf_log | tail -20; echo "0 passed, 1 failed"; exit 1; }
 
 # 1. the report: one notice per customer, each with only its own findings; the tagged original for ops
 send autoreports@shadowserver.org ops@example.net tests/fixtures/demo-portmapper.eml
 check "report accepted by Postfix" grep -q '^250$' "$T/smtp.out"
 for a in ops@acme.example bob@bob.example alerts@bob.example carol@carol.example dave@dave.example; do
-	pf_wait_delivered "$(pf_maildir "$a")" 1 20 2>/dev/null
+	pf_wait_delivered "$(pf_maildir "$a")" 1 60 2>/dev/null
 	check "one notice for $a" test "$(count "$a")" -eq 1
 done
-pf_wait_delivered "$(pf_maildir ops@example.net)" 1 20 2>/dev/null
+pf_wait_delivered "$(pf_maildir ops@example.net)" 1 60 2>/dev/null
 N=$(latest ops@acme.example)
 check "acme's notice lists acme's addresses" grep -q '^192.0.2.10:111 (UDP) detected at 2026-11-24 08:52:55 UTC$' "$N"
 check "acme's notice lists acme's IPv6 address" grep -q '^\[2001:db8:100::25\]:111 (UDP)' "$N"
@@ -94,7 +96,7 @@ check "ops copy subject is tagged" grep -q '^Subject: \[shadowmilter\] \[Example
 # 2. ordinary mail arrives with its body byte-identical
 printf 'From: Alice <alice@elsewhere.example>\nTo: rcpt@elsewhere.example\nSubject: hello\n\nline one\n\tline two with tab\n.leading dot\n\nend\n' >"$T/plain.eml"
 send alice@elsewhere.example rcpt@elsewhere.example "$T/plain.eml"
-pf_wait_delivered "$(pf_maildir rcpt@elsewhere.example)" 1 20 2>/dev/null
+pf_wait_delivered "$(pf_maildir rcpt@elsewhere.example)" 1 60 2>/dev/null
 P=$(latest rcpt@elsewhere.example)
 body_of "$T/plain.eml" >"$T/want.body"
 body_of "$P" | tr -d '\r' >"$T/got.body"
@@ -105,7 +107,7 @@ check "ordinary mail has no shadowmilter header" sh -c "! grep -q '^X-Shadowmilt
 sed -e '/^Authentication-Results:/,/spf=pass/d' -e 's/^Message-ID: .*/Message-ID: <forged-1@evil.example>/' \
     tests/fixtures/demo-portmapper.eml >"$T/forged.eml"
 send autoreports@shadowserver.org ops@example.net "$T/forged.eml"
-pf_wait_delivered "$(pf_maildir ops@example.net)" 2 20 2>/dev/null
+pf_wait_delivered "$(pf_maildir ops@example.net)" 2 60 2>/dev/null
 O=$(latest ops@example.net)
 check "forged report reaches ops with the reason" grep -q '^X-Shadowmilter-Result: none; reason="unauthenticated' "$O"
 sleep 2
@@ -116,16 +118,17 @@ sed 's/^Message-ID: .*/Message-ID: <killed-1@reports.shadowserver.org>/' tests/f
 touch "$T/pause"
 perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org ops@example.net "$T/second.eml" "$T/pause" >"$T/slow.out" 2>&1 &
 SLOW=$!
-sleep 1.5
+# the client says when it is half way through DATA (Postfix has passed the headers to the milter)
+check "the slow client is mid-message" ready_log "$T/slow.out" '^paused$' 0 60 "$SLOW"
 kill -9 "$MILTER_PID"
 MILTER_PID=""
 rm -f "$T/pause"
 wait "$SLOW"
-check "milter killed mid-message gives a 4xx" grep -q '^4' "$T/slow.out"
-start_milter
+check "milter killed mid-message gives a 4xx" grep -q '^4[0-9][0-9]$' "$T/slow.out"
+check "the milter restarts and logs that it listens" start_milter
 send autoreports@shadowserver.org ops@example.net "$T/second.eml"
 check "the retry is accepted" grep -q '^250$' "$T/smtp.out"
-pf_wait_delivered "$(pf_maildir ops@acme.example)" 2 20 2>/dev/null
+pf_wait_delivered "$(pf_maildir ops@acme.example)" 2 60 2>/dev/null
 sleep 2
 check "after the retry exactly one more notice for acme" test "$(count ops@acme.example)" -eq 2
 check "after the retry exactly one more notice for dave" test "$(count dave@dave.example)" -eq 2
@@ -147,12 +150,12 @@ local r = send_eml(conn, "$T/third.eml", "<autoreports@shadowserver.org>")
 assert(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "reply " .. tostring(r))
 mt.disconnect(conn)
 EOL
+deferred_before=$(ready_count "$T/milter.log" ': deferred')
 SM_SOCKET="unix:$T/milter.sock" miltertest -s "$T/direct.lua" >"$T/direct.out" 2>&1
 check "report taken while the MTA is down" test $? -eq 0
-sleep 2
-check "delivery failure was logged and deferred" grep -q 'deferred' "$T/milter.log"
+check "delivery failure was logged and deferred" ready_log "$T/milter.log" ': deferred' "$deferred_before" 60
 pf_start >/dev/null
-pf_wait_delivered "$(pf_maildir ops@acme.example)" 3 30 2>/dev/null
+pf_wait_delivered "$(pf_maildir ops@acme.example)" 3 60 2>/dev/null
 check "notice arrives once the target is back" test "$(count ops@acme.example)" -eq 3
 check "and only once" sh -c "sleep 2; test \$(find '$(pf_maildir carol@carol.example)/new' -type f | wc -l) -eq 3"
 
