@@ -285,13 +285,16 @@ describe(struct buf *v, const struct filter_msg *m, const struct pipeline_result
 	buf_printf(v, " ref=%s", r->report_ref);
 	if (r->nreports == 0)
 		buf_printf(v, "; reason=\"%s\"", r->reason);
+	for (i = 0; i < r->nreports; i++)	/* why a report named nobody */
+		if (r->reports[i].rf->note)
+			buf_printf(v, "; note=\"%s\"", r->reports[i].rf->note);
 }
 
 static void
 list_unmatched(const struct filter_io *io, const struct pipeline_result *r)
 {
 	struct buf v = BUF_INIT;
-	char ep[IPADDR_STRLEN + 16];
+	char ep[FINDING_ADDRSTRLEN + 16];
 	size_t i, j, listed = 0, total = 0;
 
 	for (i = 0; i < r->nreports; i++)
@@ -300,7 +303,7 @@ list_unmatched(const struct filter_io *io, const struct pipeline_result *r)
 
 			if (listed++ >= UNMATCHED_HEADER_MAX)
 				continue;
-			notice_endpoint(&f->ip, f->port, ep, sizeof(ep));
+			finding_endpoint(f, ep, sizeof(ep));
 			buf_printf(&v, "%s%s%s%s", v.len ? ", " : "", ep, *f->protocol ? "/" : "", f->protocol);
 		}
 	if (total > UNMATCHED_HEADER_MAX)

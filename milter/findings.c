@@ -4,6 +4,7 @@
  * See findings.h.
  */
 #include "findings.h"
+#include "catalogue.h"
 #include "csvreport.h"
 #include "prefixmap.h"
 #include "util.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct report_file *
 report_file_new(const char *file, const char *type, const char *date, const char *identifier)
@@ -61,6 +63,7 @@ report_file_free(struct report_file *rf)
 	free(rf->identifier);
 	free(rf->first_skip);
 	free(rf->error);
+	free(rf->note);
 	free(rf);
 }
 
@@ -69,6 +72,25 @@ report_file_set_error(struct report_file *rf, const char *error)
 {
 	if (rf->error == NULL)
 		rf->error = xstrdup(error);
+}
+
+void
+report_file_set_entry(struct report_file *rf, const struct catalogue_entry *e)
+{
+	size_t i;
+
+	rf->known_type = e != NULL;
+	rf->transport[0] = '\0';
+	for (i = 0; e && e->protocol[i] && i + 1 < sizeof(rf->transport); i++) {
+		char c = e->protocol[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+			i = 0;	/* "TCP/UDP" names no one transport */
+			break;
+		}
+		rf->transport[i] = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+	}
+	rf->transport[i] = '\0';
 }
 
 int
@@ -149,31 +171,33 @@ report_name_parse(const char *name, char **date, char **type, char **identifier)
 /* --- the dedup table ------------------------------------------------------ */
 
 static uint64_t
-finding_hash(const struct ipaddr *ip, int port, const char *proto)
+finding_hash(const struct finding *key)
 {
 	uint64_t h = 1469598103934665603ULL;
+	const char *proto = key->protocol;
 	size_t i;
 
 	for (i = 0; i < 16; i++)
-		h = (h ^ ip->bytes[i]) * 1099511628211ULL;
-	h = (h ^ (uint64_t)(port + 1)) * 1099511628211ULL;
+		h = (h ^ key->ip.bytes[i]) * 1099511628211ULL;
+	h = (h ^ key->len) * 1099511628211ULL;
+	h = (h ^ (uint64_t)(key->port + 1)) * 1099511628211ULL;
 	for (; *proto; proto++)
 		h = (h ^ (unsigned char)*proto) * 1099511628211ULL;
 	return h ^ (h >> 29);
 }
 
 static int
-finding_same(const struct finding *f, const struct ipaddr *ip, int port, const char *proto)
+finding_same(const struct finding *f, const struct finding *key)
 {
-	return f->ip.family == ip->family && memcmp(f->ip.bytes, ip->bytes, 16) == 0 &&
-	    f->port == port && strcmp(f->protocol, proto) == 0;
+	return f->ip.family == key->ip.family && memcmp(f->ip.bytes, key->ip.bytes, 16) == 0 &&
+	    f->len == key->len && f->port == key->port && strcmp(f->protocol, key->protocol) == 0;
 }
 
 static void
 table_insert(struct report_file *rf, size_t index)
 {
 	const struct finding *f = rf->all[index];
-	size_t i = finding_hash(&f->ip, f->port, f->protocol) & (rf->nslots - 1);
+	size_t i = finding_hash(f) & (rf->nslots - 1);
 
 	while (rf->slots[i])
 		i = (i + 1) & (rf->nslots - 1);
@@ -193,15 +217,15 @@ table_grow(struct report_file *rf)
 }
 
 static struct finding *
-table_find(const struct report_file *rf, const struct ipaddr *ip, int port, const char *proto)
+table_find(const struct report_file *rf, const struct finding *key)
 {
 	size_t i;
 
 	if (rf->nslots == 0)
 		return NULL;
-	i = finding_hash(ip, port, proto) & (rf->nslots - 1);
+	i = finding_hash(key) & (rf->nslots - 1);
 	for (; rf->slots[i]; i = (i + 1) & (rf->nslots - 1))
-		if (finding_same(rf->all[rf->slots[i] - 1], ip, port, proto))
+		if (finding_same(rf->all[rf->slots[i] - 1], key))
 			return rf->all[rf->slots[i] - 1];
 	return NULL;
 }
@@ -321,43 +345,168 @@ copy_values(const struct csvreport_row *row)
 }
 
 static void
-record_finding(struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row,
-    const struct finding *key)
+free_values(char **values, size_t n)
 {
-	struct finding *f = table_find(rf, &key->ip, key->port, key->protocol);
+	size_t i;
+
+	for (i = 0; values && i < n; i++)
+		free(values[i]);
+	free(values);
+}
+
+/* record_finding - KEY (owned by ACCOUNT, or nobody) from ROW; a repeat keeps
+ * the earliest detection, and the columns of the row it was seen in */
+static void
+record_finding(struct report_file *rf, const struct csvreport_row *row, const struct finding *key,
+    const struct account *account)
+{
+	struct finding *f = table_find(rf, key);
 
 	if (f != NULL) {
-		if (key->detected < f->detected)
+		if (key->detected < f->detected) {
 			f->detected = key->detected;
+			f->listed = key->listed;
+			f->listed_len = key->listed_len;
+			if (f->values) {
+				free_values(f->values, rf->ncolumns);
+				f->values = copy_values(row);
+			}
+		}
 		return;
 	}
 	f = xmalloc(sizeof(*f));
 	*f = *key;
-	f->account = prefixmap_lookup(map, &f->ip);
-	f->values = f->account ? copy_values(row) : NULL;
+	f->account = account;
+	f->values = account ? copy_values(row) : NULL;
 	append_finding(rf, f);
 }
 
-/* address_column - "ip"; event reports name the affected host src_ip or
- * http_referer_ip instead */
-static const char *
-address_column(const struct report_file *rf)
-{
-	static const char *const names[] = { "ip", "src_ip", "http_referer_ip" };
-	size_t i;
+/* the parts of a listed network, gathered for record_parts */
+struct parts {
+	struct report_file *rf;
+	const struct csvreport_row *row;
+	const struct finding *key;
+};
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (column_index(rf, names[i]) >= 0)
-			return names[i];
-	return NULL;
+static void
+record_part(void *ctx, const struct account *account, const struct ipaddr *part, unsigned part_len)
+{
+	struct parts *p = ctx;
+	struct finding k = *p->key;
+
+	k.ip = *part;
+	k.len = part_len;
+	record_finding(p->rf, p->row, &k, account);
+}
+
+/* record_network - a finding for each customer inside KEY's network, or an
+ * unmatched one for the network when it overlaps nobody */
+static void
+record_network(struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row,
+    const struct finding *key)
+{
+	struct parts p = { rf, row, key };
+
+	if (prefixmap_overlaps(map, &key->ip, key->len, record_part, &p) == 0)
+		record_finding(rf, row, key, NULL);
+}
+
+static void
+count_part(void *ctx, const struct account *account, const struct ipaddr *part, unsigned part_len)
+{
+	(void)account;
+	(void)part;
+	(void)part_len;
+	(*(size_t *)ctx)++;
+}
+
+/* is_ours - some customer owns the host or a part of the network */
+static int
+is_ours(const struct prefixmap *map, const struct ipaddr *ip, unsigned len)
+{
+	size_t n = 0;
+
+	if (len == ipaddr_bits(ip))
+		return prefixmap_lookup(map, ip) != NULL;
+	prefixmap_overlaps(map, ip, len, count_part, &n);
+	return n > 0;
+}
+
+/*
+ * parse_host - an address, or a network "198.51.100.0/24" (ShadowServer
+ * documents that ip can hold one). A network wider than /8 (IPv4) or /16
+ * (IPv6) is no report about a customer: it would name every one of them.
+ */
+static int
+parse_host(const char *s, struct ipaddr *ip, unsigned *len)
+{
+	if (ipaddr_parse_prefix(s, ip, len) != 0)
+		return -1;
+	return *len < (ip->family == AF_INET6 ? 16u : 8u) ? -1 : 0;
+}
+
+/*
+ * choose_host - the row's host: the first candidate column whose value lies
+ * in our network, else the first with a value (it will be unmatched).
+ * Returns the candidate's index, or -1 with *BAD the value that is no
+ * address (or "" when the row names no host at all).
+ */
+static int
+choose_host(const struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row,
+    struct finding *key, const char **bad)
+{
+	struct ipaddr ip;
+	unsigned len;
+	size_t i;
+	int first = -1;
+
+	*bad = NULL;
+	for (i = 0; i < rf->cols.nhost; i++) {
+		const char *v = row->values[rf->cols.host[i].address];
+
+		if (*v == '\0')
+			continue;
+		if (parse_host(v, &ip, &len) != 0) {
+			if (*bad == NULL)
+				*bad = v;
+			continue;
+		}
+		if (first < 0) {
+			first = (int)i;
+			key->ip = ip;
+			key->len = len;
+		}
+		if (rf->cols.nhost == 1)
+			break;
+		if (is_ours(map, &ip, len)) {
+			key->ip = ip;
+			key->len = len;
+			return (int)i;
+		}
+	}
+	if (first < 0 && *bad == NULL)
+		*bad = "";
+	return first;
 }
 
 static int
 check_header(struct report_file *rf, const struct csvreport_row *row)
 {
+	struct buf b = BUF_INIT;
+
 	take_columns(rf, row);
-	if ((rf->address_column = address_column(rf)) == NULL) {
-		report_file_set_error(rf, "CSV header has no \"ip\" (or \"src_ip\") column");
+	hostcols_find(&rf->cols, rf->type, rf->columns, rf->ncolumns);
+	if (rf->cols.nhost == 0 && rf->known_type) {
+		buf_printf(&b, "%s reports name no host (no %s column): nobody to notify", rf->type,
+		    hostcols_names());
+		rf->note = buf_steal(&b);
+		return 0;
+	}
+	if (rf->cols.nhost == 0) {
+		buf_printf(&b, "CSV header has no host column (%s) and the type is not in the catalogue",
+		    hostcols_names());
+		report_file_set_error(rf, b.data);
+		buf_free(&b);
 		return -1;
 	}
 	if (column_index(rf, "timestamp") < 0) {
@@ -367,26 +516,45 @@ check_header(struct report_file *rf, const struct csvreport_row *row)
 	return 0;
 }
 
+static const char *
+value_at(const struct csvreport_row *row, int column)
+{
+	return column < 0 ? "" : row->values[column];
+}
+
 int
 report_file_add_row(struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row)
 {
 	struct finding key;
-	const char *ip;
+	const char *bad, *port, *proto;
+	int host;
 
 	if (rf->columns == NULL && check_header(rf, row) != 0)
 		return -1;
 	rf->rows++;
+	if (rf->cols.nhost == 0)
+		return 0;	/* a report about nobody (see the note) */
 	memset(&key, 0, sizeof(key));
-	ip = row_value(rf, row, rf->address_column);
-	if (ipaddr_parse(ip, &key.ip) != 0)
-		return skip_row(rf, row, "ip", ip);
+	if ((host = choose_host(rf, map, row, &key, &bad)) < 0)
+		return skip_row(rf, row, "ip", bad);
+	key.listed = key.ip;
+	key.listed_len = key.len;
 	if (parse_detection_time(row_value(rf, row, "timestamp"), &key.detected) != 0)
 		return skip_row(rf, row, "timestamp", row_value(rf, row, "timestamp"));
-	if (parse_port(row_value(rf, row, "port"), &key.port) != 0)
-		return skip_row(rf, row, "port", row_value(rf, row, "port"));
-	if (parse_protocol(row_value(rf, row, "protocol"), key.protocol, sizeof(key.protocol)) != 0)
-		return skip_row(rf, row, "protocol", row_value(rf, row, "protocol"));
-	record_finding(rf, map, row, &key);
+	port = value_at(row, rf->cols.host[host].port);
+	if (parse_port(port, &key.port) != 0)
+		return skip_row(rf, row, "port", port);
+	key.source_port = rf->cols.host[host].port >= 0 &&
+	    strcmp(rf->columns[rf->cols.host[host].port], "src_port") == 0;
+	proto = value_at(row, rf->cols.protocol);
+	if (*proto == '\0')
+		proto = rf->transport;
+	if (parse_protocol(proto, key.protocol, sizeof(key.protocol)) != 0)
+		return skip_row(rf, row, "protocol", proto);
+	if (key.len < ipaddr_bits(&key.ip))
+		record_network(rf, map, row, &key);
+	else
+		record_finding(rf, row, &key, prefixmap_lookup(map, &key.ip));
 	return 0;
 }
 
@@ -400,6 +568,8 @@ finding_order(const void *a, const void *b)
 
 	if (c)
 		return c;
+	if (fa->len != fb->len)
+		return fa->len < fb->len ? -1 : 1;
 	if (fa->port != fb->port)
 		return fa->port < fb->port ? -1 : 1;
 	return strcmp(fa->protocol, fb->protocol);
@@ -453,6 +623,46 @@ report_file_close(struct report_file *rf)
 	}
 	build_groups(rf, matched, nmatched);
 	free(matched);
+}
+
+void
+finding_address(const struct finding *f, char *out, size_t outlen)
+{
+	char addr[IPADDR_STRLEN];
+
+	ipaddr_format(&f->ip, addr, sizeof(addr));
+	if (f->len < ipaddr_bits(&f->ip))
+		snprintf(out, outlen, "%s/%u", addr, f->len);
+	else
+		snprintf(out, outlen, "%s", addr);
+}
+
+void
+finding_endpoint(const struct finding *f, char *out, size_t outlen)
+{
+	char addr[FINDING_ADDRSTRLEN];
+
+	finding_address(f, addr, sizeof(addr));
+	if (f->port < 0 || f->len < ipaddr_bits(&f->ip))
+		snprintf(out, outlen, "%s", addr);
+	else if (f->ip.family == AF_INET6)
+		snprintf(out, outlen, "[%s]:%d", addr, f->port);
+	else
+		snprintf(out, outlen, "%s:%d", addr, f->port);
+}
+
+void
+finding_listed(const struct finding *f, char *out, size_t outlen)
+{
+	char addr[IPADDR_STRLEN];
+
+	if (f->listed_len >= f->len || f->listed.family != f->ip.family) {
+		if (outlen)
+			out[0] = '\0';
+		return;
+	}
+	ipaddr_format(&f->listed, addr, sizeof(addr));
+	snprintf(out, outlen, "%s/%u", addr, f->listed_len);
 }
 
 const char *

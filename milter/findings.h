@@ -1,12 +1,21 @@
 /*
  * findings - what one report file says about whose addresses
  *
- * Turns CSV records into findings (ip, port, protocol, detection time plus
+ * Turns CSV records into findings (host, port, protocol, detection time plus
  * the record's other columns for the templates), deduplicated by
- * (ip, port, protocol) keeping the earliest detection, each attributed to the
- * customer owning the address. Closing the file groups findings per account,
- * sorted by address, and lists the unmatched ones for ops. A record with a bad
- * address or time is skipped and counted, never fatal.
+ * (host, port, protocol) keeping the earliest detection with that row's
+ * columns, each attributed to the customer owning the address. The columns
+ * come from hostcols: ip/port in scan reports, src_ip/src_port in event
+ * reports (so each connection of a host is a finding of its own), and the
+ * type's transport from the catalogue when a row has no protocol.
+ *
+ * A network in the host column ("198.51.100.0/24") gives a finding to every
+ * customer whose prefix overlaps it, naming the part that is theirs; the
+ * prefix map answers that without enumerating the network. Closing the file
+ * groups findings per account, sorted by address, and lists the unmatched
+ * ones for ops. A record with a bad address or time is skipped and counted,
+ * never fatal. A type the catalogue knows whose header names no host (e.g.
+ * sandbox_dns) reads as a report about nobody, with a note saying so.
  *
  * Memory grows with distinct findings, not with rows: a report repeating the
  * same services costs the same however long it is.
@@ -19,17 +28,28 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "hostcols.h"
 #include "ipaddr.h"
 
+/* longest text of a finding's address: "2001:db8::/48" */
+#define FINDING_ADDRSTRLEN (IPADDR_STRLEN + 4)
+
 struct account;
+struct catalogue_entry;
 struct prefixmap;
 struct csvreport_row;
 
 struct finding {
-	struct ipaddr ip;
+	struct ipaddr ip;		/* the host; for a listed network, the part of it
+					 * that is the account's (or the whole network) */
+	unsigned len;			/* prefix length of ip: 32/128 for a host */
+	struct ipaddr listed;		/* the network the report listed (= ip for a host) */
+	unsigned listed_len;
 	int port;			/* -1 when the report has none */
+	int source_port;		/* port is the port the host connected from
+					 * (src_port of an event report) */
 	char protocol[16];		/* lowercased; "" when none */
-	time_t detected;		/* earliest detection time seen */
+	time_t detected;		/* earliest detection time seen (values are that row's) */
 	const struct account *account;	/* NULL: nobody's */
 	char **values;			/* the record's values, aligned to report_file.columns
 					 * (matched findings only; else NULL) */
@@ -51,9 +71,12 @@ struct report_file {
 	unsigned long skipped_rows;	/* records with a bad address or time */
 	char *first_skip;		/* why the first skipped record was skipped */
 	char *error;			/* why the file could not be read, or NULL */
+	char *note;			/* why a readable file gave no findings, or NULL */
 	char **columns;			/* header names */
-	const char *address_column;	/* "ip", or "src_ip" in event reports */
+	struct hostcols cols;		/* host, port and protocol columns */
 	size_t ncolumns;
+	int known_type;			/* the catalogue knows the type */
+	char transport[16];		/* the catalogue's transport for the type, lowercase, or "" */
 	struct notice_group *groups;	/* after report_file_close */
 	size_t ngroups;
 	struct finding **unmatched;	/* after report_file_close, sorted */
@@ -70,6 +93,11 @@ struct report_file *report_file_new(const char *file, const char *type, const ch
 void report_file_free(struct report_file *rf);
 void report_file_set_error(struct report_file *rf, const char *error);
 
+/* report_file_set_entry - what the catalogue says of the type (E may be NULL),
+ * before the first row: a known type may name no host, and its transport
+ * stands in for an empty protocol */
+void report_file_set_entry(struct report_file *rf, const struct catalogue_entry *e);
+
 /*
  * report_file_add_row - one CSV record; the first call also records the
  * header. Returns 0 when taken, 1 when skipped (counted), -1 when the header
@@ -80,6 +108,17 @@ int report_file_add_row(struct report_file *rf, const struct prefixmap *map,
 
 /* report_file_close - group by account, sort, list unmatched */
 void report_file_close(struct report_file *rf);
+
+/* finding_address - "192.0.2.1", or "198.51.100.8/29" for (part of) a network */
+void finding_address(const struct finding *f, char *out, size_t outlen);
+
+/* finding_endpoint - "192.0.2.1:111", "[2001:db8::1]:111", "192.0.2.1" without
+ * a port, "198.51.100.8/29" for (part of) a network */
+void finding_endpoint(const struct finding *f, char *out, size_t outlen);
+
+/* finding_listed - the network the report listed ("198.51.100.0/24"), when it
+ * is larger than the finding's part; "" otherwise */
+void finding_listed(const struct finding *f, char *out, size_t outlen);
 
 /* report_file_value - column NAME of finding F, or NULL */
 const char *report_file_value(const struct report_file *rf, const struct finding *f, const char *name);

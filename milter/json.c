@@ -66,12 +66,17 @@ json_history(struct buf *out, const struct state_finding *h)
 static void
 json_finding(struct buf *out, const struct finding *f, int with_time, const struct state_finding *h)
 {
-	char ip[IPADDR_STRLEN];
+	char ip[FINDING_ADDRSTRLEN];
 
-	ipaddr_format(&f->ip, ip, sizeof(ip));
+	finding_address(f, ip, sizeof(ip));
 	buf_putc(out, '{');
 	json_key(out, "ip", 1);
 	json_string(out, ip);
+	finding_listed(f, ip, sizeof(ip));
+	if (*ip) {	/* the report listed a network larger than this customer's part */
+		json_key(out, "listed", 0);
+		json_string(out, ip);
+	}
 	json_key(out, "port", 0);
 	if (f->port < 0)
 		buf_puts(out, "null");
@@ -189,6 +194,10 @@ json_report(struct buf *out, const struct report_output *ro)
 		json_string(out, rf->error);
 	else
 		buf_puts(out, "null");
+	if (rf->note) {
+		json_key(out, "note", 0);
+		json_string(out, rf->note);
+	}
 	json_key(out, "notices", 0);
 	buf_putc(out, '[');
 	for (i = 0; i < ro->nnotices; i++) {

@@ -126,18 +126,46 @@ evidence(struct notice_ctx *c, const struct finding *f)
 	return buf_cstr(&c->scratch);
 }
 
+/*
+ * endpoint - where the finding is, in words a customer reads in a list:
+ * "192.0.2.1:111"; a host seen connecting (event reports), "192.0.2.5 (from
+ * port 49431/TCP)"; part of a larger listed network, "198.51.100.8/29 (your
+ * part of the listed network 198.51.100.0/24)".
+ */
+static const char *
+endpoint(struct notice_ctx *c, const struct finding *f)
+{
+	char where[FINDING_ADDRSTRLEN + 16], listed[FINDING_ADDRSTRLEN];
+
+	finding_listed(f, listed, sizeof(listed));
+	if (f->source_port && f->port >= 0) {
+		finding_address(f, where, sizeof(where));
+		keep(c, "%s (from port %d%s", where, f->port, *f->protocol ? "/" : "");
+		for (const char *p = f->protocol; *p; p++)
+			buf_putc(&c->scratch, *p >= 'a' && *p <= 'z' ? *p - ('a' - 'A') : *p);
+		buf_putc(&c->scratch, ')');
+		return buf_cstr(&c->scratch);
+	}
+	finding_endpoint(f, where, sizeof(where));
+	if (*listed)
+		return keep(c, "%s (your part of the listed network %s)", where, listed);
+	return keep(c, "%s", where);
+}
+
 static const char *
 item_get(struct notice_ctx *c, const struct finding *f, const char *name)
 {
 	const struct report_file *rf = c->in->rf;
-	char tmp[IPADDR_STRLEN + 16];
+	char tmp[FINDING_ADDRSTRLEN];
 
 	if (!strcmp(name, "ip")) {
-		ipaddr_format(&f->ip, tmp, sizeof(tmp));
+		finding_address(f, tmp, sizeof(tmp));
 		return keep(c, "%s", tmp);
 	}
-	if (!strcmp(name, "endpoint")) {
-		notice_endpoint(&f->ip, f->port, tmp, sizeof(tmp));
+	if (!strcmp(name, "endpoint"))
+		return endpoint(c, f);
+	if (!strcmp(name, "listed")) {
+		finding_listed(f, tmp, sizeof(tmp));
 		return keep(c, "%s", tmp);
 	}
 	if (!strcmp(name, "port"))

@@ -120,6 +120,7 @@ report_file_for(struct pipeline *p, const char *name, const char *outer)
 	/* the name reaches logs, terminals and notices: no control characters */
 	clean = text_clean(name, 255);
 	rf = report_file_new(clean, type, date, id);
+	report_file_set_entry(rf, catalogue_lookup(p->cfg->catalogue, type));
 	free(clean);
 	free(date);
 	free(type);
@@ -552,6 +553,8 @@ closed_order(const void *a, const void *b)
 
 	if (c)
 		return c;
+	if (fa->len != fb->len)
+		return fa->len < fb->len ? -1 : 1;
 	if (fa->port != fb->port)
 		return fa->port < fb->port ? -1 : 1;
 	return strcmp(fa->protocol, fb->protocol);
@@ -572,9 +575,13 @@ closed_findings(const struct pipeline *p, const struct state_closed *c, const st
 		struct closed_finding *x = &cf[*n];
 		const struct state_item *it = &c->items[i];
 
-		if (ipaddr_parse(it->ip, &x->f.ip) != 0 || (x->f.account = prefixmap_lookup(p->map, &x->f.ip)) == NULL ||
+		/* an address, or the part of a listed network that was the account's */
+		if (ipaddr_parse_prefix(it->ip, &x->f.ip, &x->f.len) != 0 ||
+		    (x->f.account = prefixmap_lookup(p->map, &x->f.ip)) == NULL ||
 		    strcmp(x->f.account->name, c->account) != 0)
 			continue;
+		x->f.listed = x->f.ip;
+		x->f.listed_len = x->f.len;
 		*account = x->f.account;
 		x->f.port = it->port;
 		snprintf(x->f.protocol, sizeof(x->f.protocol), "%s", it->protocol);

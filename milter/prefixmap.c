@@ -599,6 +599,130 @@ prefixmap_lookup(const struct prefixmap *map, const struct ipaddr *addr)
 	return best ? acct_at(map, best - 1) : NULL;
 }
 
+/* ---- overlaps: the customers inside a listed network ---- */
+
+struct overlap {
+	const struct prefixmap *map;
+	int fam;
+	unsigned len;			/* the listed network's length */
+	prefixmap_part_fn fn;
+	void *ctx;
+	size_t parts;
+};
+
+static void
+overlap_emit(struct overlap *o, uint32_t acct, const uint8_t *key, unsigned plen)
+{
+	struct ipaddr part;
+
+	memset(&part, 0, sizeof(part));
+	part.family = o->fam ? AF_INET6 : AF_INET;
+	memcpy(part.bytes, key, 16);
+	o->fn(o->ctx, acct_at(o->map, acct - 1), &part, plen);
+	o->parts++;
+}
+
+/*
+ * overlap_walk - report every prefix in the subtree N (all inside the listed
+ * network), in address order; ENCLOSING is the account of the nearest
+ * enclosing prefix already reported, so nested prefixes of one account
+ * count once. The depth is bounded by the address length.
+ */
+static void
+overlap_walk(struct overlap *o, uint32_t n, uint32_t enclosing)
+{
+	const struct node *nd;
+
+	if (n == 0)
+		return;
+	nd = &o->map->nodes[n];
+	if (nd->acct != 0 && nd->plen > o->len) {
+		if (nd->acct != enclosing)
+			overlap_emit(o, nd->acct, nd->key, nd->plen);
+		enclosing = nd->acct;
+	}
+	overlap_walk(o, nd->child[0], enclosing);
+	overlap_walk(o, nd->child[1], enclosing);
+}
+
+/* overlap_subtree - the node under N whose prefixes are all inside KEY/LEN, or 0 */
+static uint32_t
+overlap_subtree(const struct prefixmap *map, uint32_t n, const uint8_t *key, unsigned len)
+{
+	while (n != 0) {
+		const struct node *nd = &map->nodes[n];
+
+		if (nd->plen >= len)
+			return key_matches(nd->key, key, len) ? n : 0;
+		if (!key_matches(nd->key, key, nd->plen))
+			return 0;
+		n = nd->child[key_bit(key, nd->plen)];
+	}
+	return 0;
+}
+
+/* covering - account index + 1 of the longest prefix under N holding all of KEY/LEN */
+static uint32_t
+covering(const struct prefixmap *map, uint32_t n, const uint8_t *key, unsigned len)
+{
+	uint32_t best = 0;
+
+	while (n != 0) {
+		const struct node *nd = &map->nodes[n];
+
+		if (nd->plen > len || !key_matches(nd->key, key, nd->plen))
+			break;
+		if (nd->acct != 0)
+			best = nd->acct;
+		if (nd->plen == len)
+			break;
+		n = nd->child[key_bit(key, nd->plen)];
+	}
+	return best;
+}
+
+size_t
+prefixmap_overlaps(const struct prefixmap *map, const struct ipaddr *net, unsigned len,
+    prefixmap_part_fn fn, void *ctx)
+{
+	struct overlap o = { map, net->family == AF_INET6, 0, fn, ctx, 0 };
+	const struct tree *t = &map->tree[o.fam];
+	uint8_t key[16];
+	uint32_t outer, enclosing, i, first, count;
+
+	if ((net->family != AF_INET && net->family != AF_INET6) || len > ipaddr_bits(net))
+		return 0;
+	o.len = len;
+	key_mask(key, net->bytes, len);
+	outer = 0;
+	if (len >= TOP_BITS && t->top)
+		outer = covering(map, t->top[top_index(key)], key, len);
+	if (outer == 0)
+		outer = covering(map, t->shortroot, key, len);
+	if (outer != 0)
+		overlap_emit(&o, outer, key, len);
+	if (len < TOP_BITS)
+		overlap_walk(&o, overlap_subtree(map, t->shortroot, key, len), outer);
+	if (t->top == NULL)
+		return o.parts;
+	/* the tries picked by the first TOP_BITS bits that lie inside the network */
+	first = top_index(key);
+	count = len >= TOP_BITS ? 1 : (uint32_t)1 << (TOP_BITS - len);
+	for (i = first; i < first + count; i++) {
+		uint8_t at[16];
+
+		if (t->top[i] == 0)
+			continue;
+		memcpy(at, key, 16);
+		at[0] = (uint8_t)(i >> 8);
+		at[1] = (uint8_t)i;
+		enclosing = len >= TOP_BITS ? outer : trie_best(map, t->shortroot, at, TOP_BITS);
+		overlap_walk(&o, len >= TOP_BITS ? overlap_subtree(map, t->top[i], key, len) : t->top[i],
+		    enclosing ? enclosing : outer);
+	}
+	return o.parts;
+}
+
 /* ---- adding ---- */
 
 static int

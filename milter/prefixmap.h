@@ -46,6 +46,24 @@ int prefixmap_load(struct prefixmap *map, const char *path, char *err, size_t er
 /* prefixmap_lookup - account owning ADDR, or NULL; the most specific prefix wins */
 const struct account *prefixmap_lookup(const struct prefixmap *map, const struct ipaddr *addr);
 
+/* called once per part of a listed network that belongs to ACCOUNT */
+typedef void (*prefixmap_part_fn)(void *ctx, const struct account *account, const struct ipaddr *part,
+    unsigned part_len);
+
+/*
+ * prefixmap_overlaps - every customer whose prefix overlaps the network
+ * NET/LEN: the owner of the longest prefix holding the whole network (its
+ * part is the network itself), then each prefix inside the network (its part
+ * is that prefix), in no particular order. A prefix inside another one of the same
+ * account is not reported again. Returns the number of parts.
+ *
+ * The cost is a walk of the trie below the network: it grows with the
+ * customer prefixes inside the network, never with its size, so a /8 costs
+ * what the prefixes under it cost, not 16 million lookups.
+ */
+size_t prefixmap_overlaps(const struct prefixmap *map, const struct ipaddr *net, unsigned len,
+    prefixmap_part_fn fn, void *ctx);
+
 size_t prefixmap_prefix_count(const struct prefixmap *map);
 size_t prefixmap_account_count(const struct prefixmap *map);
 

@@ -103,14 +103,14 @@ write_notice(struct replay *r, const struct notice *n, int confirmation)
 static void
 print_unmatched(const struct report_file *rf)
 {
-	char ep[IPADDR_STRLEN + 16];
+	char ep[FINDING_ADDRSTRLEN + 16];
 	size_t i;
 
 	if (rf->nunmatched == 0)
 		return;
 	printf("   unmatched (no customer):");
 	for (i = 0; i < rf->nunmatched; i++) {
-		notice_endpoint(&rf->unmatched[i]->ip, rf->unmatched[i]->port, ep, sizeof(ep));
+		finding_endpoint(rf->unmatched[i], ep, sizeof(ep));
 		printf("%s %s", i ? "," : "", ep);
 	}
 	printf("\n");
@@ -149,6 +149,8 @@ print_text(struct replay *r, const struct pipeline_result *res)
 		    rf->error ? rf->error : "");
 		if (rf->first_skip)
 			printf("   first skipped: %s\n", rf->first_skip);
+		if (rf->note)
+			printf("   note: %s\n", rf->note);
 		print_unmatched(rf);
 		if (ro->history)
 			print_history(ro);

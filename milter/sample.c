@@ -141,6 +141,8 @@ sample_report(const struct config *cfg, const struct prefixmap *map, const char 
 	struct reader r = { report_file_new(name, type, SAMPLE_DATE, ""), map };
 	struct csvreport *reader = csvreport_new(on_row, &r);
 
+	report_file_set_entry(r.rf, catalogue_lookup(cfg->catalogue, type));
+
 	if (csvreport_feed(reader, csv, strlen(csv), err, errlen) != 0 ||
 	    csvreport_finish(reader, err, errlen) != 0 || r.rf->error) {
 		if (r.rf->error)

@@ -377,11 +377,11 @@ record_finding(struct apply *a, const char *account, const struct finding *f, st
 	static const char find[] = "SELECT id, first_seen, times_reported, last_notified FROM findings"
 	    " WHERE account = ?1 AND ip = ?2 AND port = ?3 AND protocol = ?4 AND report_type = ?5"
 	    " AND resolved_at IS NULL";
-	char ip[IPADDR_STRLEN];
+	char ip[FINDING_ADDRSTRLEN];
 	sqlite3_stmt *s;
 	int rc;
 
-	ipaddr_format(&f->ip, ip, sizeof(ip));
+	finding_address(f, ip, sizeof(ip));	/* a network keeps its length: "198.51.100.8/29" */
 	sf->first_seen = f->detected;
 	sf->times_reported = 1;
 	if ((s = stmt(a->st, find)) == NULL)
@@ -758,13 +758,13 @@ replay_finding(struct apply *a, const char *account, const struct finding *f, st
 	static const char sql[] = "SELECT first_seen, times_reported, first_report FROM findings"
 	    " WHERE account = ?1 AND ip = ?2 AND port = ?3 AND protocol = ?4 AND report_type = ?5"
 	    " AND first_report <= ?6 ORDER BY id DESC LIMIT 1";
-	char ip[IPADDR_STRLEN];
+	char ip[FINDING_ADDRSTRLEN];
 	sqlite3_stmt *s = stmt(a->st, sql);
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	ipaddr_format(&f->ip, ip, sizeof(ip));
+	finding_address(f, ip, sizeof(ip));
 	bind_text(s, 1, account);
 	bind_text(s, 2, ip);
 	sqlite3_bind_int(s, 3, f->port);

@@ -348,7 +348,7 @@ TEST(catalogue, unknown_type_gets_a_generic_notice_never_silence)
 	config_free(cfg);
 }
 
-TEST(catalogue, event_notice_lists_the_evidence_instead_of_a_port)
+TEST(catalogue, event_notice_lists_the_evidence_and_the_port_connected_from)
 {
 	const char *csv = "timestamp,ip,src_port,infection,family,dst_ip,dst_port,tag\n"
 	    "2026-11-24 01:00:00,192.0.2.10,50123,andromeda,gamarue,198.51.100.7,80,botnet\n";
@@ -358,7 +358,7 @@ TEST(catalogue, event_notice_lists_the_evidence_instead_of_a_port)
 
 	REQUIRE(n != NULL);
 	CHECK_STR(n->subject, "ACTION REQUIRED: Sinkhole Events reported for your Example Hosting servers");
-	CHECK(strstr(n->message, "\n192.0.2.10 detected at 2026-11-24 01:00:00 UTC\n"
+	CHECK(strstr(n->message, "\n192.0.2.10 (from port 50123) detected at 2026-11-24 01:00:00 UTC\n"
 	    "    infection=andromeda, family=gamarue, dst_ip=198.51.100.7, dst_port=80\n") != NULL);
 	CHECK(strstr(n->message, "All of these need to be cleaned up or shut down.") != NULL);
 	pipeline_result_free(r);

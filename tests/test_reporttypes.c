@@ -1,0 +1,486 @@
+/*
+ * test_reporttypes - every report type as ShadowServer's schema describes it
+ * gives the right host, port and protocol; listed networks reach every
+ * customer inside them; event connections stay apart.
+ *
+ * The schema cases are generated from ../shared/reference/shadowserver/
+ * schema/reports.json, read in place (never copied into the project): for
+ * each type, a CSV with exactly the schema's header goes through the
+ * pipeline, and the test checks which column the host, port and protocol
+ * were taken from. Without the reference folder that test says so loudly.
+ */
+#include "test.h"
+#include "testmail.h"
+
+#include "catalogue.h"
+#include "config.h"
+#include "findings.h"
+#include "json.h"
+#include "notice.h"
+#include "pipeline.h"
+#include "prefixmap.h"
+#include "state.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- a small reader for reports.json: { "type": { "fields": [...] } } ---- */
+
+struct schema_type {
+	char *name;
+	char **fields;
+	size_t nfields;
+};
+
+struct json_in {
+	const char *p;
+	int bad;
+};
+
+static void
+ws(struct json_in *j)
+{
+	while (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t')
+		j->p++;
+}
+
+/* jstring - a JSON string (the schema has no escapes beyond \" and \\) */
+static char *
+jstring(struct json_in *j)
+{
+	struct buf b = BUF_INIT;
+
+	ws(j);
+	if (*j->p != '"') {
+		j->bad = 1;
+		return xstrdup("");
+	}
+	for (j->p++; *j->p && *j->p != '"'; j->p++) {
+		if (*j->p == '\\' && j->p[1])
+			j->p++;
+		buf_putc(&b, *j->p);
+	}
+	if (*j->p == '"')
+		j->p++;
+	else
+		j->bad = 1;
+	return buf_steal(&b);
+}
+
+static void jskip(struct json_in *j);
+
+static void
+jskip_container(struct json_in *j, char close)
+{
+	j->p++;
+	for (;;) {
+		ws(j);
+		if (*j->p == close) {
+			j->p++;
+			return;
+		}
+		if (*j->p == '\0' || j->bad) {
+			j->bad = 1;
+			return;
+		}
+		if (close == '}') {
+			free(jstring(j));
+			ws(j);
+			if (*j->p++ != ':')
+				j->bad = 1;
+		}
+		jskip(j);
+		ws(j);
+		if (*j->p == ',')
+			j->p++;
+	}
+}
+
+static void
+jskip(struct json_in *j)
+{
+	ws(j);
+	if (*j->p == '"')
+		free(jstring(j));
+	else if (*j->p == '{')
+		jskip_container(j, '}');
+	else if (*j->p == '[')
+		jskip_container(j, ']');
+	else if (*j->p)
+		j->p += strcspn(j->p, ",}] \n\r\t");
+	else
+		j->bad = 1;
+}
+
+static void
+jfields(struct json_in *j, struct schema_type *t)
+{
+	ws(j);
+	if (*j->p != '[') {
+		j->bad = 1;
+		return;
+	}
+	j->p++;
+	for (;;) {
+		ws(j);
+		if (*j->p == ']') {
+			j->p++;
+			return;
+		}
+		t->fields = xreallocarray(t->fields, t->nfields + 1, sizeof(char *));
+		t->fields[t->nfields++] = jstring(j);
+		ws(j);
+		if (*j->p == ',')
+			j->p++;
+		else if (*j->p != ']' || j->bad) {
+			j->bad = 1;
+			return;
+		}
+	}
+}
+
+static void
+jtype(struct json_in *j, struct schema_type *t)
+{
+	ws(j);
+	if (*j->p != '{') {
+		j->bad = 1;
+		return;
+	}
+	j->p++;
+	while (!j->bad) {
+		char *key;
+
+		ws(j);
+		if (*j->p == '}') {
+			j->p++;
+			return;
+		}
+		key = jstring(j);
+		ws(j);
+		if (*j->p++ != ':')
+			j->bad = 1;
+		if (strcmp(key, "fields") == 0)
+			jfields(j, t);
+		else
+			jskip(j);
+		free(key);
+		ws(j);
+		if (*j->p == ',')
+			j->p++;
+	}
+}
+
+/* schema_load - the types of reports.json; NULL when the file is missing */
+static struct schema_type *
+schema_load(const char *path, size_t *n)
+{
+	char *text = test_read_file(path, NULL);
+	struct json_in j;
+	struct schema_type *v = NULL;
+
+	*n = 0;
+	if (text == NULL)
+		return NULL;
+	j.p = text;
+	j.bad = 0;
+	ws(&j);
+	if (*j.p++ != '{')
+		j.bad = 1;
+	while (!j.bad) {
+		ws(&j);
+		if (*j.p == '}')
+			break;
+		v = xreallocarray(v, *n + 1, sizeof(*v));
+		memset(&v[*n], 0, sizeof(*v));
+		v[*n].name = jstring(&j);
+		ws(&j);
+		if (*j.p++ != ':')
+			j.bad = 1;
+		jtype(&j, &v[(*n)++]);
+		ws(&j);
+		if (*j.p == ',')
+			j.p++;
+	}
+	CHECK(!j.bad);
+	free(text);
+	return v;
+}
+
+static void
+schema_free(struct schema_type *v, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < v[i].nfields; k++)
+			free(v[i].fields[k]);
+		free(v[i].fields);
+		free(v[i].name);
+	}
+	free(v);
+}
+
+/* --- the expectations, written from the schema's documentation ---------- */
+
+static int
+has_field(const struct schema_type *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->nfields; i++)
+		if (strcmp(t->fields[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Each candidate host column gets an address owned by an account of its
+ * own, and each port column a port of its own, so the finding shows which
+ * column was taken. */
+static const struct {
+	const char *column, *address, *account, *port_column, *port, *port2;
+} hosts[] = {
+	{ "ip", "192.0.2.1", "via-ip", "port", "1001", "2001" },
+	{ "src_ip", "192.0.2.2", "via-src-ip", "src_port", "1002", "2002" },
+	{ "http_referer_ip", "192.0.2.3", "via-referer", "http_referer_port", "1003", "2003" },
+	{ "dst_ip", "192.0.2.4", "via-dst-ip", "dst_port", "1004", "2004" },
+};
+
+#define NHOSTS (sizeof(hosts) / sizeof(hosts[0]))
+
+static const char *TYPES_MAP =
+    "prefix,account,email\n"
+    "192.0.2.1/32,via-ip,a@example.net\n"
+    "192.0.2.2/32,via-src-ip,b@example.net\n"
+    "192.0.2.3/32,via-referer,c@example.net\n"
+    "192.0.2.4/32,via-dst-ip,d@example.net\n"
+    "192.0.2.0/24,via-other-column,e@example.net\n";
+
+/* expected_host - the column the schema's documentation says names our
+ * host: the DDoS target reports name it dst_ip; otherwise ip (scan and most
+ * others), src_ip (events), http_referer_ip (referer events); -1: none */
+static int
+expected_host(const struct schema_type *t)
+{
+	size_t n = strlen(t->name), i;
+
+	if (n > 12 && strcmp(t->name + n - 12, "_ddos_target") == 0)
+		return 3;
+	for (i = 0; i < 3; i++)
+		if (has_field(t, hosts[i].column))
+			return (int)i;
+	return -1;
+}
+
+/* expected_port - the port of the host's row: the host's own port column,
+ * else (an "ip" in an older sinkhole layout) src_port; NULL: none */
+static const char *
+expected_port(const struct schema_type *t, int host, int second)
+{
+	if (has_field(t, hosts[host].port_column))
+		return second ? hosts[host].port2 : hosts[host].port;
+	if (host == 0 && has_field(t, "src_port"))
+		return second ? hosts[1].port2 : hosts[1].port;
+	return NULL;
+}
+
+/* field_value - what a generated row holds in FIELD; row 2 has other ports,
+ * no protocol and a later time */
+static const char *
+field_value(const char *field, int second)
+{
+	size_t i;
+
+	for (i = 0; i < NHOSTS; i++) {
+		if (strcmp(field, hosts[i].column) == 0)
+			return hosts[i].address;
+		if (strcmp(field, hosts[i].port_column) == 0)
+			return second ? hosts[i].port2 : hosts[i].port;
+	}
+	if (strcmp(field, "timestamp") == 0)
+		return second ? "2026-11-24 09:15:10" : "2026-11-24 09:14:02";
+	if (strcmp(field, "protocol") == 0)
+		return second ? "" : "icmp";	/* no catalogue row says icmp */
+	if (strlen(field) > 3 && strcmp(field + strlen(field) - 3, "_ip") == 0)
+		return "192.0.2.99";	/* attack_src_ip, external_ip, ...: never the host */
+	return "x";
+}
+
+static char *
+schema_csv(const struct schema_type *t)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	int row;
+
+	for (i = 0; i < t->nfields; i++)
+		buf_printf(&b, "%s%s", i ? "," : "", t->fields[i]);
+	buf_puts(&b, "\n");
+	for (row = 0; row < 2; row++) {
+		for (i = 0; i < t->nfields; i++)
+			buf_printf(&b, "%s%s", i ? "," : "", field_value(t->fields[i], row));
+		buf_puts(&b, "\n");
+	}
+	return buf_steal(&b);
+}
+
+static struct config *
+catalogue_cfg(void)
+{
+	struct config *cfg = test_config();
+	char err[512];
+
+	if (config_load_catalogue(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "  %s\n", err);
+		abort();
+	}
+	return cfg;
+}
+
+static struct pipeline_result *
+run_csv(const struct config *cfg, const struct prefixmap *map, const char *type, const char *csv)
+{
+	char name[160], *msg;
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, name, csv, NULL, NULL };
+	struct pipeline_result *r;
+
+	snprintf(name, sizeof(name), "2026-11-24-%s-as64500.csv", type);
+	msg = testmail_build(&tm);
+	r = test_run(cfg, map, msg, strlen(msg), 0);
+	free(msg);
+	return r;
+}
+
+/* transport - the catalogue's transport for TYPE, lowercase; "" when none */
+static void
+transport(const struct config *cfg, const char *type, char *out, size_t outlen)
+{
+	const struct catalogue_entry *e = catalogue_lookup(cfg->catalogue, type);
+	size_t i;
+
+	for (i = 0; e && e->protocol[i] && i + 1 < outlen; i++)
+		out[i] = (char)(e->protocol[i] >= 'A' && e->protocol[i] <= 'Z' ? e->protocol[i] + 32 : e->protocol[i]);
+	out[i] = '\0';
+	if (strchr(out, '/'))
+		out[0] = '\0';
+}
+
+/* check_type - T's generated CSV through the pipeline; 0 when all agrees */
+static int
+check_type(const struct config *cfg, const struct prefixmap *map, const struct schema_type *t)
+{
+	char *csv = schema_csv(t), proto[16];
+	struct pipeline_result *r = run_csv(cfg, map, t->name, csv);
+	const struct report_file *rf;
+	const struct notice_group *g;
+	int host = expected_host(t), fails = 0, k;
+
+	free(csv);
+	if (r == NULL || r->nreports != 1) {
+		fprintf(stderr, "  %s: no report read\n", t->name);
+		pipeline_result_free(r);
+		return 1;
+	}
+	rf = r->reports[0].rf;
+	if (rf->error) {
+		fprintf(stderr, "  %s: error: %s\n", t->name, rf->error);
+		pipeline_result_free(r);
+		return 1;
+	}
+	if (host < 0) {	/* a known type about nobody: no findings, a note */
+		if (rf->ngroups != 0 || rf->nunmatched != 0 || rf->note == NULL || rf->rows != 2) {
+			fprintf(stderr, "  %s: no host column, yet %zu groups, %zu unmatched, note %s\n", t->name,
+			    rf->ngroups, rf->nunmatched, rf->note ? rf->note : "(none)");
+			fails++;
+		}
+		pipeline_result_free(r);
+		return fails;
+	}
+	transport(cfg, t->name, proto, sizeof(proto));
+	if (rf->ngroups != 1 || strcmp(rf->groups[0].account->name, hosts[host].account) != 0 ||
+	    rf->nunmatched != 0) {
+		fprintf(stderr, "  %s: want the host from %s (account %s), got %zu groups (first %s), %zu unmatched\n",
+		    t->name, hosts[host].column, hosts[host].account, rf->ngroups,
+		    rf->ngroups ? rf->groups[0].account->name : "-", rf->nunmatched);
+		pipeline_result_free(r);
+		return 1;
+	}
+	g = &rf->groups[0];
+	for (k = 0; k < 2; k++) {
+		const char *want_port = expected_port(t, host, k);
+		const char *want_proto = has_field(t, "protocol") && k == 0 ? "icmp" : proto;
+		int port = want_port ? atoi(want_port) : -1, found = 0;
+		time_t when;
+		size_t i;
+
+		if (parse_detection_time(field_value("timestamp", k), &when) != 0)
+			abort();
+		if (k == 1 && want_port == NULL && strcmp(want_proto, has_field(t, "protocol") ? "icmp" : proto) == 0) {
+			/* no port, same protocol: the second row is the same finding */
+			if (g->nfindings != 1) {
+				fprintf(stderr, "  %s: two rows of one host without port: %zu findings\n", t->name,
+				    g->nfindings);
+				fails++;
+			}
+			continue;
+		}
+		for (i = 0; i < g->nfindings; i++)
+			found |= g->findings[i]->port == port && strcmp(g->findings[i]->protocol, want_proto) == 0 &&
+			    g->findings[i]->detected == when;
+		if (!found) {
+			fprintf(stderr, "  %s: row %d: no finding with port %d, protocol \"%s\" (host from %s)\n",
+			    t->name, k + 1, port, want_proto, hosts[host].column);
+			for (i = 0; i < g->nfindings; i++)
+				fprintf(stderr, "    have port %d protocol \"%s\" at %lld\n", g->findings[i]->port,
+				    g->findings[i]->protocol, (long long)g->findings[i]->detected);
+			fails++;
+		}
+	}
+	pipeline_result_free(r);
+	return fails;
+}
+
+TEST(reporttypes, every_schema_type_takes_host_port_and_protocol_from_the_right_columns)
+{
+	const char *dir = test_shared_dir();
+	char path[4096];
+	struct schema_type *types;
+	struct config *cfg;
+	struct prefixmap *map;
+	size_t n, i, by_host[NHOSTS] = { 0 }, nohost = 0, failed = 0;
+
+	if (dir == NULL) {
+		printf("  SKIPPED: ../shared/reference/shadowserver/schema/reports.json not present: "
+		    "no schema conformance checked\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/schema/reports.json", dir);
+	types = schema_load(path, &n);
+	REQUIRE(types != NULL);
+	CHECK(n >= 160);	/* ShadowServer has well over a hundred and sixty types */
+	cfg = catalogue_cfg();
+	map = test_map(TYPES_MAP);
+	for (i = 0; i < n; i++) {
+		int host = expected_host(&types[i]);
+
+		if (catalogue_lookup(cfg->catalogue, types[i].name) == NULL) {
+			fprintf(stderr, "  %s: not in templates/catalogue.csv\n", types[i].name);
+			failed++;
+			continue;
+		}
+		if (host < 0)
+			nohost++;
+		else
+			by_host[host]++;
+		failed += check_type(cfg, map, &types[i]) != 0;
+	}
+	printf("  schema: %zu types, %zu agree; host from ip %zu, src_ip %zu, http_referer_ip %zu, "
+	    "dst_ip %zu, no host column %zu\n", n, n - failed, by_host[0], by_host[1], by_host[2], by_host[3],
+	    nohost);
+	CHECK_INT(failed, 0);
+	CHECK(by_host[1] > 0 && by_host[2] > 0 && by_host[3] > 0 && nohost > 0);
+	prefixmap_free(map);
+	config_free(cfg);
+	schema_free(types, n);
+}
