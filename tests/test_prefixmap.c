@@ -3,6 +3,7 @@
  */
 #include "test.h"
 #include "prefixmap.h"
+#include "util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -599,4 +600,118 @@ TEST(prefixmap, random_prefixes_agree_with_a_linear_scan)
 	CHECK_INT(wrong, 0);
 	prefixmap_free(map);
 	free(have);
+}
+
+/* --- overlaps: the customers inside a listed network ---------------------- */
+
+struct parts_seen {
+	struct buf text;	/* "account part;" per part, sorted by the caller's order */
+	size_t n;
+};
+
+static void
+note_part(void *ctx, const struct account *account, const struct ipaddr *part, unsigned len)
+{
+	struct parts_seen *s = ctx;
+	char addr[IPADDR_STRLEN];
+
+	ipaddr_format(part, addr, sizeof(addr));
+	buf_printf(&s->text, "%s %s/%u;", account->name, addr, len);
+	s->n++;
+}
+
+/* overlaps - "account part;" for every part of NET, in the order reported */
+static char *
+overlaps(const struct prefixmap *map, const char *net, size_t *n)
+{
+	struct parts_seen s = { BUF_INIT, 0 };
+	struct ipaddr a;
+	unsigned len;
+
+	if (ipaddr_parse_prefix(net, &a, &len) != 0)
+		return xstrdup("(test bug: bad network)");
+	*n = prefixmap_overlaps(map, &a, len, note_part, &s);
+	CHECK_INT(*n, s.n);
+	return s.text.data ? buf_steal(&s.text) : xstrdup("");
+}
+
+TEST(prefixmap, overlaps_names_the_covering_owner_and_every_prefix_inside)
+{
+	struct prefixmap *map = prefixmap_new();
+	char *got;
+	size_t n;
+
+	REQUIRE(add(map, "10.0.0.0/8", "big") == 0);
+	REQUIRE(add(map, "10.1.0.0/16", "mid") == 0);
+	REQUIRE(add(map, "10.1.2.0/24", "small") == 0);
+	REQUIRE(add(map, "10.1.2.128/25", "small") == 0);	/* inside small's own /24: said once */
+	REQUIRE(add(map, "10.1.3.4/32", "host") == 0);
+	REQUIRE(add(map, "10.2.0.0/16", "other") == 0);
+	got = overlaps(map, "10.1.0.0/16", &n);
+	CHECK_STR(got, "mid 10.1.0.0/16;small 10.1.2.0/24;host 10.1.3.4/32;");
+	free(got);
+	got = overlaps(map, "10.1.2.0/23", &n);	/* inside mid: mid's part is the whole /23 */
+	CHECK_STR(got, "mid 10.1.2.0/23;small 10.1.2.0/24;host 10.1.3.4/32;");
+	free(got);
+	got = overlaps(map, "10.1.2.200/32", &n);	/* a host: its longest prefix only */
+	CHECK_STR(got, "small 10.1.2.200/32;");
+	free(got);
+	got = overlaps(map, "11.0.0.0/8", &n);
+	CHECK_STR(got, "");
+	CHECK_INT(n, 0);
+	free(got);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, overlaps_spans_the_tries_of_a_short_network)
+{
+	struct prefixmap *map = prefixmap_new();
+	char *got;
+	size_t n;
+
+	/* prefixes of 16 bits and more live in tries picked by their first 16 bits */
+	REQUIRE(add(map, "20.0.0.0/12", "short") == 0);
+	REQUIRE(add(map, "20.0.5.0/24", "short") == 0);		/* inside short's /12: once */
+	REQUIRE(add(map, "20.3.0.0/16", "c") == 0);
+	REQUIRE(add(map, "20.200.0.0/16", "d") == 0);
+	REQUIRE(add(map, "21.0.0.0/16", "outside") == 0);
+	REQUIRE(add(map, "2001:db8::/32", "v6") == 0);
+	got = overlaps(map, "20.0.0.0/8", &n);
+	CHECK_STR(got, "short 20.0.0.0/12;c 20.3.0.0/16;d 20.200.0.0/16;");
+	CHECK_INT(n, 3);
+	free(got);
+	got = overlaps(map, "20.0.0.0/14", &n);	/* short covers it; c is inside */
+	CHECK_STR(got, "short 20.0.0.0/14;c 20.3.0.0/16;");
+	free(got);
+	got = overlaps(map, "2001:db8:1::/48", &n);
+	CHECK_STR(got, "v6 2001:db8:1::/48;");
+	free(got);
+	got = overlaps(map, "2001::/16", &n);
+	CHECK_STR(got, "v6 2001:db8::/32;");
+	free(got);
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, overlaps_of_a_slash_8_cost_what_its_customers_cost)
+{
+	struct prefixmap *map = prefixmap_new();
+	char prefix[32], err[128];
+	struct ipaddr a;
+	size_t i, n;
+	char *got;
+
+	/* 20,000 customers' /32s spread over a /8: one part each, no enumeration of 16M addresses */
+	for (i = 0; i < 20000; i++) {
+		snprintf(prefix, sizeof(prefix), "30.%zu.%zu.%zu", (i * 7) % 256, (i / 256) % 256, i % 251);
+		if (ipaddr_parse(prefix, &a) != 0 || prefixmap_add(map, &a, 32, "many", "n@example.net", err,
+		    sizeof(err)) != 0)
+			continue;
+	}
+	REQUIRE(add(map, "30.0.0.0/9", "half") == 0);
+	got = overlaps(map, "30.0.0.0/8", &n);
+	/* half's /9 and the /32s outside it, each its own part; those inside half's /9
+	 * belong to another account, so they count too */
+	CHECK_INT(n, prefixmap_prefix_count(map));
+	free(got);
+	prefixmap_free(map);
 }

@@ -484,3 +484,307 @@ TEST(reporttypes, every_schema_type_takes_host_port_and_protocol_from_the_right_
 	config_free(cfg);
 	schema_free(types, n);
 }
+
+/* --- the type's own rules ------------------------------------------------ */
+
+static const char *NO_HOST_CSV =
+    "timestamp,md5,request,request_type,response,family,tag,source,severity,sha1,sha256\n"
+    "2026-11-24 09:14:02,d41d8cd98f00b204e9800998ecf8427e,evil.example,A,192.0.2.1,andromeda,x,y,high,,\n";
+
+TEST(reporttypes, a_known_type_without_a_host_column_names_nobody_and_says_why)
+{
+	struct config *cfg = catalogue_cfg();
+	struct prefixmap *map = test_map(TYPES_MAP);
+	struct pipeline_result *r = run_csv(cfg, map, "sandbox_dns", NO_HOST_CSV);
+	const struct report_file *rf;
+	struct buf json = BUF_INIT;
+
+	REQUIRE(r != NULL && r->nreports == 1);
+	rf = r->reports[0].rf;
+	CHECK(rf->error == NULL);
+	CHECK_INT(rf->rows, 1);
+	CHECK_INT(rf->skipped_rows, 0);
+	CHECK_INT(rf->ngroups + rf->nunmatched, 0);
+	CHECK_INT(r->reports[0].nnotices, 0);
+	REQUIRE(rf->note != NULL);
+	CHECK(strstr(rf->note, "sandbox_dns reports name no host") != NULL);
+	json_result(&json, "test", r, NULL);
+	CHECK(strstr(json.data, "\"error\":null") != NULL);
+	CHECK(strstr(json.data, "\"note\":\"sandbox_dns reports name no host") != NULL);
+	buf_free(&json);
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+}
+
+TEST(reporttypes, an_unknown_type_without_a_host_column_is_an_error)
+{
+	struct config *cfg = catalogue_cfg();
+	struct prefixmap *map = test_map(TYPES_MAP);
+	struct pipeline_result *r = run_csv(cfg, map, "sandbox_wibble", NO_HOST_CSV);
+
+	REQUIRE(r != NULL && r->nreports == 1);
+	REQUIRE(r->reports[0].rf->error != NULL);
+	CHECK(strstr(r->reports[0].rf->error, "no host column") != NULL);
+	CHECK(r->reports[0].rf->note == NULL);
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+}
+
+/* --- event reports: one finding per connection --------------------------- */
+
+static const char *EVENT_MAP =
+    "prefix,account,email\n"
+    "192.0.2.0/24,acme,ops@acme.example\n";
+
+/* three connections of one host, the first row read being the latest; the
+ * earliest connection from port 49431 is listed twice with other evidence */
+static const char *EVENT_CSV =
+    "timestamp,protocol,src_ip,src_port,dst_ip,dst_port,infection,family\n"
+    "2026-11-24 09:15:40,tcp,192.0.2.5,49431,198.51.100.7,80,late-row,gamarue\n"
+    "2026-11-24 09:14:02,tcp,192.0.2.5,49460,198.51.100.8,443,other,gamarue\n"
+    "2026-11-24 09:14:01,tcp,192.0.2.5,49431,198.51.100.9,8080,earliest-row,gamarue\n"
+    "2026-11-24 09:16:00,udp,192.0.2.5,49431,198.51.100.9,53,dns,gamarue\n";
+
+TEST(reporttypes, each_connection_of_an_event_host_is_a_finding_with_its_own_row)
+{
+	struct config *cfg = catalogue_cfg();
+	struct prefixmap *map = test_map(EVENT_MAP);
+	struct pipeline_result *r = run_csv(cfg, map, "event4_sinkhole", EVENT_CSV);
+	const struct notice_group *g;
+	const struct finding *f;
+	struct buf json = BUF_INIT;
+	time_t t;
+
+	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].rf->ngroups == 1);
+	g = &r->reports[0].rf->groups[0];
+	REQUIRE(g->nfindings == 3);	/* (49431, tcp), (49431, udp), (49460, tcp) */
+	f = g->findings[0];
+	CHECK_INT(f->port, 49431);
+	CHECK_STR(f->protocol, "tcp");
+	CHECK(parse_detection_time("2026-11-24 09:14:01", &t) == 0 && f->detected == t);
+	/* the time and the columns of one row, never a mix */
+	CHECK_STR(report_file_value(r->reports[0].rf, f, "infection"), "earliest-row");
+	CHECK_STR(report_file_value(r->reports[0].rf, f, "dst_port"), "8080");
+	CHECK_INT(g->findings[1]->port, 49431);
+	CHECK_STR(g->findings[1]->protocol, "udp");
+	CHECK_INT(g->findings[2]->port, 49460);
+	REQUIRE(r->reports[0].nnotices == 1);
+	if (getenv("SM_TEST_VERBOSE"))
+		fputs(r->reports[0].notices[0].message, stderr);
+	CHECK(strstr(r->reports[0].notices[0].message,
+	    "\n192.0.2.5 (from port 49431/TCP) detected at 2026-11-24 09:14:01 UTC\n"
+	    "    infection=earliest-row, family=gamarue, dst_ip=198.51.100.9,\n    dst_port=8080\n") != NULL);
+	CHECK(strstr(r->reports[0].notices[0].message, "\n192.0.2.5 (from port 49460/TCP) detected at") != NULL);
+	CHECK(strstr(r->reports[0].notices[0].message, "late-row") == NULL);
+	json_result(&json, "test", r, NULL);
+	CHECK(strstr(json.data, "{\"ip\":\"192.0.2.5\",\"port\":49431,\"protocol\":\"tcp\"") != NULL);
+	CHECK(strstr(json.data, "{\"ip\":\"192.0.2.5\",\"port\":49460,\"protocol\":\"tcp\"") != NULL);
+	buf_free(&json);
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+}
+
+TEST(reporttypes, the_history_keeps_each_connection_apart)
+{
+	struct config *cfg = catalogue_cfg();
+	struct prefixmap *map = test_map(EVENT_MAP);
+	char *dir = test_tmpdir(), path[4096], err[512], *msg;
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-event4_sinkhole-as64500.csv", EVENT_CSV,
+	    NULL, NULL };
+	struct state *st;
+	struct state_item *items = NULL;
+	struct pipeline *p;
+	struct pipeline_result *r = NULL;
+	size_t n = 0, i, from_49460 = 0;
+
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	st = state_open(path, 2000, err, sizeof(err));
+	REQUIRE(st != NULL);
+	msg = testmail_build(&tm);
+	p = pipeline_new(cfg, map);
+	pipeline_set_state(p, st, 1);
+	pipeline_feed(p, msg, strlen(msg));
+	CHECK(pipeline_finish(p, &r, err, sizeof(err)) == 0);
+	pipeline_free(p);
+	pipeline_result_free(r);
+	CHECK(state_items(st, "acme", NULL, 1, &items, &n, err, sizeof(err)) == 0);
+	CHECK_INT(n, 3);
+	for (i = 0; i < n; i++) {
+		CHECK_STR(items[i].ip, "192.0.2.5");
+		from_49460 += items[i].port == 49460;
+	}
+	CHECK_INT(from_49460, 1);
+	state_items_free(items, n);
+	state_close(st);
+	free(msg);
+	free(dir);
+	prefixmap_free(map);
+	config_free(cfg);
+}
+
+/* --- listed networks ----------------------------------------------------- */
+
+static const char *CIDR_MAP =
+    "prefix,account,email\n"
+    "198.51.100.8/29,alpha,ops@alpha.example\n"
+    "198.51.100.64/29,beta,ops@beta.example\n"
+    "198.51.100.200/32,gamma,ops@gamma.example\n"
+    "198.51.100.201/32,gamma,ops@gamma.example\n"
+    "198.51.101.0/24,delta,ops@delta.example\n"
+    "172.16.5.0/24,epsilon,ops@epsilon.example\n"
+    "2001:db8::/32,bigco,noc@bigco.example\n"
+    "2001:db8:100::/56,zeta,ops@zeta.example\n"
+    "2001:db8:100:ff00::/64,eta,ops@eta.example\n";
+
+static const char *
+part_of(const struct pipeline_result *r, const char *account, size_t i, char *out, size_t outlen)
+{
+	const struct report_file *rf = r->reports[0].rf;
+	size_t g;
+
+	for (g = 0; g < rf->ngroups; g++)
+		if (strcmp(rf->groups[g].account->name, account) == 0 && i < rf->groups[g].nfindings) {
+			finding_address(rf->groups[g].findings[i], out, outlen);
+			return out;
+		}
+	return "(none)";
+}
+
+static const struct notice *
+notice_of(const struct pipeline_result *r, const char *account)
+{
+	size_t i;
+
+	for (i = 0; i < r->reports[0].nnotices; i++)
+		if (strcmp(r->reports[0].notices[i].account, account) == 0)
+			return &r->reports[0].notices[i];
+	return NULL;
+}
+
+static struct pipeline_result *
+blocklist(const struct config *cfg, const struct prefixmap *map, const char *network)
+{
+	struct buf csv = BUF_INIT;
+	struct pipeline_result *r;
+
+	buf_printf(&csv, "timestamp,severity,ip,hostname,source,reason,asn\n"
+	    "2026-11-24 09:14:02,low,\"%s\",,spamhaus,spam source,64500\n", network);
+	r = run_csv(cfg, map, "blocklist", csv.data);
+	buf_free(&csv);
+	return r;
+}
+
+TEST(reporttypes, a_listed_24_reaches_the_three_customers_inside_it_and_nobody_else)
+{
+	struct config *cfg = catalogue_cfg();
+	struct prefixmap *map = test_map(CIDR_MAP);
+	struct pipeline_result *r = blocklist(cfg, map, "198.51.100.0/24");
+	const struct notice *n;
+	char a[64], listed[64];
+
+	REQUIRE(r != NULL && r->nreports == 1);
+	CHECK(r->reports[0].rf->error == NULL);
+	CHECK_INT(r->reports[0].rf->ngroups, 3);
+	CHECK_INT(r->reports[0].rf->nunmatched, 0);
+	CHECK_INT(r->reports[0].nnotices, 3);
+	CHECK_STR(part_of(r, "alpha", 0, a, sizeof(a)), "198.51.100.8/29");
+	CHECK_STR(part_of(r, "beta", 0, a, sizeof(a)), "198.51.100.64/29");
+	CHECK_STR(part_of(r, "gamma", 0, a, sizeof(a)), "198.51.100.200");
+	CHECK_STR(part_of(r, "gamma", 1, a, sizeof(a)), "198.51.100.201");
+	CHECK(notice_of(r, "delta") == NULL);
+	REQUIRE(r->reports[0].rf->ngroups > 0);
+	finding_listed(r->reports[0].rf->groups[0].findings[0], listed, sizeof(listed));
+	CHECK_STR(listed, "198.51.100.0/24");
+	REQUIRE((n = notice_of(r, "alpha")) != NULL);
+	CHECK(strstr(n->message, "\n198.51.100.8/29 (your part of the listed network 198.51.100.0/24) detected at "
+	    "2026-11-24 09:14:02 UTC\n") != NULL);
+	CHECK(strstr(n->message, "198.51.100.64") == NULL && strstr(n->message, "198.51.100.20") == NULL);
+	REQUIRE((n = notice_of(r, "gamma")) != NULL);
+	CHECK(strstr(n->message, "\n198.51.100.200 (your part of the listed network 198.51.100.0/24) detected") != NULL);
+	CHECK(strstr(n->message, "\n198.51.100.201 (your part of the listed network 198.51.100.0/24) detected") != NULL);
+	CHECK(strstr(n->message, "198.51.100.8/29") == NULL);
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+}
+
+TEST(reporttypes, a_listed_16_names_the_customers_24_as_their_part)
+{
+	struct config *cfg = catalogue_cfg();
+	struct prefixmap *map = test_map(CIDR_MAP);
+	struct pipeline_result *r = blocklist(cfg, map, "172.16.0.0/16");
+	struct buf json = BUF_INIT;
+	char a[64];
+
+	REQUIRE(r != NULL && r->nreports == 1);
+	CHECK_INT(r->reports[0].rf->ngroups, 1);
+	CHECK_STR(part_of(r, "epsilon", 0, a, sizeof(a)), "172.16.5.0/24");
+	json_result(&json, "test", r, NULL);
+	CHECK(strstr(json.data, "{\"ip\":\"172.16.5.0/24\",\"listed\":\"172.16.0.0/16\",\"port\":null") != NULL);
+	buf_free(&json);
+	pipeline_result_free(r);
+	/* a network inside the customer's prefix is theirs whole: no "part of" */
+	r = blocklist(cfg, map, "172.16.5.16/28");
+	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
+	CHECK_STR(part_of(r, "epsilon", 0, a, sizeof(a)), "172.16.5.16/28");
+	CHECK(strstr(r->reports[0].notices[0].message, "\n172.16.5.16/28 detected at") != NULL);
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+}
+
+TEST(reporttypes, a_listed_ipv6_48_reaches_the_covering_and_the_inner_customers)
+{
+	struct config *cfg = catalogue_cfg();
+	struct prefixmap *map = test_map(CIDR_MAP);
+	struct pipeline_result *r = blocklist(cfg, map, "2001:db8:100::/48");
+	char a[64], listed[64];
+
+	REQUIRE(r != NULL && r->nreports == 1);
+	CHECK_INT(r->reports[0].rf->ngroups, 3);
+	CHECK_STR(part_of(r, "bigco", 0, a, sizeof(a)), "2001:db8:100::/48");	/* the whole network is in theirs */
+	CHECK_STR(part_of(r, "zeta", 0, a, sizeof(a)), "2001:db8:100::/56");
+	CHECK_STR(part_of(r, "eta", 0, a, sizeof(a)), "2001:db8:100:ff00::/64");
+	REQUIRE(notice_of(r, "bigco") != NULL);
+	CHECK(strstr(notice_of(r, "bigco")->message, "\n2001:db8:100::/48 detected at") != NULL);
+	REQUIRE(notice_of(r, "eta") != NULL);
+	CHECK(strstr(notice_of(r, "eta")->message,
+	    "\n2001:db8:100:ff00::/64 (your part of the listed network 2001:db8:100::/48) detected at") != NULL);
+	finding_listed(r->reports[0].rf->groups[0].findings[0], listed, sizeof(listed));
+	CHECK_STR(listed, "");	/* bigco's part is the listed network itself */
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+}
+
+TEST(reporttypes, a_listed_8_over_nobody_is_one_unmatched_network)
+{
+	struct config *cfg = catalogue_cfg();
+	struct prefixmap *map = test_map(CIDR_MAP);
+	struct pipeline_result *r = blocklist(cfg, map, "10.0.0.0/8");
+	char a[64];
+
+	REQUIRE(r != NULL && r->nreports == 1);
+	CHECK_INT(r->reports[0].rf->ngroups, 0);
+	REQUIRE(r->reports[0].rf->nunmatched == 1);
+	finding_address(r->reports[0].rf->unmatched[0], a, sizeof(a));
+	CHECK_STR(a, "10.0.0.0/8");
+	CHECK_INT(r->reports[0].rf->skipped_rows, 0);
+	pipeline_result_free(r);
+	/* a network wider than /8 would name every customer: a bad row */
+	r = blocklist(cfg, map, "0.0.0.0/0");
+	REQUIRE(r != NULL && r->nreports == 1);
+	CHECK_INT(r->reports[0].rf->ngroups + r->reports[0].rf->nunmatched, 0);
+	CHECK_INT(r->reports[0].rf->skipped_rows, 1);
+	pipeline_result_free(r);
+	/* host bits set: not a network we can trust */
+	r = blocklist(cfg, map, "198.51.100.9/24");
+	REQUIRE(r != NULL && r->nreports == 1);
+	CHECK_INT(r->reports[0].rf->skipped_rows, 1);
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+}
