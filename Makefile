@@ -6,6 +6,8 @@
 #   make demo-replay the same report through "shadowmilter replay" (offline, dry run)
 #   make check      install build deps if missing, run all tests, then again under ASan+UBSan
 #   make bench      run the benchmarks in tests/bench/
+#   make crash-trial SIGKILL the daemon KILLS times (1000) while reports stream in through a
+#                   private Postfix; prints "kills N, lost N, doubled N" (not in make check)
 #   make fuzz       libFuzzer over the whole pipeline for FUZZ_SECONDS (clang)
 #   make install    PREFIX=/usr/local DESTDIR= : program, templates, man pages, examples
 
@@ -39,7 +41,7 @@ TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps demo demo-replay fuzz install check check-plain check-asan unit bench clean
+.PHONY: all deps demo demo-replay fuzz install check check-plain check-asan unit bench crash-trial clean
 
 all: $(BUILD)/shadowmilter
 
@@ -94,6 +96,13 @@ check-asan:
 
 bench: $(BUILD)/shadowmilter $(BENCH_BINS)
 	@sh tests/bench/run.sh $(BUILD)
+
+# Crash trials of the outbox (tests/crash-trial.sh; its knobs: KILLS, ACCOUNTS,
+# MAX_DELAY_MS, DELIVER_RUNS, CT_DB); not part of make check.
+KILLS ?= 1000
+crash-trial: deps
+	$(MAKE) all
+	@KILLS=$(KILLS) sh tests/crash-trial.sh $(BUILD)
 
 # A libFuzzer run of the whole pipeline (needs clang); not part of make check.
 FUZZ_SECONDS ?= 60

@@ -34,6 +34,10 @@ echo "== Postfix end to end ($BUILD)"
 sh tests/e2e/test-milter-postfix.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" postfix
+echo "== two MX hosts, one store ($BUILD)"
+sh tests/e2e/test-multi-mx.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" multi-mx
 rm -f "$out"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
