@@ -330,3 +330,67 @@ TEST(filter, discard_after_commit)
 	free(msg);
 	rig_free(&r);
 }
+
+/* unfolded - S with header folding undone */
+static char *
+unfolded(const char *s)
+{
+	struct buf b = BUF_INIT;
+
+	for (; *s; s++) {
+		if (*s == '\n' && (s[1] == ' ' || s[1] == '\t')) {
+			s++;
+			continue;
+		}
+		buf_putc(&b, *s);
+	}
+	return buf_steal(&b);
+}
+
+TEST(filter, the_ops_copy_says_why_a_known_report_type_named_nobody)
+{
+	const char *csv = "timestamp,md5,request,request_type,response,family,tag,source,severity\n"
+	    "2026-11-24 01:00:00,d41d8cd98f00b204e9800998ecf8427e,evil.example,A,192.0.2.10,x,y,z,low\n";
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-sandbox_dns-x.csv", csv, NULL, NULL };
+	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	char *msg = testmail_build(&tm), err[512], *added;
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	REQUIRE(r.env.outbox != NULL);
+	REQUIRE(config_load_catalogue(r.cfg, err, sizeof(err)) == 0);
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
+	CHECK_INT(pending(&r), 0);
+	added = unfolded(buf_cstr(&mta.added));
+	CHECK(strstr(added, "X-Shadowmilter-Result: notices=0 unmatched=0 skipped_rows=0 type=sandbox_dns ") != NULL);
+	CHECK(strstr(added, "; note=\"sandbox_dns reports name no host (no ip, src_ip, http_referer_ip or "
+	    "dst_ip column): nobody to notify\"") != NULL);
+	CHECK(strstr(added, "errors=") == NULL);
+	free(added);
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, an_unmatched_listed_network_is_on_the_ops_copy)
+{
+	const char *csv = "timestamp,ip,source,reason\n2026-11-24 01:00:00,10.0.0.0/8,x,spam\n"
+	    "2026-11-24 01:00:00,192.0.2.64/28,x,spam\n";
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-blocklist-x.csv", csv, NULL, NULL };
+	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	char *msg = testmail_build(&tm), *added;
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	REQUIRE(r.env.outbox != NULL);
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
+	CHECK_INT(pending(&r), 2);	/* acme (192.0.2.0/24 covers the /28) and bob (his /29 inside) */
+	added = unfolded(buf_cstr(&mta.added));
+	CHECK(strstr(added, "X-Shadowmilter-Unmatched: 10.0.0.0/8\n") != NULL);
+	free(added);
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
