@@ -26,12 +26,33 @@
 #define BODY_LINE_MAX 990	/* RFC 5322 allows 998 octets per line */
 #define EVIDENCE_WIDTH 70	/* evidence text per line, after a 4-space indent */
 #define REPORTS_INDEX_URL "https://www.shadowserver.org/what-we-do/network-reporting/"
+#define FIRST_SCREEN_HOSTS 5	/* affected hosts an ACTION REQUIRED notice lists up top */
+#define DAY_SECONDS 86400
 
 struct notice_ctx {
 	const struct notice_input *in;
+	int action;			/* an ACTION REQUIRED notice (notice_needs_action) */
 	struct buf scratch;
 	char *cleaned;
 };
+
+/* the default ActionSeverities: ShadowServer's ratings that need the customer to act */
+static const char *const default_action_severities[] = { "critical", "high", "medium" };
+
+int
+notice_needs_action(const struct config *cfg, const struct catalogue_entry *e)
+{
+	size_t i;
+
+	(void)cfg;
+	/* a type nobody rated may be ShadowServer's newest critical report: never play it down */
+	if (e == NULL || *e->severity == '\0')
+		return 1;
+	for (i = 0; i < sizeof(default_action_severities) / sizeof(default_action_severities[0]); i++)
+		if (ascii_strcasecmp(e->severity, default_action_severities[i]) == 0)
+			return 1;
+	return 0;
+}
 
 void
 notice_endpoint(const struct ipaddr *ip, int port, char *out, size_t outlen)
@@ -168,6 +189,10 @@ item_get(struct notice_ctx *c, const struct finding *f, const char *name)
 		finding_listed(f, tmp, sizeof(tmp));
 		return keep(c, "%s", tmp);
 	}
+	if (!strcmp(name, "endpoint_proto")) {	/* 192.0.2.1:111/udp, the first screen's form */
+		notice_endpoint(&f->ip, f->port, tmp, sizeof(tmp));
+		return f->port >= 0 && *f->protocol ? keep(c, "%s/%s", tmp, f->protocol) : keep(c, "%s", tmp);
+	}
 	if (!strcmp(name, "port"))
 		return f->port < 0 ? "" : keep(c, "%d", f->port);
 	if (!strcmp(name, "protocol"))
@@ -197,15 +222,16 @@ static const char *
 history_item_get(struct notice_ctx *c, size_t item, const char *name)
 {
 	const struct state_finding *h = c->in->history ? &c->in->history[item] : NULL;
+	const struct state_finding *due = c->action ? h : NULL;	/* informational: no deadline */
 
 	if (!strcmp(name, "first_detected"))
 		return h ? format_time(c, h->first_seen, 0) : "";
 	if (!strcmp(name, "deadline"))
-		return h ? format_time(c, h->deadline, 0) : "";
+		return due ? format_time(c, due->deadline, 0) : "";
 	if (!strcmp(name, "deadline_date"))
-		return h ? long_date(c, h->deadline) : "";
+		return due ? long_date(c, due->deadline) : "";
 	if (!strcmp(name, "overdue"))
-		return h && h->overdue ? "yes" : "";
+		return due && due->overdue ? "yes" : "";
 	if (!strcmp(name, "new"))
 		return h && h->is_new ? "yes" : "";
 	if (!strcmp(name, "times_reported"))
@@ -213,18 +239,20 @@ history_item_get(struct notice_ctx *c, size_t item, const char *name)
 	return NULL;
 }
 
-/* history_top_get - the group's history: the earliest deadline names the date */
+/* history_top_get - the group's history: the earliest deadline names the
+ * date; an informational notice has none, so nothing is overdue either */
 static const char *
 history_top_get(struct notice_ctx *c, const char *name)
 {
 	const struct notice_input *in = c->in;
 	const struct state_finding *h = in->history;
 	size_t i, n = in->group && h ? in->group->nfindings : 0, first = 0, overdue = 0;
+	size_t due = c->action ? n : 0;
 
 	for (i = 0; i < n; i++) {
 		if (h[i].deadline < h[first].deadline)
 			first = i;
-		overdue += h[i].overdue != 0;
+		overdue += h[i].overdue != 0 && c->action;
 	}
 	if (!strcmp(name, "history"))
 		return n ? "yes" : "";
@@ -233,13 +261,13 @@ history_top_get(struct notice_ctx *c, const char *name)
 	if (!strcmp(name, "first_detected"))
 		return n ? format_time(c, h[first].first_seen, 0) : "";
 	if (!strcmp(name, "deadline"))
-		return n ? format_time(c, h[first].deadline, 0) : "";
+		return due ? format_time(c, h[first].deadline, 0) : "";
 	if (!strcmp(name, "deadline_date"))
-		return n ? long_date(c, h[first].deadline) : "";
+		return due ? long_date(c, h[first].deadline) : "";
 	if (!strcmp(name, "any_overdue"))
 		return overdue ? "yes" : "";
 	if (!strcmp(name, "overdue_count"))
-		return n ? keep(c, "%zu", overdue) : "";
+		return due ? keep(c, "%zu", overdue) : "";
 	/* "1 of the services ... was", "2 of the services ... were" */
 	if (!strcmp(name, "overdue_was"))
 		return overdue == 1 ? "was" : "were";
@@ -249,6 +277,60 @@ history_top_get(struct notice_ctx *c, const char *name)
 		return overdue == 1 ? "has" : "have";
 	if (!strcmp(name, "overdue_them"))
 		return overdue == 1 ? "it" : "them";
+	return NULL;
+}
+
+/*
+ * action_deadline - the date an ACTION REQUIRED notice's first screen names:
+ * with a history the earliest deadline; without one the earliest detection
+ * in this report plus GraceDays (all this notice knows of first detection)
+ */
+static time_t
+action_deadline(const struct notice_ctx *c)
+{
+	const struct notice_input *in = c->in;
+	size_t i, n = in->group ? in->group->nfindings : 0;
+	time_t t = 0;
+
+	for (i = 0; i < n; i++) {
+		time_t d = in->history ? in->history[i].deadline :
+		    in->group->findings[i]->detected + (time_t)in->cfg->grace_days * DAY_SECONDS;
+
+		if (i == 0 || d < t)
+			t = d;
+	}
+	return n ? t : in->now + (time_t)in->cfg->grace_days * DAY_SECONDS;
+}
+
+/* outside_check - a command that shows from outside whether the type's usual port answers */
+static const char *
+outside_check(struct notice_ctx *c)
+{
+	const struct catalogue_entry *e = c->in->entry;
+
+	if (e == NULL || *e->port == '\0')
+		return "";
+	if (ascii_strcasecmp(e->protocol, "UDP") == 0)
+		return keep(c, "sudo nmap -Pn -sU -p %s YOUR-IP-ADDRESS", e->port);
+	if (ascii_strcasecmp(e->protocol, "TCP") == 0)
+		return keep(c, "nmap -Pn -p %s YOUR-IP-ADDRESS", e->port);
+	return "";
+}
+
+/* first_screen_get - what the top of an ACTION REQUIRED notice says */
+static const char *
+first_screen_get(struct notice_ctx *c, const char *name)
+{
+	size_t n = c->in->group ? c->in->group->nfindings : 0;
+
+	if (!strcmp(name, "action_required"))
+		return c->action ? "yes" : "";
+	if (!strcmp(name, "action_deadline"))
+		return c->action ? long_date(c, action_deadline(c)) : "";
+	if (!strcmp(name, "more_count"))	/* findings beyond the first screen's */
+		return n > FIRST_SCREEN_HOSTS ? keep(c, "%zu", n - FIRST_SCREEN_HOSTS) : "";
+	if (!strcmp(name, "outside_check"))
+		return outside_check(c);
 	return NULL;
 }
 
@@ -308,7 +390,7 @@ top_get(struct notice_ctx *c, const char *name)
 		return keep(c, "%zu", in->group ? in->group->nfindings : 0);
 	if (!strcmp(name, "today"))
 		return format_time(c, in->now, 0);
-	if ((v = history_top_get(c, name)) != NULL)
+	if ((v = history_top_get(c, name)) != NULL || (v = first_screen_get(c, name)) != NULL)
 		return v;
 	return catalogue_get(c, name);
 }
@@ -326,19 +408,23 @@ notice_get(void *ctx, const char *name, long item)
 	return top_get(c, name);
 }
 
+/* the lists: every finding, and the first screen's first few of them */
 static int
 notice_is_list(void *ctx, const char *name)
 {
 	(void)ctx;
-	return strcmp(name, "findings") == 0;
+	return strcmp(name, "findings") == 0 || strcmp(name, "first_findings") == 0;
 }
 
 static size_t
 notice_count(void *ctx, const char *name)
 {
 	struct notice_ctx *c = ctx;
+	size_t n = c->in->group ? c->in->group->nfindings : 0;
 
-	return notice_is_list(ctx, name) && c->in->group ? c->in->group->nfindings : 0;
+	if (!notice_is_list(ctx, name))
+		return 0;
+	return strcmp(name, "first_findings") == 0 && n > FIRST_SCREEN_HOSTS ? FIRST_SCREEN_HOSTS : n;
 }
 
 /* message_id - stable for (report, type, account): a resend keeps its id */
@@ -490,7 +576,7 @@ int
 notice_build(const struct notice_input *in, const struct template *t, struct notice *out, char *err,
     size_t errlen)
 {
-	struct notice_ctx c = { in, BUF_INIT, NULL };
+	struct notice_ctx c = { in, notice_needs_action(in->cfg, in->entry), BUF_INIT, NULL };
 	struct template_scope scope = { notice_get, notice_count, notice_is_list, &c };
 	struct buf subject = BUF_INIT, body = BUF_INIT, msg = BUF_INIT;
 	int rc = -1;

@@ -75,6 +75,14 @@ struct template *notice_template_find(const struct config *cfg, const char *type
 struct template *notice_resolved_template_find(const struct config *cfg, const char *type, char *err,
     size_t errlen);
 
+/*
+ * notice_needs_action - does a report of catalogue entry E (NULL: a type the
+ * catalogue does not know) get an ACTION REQUIRED notice, with a deadline and
+ * the consequence? Its severity decides (ActionSeverities); a type without
+ * one does. Otherwise the notice is informational: no deadline, no threat.
+ */
+int notice_needs_action(const struct config *cfg, const struct catalogue_entry *e);
+
 int notice_build(const struct notice_input *in, const struct template *t, struct notice *out,
     char *err, size_t errlen);
 void notice_free(struct notice *n);

@@ -5,6 +5,7 @@
  * rendering (sample.c, notice.c) is the pipeline's.
  */
 #include "preview.h"
+#include "catalogue.h"
 #include "config.h"
 #include "findings.h"
 #include "notice.h"
@@ -28,10 +29,12 @@ usage(void)
 }
 
 /* preview_one - TYPE's notice on stdout (with the sample history when
- * HISTORY), under a banner naming its template when ALL */
+ * HISTORY), under a banner naming its template and the wording its
+ * severity gives it when ALL */
 static int
 preview_one(const struct config *cfg, const char *type, time_t now, int history, int all)
 {
+	const struct catalogue_entry *e = catalogue_lookup(cfg->catalogue, type);
 	struct notice n;
 	char err[512], *path;
 
@@ -40,7 +43,9 @@ preview_one(const struct config *cfg, const char *type, time_t now, int history,
 		return -1;
 	}
 	if (all)
-		printf("%s\n%s: %s\n%s\n", BANNER, type, path, BANNER);
+		printf("%s\n%s: %s\n%s notice (severity %s)\n%s\n", BANNER, type, path,
+		    notice_needs_action(cfg, e) ? "ACTION REQUIRED" : "informational",
+		    e && *e->severity ? e->severity : "not rated", BANNER);
 	fputs(n.message, stdout);
 	if (all)
 		putchar('\n');

@@ -93,6 +93,21 @@ check "preview --all renders every catalogue type" test "$(grep -c '^=\{70\}$' "
 check "preview --all uses the site's wording" grep -q '^Andy Smith$' "$T/all.txt"
 check "preview --all shows the unknown type through generic.tmpl" grep -q '^example_unknown_type: .*/generic.tmpl$' "$T/all.txt"
 check "preview without --history shows no history" test "$(grep -c 'first detected' "$T/all.txt")" -eq 0
+# one_notice TYPE FILE: TYPE's notice out of "preview --all" output, banner dropped
+BANNER=======================================================================
+one_notice() { awk -v t="$1: " -v banner="$BANNER" '$0 == banner {b = !b; if (b) in_it = 0; next} b && index($0, t) == 1 {in_it = 1} !b && in_it' "$2"; }
+one_notice scan_ssh "$T/all.txt" >"$T/ssh.eml"
+unfolded "$T/ssh.eml" >"$T/ssh.headers"
+check "preview --all renders SSH informational" \
+    grep -qx 'Subject: Security notice: SSH reachable from the Internet on your BitFolk servers' "$T/ssh.headers"
+check "... without a threat" test "$(grep -ci 'suspend\|ACTION REQUIRED' "$T/ssh.eml")" -eq 0
+one_notice scan_portmapper "$T/all.txt" >"$T/pm.eml"
+unfolded "$T/pm.eml" >"$T/pm.headers"
+check "preview --all renders portmapper ACTION REQUIRED" grep -q '^Subject: ACTION REQUIRED: ' "$T/pm.headers"
+check "... with the first screen" grep -qx '    192.0.2.10:111/udp' "$T/pm.eml"
+check "no informational notice in preview --all threatens suspension" \
+    test "$(awk -v banner="$BANNER" '$0 == banner {b = !b; if (b) info = 0; next} b && /^informational notice/ {info = 1} !b && info && /suspend/' "$T/all.txt" | wc -l)" -eq 0
+check "... and there are informational notices in it" test "$(grep -c '^informational notice (severity' "$T/all.txt")" -gt 30
 "$SM" preview scan_ntp --history --now "$NOW" >"$T/preview-hist.eml" 2>&1
 check "preview --history exits 0" test $? -eq 0
 unfolded "$T/preview-hist.eml" >"$T/preview-hist.headers"
@@ -107,8 +122,11 @@ check "preview --all --history exits 0" test $? -eq 0
 notices=$(($(grep -c '^=\{70\}$' "$T/all-hist.txt") / 2))
 check "preview --all --history gives every notice the reference" \
     test "$(grep -c '^Please keep our reference SM-20261020-000042 in the subject when you do.$' "$T/all-hist.txt")" -eq "$notices"
-check "preview --all --history marks an overdue finding in every notice" \
-    test "$(grep -c '^192.0.2.10[: ].*(first detected 2026-10-20, OVERDUE)$' "$T/all-hist.txt")" -eq "$notices"
+actions=$(grep -c '^ACTION REQUIRED notice (severity ' "$T/all-hist.txt")
+check "preview --all --history marks an overdue finding in every ACTION REQUIRED notice" \
+    test "$(grep -c '^192.0.2.10[: ].*(first detected 2026-10-20, OVERDUE)$' "$T/all-hist.txt")" -eq "$actions"
+check "preview --all --history: informational notices too, none of them overdue" \
+    test "$actions" -gt 100 -a "$(grep -c '^informational notice (severity \(info\|low\))$' "$T/all-hist.txt")" -eq $((notices - actions))
 "$SM" preview >/dev/null 2>&1
 check "preview without a type is a usage error" test $? -eq 2
 

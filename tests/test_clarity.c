@@ -34,6 +34,18 @@
  *   - no body line is longer than 78 characters unless it holds a URL or is
  *     a finding line (the history makes those longer)
  *
+ * Severity decides the wording (issue 12). Critical, high and medium types
+ * (and types nobody rated) get the rules above, and a first screen: the
+ * first 25 lines of the body hold what to do, the deadline date and the
+ * affected hosts as address:port/proto, at most 5 of them, then "and N more,
+ * listed below" (the full list stays at the end). Low and info types get an
+ * informational notice: the subject begins "Security notice: " and names the
+ * service, and nowhere does it say ACTION REQUIRED, threaten suspension,
+ * name a deadline or say OVERDUE; the first paragraph still names the
+ * service, and the list still holds every finding (with a history, "first
+ * detected" too). Every template is rendered both ways: once with the
+ * shipped severities, once with a site catalogue that rates every type info.
+ *
  * The types are those "shadowmilter preview --all" shows (sample_types):
  * every catalogue type, every template file, and one unknown type.
  */
@@ -67,6 +79,9 @@
 #define OVERDUE_FIRST "2026-10-24"
 #define OTHER_FIRST "2026-11-17"
 #define DEADLINE "10 November 2026"	/* 192.0.2.10's, the earliest: + GraceDays 17 */
+#define FRESH_DEADLINE "11 December 2026"	/* no history: the sample report's 2026-11-24 + 17 */
+#define FIRST_SCREEN_LINES 25
+#define FIRST_SCREEN_HOSTS 5
 
 static const char *const sample_ips[] = { "192.0.2.10", "192.0.2.200", "2001:db8::25" };
 static const char *const sample_first[] = { OVERDUE_FIRST, OTHER_FIRST, "2026-11-24" };
@@ -75,7 +90,19 @@ struct expect {			/* what a notice of the sample report must say */
 	const char *type;
 	const struct catalogue_entry *entry;
 	const char *reference;	/* NULL: rendered without a history */
+	size_t nfindings;	/* the sample's 3, or more (the first screen's "and N more") */
 };
+
+/* needs_action - the issue's rule, stated apart from the code under test:
+ * ShadowServer's info and low ratings are informational, everything else
+ * (critical, high, medium, a type nobody rated) needs action */
+static int
+needs_action(const struct expect *x)
+{
+	const char *sev = x->entry ? x->entry->severity : "";
+
+	return strcmp(sev, "info") != 0 && strcmp(sev, "low") != 0;
+}
 
 static const char *const tailored[] = {
 	"scan_portmapper", "scan_ntp", "scan_ntpmonitor", "scan_ssdp", "scan_snmp", "scan_mdns",
@@ -84,8 +111,9 @@ static const char *const tailored[] = {
 	"scan_rdp", "scan_smb", "scan_nat_pmp", "scan_xdmcp", "scan_rsync", "scan_ubiquiti",
 };
 
+/* site_config_with - the site's wording, and CATALOGUE (a site Catalogue file) when not NULL */
 static struct config *
-site_config(void)
+site_config_with(const char *catalogue)
 {
 	static const char *const keys[][2] = {
 		{ "Organization", ORG }, { "PolicyURL", POLICY }, { "SupportAddress", SUPPORT },
@@ -98,11 +126,47 @@ site_config(void)
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (config_set(cfg, keys[i][0], keys[i][1], err, sizeof(err)) != 0)
 			abort();
+	if (catalogue && config_set(cfg, "Catalogue", catalogue, err, sizeof(err)) != 0)
+		abort();
 	if (config_load_catalogue(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "  %s\n", err);
 		abort();
 	}
 	return cfg;
+}
+
+static struct config *
+site_config(void)
+{
+	return site_config_with(NULL);
+}
+
+/* all_info_catalogue - a site Catalogue in DIR rating every shipped type
+ * info, so every template renders its informational wording (caller frees) */
+static char *
+all_info_catalogue(const char *dir)
+{
+	struct config *cfg = site_config();
+	struct buf path = BUF_INIT, csv = BUF_INIT;
+	size_t i, j;
+
+	buf_puts(&csv, "type,title,severity,kind,service,port,protocol,info_url,evidence_columns,template\n");
+	for (i = 0; i < catalogue_count(cfg->catalogue); i++) {
+		const struct catalogue_entry *e = catalogue_at(cfg->catalogue, i);
+
+		if (*e->alias_of)
+			continue;
+		buf_printf(&csv, "%s,\"%s\",info,%s,\"%s\",%s,%s,%s,", e->type, e->title,
+		    e->kind == CATALOGUE_EVENT ? "event" : "exposed", e->service, e->port, e->protocol, e->info_url);
+		for (j = 0; j < e->nevidence; j++)
+			buf_printf(&csv, "%s%s", j ? ";" : "", e->evidence[j]);
+		buf_printf(&csv, ",%s\n", e->template);
+	}
+	buf_printf(&path, "%s/all-info.csv", dir);
+	test_write_file(path.data, csv.data);
+	buf_free(&csv);
+	config_free(cfg);
+	return buf_steal(&path);
 }
 
 static int
@@ -112,11 +176,38 @@ failed(const char *type, const char *rule)
 	return 1;
 }
 
-/* pipeline_notice - TYPE's sample report mailed through the pipeline */
-static struct pipeline_result *
-pipeline_notice(const struct config *cfg, const struct prefixmap *map, const char *type)
+/* the findings a wider report adds: they sort between 192.0.2.10 and 192.0.2.200 */
+static const char *const extra_ips[] = { "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14" };
+#define NEXTRA (sizeof(extra_ips) / sizeof(extra_ips[0]))
+
+/* report_csv - TYPE's sample CSV, with the NEXTRA extra findings when WIDE
+ * (copies of the first row at other addresses); caller frees */
+static char *
+report_csv(const struct config *cfg, const char *type, int wide)
 {
-	char *name = sample_file_name(type), *csv = sample_csv(cfg, type), *msg;
+	char *csv = sample_csv(cfg, type), *row, *end;
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_puts(&b, csv);
+	row = strchr(csv, '\n') + 1;
+	end = strchr(row, '\n') + 1;
+	for (i = 0; wide && i < NEXTRA; i++) {
+		char *line = xstrndup(row, (size_t)(end - row)), *at = strstr(line, "\"192.0.2.10\"");
+
+		buf_append(&b, line, (size_t)(at - line));
+		buf_printf(&b, "\"%s\"%s", extra_ips[i], at + 12);
+		free(line);
+	}
+	free(csv);
+	return buf_steal(&b);
+}
+
+/* pipeline_notice - TYPE's sample report (WIDE: with the extra findings) mailed through the pipeline */
+static struct pipeline_result *
+pipeline_notice(const struct config *cfg, const struct prefixmap *map, const char *type, int wide)
+{
+	char *name = sample_file_name(type), *csv = report_csv(cfg, type, wide), *msg;
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, "[Example] Shadowserver Example Report: 2026-11-24",
 	    name, csv, NULL, NULL };
 	struct pipeline_result *r;
@@ -129,12 +220,12 @@ pipeline_notice(const struct config *cfg, const struct prefixmap *map, const cha
 	return r;
 }
 
-/* earlier_csv - TYPE's sample CSV as the report of DATE, with only its first
- * N findings (caller frees) */
+/* earlier_csv - CSV as the report of DATE, with only its first N findings
+ * (caller frees) */
 static char *
-earlier_csv(const struct config *cfg, const char *type, const char *date, size_t n)
+earlier_csv(const char *full, const char *date, size_t n)
 {
-	char *csv = sample_csv(cfg, type), *line, *save = NULL;
+	char *csv = xstrdup(full), *line, *save = NULL;
 	struct buf b = BUF_INIT;
 	size_t row = 0;
 
@@ -183,17 +274,21 @@ history_run(const struct config *cfg, const struct prefixmap *map, struct state 
 	return r;
 }
 
-/* history_notice - TYPE's sample report after two earlier ones: 192.0.2.10
- * reported since OVERDUE_FIRST, 192.0.2.200 since OTHER_FIRST */
+/* history_notice - TYPE's sample report (WIDE: with the extra findings)
+ * after two earlier ones: 192.0.2.10 reported since OVERDUE_FIRST,
+ * 192.0.2.200 since OTHER_FIRST */
 static struct pipeline_result *
-history_notice(const struct config *cfg, const struct prefixmap *map, struct state *st, const char *type)
+history_notice(const struct config *cfg, const struct prefixmap *map, struct state *st, const char *type,
+    int wide)
 {
 	static const char *const dates[] = { OVERDUE_FIRST, OTHER_FIRST, "2026-11-24" };
+	static const size_t rows[] = { 1, 2, 3 + NEXTRA };
 	struct pipeline_result *r = NULL;
+	char *full = report_csv(cfg, type, wide);
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
-		char *csv = earlier_csv(cfg, type, dates[i], i + 1);
+		char *csv = earlier_csv(full, dates[i], rows[i]);
 
 		pipeline_result_free(r);
 		r = history_run(cfg, map, st, type, dates[i], csv);
@@ -201,6 +296,7 @@ history_notice(const struct config *cfg, const struct prefixmap *map, struct sta
 		if (r == NULL)
 			break;
 	}
+	free(full);
 	return r;
 }
 
@@ -264,20 +360,17 @@ valid_utf8_text(const char *s)
 }
 
 
-/* finding_line - LINE (LEN long) lists a sample finding: it starts with its endpoint */
+/* finding_line - LINE (LEN long) lists a sample finding: it starts with its
+ * endpoint (192.0.2.x, the sample's and the wider report's, or 2001:db8::,
+ * bracketed when a port follows) */
 static int
 finding_line(const char *line, size_t len)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(sample_ips) / sizeof(sample_ips[0]); i++) {
-		size_t n = strlen(sample_ips[i]);
-
-		if ((len > n && strncmp(line, sample_ips[i], n) == 0) ||
-		    (len > n + 1 && line[0] == '[' && strncmp(line + 1, sample_ips[i], n) == 0))
-			return 1;
+	if (len > 1 && line[0] == '[') {
+		line++;
+		len--;
 	}
-	return 0;
+	return (len > 8 && strncmp(line, "192.0.2.", 8) == 0) || (len > 10 && strncmp(line, "2001:db8::", 10) == 0);
 }
 
 /* long_line - the first body line over 78 characters without a URL (with a
@@ -333,27 +426,29 @@ list_line(const char *list, size_t i, size_t *len)
 }
 
 /* check_history - the history variant: OVERDUE first, the deadline date
- * before the list, "(first detected" on each finding line, the reference */
+ * before the list, "(first detected" on each finding line, the reference;
+ * an informational notice keeps the dates and the reference but has no
+ * deadline, so nothing in it is overdue */
 static int
 check_history(const struct expect *x, const char *dear, const char *flat, const char *list)
 {
 	const char *overdue = strstr(flat, "OVERDUE: "), *deadline = strstr(flat, DEADLINE);
 	const char *account = strstr(dear, "\n\"example-account\":\n");
-	int bad = 0;
+	int bad = 0, action = needs_action(x);
 	size_t i;
 
-	if (strncmp(dear, "Dear customer,\n\nOVERDUE: ", 25) != 0)
+	if (action && strncmp(dear, "Dear customer,\n\nOVERDUE: ", 25) != 0)
 		bad |= failed(x->type, "the OVERDUE paragraph does not open the notice");
-	if (deadline == NULL || (list && deadline > list))
+	if (action && (deadline == NULL || (list && deadline > list)))
 		bad |= failed(x->type, "the deadline date does not come before the list intro");
-	if (overdue == NULL || (deadline && overdue > deadline))
+	if (action && (overdue == NULL || (deadline && overdue > deadline)))
 		bad |= failed(x->type, "the OVERDUE paragraph does not come before the consequence paragraph");
-	if (strstr(flat, "17 days") == NULL || (list && strstr(flat, "17 days") > list))
+	if (action && (strstr(flat, "17 days") == NULL || (list && strstr(flat, "17 days") > list)))
 		bad |= failed(x->type, "the grace days do not come before the list intro");
 	if (strstr(dear, x->reference) == NULL)
 		bad |= failed(x->type, "the case reference is missing");
 	/* one finding is overdue in the samples: the paragraph says so in the singular */
-	if (overdue && (strncmp(overdue, "OVERDUE: 1 of the ", 18) != 0 ||
+	if (action && overdue && (strncmp(overdue, "OVERDUE: 1 of the ", 18) != 0 ||
 	    strstr(overdue, " below was first detected ") == NULL))
 		bad |= failed(x->type, "the OVERDUE paragraph does not agree with one overdue finding");
 	for (i = 0; account && i < sizeof(sample_ips) / sizeof(sample_ips[0]); i++) {
@@ -361,12 +456,101 @@ check_history(const struct expect *x, const char *dear, const char *flat, const 
 		size_t len = 0;
 		const char *line = list_line(account, i, &len);
 
-		snprintf(want, sizeof(want), "(first detected %s%s", sample_first[i], i == 0 ? ", OVERDUE)" : ")");
+		snprintf(want, sizeof(want), "(first detected %s%s", sample_first[i],
+		    i == 0 && action ? ", OVERDUE)" : ")");
 		if (line == NULL || memmem(line, len, want, strlen(want)) == NULL)
 			bad |= failed(x->type, "a finding line does not say when it was first detected");
-		else if (i > 0 && memmem(line, len, "OVERDUE", 7) != NULL)
-			bad |= failed(x->type, "a finding within its deadline is marked OVERDUE");
+		else if ((i > 0 || !action) && memmem(line, len, "OVERDUE", 7) != NULL)
+			bad |= failed(x->type, "a finding within its deadline (or without one) is marked OVERDUE");
 	}
+	return bad;
+}
+
+/* endpoint_proto - sample finding IP as the first screen lists it (the
+ * catalogue's port and protocol; the address alone without a port) */
+static void
+endpoint_proto(const struct expect *x, const char *ip, char *out, size_t outlen)
+{
+	const struct catalogue_entry *e = x->entry;
+	char proto[16];
+	size_t i;
+
+	for (i = 0; e && e->protocol[i] && i + 1 < sizeof(proto); i++)
+		proto[i] = (char)tolower((unsigned char)e->protocol[i]);
+	proto[i] = '\0';
+	if (e == NULL || *e->port == '\0')
+		snprintf(out, outlen, "%s", ip);
+	else if (strchr(ip, ':'))
+		snprintf(out, outlen, "[%s]:%s%s%s", ip, e->port, *proto ? "/" : "", proto);
+	else
+		snprintf(out, outlen, "%s:%s%s%s", ip, e->port, *proto ? "/" : "", proto);
+}
+
+/* first_screen - the first FIRST_SCREEN_LINES lines of BODY (caller frees) */
+static char *
+first_screen(const char *body)
+{
+	const char *p = body;
+	int n;
+
+	for (n = 0; n < FIRST_SCREEN_LINES && *p; n++)
+		p += strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n');
+	return xstrndup(body, (size_t)(p - body));
+}
+
+/* check_first_screen - the action, the deadline date and the first hosts
+ * (up to 5, then "and N more, listed below") in the first 25 lines */
+static int
+check_first_screen(const struct expect *x, const char *body)
+{
+	const char *all_ips[3 + NEXTRA] = { "192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14",
+	    "192.0.2.200", "2001:db8::25" };
+	const char *small_ips[3] = { "192.0.2.10", "192.0.2.200", "2001:db8::25" };
+	const char **ips = x->nfindings > 3 ? all_ips : small_ips;
+	char *top = first_screen(body), *flat = squeeze(top), want[96];
+	size_t i, shown = x->nfindings < FIRST_SCREEN_HOSTS ? x->nfindings : FIRST_SCREEN_HOSTS;
+	int bad = 0;
+
+	if (strstr(flat, x->reference ? DEADLINE : FRESH_DEADLINE) == NULL)
+		bad |= failed(x->type, "the first screen does not name the deadline date");
+	if (strstr(top, "Please ") == NULL)
+		bad |= failed(x->type, "the first screen does not say what to do");
+	for (i = 0; i < x->nfindings; i++) {
+		char line[120];
+
+		endpoint_proto(x, ips[i], want, sizeof(want));
+		snprintf(line, sizeof(line), "\n    %s\n", want);
+		if (i < shown && strstr(top, line) == NULL)
+			bad |= failed(x->type, "the first screen does not list an affected host as address:port/proto");
+		if (i >= shown && strstr(top, line) != NULL)
+			bad |= failed(x->type, "the first screen lists more than 5 hosts");
+	}
+	snprintf(want, sizeof(want), "\n    and %zu more, listed below\n", x->nfindings - shown);
+	if (x->nfindings > shown && strstr(top, want) == NULL)
+		bad |= failed(x->type, "the first screen does not say how many more hosts are listed below");
+	if (x->nfindings <= shown && strstr(top, " more, listed below") != NULL)
+		bad |= failed(x->type, "the first screen promises more hosts than there are");
+	free(flat);
+	free(top);
+	return bad;
+}
+
+/* check_informational - no ACTION REQUIRED, no threat, no deadline */
+static int
+check_informational(const struct expect *x, const char *body)
+{
+	int bad = 0;
+
+	if (contains_ci(body, "action required"))
+		bad |= failed(x->type, "an informational notice says ACTION REQUIRED");
+	if (contains_ci(body, "suspend"))
+		bad |= failed(x->type, "an informational notice threatens suspension");
+	if (strstr(body, DEADLINE) || strstr(body, FRESH_DEADLINE) || strstr(body, "OVERDUE"))
+		bad |= failed(x->type, "an informational notice names a deadline");
+	if (strstr(body, LIST_EXPOSED) || strstr(body, LIST_EVENT))
+		bad |= failed(x->type, "an informational notice says the findings must be fixed");
+	if (strstr(body, " more, listed below"))
+		bad |= failed(x->type, "an informational notice has the first screen's host list");
 	return bad;
 }
 
@@ -379,10 +563,11 @@ check_body(const struct expect *x, const char *body)
 	char *first, *flat = squeeze(body);
 	const char *intro = e && e->kind == CATALOGUE_EVENT ? LIST_EVENT : LIST_EXPOSED;
 	const char *grace = strstr(flat, "within 17 days"), *list = strstr(flat, intro);
-	int bad = 0;
+	const char *account = strstr(body, "\n\"example-account\":\n");
+	int bad = 0, action = needs_action(x);
 	size_t i;
 
-	if (dear == NULL || (first = first_paragraph(dear, x->reference != NULL)) == NULL) {
+	if (dear == NULL || (first = first_paragraph(dear, x->reference != NULL && action)) == NULL) {
 		free(flat);
 		return failed(type, "no \"Dear customer,\" and first paragraph");
 	}
@@ -391,19 +576,26 @@ check_body(const struct expect *x, const char *body)
 	if (strcmp(type, "scan_portmapper") != 0 && strstr(first, "Please ") == NULL &&
 	    strstr(first, " must ") == NULL)
 		bad |= failed(type, "the first paragraph does not say what must be done");
-	if (list == NULL)
+	if (action && list == NULL)
 		bad |= failed(type, "the list intro sentence is missing");
 	if (x->reference != NULL)
 		bad |= check_history(x, dear, flat, list);
-	else if (grace == NULL || (list && grace > list))
+	else if (action && (grace == NULL || (list && grace > list)))
 		bad |= failed(type, "the grace days do not come before the list intro");
-	if (strstr(flat, POLICY) == NULL || (list && strstr(flat, POLICY) > list))
+	if (action && (strstr(flat, POLICY) == NULL || (list && strstr(flat, POLICY) > list)))
 		bad |= failed(type, "the policy URL does not come before the list intro");
-	if (strstr(body, "\n\"example-account\":\n") == NULL)
+	if (action)
+		bad |= check_first_screen(x, dear);
+	else
+		bad |= check_informational(x, body);
+	if (account == NULL)
 		bad |= failed(type, "the account name is missing");
-	for (i = 0; i < sizeof(sample_ips) / sizeof(sample_ips[0]); i++)
-		if (strstr(body, sample_ips[i]) == NULL || (list && strstr(flat, sample_ips[i]) < list))
+	for (i = 0; account && i < sizeof(sample_ips) / sizeof(sample_ips[0]); i++)
+		if (strstr(account, sample_ips[i]) == NULL)
 			bad |= failed(type, "a finding is missing from the list");
+	for (i = 0; account && x->nfindings > 3 && i < NEXTRA; i++)
+		if (strstr(account, extra_ips[i]) == NULL)
+			bad |= failed(type, "a finding beyond the first screen is missing from the list");
 	if (strstr(body, ORG) == NULL || strstr(body, "\n" SIGNATURE "\n") == NULL)
 		bad |= failed(type, "the organisation or the signature is missing");
 	if (long_line(body, x->reference != NULL) != NULL)
@@ -420,8 +612,11 @@ check_notice(const struct expect *x, const struct notice *n)
 	size_t slen = strlen(n->subject), rlen = x->reference ? strlen(x->reference) : 0;
 	int bad = 0;
 
-	if (strncmp(n->subject, "ACTION REQUIRED: ", 17) != 0)
+	if (needs_action(x) && strncmp(n->subject, "ACTION REQUIRED: ", 17) != 0)
 		bad |= failed(type, "the subject does not begin \"ACTION REQUIRED: \"");
+	if (!needs_action(x) && (strncmp(n->subject, "Security notice: ", 17) != 0 ||
+	    contains_ci(n->subject, "action required")))
+		bad |= failed(type, "an informational subject does not begin \"Security notice: \"");
 	if (!names_service(n->subject, x->entry, type))
 		bad |= failed(type, "the subject does not name the service");
 	if (x->reference && (rlen == 0 || slen < rlen + 3 || n->subject[slen - rlen - 2] != '[' ||
@@ -452,63 +647,100 @@ the_notice(const char *type, const struct pipeline_result *r)
 	return &r->reports[0].notices[0];
 }
 
+/* check_all_types - every type's notice through the pipeline: the sample
+ * report (WIDE: with the extra findings), with the StateDB history when
+ * HISTORY; counts the action and informational notices checked */
+static int
+check_all_types(const struct config *cfg, int history, int wide, size_t *naction, size_t *ninfo)
+{
+	struct prefixmap *map = sample_map();
+	size_t i, ntypes;
+	char **types = sample_types(cfg, &ntypes), *dir = NULL, err[512];
+	struct buf path = BUF_INIT;
+	struct state *st = NULL;
+	int bad = 0;
+
+	if (history) {
+		dir = test_tmpdir();
+		buf_printf(&path, "%s/clarity.db", dir);
+		if ((st = state_open(buf_cstr(&path), 2000, err, sizeof(err))) == NULL)
+			bad |= failed("state_open", err);
+	}
+	for (i = 0; i < ntypes && !(history && st == NULL); i++) {
+		struct pipeline_result *r = history ? history_notice(cfg, map, st, types[i], wide) :
+		    pipeline_notice(cfg, map, types[i], wide);
+		const struct notice *n = the_notice(types[i], r);
+		struct expect x = { types[i], catalogue_lookup(cfg->catalogue, types[i]), NULL, wide ? 3 + NEXTRA : 3 };
+
+		if (history)
+			x.reference = n ? n->reference : "";
+		if (history && n != NULL && strncmp(n->reference, "SM-20261024-", 12) != 0)
+			bad |= failed(types[i], "the case was not opened on the first detection");
+		bad |= n == NULL || check_notice(&x, n);
+		if (!history && n != NULL && strstr(n->message, "first detected") != NULL)
+			bad |= failed(types[i], "history wording without a history");
+		*(needs_action(&x) ? naction : ninfo) += 1;
+		pipeline_result_free(r);
+	}
+	state_close(st);
+	buf_free(&path);
+	free(dir);
+	sample_types_free(types, ntypes);
+	prefixmap_free(map);
+	return bad;
+}
+
 TEST(clarity, every_shipped_template_and_type_follows_the_rules)
 {
 	struct config *cfg = site_config();
-	struct prefixmap *map = sample_map();
-	size_t i, ntypes;
-	char **types = sample_types(cfg, &ntypes);
-	int bad = 0;
+	size_t naction = 0, ninfo = 0;
 
-	CHECK(ntypes > 170);
-	for (i = 0; i < ntypes; i++) {
-		struct pipeline_result *r = pipeline_notice(cfg, map, types[i]);
-		const struct notice *n = the_notice(types[i], r);
-		struct expect x = { types[i], catalogue_lookup(cfg->catalogue, types[i]), NULL };
-
-		bad |= n == NULL || check_notice(&x, n);
-		if (n != NULL && strstr(n->message, "first detected") != NULL)
-			bad |= failed(types[i], "history wording without a history");
-		pipeline_result_free(r);
-	}
-	CHECK(!bad);
-	sample_types_free(types, ntypes);
-	prefixmap_free(map);
+	CHECK(!check_all_types(cfg, 0, 0, &naction, &ninfo));
+	CHECK(naction + ninfo > 170);
+	/* both kinds were checked: SSH is info, portmapper medium, sinkholes critical */
+	CHECK(ninfo >= 30);
+	CHECK(naction >= 120);
 	config_free(cfg);
 }
 
 TEST(clarity, with_a_history_every_template_and_type_follows_the_rules)
 {
 	struct config *cfg = site_config();
-	struct prefixmap *map = sample_map();
-	size_t i, ntypes;
-	char **types = sample_types(cfg, &ntypes), *dir = test_tmpdir(), err[512];
-	struct buf path = BUF_INIT;
-	struct state *st;
-	int bad = 0;
+	size_t naction = 0, ninfo = 0;
 
-	buf_printf(&path, "%s/clarity.db", dir);
-	st = state_open(buf_cstr(&path), 2000, err, sizeof(err));
-	if (st == NULL)
-		fprintf(stderr, "  state_open: %s\n", err);
-	REQUIRE(st != NULL);
-	for (i = 0; i < ntypes; i++) {
-		struct pipeline_result *r = history_notice(cfg, map, st, types[i]);
-		const struct notice *n = the_notice(types[i], r);
-		struct expect x = { types[i], catalogue_lookup(cfg->catalogue, types[i]), n ? n->reference : "" };
-
-		if (n != NULL && strncmp(n->reference, "SM-20261024-", 12) != 0)
-			bad |= failed(types[i], "the case was not opened on the first detection");
-		bad |= n == NULL || check_notice(&x, n);
-		pipeline_result_free(r);
-	}
-	CHECK(!bad);
-	state_close(st);
-	buf_free(&path);
-	free(dir);
-	sample_types_free(types, ntypes);
-	prefixmap_free(map);
+	CHECK(!check_all_types(cfg, 1, 0, &naction, &ninfo));
+	CHECK(ninfo >= 30 && naction >= 120);
 	config_free(cfg);
+}
+
+TEST(clarity, the_first_screen_lists_five_hosts_then_how_many_more)
+{
+	struct config *cfg = site_config();
+	size_t naction = 0, ninfo = 0;
+
+	/* 7 findings: 5 up top, "and 2 more, listed below"; with a history the
+	 * OVERDUE paragraph makes the first screen longest */
+	CHECK(!check_all_types(cfg, 0, 1, &naction, &ninfo));
+	CHECK(!check_all_types(cfg, 1, 1, &naction, &ninfo));
+	CHECK(naction >= 240);
+	config_free(cfg);
+}
+
+TEST(clarity, every_template_rated_info_is_informational)
+{
+	char *dir = test_tmpdir(), *catalogue = all_info_catalogue(dir);
+	struct config *cfg = site_config_with(catalogue);
+	size_t naction = 0, ninfo = 0;
+
+	/* a site that rates a tailored type info gets its advice without the threat */
+	CHECK_STR(catalogue_lookup(cfg->catalogue, "scan_portmapper")->severity, "info");
+	CHECK(!check_all_types(cfg, 0, 1, &naction, &ninfo));
+	CHECK(!check_all_types(cfg, 1, 0, &naction, &ninfo));
+	CHECK(naction == 2);	/* only example_unknown_type, twice: nobody rated it */
+	CHECK(ninfo > 340);
+	config_free(cfg);
+	free(catalogue);
+	free(dir);
 }
 
 TEST(clarity, preview_with_history_follows_the_same_rules)
@@ -520,7 +752,7 @@ TEST(clarity, preview_with_history_follows_the_same_rules)
 
 	for (i = 0; i < ntypes; i++) {
 		struct expect x = { types[i], catalogue_lookup(cfg->catalogue, types[i]),
-		    "SM-" "20261024" "-" SAMPLE_CASE_NUMBER };
+		    "SM-" "20261024" "-" SAMPLE_CASE_NUMBER, 3 };
 		struct notice n;
 		char *path;
 
@@ -557,7 +789,7 @@ TEST(clarity, preview_renders_every_template_file_like_the_pipeline)
 	DIR *dp;
 
 	for (i = 0; i < ntypes; i++) {
-		struct pipeline_result *r = pipeline_notice(cfg, map, types[i]);
+		struct pipeline_result *r = pipeline_notice(cfg, map, types[i], 0);
 		struct notice n;
 		char *path;
 

@@ -62,8 +62,8 @@ static const struct expected eml_files[] = {
 	{ "2015-01-01-sinkhole_http_drone-sample-asn.csv.zip.eml", "sinkhole_http_drone", 8, 8, "Sinkhole HTTP Drone reported for your" },
 	{ "2019-01-06-scan_afp-sample-ip.csv.zip.eml", "scan_afp", 2, 2, "Accessible Apple Filing Protocol found on your" },
 	{ "2019-10-15-scan_dns-sample-asn.csv.zip.eml", "scan_dns", 1, 1, "servers is running an open DNS resolver" },
-	{ "2019-10-15-scan_ftp-sample-asn.csv.zip.eml", "scan_ftp", 1, 1, "Accessible FTP Service found on your" },
-	{ "2019-10-15-scan_http-sample-asn.csv.zip.eml", "scan_http", 1, 1, "Accessible HTTP found on your" },
+	{ "2019-10-15-scan_ftp-sample-asn.csv.zip.eml", "scan_ftp", 1, 1, "Security notice: FTP reachable from the Internet on your" },
+	{ "2019-10-15-scan_http-sample-asn.csv.zip.eml", "scan_http", 1, 1, "Security notice: web server (HTTP) reachable from the Internet on your" },
 	{ "2019-10-15-scan_ldap_tcp-sample-asn.csv.zip.eml", "scan_ldap_tcp", 1, 1, "Open LDAP (TCP) Services found on your" },
 	{ "2019-10-15-scan_rsync-sample-asn.csv.zip.eml", "scan_rsync", 1, 1, "servers has an open rsync service" },
 };
