@@ -146,16 +146,22 @@ split_evidence(struct catalogue_entry *e, const char *list)
 	return problem;
 }
 
-static int
-valid_severity(const char *s)
+unsigned
+catalogue_severity_bit(const char *name)
 {
-	static const char *const names[] = { "critical", "high", "medium", "low", "info" };
+	static const char *const names[] = { "info", "low", "medium", "high", "critical" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(s, names[i]) == 0)
-			return 1;
+		if (ascii_strcasecmp(name, names[i]) == 0)
+			return 1u << i;
 	return 0;
+}
+
+static int
+valid_severity(const char *s)
+{
+	return catalogue_severity_bit(s) != 0;
 }
 
 /* check_alias - an alias row names its target and nothing else */

@@ -63,6 +63,10 @@ int catalogue_check(const struct catalogue *c, char *err, size_t errlen);
 /* catalogue_lookup - the entry for TYPE, aliases followed; NULL if unknown (or C is NULL) */
 const struct catalogue_entry *catalogue_lookup(const struct catalogue *c, const char *type);
 
+/* catalogue_severity_bit - a bit of its own for each severity name (any
+ * case): info, low, medium, high, critical; 0 for anything else */
+unsigned catalogue_severity_bit(const char *name);
+
 /* catalogue_count, catalogue_at - every row in type order, aliases included */
 size_t catalogue_count(const struct catalogue *c);
 const struct catalogue_entry *catalogue_at(const struct catalogue *c, size_t i);

@@ -48,6 +48,10 @@ config_defaults(void)
 	cfg->policy_url = xstrdup("");
 	cfg->signature = xstrdup("");
 	cfg->grace_days = 21;
+	cfg->action_severities = catalogue_severity_bit("critical") | catalogue_severity_bit("high") |
+	    catalogue_severity_bit("medium");
+	cfg->info_notices = 1;
+	cfg->info_renotify_interval = 30 * 86400;
 	cfg->tmp_dir = xstrdup("/tmp");
 	cfg->max_attachment_size = 512ULL << 20;
 	cfg->max_csv_size = 2048ULL << 20;
@@ -318,6 +322,26 @@ set_socket(struct config *cfg, const char *value)
 	return 0;
 }
 
+/* "ActionSeverities critical high medium": the ratings that get ACTION REQUIRED */
+static int
+set_action_severities(struct config *cfg, const char *value)
+{
+	char *copy = xstrdup(value), *tok, *save = NULL;
+	unsigned bits = 0, bit;
+	int rc = 0;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok && rc == 0; tok = strtok_r(NULL, ", \t", &save))
+		if ((bit = catalogue_severity_bit(tok)) == 0)
+			rc = -1;
+		else
+			bits |= bit;
+	free(copy);
+	if (rc != 0 || bits == 0)
+		return -1;
+	cfg->action_severities = bits;
+	return 0;
+}
+
 static int
 set_subject_tag(struct config *cfg, const char *value)
 {
@@ -382,6 +406,9 @@ static const struct config_key keys[] = {
 	STRING("PolicyURL", policy_url),
 	{ "NoticeSignature", KEY_TEXT, FIELD(signature), 0, 0, "text", NULL, NULL },
 	NUMBER("GraceDays", grace_days, 0, 3650, "a number of days from 0 to 3650"),
+	CUSTOM("ActionSeverities", set_action_severities,
+	    "a list of one or more of critical, high, medium, low and info"),
+	{ "InfoNotices", KEY_BOOL, FIELD(info_notices), 0, 1, "yes or no", NULL, NULL },
 	/* limits on what a report may cost */
 	PATH("TempDir", tmp_dir),
 	SIZE("MaxAttachmentSize", max_attachment_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 512M"),
@@ -409,6 +436,8 @@ static const struct config_key keys[] = {
 	PATH("StateDB", state_db),
 	{ "RenotifyInterval", KEY_DURATION, FIELD(renotify_interval), 0, 0,
 	    "0 or a duration such as 12h or 7d", NULL, NULL },
+	{ "InfoRenotifyInterval", KEY_DURATION, FIELD(info_renotify_interval), 0, 0,
+	    "0 or a duration such as 30d or 4w", NULL, NULL },
 	{ "NotifyResolved", KEY_BOOL, FIELD(notify_resolved), 0, 1, "yes or no", NULL, NULL },
 	NUMBER("ResolveAfterDays", resolve_after_days, 0, 3650, "a number of days from 0 (never) to 3650"),
 	NUMBER("RetainDays", retain_days, 1, 36500, "a number of days from 1 to 36500"),

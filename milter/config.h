@@ -40,6 +40,8 @@ struct config {
 	char *policy_url;		/* PolicyURL */
 	char *signature;		/* NoticeSignature, "\n" allowed */
 	unsigned grace_days;		/* GraceDays */
+	unsigned action_severities;	/* ActionSeverities: catalogue_severity_bit()s that need action */
+	int info_notices;		/* InfoNotices: send the informational notices at all */
 	struct subject_rule *subject_rules;	/* SubjectType, in file order, then defaults */
 	size_t nsubject_rules;
 	size_t nsite_subject_rules;	/* how many of them came from the file */
@@ -70,6 +72,7 @@ struct config {
 	/* detection history (state.h) */
 	char *state_db;			/* StateDB, or NULL: no history kept */
 	unsigned long renotify_interval;	/* RenotifyInterval, seconds; 0: every report notifies */
+	unsigned long info_renotify_interval;	/* InfoRenotifyInterval: the same for informational notices */
 	int notify_resolved;		/* NotifyResolved: confirm when a case is all fixed */
 	unsigned resolve_after_days;	/* ResolveAfterDays: a silent report stream resolves; 0: never */
 	unsigned retain_days;		/* RetainDays: resolved history and sent notices kept this long */

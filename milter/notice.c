@@ -36,22 +36,13 @@ struct notice_ctx {
 	char *cleaned;
 };
 
-/* the default ActionSeverities: ShadowServer's ratings that need the customer to act */
-static const char *const default_action_severities[] = { "critical", "high", "medium" };
-
 int
 notice_needs_action(const struct config *cfg, const struct catalogue_entry *e)
 {
-	size_t i;
-
-	(void)cfg;
 	/* a type nobody rated may be ShadowServer's newest critical report: never play it down */
 	if (e == NULL || *e->severity == '\0')
 		return 1;
-	for (i = 0; i < sizeof(default_action_severities) / sizeof(default_action_severities[0]); i++)
-		if (ascii_strcasecmp(e->severity, default_action_severities[i]) == 0)
-			return 1;
-	return 0;
+	return (catalogue_severity_bit(e->severity) & cfg->action_severities) != 0;
 }
 
 void

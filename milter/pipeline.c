@@ -483,14 +483,24 @@ pipeline_free(struct pipeline *p)
 	free(p);
 }
 
-/* apply_history - a readable report file into the state database, if any */
+/* informational - the type's notices are informational (notice_needs_action) */
+static int
+informational(const struct config *cfg, const char *type)
+{
+	return !notice_needs_action(cfg, catalogue_lookup(cfg->catalogue, type));
+}
+
+/* apply_history - a readable report file into the state database, if any.
+ * An informational report type has its own RenotifyInterval, and with
+ * InfoNotices off its findings are recorded but nobody counts as notified. */
 static int
 apply_history(struct pipeline *p, const struct pipeline_result *r, struct report_output *out, char *err,
     size_t errlen)
 {
 	const struct config *cfg = p->cfg;
-	struct state_policy pol = { cfg->grace_days, cfg->renotify_interval, cfg->resolve_after_days,
-	    cfg->retain_days, p->record_notices };
+	int info = informational(cfg, out->rf->type);
+	struct state_policy pol = { cfg->grace_days, info ? cfg->info_renotify_interval : cfg->renotify_interval,
+	    cfg->resolve_after_days, cfg->retain_days, p->record_notices && (!info || cfg->info_notices) };
 	struct buf key = BUF_INIT;
 	int rc;
 
@@ -503,7 +513,8 @@ apply_history(struct pipeline *p, const struct pipeline_result *r, struct report
 }
 
 /* render_notices - one notice per group of a readable report file, but for
- * groups the history holds back */
+ * groups the history holds back, and none of an informational type with
+ * InfoNotices off */
 static int
 render_notices(struct pipeline *p, struct pipeline_result *r, struct report_output *out, char *err,
     size_t errlen)
@@ -513,7 +524,8 @@ render_notices(struct pipeline *p, struct pipeline_result *r, struct report_outp
 	struct template *t;
 	size_t i;
 
-	if (out->rf->error || out->rf->ngroups == 0)
+	if (out->rf->error || out->rf->ngroups == 0 ||
+	    (!p->cfg->info_notices && informational(p->cfg, out->rf->type)))
 		return 0;
 	t = notice_template_find(p->cfg, out->rf->type, err, errlen);
 	if (t == NULL)
@@ -615,7 +627,8 @@ confirm_closed(struct pipeline *p, const struct pipeline_result *r, struct repor
 		g.findings[i] = &cf[i].f;
 		hist[i] = cf[i].h;
 	}
-	if (g.account != NULL) {	/* else nobody to tell */
+	/* nobody to tell, or nobody was told of an informational case */
+	if (g.account != NULL && (p->cfg->info_notices || !informational(p->cfg, c->report_type))) {
 		struct notice_input in = { p->cfg, rf, &g, NULL, p->now,
 		    catalogue_lookup(p->cfg->catalogue, c->report_type), hist, c->reference };
 

@@ -1,0 +1,254 @@
+/*
+ * test_severity - severity decides the wording, the history and the resends
+ *
+ * Reports of an informational type (ShadowServer rates SSH info) and of an
+ * action type (portmapper, medium) through the real pipeline, with a real
+ * SQLite history over simulated days: ActionSeverities moves a type from one
+ * wording to the other; an informational notice is not re-sent within
+ * InfoRenotifyInterval while an action notice follows RenotifyInterval;
+ * InfoNotices no sends none, but the history still records the findings.
+ */
+#include "test.h"
+#include "testmail.h"
+
+#include "catalogue.h"
+#include "config.h"
+#include "findings.h"
+#include "notice.h"
+#include "pipeline.h"
+#include "prefixmap.h"
+#include "state.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *MAP = "prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n";
+
+struct rig {
+	struct config *cfg;
+	struct prefixmap *map;
+	struct state *st;		/* NULL: no StateDB */
+	char *dir;
+	int seq;
+};
+
+/* rig_init - the test config with SETTINGS (key, value, ..., NULL); a history when HISTORY */
+static void
+rig_init(struct rig *r, int history, const char *const *settings)
+{
+	char err[512];
+	struct buf path = BUF_INIT;
+
+	memset(r, 0, sizeof(*r));
+	r->cfg = test_config();
+	for (; settings && settings[0]; settings += 2)
+		if (config_set(r->cfg, settings[0], settings[1], err, sizeof(err)) != 0) {
+			fprintf(stderr, "  %s\n", err);
+			abort();
+		}
+	if (config_load_catalogue(r->cfg, err, sizeof(err)) != 0)
+		abort();
+	r->map = test_map(MAP);
+	r->dir = test_tmpdir();
+	if (history) {
+		buf_printf(&path, "%s/state.db", r->dir);
+		if ((r->st = state_open(path.data, 2000, err, sizeof(err))) == NULL)
+			fprintf(stderr, "  state_open: %s\n", err);
+	}
+	buf_free(&path);
+}
+
+static void
+rig_free(struct rig *r)
+{
+	state_close(r->st);
+	prefixmap_free(r->map);
+	config_free(r->cfg);
+	free(r->dir);
+}
+
+/* day - a TYPE report dated DATE (port PORT/tcp) for 192.0.2.10 and .11,
+ * through the pipeline at noon that day */
+static struct pipeline_result *
+day(struct rig *r, const char *type, const char *date, int port)
+{
+	struct buf csv = BUF_INIT, name = BUF_INIT, hdr = BUF_INIT, when = BUF_INIT;
+	struct pipeline *p = pipeline_new(r->cfg, r->map);
+	struct pipeline_result *res = NULL;
+	char err[512], *msg;
+	time_t now;
+
+	buf_printf(&csv, "timestamp,ip,port,protocol\n%s 08:52:55,192.0.2.10,%d,tcp\n%s 08:52:56,192.0.2.11,%d,tcp\n",
+	    date, port, date, port);
+	buf_printf(&name, "%s-%s-as64500.csv", date, type);
+	buf_printf(&hdr, "Message-ID: <report-%d.%s@shadowserver.example>\n", ++r->seq, date);
+	{
+		struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, name.data, csv.data, NULL, hdr.data };
+
+		msg = testmail_build(&tm);
+	}
+	buf_printf(&when, "%s 12:00:00", date);
+	if (parse_detection_time(when.data, &now) != 0)
+		abort();
+	pipeline_set_now(p, now);
+	pipeline_set_state(p, r->st, 1);
+	pipeline_feed(p, msg, strlen(msg));
+	if (pipeline_finish(p, &res, err, sizeof(err)) != 0) {
+		fprintf(stderr, "  pipeline: %s\n", err);
+		res = NULL;
+	}
+	pipeline_free(p);
+	free(msg);
+	buf_free(&csv);
+	buf_free(&name);
+	buf_free(&hdr);
+	buf_free(&when);
+	return res;
+}
+
+/* notices - how many notices R made for its one report; -1 when it has none */
+static long
+notices(const struct pipeline_result *r)
+{
+	return r && r->nreports == 1 && r->reports[0].rf->error == NULL ? (long)r->reports[0].nnotices : -1;
+}
+
+static const char *
+subject(const struct pipeline_result *r)
+{
+	return notices(r) > 0 ? r->reports[0].notices[0].subject : "";
+}
+
+TEST(severity, ssh_is_a_security_notice_and_portmapper_action_required)
+{
+	struct rig r;
+	struct pipeline_result *ssh, *pm;
+
+	rig_init(&r, 0, NULL);
+	ssh = day(&r, "scan_ssh", "2026-11-24", 22);
+	pm = day(&r, "scan_portmapper", "2026-11-24", 111);
+	CHECK_INT(notices(ssh), 1);
+	CHECK_STR(subject(ssh), "Security notice: SSH reachable from the Internet on your Example Hosting servers");
+	CHECK(strstr(subject(pm), "ACTION REQUIRED: ") == subject(pm));
+	if (notices(ssh) == 1) {
+		const char *m = ssh->reports[0].notices[0].message;
+
+		CHECK(strstr(m, "suspend") == NULL);
+		CHECK(strstr(m, "192.0.2.10:22 (TCP) detected at 2026-11-24 08:52:55 UTC") != NULL);
+		CHECK(strstr(m, "nmap -Pn -p 22 YOUR-IP-ADDRESS") != NULL);	/* the outside check */
+	}
+	if (notices(pm) == 1)		/* the first screen: deadline and hosts */
+		CHECK(strstr(pm->reports[0].notices[0].message, "Please firewall off portmapper by 15 December 2026 on "
+		    "these VPSes:\n    192.0.2.10:111/tcp\n    192.0.2.11:111/tcp\n") != NULL);
+	pipeline_result_free(ssh);
+	pipeline_result_free(pm);
+	rig_free(&r);
+}
+
+TEST(severity, action_severities_decides_which_ratings_need_action)
+{
+	static const char *const settings[] = { "ActionSeverities", "critical, high", NULL };
+	struct rig r;
+	struct pipeline_result *pm, *rdp;
+
+	rig_init(&r, 0, settings);
+	pm = day(&r, "scan_portmapper", "2026-11-24", 111);	/* medium: now informational */
+	rdp = day(&r, "scan_rdp", "2026-11-24", 3389);		/* high: still action */
+	CHECK(strstr(subject(pm), "Security notice: ") == subject(pm));
+	CHECK(strstr(subject(rdp), "ACTION REQUIRED: ") == subject(rdp));
+	if (notices(pm) == 1) {
+		const char *m = pm->reports[0].notices[0].message;
+
+		/* the seed's advice and outside check stay; the threat and the deadline go */
+		CHECK(strstr(m, "rpcinfo -p YOUR-IP-ADDRESS") != NULL);
+		CHECK(strstr(m, "suspend") == NULL);
+		CHECK(strstr(m, "December 2026") == NULL);
+		CHECK(strstr(m, "All of these need to be firewalled off or shut down.") == NULL);
+	}
+	pipeline_result_free(pm);
+	pipeline_result_free(rdp);
+	rig_free(&r);
+}
+
+TEST(severity, informational_notices_wait_for_info_renotify_interval)
+{
+	static const char *const settings[] = { "RenotifyInterval", "0", NULL };	/* the default: every report */
+	static const char *const dates[] = { "2026-11-01", "2026-11-02", "2026-11-30", "2026-12-01", "2026-12-02" };
+	static const long ssh_want[] = { 1, 0, 0, 1, 0 };	/* 30 days (the default) after the 1st noon */
+	struct rig r;
+	size_t i;
+
+	rig_init(&r, 1, settings);
+	REQUIRE(r.st != NULL);
+	for (i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+		struct pipeline_result *ssh = day(&r, "scan_ssh", dates[i], 22);
+		struct pipeline_result *pm = day(&r, "scan_portmapper", dates[i], 111);
+
+		if (notices(ssh) != ssh_want[i])
+			fprintf(stderr, "  %s: %ld SSH notices, want %ld\n", dates[i], notices(ssh), ssh_want[i]);
+		CHECK_INT(notices(ssh), ssh_want[i]);
+		CHECK_INT(notices(pm), 1);	/* action notices follow RenotifyInterval 0 */
+		/* the history records the SSH findings every day, notified or not */
+		if (notices(ssh) >= 0 && ssh->reports[0].history)
+			CHECK_INT(ssh->reports[0].history->groups[0].findings[0].times_reported, i + 1);
+		pipeline_result_free(ssh);
+		pipeline_result_free(pm);
+	}
+	rig_free(&r);
+}
+
+TEST(severity, info_notices_no_sends_none_but_the_history_records_them)
+{
+	static const char *const settings[] = { "InfoNotices", "no", NULL };
+	struct rig r;
+	struct pipeline_result *ssh, *pm;
+	struct state_item *items = NULL;
+	size_t n = 0, i, ssh_items = 0;
+	char err[512];
+
+	rig_init(&r, 1, settings);
+	REQUIRE(r.st != NULL);
+	ssh = day(&r, "scan_ssh", "2026-11-24", 22);
+	pm = day(&r, "scan_portmapper", "2026-11-24", 111);
+	CHECK_INT(notices(ssh), 0);
+	CHECK_INT(notices(pm), 1);
+	REQUIRE(state_items(r.st, "acme", NULL, 1, &items, &n, err, sizeof(err)) == 0);
+	for (i = 0; i < n; i++)
+		ssh_items += strcmp(items[i].report_type, "scan_ssh") == 0;
+	CHECK_INT(ssh_items, 2);
+	for (i = 0; i < n; i++)		/* nobody was told, so nothing counts as notified */
+		if (strcmp(items[i].report_type, "scan_ssh") == 0)
+			CHECK_INT(items[i].last_notified, 0);
+	state_items_free(items, n);
+	pipeline_result_free(ssh);
+	pipeline_result_free(pm);
+	rig_free(&r);
+}
+
+TEST(severity, config_keys_take_severities_durations_and_yes_no)
+{
+	struct config *cfg = config_defaults();
+	char err[512];
+
+	/* the defaults */
+	CHECK(cfg->info_notices);
+	CHECK_INT(cfg->info_renotify_interval, 30 * 86400);
+	CHECK_INT(cfg->action_severities, catalogue_severity_bit("critical") | catalogue_severity_bit("high") |
+	    catalogue_severity_bit("medium"));
+	CHECK_INT(config_set(cfg, "ActionSeverities", "critical high medium low", err, sizeof(err)), 0);
+	CHECK(cfg->action_severities & catalogue_severity_bit("low"));
+	CHECK(!(cfg->action_severities & catalogue_severity_bit("info")));
+	CHECK_INT(config_set(cfg, "ActionSeverities", "critical urgent", err, sizeof(err)), -1);
+	CHECK_STR(err, "ActionSeverities: \"critical urgent\" is not a list of one or more of critical, high, "
+	    "medium, low and info");
+	CHECK_INT(config_set(cfg, "ActionSeverities", ",", err, sizeof(err)), -1);
+	CHECK_INT(config_set(cfg, "InfoRenotifyInterval", "4w", err, sizeof(err)), 0);
+	CHECK_INT(cfg->info_renotify_interval, 28 * 86400);
+	CHECK_INT(config_set(cfg, "InfoRenotifyInterval", "monthly", err, sizeof(err)), -1);
+	CHECK(strstr(err, "InfoRenotifyInterval: \"monthly\" is not 0 or a duration") == err);
+	CHECK_INT(config_set(cfg, "InfoNotices", "no", err, sizeof(err)), 0);
+	CHECK(!cfg->info_notices);
+	CHECK_INT(config_set(cfg, "InfoNotices", "maybe", err, sizeof(err)), -1);
+	config_free(cfg);
+}
