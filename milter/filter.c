@@ -20,6 +20,10 @@
 #include <syslog.h>
 
 #define UNMATCHED_HEADER_MAX 40	/* addresses listed in X-Shadowmilter-Unmatched */
+#define FILE_NAME_MAX 80	/* bytes of a report file's name, and of its error, */
+#define FILE_ERROR_MAX 200	/* in the log line and X-Shadowmilter-Result */
+#define FILE_ERRORS_LISTED 3	/* report file errors spelled out; the rest are counted */
+#define REASON_MAX 300		/* bytes of why a message made no notices */
 
 struct filter_msg {
 	const struct filter_env *env;
@@ -171,6 +175,32 @@ add_header(const struct filter_io *io, const char *name, const char *value)
 	free(v);
 }
 
+/*
+ * put_clean - TEXT for inside a quoted-string of a header and a log line: no
+ * control characters, no quote or backslash (they become '), at most MAX
+ * bytes. Report file names and parser messages carry the sender's bytes.
+ */
+static void
+put_clean(struct buf *v, const char *text, size_t max)
+{
+	char *clean = text_clean(text, max), *p;
+
+	for (p = clean; *p; p++)
+		if (*p == '"' || *p == '\\')
+			*p = '\'';
+	buf_puts(v, clean);
+	free(clean);
+}
+
+/* put_quoted - the same, in double quotes */
+static void
+put_quoted(struct buf *v, const char *text, size_t max)
+{
+	buf_putc(v, '"');
+	put_clean(v, text, max);
+	buf_putc(v, '"');
+}
+
 /* remove_planted - our result headers are ours alone: drop forged ones */
 static void
 remove_planted(const struct filter_msg *m, const struct filter_io *io)
@@ -186,13 +216,34 @@ remove_planted(const struct filter_msg *m, const struct filter_io *io)
 static enum filter_action
 pass_unprocessed(const struct filter_msg *m, const struct filter_io *io, const char *reason)
 {
-	struct buf v = BUF_INIT;
+	struct buf why = BUF_INIT, v = BUF_INIT;
 
-	buf_printf(&v, "none; reason=\"%s\"", reason);
+	put_quoted(&why, reason, REASON_MAX);
+	buf_printf(&v, "none; reason=%s", why.data);
 	add_header(io, "X-Shadowmilter-Result", v.data);
-	io->log(io->ctx, LOG_NOTICE, "%s: no notices: %s", m->queue_id, reason);
+	io->log(io->ctx, LOG_NOTICE, "%s: no notices: reason=%s", m->queue_id, why.data);
+	buf_free(&why);
 	buf_free(&v);
 	return FILTER_ACCEPT;
+}
+
+/*
+ * tempfail - the report is not handled now; the sending MTA keeps it and
+ * retries. WHAT and DETAIL go to our log; REASON (fixed text, nothing from
+ * the message or the system) is the SMTP reply the sender sees.
+ */
+static enum filter_action
+tempfail(const struct filter_msg *m, const struct filter_io *io, const char *what, const char *detail,
+    const char *reason)
+{
+	struct buf text = BUF_INIT;
+
+	io->log(io->ctx, LOG_ERR, "%s: %s, sender must retry: %s", m->queue_id, what, detail);
+	buf_printf(&text, "shadowmilter: %s, try again later", reason);
+	if (io->set_reply && io->set_reply(io->ctx, "451", "4.3.0", text.data) != 0)
+		io->log(io->ctx, LOG_WARNING, "%s: the MTA refused the reply text \"%s\"", m->queue_id, text.data);
+	buf_free(&text);
+	return FILTER_TEMPFAIL;
 }
 
 static int
@@ -261,6 +312,30 @@ log_closed(const struct filter_msg *m, const struct filter_io *io, const struct 
 		}
 }
 
+/* describe_errors - why report files were not used: '; error="file: reason"' each */
+static void
+describe_errors(struct buf *v, const struct pipeline_result *r, int errors)
+{
+	size_t i;
+	int listed = 0;
+
+	for (i = 0; i < r->nreports && listed < FILE_ERRORS_LISTED; i++) {
+		const struct report_file *rf = r->reports[i].rf;
+
+		if (rf->error == NULL)
+			continue;
+		/* each part has its own limit: a long name never hides the reason */
+		buf_puts(v, "; error=\"");
+		put_clean(v, rf->file, FILE_NAME_MAX);
+		buf_puts(v, ": ");
+		put_clean(v, rf->error, FILE_ERROR_MAX);
+		buf_putc(v, '"');
+		listed++;
+	}
+	if (errors > listed)
+		buf_printf(v, "; errors_not_listed=%d", errors - listed);
+}
+
 static void
 describe(struct buf *v, const struct filter_msg *m, const struct pipeline_result *r)
 {
@@ -283,11 +358,17 @@ describe(struct buf *v, const struct filter_msg *m, const struct pipeline_result
 		buf_printf(v, " errors=%d", errors);
 	describe_history(v, r);
 	buf_printf(v, " ref=%s", r->report_ref);
-	if (r->nreports == 0)
-		buf_printf(v, "; reason=\"%s\"", r->reason);
+	if (r->nreports == 0) {
+		buf_puts(v, "; reason=");
+		put_quoted(v, r->reason, REASON_MAX);
+	}
 	for (i = 0; i < r->nreports; i++)	/* why a report named nobody */
-		if (r->reports[i].rf->note)
-			buf_printf(v, "; note=\"%s\"", r->reports[i].rf->note);
+		if (r->reports[i].rf->note) {
+			buf_puts(v, "; note=");
+			put_quoted(v, r->reports[i].rf->note, REASON_MAX);
+		}
+	if (errors)
+		describe_errors(v, r, errors);
 }
 
 static void
@@ -356,10 +437,8 @@ filter_eom(struct filter_msg *m, const struct filter_io *io, time_t now)
 	if (m->over_limit)
 		return pass_unprocessed(m, io, m->limit_reason);
 	pipeline_set_now(m->pipeline, now);
-	if (pipeline_finish(m->pipeline, &r, err, sizeof(err)) != 0) {
-		io->log(io->ctx, LOG_ERR, "%s: report not handled, sender must retry: %s", m->queue_id, err);
-		return FILTER_TEMPFAIL;
-	}
+	if (pipeline_finish(m->pipeline, &r, err, sizeof(err)) != 0)
+		return tempfail(m, io, "report not handled", err, "report could not be processed");
 	if (!r->authenticated) {
 		enum filter_action a = pass_unprocessed(m, io, r->reason);
 
@@ -367,15 +446,13 @@ filter_eom(struct filter_msg *m, const struct filter_io *io, time_t now)
 		return a;
 	}
 	if (m->env->state_error && r->nreports > 0) {	/* no report goes by unrecorded */
-		io->log(io->ctx, LOG_ERR, "%s: report not handled, sender must retry: %s", m->queue_id,
-		    m->env->state_error);
 		pipeline_result_free(r);
-		return FILTER_TEMPFAIL;
+		return tempfail(m, io, "report not handled", m->env->state_error,
+		    "detection history unavailable");
 	}
 	if (commit_notices(m, r, now, err, sizeof(err)) != 0) {
-		io->log(io->ctx, LOG_ERR, "%s: notices not queued, sender must retry: %s", m->queue_id, err);
 		pipeline_result_free(r);
-		return FILTER_TEMPFAIL;
+		return tempfail(m, io, "notices not queued", err, "notice queue unavailable");
 	}
 	describe(&v, m, r);
 	add_header(io, "X-Shadowmilter-Result", v.data);

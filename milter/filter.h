@@ -14,6 +14,10 @@
  * gets an answer. Any failure before that commit is a TEMPFAIL: the sending
  * MTA retries and nothing is lost. That includes the detection history: a
  * locked or damaged state database fails the message, it is never skipped.
+ * A TEMPFAIL carries an SMTP reply with an enhanced status code and a reason
+ * the sender's log can show ("451 4.3.0 shadowmilter: notice queue
+ * unavailable, try again later"); the detail (file, engine error) goes only
+ * to our log.
  *
  * Owns: the per-message state.
  */
@@ -44,6 +48,9 @@ struct filter_io {
 	int (*del_rcpt)(void *ctx, const char *rcpt);
 	void (*log)(void *ctx, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 	void *ctx;
+	/* the SMTP reply that goes with a TEMPFAIL: RCODE "451", XCODE "4.3.0", TEXT
+	 * (no CR/LF); may be NULL: the MTA then says only what its default says */
+	int (*set_reply)(void *ctx, const char *rcode, const char *xcode, const char *text);
 };
 
 /* what a message is checked against; shared by messages in flight */

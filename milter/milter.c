@@ -54,6 +54,12 @@ io_del_rcpt(void *ctx, const char *rcpt)
 	return smfi_delrcpt(ctx, (char *)rcpt) == MI_SUCCESS ? 0 : -1;
 }
 
+static int
+io_set_reply(void *ctx, const char *rcode, const char *xcode, const char *text)
+{
+	return smfi_setreply(ctx, (char *)rcode, (char *)xcode, (char *)text) == MI_SUCCESS ? 0 : -1;
+}
+
 static void io_log(void *ctx, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
@@ -70,7 +76,8 @@ io_log(void *ctx, int priority, const char *fmt, ...)
 static struct filter_io
 io_for(SMFICTX *ctx)
 {
-	struct filter_io io = { io_add_header, io_change_header, io_add_rcpt, io_del_rcpt, io_log, ctx };
+	struct filter_io io = { .add_header = io_add_header, .change_header = io_change_header,
+	    .add_rcpt = io_add_rcpt, .del_rcpt = io_del_rcpt, .log = io_log, .ctx = ctx, .set_reply = io_set_reply };
 
 	return io;
 }

@@ -23,7 +23,9 @@ struct fake_mta {
 	struct buf changed;	/* "Name[index]=value\n" ("(deleted)" for NULL) */
 	struct buf rcpts;	/* "+rcpt\n" / "-rcpt\n" */
 	struct buf log;
+	struct buf reply;	/* "rcode xcode text\n" per reply set */
 };
+#define FAKE_MTA_INIT { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT }
 
 static int
 fake_add_header(void *ctx, const char *name, const char *value)
@@ -59,6 +61,13 @@ fake_del_rcpt(void *ctx, const char *rcpt)
 	return 0;
 }
 
+static int
+fake_set_reply(void *ctx, const char *rcode, const char *xcode, const char *text)
+{
+	buf_printf(&((struct fake_mta *)ctx)->reply, "%s %s %s\n", rcode, xcode, text);
+	return 0;
+}
+
 static void fake_log(void *ctx, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
@@ -81,6 +90,7 @@ fake_free(struct fake_mta *m)
 	buf_free(&m->changed);
 	buf_free(&m->rcpts);
 	buf_free(&m->log);
+	buf_free(&m->reply);
 }
 
 static const char *MAP = "prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n"
@@ -138,7 +148,9 @@ pending(struct rig *r)
 static enum filter_action
 run(struct rig *r, struct fake_mta *mta, const char *msg, int *body_chunks)
 {
-	struct filter_io io = { fake_add_header, fake_change_header, fake_add_rcpt, fake_del_rcpt, fake_log, mta };
+	struct filter_io io = { .add_header = fake_add_header, .change_header = fake_change_header,
+	    .add_rcpt = fake_add_rcpt, .del_rcpt = fake_del_rcpt, .log = fake_log, .ctx = mta,
+	    .set_reply = fake_set_reply };
 	struct filter_msg *m = filter_begin(&r->env, "QID123", "<autoreports@shadowserver.org>");
 	const char *p = msg, *body;
 	enum filter_action a = FILTER_CONTINUE;
@@ -180,7 +192,7 @@ done:
 TEST(filter, ordinary_mail_is_accepted_at_the_from_header)
 {
 	struct rig r;
-	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	int chunks;
 
 	rig_init(&r);
@@ -196,7 +208,7 @@ TEST(filter, ordinary_mail_is_accepted_at_the_from_header)
 TEST(filter, authenticated_report_is_queued_before_the_answer_and_tagged)
 {
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv.zip", CSV, NULL, NULL };
-	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	char *msg = testmail_build(&tm);
 	struct rig r;
 	int chunks;
@@ -211,6 +223,7 @@ TEST(filter, authenticated_report_is_queued_before_the_answer_and_tagged)
 	CHECK(strstr(buf_cstr(&mta.added), "X-Shadowmilter-Unmatched: 203.0.113.1:111/udp\n") != NULL);
 	CHECK(strstr(buf_cstr(&mta.changed), "Subject[1]=[shadowmilter] [Test]") != NULL);
 	CHECK(strstr(buf_cstr(&mta.log), "QID123: report notices=2") != NULL);
+	CHECK_INT(mta.reply.len, 0);	/* accepted: the MTA's own reply */
 	fake_free(&mta);
 	free(msg);
 	rig_free(&r);
@@ -219,7 +232,7 @@ TEST(filter, authenticated_report_is_queued_before_the_answer_and_tagged)
 TEST(filter, the_same_report_twice_queues_nothing_new)
 {
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
-	struct fake_mta a = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT }, b = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct fake_mta a = FAKE_MTA_INIT, b = FAKE_MTA_INIT;
 	char *msg = testmail_build(&tm);
 	struct rig r;
 	int chunks;
@@ -239,7 +252,7 @@ TEST(filter, forged_report_passes_with_a_reason_and_no_body_read)
 {
 	struct testmail tm = { NULL, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL,
 	    "X-Shadowmilter-Result: notices=99 (planted)\n" };
-	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	char *msg = testmail_build(&tm);
 	struct rig r;
 	int chunks;
@@ -258,7 +271,7 @@ TEST(filter, forged_report_passes_with_a_reason_and_no_body_read)
 TEST(filter, outbox_failure_is_a_tempfail)
 {
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
-	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	char *msg = testmail_build(&tm);
 	struct rig r;
 	sqlite3 *db;
@@ -271,7 +284,61 @@ TEST(filter, outbox_failure_is_a_tempfail)
 	sqlite3_close(db);
 	CHECK(run(&r, &mta, msg, &chunks) == FILTER_TEMPFAIL);
 	CHECK(strstr(buf_cstr(&mta.log), "QID123: notices not queued, sender must retry") != NULL);
+	CHECK_STR(buf_cstr(&mta.reply), "451 4.3.0 shadowmilter: notice queue unavailable, try again later\n");
 	CHECK_INT(mta.added.len, 0);
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, unusable_history_is_a_tempfail_with_a_reply)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	struct fake_mta mta = FAKE_MTA_INIT;
+	char *msg = testmail_build(&tm);
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	r.env.state_error = "StateDB /var/lib/shadowmilter/history.db: unable to open database file";
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_TEMPFAIL);
+	CHECK_INT(pending(&r), 0);
+	/* the detail is ours; the sender sees a code and a reason, no path */
+	CHECK(strstr(buf_cstr(&mta.log), "QID123: report not handled, sender must retry: StateDB /var/lib/") != NULL);
+	CHECK_STR(buf_cstr(&mta.reply), "451 4.3.0 shadowmilter: detection history unavailable, try again later\n");
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, why_a_report_file_was_not_used_is_in_the_header_and_the_log)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, NULL,
+	    "ip,port\n192.0.2.10,111\n", NULL, NULL };
+	struct fake_mta mta = FAKE_MTA_INIT;
+	struct buf name = BUF_INIT, want = BUF_INIT;
+	char *msg;
+	struct rig r;
+	int chunks, i;
+
+	/* a file name as long as a sender likes: cut, the reason still whole */
+	buf_puts(&name, "2026-11-24-scan_portmapper-");
+	for (i = 0; i < 200; i++)
+		buf_putc(&name, 'y');
+	buf_puts(&name, ".csv");
+	tm.filename = name.data;
+	msg = testmail_build(&tm);
+	rig_init(&r);
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
+	CHECK(strstr(buf_cstr(&mta.added), "X-Shadowmilter-Result: notices=0 ") != NULL);
+	CHECK(strstr(buf_cstr(&mta.added), " errors=1 ") != NULL);
+	buf_printf(&want, "; error=\"%.80s: CSV header has no 'timestamp' column\"\n", name.data);
+	CHECK(strstr(buf_cstr(&mta.added), want.data) != NULL);
+	want.data[--want.len] = '\0';	/* the log line has the same, without the header's newline */
+	CHECK(strstr(buf_cstr(&mta.log), want.data) != NULL);
+	CHECK(strstr(buf_cstr(&mta.log), "QID123: report notices=0") != NULL);
+	buf_free(&name);
+	buf_free(&want);
 	fake_free(&mta);
 	free(msg);
 	rig_free(&r);
@@ -281,7 +348,7 @@ TEST(filter, too_many_headers_pass_without_notices)
 {
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL,
 	    "X-A: 1\nX-B: 2\nX-C: 3\nX-D: 4\n" };
-	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	char *msg = testmail_build(&tm), err[128];
 	struct rig r;
 	int chunks;
@@ -300,7 +367,7 @@ TEST(filter, too_many_headers_pass_without_notices)
 TEST(filter, redirect_replaces_the_recipients)
 {
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
-	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	char *msg = testmail_build(&tm), err[128];
 	struct rig r;
 	int chunks;
@@ -317,7 +384,7 @@ TEST(filter, redirect_replaces_the_recipients)
 TEST(filter, discard_after_commit)
 {
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
-	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	char *msg = testmail_build(&tm), err[128];
 	struct rig r;
 	int chunks;
@@ -352,7 +419,7 @@ TEST(filter, the_ops_copy_says_why_a_known_report_type_named_nobody)
 	const char *csv = "timestamp,md5,request,request_type,response,family,tag,source,severity\n"
 	    "2026-11-24 01:00:00,d41d8cd98f00b204e9800998ecf8427e,evil.example,A,192.0.2.10,x,y,z,low\n";
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-sandbox_dns-x.csv", csv, NULL, NULL };
-	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	char *msg = testmail_build(&tm), err[512], *added;
 	struct rig r;
 	int chunks;
@@ -378,7 +445,7 @@ TEST(filter, an_unmatched_listed_network_is_on_the_ops_copy)
 	const char *csv = "timestamp,ip,source,reason\n2026-11-24 01:00:00,10.0.0.0/8,x,spam\n"
 	    "2026-11-24 01:00:00,192.0.2.64/28,x,spam\n";
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-blocklist-x.csv", csv, NULL, NULL };
-	struct fake_mta mta = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	char *msg = testmail_build(&tm), *added;
 	struct rig r;
 	int chunks;

@@ -791,7 +791,8 @@ fake_logf(void *ctx, int priority, const char *fmt, ...)
 static enum filter_action
 eom(const struct filter_env *env, struct fake_log *l, const char *msg, time_t now)
 {
-	struct filter_io io = { fake_header, fake_change, fake_rcpt, fake_rcpt, fake_logf, l };
+	struct filter_io io = { .add_header = fake_header, .change_header = fake_change, .add_rcpt = fake_rcpt,
+	    .del_rcpt = fake_rcpt, .log = fake_logf, .ctx = l };
 	struct filter_msg *m = filter_begin(env, "QSTATE1", "autoreports@shadowserver.org");
 	const char *p = msg, *body = strstr(msg, "\n\n");
 	enum filter_action a;

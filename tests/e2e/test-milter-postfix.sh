@@ -159,6 +159,23 @@ pf_wait_delivered "$(pf_maildir ops@acme.example)" 3 60 2>/dev/null
 check "notice arrives once the target is back" test "$(count ops@acme.example)" -eq 3
 check "and only once" sh -c "sleep 2; test \$(find '$(pf_maildir carol@carol.example)/new' -type f | wc -l) -eq 3"
 
+# 7. a report the milter cannot record now: a 451 with an enhanced status code and a reason,
+# which the sending side sees and Postfix logs (here: a StateDB the milter's user cannot create)
+kill "$MILTER_PID"
+ready_gone "$MILTER_PID" 30
+MILTER_PID=""
+mkdir -p "$T/readonly"
+chmod 755 "$T/readonly"
+sed "s|^OutboxDB .*|&\nStateDB             $T/readonly/history.db|" "$T/shadowmilter.conf" >"$T/no-history.conf"
+check "the milter starts with a history it cannot open" sm_start "$T/milter.log" "$T/no-history.conf"
+MILTER_PID=$SM_PID
+sed 's/^Message-ID: .*/Message-ID: <no-history-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/fourth.eml"
+send autoreports@shadowserver.org ops@example.net "$T/fourth.eml"
+check "a report that cannot be recorded gets a 451" grep -q '^451$' "$T/smtp.out"
+check "Postfix logs the milter's reply: code and reason" \
+    pf_log_grep 'milter-reject: END-OF-MESSAGE .*: 4\.3\.0 shadowmilter: detection history unavailable, try again later;'
+check "the milter logs the detail" grep -q "report not handled, sender must retry: .*$T/readonly/history.db" "$T/milter.log"
+
 if [ "$failed" -ne 0 ]; then
 	echo "--- milter log"; tail -30 "$T/milter.log"
 	echo "--- postfix log"; pf_log | tail -30
