@@ -372,11 +372,16 @@ cmd_history(struct cmd *c)
 	struct event *ev;
 	struct ipaddr ip;
 	size_t n, nev;
-	char err[512], canon[IPADDR_STRLEN];
-	int is_ip = ipaddr_parse(c->query, &ip) == 0;
+	char err[512], canon[IPADDR_STRLEN + 4];
+	unsigned len;
+	int is_ip = ipaddr_parse_prefix(c->query, &ip, &len) == 0;
 
-	if (is_ip)
+	/* an address, or a listed network's part as the history keys it ("198.51.100.8/29") */
+	if (is_ip) {
 		ipaddr_format(&ip, canon, sizeof(canon));
+		if (len < ipaddr_bits(&ip))
+			snprintf(canon + strlen(canon), sizeof(canon) - strlen(canon), "/%u", len);
+	}
 	if (state_items(c->st, is_ip ? NULL : c->query, is_ip ? canon : NULL, 0, &items, &n, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		return 1;

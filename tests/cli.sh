@@ -196,6 +196,34 @@ check "history IP shows the resolution" grep -q '^2026-12-08 00:00:00 UTC  resol
 "$SM" history -c "$T/hist.conf" --json acme >"$T/history.json" 2>&1
 check "history --json ACCOUNT" grep -q '"kind":"account","findings":\[{"account":"acme"' "$T/history.json"
 check "history --json has events" grep -q '"event":"last detected","account":"acme"' "$T/history.json"
+# a listed network: carol's /25 is her part of a /24; the history keys it by that part
+cat >"$T/net.eml" <<'EOF'
+Authentication-Results: mx.example.net; dkim=pass header.d=shadowserver.org header.s=mail
+From: Shadowserver <autoreports@shadowserver.org>
+Subject: [Example] Shadowserver Example Blocklist Report: 2026-11-24
+Message-ID: <blocklist-1@reports.example>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: text/plain
+
+report
+--b
+Content-Type: text/csv; name="2026-11-24-blocklist-example.csv"
+Content-Disposition: attachment; filename="2026-11-24-blocklist-example.csv"
+
+timestamp,severity,ip,hostname,source,reason
+2026-11-24 09:14:02,low,198.51.100.0/24,,spamhaus,spam source
+2026-11-24 09:14:02,low,10.0.0.0/8,,spamhaus,spam source
+--b--
+EOF
+"$SM" replay -c "$T/hist.conf" --state "$T/net.db" --json "$T/net.eml" >"$T/net.json" 2>&1
+check "a listed network: the customer's part and the network listed" \
+    grep -q '"findings":\[{"ip":"198.51.100.0/25","listed":"198.51.100.0/24","port":null' "$T/net.json"
+check "a listed network over nobody is unmatched" grep -q '"unmatched":\[{"ip":"10.0.0.0/8"' "$T/net.json"
+"$SM" history -c "$T/hist.conf" --state "$T/net.db" 198.51.100.0/25 >"$T/net-history.txt" 2>&1
+check "history finds a network part" grep -q 'first detected  carol blocklist 198.51.100.0/25' "$T/net-history.txt"
 "$SM" status -c "$T/hist.conf" --now "2026-12-20 09:00:00" >"$T/status.txt" 2>&1
 check "status exits 0" test $? -eq 0
 check "status counts open findings" grep -q ': 4 open findings in 2 cases; 2 accounts past their deadline$' "$T/status.txt"
