@@ -6,6 +6,7 @@
  * queries are state.h's and outbox.h's.
  */
 #include "history.h"
+#include "catalogue.h"
 #include "config.h"
 #include "findings.h"
 #include "ipaddr.h"
@@ -153,17 +154,25 @@ struct overdue {
 	size_t nruns;
 };
 
+/* past_deadline - IT is open past its deadline; findings of an
+ * informational report type have none (notice_needs_action) */
+static int
+past_deadline(const struct cmd *c, const struct state_item *it)
+{
+	return it->first_seen + (time_t)c->cfg->grace_days * DAY <= c->now &&
+	    notice_needs_action(c->cfg, catalogue_lookup(c->cfg->catalogue, it->report_type));
+}
+
 static void
 find_overdue(const struct cmd *c, const struct state_item *items, size_t n, struct overdue *o)
 {
-	time_t grace = (time_t)c->cfg->grace_days * DAY;
 	size_t i;
 
 	o->late = xcalloc(n + 1, sizeof(*o->late));
 	o->runs = xcalloc(n + 1, sizeof(*o->runs));
 	o->nlate = o->nruns = 0;
 	for (i = 0; i < n; i++)
-		if (items[i].first_seen + grace <= c->now)
+		if (past_deadline(c, &items[i]))
 			o->late[o->nlate++] = &items[i];
 	if (o->nlate > 1)
 		qsort(o->late, o->nlate, sizeof(*o->late), by_account_then_age);
@@ -487,13 +496,12 @@ distinct(const char **v, size_t n)
 static void
 count_open(const struct cmd *c, const struct state_item *items, size_t n, struct status *s)
 {
-	time_t grace = (time_t)c->cfg->grace_days * DAY;
 	const char **refs = xcalloc(n + 1, sizeof(*refs)), **late = xcalloc(n + 1, sizeof(*late));
 	size_t i, nlate = 0;
 
 	for (i = 0; i < n; i++) {
 		refs[i] = items[i].reference;
-		if (items[i].first_seen + grace <= c->now)
+		if (past_deadline(c, &items[i]))
 			late[nlate++] = items[i].account;
 	}
 	s->open_findings = n;

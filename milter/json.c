@@ -120,6 +120,8 @@ json_notice(struct buf *out, const struct notice_group *g, const struct state_gr
 		json_string(out, n->report_type);
 	}
 	if (g) {
+		json_key(out, "action_required", 0);
+		buf_puts(out, n->action_required ? "true" : "false");
 		json_key(out, "findings", 0);
 		buf_putc(out, '[');
 		for (i = 0; i < g->nfindings; i++) {

@@ -583,6 +583,7 @@ notice_build(const struct notice_input *in, const struct template *t, struct not
 	out->report_type = text_clean(in->rf->type, 200);
 	out->subject = text_clean(buf_cstr(&subject), 500);
 	out->message_id = message_id(in, out->account);
+	out->action_required = c.action;
 	copy_recipients(out, in->group);
 	append_headers(&msg, in, out);
 	buf_putc(&msg, '\n');

@@ -44,6 +44,7 @@ struct notice {
 	char *message;		/* the whole message, LF line ends */
 	char *message_id;	/* without angle brackets */
 	char *reference;	/* the case reference (detection history), or "" */
+	int action_required;	/* an ACTION REQUIRED notice, not an informational one */
 };
 
 struct notice_input {

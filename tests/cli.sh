@@ -40,7 +40,7 @@ check "list intro says firewalled off or shut down" grep -q 'All of these need t
 check "json exit status 0" test $? -eq 0
 check "json is one line per message" test "$(wc -l <"$T/out.json")" -eq 1
 for key in '"message":' '"report":true' '"authenticated":true' '"reason":' '"reports":\[' '"type":"scan_portmapper"' \
-    '"rows":10' '"skipped_rows":1' '"notices":\[' '"account":"acme"' '"to":\["ops@acme.example"\]' \
+    '"rows":10' '"skipped_rows":1' '"notices":\[' '"account":"acme"' '"to":\["ops@acme.example"\]' '"action_required":true' \
     '"findings":\[{"ip":"192.0.2.10","port":111,"protocol":"udp","timestamp":"2026-11-24T08:52:55Z"}' \
     '"unmatched":\[{"ip":"203.0.113.5","port":111,"protocol":"udp"}\]'; do
 	check "json has $key" grep -q "$key" "$T/out.json"
@@ -190,6 +190,11 @@ check "overdue --json: accounts oldest first" \
 check "overdue --json: days overdue" grep -q '"deadline":"2026-12-15T08:52:55Z","days_overdue":5,' "$T/overdue.json"
 "$SM" overdue -c "$T/hist.conf" --now "2026-12-10 09:00:00" >"$T/overdue2.txt" 2>&1
 check "nothing is overdue before the deadline" grep -q '^none$' "$T/overdue2.txt"
+# a site that rates portmapper info: its findings have no deadline, so none is overdue
+printf 'type,title,severity\nscan_portmapper,Open Portmapper Scan,info\n' >"$T/info-catalogue.csv"
+{ cat "$T/hist.conf"; echo "Catalogue $T/info-catalogue.csv"; } >"$T/hist-info.conf"
+"$SM" overdue -c "$T/hist-info.conf" --now "2026-12-20 09:00:00" >"$T/overdue-info.txt" 2>&1
+check "informational findings are never overdue" grep -q '^none$' "$T/overdue-info.txt"
 "$SM" history -c "$T/hist.conf" 192.0.2.66 >"$T/history.txt" 2>&1
 check "history IP is a timeline" grep -q '^2026-11-24 07:01:44 UTC  first detected  bobs-vps scan_portmapper 192.0.2.66:111/udp SM-20261124-000002' "$T/history.txt"
 check "history IP shows the resolution" grep -q '^2026-12-08 00:00:00 UTC  resolved        bobs-vps' "$T/history.txt"

@@ -137,7 +137,10 @@ TEST(severity, ssh_is_a_security_notice_and_portmapper_action_required)
 		CHECK(strstr(m, "suspend") == NULL);
 		CHECK(strstr(m, "192.0.2.10:22 (TCP) detected at 2026-11-24 08:52:55 UTC") != NULL);
 		CHECK(strstr(m, "nmap -Pn -p 22 YOUR-IP-ADDRESS") != NULL);	/* the outside check */
+		CHECK(!ssh->reports[0].notices[0].action_required);	/* what --json says */
 	}
+	if (notices(pm) == 1)
+		CHECK(pm->reports[0].notices[0].action_required);
 	if (notices(pm) == 1)		/* the first screen: deadline and hosts */
 		CHECK(strstr(pm->reports[0].notices[0].message, "Please firewall off portmapper by 15 December 2026 on "
 		    "these VPSes:\n    192.0.2.10:111/tcp\n    192.0.2.11:111/tcp\n") != NULL);
