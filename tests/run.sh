@@ -38,6 +38,10 @@ echo "== two MX hosts, one store ($BUILD)"
 sh tests/e2e/test-multi-mx.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" multi-mx
+echo "== Sendmail end to end ($BUILD)"
+sh tests/e2e/test-milter-sendmail.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" sendmail
 rm -f "$out"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,22 +1,35 @@
 #!/usr/bin/perl
-# slow-smtp.pl PORT FROM TO FILE PAUSEFILE - send FILE by SMTP line for line, stopping half
-# way through DATA until PAUSEFILE disappears; prints the final reply code.
-# Lets a test kill the milter while Postfix is mid-message: when it stops it
+# slow-smtp.pl PORT FROM TO FILE PAUSEFILE [REPLYFILE] - send FILE by SMTP line for line,
+# stopping half way through DATA until PAUSEFILE disappears; prints the final reply code,
+# or the code of the reply that refused the message earlier (and dies). REPLYFILE, if
+# given, gets that reply's whole line (e.g. "250 2.0.0 <queue id> Message accepted").
+# Lets a test kill the milter while the MTA is mid-message: when it stops it
 # prints "paused" (the test waits for that line).
 use strict;
 use warnings;
 use IO::Socket::INET;
 
-my ($port, $from, $to, $file, $pause) = @ARGV;
+my ($port, $from, $to, $file, $pause, $replyfile) = @ARGV;
 my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 30)
     or die "connect: $!";
 sub reply { my $l; do { $l = <$s>; die "connection closed\n" unless defined $l; } while ($l =~ /^\d{3}-/); return $l; }
 sub cmd { print $s "$_[0]\r\n"; return reply(); }
-reply();
+sub final {
+	my ($r) = @_;
+	print substr($r, 0, 3), "\n";
+	if (defined $replyfile) { open(my $o, '>', $replyfile) or die "$replyfile: $!"; print $o $r; close $o; }
+}
+sub expect {
+	my ($what, $r, $want) = @_;
+	return if $r =~ $want;
+	final($r);
+	die "$what refused: $r";
+}
+expect("greeting", reply(), qr/^220/);
 cmd("EHLO client.example");
-cmd("MAIL FROM:<$from>") =~ /^250/ or die "MAIL refused\n";
-cmd("RCPT TO:<$to>") =~ /^250/ or die "RCPT refused\n";
-cmd("DATA") =~ /^354/ or die "DATA refused\n";
+expect("MAIL", cmd("MAIL FROM:<$from>"), qr/^250/);
+expect("RCPT", cmd("RCPT TO:<$to>"), qr/^250/);
+expect("DATA", cmd("DATA"), qr/^354/);
 open(my $fh, '<', $file) or die "$file: $!";
 my @lines = <$fh>;
 close $fh;
@@ -36,5 +49,5 @@ for my $i (0 .. $#lines) {
 	print $s "$l\r\n";
 }
 my $r = cmd(".");
-print substr($r, 0, 3), "\n";
+final($r);
 cmd("QUIT");

@@ -1,0 +1,254 @@
+#!/bin/sh
+# test-milter-sendmail.sh BUILD - shadowmilter in a real Sendmail: Debian's
+# packages unpacked into a temporary directory (sendmail-lib.sh), a .cf built
+# with m4 from contrib/sendmail.mc, listening on loopback and relaying every
+# message to a private Postfix (postfix-lib.sh) that delivers into Maildirs.
+# Reports and ordinary mail go in by SMTP to Sendmail; the milter's notices
+# go back through Sendmail too (Transport smtp: to its port). Checks: the
+# notices, the tagged ops copy, Sendmail queue ids in the milter's log,
+# ordinary mail untouched, F=T tempfail with the milter killed or down and
+# exactly one more notice after the retry, SIGHUP reload.
+# Ends with "N passed, N failed". Needs root; the Sendmail packages come from
+# Debian's registry the first time (apt-get download, cached in
+# $SENDMAIL_DEB_CACHE, default BUILD/sendmail-debs).
+BUILD=${1:-build}
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null 2>&1 && exec sudo -E sh "$0" "$@"
+	echo "FAIL the Sendmail suite needs root (or sudo)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+SM="$(pwd)/$BUILD/shadowmilter"
+E2E="$(pwd)/tests/e2e"
+. "$E2E/postfix-lib.sh"
+. "$E2E/sendmail-lib.sh"
+. "$(pwd)/tests/ready.sh"
+passed=0 failed=0
+ok()   { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+# give_up WHAT - a step without which nothing else can be tested
+give_up() {
+	fail "$1"
+	show_logs
+	echo "$passed passed, $failed failed"
+	exit 1
+}
+
+T=$(mktemp -d /tmp/sm-sendmail.XXXXXX)
+chmod 755 "$T"
+mkdir -p "$T/state"
+chmod 777 "$T/state"
+MILTER_PID=""
+cleanup() {
+	[ -n "$MILTER_PID" ] && kill "$MILTER_PID" 2>/dev/null
+	sendmail_stop >/dev/null 2>&1
+	pf_stop >/dev/null 2>&1
+	[ -n "$SM_KEEP" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+show_logs() {
+	echo "--- milter log"; tail -40 "$T/milter.log" 2>/dev/null
+	echo "--- sendmail daemon output"; cat "${SENDMAIL_DIR:-/nonexistent}/daemon.out" 2>/dev/null
+	[ -n "${SENDMAIL_CF:-}" ] && { echo "--- sendmail queue"; sendmail_mailq | tail -20; }
+	echo "--- postfix log"; pf_log | tail -30
+}
+
+# ---- what makes a report trusted: the one place to switch --------------------
+# The milter trusts the topmost Authentication-Results header from a
+# TrustedAuthservIDs id; the bundled report carries one from mx.example.net
+# with dkim=pass. When the milter verifies DKIM itself, switch here: sign
+# the mail with a throwaway key (and give the milter TestPublicKeys), or
+# keep trusting the verifier's header ("VerifyDKIM no").
+trust_config() {
+	echo "TrustedAuthservIDs  mx.example.net"
+}
+# make_report MESSAGE-ID OUT - the bundled report as the verifier passed it on,
+# with its own Message-ID (the milter makes a report's notices once per Message-ID)
+make_report() {
+	sed "s/^Message-ID: .*/Message-ID: <$1>/" tests/fixtures/demo-portmapper.eml >"$2"
+}
+# make_forged_report MESSAGE-ID OUT - the same without any authentication
+make_forged_report() {
+	make_report "$1" "$2.tmp" &&
+		sed '/^Authentication-Results:/,/spf=pass/d' "$2.tmp" >"$2" && rm -f "$2.tmp"
+}
+
+# ---- Postfix: the mailboxes (no milter there) --------------------------------
+PF_MILTERS=""
+PF_NON_SMTPD_MILTERS=""
+pf_setup "$T/pf" ops@example.net ops@acme.example bob@bob.example alerts@bob.example \
+    carol@carol.example dave@dave.example erin@erin.example rcpt@elsewhere.example >/dev/null ||
+	give_up "postfix setup"
+pf_start >/dev/null || give_up "postfix start"
+
+# ---- Sendmail: Debian's packages, contrib/sendmail.mc, relaying to Postfix ----
+sendmail_fetch "${SENDMAIL_DEB_CACHE:-$BUILD/sendmail-debs}" || give_up "fetch Debian's sendmail packages"
+SENDMAIL_RELAY_PORT=$PF_PORT
+SENDMAIL_MILTER_SOCKET="unix:$T/milter.sock"
+sendmail_setup "$T/sendmail" "${SENDMAIL_DEB_CACHE:-$BUILD/sendmail-debs}" contrib/sendmail.mc ||
+	give_up "sendmail setup (.cf from contrib/sendmail.mc)"
+check "the .cf has the filter from contrib/sendmail.mc, F=T" \
+	grep -qxF "Xshadowmilter, S=unix:$T/milter.sock, F=T, T=S:4m;R:4m;E:5m" "$SENDMAIL_CF"
+check "the .cf sends the queue id at MAIL FROM" grep -qE '^O Milter\.macros\.envfrom=i,' "$SENDMAIL_CF"
+
+# ---- the milter --------------------------------------------------------------
+cp conf/customers.csv "$T/customers.csv"
+write_config() {	# write_config ORGANIZATION
+	cat >"$T/shadowmilter.conf" <<EOC
+CustomerMap         $T/customers.csv
+$(trust_config)
+Organization        $1
+NoticeFrom          abuse@example.net
+Socket              unix:$T/milter.sock
+UserID              nobody:nogroup
+OutboxDB            $T/state/outbox.db
+Transport           smtp:127.0.0.1:$SENDMAIL_PORT
+DeliverInterval     1
+RetryInterval       1
+EOC
+}
+# log_count PATTERN - lines of the milter's log matching the extended regexp now
+log_count() { ready_count "$T/milter.log" "$1"; }
+# milter_down - true if a connect to the milter's socket is refused
+milter_down() { ! ready_connect "unix:$T/milter.sock" 0 2>/dev/null; }
+# start_milter - returns once its filter process logged "listening on" and
+# the socket accepts a connection (after a kill -9 the old socket file stays)
+start_milter() {
+	sm_start "$T/milter.log" "$T/shadowmilter.conf" 120
+	_s_rc=$?
+	MILTER_PID=$SM_PID
+	[ "$_s_rc" -eq 0 ] && ready_connect "unix:$T/milter.sock" 60
+}
+# kill_milter - SIGKILL the supervisor; its filter process dies with it
+# (PR_SET_PDEATHSIG); returns once both are gone
+kill_milter() {
+	_k_child=$(pgrep -P "$MILTER_PID")
+	kill -9 "$MILTER_PID"
+	ready_gone "$MILTER_PID" 30
+	MILTER_PID=""
+	for _k_p in $_k_child; do ready_gone "$_k_p" 30 || return 1; done
+}
+write_config "Example Hosting"
+"$SM" -n -c "$T/shadowmilter.conf" >"$T/check.out" 2>&1 || { cat "$T/check.out"; give_up "shadowmilter -n"; }
+start_milter || give_up "milter start"
+# Sendmail's daemon runs as root: the default 0660 socket needs no group for it
+check "the milter's socket has the default mode 0660" test "$(stat -c %a "$T/milter.sock")" = 660
+sendmail_start || give_up "sendmail start"
+
+# send FILE [FROM] [TO] - by SMTP to Sendmail; the final reply code in
+# $T/smtp.out, its whole line in $T/reply
+send() {
+	perl "$E2E/slow-smtp.pl" "$SENDMAIL_PORT" "${2:-autoreports@shadowserver.org}" "${3:-ops@example.net}" \
+	    "$1" "$T/no-pause" "$T/reply" >"$T/smtp.out" 2>&1
+}
+count() { pf_count "$(pf_maildir "$1")"; }
+total() { find "$PF_MAIL" -path '*/new/*' -type f | wc -l | tr -d ' '; }
+latest() { ls -t "$(pf_maildir "$1")/new/"* 2>/dev/null | head -n 1; }
+# queue_id - Sendmail's queue id from "250 2.0.0 <id> Message accepted for delivery"
+queue_id() { awk '$1 == "250" { print $3 }' "$T/reply"; }
+CUSTOMERS="ops@acme.example bob@bob.example alerts@bob.example carol@carol.example dave@dave.example"
+
+# 1. a report: one notice per customer with only its own findings, the tagged original for ops
+make_report first-1@reports.shadowserver.org "$T/first.eml"
+send "$T/first.eml"
+check "report accepted by Sendmail" grep -q '^250$' "$T/smtp.out"
+QID=$(queue_id)
+for a in $CUSTOMERS; do
+	pf_wait_delivered "$(pf_maildir "$a")" 1 60 2>/dev/null
+	check "one notice for $a" test "$(count "$a")" -eq 1
+done
+pf_wait_delivered "$(pf_maildir ops@example.net)" 1 60 2>/dev/null
+N=$(latest ops@acme.example)
+check "acme's notice lists acme's addresses" grep -q '^192.0.2.10:111 (UDP) detected at 2026-11-24 08:52:55 UTC$' "$N"
+check "acme's notice lists acme's IPv6 address" grep -q '^\[2001:db8:100::25\]:111 (UDP)' "$N"
+check "acme's notice has nobody else's addresses" sh -c "! grep -qE '192\\.0\\.2\\.(66|70)|198\\.51\\.100|2001:db8:200|203\\.0\\.113' '$N'"
+B=$(latest bob@bob.example)
+check "bob's notice lists only bob's addresses" sh -c "grep -q '^192.0.2.66:111' '$B' && grep -q '^192.0.2.70:111' '$B' && ! grep -qE '192\\.0\\.2\\.(10|200):' '$B'"
+check "notice subject is ACTION REQUIRED" grep -q '^Subject: ACTION REQUIRED:' "$N"
+check "the notice went through Sendmail" grep -q 'by mx\.sendmail\.test' "$N"
+O=$(latest ops@example.net)
+check "ops copy carries the result" grep -q '^X-Shadowmilter-Result: notices=4 unmatched=1 skipped_rows=1' "$O"
+check "ops copy lists the unmatched" grep -q '^X-Shadowmilter-Unmatched: 203.0.113.5:111/udp' "$O"
+check "ops copy subject is tagged" grep -q '^Subject: \[shadowmilter\] \[Example Hosting\]' "$O"
+check "ops copy went through Sendmail" grep -q "by mx\\.sendmail\\.test .*id $QID" "$O"
+sleep 2
+check "nobody else got mail (5 notices + the ops copy)" test "$(total)" -eq 6
+
+# 2. the milter's log names Sendmail's queue id, for the report and for each notice it made
+check "Sendmail gave a queue id" test -n "$QID"
+check "the milter logs the report under Sendmail's queue id" test "$(log_count "^shadowmilter\\[[0-9]+\\]: $QID: ")" -ge 1
+check "each notice's delivery is logged under the report's queue id" \
+	test "$(log_count "$QID: notice [0-9]+ for .*: sent")" -eq 4
+check "no line about a message lacks its queue id" test "$(log_count 'NOQUEUE')" -eq 0
+
+# 3. ordinary mail arrives byte-identical: only the MTAs' trace fields added
+printf 'From: Alice <alice@elsewhere.example>\nTo: rcpt@elsewhere.example\nSubject: hello\nDate: Thu, 26 Nov 2026 10:00:00 +0000\nMessage-ID: <plain-1@elsewhere.example>\n\nline one\n\tline two with tab\n.leading dot\n\nend\n' >"$T/plain.eml"
+send "$T/plain.eml" alice@elsewhere.example rcpt@elsewhere.example
+check "ordinary mail accepted" grep -q '^250$' "$T/smtp.out"
+pf_wait_delivered "$(pf_maildir rcpt@elsewhere.example)" 1 60 2>/dev/null
+P=$(latest rcpt@elsewhere.example)
+# the header fields the MTAs add on the way, with their continuation lines
+strip_trace() {
+	tr -d '\r' <"$1" | awk 'body { print; next }
+		/^$/ { body = 1; print; next }
+		/^[ \t]/ { if (!skip) print; next }
+		{ skip = ($0 ~ /^(Received|Return-Path|Delivered-To|X-Original-To):/); if (!skip) print }'
+}
+strip_trace "$P" >"$T/got.eml"
+check "ordinary mail is byte-identical (headers and body)" cmp -s "$T/plain.eml" "$T/got.eml"
+check "ordinary mail has no shadowmilter header" sh -c "! grep -qi '^X-Shadowmilter' '$P'"
+
+# 4. a report without trusted authentication makes no notices
+make_forged_report forged-1@evil.example "$T/forged.eml"
+send "$T/forged.eml"
+check "unauthenticated report accepted" grep -q '^250$' "$T/smtp.out"
+pf_wait_delivered "$(pf_maildir ops@example.net)" 2 60 2>/dev/null
+O=$(latest ops@example.net)
+check "unauthenticated report reaches ops marked none" grep -q '^X-Shadowmilter-Result: none;' "$O"
+sleep 2
+check "unauthenticated report made no notices" test "$(count ops@acme.example)" -eq 1
+
+# 5. F=T: the milter killed mid-message, then down: Sendmail says 4xx and keeps nothing
+make_report killed-1@reports.shadowserver.org "$T/second.eml"
+touch "$T/pause"
+perl "$E2E/slow-smtp.pl" "$SENDMAIL_PORT" autoreports@shadowserver.org ops@example.net "$T/second.eml" "$T/pause" >"$T/slow.out" 2>&1 &
+SLOW=$!
+# the client says when it is half way through DATA; the milter has seen MAIL FROM and RCPT
+check "the slow client is mid-message" ready_log "$T/slow.out" '^paused$' 0 60 "$SLOW"
+check "the milter is killed, supervisor and filter process" kill_milter
+check "the milter is down" milter_down
+rm -f "$T/pause"
+wait "$SLOW"
+check "milter killed mid-message: Sendmail answers 451 at end of data" grep -q '^451$' "$T/slow.out"
+send "$T/second.eml"
+check "milter down: Sendmail answers 451 4.3.2 at MAIL FROM (F=T)" grep -q '^MAIL refused: 451 4\.3\.2 ' "$T/smtp.out"
+check "Sendmail queued nothing it refused" sendmail_queue_empty
+start_milter || give_up "milter restart"
+send "$T/second.eml"
+check "the retry is accepted" grep -q '^250$' "$T/smtp.out"
+pf_wait_delivered "$(pf_maildir ops@acme.example)" 2 60 2>/dev/null
+pf_wait_delivered "$(pf_maildir dave@dave.example)" 2 60 2>/dev/null
+sleep 3
+check "after the retry exactly one more notice for acme" test "$(count ops@acme.example)" -eq 2
+check "after the retry exactly one more notice for dave" test "$(count dave@dave.example)" -eq 2
+
+# 6. SIGHUP reloads config and customer map; the same supervisor keeps running
+printf '203.0.113.0/24,erin,erin@erin.example,\n' >>"$T/customers.csv"
+write_config "Reloaded Hosting"
+RELOADS=$(log_count 'reloaded ')
+kill -HUP "$MILTER_PID"
+check "SIGHUP: the milter logs the reload" ready_log "$T/milter.log" 'reloaded ' "$RELOADS" 60 "$MILTER_PID"
+check "SIGHUP: the supervisor is still the same process" kill -0 "$MILTER_PID"
+make_report reload-1@reports.shadowserver.org "$T/third.eml"
+send "$T/third.eml"
+check "after the reload a report is accepted" grep -q '^250$' "$T/smtp.out"
+pf_wait_delivered "$(pf_maildir erin@erin.example)" 1 60 2>/dev/null
+check "after the reload the new customer gets a notice" test "$(count erin@erin.example)" -eq 1
+check "after the reload notices speak for the new organisation" grep -q '^From: "Reloaded Hosting" <abuse@example.net>' "$(latest erin@erin.example)"
+pf_wait_delivered "$(pf_maildir ops@example.net)" 4 60 2>/dev/null
+check "after the reload nothing is unmatched" grep -q '^X-Shadowmilter-Result: notices=5 unmatched=0 ' "$(latest ops@example.net)"
+
+[ "$failed" -eq 0 ] || show_logs
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
