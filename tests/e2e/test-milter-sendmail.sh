@@ -7,7 +7,8 @@
 # go back through Sendmail too (Transport smtp: to its port). Checks: the
 # notices, the tagged ops copy, Sendmail queue ids in the milter's log,
 # ordinary mail untouched, F=T tempfail with the milter killed or down and
-# exactly one more notice after the retry, SIGHUP reload.
+# exactly one more notice after the retry, a redelivered report, SIGHUP
+# reload, notices held while Sendmail is down.
 # Ends with "N passed, N failed". Needs root; the Sendmail packages come from
 # Debian's registry the first time (apt-get download, cached in
 # $SENDMAIL_DEB_CACHE, default BUILD/sendmail-debs).
@@ -233,7 +234,14 @@ sleep 3
 check "after the retry exactly one more notice for acme" test "$(count ops@acme.example)" -eq 2
 check "after the retry exactly one more notice for dave" test "$(count dave@dave.example)" -eq 2
 
-# 6. SIGHUP reloads config and customer map; the same supervisor keeps running
+# 6. the same report again (a sender's retry after a lost answer): accepted, no new notice
+send "$T/second.eml"
+check "a redelivered report is accepted" grep -q '^250$' "$T/smtp.out"
+pf_wait_delivered "$(pf_maildir ops@example.net)" 4 60 2>/dev/null
+check "its ops copy says the notices were made before" grep -q '^X-Shadowmilter-Result: notices=4 duplicates=4 ' "$(latest ops@example.net)"
+check "a redelivered report makes no new notice" test "$(count ops@acme.example)" -eq 2
+
+# 7. SIGHUP reloads config and customer map; the same supervisor keeps running
 printf '203.0.113.0/24,erin,erin@erin.example,\n' >>"$T/customers.csv"
 write_config "Reloaded Hosting"
 RELOADS=$(log_count 'reloaded ')
@@ -246,8 +254,31 @@ check "after the reload a report is accepted" grep -q '^250$' "$T/smtp.out"
 pf_wait_delivered "$(pf_maildir erin@erin.example)" 1 60 2>/dev/null
 check "after the reload the new customer gets a notice" test "$(count erin@erin.example)" -eq 1
 check "after the reload notices speak for the new organisation" grep -q '^From: "Reloaded Hosting" <abuse@example.net>' "$(latest erin@erin.example)"
-pf_wait_delivered "$(pf_maildir ops@example.net)" 4 60 2>/dev/null
+pf_wait_delivered "$(pf_maildir ops@example.net)" 5 60 2>/dev/null
 check "after the reload nothing is unmatched" grep -q '^X-Shadowmilter-Result: notices=5 unmatched=0 ' "$(latest ops@example.net)"
+
+# 8. Sendmail down: the notices wait in the outbox and go out through Sendmail once it is back
+sendmail_stop >/dev/null 2>&1
+check "Sendmail stopped" test -z "$(sendmail_pids)"
+make_report while-down-1@reports.shadowserver.org "$T/fourth.eml"
+cat >"$T/direct.lua" <<EOL
+dofile("$(pwd)/tests/miltertest/common.lua")
+local conn = connect()
+local r = send_eml(conn, "$T/fourth.eml", "<autoreports@shadowserver.org>")
+assert(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "reply " .. tostring(r))
+mt.disconnect(conn)
+EOL
+DEFERRED=$(log_count ': deferred')
+SM_SOCKET="unix:$T/milter.sock" miltertest -s "$T/direct.lua" >"$T/direct.out" 2>&1
+check "a report taken while Sendmail is down (straight from miltertest)" test $? -eq 0
+check "its notices are deferred" ready_log "$T/milter.log" ': deferred' "$DEFERRED" 60 "$MILTER_PID"
+sendmail_start || give_up "sendmail restart"
+for a in ops@acme.example erin@erin.example; do
+	pf_wait_delivered "$(pf_maildir "$a")" $(($(count "$a") + 1)) 90 2>/dev/null
+done
+sleep 2
+check "once Sendmail is back, one notice each (acme)" test "$(count ops@acme.example)" -eq 4
+check "once Sendmail is back, one notice each (erin)" test "$(count erin@erin.example)" -eq 2
 
 [ "$failed" -eq 0 ] || show_logs
 echo "$passed passed, $failed failed"
