@@ -34,7 +34,13 @@ struct notice_ctx {
 	int action;			/* an ACTION REQUIRED notice (notice_needs_action) */
 	struct buf scratch;
 	char *cleaned;
+	size_t *host_first;		/* each distinct host's first finding (they are
+					 * sorted by address): the first screen lists hosts */
+	size_t nhosts;
+	int listing_hosts;		/* inside first_findings: item N is host N */
 };
+
+#define HOST_LINE_PORTS 4	/* a host's ports named on its first-screen line */
 
 int
 notice_needs_action(const struct config *cfg, const struct catalogue_entry *e)
@@ -164,6 +170,91 @@ endpoint(struct notice_ctx *c, const struct finding *f)
 	return keep(c, "%s", where);
 }
 
+/* same_host - findings A and B are about one address (or one network part) */
+static int
+same_host(const struct finding *a, const struct finding *b)
+{
+	return a->len == b->len && ipaddr_compare(&a->ip, &b->ip) == 0;
+}
+
+static void
+find_hosts(struct notice_ctx *c)
+{
+	const struct notice_group *g = c->in->group;
+	size_t i;
+
+	c->nhosts = 0;
+	c->host_first = xcalloc(g && g->nfindings ? g->nfindings : 1, sizeof(size_t));
+	for (i = 0; g && i < g->nfindings; i++)
+		if (i == 0 || !same_host(g->findings[i - 1], g->findings[i]))
+			c->host_first[c->nhosts++] = i;
+}
+
+/* endpoint_proto - the first screen's form of one finding: "192.0.2.1:111/udp",
+ * "192.0.2.5 (from port 49431/tcp)" for a connection, "198.51.100.8/29" */
+static const char *
+endpoint_proto(struct notice_ctx *c, const struct finding *f)
+{
+	char where[FINDING_ADDRSTRLEN + 8];
+
+	if (f->source_port) {	/* a connection: the port is not a service of the host's */
+		finding_address(f, where, sizeof(where));
+		return keep(c, "%s (from port %d%s%s)", where, f->port, *f->protocol ? "/" : "", f->protocol);
+	}
+	finding_endpoint(f, where, sizeof(where));	/* a network part keeps its length */
+	return f->port >= 0 && *f->protocol ? keep(c, "%s/%s", where, f->protocol) : keep(c, "%s", where);
+}
+
+/*
+ * host_line - the first screen's line for host K: one finding reads as
+ * endpoint_proto; several read as one short line, the full list following
+ * below: "192.0.2.5 (3 connections between 09:14 and 09:16 UTC)" for an
+ * event report's connections, "192.0.2.10 (ports 111/udp, 2049/tcp)".
+ */
+static const char *
+host_line(struct notice_ctx *c, size_t k)
+{
+	const struct notice_group *g = c->in->group;
+	size_t first = c->host_first[k], end = k + 1 < c->nhosts ? c->host_first[k + 1] : g->nfindings, i;
+	const struct finding *f = g->findings[first];
+	char where[FINDING_ADDRSTRLEN];
+	time_t lo = f->detected, hi = f->detected;
+	struct tm a, b;
+
+	if (end - first == 1)
+		return endpoint_proto(c, f);
+	finding_address(f, where, sizeof(where));
+	buf_reset(&c->scratch);
+	if (f->source_port) {
+		for (i = first; i < end; i++) {
+			lo = g->findings[i]->detected < lo ? g->findings[i]->detected : lo;
+			hi = g->findings[i]->detected > hi ? g->findings[i]->detected : hi;
+		}
+		gmtime_r(&lo, &a);
+		gmtime_r(&hi, &b);
+		buf_printf(&c->scratch, "%s (%zu connections between ", where, end - first);
+		if (a.tm_yday != b.tm_yday || a.tm_year != b.tm_year)
+			buf_printf(&c->scratch, "%04d-%02d-%02d %02d:%02d and %04d-%02d-%02d %02d:%02d UTC)",
+			    a.tm_year + 1900, a.tm_mon + 1, a.tm_mday, a.tm_hour, a.tm_min,
+			    b.tm_year + 1900, b.tm_mon + 1, b.tm_mday, b.tm_hour, b.tm_min);
+		else
+			buf_printf(&c->scratch, "%02d:%02d and %02d:%02d UTC)", a.tm_hour, a.tm_min, b.tm_hour,
+			    b.tm_min);
+		return buf_cstr(&c->scratch);
+	}
+	buf_printf(&c->scratch, "%s (ports ", where);
+	for (i = first; i < end && i - first < HOST_LINE_PORTS; i++) {
+		if (i > first)
+			buf_puts(&c->scratch, ", ");
+		if (g->findings[i]->port >= 0)
+			buf_printf(&c->scratch, "%d", g->findings[i]->port);
+		if (*g->findings[i]->protocol)
+			buf_printf(&c->scratch, "%s%s", g->findings[i]->port >= 0 ? "/" : "", g->findings[i]->protocol);
+	}
+	buf_puts(&c->scratch, end - first > HOST_LINE_PORTS ? ", ...)" : ")");
+	return buf_cstr(&c->scratch);
+}
+
 static const char *
 item_get(struct notice_ctx *c, const struct finding *f, const char *name)
 {
@@ -180,10 +271,8 @@ item_get(struct notice_ctx *c, const struct finding *f, const char *name)
 		finding_listed(f, tmp, sizeof(tmp));
 		return keep(c, "%s", tmp);
 	}
-	if (!strcmp(name, "endpoint_proto")) {	/* 192.0.2.1:111/udp, the first screen's form */
-		notice_endpoint(&f->ip, f->port, tmp, sizeof(tmp));
-		return f->port >= 0 && *f->protocol ? keep(c, "%s/%s", tmp, f->protocol) : keep(c, "%s", tmp);
-	}
+	if (!strcmp(name, "endpoint_proto"))
+		return endpoint_proto(c, f);
 	if (!strcmp(name, "port"))
 		return f->port < 0 ? "" : keep(c, "%d", f->port);
 	if (!strcmp(name, "protocol"))
@@ -312,14 +401,12 @@ outside_check(struct notice_ctx *c)
 static const char *
 first_screen_get(struct notice_ctx *c, const char *name)
 {
-	size_t n = c->in->group ? c->in->group->nfindings : 0;
-
 	if (!strcmp(name, "action_required"))
 		return c->action ? "yes" : "";
 	if (!strcmp(name, "action_deadline"))
 		return c->action ? long_date(c, action_deadline(c)) : "";
-	if (!strcmp(name, "more_count"))	/* findings beyond the first screen's */
-		return n > FIRST_SCREEN_HOSTS ? keep(c, "%zu", n - FIRST_SCREEN_HOSTS) : "";
+	if (!strcmp(name, "more_count"))	/* hosts beyond the first screen's */
+		return c->nhosts > FIRST_SCREEN_HOSTS ? keep(c, "%zu", c->nhosts - FIRST_SCREEN_HOSTS) : "";
 	if (!strcmp(name, "outside_check"))
 		return outside_check(c);
 	return NULL;
@@ -392,6 +479,13 @@ notice_get(void *ctx, const char *name, long item)
 	struct notice_ctx *c = ctx;
 	const char *v;
 
+	if (item >= 0 && c->listing_hosts) {	/* host ITEM, seen through its first finding */
+		if ((size_t)item >= c->nhosts)
+			return top_get(c, name);
+		if (!strcmp(name, "endpoint_proto"))
+			return host_line(c, (size_t)item);
+		item = (long)c->host_first[item];
+	}
 	if (item >= 0 && c->in->group && (size_t)item < c->in->group->nfindings &&
 	    ((v = history_item_get(c, (size_t)item, name)) != NULL ||
 	    (v = item_get(c, c->in->group->findings[item], name)) != NULL))
@@ -399,7 +493,7 @@ notice_get(void *ctx, const char *name, long item)
 	return top_get(c, name);
 }
 
-/* the lists: every finding, and the first screen's first few of them */
+/* the lists: every finding, and the first screen's first few hosts */
 static int
 notice_is_list(void *ctx, const char *name)
 {
@@ -415,7 +509,12 @@ notice_count(void *ctx, const char *name)
 
 	if (!notice_is_list(ctx, name))
 		return 0;
-	return strcmp(name, "first_findings") == 0 && n > FIRST_SCREEN_HOSTS ? FIRST_SCREEN_HOSTS : n;
+	/* the engine asks a list's length as it enters it, and notice lists do
+	 * not nest: from here on items are hosts or findings */
+	c->listing_hosts = strcmp(name, "first_findings") == 0;
+	if (c->listing_hosts)
+		return c->nhosts > FIRST_SCREEN_HOSTS ? FIRST_SCREEN_HOSTS : c->nhosts;
+	return n;
 }
 
 /* message_id - stable for (report, type, account): a resend keeps its id */
@@ -567,12 +666,13 @@ int
 notice_build(const struct notice_input *in, const struct template *t, struct notice *out, char *err,
     size_t errlen)
 {
-	struct notice_ctx c = { in, notice_needs_action(in->cfg, in->entry), BUF_INIT, NULL };
+	struct notice_ctx c = { in, notice_needs_action(in->cfg, in->entry), BUF_INIT, NULL, NULL, 0, 0 };
 	struct template_scope scope = { notice_get, notice_count, notice_is_list, &c };
 	struct buf subject = BUF_INIT, body = BUF_INIT, msg = BUF_INIT;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	find_hosts(&c);
 	if (template_render_subject(t, &scope, &subject, err, errlen) != 0 ||
 	    template_render_body(t, &scope, &body, err, errlen) != 0)
 		goto done;
@@ -596,6 +696,7 @@ done:
 	buf_free(&msg);
 	buf_free(&c.scratch);
 	free(c.cleaned);
+	free(c.host_first);
 	if (rc != 0)
 		notice_free(out);
 	return rc;

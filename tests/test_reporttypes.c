@@ -577,11 +577,43 @@ TEST(reporttypes, each_connection_of_an_event_host_is_a_finding_with_its_own_row
 	    "\n192.0.2.5 (from port 49431/TCP) detected at 2026-11-24 09:14:01 UTC\n"
 	    "    infection=earliest-row, family=gamarue, dst_ip=198.51.100.9,\n    dst_port=8080\n") != NULL);
 	CHECK(strstr(r->reports[0].notices[0].message, "\n192.0.2.5 (from port 49460/TCP) detected at") != NULL);
+	/* the first screen names the host once, its connections summed up */
+	CHECK(strstr(r->reports[0].notices[0].message,
+	    "\n    192.0.2.5 (3 connections between 09:14 and 09:16 UTC)\n\n") != NULL);
 	CHECK(strstr(r->reports[0].notices[0].message, "late-row") == NULL);
 	json_result(&json, "test", r, NULL);
 	CHECK(strstr(json.data, "{\"ip\":\"192.0.2.5\",\"port\":49431,\"protocol\":\"tcp\"") != NULL);
 	CHECK(strstr(json.data, "{\"ip\":\"192.0.2.5\",\"port\":49460,\"protocol\":\"tcp\"") != NULL);
 	buf_free(&json);
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+}
+
+TEST(reporttypes, the_first_screen_counts_hosts_not_connections)
+{
+	struct config *cfg = catalogue_cfg();
+	struct prefixmap *map = test_map(EVENT_MAP);
+	struct buf csv = BUF_INIT;
+	struct pipeline_result *r;
+	const char *msg;
+	int host, conn;
+
+	buf_puts(&csv, "timestamp,protocol,src_ip,src_port,dst_ip,dst_port,infection\n");
+	for (host = 1; host <= 6; host++)	/* six hosts; the first connects three times */
+		for (conn = 0; conn < (host == 1 ? 3 : 1); conn++)
+			buf_printf(&csv, "2026-11-24 09:1%d:00,tcp,192.0.2.%d,%d,198.51.100.7,80,x\n", conn, host,
+			    40000 + conn);
+	r = run_csv(cfg, map, "event4_sinkhole", csv.data);
+	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
+	msg = r->reports[0].notices[0].message;
+	CHECK(strstr(msg, "\n    192.0.2.1 (3 connections between 09:10 and 09:12 UTC)\n"
+	    "    192.0.2.2 (from port 40000/tcp)\n") != NULL);
+	CHECK(strstr(msg, "\n    192.0.2.5 (from port 40000/tcp)\n    and 1 more, listed below\n") != NULL);
+	CHECK(strstr(msg, "\n    192.0.2.6 (from port") == NULL);
+	CHECK(strstr(msg, "\n192.0.2.1 (from port 40002/TCP) detected at") != NULL);	/* all of them below */
+	CHECK(strstr(msg, "\n192.0.2.6 (from port 40000/TCP) detected at") != NULL);
+	buf_free(&csv);
 	pipeline_result_free(r);
 	prefixmap_free(map);
 	config_free(cfg);
