@@ -43,8 +43,9 @@
  * service, and nowhere does it say ACTION REQUIRED, threaten suspension,
  * name a deadline or say OVERDUE; the first paragraph still names the
  * service, and the list still holds every finding (with a history, "first
- * detected" too). Every template is rendered both ways: once with the
- * shipped severities, once with a site catalogue that rates every type info.
+ * detected" too). Every template is rendered both ways: with the shipped
+ * severities, and with site catalogues that rate every type info, then
+ * every type critical.
  *
  * The types are those "shadowmilter preview --all" shows (sample_types):
  * every catalogue type, every template file, and one unknown type.
@@ -109,6 +110,7 @@ static const char *const tailored[] = {
 	"scan_memcached", "scan_chargen", "scan_qotd", "scan_netbios", "scan_ldap_udp", "scan_tftp",
 	"scan_dns", "scan_ipmi", "scan_redis", "scan_elasticsearch", "scan_mongodb", "scan_mssql",
 	"scan_rdp", "scan_smb", "scan_nat_pmp", "scan_xdmcp", "scan_rsync", "scan_ubiquiti",
+	"scan_ssh", "scan_ftp",
 };
 
 /* site_config_with - the site's wording, and CATALOGUE (a site Catalogue file) when not NULL */
@@ -141,10 +143,10 @@ site_config(void)
 	return site_config_with(NULL);
 }
 
-/* all_info_catalogue - a site Catalogue in DIR rating every shipped type
- * info, so every template renders its informational wording (caller frees) */
+/* rated_catalogue - a site Catalogue in DIR rating every shipped type
+ * SEVERITY, so every template renders that wording (caller frees) */
 static char *
-all_info_catalogue(const char *dir)
+rated_catalogue(const char *dir, const char *severity)
 {
 	struct config *cfg = site_config();
 	struct buf path = BUF_INIT, csv = BUF_INIT;
@@ -156,13 +158,13 @@ all_info_catalogue(const char *dir)
 
 		if (*e->alias_of)
 			continue;
-		buf_printf(&csv, "%s,\"%s\",info,%s,\"%s\",%s,%s,%s,", e->type, e->title,
+		buf_printf(&csv, "%s,\"%s\",%s,%s,\"%s\",%s,%s,%s,", e->type, e->title, severity,
 		    e->kind == CATALOGUE_EVENT ? "event" : "exposed", e->service, e->port, e->protocol, e->info_url);
 		for (j = 0; j < e->nevidence; j++)
 			buf_printf(&csv, "%s%s", j ? ";" : "", e->evidence[j]);
 		buf_printf(&csv, ",%s\n", e->template);
 	}
-	buf_printf(&path, "%s/all-info.csv", dir);
+	buf_printf(&path, "%s/all-%s.csv", dir, severity);
 	test_write_file(path.data, csv.data);
 	buf_free(&csv);
 	config_free(cfg);
@@ -728,7 +730,7 @@ TEST(clarity, the_first_screen_lists_five_hosts_then_how_many_more)
 
 TEST(clarity, every_template_rated_info_is_informational)
 {
-	char *dir = test_tmpdir(), *catalogue = all_info_catalogue(dir);
+	char *dir = test_tmpdir(), *catalogue = rated_catalogue(dir, "info");
 	struct config *cfg = site_config_with(catalogue);
 	size_t naction = 0, ninfo = 0;
 
@@ -738,6 +740,23 @@ TEST(clarity, every_template_rated_info_is_informational)
 	CHECK(!check_all_types(cfg, 1, 0, &naction, &ninfo));
 	CHECK(naction == 2);	/* only example_unknown_type, twice: nobody rated it */
 	CHECK(ninfo > 340);
+	config_free(cfg);
+	free(catalogue);
+	free(dir);
+}
+
+TEST(clarity, every_template_rated_critical_needs_action)
+{
+	char *dir = test_tmpdir(), *catalogue = rated_catalogue(dir, "critical");
+	struct config *cfg = site_config_with(catalogue);
+	size_t naction = 0, ninfo = 0;
+
+	/* a site that rates SSH critical gets the ACTION REQUIRED wording of scan_ssh.tmpl */
+	CHECK_STR(catalogue_lookup(cfg->catalogue, "scan_ssh")->severity, "critical");
+	CHECK(!check_all_types(cfg, 0, 1, &naction, &ninfo));
+	CHECK(!check_all_types(cfg, 1, 1, &naction, &ninfo));
+	CHECK(ninfo == 0);
+	CHECK(naction > 340);
 	config_free(cfg);
 	free(catalogue);
 	free(dir);

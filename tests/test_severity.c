@@ -136,7 +136,7 @@ TEST(severity, ssh_is_a_security_notice_and_portmapper_action_required)
 
 		CHECK(strstr(m, "suspend") == NULL);
 		CHECK(strstr(m, "192.0.2.10:22 (TCP) detected at 2026-11-24 08:52:55 UTC") != NULL);
-		CHECK(strstr(m, "nmap -Pn -p 22 YOUR-IP-ADDRESS") != NULL);	/* the outside check */
+		CHECK(strstr(m, "\n    ssh -o PubkeyAuthentication=no YOUR-IP-ADDRESS\n") != NULL);	/* the outside check */
 		CHECK(!ssh->reports[0].notices[0].action_required);	/* what --json says */
 	}
 	if (notices(pm) == 1)
@@ -146,6 +146,25 @@ TEST(severity, ssh_is_a_security_notice_and_portmapper_action_required)
 		    "these VPSes:\n    192.0.2.10:111/tcp\n    192.0.2.11:111/tcp\n") != NULL);
 	pipeline_result_free(ssh);
 	pipeline_result_free(pm);
+	rig_free(&r);
+}
+
+TEST(severity, generic_security_notice_has_an_outside_check)
+{
+	struct rig r;
+	struct pipeline_result *smtp;
+
+	rig_init(&r, 0, NULL);
+	smtp = day(&r, "scan_smtp", "2026-11-24", 25);	/* info, no template of its own */
+	CHECK_STR(subject(smtp), "Security notice: SMTP reachable from the Internet on your Example Hosting servers");
+	if (notices(smtp) == 1) {
+		const char *m = smtp->reports[0].notices[0].message;
+
+		CHECK(strstr(m, "\n    nmap -Pn -p 25 YOUR-IP-ADDRESS\n") != NULL);
+		CHECK(strstr(m, "suspend") == NULL);
+		CHECK(!smtp->reports[0].notices[0].action_required);
+	}
+	pipeline_result_free(smtp);
 	rig_free(&r);
 }
 
