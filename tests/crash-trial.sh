@@ -28,9 +28,11 @@
 #   ACCOUNTS     customers per report (default 8)
 #   MAX_DELAY_MS a kill comes 0..MAX_DELAY_MS ms after the daemon is ready (default 1500)
 #   DELIVER_RUNS yes (default): also run and kill "shadowmilter deliver"; no: the daemon only
-#   CT_DB        sqlite2 (default): StateDB and OutboxDB two SQLite files;
-#                sqlite1: one SQLite file for both; pg: one private PostgreSQL
+#   CT_DB        sqlite1 (default): one SQLite file for StateDB and OutboxDB;
+#                sqlite2: two SQLite files; pg: one private PostgreSQL
 #                (tests/e2e/pg-lib.sh) for both
+#   CT_LEASE     DeliveryLease (default 5s): how soon a killed worker's claims
+#                are taken over (left out for a build without the key)
 #   SM_KEEP      non-empty: keep the work directory
 # Needs root (Postfix) and the packages of make check. Not part of make check.
 BUILD=${1:-build}
@@ -43,8 +45,9 @@ KILLS=${KILLS:-100}
 ACCOUNTS=${ACCOUNTS:-8}
 MAX_DELAY_MS=${MAX_DELAY_MS:-1500}
 DELIVER_RUNS=${DELIVER_RUNS:-yes}
-CT_DB=${CT_DB:-sqlite2}
-SM="$(pwd)/$BUILD/shadowmilter"
+CT_DB=${CT_DB:-sqlite1}
+CT_LEASE=${CT_LEASE:-5s}
+case $BUILD in /*) SM=$BUILD/shadowmilter ;; *) SM="$(pwd)/$BUILD/shadowmilter" ;; esac
 E2E="$(pwd)/tests/e2e"
 [ -x "$SM" ] || { echo "crash-trial: $SM missing: make first" >&2; exit 1; }
 . "$E2E/postfix-lib.sh"
@@ -98,7 +101,15 @@ OutboxDB            $OUTBOX_DB
 Transport           smtp:127.0.0.1:$PF_INJECT_PORT
 DeliverInterval     1
 RetryInterval       1
+DeliveryLease       $CT_LEASE
 EOC
+# an older build without claims does not know DeliveryLease: leave it out
+# (the probe config has its own database: -n must not create the real one as root)
+sed -e "s|^StateDB .*|StateDB $T/probe.db|" -e "s|^OutboxDB .*|OutboxDB $T/probe.db|" "$T/shadowmilter.conf" >"$T/probe.conf"
+if "$SM" -n -c "$T/probe.conf" 2>&1 | grep -qi 'DeliveryLease'; then
+	sed -i '/^DeliveryLease/d' "$T/shadowmilter.conf"
+	CT_LEASE="none (this build has no DeliveryLease)"
+fi
 
 # the processes of this trial's daemons (supervisor, filter, deliver runs):
 # shadowmilter binaries whose command line names this trial's config
@@ -161,7 +172,7 @@ start_daemon || exit 1
 sender &
 SENDER=$!
 
-say "$KILLS kills, $ACCOUNTS customers per report, kill within ${MAX_DELAY_MS} ms of start, deliver runs: $DELIVER_RUNS, store: $CT_DB"
+say "$KILLS kills, $ACCOUNTS customers per report, kill within ${MAX_DELAY_MS} ms of start, deliver runs: $DELIVER_RUNS, store: $CT_DB, lease: $CT_LEASE"
 START=$(date +%s)
 kills=0
 while [ "$kills" -lt "$KILLS" ]; do

@@ -8,4 +8,6 @@ echo "== bench_prefixmap"
 "$BUILD/bench/bench_prefixmap" || rc=1
 echo "== bench_passthrough"
 "$BUILD/bench/bench_passthrough" "$BUILD/shadowmilter" "$BUILD/bench/noop_milter" || rc=1
+echo "== bench-store (history with SQLite and PostgreSQL; reports naming 1k-100k customers)"
+sh tests/bench/bench-store.sh "$BUILD" || rc=1
 exit $rc
