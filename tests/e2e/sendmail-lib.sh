@@ -136,7 +136,9 @@ define(\`confDEAD_LETTER_DROP', \`$_sd_d/dead.letter')dnl
 define(\`confEBINDIR', \`$SENDMAIL_ROOT/usr/libexec/sendmail')dnl
 dnl the instance lives under /tmp (world-writable, sticky): trust the sticky bit
 define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
-dnl loopback only, no DNS, no ident, no interface probing
+dnl loopback only, no DNS, no ident, no interface probing; no MSA on the fixed
+dnl port 587, which another instance (or the machine) may already hold
+FEATURE(\`no_default_msa')dnl
 DAEMON_OPTIONS(\`Port=$SENDMAIL_PORT, Addr=127.0.0.1, Name=MTA')dnl
 define(\`confDONT_PROBE_INTERFACES', \`true')dnl
 define(\`confTO_IDENT', \`0')dnl
