@@ -715,3 +715,110 @@ TEST(prefixmap, overlaps_of_a_slash_8_cost_what_its_customers_cost)
 	free(got);
 	prefixmap_free(map);
 }
+
+static int
+str_order(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* sorted_lines - "a;b;c;" split, sorted, joined again (caller frees) */
+static char *
+sorted_lines(const char *text)
+{
+	char *copy = xstrdup(text), *save = NULL, *tok, **v = NULL;
+	struct buf b = BUF_INIT;
+	size_t n = 0, i;
+
+	for (tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+		v = xreallocarray(v, n + 1, sizeof(char *));
+		v[n++] = tok;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), str_order);
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s;", v[i]);
+	free(v);
+	free(copy);
+	return b.data ? buf_steal(&b) : xstrdup("");
+}
+
+/* overlaps_brute - what prefixmap_overlaps should say of NET/LEN, by scanning HAVE */
+static char *
+overlaps_brute(const struct rprefix *have, size_t n, const struct ipaddr *net, unsigned len)
+{
+	struct buf b = BUF_INIT;
+	char text[IPADDR_STRLEN];
+	int cover = -1, enclosing;
+	size_t i, j;
+
+	for (i = 0; i < n; i++)
+		if (have[i].a.family == net->family && have[i].plen <= len &&
+		    bits_match(have[i].a.bytes, net->bytes, have[i].plen) && (cover < 0 || have[i].plen > have[cover].plen))
+			cover = (int)i;
+	if (cover >= 0) {
+		ipaddr_format(net, text, sizeof(text));
+		buf_printf(&b, "acct%d %s/%u;", have[cover].acct, text, len);
+	}
+	for (i = 0; i < n; i++) {
+		if (have[i].a.family != net->family || have[i].plen <= len ||
+		    !bits_match(have[i].a.bytes, net->bytes, len))
+			continue;
+		enclosing = cover;	/* the nearest prefix around it, inside the network or covering it */
+		for (j = 0; j < n; j++)
+			if (j != i && have[j].a.family == net->family && have[j].plen > len &&
+			    have[j].plen < have[i].plen && bits_match(have[j].a.bytes, have[i].a.bytes, have[j].plen) &&
+			    (enclosing == cover || have[j].plen > have[enclosing].plen))
+				enclosing = (int)j;
+		if (enclosing >= 0 && have[enclosing].acct == have[i].acct)
+			continue;	/* nested in a prefix of the same account: said once */
+		ipaddr_format(&have[i].a, text, sizeof(text));
+		buf_printf(&b, "acct%d %s/%u;", have[i].acct, text, have[i].plen);
+	}
+	return b.data ? buf_steal(&b) : xstrdup("");
+}
+
+TEST(prefixmap, random_overlaps_agree_with_a_linear_scan)
+{
+	struct rprefix *have = calloc(NPREFIX, sizeof(*have));
+	struct prefixmap *map = prefixmap_new();
+	struct parts_seen seen;
+	char text[IPADDR_STRLEN];
+	size_t n = 0, nonempty = 0;
+	int i, wrong = 0;
+
+	fill_random_map(map, have, &n);
+	for (i = 0; i < 2000; i++) {
+		const struct rprefix *p = &have[rnd() % n];
+		unsigned bits = ipaddr_bits(&p->a), len;
+		struct ipaddr net;
+		char *want, *got, *got_sorted, *brute;
+
+		/* a network around a customer prefix (mostly), or inside one */
+		if (rnd() % 4 != 0 || p->plen == bits)
+			len = 4 + (unsigned)(rnd() % (p->plen > 4 ? p->plen - 3 : 1));
+		else
+			len = p->plen + 1 + (unsigned)(rnd() % (bits - p->plen));
+		random_within(&p->a, p->plen < len ? p->plen : len, &net);
+		mask_to(&net, len);
+		memset(&seen, 0, sizeof(seen));
+		prefixmap_overlaps(map, &net, len, note_part, &seen);
+		got = seen.text.data ? buf_steal(&seen.text) : xstrdup("");
+		got_sorted = sorted_lines(got);
+		brute = overlaps_brute(have, n, &net, len);
+		want = sorted_lines(brute);
+		free(brute);
+		nonempty += *want != '\0';
+		if (strcmp(got_sorted, want) != 0 && wrong++ < 3) {
+			ipaddr_format(&net, text, sizeof(text));
+			fprintf(stderr, "    %s/%u:\n      got  %.300s\n      want %.300s\n", text, len, got_sorted, want);
+		}
+		free(got);
+		free(got_sorted);
+		free(want);
+	}
+	CHECK_INT(wrong, 0);
+	CHECK(nonempty > 1000);	/* the queries did reach customers */
+	prefixmap_free(map);
+	free(have);
+}
