@@ -48,7 +48,7 @@
 # sendmail_start waits out the sleep (SENDMAIL_START_TIMEOUT, 200 s).
 #
 # Functions: sendmail_fetch sendmail_setup sendmail_start sendmail_stop
-#   sendmail_pid sendmail_pids sendmail_running sendmail_mailq
+#   sendmail_pid sendmail_pids sendmail_running sendmail_listening sendmail_mailq
 #   sendmail_queue_empty sendmail_wait_queue_empty sendmail_smtp_ready
 #
 # Every function returns non-zero on failure and writes its complaint to stderr.
@@ -286,6 +286,14 @@ sendmail_start() {
 		[ "$_sd_n" -lt "$_sd_lim" ] || { sendmail__err "timeout: no SMTP greeting on port $SENDMAIL_PORT"; return 1; }
 		sleep 0.2
 	done
+}
+
+# sendmail_listening - the daemon's listening TCP sockets, one per line, as
+# /proc/net/tcp{,6} spell their local address (127.0.0.1:25 is 0100007F:0019)
+sendmail_listening() {
+	_sd_inodes=$(ls -l "/proc/$SENDMAIL_PID/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p' | tr '\n' ' ')
+	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+		awk -v inodes=" $_sd_inodes" '$4 == "0A" && index(inodes, " " $10 " ") { print $2 }'
 }
 
 # sendmail_pid - the daemon's pid

@@ -136,6 +136,8 @@ start_milter || give_up "milter start"
 # Sendmail's daemon runs as root: the default 0660 socket needs no group for it
 check "the milter's socket has the default mode 0660" test "$(stat -c %a "$T/milter.sock")" = 660
 sendmail_start || give_up "sendmail start"
+check "Sendmail listens on its loopback port only" \
+	test "$(sendmail_listening | tr '\n' ' ')" = "$(printf '0100007F:%04X ' "$SENDMAIL_PORT")"
 
 # send FILE [FROM] [TO] - by SMTP to Sendmail; the final reply code in
 # $T/smtp.out, its whole line in $T/reply
