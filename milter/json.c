@@ -125,9 +125,15 @@ json_notice(struct buf *out, const struct notice_group *g, const struct state_gr
 		json_key(out, "findings", 0);
 		buf_putc(out, '[');
 		for (i = 0; i < g->nfindings; i++) {
+			struct state_finding sf;
+
 			if (i)
 				buf_putc(out, ',');
-			json_finding(out, g->findings[i], 1, h ? &h->findings[i] : NULL);
+			if (h) {	/* an informational notice has no deadline to be past */
+				sf = h->findings[i];
+				sf.overdue = sf.overdue && n->action_required;
+			}
+			json_finding(out, g->findings[i], 1, h ? &sf : NULL);
 		}
 		buf_putc(out, ']');
 	}

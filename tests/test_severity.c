@@ -14,6 +14,7 @@
 #include "catalogue.h"
 #include "config.h"
 #include "findings.h"
+#include "json.h"
 #include "notice.h"
 #include "pipeline.h"
 #include "prefixmap.h"
@@ -217,6 +218,31 @@ TEST(severity, informational_notices_wait_for_info_renotify_interval)
 		pipeline_result_free(ssh);
 		pipeline_result_free(pm);
 	}
+	rig_free(&r);
+}
+
+TEST(severity, an_informational_finding_is_never_overdue)
+{
+	static const char *const settings[] = { "InfoRenotifyInterval", "0", NULL };
+	struct rig r;
+	struct pipeline_result *first, *late;
+	struct buf json = BUF_INIT;
+
+	rig_init(&r, 1, settings);
+	REQUIRE(r.st != NULL);
+	first = day(&r, "scan_ssh", "2026-11-01", 22);
+	late = day(&r, "scan_ssh", "2026-11-30", 22);	/* past GraceDays 21: the history says overdue */
+	REQUIRE(notices(late) == 1);
+	CHECK(late->reports[0].history->groups[0].findings[0].overdue);
+	CHECK(strstr(late->reports[0].notices[0].message, "OVERDUE") == NULL);
+	CHECK(strstr(late->reports[0].notices[0].message, "(first detected 2026-11-01)\n") != NULL);
+	json_result(&json, "late.eml", late, NULL);
+	CHECK(strstr(json.data, "\"overdue\":true") == NULL);
+	CHECK(strstr(json.data, "\"first_seen\":\"2026-11-01T08:52:55Z\"") != NULL);
+	CHECK(strstr(json.data, "\"action_required\":false") != NULL);
+	buf_free(&json);
+	pipeline_result_free(first);
+	pipeline_result_free(late);
 	rig_free(&r);
 }
 
