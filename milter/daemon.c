@@ -386,8 +386,10 @@ supervise(void)
 			syslog(LOG_ERR, "fork: %s", strerror(errno));
 			return 1;
 		}
+		/* counted in the supervisor: counted in the child, every restart looked like the first */
 		if (child == 0)
-			_exit(filter_process(self, restarts++ > 0));
+			_exit(filter_process(self, restarts > 0));
+		restarts++;
 		if (watch(child, &status))
 			return 0;
 		syslog(LOG_ERR, "filter process %ld %s %d; restarting", (long)child,

@@ -49,6 +49,8 @@ filter_begin(const struct filter_env *env, const char *queue_id, const char *env
 	m->env = env;
 	m->queue_id = xstrdup(queue_id && *queue_id ? queue_id : "NOQUEUE");
 	m->pipeline = pipeline_new(env->cfg, env->map);
+	if (env->templates)
+		pipeline_set_templates(m->pipeline, env->templates);
 	if (env->state)		/* the notices of this message are sent: they count as notified */
 		pipeline_set_state(m->pipeline, env->state, 1);
 	if (envelope_sender)

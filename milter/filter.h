@@ -30,6 +30,7 @@
 struct config;
 struct prefixmap;
 struct outbox;
+struct template_set;
 struct state;
 
 enum filter_action {
@@ -57,6 +58,7 @@ struct filter_io {
 struct filter_env {
 	const struct config *cfg;
 	const struct prefixmap *map;
+	const struct template_set *templates;	/* parsed notice templates; NULL: read per message */
 	struct outbox *outbox;
 	struct state *state;		/* detection history (StateDB), or NULL */
 	const char *state_error;	/* StateDB is set but could not be opened: why */

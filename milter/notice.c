@@ -623,12 +623,19 @@ fell_back(const struct template *t)
 	return strcmp(slash ? slash + 1 : path, "generic.tmpl") == 0;
 }
 
-struct template *
-notice_template_find(const struct config *cfg, const char *type, char *err, size_t errlen)
+struct template_set *
+notice_templates_load(const struct config *cfg, char *err, size_t errlen)
+{
+	return template_set_load(cfg->template_dir, template_shipped_dir(), err, errlen);
+}
+
+const struct template *
+notice_template_find(const struct template_set *set, const struct config *cfg, const char *type, char *err,
+    size_t errlen)
 {
 	const struct catalogue_entry *e = catalogue_lookup(cfg->catalogue, type);
+	const struct template *t = NULL;
 	const char *names[4];
-	struct template *t = NULL;
 	size_t n = 0, i;
 
 	names[n++] = type;
@@ -639,27 +646,17 @@ notice_template_find(const struct config *cfg, const char *type, char *err, size
 	if (e && e->kind == CATALOGUE_EVENT)
 		names[n++] = "generic_event";
 	for (i = 0; i < n; i++) {
-		template_free(t);
-		t = template_find(cfg->template_dir, template_shipped_dir(), names[i], err, errlen);
+		t = template_set_find(set, 0, names[i], err, errlen);
 		if (t == NULL || !fell_back(t))
 			break;
 	}
 	return t;
 }
 
-struct template *
-notice_resolved_template_find(const struct config *cfg, const char *type, char *err, size_t errlen)
+const struct template *
+notice_resolved_template_find(const struct template_set *set, const char *type, char *err, size_t errlen)
 {
-	struct buf site = BUF_INIT, shipped = BUF_INIT;
-	struct template *t;
-
-	if (*cfg->template_dir)
-		buf_printf(&site, "%s/resolved", cfg->template_dir);
-	buf_printf(&shipped, "%s/resolved", template_shipped_dir());
-	t = template_find(buf_cstr(&site), buf_cstr(&shipped), type, err, errlen);
-	buf_free(&site);
-	buf_free(&shipped);
-	return t;
+	return template_set_find(set, 1, type, err, errlen);
 }
 
 int

@@ -31,6 +31,7 @@ struct report_file;
 struct notice_group;
 struct catalogue_entry;
 struct template;
+struct template_set;
 struct template_scope;
 struct ipaddr;
 struct state_finding;
@@ -60,21 +61,28 @@ struct notice_input {
 };
 
 /*
- * notice_template_find - the template for report TYPE: TYPE.tmpl, else the
- * catalogue's canonical type's (TYPE is an alias), else the catalogue's
- * template column (an IPv6 twin), else generic_event.tmpl for an event
- * report, else generic.tmpl. Each name is looked for in TemplateDir, then in
- * the shipped directory. NULL with ERR.
+ * notice_templates_load - CFG's templates (TemplateDir over the shipped
+ * directory), read and parsed once; see template_set_load. NULL with ERR.
  */
-struct template *notice_template_find(const struct config *cfg, const char *type, char *err, size_t errlen);
+struct template_set *notice_templates_load(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * notice_template_find - the template for report TYPE from SET: TYPE.tmpl,
+ * else the catalogue's canonical type's (TYPE is an alias), else the
+ * catalogue's template column (an IPv6 twin), else generic_event.tmpl for an
+ * event report, else generic.tmpl. Each name is looked for in TemplateDir,
+ * then in the shipped directory. NULL with ERR; SET keeps ownership.
+ */
+const struct template *notice_template_find(const struct template_set *set, const struct config *cfg,
+    const char *type, char *err, size_t errlen);
 
 /*
  * notice_resolved_template_find - the "all fixed" confirmation for report
  * TYPE (NotifyResolved): resolved/TYPE.tmpl, else resolved/generic.tmpl, in
  * TemplateDir, then in the shipped directory. NULL with ERR.
  */
-struct template *notice_resolved_template_find(const struct config *cfg, const char *type, char *err,
-    size_t errlen);
+const struct template *notice_resolved_template_find(const struct template_set *set, const char *type,
+    char *err, size_t errlen);
 
 /*
  * notice_needs_action - does a report of catalogue entry E (NULL: a type the

@@ -38,6 +38,8 @@ struct pipeline {
 	const struct prefixmap *map;
 	struct state *state;		/* detection history, or NULL */
 	int record_notices;
+	const struct template_set *templates;	/* the caller's parsed set, or own_templates */
+	struct template_set *own_templates;	/* read at the first notice when none was given */
 	struct mime_parser *mime;
 	struct recognise rc;
 	int headers_done;
@@ -436,6 +438,12 @@ pipeline_set_now(struct pipeline *p, time_t now)
 }
 
 void
+pipeline_set_templates(struct pipeline *p, const struct template_set *set)
+{
+	p->templates = set;
+}
+
+void
 pipeline_set_state(struct pipeline *p, struct state *st, int record_notices)
 {
 	p->state = st;
@@ -469,6 +477,7 @@ pipeline_free(struct pipeline *p)
 		return;
 	mime_parser_free(p->mime);
 	recognise_free(&p->rc);
+	template_set_free(p->own_templates);
 	if (p->csv)
 		csvreport_free(p->csv);
 	if (p->spool_fd >= 0)
@@ -512,6 +521,16 @@ apply_history(struct pipeline *p, const struct pipeline_result *r, struct report
 	return rc;
 }
 
+/* templates - the set notices are rendered from: the caller's (the
+ * runtime's, parsed at start and reload), else read once for this message */
+static const struct template_set *
+templates(struct pipeline *p, char *err, size_t errlen)
+{
+	if (p->templates == NULL)
+		p->templates = p->own_templates = notice_templates_load(p->cfg, err, errlen);
+	return p->templates;
+}
+
 /* render_notices - one notice per group of a readable report file, but for
  * groups the history holds back, and none of an informational type with
  * InfoNotices off */
@@ -521,14 +540,15 @@ render_notices(struct pipeline *p, struct pipeline_result *r, struct report_outp
 {
 	struct notice_input in = { p->cfg, out->rf, NULL, r->report_ref, p->now,
 	    catalogue_lookup(p->cfg->catalogue, out->rf->type), NULL, NULL };
-	struct template *t;
+	const struct template_set *set;
+	const struct template *t;
 	size_t i;
 
 	if (out->rf->error || out->rf->ngroups == 0 ||
 	    (!p->cfg->info_notices && informational(p->cfg, out->rf->type)))
 		return 0;
-	t = notice_template_find(p->cfg, out->rf->type, err, errlen);
-	if (t == NULL)
+	if ((set = templates(p, err, errlen)) == NULL ||
+	    (t = notice_template_find(set, p->cfg, out->rf->type, err, errlen)) == NULL)
 		return -1;
 	out->notices = xcalloc(out->rf->ngroups, sizeof(*out->notices));
 	out->notice_group = xcalloc(out->rf->ngroups, sizeof(*out->notice_group));
@@ -540,13 +560,10 @@ render_notices(struct pipeline *p, struct pipeline_result *r, struct report_outp
 		in.group = &out->rf->groups[i];
 		in.history = h ? h->findings : NULL;
 		in.reference = h ? h->reference : NULL;
-		if (notice_build(&in, t, &out->notices[out->nnotices], err, errlen) != 0) {
-			template_free(t);
+		if (notice_build(&in, t, &out->notices[out->nnotices], err, errlen) != 0)
 			return -1;
-		}
 		out->notice_group[out->nnotices++] = i;
 	}
-	template_free(t);
 	return 0;
 }
 
@@ -617,7 +634,8 @@ confirm_closed(struct pipeline *p, const struct pipeline_result *r, struct repor
 	struct state_finding *hist;
 	struct closed_finding *cf = closed_findings(p, c, &g.account, &g.nfindings);
 	struct buf ref = BUF_INIT;
-	struct template *t = NULL;
+	const struct template_set *set;
+	const struct template *t;
 	size_t i;
 	int rc = 0;
 
@@ -635,14 +653,14 @@ confirm_closed(struct pipeline *p, const struct pipeline_result *r, struct repor
 		buf_printf(&ref, "%s#resolved", r->report_ref);
 		in.report_ref = ref.data;
 		rc = -1;
-		if ((t = notice_resolved_template_find(p->cfg, c->report_type, err, errlen)) != NULL) {
+		if ((set = templates(p, err, errlen)) != NULL &&
+		    (t = notice_resolved_template_find(set, c->report_type, err, errlen)) != NULL) {
 			out->confirmations = xreallocarray(out->confirmations, out->nconfirmations + 1,
 			    sizeof(*out->confirmations));
 			if ((rc = notice_build(&in, t, &out->confirmations[out->nconfirmations], err, errlen)) == 0)
 				out->nconfirmations++;
 		}
 	}
-	template_free(t);
 	buf_free(&ref);
 	free(hist);
 	free(g.findings);

@@ -25,6 +25,7 @@ struct report_file;
 struct notice;
 struct state;
 struct state_outcome;
+struct template_set;
 
 struct report_output {
 	struct report_file *rf;
@@ -62,6 +63,14 @@ void pipeline_set_envelope_sender(struct pipeline *p, const char *sender);
 
 /* pipeline_set_now - the time notices are dated (tests, previews) */
 void pipeline_set_now(struct pipeline *p, time_t now);
+
+/*
+ * pipeline_set_templates - render notices from SET (notice_templates_load),
+ * parsed once by the caller and kept until the pipeline is freed: the
+ * runtime's snapshot, a replay's or a preview's. Without it the pipeline
+ * reads the templates once for its message (tests, one-off tools).
+ */
+void pipeline_set_templates(struct pipeline *p, const struct template_set *set);
 
 /*
  * pipeline_set_state - keep detection history in ST (see state.h): each

@@ -10,6 +10,7 @@
 #include "findings.h"
 #include "notice.h"
 #include "sample.h"
+#include "template.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -32,13 +33,14 @@ usage(void)
  * HISTORY), under a banner naming its template and the wording its
  * severity gives it when ALL */
 static int
-preview_one(const struct config *cfg, const char *type, time_t now, int history, int all)
+preview_one(const struct template_set *set, const struct config *cfg, const char *type, time_t now,
+    int history, int all)
 {
 	const struct catalogue_entry *e = catalogue_lookup(cfg->catalogue, type);
 	struct notice n;
 	char err[512], *path;
 
-	if (sample_notice(cfg, type, now, history, &n, &path, err, sizeof(err)) != 0) {
+	if (sample_notice_from(set, cfg, type, now, history, &n, &path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shadowmilter: preview %s: %s\n", type, err);
 		return -1;
 	}
@@ -80,7 +82,9 @@ preview_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf = NULL;
+	struct template_set *set;
 	struct config *cfg;
+	char err[512];
 	time_t now = time(NULL);
 	int c, all = 0, history = 0, failures = 0;
 	size_t i, ntypes;
@@ -102,14 +106,21 @@ preview_main(int argc, char **argv)
 		return usage();
 	if ((cfg = preview_config(conf)) == NULL)
 		return 2;
+	/* the set the daemon would parse at start: a template that does not parse is named here */
+	if ((set = notice_templates_load(cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		config_free(cfg);
+		return 2;
+	}
 	if (!all)
-		failures = preview_one(cfg, argv[optind], now, history, 0) != 0;
+		failures = preview_one(set, cfg, argv[optind], now, history, 0) != 0;
 	else {
 		types = sample_types(cfg, &ntypes);
 		for (i = 0; i < ntypes; i++)
-			failures += preview_one(cfg, types[i], now, history, 1) != 0;
+			failures += preview_one(set, cfg, types[i], now, history, 1) != 0;
 		sample_types_free(types, ntypes);
 	}
+	template_set_free(set);
 	config_free(cfg);
 	return failures ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 #include "pipeline.h"
 #include "prefixmap.h"
 #include "state.h"
+#include "template.h"
 #include "util.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@
 struct replay {
 	const struct config *cfg;
 	const struct prefixmap *map;
+	struct template_set *templates;	/* parsed once for the whole run */
 	int json;
 	const char *outdir;
 	time_t now;			/* 0: the real time */
@@ -51,6 +53,7 @@ on_begin(void *ctx, const char *name)
 	struct replay *r = ctx;
 
 	r->p = pipeline_new(r->cfg, r->map);
+	pipeline_set_templates(r->p, r->templates);
 	if (r->now)
 		pipeline_set_now(r->p, r->now);
 	if (r->state)		/* a dry run: nothing is sent, so nothing counts as notified */
@@ -434,8 +437,10 @@ replay_main(int argc, char **argv)
 	}
 	r.cfg = cfg;
 	r.map = load_map(cfg);
-	if (state_path && (r.state = state_open(state_path, STATE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL) {
+	if ((r.templates = notice_templates_load(cfg, err, sizeof(err))) == NULL ||
+	    (state_path && (r.state = state_open(state_path, STATE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL)) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
+		template_set_free(r.templates);
 		prefixmap_free((struct prefixmap *)r.map);
 		config_free(cfg);
 		return 1;
@@ -451,6 +456,7 @@ replay_main(int argc, char **argv)
 	if (r.progress)
 		fprintf(stderr, "\n");
 	state_close(r.state);
+	template_set_free(r.templates);
 	prefixmap_free((struct prefixmap *)r.map);
 	config_free(cfg);
 	free(r.name);

@@ -10,6 +10,7 @@
 #include "prefixmap.h"
 #include "sample.h"
 #include "state.h"
+#include "template.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -53,6 +54,7 @@ runtime_destroy(struct runtime *rt)
 	free(rt->state_error);
 	outbox_close(rt->outbox);
 	prefixmap_free(rt->map);
+	template_set_free(rt->templates);
 	config_free(rt->cfg);
 	free(rt);
 }
@@ -90,10 +92,14 @@ runtime_load(const char *path, int flags, char *err, size_t errlen)
 	rt->map = prefixmap_new();
 	if (prefixmap_load(rt->map, rt->cfg->customer_map, err, errlen) != 0)
 		goto fail;
+	/* parsed once here: an edit on disk counts from the next reload on */
+	if ((rt->templates = notice_templates_load(rt->cfg, err, errlen)) == NULL)
+		goto fail;
 	if ((flags & RT_OUTBOX) && (rt->outbox = outbox_open(rt->cfg->outbox_db, err, errlen)) == NULL)
 		goto fail;
 	rt->env.cfg = rt->cfg;
 	rt->env.map = rt->map;
+	rt->env.templates = rt->templates;
 	rt->env.outbox = rt->outbox;
 	if (flags & RT_STATE)
 		runtime_open_state(rt);
@@ -140,8 +146,8 @@ runtime_check_templates(const struct runtime *rt, size_t *ntypes, char *err, siz
 	for (i = 0; i < n && rc == 0; i++)
 		for (history = 0; history < 2 && rc == 0; history++) {
 			path = NULL;
-			if (sample_notice(rt->cfg, types[i], time(NULL), history, &notice, &path, msg,
-			    sizeof(msg)) != 0) {
+			if (sample_notice_from(rt->templates, rt->cfg, types[i], time(NULL), history, &notice, &path,
+			    msg, sizeof(msg)) != 0) {
 				err_set(err, errlen, "report type %s: %s", types[i], msg);
 				rc = -1;
 			} else

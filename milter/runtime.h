@@ -1,5 +1,5 @@
 /*
- * runtime - what the daemon runs with: config, customer map, outbox, history
+ * runtime - what the daemon runs with: config, customer map, templates, outbox, history
  *
  * One reference-counted bundle. A message takes a reference when it starts
  * and drops it when it ends; a reload builds a new bundle and swaps it in,
@@ -18,6 +18,7 @@
 struct runtime {
 	struct config *cfg;
 	struct prefixmap *map;
+	struct template_set *templates;	/* parsed at load: what every notice renders from */
 	struct outbox *outbox;
 	struct state *state;		/* StateDB, when set and opened */
 	char *state_error;		/* StateDB is set but could not be opened */

@@ -190,12 +190,12 @@ sample_history(const struct config *cfg, const struct notice_group *g, char *ref
 }
 
 int
-sample_notice(const struct config *cfg, const char *type, time_t now, int history,
-    struct notice *out, char **path, char *err, size_t errlen)
+sample_notice_from(const struct template_set *set, const struct config *cfg, const char *type, time_t now,
+    int history, struct notice *out, char **path, char *err, size_t errlen)
 {
 	struct prefixmap *map = sample_map();
 	struct report_file *rf = sample_report(cfg, map, type, err, errlen);
-	struct template *t = NULL;
+	const struct template *t;
 	struct state_finding *h = NULL;
 	char ref[STATE_REF_MAX];
 	int rc = -1;
@@ -203,7 +203,7 @@ sample_notice(const struct config *cfg, const char *type, time_t now, int histor
 	*path = NULL;
 	if (rf != NULL && rf->ngroups != 1)
 		err_set(err, errlen, "%s: the sample findings did not reach %s", type, SAMPLE_ACCOUNT);
-	else if (rf != NULL && (t = notice_template_find(cfg, type, err, errlen)) != NULL) {
+	else if (rf != NULL && (t = notice_template_find(set, cfg, type, err, errlen)) != NULL) {
 		struct notice_input in = { cfg, rf, &rf->groups[0], "<sample@shadowmilter.invalid>", now,
 		    catalogue_lookup(cfg->catalogue, type), NULL, NULL };
 
@@ -216,9 +216,23 @@ sample_notice(const struct config *cfg, const char *type, time_t now, int histor
 			*path = xstrdup(template_path(t));
 	}
 	free(h);
-	template_free(t);
 	report_file_free(rf);
 	prefixmap_free(map);
+	return rc;
+}
+
+int
+sample_notice(const struct config *cfg, const char *type, time_t now, int history, struct notice *out,
+    char **path, char *err, size_t errlen)
+{
+	struct template_set *set = notice_templates_load(cfg, err, errlen);
+	int rc;
+
+	*path = NULL;
+	if (set == NULL)
+		return -1;
+	rc = sample_notice_from(set, cfg, type, now, history, out, path, err, errlen);
+	template_set_free(set);
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 struct config;
 struct notice;
 struct prefixmap;
+struct template_set;
 
 #define SAMPLE_ACCOUNT "example-account"
 #define SAMPLE_EMAIL "customer@example.com"
@@ -39,11 +40,16 @@ char *sample_csv(const struct config *cfg, const char *type);
 char *sample_file_name(const char *type);
 
 /*
- * sample_notice - TYPE's notice for SAMPLE_ACCOUNT, rendered from
- * sample_csv with the template the pipeline would choose (its path in
- * TEMPLATE_PATH, caller frees), with the sample detection history when
- * HISTORY. 0, or -1 with ERR.
+ * sample_notice_from - TYPE's notice for SAMPLE_ACCOUNT, rendered from
+ * sample_csv with the template of SET (notice_templates_load: the runtime's,
+ * the preview's) the pipeline would choose (its path in TEMPLATE_PATH,
+ * caller frees), with the sample detection history when HISTORY. 0, or -1
+ * with ERR.
  */
+int sample_notice_from(const struct template_set *set, const struct config *cfg, const char *type, time_t now,
+    int history, struct notice *out, char **template_path, char *err, size_t errlen);
+
+/* sample_notice - the same, with CFG's templates read for this one call (tests) */
 int sample_notice(const struct config *cfg, const char *type, time_t now, int history,
     struct notice *out, char **template_path, char *err, size_t errlen);
 

@@ -7,10 +7,12 @@
 #include "template.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define TEMPLATE_MAX_SIZE (256 * 1024)
 #define TEMPLATE_MAX_DEPTH 8
@@ -116,33 +118,164 @@ safe_type(const char *type)
 	return *type && strlen(type) < 64 && strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(type);
 }
 
-struct template *
-template_find(const char *site_dir, const char *shipped_dir, const char *type, char *err, size_t errlen)
+/* --- the parsed set ----------------------------------------------------- */
+
+enum { SHELF_SITE, SHELF_SHIPPED, SHELF_SITE_RESOLVED, SHELF_SHIPPED_RESOLVED, NSHELVES };
+
+struct shelf {
+	char *dir;			/* "" when there is none (no TemplateDir) */
+	char **names;			/* TYPE of each TYPE.tmpl */
+	struct template **templates;
+	size_t n;
+};
+
+struct template_set {
+	struct shelf shelves[NSHELVES];
+};
+
+/* path_join - "DIR/NAME" (caller frees) */
+static char *
+path_join(const char *dir, const char *name)
+{
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "%s/%s", dir, name);
+	return buf_steal(&b);
+}
+
+static void
+shelf_add(struct shelf *sh, const char *name, struct template *t)
+{
+	sh->names = xreallocarray(sh->names, sh->n + 1, sizeof(char *));
+	sh->templates = xreallocarray(sh->templates, sh->n + 1, sizeof(struct template *));
+	sh->names[sh->n] = xstrdup(name);
+	sh->templates[sh->n++] = t;
+}
+
+/* shelf_load - every TYPE.tmpl in DIR with a plain-token TYPE (the only
+ * names a lookup can ask for); a missing DIR is an empty shelf */
+static int
+shelf_load(struct shelf *sh, const char *dir, char *err, size_t errlen)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+	int rc = 0;
+
+	sh->dir = xstrdup(dir);
+	if (*dir == '\0')
+		return 0;
+	if ((dp = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		err_set(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (d = readdir(dp)) != NULL) {
+		size_t len = strlen(d->d_name);
+		struct template *t;
+		char *name, *path, *text;
+		int missing;
+
+		if (len <= 5 || strcmp(d->d_name + len - 5, ".tmpl") != 0)
+			continue;
+		name = xstrndup(d->d_name, len - 5);
+		path = path_join(dir, d->d_name);
+		if (safe_type(name) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			if ((text = read_small_file(path, &missing, err, errlen)) == NULL)
+				rc = -1;
+			else if ((t = template_parse(text, path, err, errlen)) == NULL)
+				rc = -1;
+			else
+				shelf_add(sh, name, t);
+			free(text);
+		}
+		free(path);
+		free(name);
+	}
+	closedir(dp);
+	return rc;
+}
+
+static const struct template *
+shelf_find(const struct shelf *sh, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sh->n; i++)
+		if (strcmp(sh->names[i], name) == 0)
+			return sh->templates[i];
+	return NULL;
+}
+
+struct template_set *
+template_set_load(const char *site_dir, const char *shipped_dir, char *err, size_t errlen)
+{
+	struct template_set *s = xcalloc(1, sizeof(*s));
+	char *site_resolved, *shipped_resolved;
+	int rc;
+
+	if (site_dir == NULL)
+		site_dir = "";
+	site_resolved = *site_dir ? path_join(site_dir, "resolved") : xstrdup("");
+	shipped_resolved = path_join(shipped_dir, "resolved");
+
+	rc = shelf_load(&s->shelves[SHELF_SITE], site_dir, err, errlen) != 0 ||
+	    shelf_load(&s->shelves[SHELF_SHIPPED], shipped_dir, err, errlen) != 0 ||
+	    shelf_load(&s->shelves[SHELF_SITE_RESOLVED], site_resolved, err, errlen) != 0 ||
+	    shelf_load(&s->shelves[SHELF_SHIPPED_RESOLVED], shipped_resolved, err, errlen) != 0;
+	free(site_resolved);
+	free(shipped_resolved);
+	if (rc) {
+		template_set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+template_set_free(struct template_set *s)
+{
+	size_t i, j;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < NSHELVES; i++) {
+		for (j = 0; j < s->shelves[i].n; j++) {
+			free(s->shelves[i].names[j]);
+			template_free(s->shelves[i].templates[j]);
+		}
+		free(s->shelves[i].names);
+		free(s->shelves[i].templates);
+		free(s->shelves[i].dir);
+	}
+	free(s);
+}
+
+size_t
+template_set_count(const struct template_set *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < NSHELVES; i++)
+		n += s->shelves[i].n;
+	return n;
+}
+
+const struct template *
+template_set_find(const struct template_set *s, int resolved, const char *type, char *err, size_t errlen)
 {
 	const char *names[2] = { safe_type(type) ? type : "generic", "generic" };
-	const char *dirs[2] = { site_dir, shipped_dir };
-	char path[4096];
-	int i, j, missing;
-	char *text;
+	const struct shelf *site = &s->shelves[resolved ? SHELF_SITE_RESOLVED : SHELF_SITE];
+	const struct shelf *shipped = &s->shelves[resolved ? SHELF_SHIPPED_RESOLVED : SHELF_SHIPPED];
+	const struct template *t;
+	int i;
 
 	for (i = 0; i < 2; i++)
-		for (j = 0; j < 2; j++) {
-			struct template *t;
-
-			if (dirs[j] == NULL || *dirs[j] == '\0')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s.tmpl", dirs[j], names[i]);
-			if ((text = read_small_file(path, &missing, err, errlen)) == NULL) {
-				if (missing)
-					continue;
-				return NULL;
-			}
-			t = template_parse(text, path, err, errlen);
-			free(text);
+		if ((t = shelf_find(site, names[i])) != NULL || (t = shelf_find(shipped, names[i])) != NULL)
 			return t;
-		}
 	err_set(err, errlen, "no template for \"%s\" and no generic.tmpl in %s or %s", type,
-	    site_dir && *site_dir ? site_dir : "(no TemplateDir)", shipped_dir);
+	    *site->dir ? site->dir : "(no TemplateDir)", shipped->dir);
 	return NULL;
 }
 

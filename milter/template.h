@@ -11,9 +11,10 @@
  * A section tag alone on its line takes the whole line with it.
  *
  * Lookup: the site's TemplateDir first, then the shipped directory; TYPE.tmpl,
- * then generic.tmpl.
+ * then generic.tmpl. Templates are read and parsed once, as a set (at start
+ * and at each reload), never per message.
  *
- * Owns: the loaded template text.
+ * Owns: the loaded template text, the parsed set.
  */
 #ifndef SM_TEMPLATE_H
 #define SM_TEMPLATE_H
@@ -34,8 +35,26 @@ struct template_scope {
 
 struct template;
 
-/* template_find - load the template for report TYPE; NULL with ERR */
-struct template *template_find(const char *site_dir, const char *shipped_dir, const char *type,
+struct template_set;
+
+/*
+ * template_set_load - every TYPE.tmpl of SITE_DIR ("" for none) and
+ * SHIPPED_DIR, and of their resolved/ subdirectories, read and parsed once:
+ * the set a runtime snapshot, a replay or a preview renders from, so an edit
+ * on disk counts only when the set is loaded again. NULL with ERR naming the
+ * file that does not parse (or the directory that cannot be read).
+ */
+struct template_set *template_set_load(const char *site_dir, const char *shipped_dir, char *err,
+    size_t errlen);
+void template_set_free(struct template_set *s);
+size_t template_set_count(const struct template_set *s);
+
+/*
+ * template_set_find - the template for report TYPE from the set: the site's
+ * TYPE.tmpl, the shipped one, then generic.tmpl likewise; RESOLVED: from the
+ * resolved/ shelves. NULL with ERR. The set keeps ownership.
+ */
+const struct template *template_set_find(const struct template_set *s, int resolved, const char *type,
     char *err, size_t errlen);
 
 /* template_parse - a template from text (tests); NULL with ERR */

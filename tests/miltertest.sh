@@ -117,11 +117,56 @@ rm -f "$T/site/scan_portmapper.tmpl"
 # (the socket stays open in the supervisor: the wait is for the new process's "listening on")
 child=$(pgrep -P "$SM_PID" | head -n 1)
 before=$(ready_count "$T/log" 'shadowmilter\[[0-9]+\]: listening on ')
+reloads=$(ready_count "$T/log" ': reloaded ')
 kill -9 "$child"
 if sm_wait_listening "$T/log" "$before" 60 "$SM_PID" && grep -q "filter process $child killed by signal 9; restarting" "$T/log"
 then passed=$((passed + 1)); echo "ok   the restart is logged"
 else failed=$((failed + 1)); echo "FAIL the restart is not logged"; fi
+if [ "$(ready_count "$T/log" ': reloaded ')" -gt "$reloads" ]; then passed=$((passed + 1)); echo "ok   the restarted filter process reads the config again"
+else failed=$((failed + 1)); echo "FAIL the restarted filter process kept the start-up config"; fi
 run "a killed filter process is restarted" nonreport
+
+# templates are parsed at start and reload, never per message: an edit on disk counts
+# from the next reload on, and only if it renders (the running TemplateDir is now $T/site)
+send_report() {	# send_report ID NAME: the demo report as message ID; its notices' files in $T/spool.new
+	sed "s/^Message-ID: .*/Message-ID: <$1@reports.shadowserver.org>/" "$T/demo.eml" >"$T/reload.eml"
+	ls "$T/spool" | sort >"$T/spool.before"
+	run "$2" reloaded
+	want=$(($(wc -l <"$T/spool.before") + 5))
+	i=0
+	while [ "$(ls "$T/spool" | wc -l)" -lt "$want" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	ls "$T/spool" | sort | comm -13 "$T/spool.before" - >"$T/spool.new"
+}
+marked() {	# marked: how many of the new notices carry the edited subject (folded: grep the word)
+	n=0
+	for f in $(cat "$T/spool.new"); do grep -q 'site-edit-1' "$T/spool/$f" && n=$((n + 1)); done
+	echo "$n"
+}
+check_count() {	# check_count NAME GOT WANT
+	if [ "$2" -eq "$3" ]; then passed=$((passed + 1)); echo "ok   $1"
+	else failed=$((failed + 1)); echo "FAIL $1: $2, wanted $3"; fi
+}
+sed '1s/$/ [site-edit-1]/' templates/scan_portmapper.tmpl >"$T/site/scan_portmapper.tmpl"
+send_report edit-before-reload "a report after a template edit on disk, before the reload"
+check_count "notices made after the edit" "$(wc -l <"$T/spool.new")" 5
+check_count "the edit is not used before the reload" "$(marked)" 0
+before=$(ready_count "$T/log" ': reloaded ')
+kill -HUP "$SM_PID"
+ready_log "$T/log" ': reloaded ' "$before" 60 "$SM_PID"
+send_report edit-after-reload "a report after the reload"
+check_count "the edited template is used after the reload" "$(marked)" 5
+# a broken edit does not touch the running set: reports are not deferred
+printf 'Subject: ACTION REQUIRED: {{servce}}\n\nhello\n' >"$T/site/scan_portmapper.tmpl"
+send_report broken-edit "a report after a broken edit on disk is handled"
+check_count "with the parsed template" "$(marked)" 5
+before=$(ready_count "$T/log" 'reload failed')
+kill -HUP "$SM_PID"
+ready_log "$T/log" 'reload failed' "$before" 60 "$SM_PID"
+if tail -n 5 "$T/log" | grep -q "reload failed, keeping the running configuration: report type scan_portmapper: .*unknown variable {{servce}}"
+then passed=$((passed + 1)); echo "ok   the reload with the broken edit is refused, naming the template"
+else failed=$((failed + 1)); echo "FAIL the reload with a broken edit was not refused"; tail -n 5 "$T/log" | sed 's/^/    /'; fi
+send_report after-refused-reload "a report after the refused reload is handled"
+check_count "with the template parsed before" "$(marked)" 5
 
 # a second instance must not steal a socket somebody answers on
 if "$SM" -f -c "$T/shadowmilter.conf" >"$T/second" 2>&1; then

@@ -445,29 +445,28 @@ TEST(catalogue, site_template_shadows_the_shipped_choice_file_by_file)
 {
 	struct config *cfg = catalogue_config();
 	char *dir = test_tmpdir(), path[4096], err[512];
-	struct template *t;
+	struct template_set *set;
+	const struct template *t;
 
 	snprintf(path, sizeof(path), "%s/event4_sinkhole.tmpl", dir);
 	test_write_file(path, "Subject: ACTION REQUIRED: our sinkhole wording\n\nbody\n");
 	snprintf(path, sizeof(path), "%s/generic_event.tmpl", dir);
 	test_write_file(path, "Subject: ACTION REQUIRED: our event wording\n\nbody\n");
 	REQUIRE(config_set(cfg, "TemplateDir", dir, err, sizeof(err)) == 0);
-	t = notice_template_find(cfg, "event4_sinkhole", err, sizeof(err));
+	REQUIRE((set = notice_templates_load(cfg, err, sizeof(err))) != NULL);
+	t = notice_template_find(set, cfg, "event4_sinkhole", err, sizeof(err));
 	REQUIRE(t != NULL);
 	CHECK(strstr(template_path(t), "/event4_sinkhole.tmpl") != NULL);
-	template_free(t);
-	t = notice_template_find(cfg, "event4_sinkhole_http", err, sizeof(err));
+	t = notice_template_find(set, cfg, "event4_sinkhole_http", err, sizeof(err));
 	REQUIRE(t != NULL);
 	CHECK_STR(template_path(t), path);
-	template_free(t);
-	t = notice_template_find(cfg, "scan_ntp", err, sizeof(err));	/* not shadowed: shipped */
+	t = notice_template_find(set, cfg, "scan_ntp", err, sizeof(err));	/* not shadowed: shipped */
 	REQUIRE(t != NULL);
 	CHECK(strstr(template_path(t), template_shipped_dir()) == template_path(t));
-	template_free(t);
-	t = notice_template_find(cfg, "scan_hadoop", err, sizeof(err));
+	t = notice_template_find(set, cfg, "scan_hadoop", err, sizeof(err));
 	REQUIRE(t != NULL);
 	CHECK(strstr(template_path(t), "/generic.tmpl") != NULL);
-	template_free(t);
+	template_set_free(set);
 	free(dir);
 	config_free(cfg);
 }

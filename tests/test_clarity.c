@@ -850,28 +850,30 @@ TEST(clarity, common_exposed_services_and_their_ipv6_twins_are_tailored)
 {
 	struct config *cfg = site_config();
 	char err[512], twin[64];
+	struct template_set *set = notice_templates_load(cfg, err, sizeof(err));
 	size_t i;
 
+	REQUIRE(set != NULL);
 	for (i = 0; i < sizeof(tailored) / sizeof(tailored[0]); i++) {
 		const char *types[2] = { tailored[i], twin };
 		int k;
 
 		snprintf(twin, sizeof(twin), "scan6_%s", tailored[i] + 5);
 		for (k = 0; k < 2; k++) {
-			struct template *t;
+			const struct template *t;
 			char want[80];
 
 			if (k == 1 && catalogue_lookup(cfg->catalogue, twin) == NULL)
 				continue;	/* ShadowServer has no IPv6 report of this one */
 			REQUIRE(catalogue_lookup(cfg->catalogue, types[k]) != NULL);
-			t = notice_template_find(cfg, types[k], err, sizeof(err));
+			t = notice_template_find(set, cfg, types[k], err, sizeof(err));
 			REQUIRE(t != NULL);
 			snprintf(want, sizeof(want), "%s.tmpl", tailored[i]);
 			if (strcmp(base_name(template_path(t)), want) != 0)
 				fprintf(stderr, "  %s uses %s\n", types[k], template_path(t));
 			CHECK_STR(base_name(template_path(t)), want);
-			template_free(t);
 		}
 	}
+	template_set_free(set);
 	config_free(cfg);
 }

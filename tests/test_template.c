@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *items[] = { "a", "b", "c" };
 
@@ -97,30 +98,104 @@ TEST(template, first_line_must_be_the_subject)
 TEST(template, type_names_cannot_escape_the_directory)
 {
 	char *dir = test_tmpdir(), path[4096], err[256];
-	struct template *t;
+	struct template_set *set;
+	const struct template *t;
 
 	snprintf(path, sizeof(path), "%s/generic.tmpl", dir);
 	test_write_file(path, "Subject: generic\n\nbody\n");
-	t = template_find(dir, "/nonexistent", "../../etc/passwd", err, sizeof(err));
+	REQUIRE((set = template_set_load(dir, "/nonexistent", err, sizeof(err))) != NULL);
+	t = template_set_find(set, 0, "../../etc/passwd", err, sizeof(err));
 	REQUIRE(t != NULL);
 	CHECK(strstr(template_path(t), "generic.tmpl") != NULL);
-	template_free(t);
+	template_set_free(set);
 	free(dir);
 }
 
 TEST(template, site_directory_shadows_the_shipped_one)
 {
 	char *site = test_tmpdir(), *shipped = test_tmpdir(), path[4096], err[256];
-	struct template *t;
+	struct template_set *set;
+	const struct template *t;
 
 	snprintf(path, sizeof(path), "%s/scan_ntp.tmpl", shipped);
 	test_write_file(path, "Subject: shipped\n\nbody\n");
 	snprintf(path, sizeof(path), "%s/scan_ntp.tmpl", site);
 	test_write_file(path, "Subject: site\n\nbody\n");
-	t = template_find(site, shipped, "scan_ntp", err, sizeof(err));
+	REQUIRE((set = template_set_load(site, shipped, err, sizeof(err))) != NULL);
+	t = template_set_find(set, 0, "scan_ntp", err, sizeof(err));
 	REQUIRE(t != NULL);
 	CHECK(strstr(template_path(t), site) == template_path(t));
-	template_free(t);
+	CHECK(template_set_find(set, 1, "scan_ntp", err, sizeof(err)) == NULL);	/* no resolved/ at all */
+	CHECK(strstr(err, "no template for \"scan_ntp\"") != NULL);
+	template_set_free(set);
 	free(site);
 	free(shipped);
+}
+
+/* subject - TYPE's rendered subject from SET */
+static char *
+subject(const struct template_set *set, int resolved, const char *type)
+{
+	const struct template *t;
+	struct buf b = BUF_INIT;
+	char err[256];
+
+	if ((t = template_set_find(set, resolved, type, err, sizeof(err))) == NULL ||
+	    template_render_subject(t, &scope, &b, err, sizeof(err)) != 0) {
+		buf_free(&b);
+		return xstrdup(err);
+	}
+	return buf_steal(&b);
+}
+
+TEST(template, the_set_is_parsed_once_an_edit_counts_at_the_next_load)
+{
+	char *site = test_tmpdir(), *shipped = test_tmpdir(), path[4096], err[256], *s;
+	struct template_set *before, *after;
+
+	snprintf(path, sizeof(path), "%s/generic.tmpl", shipped);
+	test_write_file(path, "Subject: shipped generic\n\nbody\n");
+	snprintf(path, sizeof(path), "%s/resolved", site);
+	REQUIRE(mkdir(path, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/resolved/generic.tmpl", site);
+	test_write_file(path, "Subject: all fixed\n\nbody\n");
+	snprintf(path, sizeof(path), "%s/scan_ntp.tmpl", site);
+	test_write_file(path, "Subject: first\n\nbody\n");
+	REQUIRE((before = template_set_load(site, shipped, err, sizeof(err))) != NULL);
+	CHECK_INT(template_set_count(before), 3);
+	test_write_file(path, "Subject: second\n\nbody\n");	/* edited on disk */
+	s = subject(before, 0, "scan_ntp");
+	CHECK_STR(s, "first");
+	free(s);
+	s = subject(before, 1, "scan_ntp");
+	CHECK_STR(s, "all fixed");
+	free(s);
+	s = subject(before, 0, "scan_dns");
+	CHECK_STR(s, "shipped generic");
+	free(s);
+	REQUIRE((after = template_set_load(site, shipped, err, sizeof(err))) != NULL);
+	s = subject(after, 0, "scan_ntp");
+	CHECK_STR(s, "second");
+	free(s);
+	template_set_free(before);
+	template_set_free(after);
+	free(site);
+	free(shipped);
+}
+
+TEST(template, a_file_that_does_not_parse_fails_the_whole_set_and_is_named)
+{
+	char *site = test_tmpdir(), path[4096], err[256];
+
+	snprintf(path, sizeof(path), "%s/scan_ntp.tmpl", site);
+	test_write_file(path, "no subject line\n\nbody\n");
+	CHECK(template_set_load(site, template_shipped_dir(), err, sizeof(err)) == NULL);
+	CHECK(strstr(err, path) != NULL);
+	CHECK(strstr(err, "the first line must be") != NULL);
+	/* a file a lookup can never ask for (not a plain token) is not read */
+	test_write_file(path, "Subject: ok\n\nbody\n");
+	snprintf(path, sizeof(path), "%s/Not-A-Type.tmpl", site);
+	test_write_file(path, "garbage");
+	CHECK(template_set_load(site, template_shipped_dir(), err, sizeof(err)) != NULL);
+	free(site);
 }
