@@ -246,6 +246,17 @@ if command -v python3 >/dev/null 2>&1; then
 	    "$T/hist.json" "$T/overdue.json" "$T/history.json" "$T/status.json"
 fi
 
+# every real ShadowServer sample: host, port, protocol and time agree with an
+# independent extraction (Python's csv module), read in place from ../shared
+if command -v python3 >/dev/null 2>&1 && [ -d ../shared/reference/shadowserver ]; then
+	python3 tests/conformance.py "$SM" ../shared/reference/shadowserver templates/catalogue.csv "$T" >"$T/conformance.txt" 2>&1
+	check "every real sample's findings agree with an independent extraction" test $? -eq 0
+	tail -1 "$T/conformance.txt"
+	grep '^DIFF' "$T/conformance.txt"
+else
+	echo "SKIPPED: real-sample conformance needs python3 and ../shared/reference/shadowserver"
+fi
+
 # -n checks the config, the customer map, and that every report type's notice renders
 "$SM" -n -c "$CONF" >"$T/n.out" 2>&1
 check "-n on the demo config exits 0" test $? -eq 0
