@@ -154,7 +154,11 @@ CUSTOMERS="ops@acme.example bob@bob.example alerts@bob.example carol@carol.examp
 
 # 1. a report: one notice per customer with only its own findings, the tagged original for ops
 make_report first-1@reports.shadowserver.org "$T/first.eml"
-send "$T/first.eml"
+# with the milter's own result headers planted by the sender, two of one name:
+# they go (smfi_chgheader by index, as Sendmail counts them)
+{ printf 'X-Shadowmilter-Result: notices=999 planted\nX-Shadowmilter-Unmatched: 10.9.9.9 planted\nX-Shadowmilter-Result: notices=998 planted\n'
+  cat "$T/first.eml"; } >"$T/first-planted.eml"
+send "$T/first-planted.eml"
 check "report accepted by Sendmail" grep -q '^250$' "$T/smtp.out"
 QID=$(queue_id)
 for a in $CUSTOMERS; do
@@ -173,6 +177,8 @@ check "the notice went through Sendmail" grep -q 'by mx\.sendmail\.test' "$N"
 O=$(latest ops@example.net)
 check "ops copy carries the result" grep -q '^X-Shadowmilter-Result: notices=4 unmatched=1 skipped_rows=1' "$O"
 check "ops copy lists the unmatched" grep -q '^X-Shadowmilter-Unmatched: 203.0.113.5:111/udp' "$O"
+check "the planted result headers are gone, ours stay" \
+	test "$(grep -c '^X-Shadowmilter-Result:' "$O")/$(grep -c '^X-Shadowmilter-Unmatched:' "$O")/$(grep -c 'planted' "$O")" = "1/1/0"
 check "ops copy subject is tagged" grep -q '^Subject: \[shadowmilter\] \[Example Hosting\]' "$O"
 check "ops copy went through Sendmail" grep -q "by mx\\.sendmail\\.test .*id $QID" "$O"
 sleep 2
