@@ -186,6 +186,7 @@ TEST(template, the_set_is_parsed_once_an_edit_counts_at_the_next_load)
 TEST(template, a_file_that_does_not_parse_fails_the_whole_set_and_is_named)
 {
 	char *site = test_tmpdir(), path[4096], err[256];
+	struct template_set *set;
 
 	snprintf(path, sizeof(path), "%s/scan_ntp.tmpl", site);
 	test_write_file(path, "no subject line\n\nbody\n");
@@ -196,6 +197,8 @@ TEST(template, a_file_that_does_not_parse_fails_the_whole_set_and_is_named)
 	test_write_file(path, "Subject: ok\n\nbody\n");
 	snprintf(path, sizeof(path), "%s/Not-A-Type.tmpl", site);
 	test_write_file(path, "garbage");
-	CHECK(template_set_load(site, template_shipped_dir(), err, sizeof(err)) != NULL);
+	set = template_set_load(site, template_shipped_dir(), err, sizeof(err));
+	CHECK(set != NULL);
+	template_set_free(set);
 	free(site);
 }
