@@ -381,7 +381,7 @@ record_finding(struct report_file *rf, const struct csvreport_row *row, const st
 	append_finding(rf, f);
 }
 
-/* the parts of a listed network, gathered for record_parts */
+/* what record_part needs for each part of a listed network */
 struct parts {
 	struct report_file *rf;
 	const struct csvreport_row *row;
@@ -544,8 +544,7 @@ report_file_add_row(struct report_file *rf, const struct prefixmap *map, const s
 	port = value_at(row, rf->cols.host[host].port);
 	if (parse_port(port, &key.port) != 0)
 		return skip_row(rf, row, "port", port);
-	key.source_port = rf->cols.host[host].port >= 0 &&
-	    strcmp(rf->columns[rf->cols.host[host].port], "src_port") == 0;
+	key.source_port = rf->cols.host[host].port_is_source;
 	proto = value_at(row, rf->cols.protocol);
 	if (*proto == '\0')
 		proto = rf->transport;

@@ -68,6 +68,7 @@ add_candidates(struct hostcols *hc, const char *type, char *const *names, size_t
 			p = column(names, ncols, r->port[1]);
 		hc->host[hc->nhost].address = a;
 		hc->host[hc->nhost].port = p;
+		hc->host[hc->nhost].port_is_source = p >= 0 && strcmp(names[p], "src_port") == 0;
 		hc->host[hc->nhost].name = r->address;
 		hc->nhost++;
 	}

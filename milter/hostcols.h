@@ -34,6 +34,7 @@
 struct hostcol {
 	int address;		/* column index of a host address */
 	int port;		/* column index of its port, or -1 */
+	int port_is_source;	/* the port is the one the host connected from */
 	const char *name;	/* the address column's name */
 };
 
