@@ -5,6 +5,7 @@
  * pipeline it drives does not print.
  */
 #include "replay.h"
+#include "catalogue.h"
 #include "config.h"
 #include "findings.h"
 #include "json.h"
@@ -119,9 +120,10 @@ print_unmatched(const struct report_file *rf)
 	printf("\n");
 }
 
-/* print_history - what the detection history made of the report */
+/* print_history - what the detection history made of the report; INFO: an
+ * informational report type, held back by its own interval */
 static void
-print_history(const struct report_output *ro)
+print_history(const struct report_output *ro, int info)
 {
 	const struct state_outcome *o = ro->history;
 	size_t i;
@@ -130,7 +132,8 @@ print_history(const struct report_output *ro)
 	    o->late ? " (older than the newest report of its stream)" : "", o->resolved, o->expired);
 	for (i = 0; i < o->ngroups; i++)
 		if (!o->groups[i].notify)
-			printf("; no notice for \"%s\" (RenotifyInterval)", ro->rf->groups[i].account->name);
+			printf("; no notice for \"%s\" (%s)", ro->rf->groups[i].account->name,
+			    info ? "InfoRenotifyInterval" : "RenotifyInterval");
 	for (i = 0; i < o->nclosed; i++)
 		printf("; case %s closed (%s, %s)", o->closed[i].reference, o->closed[i].account,
 		    o->closed[i].report_type);
@@ -146,6 +149,8 @@ print_text(struct replay *r, const struct pipeline_result *res)
 	for (i = 0; i < res->nreports; i++) {
 		const struct report_output *ro = &res->reports[i];
 		const struct report_file *rf = ro->rf;
+		const struct catalogue_entry *e = catalogue_lookup(r->cfg->catalogue, rf->type);
+		int info = !notice_needs_action(r->cfg, e);
 
 		printf("   %s (%s): %lu rows, %lu skipped, %zu notices, %zu unmatched%s%s\n", rf->file, rf->type,
 		    rf->rows, rf->skipped_rows, ro->nnotices, rf->nunmatched, rf->error ? "; error: " : "",
@@ -155,8 +160,11 @@ print_text(struct replay *r, const struct pipeline_result *res)
 		if (rf->note)
 			printf("   note: %s\n", rf->note);
 		print_unmatched(rf);
+		if (info && rf->error == NULL)
+			printf("   informational (severity %s): no deadline%s\n", e->severity,
+			    r->cfg->info_notices ? "" : "; InfoNotices no: no notices");
 		if (ro->history)
-			print_history(ro);
+			print_history(ro, info);
 		for (j = 0; j < ro->nnotices && r->outdir == NULL; j++)
 			printf("-- notice for \"%s\" --\n%s-- end of notice --\n", ro->notices[j].account,
 			    ro->notices[j].message);

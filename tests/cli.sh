@@ -195,6 +195,14 @@ printf 'type,title,severity\nscan_portmapper,Open Portmapper Scan,info\n' >"$T/i
 { cat "$T/hist.conf"; echo "Catalogue $T/info-catalogue.csv"; } >"$T/hist-info.conf"
 "$SM" overdue -c "$T/hist-info.conf" --now "2026-12-20 09:00:00" >"$T/overdue-info.txt" 2>&1
 check "informational findings are never overdue" grep -q '^none$' "$T/overdue-info.txt"
+"$SM" replay -c "$T/hist-info.conf" --now "$NOW" "$DEMO" >"$T/replay-info.txt" 2>&1
+check "replay says a report is informational" grep -q '^   informational (severity info): no deadline$' "$T/replay-info.txt"
+check "... and its notices are security notices" grep -q '^Subject: Security notice: One or more of your BitFolk VPSes' "$T/replay-info.txt"
+{ cat "$T/hist-info.conf"; echo "InfoNotices no"; } >"$T/hist-noinfo.conf"
+"$SM" replay -c "$T/hist-noinfo.conf" --now "$NOW" "$DEMO" >"$T/replay-noinfo.txt" 2>&1
+check "InfoNotices no: replay makes no notice and says why" \
+    grep -q '^   informational (severity info): no deadline; InfoNotices no: no notices$' "$T/replay-noinfo.txt"
+check "... none at all" test "$(grep -c '^-- notice for' "$T/replay-noinfo.txt")" -eq 0
 "$SM" history -c "$T/hist.conf" 192.0.2.66 >"$T/history.txt" 2>&1
 check "history IP is a timeline" grep -q '^2026-11-24 07:01:44 UTC  first detected  bobs-vps scan_portmapper 192.0.2.66:111/udp SM-20261124-000002' "$T/history.txt"
 check "history IP shows the resolution" grep -q '^2026-12-08 00:00:00 UTC  resolved        bobs-vps' "$T/history.txt"
