@@ -85,7 +85,8 @@ fold_ascii(struct buf *out, const char *value, size_t used)
 {
 	const char *p = value;
 
-	while (strlen(p) + used > FOLD_WIDTH) {
+	/* *p: a name longer than a line leaves nothing to fold (and p + 1 unreadable) */
+	while (*p && strlen(p) + used > FOLD_WIDTH) {
 		const char *cut = NULL, *q;
 
 		for (q = p; *q && (size_t)(q - p) + used <= FOLD_WIDTH; q++)
