@@ -8,7 +8,7 @@
 #   make bench      run the benchmarks in tests/bench/
 #   make crash-trial SIGKILL the daemon KILLS times (1000) while reports stream in through a
 #                   private Postfix; prints "kills N, lost N, doubled N" (not in make check)
-#   make fuzz       libFuzzer over the whole pipeline for FUZZ_SECONDS (clang)
+#   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each (clang)
 #   make install    PREFIX=/usr/local DESTDIR= : program, templates, man pages, examples
 
 CC      ?= cc
@@ -41,7 +41,7 @@ TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps demo demo-replay fuzz install check check-plain check-asan unit bench crash-trial clean
+.PHONY: all deps demo demo-replay fuzz fuzz-build install check check-plain check-asan unit bench crash-trial clean
 
 all: $(BUILD)/shadowmilter
 
@@ -81,18 +81,20 @@ demo-replay: deps
 	$(MAKE) all
 	@sh tests/demo.sh $(BUILD)/shadowmilter
 
-# Plain build first, then the whole suite again under ASan+UBSan in build-asan/.
+# Plain build first, then the whole suite again under ASan+UBSan in build-asan/,
+# with the fuzz targets.
 check: deps
 	$(MAKE) check-plain
 	$(MAKE) check-asan
 
 check-plain: $(BUILD)/shadowmilter $(BUILD)/unit
-	@sh tests/run.sh $(BUILD)
+	@SM_FUZZ_SECONDS=$(SM_FUZZ_SECONDS) sh tests/run.sh $(BUILD)
 
+# the ASan pass also runs each fuzz target for FUZZ_CHECK_SECONDS
 check-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    check-plain
+	    SM_FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) check-plain
 
 bench: $(BUILD)/shadowmilter $(BENCH_BINS)
 	@sh tests/bench/run.sh $(BUILD)
@@ -104,16 +106,33 @@ crash-trial: deps
 	$(MAKE) all
 	@KILLS=$(KILLS) sh tests/crash-trial.sh $(BUILD)
 
-# A libFuzzer run of the whole pipeline (needs clang); not part of make check.
-FUZZ_SECONDS ?= 60
+# libFuzzer targets (tests/fuzz/fuzz_*.c, clang): the library is built once
+# more with coverage and ASan+UBSan under $(BUILD)/fuzz/. "make fuzz" runs
+# every target for FUZZ_SECONDS; make check's ASan pass runs each for
+# FUZZ_CHECK_SECONDS (tests/fuzz/run.sh, seeds made from the fixtures).
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 60
+FUZZ_CHECK_SECONDS ?= 30
+FUZZ_SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# clang warns about things gcc does not: warnings, but not errors, in this build
+FUZZ_CFLAGS    = $(CPPFLAGS) $(filter-out -Werror,$(WARN)) -Wno-string-concatenation -Wno-format-nonliteral -g -O1 $(FUZZ_SAN)
+FUZZ_TARGETS   = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_OBJS  = $(LIB_SRCS:milter/%.c=$(BUILD)/fuzz/lib/%.o)
+FUZZ_BINS      = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/lib/%.o: milter/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BUILD)/fuzz/libshadowmilter.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzzutil.c tests/fuzz/fuzzutil.h $(BUILD)/fuzz/libshadowmilter.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< tests/fuzz/fuzzutil.c \
+	    $(BUILD)/fuzz/libshadowmilter.a $(LIBS) -lpthread
+
+fuzz-build: $(FUZZ_BINS)
+
 fuzz:
-	mkdir -p $(BUILD)/fuzz-corpus
-	for f in tests/fixtures/*.eml ../shared/reference/shadowserver/eml/*.eml; do \
-	    [ -f "$$f" ] && { printf '\007'; cat "$$f"; } >"$(BUILD)/fuzz-corpus/$$(basename "$$f")"; done; true
-	clang -std=c11 -D_GNU_SOURCE -Imilter $(PKG_CFLAGS) -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\" -g -O1 \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -o $(BUILD)/fuzz_pipeline tests/fuzz/fuzz_pipeline.c $(LIB_SRCS) $(LIBS) -lpthread
-	$(BUILD)/fuzz_pipeline -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 $(BUILD)/fuzz-corpus
+	@sh tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
 
 # make install [PREFIX=/usr] [DESTDIR=...]: the program, the shipped templates
 # (compiled in as the default template directory), man pages, and the example

@@ -42,6 +42,13 @@ echo "== Sendmail end to end ($BUILD)"
 sh tests/e2e/test-milter-sendmail.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" sendmail
+# the ASan pass (make check-asan sets SM_FUZZ_SECONDS) also runs every fuzz target
+if [ -n "$SM_FUZZ_SECONDS" ]; then
+	echo "== fuzz targets, ${SM_FUZZ_SECONDS}s each ($BUILD/fuzz)"
+	sh tests/fuzz/run.sh "$BUILD" "$SM_FUZZ_SECONDS" >"$out" 2>&1
+	cat "$out"
+	tally "$out" fuzz
+fi
 rm -f "$out"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,123 @@
+#!/bin/sh
+# run.sh BUILD SECONDS - build every libFuzzer target in tests/fuzz/ (clang,
+# ASan+UBSan) into BUILD/fuzz/, make its seeds from the test fixtures, run it
+# for SECONDS, and count it passed when it ran its time with no crash, leak or
+# timeout. Ends with "N passed, N failed".
+#
+# Seeds are generated here, into BUILD/fuzz/seeds/TARGET/, from tests/fixtures,
+# conf/, templates/, tests/fuzz/seeds/ and the reference report mails when
+# present; what a run discovers stays in BUILD/fuzz/corpus/TARGET/ for the next.
+# A crash leaves its input in BUILD/fuzz/artifacts/ (reproduce: run the target
+# binary with that file as its argument). FUZZ_TARGETS (space-separated) limits
+# the run to some targets.
+BUILD=${1:-build}
+SECONDS_EACH=${2:-60}
+FUZZ_CC=${FUZZ_CC:-clang}
+F="$BUILD/fuzz"
+SHARED=../shared/reference/shadowserver/eml
+passed=0 failed=0
+
+ok()   { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+
+if ! command -v "$FUZZ_CC" >/dev/null 2>&1; then
+	fail "fuzz targets: $FUZZ_CC not found; install clang and libclang-rt-14-dev (tests/install-deps.sh does)"
+	finish
+fi
+mkdir -p "$F/artifacts"
+if ! make -s BUILD="$BUILD" FUZZ_CC="$FUZZ_CC" fuzz-build >"$F/build.log" 2>&1; then
+	tail -n 30 "$F/build.log"
+	fail "fuzz targets build (log: $F/build.log)"
+	finish
+fi
+
+# byte - one byte of value N (0-255) on stdout
+byte() { printf "\\$(printf %03o "$1")"; }
+# mails - the report mails the seeds start from
+mails() { ls tests/fixtures/*.eml $SHARED/*.eml 2>/dev/null; }
+AUTHRES="Authentication-Results: mx.fuzz.example; dkim=pass header.d=shadowserver.org"
+
+seeds_pipeline() {
+	for f in $(mails); do { printf '\007'; cat "$f"; } >"$1/$(basename "$f")"; done
+}
+
+seeds_filter() {
+	i=0
+	for f in $(mails); do
+		# env, chunk size; the reference mails carry no Authentication-Results
+		{ byte $((i % 6)); byte $((i * 37 % 256)); grep -q '^Authentication-Results:' "$f" ||
+		    echo "$AUTHRES"; cat "$f"; } >"$1/$(basename "$f")"
+		i=$((i + 1))
+	done
+	demo=tests/fixtures/demo-portmapper.eml
+	later=tests/fixtures/demo-portmapper-later.eml
+	# the same report twice, a later one a day on, an abort half way, ordinary mail
+	{ byte 0; byte 40; cat "$demo"; printf '\001E\n'; cat "$demo"; printf '\001T24\n\001E\n'; cat "$later"; } \
+	    >"$1/sequence-twice-and-later"
+	{ byte 1; byte 3; printf '\001R<abuse@example.net>\n'; head -c 1500 "$demo"; printf '\n\001A\n';
+	    printf '\001M<>\n'; cat "$demo"; } >"$1/sequence-abort"
+	{ byte 2; byte 9; printf 'From: Alice <alice@example.org>\nSubject: hi\n\nhello\n'; } >"$1/ordinary"
+	{ byte 4; byte 200; printf 'From: autoreports@shadowserver.org\nX-Shadowmilter-Result: planted\n';
+	    printf 'Subject: =?utf-8?q?x=0D=0ABcc:_a@b?=\n\nbody\n'; } >"$1/forged"
+}
+
+seeds_config() {
+	for f in conf/shadowmilter.conf tests/golden/golden.conf; do
+		[ -f "$f" ] && cp "$f" "$1/$(basename "$f")"
+	done
+	{ cat conf/shadowmilter.conf; echo "Catalogue site-catalogue.csv"; echo "--catalogue--";
+	    head -n 8 templates/catalogue.csv; } >"$1/with-catalogue"
+}
+
+seeds_customermap() {
+	cp conf/customers.csv "$1/customers.csv"
+	# oracle mode: 3 records (IPv4 192.0.2.0/24 a0, 192.0.2.64/29 a1, IPv6 2001:db8::/32 a2), a probe
+	{ byte 255; byte 3;
+	  byte 0; byte 192; byte 0; byte 2; byte 0; i=0; while [ $i -lt 12 ]; do byte 0; i=$((i + 1)); done; byte 24;
+	  byte 2; byte 192; byte 0; byte 2; byte 64; i=0; while [ $i -lt 12 ]; do byte 0; i=$((i + 1)); done; byte 29;
+	  byte 5; byte 32; byte 1; byte 13; byte 184; i=0; while [ $i -lt 12 ]; do byte 0; i=$((i + 1)); done; byte 32;
+	  byte 0; byte 192; byte 0; byte 2; byte 66; i=0; while [ $i -lt 12 ]; do byte 0; i=$((i + 1)); done;
+	} >"$1/oracle"
+}
+
+seeds_template() {
+	i=0
+	for f in templates/*.tmpl templates/resolved/*.tmpl; do
+		{ byte $((i % 256)); cat "$f"; } >"$1/$(echo "$f" | tr / _)"
+		i=$((i + 1))
+	done
+	{ byte 0; printf 'Subject: {{#l}}{{a}}{{/l}}\n\n{{#l}}{{#m}}{{a}}{{^e}}{{n}}{{/e}}{{/m}}{{/l}}\n'; } >"$1/synthetic"
+}
+
+seeds_headers() {
+	for f in $(mails); do sed '/^$/q' "$f" >"$1/$(basename "$f")"; done
+	cp tests/fuzz/seeds/headers-*.txt "$1/"
+}
+
+for t in ${FUZZ_TARGETS:-$(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')}; do
+	name=${t#fuzz_}
+	seeds="$F/seeds/$t" corpus="$F/corpus/$t" log="$F/$t.log"
+	rm -rf "$seeds"
+	mkdir -p "$seeds" "$corpus"
+	"seeds_$name" "$seeds"
+	case $name in
+	pipeline|filter) maxlen=65536 dict=tests/fuzz/filter.dict ;;
+	config) maxlen=8192 dict=tests/fuzz/config.dict ;;
+	template) maxlen=16384 dict=tests/fuzz/template.dict ;;
+	*) maxlen=8192 dict= ;;
+	esac
+	"$F/$t" -max_total_time="$SECONDS_EACH" -timeout=25 -rss_limit_mb=2048 -max_len="$maxlen" \
+	    ${dict:+-dict="$dict"} -print_final_stats=1 -artifact_prefix="$F/artifacts/$t-" \
+	    "$corpus" "$seeds" >"$log" 2>&1
+	rc=$?
+	runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log")
+	cov=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+ ft: [0-9]+')
+	if [ "$rc" -eq 0 ] && [ -n "$runs" ]; then
+		ok "$t: $runs runs in ${SECONDS_EACH}s, $cov"
+	else
+		grep -E 'ERROR|INVARIANT|SUMMARY|^    #[0-9]' "$log" | head -n 25
+		fail "$t: exit $rc after ${runs:-?} runs (log: $log; input: $(ls -t "$F/artifacts/$t-"* 2>/dev/null | head -n 1))"
+	fi
+done
+finish
