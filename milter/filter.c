@@ -405,9 +405,12 @@ tag_subject(const struct filter_msg *m, const struct filter_io *io)
 	if (*tag == '\0')
 		return;
 	buf_printf(&v, "%s %s", tag, m->subject ? ascii_trim(m->subject) : "");
-	if (m->subject)
-		io->change_header(io->ctx, "Subject", 1, v.data);
-	else
+	if (m->subject) {	/* the sender's bytes go back cleaned and encoded, like ours */
+		char *enc = header_encode("Subject", v.data);
+
+		io->change_header(io->ctx, "Subject", 1, enc);
+		free(enc);
+	} else
 		add_header(io, "Subject", v.data);
 	buf_free(&v);
 }

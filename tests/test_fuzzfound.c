@@ -7,9 +7,16 @@
  * notice.
  */
 #include "test.h"
+#include "testmail.h"
 
+#include "config.h"
+#include "filter.h"
 #include "mailheader.h"
+#include "outbox.h"
+#include "prefixmap.h"
+#include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,4 +37,81 @@ TEST(fuzzfound, header_encode_with_a_name_longer_than_a_line)
 	v = header_encode(name, "a b");
 	CHECK(v != NULL && strstr(v, "a") != NULL && strchr(v, '\r') == NULL);
 	free(v);
+}
+
+/* --- the filter, against a fake MTA that keeps only what the filter changes */
+
+struct changes {
+	struct buf subject;	/* the value given for Subject, "" when untouched */
+};
+
+static int
+keep_change(void *ctx, const char *name, int index, const char *value)
+{
+	(void)index;
+	if (value && !strcmp(name, "Subject"))
+		buf_puts(&((struct changes *)ctx)->subject, value);
+	return 0;
+}
+
+static int
+ignore_header(void *ctx, const char *name, const char *value)
+{
+	(void)ctx;
+	(void)name;
+	(void)value;
+	return 0;
+}
+
+static int
+ignore_rcpt(void *ctx, const char *rcpt)
+{
+	(void)ctx;
+	(void)rcpt;
+	return 0;
+}
+
+static void ignore_log(void *ctx, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+ignore_log(void *ctx, int priority, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)priority;
+	(void)fmt;
+}
+
+/* fuzz_filter: the report's own Subject went back to the MTA raw when it was
+ * tagged, control characters and line breaks included (a header injection) */
+TEST(fuzzfound, tagged_subject_is_cleaned_like_the_filters_own_headers)
+{
+	struct changes ch = { BUF_INIT };
+	struct filter_io io = { ignore_header, keep_change, ignore_rcpt, ignore_rcpt, ignore_log, &ch };
+	struct config *cfg = test_config();
+	struct prefixmap *map = test_map("prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n");
+	char *dir = test_tmpdir(), path[4096], err[256];
+	struct filter_env env = { cfg, map, NULL, NULL, NULL };
+	struct filter_msg *m;
+	const char *p;
+
+	snprintf(path, sizeof(path), "%s/outbox.db", dir);
+	env.outbox = outbox_open(path, err, sizeof(err));
+	REQUIRE(env.outbox != NULL);
+	m = filter_begin(&env, "QIDFUZZ", "<autoreports@shadowserver.org>");
+	filter_header(m, &io, "Authentication-Results", TRUSTED_AUTHRES);
+	filter_header(m, &io, "From", "Shadowserver <autoreports@shadowserver.org>");
+	filter_header(m, &io, "Subject", "Report\x04 one\r\nBcc: victim@example.org");
+	filter_eoh(m, &io);
+	filter_body(m, &io, "hello\r\n", 7);
+	CHECK(filter_eom(m, &io, 1795000000) == FILTER_ACCEPT);
+	filter_end(m);
+	CHECK(strstr(buf_cstr(&ch.subject), "[shadowmilter] Report") == buf_cstr(&ch.subject));
+	CHECK(strchr(buf_cstr(&ch.subject), '\r') == NULL && strchr(buf_cstr(&ch.subject), '\x04') == NULL);
+	for (p = buf_cstr(&ch.subject); (p = strchr(p, '\n')) != NULL; p++)
+		CHECK(p[1] == ' ' || p[1] == '\t');	/* a line break only as folding */
+	outbox_close(env.outbox);
+	buf_free(&ch.subject);
+	prefixmap_free(map);
+	config_free(cfg);
+	free(dir);
 }
