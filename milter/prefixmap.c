@@ -282,8 +282,10 @@ domain_plausible(const char *s, size_t len)
 
 /*
  * email_plausible - a bare addr-spec that cannot break a header or an SMTP
- * command: one '@', no space, control, quote, comment or list characters.
- * Full RFC 5322 quoting is deliberately not accepted.
+ * command: one '@', no space, control, quote, comment or list characters,
+ * ASCII only (an 8-bit local part would need SMTPUTF8 all the way, and the
+ * notice's To: header would not carry it). Full RFC 5322 quoting is
+ * deliberately not accepted.
  */
 static int
 email_plausible(const char *s, size_t len)
@@ -299,7 +301,7 @@ email_plausible(const char *s, size_t len)
 	for (i = 0; i < local; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c <= ' ' || c == 0x7f || strchr(",<>\"()\\;@[]:", c) != NULL)
+		if (c <= ' ' || c >= 0x7f || strchr(",<>\"()\\;@[]:", c) != NULL)
 			return 0;
 	}
 	return domain_plausible(at + 1, len - local - 1);

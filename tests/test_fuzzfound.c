@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "filter.h"
+#include "ipaddr.h"
 #include "mailheader.h"
 #include "outbox.h"
 #include "prefixmap.h"
@@ -114,4 +115,23 @@ TEST(fuzzfound, tagged_subject_is_cleaned_like_the_filters_own_headers)
 	prefixmap_free(map);
 	config_free(cfg);
 	free(dir);
+}
+
+/* fuzz_customermap: the customer map accepted 8-bit bytes in an address's
+ * local part ("ops\xff@acme.example"); such an address reached a notice's
+ * To: header and the SMTP envelope */
+TEST(fuzzfound, customer_map_refuses_8bit_addresses)
+{
+	struct prefixmap *map = prefixmap_new();
+	struct ipaddr net;
+	unsigned plen;
+	char err[256];
+
+	REQUIRE(ipaddr_parse_prefix("192.0.2.0/24", &net, &plen) == 0);
+	CHECK(prefixmap_add(map, &net, plen, "acme", "ops\xff@acme.example", err, sizeof(err)) == -1);
+	CHECK(strstr(err, "bad email") != NULL);
+	CHECK(prefixmap_add(map, &net, plen, "acme", "caf\xc3\xa9@acme.example", err, sizeof(err)) == -1);
+	CHECK(prefixmap_add(map, &net, plen, "acme", "ops@acme.example", err, sizeof(err)) == 0);
+	CHECK_INT(prefixmap_prefix_count(map), 1);
+	prefixmap_free(map);
 }
