@@ -87,7 +87,8 @@ ignore_log(void *ctx, int priority, const char *fmt, ...)
 TEST(fuzzfound, tagged_subject_is_cleaned_like_the_filters_own_headers)
 {
 	struct changes ch = { BUF_INIT };
-	struct filter_io io = { ignore_header, keep_change, ignore_rcpt, ignore_rcpt, ignore_log, &ch };
+	struct filter_io io = { .add_header = ignore_header, .change_header = keep_change, .add_rcpt = ignore_rcpt,
+	    .del_rcpt = ignore_rcpt, .log = ignore_log, .ctx = &ch };
 	struct config *cfg = test_config();
 	struct prefixmap *map = test_map("prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n");
 	char *dir = test_tmpdir(), path[4096], err[256];

@@ -26,7 +26,8 @@
  *
  * Checked after every callback and message:
  *   - every header the filter adds or changes is one of its own and cannot
- *     carry a line break or a control character;
+ *     carry a line break or a control character; an SMTP reply has a 4xx/5xx
+ *     code with a matching enhanced code and no line break;
  *   - no notice is queued for a message that had no Authentication-Results
  *     from a trusted authserv-id, or no From naming the report sender;
  *   - every queued notice has a header block that parses (no injection).
@@ -170,7 +171,18 @@ mta_log(void *ctx, int priority, const char *fmt, ...)
 		fprintf(stderr, "log: %s\n", line);
 }
 
-static const struct filter_io io = { mta_add_header, mta_change_header, mta_rcpt, mta_rcpt, mta_log, NULL };
+static int
+mta_set_reply(void *ctx, const char *rcode, const char *xcode, const char *text)
+{
+	(void)ctx;
+	if (strlen(rcode) != 3 || (rcode[0] != '4' && rcode[0] != '5') || xcode[0] != rcode[0] ||
+	    strpbrk(text, "\r\n"))
+		fuzz_fail("an SMTP reply with a bad code or a line break", text);
+	return 0;
+}
+
+static const struct filter_io io = { .add_header = mta_add_header, .change_header = mta_change_header,
+	.add_rcpt = mta_rcpt, .del_rcpt = mta_rcpt, .log = mta_log, .ctx = NULL, .set_reply = mta_set_reply };
 
 /* --- one message --------------------------------------------------------- */
 
