@@ -92,7 +92,7 @@ TEST(fuzzfound, tagged_subject_is_cleaned_like_the_filters_own_headers)
 	struct config *cfg = test_config();
 	struct prefixmap *map = test_map("prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n");
 	char *dir = test_tmpdir(), path[4096], err[256];
-	struct filter_env env = { cfg, map, NULL, NULL, NULL };
+	struct filter_env env = { .cfg = cfg, .map = map };
 	struct filter_msg *m;
 	const char *p;
 

@@ -40,6 +40,7 @@
 
 #include "config.h"
 #include "filter.h"
+#include "notice.h"
 #include "outbox.h"
 #include "prefixmap.h"
 #include "state.h"
@@ -106,6 +107,9 @@ setup(void)
 		for (j = 0; kv[j]; j += 2)
 			if (config_set(cfg, kv[j], kv[j + 1], err, sizeof(err)) != 0)
 				goto fail;
+		/* parsed once, as the daemon's runtime snapshot does */
+		if ((envs[i].templates = notice_templates_load(cfg, err, sizeof(err))) == NULL)
+			goto fail;
 		envs[i].cfg = cfg;
 		envs[i].map = map;
 		envs[i].outbox = outbox;

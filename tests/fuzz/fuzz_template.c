@@ -4,8 +4,9 @@
  * The first byte picks a report type from the catalogue and whether the
  * notice shows a detection history; the rest is a template. It is used two
  * ways:
- *  - as the site's TYPE.tmpl in a TemplateDir, rendered into a whole notice
- *    by sample_notice (the same template choice, scope and notice_build as
+ *  - as the site's TYPE.tmpl in a TemplateDir, loaded into a template set
+ *    as a reload does (template_set_load) and rendered into a whole notice by
+ *    sample_notice_from (the same template choice, scope and notice_build as
  *    the pipeline's). A notice that renders must have a header block that
  *    parses: whatever the template says, it cannot inject a header.
  *  - parsed with template_parse and rendered against a small synthetic
@@ -32,7 +33,7 @@
 #define NOW 1795000000	/* 2026-11-17 */
 
 static struct config *cfg;
-static char site_dir[4096];
+static char site_dir[4096], empty_dir[4096];
 
 static void
 setup(void)
@@ -40,7 +41,8 @@ setup(void)
 	char err[512];
 
 	fuzz_path(site_dir, sizeof(site_dir), "templates");
-	if (mkdir(site_dir, 0700) != 0)
+	fuzz_path(empty_dir, sizeof(empty_dir), "empty");
+	if (mkdir(site_dir, 0700) != 0 || mkdir(empty_dir, 0700) != 0)
 		abort();
 	cfg = config_defaults();
 	if (config_set(cfg, "TemplateDir", site_dir, err, sizeof(err)) != 0 ||
@@ -106,12 +108,19 @@ static void
 render_notice(const char *type, const char *text, size_t len, int history)
 {
 	char path[4096], err[1024], *tpath = NULL;
+	struct template_set *set;
 	struct notice n;
 
 	snprintf(path, sizeof(path), "%s/%s.tmpl", site_dir, type);
 	fuzz_write_file(path, text, len);
+	/* the set a reload would build, of this one template (no shipped ones:
+	 * the fuzzed text is what gets chosen, and loading stays cheap) */
+	set = template_set_load(site_dir, empty_dir, err, sizeof(err));
+	unlink(path);
+	if (set == NULL)
+		return;
 	memset(&n, 0, sizeof(n));
-	if (sample_notice(cfg, type, NOW, history, &n, &tpath, err, sizeof(err)) == 0) {
+	if (sample_notice_from(set, cfg, type, NOW, history, &n, &tpath, err, sizeof(err)) == 0) {
 		if (!fuzz_message_headers_safe(n.message))
 			fuzz_fail("a rendered notice's header block does not parse", n.message);
 		if (strpbrk(n.subject, "\r\n"))
@@ -119,7 +128,7 @@ render_notice(const char *type, const char *text, size_t len, int history)
 		notice_free(&n);
 	}
 	free(tpath);
-	unlink(path);
+	template_set_free(set);
 }
 
 int
