@@ -113,7 +113,22 @@ sed 's/^Message-ID: .*/Message-ID: <after-bad-reload@reports.shadowserver.org>/'
 run "the running configuration still makes notices" reloaded
 rm -f "$T/site/scan_portmapper.tmpl"
 
-# the filter process killed outright: the supervisor starts a new one
+settled() {	# settled: wait until every notice the log says was queued has its "sent" line
+	i=0
+	while [ $i -lt 600 ]; do
+		queued=$(sed -n 's/.*: report notices=\([0-9]*\)\( duplicates=\([0-9]*\)\)\{0,1\} .*/\1 \3/p' "$T/log" |
+		    awk '{ s += $1 - $2 } END { print s + 0 }')
+		[ "$(grep -c '): sent$' "$T/log")" -ge "$queued" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "    not all queued notices were sent" >&2
+	return 1
+}
+
+# the filter process killed outright: the supervisor starts a new one. Not while it
+# hands notices over: one sent but not yet logged would leave "settled" waiting forever
+settled
 # (the socket stays open in the supervisor: the wait is for the new process's "listening on")
 child=$(pgrep -P "$SM_PID" | head -n 1)
 before=$(ready_count "$T/log" 'shadowmilter\[[0-9]+\]: listening on ')
@@ -130,11 +145,10 @@ run "a killed filter process is restarted" nonreport
 # from the next reload on, and only if it renders (the running TemplateDir is now $T/site)
 send_report() {	# send_report ID NAME: the demo report as message ID; its notices' files in $T/spool.new
 	sed "s/^Message-ID: .*/Message-ID: <$1@reports.shadowserver.org>/" "$T/demo.eml" >"$T/reload.eml"
+	settled	# notices of earlier reports (a killed process's, say) are out before we look
 	ls "$T/spool" | sort >"$T/spool.before"
 	run "$2" reloaded
-	want=$(($(wc -l <"$T/spool.before") + 5))
-	i=0
-	while [ "$(ls "$T/spool" | wc -l)" -lt "$want" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	settled
 	ls "$T/spool" | sort | comm -13 "$T/spool.before" - >"$T/spool.new"
 }
 marked() {	# marked: how many of the new notices carry the edited subject (folded: grep the word)
