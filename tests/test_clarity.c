@@ -110,7 +110,7 @@ static const char *const tailored[] = {
 	"scan_memcached", "scan_chargen", "scan_qotd", "scan_netbios", "scan_ldap_udp", "scan_tftp",
 	"scan_dns", "scan_ipmi", "scan_redis", "scan_elasticsearch", "scan_mongodb", "scan_mssql",
 	"scan_rdp", "scan_smb", "scan_nat_pmp", "scan_xdmcp", "scan_rsync", "scan_ubiquiti",
-	"scan_ssh", "scan_ftp", "scan_http",
+	"scan_ssh", "scan_ftp", "scan_http", "scan_imap",
 };
 
 /* site_config_with - the site's wording, and CATALOGUE (a site Catalogue file) when not NULL */
