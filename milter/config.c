@@ -60,6 +60,7 @@ config_defaults(void)
 	cfg->pid_file = xstrdup("");
 	cfg->socket_mode = 0660;
 	cfg->outbox_db = xstrdup("/var/lib/shadowmilter/outbox.db");
+	cfg->delivery_lease = 900;
 	cfg->transport = xstrdup("sendmail:/usr/sbin/sendmail");
 	cfg->max_retry_days = 5;
 	cfg->report_subject_tag = xstrdup("[shadowmilter]");
@@ -366,6 +367,7 @@ enum key_kind {
 	KEY_DURATION,		/* "0" or a number with s, m, h, d or w; seconds */
 	KEY_BOOL,		/* yes/no, true/false, 1/0 */
 	KEY_OCTAL,		/* a file mode, 0 to 0777 */
+	KEY_DATABASE,		/* a SQLite file (a KEY_PATH), or a PostgreSQL URI kept as it is */
 	KEY_CUSTOM,		/* set(cfg, value): -1 when the value breaks the rule */
 	KEY_CHECKED,		/* check(cfg, value, err): writes its own message */
 };
@@ -383,6 +385,7 @@ struct config_key {
 
 #define FIELD(f)	offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define PATH(k, f)	{ k, KEY_PATH, FIELD(f), 0, 0, "a file name", NULL, NULL }
+#define DATABASE(k, f)	{ k, KEY_DATABASE, FIELD(f), 0, 0, "a SQLite file name or a postgresql:// URI", NULL, NULL }
 #define STRING(k, f)	{ k, KEY_STRING, FIELD(f), 0, 0, "text", NULL, NULL }
 #define ADDRESS(k, f)	{ k, KEY_ADDRESS, FIELD(f), 0, 0, "a mail address such as abuse@example.net", NULL, NULL }
 #define NUMBER(k, f, lo, hi, what) { k, KEY_NUMBER, FIELD(f), lo, hi, what, NULL, NULL }
@@ -425,15 +428,17 @@ static const struct config_key keys[] = {
 	CUSTOM("ReportSubjectTag", set_subject_tag, "text, or none"),
 	CUSTOM("ReportAction", set_report_action, "pass, discard or redirect ADDRESS"),
 	/* the outbox and its delivery */
-	PATH("OutboxDB", outbox_db),
+	DATABASE("OutboxDB", outbox_db),
 	CUSTOM("Transport", set_transport, "sendmail:/PATH or smtp:HOST:PORT"),
 	ADDRESS("TestRecipient", test_recipient),
 	ADDRESS("OpsAddress", ops_address),
 	NUMBER("MaxRetryDays", max_retry_days, 0, 365, "a number of days from 0 to 365"),
 	NUMBER("DeliverInterval", deliver_interval, 1, 86400, "a number of seconds from 1 to 86400"),
 	NUMBER("RetryInterval", retry_interval, 1, 86400, "a number of seconds from 1 to 86400"),
+	{ "DeliveryLease", KEY_DURATION, FIELD(delivery_lease), 5, 86400,
+	    "a duration from 5s to 1d, such as 15m", NULL, NULL },
 	/* the detection history */
-	PATH("StateDB", state_db),
+	DATABASE("StateDB", state_db),
 	{ "RenotifyInterval", KEY_DURATION, FIELD(renotify_interval), 0, 0,
 	    "0 or a duration such as 12h or 7d", NULL, NULL },
 	{ "InfoRenotifyInterval", KEY_DURATION, FIELD(info_renotify_interval), 0, 0,
@@ -480,6 +485,11 @@ apply_key(struct config *cfg, const struct config_key *k, const char *value)
 		free(*(char **)slot);
 		*(char **)slot = resolve_path(cfg, value);
 		return 0;
+	case KEY_DATABASE:	/* any libpq URI goes to libpq untouched */
+		free(*(char **)slot);
+		*(char **)slot = strncmp(value, "postgresql://", 13) == 0 || strncmp(value, "postgres://", 11) == 0 ?
+		    xstrdup(value) : resolve_path(cfg, value);
+		return 0;
 	case KEY_STRING:
 		set_string(slot, value);
 		return 0;
@@ -499,8 +509,8 @@ apply_key(struct config *cfg, const struct config_key *k, const char *value)
 			return -1;
 		store_number(slot, k->width, n);
 		return 0;
-	case KEY_DURATION:
-		if (parse_duration(value, &seconds) != 0)
+	case KEY_DURATION:	/* MIN..MAX seconds when MAX is set */
+		if (parse_duration(value, &seconds) != 0 || (k->max && (seconds < k->min || seconds > k->max)))
 			return -1;
 		*(unsigned long *)slot = seconds;
 		return 0;

@@ -56,6 +56,7 @@ struct config {
 	char *pid_file;			/* PidFile */
 	unsigned socket_mode;		/* SocketMode (octal), for a unix socket */
 	char *outbox_db;		/* OutboxDB */
+	unsigned long delivery_lease;	/* DeliveryLease, seconds: how long a claim on a notice lasts */
 	char *transport;		/* Transport: sendmail:PATH or smtp:HOST:PORT */
 	char *test_recipient;		/* TestRecipient, or NULL */
 	char *ops_address;		/* OpsAddress: delivery failures go here, or NULL */

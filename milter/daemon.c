@@ -24,8 +24,8 @@
 #include "deliver.h"
 #include "filter.h"
 #include "outbox.h"
+#include "pipeline.h"
 #include "prefixmap.h"
-#include "state.h"
 #include "util.h"
 
 #include <errno.h>
@@ -63,20 +63,43 @@ log_delivery(void *ctx, const struct outbox_entry *e, const char *outcome, const
 	    *detail ? ": " : "", detail);
 }
 
-/* deliver_round - one pass over the outbox with its own connection */
+/*
+ * expire_silent_streams - report streams silent for ResolveAfterDays resolve
+ * by the clock, even when no report arrives; their NotifyResolved
+ * confirmations are queued with them. -1 when the store failed (logged).
+ */
+static int
+expire_silent_streams(const struct runtime *rt, time_t now)
+{
+	struct pipeline *p = pipeline_new(rt->cfg, rt->map);
+	struct pipeline_history h;
+	char err[512];
+	int rc;
+
+	pipeline_set_templates(p, rt->templates);
+	pipeline_set_store(p, rt->store, 1);
+	pipeline_set_now(p, now);
+	if ((rc = pipeline_expire(p, &h, err, sizeof(err))) != 0)
+		syslog(LOG_ERR, "expiry of silent report streams: %s", err);
+	else if (h.expired || h.closed)
+		syslog(LOG_INFO, "report streams silent for %u days: %lu findings resolved, %zu cases closed, "
+		    "%zu confirmations queued", rt->cfg->resolve_after_days, h.expired, h.closed, h.queued);
+	pipeline_free(p);
+	return rc;
+}
+
+/* deliver_round - expiry, then one pass over the outbox */
 static void
 deliver_round(void)
 {
 	struct runtime *rt = runtime_acquire();
 	struct deliver_stats st;
-	struct outbox *ob;
 	char err[512];
+	time_t now = time(NULL);
 
-	if ((ob = outbox_open(rt->cfg->outbox_db, err, sizeof(err))) == NULL)
+	expire_silent_streams(rt, now);
+	if (deliver_pending(rt->cfg, rt->store, now, log_delivery, NULL, &st, err, sizeof(err)) != 0)
 		syslog(LOG_ERR, "delivery: %s", err);
-	else if (deliver_pending(rt->cfg, ob, time(NULL), log_delivery, NULL, &st, err, sizeof(err)) != 0)
-		syslog(LOG_ERR, "delivery: %s", err);
-	outbox_close(ob);
 	runtime_release(rt);
 }
 
@@ -265,6 +288,8 @@ open_socket(const struct config *cfg)
 	return 0;
 }
 
+static pthread_t delivery;
+
 static void
 start_threads(void)
 {
@@ -276,7 +301,7 @@ start_threads(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* inherited by every thread */
 	signal(SIGPIPE, SIG_IGN);		/* a sendmail that dies early */
 	if (pthread_create(&t, NULL, reload_thread, NULL) != 0 ||
-	    pthread_create(&t, NULL, delivery_thread, NULL) != 0) {
+	    pthread_create(&delivery, NULL, delivery_thread, NULL) != 0) {
 		syslog(LOG_ERR, "cannot start threads");
 		exit(1);
 	}
@@ -302,19 +327,20 @@ filter_process(pid_t supervisor, int restarted)
 	if (restarted)
 		runtime_reload();
 	current = runtime_current();
-	/* opened as UserID, so the database files belong to it */
-	if (current->outbox == NULL && runtime_open_outbox(current, err, sizeof(err)) != 0) {
-		syslog(LOG_ERR, "%s", err);
-		return 1;
-	}
-	runtime_open_state(current);
+	/* opened as UserID, so the database files belong to it; one that cannot be
+	 * reached defers reports, not ordinary mail, and every report tries again */
+	if (runtime_open_store(current, err, sizeof(err)) != 0)
+		syslog(LOG_ERR, "%s; reports are deferred until the store can be reached", err);
 	start_threads();
 	syslog(LOG_INFO, "listening on %s as uid %ld", current->cfg->socket, (long)getuid());
 	rc = smfi_main();
+	/* a clean stop: the delivery thread finishes (or gives back) its notice */
+	deliver_request_stop();
 	pthread_mutex_lock(&wake_lock);
 	stopping = 1;
 	pthread_cond_signal(&wake_cond);
 	pthread_mutex_unlock(&wake_lock);
+	pthread_join(delivery, NULL);
 	syslog(LOG_INFO, "stopped");
 	return rc == MI_SUCCESS ? 0 : 1;
 }
@@ -457,12 +483,16 @@ deliver_once_main(const char *conf)
 	char err[512];
 
 	signal(SIGPIPE, SIG_IGN);
-	if ((rt = runtime_load(conf, RT_OUTBOX, err, sizeof(err))) == NULL) {
+	if ((rt = runtime_load(conf, RT_STORE, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		return 1;
 	}
 	openlog("shadowmilter", LOG_PID | LOG_PERROR, LOG_MAIL);
-	if (deliver_pending(rt->cfg, rt->outbox, time(NULL), log_delivery, NULL, &st, err, sizeof(err)) != 0) {
+	if (expire_silent_streams(rt, time(NULL)) != 0) {
+		runtime_destroy(rt);
+		return 1;
+	}
+	if (deliver_pending(rt->cfg, rt->store, time(NULL), log_delivery, NULL, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		runtime_destroy(rt);
 		return 1;

@@ -9,6 +9,8 @@
 #include "outbox.h"
 #include "util.h"
 
+#include <limits.h>
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,20 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static int stop_requested;	/* read and written with __atomic builtins */
+
+void
+deliver_request_stop(void)
+{
+	__atomic_store_n(&stop_requested, 1, __ATOMIC_SEQ_CST);
+}
+
+int
+deliver_stop_requested(void)
+{
+	return __atomic_load_n(&stop_requested, __ATOMIC_SEQ_CST);
+}
 
 long
 deliver_backoff(long base, int attempts)
@@ -48,7 +64,7 @@ write_all(int fd, const char *p, size_t len)
 
 static int
 via_sendmail(const char *path, const char *from, char *const *rcpts, size_t n, const char *message,
-    char *err, size_t errlen)
+    deliver_accepted_fn accepted, void *ctx, char *err, size_t errlen)
 {
 	char **argv = xcalloc(n + 6, sizeof(char *));
 	int fds[2], status, wrote;
@@ -83,6 +99,8 @@ via_sendmail(const char *path, const char *from, char *const *rcpts, size_t n, c
 		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		return -1;
 	}
+	if (accepted)	/* sendmail has queued it: mark it before anything else */
+		accepted(ctx);
 	return 0;
 }
 
@@ -117,9 +135,21 @@ to_crlf(const char *message)
 	return buf_steal(&b);
 }
 
+/* abandon_on_stop - libcurl's progress callback: a stop abandons the transfer */
 static int
-via_smtp(const char *hostport, const char *from, char *const *rcpts, size_t n, const char *message,
-    char *err, size_t errlen)
+abandon_on_stop(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)ctx;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return deliver_stop_requested();
+}
+
+static int
+via_smtp(const char *hostport, long timeout, const char *from, char *const *rcpts, size_t n, const char *message,
+    deliver_accepted_fn accepted, void *ctx, char *err, size_t errlen)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *list = NULL;
@@ -147,9 +177,18 @@ via_smtp(const char *hostport, const char *from, char *const *rcpts, size_t n, c
 	curl_easy_setopt(curl, CURLOPT_READDATA, &up);
 	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abandon_on_stop);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	rc = curl_easy_perform(curl);
+	/*
+	 * CURLE_OK: the server answered 250 to the end of DATA. libcurl keeps the
+	 * connection for reuse, so QUIT has not been sent yet: it goes out in
+	 * curl_easy_cleanup below, after the notice is marked sent.
+	 */
+	if (rc == CURLE_OK && accepted)
+		accepted(ctx);
 	if (rc != CURLE_OK)
 		err_set(err, errlen, "SMTP to %s: %s", hostport, curl_easy_strerror(rc));
 	curl_slist_free_all(list);
@@ -160,9 +199,18 @@ via_smtp(const char *hostport, const char *from, char *const *rcpts, size_t n, c
 	return rc == CURLE_OK ? 0 : -1;
 }
 
+/* send_timeout - an SMTP session ends well before its claim's lease: 5 minutes at most */
+static long
+send_timeout(const struct config *cfg)
+{
+	long t = (long)cfg->delivery_lease * 3 / 4;
+
+	return t > 300 ? 300 : t < 3 ? 3 : t;
+}
+
 int
-deliver_message(const struct config *cfg, char *const *rcpts, size_t n, const char *message, char *err,
-    size_t errlen)
+deliver_message(const struct config *cfg, char *const *rcpts, size_t n, const char *message,
+    deliver_accepted_fn accepted, void *ctx, char *err, size_t errlen)
 {
 	const char *t = cfg->transport;
 
@@ -171,16 +219,18 @@ deliver_message(const struct config *cfg, char *const *rcpts, size_t n, const ch
 		return -1;
 	}
 	if (strncmp(t, "sendmail:", 9) == 0)
-		return via_sendmail(t + 9, cfg->notice_from, rcpts, n, message, err, errlen);
+		return via_sendmail(t + 9, cfg->notice_from, rcpts, n, message, accepted, ctx, err, errlen);
 	if (strncmp(t, "smtp:", 5) == 0)
-		return via_smtp(t + 5, cfg->notice_from, rcpts, n, message, err, errlen);
+		return via_smtp(t + 5, send_timeout(cfg), cfg->notice_from, rcpts, n, message, accepted, ctx, err,
+		    errlen);
 	err_set(err, errlen, "unknown Transport \"%s\"", t);
 	return -1;
 }
 
 /* rehearsal - TestRecipient gets the notice; the real recipients go in a header */
 static int
-deliver_entry(const struct config *cfg, const struct outbox_entry *e, char *err, size_t errlen)
+deliver_entry(const struct config *cfg, const struct outbox_entry *e, deliver_accepted_fn accepted, void *ctx,
+    char *err, size_t errlen)
 {
 	struct buf msg = BUF_INIT, orig = BUF_INIT;
 	char *test[1];
@@ -188,13 +238,13 @@ deliver_entry(const struct config *cfg, const struct outbox_entry *e, char *err,
 	int rc;
 
 	if (cfg->test_recipient == NULL)
-		return deliver_message(cfg, e->recipients, e->nrecipients, e->message, err, errlen);
+		return deliver_message(cfg, e->recipients, e->nrecipients, e->message, accepted, ctx, err, errlen);
 	for (i = 0; i < e->nrecipients; i++)
 		buf_printf(&orig, "%s%s", i ? ", " : "", e->recipients[i]);
 	header_append(&msg, "X-Shadowmilter-Original-To", buf_cstr(&orig));
 	buf_puts(&msg, e->message);
 	test[0] = cfg->test_recipient;
-	rc = deliver_message(cfg, test, 1, msg.data, err, errlen);
+	rc = deliver_message(cfg, test, 1, msg.data, accepted, ctx, err, errlen);
 	buf_free(&msg);
 	buf_free(&orig);
 	return rc;
@@ -218,54 +268,97 @@ tell_ops(const struct config *cfg, const struct outbox_entry *e, const char *why
 	buf_puts(&msg, "\nshadowmilter gave up delivering a notice after MaxRetryDays.\n\n");
 	buf_printf(&msg, "Last error: %s\n\nThe undelivered notice follows.\n\n", why);
 	buf_puts(&msg, e->message);
-	deliver_message(cfg, to, 1, msg.data, err, sizeof(err));
+	deliver_message(cfg, to, 1, msg.data, NULL, NULL, err, sizeof(err));
 	buf_free(&msg);
 	buf_free(&subject);
 }
 
-static int
-settle(const struct config *cfg, struct outbox *ob, const struct outbox_entry *e, time_t now, int ok,
-    const char *why, struct deliver_stats *st, const char **outcome, char *err, size_t errlen)
+/* the notice being sent, marked sent the moment the MTA accepts it */
+struct sending {
+	struct store *st;
+	const struct outbox_entry *e;
+	time_t now;
+	int accepted, marked;
+	char err[512];
+};
+
+static void
+mark_accepted(void *ctx)
 {
-	if (ok) {
-		st->sent++;
-		*outcome = "sent";
-		return outbox_mark_sent(ob, e->id, now, err, errlen);
+	struct sending *s = ctx;
+
+	s->accepted = 1;
+	s->marked = outbox_mark_sent(s->st, s->e->id, s->now, s->err, sizeof(s->err)) == 0;
+}
+
+/* settle - a notice that was not accepted: retry later, give up, or give the claim back */
+static int
+settle(const struct config *cfg, struct store *st, const struct outbox_entry *e, time_t now, const char *why,
+    struct deliver_stats *stats, const char **outcome, char *err, size_t errlen)
+{
+	if (deliver_stop_requested()) {
+		stats->released++;
+		*outcome = "given back (stopping)";
+		return outbox_release(st, e->id, err, errlen);
 	}
 	if (now - e->created > (time_t)cfg->max_retry_days * 86400) {
-		st->failed++;
+		stats->failed++;
 		*outcome = "failed";
 		tell_ops(cfg, e, why);
-		return outbox_mark_failed(ob, e->id, why, err, errlen);
+		return outbox_mark_failed(st, e->id, why, err, errlen);
 	}
-	st->retried++;
+	stats->retried++;
 	*outcome = "deferred";
-	return outbox_mark_retry(ob, e->id, now + deliver_backoff(cfg->retry_interval, e->attempts), why, err, errlen);
+	return outbox_mark_retry(st, e->id, now + deliver_backoff(cfg->retry_interval, e->attempts), why, err, errlen);
+}
+
+/* worker_name - who holds a claim: host and process */
+static void
+worker_name(char *out, size_t outlen)
+{
+	char host[HOST_NAME_MAX + 1] = "localhost";
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(out, outlen, "%s:%ld", host, (long)getpid());
 }
 
 int
-deliver_pending(const struct config *cfg, struct outbox *ob, time_t now, deliver_log_fn log, void *ctx,
-    struct deliver_stats *st, char *err, size_t errlen)
+deliver_pending(const struct config *cfg, struct store *st, time_t now, deliver_log_fn log, void *ctx,
+    struct deliver_stats *stats, char *err, size_t errlen)
 {
 	struct outbox_entry e;
-	char why[512];
+	char why[512], worker[HOST_NAME_MAX + 32];
 	const char *outcome;
-	int rc;
+	int rc = 0;
 
-	memset(st, 0, sizeof(*st));
+	memset(stats, 0, sizeof(*stats));
+	worker_name(worker, sizeof(worker));
 	/* sent notices are kept RetainDays for "what did we tell them?", then dropped */
-	if (outbox_prune(ob, now - (time_t)cfg->retain_days * 86400, &st->pruned, err, errlen) != 0)
+	if (outbox_prune(st, now - (time_t)cfg->retain_days * 86400, &stats->pruned, err, errlen) != 0)
 		return -1;
-	while ((rc = outbox_next_due(ob, now, &e, err, errlen)) == 1) {
-		int ok = deliver_entry(cfg, &e, why, sizeof(why)) == 0;
+	while (!deliver_stop_requested() &&
+	    (rc = outbox_claim(st, now, (long)cfg->delivery_lease, worker, &e, err, errlen)) == 1) {
+		struct sending s = { st, &e, now, 0, 0, "" };
 
-		if (settle(cfg, ob, &e, now, ok, why, st, &outcome, err, errlen) != 0) {
+		*why = '\0';
+		if (deliver_entry(cfg, &e, mark_accepted, &s, why, sizeof(why)) == 0 || s.accepted) {
+			stats->sent++;
+			outcome = "sent";
+			if (!s.marked) {	/* the MTA has it; the claim's lease keeps others off until it expires */
+				err_set(err, errlen, "notice %lld was accepted by the MTA but not marked sent: %s",
+				    e.id, s.err);
+				if (log)
+					log(ctx, &e, outcome, "");
+				outbox_entry_free(&e);
+				return -1;
+			}
+		} else if (settle(cfg, st, &e, now, why, stats, &outcome, err, errlen) != 0) {
 			outbox_entry_free(&e);
 			return -1;
 		}
 		if (log)
-			log(ctx, &e, outcome, ok ? "" : why);
+			log(ctx, &e, outcome, s.accepted ? "" : why);
 		outbox_entry_free(&e);
 	}
-	return rc;
+	return deliver_stop_requested() ? 0 : rc;
 }

@@ -8,7 +8,6 @@
 #include "findings.h"
 #include "mailheader.h"
 #include "notice.h"
-#include "outbox.h"
 #include "pipeline.h"
 #include "recognise.h"
 #include "state.h"
@@ -51,8 +50,8 @@ filter_begin(const struct filter_env *env, const char *queue_id, const char *env
 	m->pipeline = pipeline_new(env->cfg, env->map);
 	if (env->templates)
 		pipeline_set_templates(m->pipeline, env->templates);
-	if (env->state)		/* the notices of this message are sent: they count as notified */
-		pipeline_set_state(m->pipeline, env->state, 1);
+	/* the notices of this message are queued and sent: they count as notified */
+	pipeline_set_store(m->pipeline, env->store, 1);
 	if (envelope_sender)
 		pipeline_set_envelope_sender(m->pipeline, envelope_sender);
 	return m;
@@ -248,43 +247,6 @@ tempfail(const struct filter_msg *m, const struct filter_io *io, const char *wha
 	return FILTER_TEMPFAIL;
 }
 
-static int
-commit_notices(struct filter_msg *m, const struct pipeline_result *r, time_t now, char *err, size_t errlen)
-{
-	struct outbox_item *items;
-	size_t i, j, n = 0, total, unmatched;
-	unsigned long skipped;
-	int rc;
-
-	struct buf resolved_ref = BUF_INIT;
-
-	pipeline_counts(r, &total, &unmatched, &skipped);
-	if (total == 0)
-		return 0;
-	/* a confirmation has its own idempotency key: it never displaces a notice */
-	buf_printf(&resolved_ref, "%s#resolved", r->report_ref);
-	items = xcalloc(total, sizeof(*items));
-	for (i = 0; i < r->nreports; i++)
-		for (j = 0; j < r->reports[i].nnotices + r->reports[i].nconfirmations; j++) {
-			int confirmation = j >= r->reports[i].nnotices;
-			const struct notice *nt = confirmation ?
-			    &r->reports[i].confirmations[j - r->reports[i].nnotices] : &r->reports[i].notices[j];
-
-			items[n].report_ref = confirmation ? resolved_ref.data : r->report_ref;
-			items[n].report_type = nt->report_type;
-			items[n].account = nt->account;
-			items[n].recipients = nt->to;
-			items[n].nrecipients = nt->nto;
-			items[n].message = nt->message;
-			items[n].queue_id = m->queue_id;
-			n++;
-		}
-	rc = outbox_commit(m->env->outbox, items, n, now, &m->queued, err, errlen);
-	free(items);
-	buf_free(&resolved_ref);
-	return rc;
-}
-
 /* describe_history - what the detection history did, when there is one */
 static void
 describe_history(struct buf *v, const struct pipeline_result *r)
@@ -442,23 +404,17 @@ filter_eom(struct filter_msg *m, const struct filter_io *io, time_t now)
 	if (m->over_limit)
 		return pass_unprocessed(m, io, m->limit_reason);
 	pipeline_set_now(m->pipeline, now);
+	pipeline_set_queue_id(m->pipeline, m->queue_id);
 	if (pipeline_finish(m->pipeline, &r, err, sizeof(err)) != 0)
-		return tempfail(m, io, "report not handled", err, "report could not be processed");
+		return tempfail(m, io, "report not handled", err, pipeline_store_failed(m->pipeline) ?
+		    "notice queue unavailable" : "report could not be processed");
 	if (!r->authenticated) {
 		enum filter_action a = pass_unprocessed(m, io, r->reason);
 
 		pipeline_result_free(r);
 		return a;
 	}
-	if (m->env->state_error && r->nreports > 0) {	/* no report goes by unrecorded */
-		pipeline_result_free(r);
-		return tempfail(m, io, "report not handled", m->env->state_error,
-		    "detection history unavailable");
-	}
-	if (commit_notices(m, r, now, err, sizeof(err)) != 0) {
-		pipeline_result_free(r);
-		return tempfail(m, io, "notices not queued", err, "notice queue unavailable");
-	}
+	m->queued = r->queued;
 	describe(&v, m, r);
 	add_header(io, "X-Shadowmilter-Result", v.data);
 	list_unmatched(io, r);

@@ -11,12 +11,13 @@
  * mail that fails authentication skips its body and gets a header saying
  * why; an authenticated report is streamed through the pipeline and, at
  * end of message, its notices are committed to the outbox BEFORE the MTA
- * gets an answer. Any failure before that commit is a TEMPFAIL: the sending
- * MTA retries and nothing is lost. That includes the detection history: a
- * locked or damaged state database fails the message, it is never skipped.
+ * gets an answer, in the same store transaction as the report's detection
+ * history. Any failure before that commit is a TEMPFAIL: the sending MTA
+ * retries and nothing is lost. That includes the store: a database that is
+ * down, locked or damaged fails the report, it is never skipped.
  * A TEMPFAIL carries an SMTP reply with an enhanced status code and a reason
- * the sender's log can show ("451 4.3.0 shadowmilter: notice queue
- * unavailable, try again later"); the detail (file, engine error) goes only
+ * the sender's log can show ("451 4.3.0 shadowmilter: report could not be
+ * processed, try again later"); the detail (file, engine error) goes only
  * to our log.
  *
  * Owns: the per-message state.
@@ -29,9 +30,8 @@
 
 struct config;
 struct prefixmap;
-struct outbox;
+struct store;
 struct template_set;
-struct state;
 
 enum filter_action {
 	FILTER_CONTINUE,
@@ -59,9 +59,7 @@ struct filter_env {
 	const struct config *cfg;
 	const struct prefixmap *map;
 	const struct template_set *templates;	/* parsed notice templates; NULL: read per message */
-	struct outbox *outbox;
-	struct state *state;		/* detection history (StateDB), or NULL */
-	const char *state_error;	/* StateDB is set but could not be opened: why */
+	struct store *store;		/* outbox and detection history (store/store.h) */
 };
 
 struct filter_msg;

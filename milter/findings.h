@@ -120,6 +120,10 @@ void finding_endpoint(const struct finding *f, char *out, size_t outlen);
  * is larger than the finding's part; "" otherwise */
 void finding_listed(const struct finding *f, char *out, size_t outlen);
 
+/* finding_values_copy - N strings (NULL as "") in one allocation, as a
+ * finding's values are kept; free with free() */
+char **finding_values_copy(const char *const *values, size_t n);
+
 /* report_file_value - column NAME of finding F, or NULL */
 const char *report_file_value(const struct report_file *rf, const struct finding *f, const char *name);
 

@@ -3,7 +3,8 @@
  *
  * See history.h. A command shell: it owns stdout/stderr and exit codes (0;
  * 1 when a database cannot be read; 2 for usage and config errors); the
- * queries are state.h's and outbox.h's.
+ * queries are state.h's and outbox.h's, on a SQLite file or PostgreSQL
+ * alike. A PostgreSQL URI is shown without its password.
  */
 #include "history.h"
 #include "catalogue.h"
@@ -14,6 +15,8 @@
 #include "notice.h"
 #include "outbox.h"
 #include "state.h"
+#include "store/db.h"
+#include "store/store.h"
 #include "util.h"
 
 #include <errno.h>
@@ -31,7 +34,9 @@ struct cmd {
 	const char *name;
 	struct config *cfg;
 	const char *state_path;
-	struct state *st;
+	char *state_where;		/* state_path as it may be shown */
+	char *outbox_where;
+	struct store *st;
 	int json;
 	time_t now;
 	const char *query;		/* history: IP or ACCOUNT */
@@ -460,17 +465,22 @@ struct status {
 static void
 read_outbox(const struct cmd *c, struct status *s)
 {
-	struct outbox *ob;
+	struct store *ob;
 	struct stat st;
 
-	if (stat(c->cfg->outbox_db, &st) != 0 && errno == ENOENT) {
+	if (strcmp(c->cfg->outbox_db, c->state_path) == 0) {	/* one store: the recommended shape */
+		outbox_get_counts(c->st, c->now, &s->outbox, s->outbox_error, sizeof(s->outbox_error));
+		return;
+	}
+	if (!db_is_pg_uri(c->cfg->outbox_db) && stat(c->cfg->outbox_db, &st) != 0 && errno == ENOENT) {
 		s->outbox_missing = 1;
 		return;
 	}
-	if ((ob = outbox_open(c->cfg->outbox_db, s->outbox_error, sizeof(s->outbox_error))) == NULL)
+	if ((ob = store_open(NULL, c->cfg->outbox_db, STORE_BUSY_TIMEOUT_MS, s->outbox_error,
+	    sizeof(s->outbox_error))) == NULL)
 		return;
-	outbox_get_counts(ob, &s->outbox, s->outbox_error, sizeof(s->outbox_error));
-	outbox_close(ob);
+	outbox_get_counts(ob, c->now, &s->outbox, s->outbox_error, sizeof(s->outbox_error));
+	store_close(ob);
 }
 
 static int
@@ -521,12 +531,13 @@ status_text(const struct cmd *c, const struct status *s)
 	if (*s->outbox_error)
 		printf("outbox: cannot be read: %s\n", s->outbox_error);
 	else if (s->outbox_missing)
-		printf("outbox %s: not created yet (nothing was ever queued)\n", c->cfg->outbox_db);
+		printf("outbox %s: not created yet (nothing was ever queued)\n", c->outbox_where);
 	else
-		printf("outbox %s: %lld pending, %lld sent, %lld failed%s%s\n", c->cfg->outbox_db, s->outbox.pending,
-		    s->outbox.sent, s->outbox.failed, s->outbox.oldest_pending ? "; oldest pending since " : "",
+		printf("outbox %s: %lld pending (%lld being sent), %lld sent, %lld failed%s%s\n", c->outbox_where,
+		    s->outbox.pending, s->outbox.claimed, s->outbox.sent, s->outbox.failed,
+		    s->outbox.oldest_pending ? "; oldest pending since " : "",
 		    s->outbox.oldest_pending ? fmt_time(s->outbox.oldest_pending, t1, sizeof(t1), TEXT_TIME) : "");
-	printf("history %s: %zu open findings in %zu cases; %zu accounts past their deadline\n", c->state_path,
+	printf("history %s: %zu open findings in %zu cases; %zu accounts past their deadline\n", c->state_where,
 	    s->open_findings, s->open_cases, s->overdue_accounts);
 	printf("last report per type:\n");
 	if (s->ntypes == 0)
@@ -554,17 +565,18 @@ status_json(const struct cmd *c, const struct status *s)
 	buf_puts(&b, "{\"command\":\"status\"");
 	json_time_or_null(&b, "now", c->now);
 	buf_puts(&b, ",\"outbox\":{\"path\":");
-	json_string(&b, c->cfg->outbox_db);
+	json_string(&b, c->outbox_where);
 	if (*s->outbox_error) {
 		buf_puts(&b, ",\"error\":");
 		json_string(&b, s->outbox_error);
 	} else {
-		buf_printf(&b, ",\"error\":null,\"exists\":%s,\"pending\":%lld,\"sent\":%lld,\"failed\":%lld",
-		    s->outbox_missing ? "false" : "true", s->outbox.pending, s->outbox.sent, s->outbox.failed);
+		buf_printf(&b, ",\"error\":null,\"exists\":%s,\"pending\":%lld,\"sent\":%lld,\"failed\":%lld,"
+		    "\"claimed\":%lld", s->outbox_missing ? "false" : "true", s->outbox.pending, s->outbox.sent,
+		    s->outbox.failed, s->outbox.claimed);
 		json_time_or_null(&b, "oldest_pending", s->outbox.oldest_pending);
 	}
 	buf_puts(&b, "},\"history\":{\"path\":");
-	json_string(&b, c->state_path);
+	json_string(&b, c->state_where);
 	buf_printf(&b, ",\"open_findings\":%zu,\"open_cases\":%zu,\"overdue_accounts\":%zu},\"report_types\":[",
 	    s->open_findings, s->open_cases, s->overdue_accounts);
 	for (i = 0; i < s->ntypes; i++) {
@@ -671,11 +683,15 @@ open_history(struct cmd *c)
 	struct stat st;
 	char err[512];
 
-	if (stat(c->state_path, &st) != 0) {
+	c->state_where = db_where(c->state_path);
+	c->outbox_where = db_where(c->cfg->outbox_db);
+	if (!db_is_pg_uri(c->state_path) && stat(c->state_path, &st) != 0) {
 		fprintf(stderr, "shadowmilter: %s: %s (no report recorded yet?)\n", c->state_path, strerror(errno));
 		return 1;
 	}
-	if ((c->st = state_open(c->state_path, STATE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL) {
+	/* the outbox too when it is the same database (the recommended shape) */
+	if ((c->st = store_open(c->state_path, strcmp(c->state_path, c->cfg->outbox_db) == 0 ? c->state_path : NULL,
+	    STORE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		return 1;
 	}
@@ -692,6 +708,8 @@ history_main(const char *command, int argc, char **argv)
 	c.name = command;
 	c.now = time(NULL);
 	if ((rc = parse_args(&c, argc, argv)) != 0 || (rc = open_history(&c)) != 0) {
+		free(c.state_where);
+		free(c.outbox_where);
 		config_free(c.cfg);
 		return rc;
 	}
@@ -701,7 +719,9 @@ history_main(const char *command, int argc, char **argv)
 		rc = cmd_history(&c);
 	else
 		rc = cmd_status(&c);
-	state_close(c.st);
+	store_close(c.st);
+	free(c.state_where);
+	free(c.outbox_where);
 	config_free(c.cfg);
 	return rc;
 }

@@ -176,13 +176,12 @@ json_outcome(struct buf *out, const struct report_output *ro)
 	buf_putc(out, ']');
 }
 
-static void
-json_report(struct buf *out, const struct report_output *ro)
+void
+json_report_open(struct buf *out, const struct report_output *ro, int first)
 {
 	const struct report_file *rf = ro->rf;
-	size_t i;
 
-	buf_putc(out, '{');
+	buf_puts(out, first ? "{" : ",{");
 	json_key(out, "type", 1);
 	json_string(out, rf->type);
 	json_key(out, "file", 0);
@@ -206,15 +205,29 @@ json_report(struct buf *out, const struct report_output *ro)
 		json_key(out, "note", 0);
 		json_string(out, rf->note);
 	}
+	if (ro->merged_into) {	/* its findings are in that file's notices: one per account and type */
+		json_key(out, "merged_into", 0);
+		json_string(out, ro->merged_into);
+	}
 	json_key(out, "notices", 0);
 	buf_putc(out, '[');
-	for (i = 0; i < ro->nnotices; i++) {
-		size_t g = ro->notice_group[i];
+}
 
-		if (i)
-			buf_putc(out, ',');
-		json_notice(out, &rf->groups[g], ro->history ? &ro->history->groups[g] : NULL, &ro->notices[i]);
-	}
+void
+json_report_notice(struct buf *out, const struct report_output *ro, size_t group, const struct notice *n,
+    int first)
+{
+	if (!first)
+		buf_putc(out, ',');
+	json_notice(out, &ro->rf->groups[group], ro->history ? &ro->history->groups[group] : NULL, n);
+}
+
+void
+json_report_close(struct buf *out, const struct report_output *ro)
+{
+	const struct report_file *rf = ro->rf;
+	size_t i;
+
 	buf_puts(out, "],\"unmatched\":[");
 	for (i = 0; i < rf->nunmatched; i++) {
 		if (i)
@@ -225,6 +238,40 @@ json_report(struct buf *out, const struct report_output *ro)
 	if (ro->history)
 		json_outcome(out, ro);
 	buf_putc(out, '}');
+}
+
+static void
+json_report(struct buf *out, const struct report_output *ro, int first)
+{
+	size_t i;
+
+	json_report_open(out, ro, first);
+	for (i = 0; ro->notices && i < ro->nnotices; i++)
+		json_report_notice(out, ro, ro->notice_group[i], &ro->notices[i], i == 0);
+	json_report_close(out, ro);
+}
+
+/* json_message_fields - a result's fields up to the opening of "reports" */
+static void
+json_message_fields(struct buf *out, const struct pipeline_result *r)
+{
+	buf_printf(out, ",\"report\":%s,\"authenticated\":%s", r->report ? "true" : "false",
+	    r->authenticated ? "true" : "false");
+	json_key(out, "reason", 0);
+	json_string(out, r->reason);
+	json_key(out, "error", 0);
+	buf_puts(out, "null");
+	json_key(out, "message_id", 0);
+	json_string(out, r->message_id);
+	json_key(out, "subject", 0);
+	json_string(out, r->subject);
+	json_key(out, "link", 0);
+	if (r->link)
+		json_string(out, r->link);
+	else
+		buf_puts(out, "null");
+	json_key(out, "reports", 0);
+	buf_putc(out, '[');
 }
 
 void
@@ -244,27 +291,23 @@ json_result(struct buf *out, const char *message, const struct pipeline_result *
 		buf_puts(out, ",\"reports\":[]}\n");
 		return;
 	}
-	buf_printf(out, ",\"report\":%s,\"authenticated\":%s", r->report ? "true" : "false",
-	    r->authenticated ? "true" : "false");
-	json_key(out, "reason", 0);
-	json_string(out, r->reason);
-	json_key(out, "error", 0);
-	buf_puts(out, "null");
-	json_key(out, "message_id", 0);
-	json_string(out, r->message_id);
-	json_key(out, "subject", 0);
-	json_string(out, r->subject);
-	json_key(out, "link", 0);
-	if (r->link)
-		json_string(out, r->link);
-	else
-		buf_puts(out, "null");
-	json_key(out, "reports", 0);
-	buf_putc(out, '[');
-	for (i = 0; i < r->nreports; i++) {
-		if (i)
-			buf_putc(out, ',');
-		json_report(out, &r->reports[i]);
-	}
+	json_message_fields(out, r);
+	for (i = 0; i < r->nreports; i++)
+		json_report(out, &r->reports[i], i == 0);
+	json_message_close(out);
+}
+
+void
+json_message_open(struct buf *out, const char *message, const struct pipeline_result *r)
+{
+	buf_putc(out, '{');
+	json_key(out, "message", 1);
+	json_string(out, message);
+	json_message_fields(out, r);
+}
+
+void
+json_message_close(struct buf *out)
+{
 	buf_puts(out, "]}\n");
 }

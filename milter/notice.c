@@ -517,26 +517,13 @@ notice_count(void *ctx, const char *name)
 	return n;
 }
 
-/* message_id - stable for (report, type, account): a resend keeps its id */
-static char *
-message_id(const struct notice_input *in, const char *account)
+/* notice_key_of - the notice's identity (noticekey.h) */
+static struct notice_key
+notice_key_of(const struct notice_input *in, const char *account)
 {
-	const char *parts[3] = { in->report_ref ? in->report_ref : "", in->rf->type, account };
-	const char *domain = strchr(in->cfg->notice_from, '@') + 1;
-	uint64_t h = 1469598103934665603ULL, h2 = 0x9E3779B97F4A7C15ULL;
-	struct buf b = BUF_INIT;
-	int i;
+	struct notice_key k = { in->report_ref ? in->report_ref : "", in->rf->type, account, in->kind };
 
-	for (i = 0; i < 3; i++)
-		for (const char *p = parts[i]; ; p++) {
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-			h2 = (h2 ^ (unsigned char)*p) * 0x100000001B3ULL + (h >> 17);
-			if (*p == '\0')
-				break;
-		}
-	buf_printf(&b, "shadowmilter.%016llx%016llx@%s", (unsigned long long)h,
-	    (unsigned long long)h2, domain);
-	return buf_steal(&b);
+	return k;
 }
 
 static void
@@ -679,7 +666,12 @@ notice_build(const struct notice_input *in, const struct template *t, struct not
 	out->account = text_clean(in->group ? in->group->account->name : "example-account", 200);
 	out->report_type = text_clean(in->rf->type, 200);
 	out->subject = text_clean(buf_cstr(&subject), 500);
-	out->message_id = message_id(in, out->account);
+	{
+		struct notice_key k = notice_key_of(in, out->account);
+
+		out->message_id = notice_key_message_id(&k, strchr(in->cfg->notice_from, '@') + 1);
+		out->key = notice_key_text(&k);
+	}
 	out->action_required = c.action;
 	copy_recipients(out, in->group);
 	append_headers(&msg, in, out);
@@ -713,5 +705,6 @@ notice_free(struct notice *n)
 	free(n->subject);
 	free(n->message);
 	free(n->message_id);
+	free(n->key);
 	memset(n, 0, sizeof(*n));
 }

@@ -4,9 +4,10 @@
  * Renders the template with the customer's findings only (the group is the
  * whole of what the template can see) and wraps it in headers built by
  * mailheader: Date, Message-ID, From, Reply-To, To, Subject, MIME-Version,
- * Content-Type text/plain UTF-8, Auto-Submitted. The Message-ID is derived
- * from the report reference, type and account, so the same notice made twice
- * has the same id.
+ * Content-Type text/plain UTF-8, Auto-Submitted. The Message-ID and the
+ * outbox key both come from the notice's key (noticekey.h: report, type,
+ * account, kind), so the same notice made twice has the same id and is
+ * queued once.
  *
  * With a state database the template also sees each finding's history (first
  * detection, deadline, overdue) and the case reference, which goes into the
@@ -25,6 +26,8 @@
 
 #include <stddef.h>
 #include <time.h>
+
+#include "noticekey.h"
 
 struct config;
 struct report_file;
@@ -46,6 +49,7 @@ struct notice {
 	char *message_id;	/* without angle brackets */
 	char *reference;	/* the case reference (detection history), or "" */
 	int action_required;	/* an ACTION REQUIRED notice, not an informational one */
+	char *key;		/* the idempotency key (notice_key_text) */
 };
 
 struct notice_input {
@@ -58,6 +62,7 @@ struct notice_input {
 	const struct state_finding *history;	/* aligned with group's findings; NULL without
 						 * a state database */
 	const char *reference;			/* the case reference, or NULL */
+	enum notice_kind kind;			/* findings, or a resolution confirmation */
 };
 
 /*

@@ -1,17 +1,23 @@
 /*
  * outbox - the durable queue of notices between the milter and the MTA
  *
- * A SQLite database (WAL, synchronous FULL). The milter commits every notice
- * of a report in one transaction BEFORE it answers the MTA; each notice has
- * an idempotency key (report reference, report type, account), so a report
- * delivered twice, or replayed, never queues a second notice. The delivery
- * worker claims due notices, hands them to the MTA, and marks them sent
- * only after the MTA accepted them; failures back off exponentially.
+ * The notices table of the store (store/store.h: SQLite or PostgreSQL, the
+ * same database as the detection history). The milter adds every notice of a
+ * report inside the report's one store transaction, BEFORE it answers the
+ * MTA; each notice has an idempotency key (its notice_key, see noticekey.h),
+ * so a report delivered twice, or at two MX hosts, never queues a second
+ * notice.
  *
- * One struct outbox is one connection, serialised by its own mutex, so the
- * milter's threads may share it; the delivery worker opens its own.
+ * Delivery workers (the daemon's thread, "shadowmilter deliver" runs, other
+ * MX hosts) CLAIM a due notice atomically, with a lease: SQLite takes it with
+ * one UPDATE ... RETURNING under the database's write lock, PostgreSQL with
+ * FOR UPDATE SKIP LOCKED. While the claim is live nobody else is handed that
+ * notice; a claim whose worker died expires and is taken over. The worker
+ * marks it sent as soon as the MTA accepted it, or sets the next attempt
+ * (failures back off exponentially), or gives it back on a stop.
+ * Implemented in store/outbox.c.
  *
- * Owns: the connection and its prepared statements.
+ * Owns: the entries it returns.
  */
 #ifndef SM_OUTBOX_H
 #define SM_OUTBOX_H
@@ -19,9 +25,13 @@
 #include <stddef.h>
 #include <time.h>
 
-struct outbox;
+struct db;
+struct store;
+
+#define OUTBOX_LEASE 900	/* seconds a claim lasts by default (DeliveryLease) */
 
 struct outbox_item {
+	const char *key;		/* the idempotency key (notice_key_text) */
 	const char *report_ref;
 	const char *report_type;
 	const char *account;
@@ -46,33 +56,41 @@ struct outbox_entry {
 
 struct outbox_counts {
 	long long pending, sent, failed;
+	long long claimed;		/* pending and held by a live claim: being sent */
 	time_t oldest_pending;		/* 0 when none */
 };
 
-struct outbox *outbox_open(const char *path, char *err, size_t errlen);
-void outbox_close(struct outbox *ob);
+/* outbox_add - one notice, inside the store transaction DB; *ADDED is 1, or 0
+ * when it was already queued (same key) */
+int outbox_add(struct db *db, const struct outbox_item *it, time_t now, int *added, char *err, size_t errlen);
 
-/* outbox_commit - all ITEMS in one transaction; *ADDED counts the new ones
- * (the others were already queued: same idempotency key) */
-int outbox_commit(struct outbox *ob, const struct outbox_item *items, size_t n, time_t now, size_t *added,
+/* outbox_commit - all ITEMS in one transaction of their own; *ADDED counts the new ones */
+int outbox_commit(struct store *st, const struct outbox_item *items, size_t n, time_t now, size_t *added,
     char *err, size_t errlen);
 
-/* outbox_next_due - a pending notice whose time has come: 1, 0 (none), -1 */
-int outbox_next_due(struct outbox *ob, time_t now, struct outbox_entry *out, char *err, size_t errlen);
+/*
+ * outbox_claim - a pending notice whose time has come and that nobody holds,
+ * claimed for WORKER until NOW + LEASE: 1 (*OUT filled), 0 (none), -1.
+ */
+int outbox_claim(struct store *st, time_t now, long lease, const char *worker, struct outbox_entry *out,
+    char *err, size_t errlen);
 void outbox_entry_free(struct outbox_entry *e);
 
-int outbox_mark_sent(struct outbox *ob, long long id, time_t now, char *err, size_t errlen);
+int outbox_mark_sent(struct store *st, long long id, time_t now, char *err, size_t errlen);
 
-/* outbox_mark_retry - failed now, try again at NEXT_ATTEMPT */
-int outbox_mark_retry(struct outbox *ob, long long id, time_t next_attempt, const char *error,
+/* outbox_mark_retry - failed now, try again at NEXT_ATTEMPT (the claim ends) */
+int outbox_mark_retry(struct store *st, long long id, time_t next_attempt, const char *error,
     char *err, size_t errlen);
 
 /* outbox_mark_failed - given up (MaxRetryDays); ops get told by the caller */
-int outbox_mark_failed(struct outbox *ob, long long id, const char *error, char *err, size_t errlen);
+int outbox_mark_failed(struct store *st, long long id, const char *error, char *err, size_t errlen);
+
+/* outbox_release - give a claim back untried (a stop): due again at once */
+int outbox_release(struct store *st, long long id, char *err, size_t errlen);
 
 /* outbox_prune - forget notices sent before BEFORE; *REMOVED counts them */
-int outbox_prune(struct outbox *ob, time_t before, long long *removed, char *err, size_t errlen);
+int outbox_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen);
 
-int outbox_get_counts(struct outbox *ob, struct outbox_counts *c, char *err, size_t errlen);
+int outbox_get_counts(struct store *st, time_t now, struct outbox_counts *c, char *err, size_t errlen);
 
 #endif

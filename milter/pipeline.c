@@ -14,10 +14,12 @@
 #include "mailheader.h"
 #include "mime.h"
 #include "notice.h"
+#include "outbox.h"
 #include "prefixmap.h"
 #include "recognise.h"
 #include "regex.h"
 #include "state.h"
+#include "store/store.h"
 #include "template.h"
 #include "util.h"
 #include "ziparchive.h"
@@ -36,8 +38,12 @@ enum part_kind { PART_NONE, PART_CSV, PART_ZIP, PART_TEXT };
 struct pipeline {
 	const struct config *cfg;
 	const struct prefixmap *map;
-	struct state *state;		/* detection history, or NULL */
-	int record_notices;
+	struct store *store;		/* history and/or outbox, or NULL */
+	int queue_notices;		/* the milter: notices go to the outbox and count as notified */
+	char *queue_id;			/* the MTA's, for the outbox */
+	int store_failed;		/* finish failed at the store (not a template, not a spool) */
+	pipeline_notice_fn sink;	/* each notice as it is made, or NULL */
+	void *sink_ctx;
 	const struct template_set *templates;	/* the caller's parsed set, or own_templates */
 	struct template_set *own_templates;	/* read at the first notice when none was given */
 	struct mime_parser *mime;
@@ -444,10 +450,33 @@ pipeline_set_templates(struct pipeline *p, const struct template_set *set)
 }
 
 void
-pipeline_set_state(struct pipeline *p, struct state *st, int record_notices)
+pipeline_set_store(struct pipeline *p, struct store *st, int queue_notices)
 {
-	p->state = st;
-	p->record_notices = record_notices;
+	p->store = st;
+	p->queue_notices = queue_notices;
+}
+
+void
+pipeline_set_notice_sink(struct pipeline *p, pipeline_notice_fn fn, void *ctx)
+{
+	p->sink = fn;
+	p->sink_ctx = ctx;
+}
+
+/* keeps_notices - the result holds the notices, unless they went to a sink
+ * or to the outbox as they were made: then memory stays flat however many
+ * customers a report names */
+static int
+keeps_notices(const struct pipeline *p)
+{
+	return p->sink == NULL && !(p->queue_notices && p->store && store_has_outbox(p->store));
+}
+
+void
+pipeline_set_queue_id(struct pipeline *p, const char *queue_id)
+{
+	free(p->queue_id);
+	p->queue_id = queue_id ? xstrdup(queue_id) : NULL;
 }
 
 void
@@ -460,6 +489,12 @@ pipeline_feed(struct pipeline *p, const char *data, size_t len)
 		p->digest[1] = (p->digest[1] ^ (unsigned char)data[i]) * 0x100000001b3ULL + (p->digest[0] >> 31);
 	}
 	mime_parser_feed(p->mime, data, len);
+}
+
+int
+pipeline_store_failed(const struct pipeline *p)
+{
+	return p->store_failed;
 }
 
 int
@@ -486,6 +521,7 @@ pipeline_free(struct pipeline *p)
 		report_file_free(p->reports[i].rf);
 	free(p->reports);
 	free(p->part_name);
+	free(p->queue_id);
 	free(p->message_id);
 	free(p->subject);
 	buf_free(&p->text);
@@ -499,24 +535,236 @@ informational(const struct config *cfg, const char *type)
 	return !notice_needs_action(cfg, catalogue_lookup(cfg->catalogue, type));
 }
 
-/* apply_history - a readable report file into the state database, if any.
+/*
+ * history_name - what names report file I in the history: its name, and "#N"
+ * after a name the mail gives twice (each file is its own stream)
+ */
+static char *
+history_name(const struct pipeline_result *r, size_t i)
+{
+	const struct report_file *rf = r->reports[i].rf;
+	size_t j, same_name = 0;
+	struct buf b = BUF_INIT;
+
+	for (j = 0; j < i; j++)
+		same_name += strcmp(r->reports[j].rf->file, rf->file) == 0;
+	buf_puts(&b, rf->file);
+	if (same_name)
+		buf_printf(&b, "#%zu", same_name + 1);
+	return buf_steal(&b);
+}
+
+/* --- several files of one type: one notice per account ------------------- */
+
+struct merge_part {			/* one account's group in one file */
+	const struct account *account;
+	size_t file, group;
+};
+
+static int
+part_order(const void *a, const void *b)
+{
+	const struct merge_part *x = a, *y = b;
+	int c = strcmp(x->account->name, y->account->name);
+
+	if (c)
+		return c;
+	return x->file < y->file ? -1 : x->file > y->file;
+}
+
+struct merge_item {			/* a finding with what the history said of it */
+	struct finding *f;
+	struct state_finding h;
+};
+
+static int
+item_order(const void *a, const void *b)
+{
+	const struct finding *fa = ((const struct merge_item *)a)->f, *fb = ((const struct merge_item *)b)->f;
+	int c = ipaddr_compare(&fa->ip, &fb->ip);
+
+	if (c)
+		return c;
+	if (fa->len != fb->len)
+		return fa->len < fb->len ? -1 : 1;
+	if (fa->port != fb->port)
+		return fa->port < fb->port ? -1 : 1;
+	if ((c = strcmp(fa->protocol, fb->protocol)) != 0)
+		return c;
+	return fa->detected < fb->detected ? -1 : fa->detected > fb->detected;
+}
+
+static int
+same_columns(const struct report_file *a, const struct report_file *b)
+{
+	size_t i;
+
+	if (a->ncolumns != b->ncolumns)
+		return 0;
+	for (i = 0; i < a->ncolumns; i++)
+		if (strcmp(a->columns[i], b->columns[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * adopt - F (a finding of FROM) as the template will read it through INTO:
+ * itself when the files have the same columns, else a copy whose values
+ * follow INTO's columns, owned by INTO
+ */
+static struct finding *
+adopt(struct report_file *into, const struct report_file *from, struct finding *f)
+{
+	struct finding *copy;
+	const char **v;
+	size_t i, j;
+
+	if (from == into || same_columns(into, from))
+		return f;
+	v = xcalloc(into->ncolumns + 1, sizeof(*v));
+
+	copy = xmalloc(sizeof(*copy));
+	*copy = *f;
+	for (i = 0; i < into->ncolumns; i++) {
+		for (j = 0; j < from->ncolumns && strcmp(from->columns[j], into->columns[i]) != 0; j++)
+			;
+		v[i] = j < from->ncolumns && f->values ? f->values[j] : "";
+	}
+	copy->values = finding_values_copy(v, into->ncolumns);
+	free(v);
+	into->all = xreallocarray(into->all, into->nall + 1, sizeof(*into->all));
+	into->all[into->nall++] = copy;
+	return copy;
+}
+
+/* merged_group - the account's groups in PARTS[0..N) as one, findings sorted, each once */
+static void
+merged_group(struct pipeline_result *r, struct report_file *into, const struct merge_part *parts, size_t n,
+    struct notice_group *g, struct state_group *h)
+{
+	struct merge_item *items;
+	size_t i, j, total = 0, k = 0;
+
+	for (i = 0; i < n; i++)
+		total += r->reports[parts[i].file].rf->groups[parts[i].group].nfindings;
+	items = xcalloc(total + 1, sizeof(*items));
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < n; i++) {
+		const struct report_output *o = &r->reports[parts[i].file];
+		const struct notice_group *pg = &o->rf->groups[parts[i].group];
+		const struct state_group *ph = o->history ? &o->history->groups[parts[i].group] : NULL;
+
+		for (j = 0; j < pg->nfindings; j++, k++) {
+			items[k].f = adopt(into, o->rf, pg->findings[j]);
+			if (ph)
+				items[k].h = ph->findings[j];
+		}
+		if (ph == NULL || ph->notify)
+			h->notify = 1;
+		if (ph && *ph->reference && !*h->reference)
+			snprintf(h->reference, sizeof(h->reference), "%s", ph->reference);
+	}
+	qsort(items, total, sizeof(*items), item_order);
+	g->account = parts[0].account;
+	g->findings = xcalloc(total + 1, sizeof(*g->findings));
+	h->findings = xcalloc(total + 1, sizeof(*h->findings));
+	for (i = 0, g->nfindings = 0; i < total; i++) {
+		if (g->nfindings > 0) {
+			const struct finding *a = items[i].f, *b = g->findings[g->nfindings - 1];
+
+			if (ipaddr_compare(&a->ip, &b->ip) == 0 && a->len == b->len && a->port == b->port &&
+			    strcmp(a->protocol, b->protocol) == 0)
+				continue;	/* in two files: the earliest detection is kept */
+		}
+		h->findings[g->nfindings] = items[i].h;
+		g->findings[g->nfindings++] = items[i].f;
+	}
+	free(items);
+}
+
+/*
+ * merge_same_type - the readable files of FIRST's type in the mail: FIRST's
+ * groups become one per account over all of them, so each account gets ONE
+ * notice of the type listing every finding; the others are marked merged
+ * into FIRST and render none. The history keeps its streams per file: each
+ * was applied on its own before this.
+ */
+static void
+merge_same_type(struct pipeline_result *r, size_t first)
+{
+	struct report_output *into = &r->reports[first];
+	struct merge_part *parts = NULL;
+	struct notice_group *groups;
+	struct state_group *hist = NULL;
+	size_t i, j, n = 0, ngroups = 0, files = 0;
+
+	for (i = first; i < r->nreports; i++) {
+		struct report_output *o = &r->reports[i];
+
+		if (o->rf->error || o->merged_into || strcmp(o->rf->type, into->rf->type) != 0 ||
+		    (o->history == NULL) != (into->history == NULL))
+			continue;
+		files++;
+		if (i != first)
+			o->merged_into = into->rf->file;
+		for (j = 0; j < o->rf->ngroups; j++) {
+			parts = xreallocarray(parts, n + 1, sizeof(*parts));
+			parts[n++] = (struct merge_part){ o->rf->groups[j].account, i, j };
+		}
+	}
+	if (files < 2) {
+		free(parts);
+		return;
+	}
+	qsort(parts, n, sizeof(*parts), part_order);
+	groups = xcalloc(n + 1, sizeof(*groups));
+	if (into->history)
+		hist = xcalloc(n + 1, sizeof(*hist));
+	for (i = 0; i < n; i = j) {
+		struct state_group h;
+
+		for (j = i; j < n && parts[j].account == parts[i].account; j++)
+			;
+		merged_group(r, into->rf, parts + i, j - i, &groups[ngroups], &h);
+		if (hist)
+			hist[ngroups] = h;
+		else
+			free(h.findings);
+		ngroups++;
+	}
+	for (i = 0; i < into->rf->ngroups; i++)
+		free(into->rf->groups[i].findings);
+	free(into->rf->groups);
+	into->rf->groups = groups;
+	into->rf->ngroups = ngroups;
+	if (into->history) {
+		for (i = 0; i < into->history->ngroups; i++)
+			free(into->history->groups[i].findings);
+		free(into->history->groups);
+		into->history->groups = hist;
+		into->history->ngroups = ngroups;
+	}
+	free(parts);
+}
+
+/* apply_history - a readable report file into the history, if the store keeps one.
  * An informational report type has its own RenotifyInterval, and with
  * InfoNotices off its findings are recorded but nobody counts as notified. */
 static int
-apply_history(struct pipeline *p, const struct pipeline_result *r, struct report_output *out, char *err,
-    size_t errlen)
+apply_history(struct pipeline *p, struct db *db, const struct pipeline_result *r, struct report_output *out,
+    const char *file, char *err, size_t errlen)
 {
 	const struct config *cfg = p->cfg;
 	int info = informational(cfg, out->rf->type);
 	struct state_policy pol = { cfg->grace_days, info ? cfg->info_renotify_interval : cfg->renotify_interval,
-	    cfg->resolve_after_days, cfg->retain_days, p->record_notices && (!info || cfg->info_notices) };
+	    cfg->resolve_after_days, cfg->retain_days, p->queue_notices && (!info || cfg->info_notices) };
 	struct buf key = BUF_INIT;
 	int rc;
 
-	if (p->state == NULL || out->rf->error)
+	if (db == NULL || !store_has_history(p->store) || out->rf->error)
 		return 0;
-	buf_printf(&key, "%zu:%s|%s", strlen(r->report_ref), r->report_ref, out->rf->file);
-	rc = state_apply(p->state, &pol, key.data, out->rf, p->now, &out->history, err, errlen);
+	buf_printf(&key, "%zu:%s|%s", strlen(r->report_ref), r->report_ref, file);
+	rc = state_apply(db, &pol, key.data, out->rf, p->now, &out->history, err, errlen);
 	buf_free(&key);
 	return rc;
 }
@@ -531,40 +779,71 @@ templates(struct pipeline *p, char *err, size_t errlen)
 	return p->templates;
 }
 
+/* queue_notice - N into the outbox, in the report's transaction (the milter) */
+static int
+queue_notice(struct pipeline *p, struct db *db, struct pipeline_result *r, const struct notice *n, char *err,
+    size_t errlen)
+{
+	struct outbox_item it = { n->key, r->report_ref, n->report_type, n->account, n->to, n->nto, n->message,
+	    p->queue_id };
+	int added;
+
+	if (!p->queue_notices || db == NULL || !store_has_outbox(p->store))
+		return 0;
+	if (outbox_add(db, &it, p->now, &added, err, errlen) != 0) {
+		p->store_failed = 1;
+		return -1;
+	}
+	r->queued += (size_t)added;
+	return 0;
+}
+
 /* render_notices - one notice per group of a readable report file, but for
  * groups the history holds back, and none of an informational type with
  * InfoNotices off */
 static int
-render_notices(struct pipeline *p, struct pipeline_result *r, struct report_output *out, char *err,
-    size_t errlen)
+render_notices(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
+    char *err, size_t errlen)
 {
 	struct notice_input in = { p->cfg, out->rf, NULL, r->report_ref, p->now,
-	    catalogue_lookup(p->cfg->catalogue, out->rf->type), NULL, NULL };
+	    catalogue_lookup(p->cfg->catalogue, out->rf->type), NULL, NULL, NOTICE_FINDINGS };
 	const struct template_set *set;
 	const struct template *t;
 	size_t i;
+	int rc = 0;
 
-	if (out->rf->error || out->rf->ngroups == 0 ||
+	if (out->rf->error || out->rf->ngroups == 0 || out->merged_into ||
 	    (!p->cfg->info_notices && informational(p->cfg, out->rf->type)))
 		return 0;
 	if ((set = templates(p, err, errlen)) == NULL ||
 	    (t = notice_template_find(set, p->cfg, out->rf->type, err, errlen)) == NULL)
 		return -1;
-	out->notices = xcalloc(out->rf->ngroups, sizeof(*out->notices));
-	out->notice_group = xcalloc(out->rf->ngroups, sizeof(*out->notice_group));
-	for (i = 0; i < out->rf->ngroups; i++) {
+	if (keeps_notices(p)) {
+		out->notices = xcalloc(out->rf->ngroups, sizeof(*out->notices));
+		out->notice_group = xcalloc(out->rf->ngroups, sizeof(*out->notice_group));
+	}
+	for (i = 0; rc == 0 && i < out->rf->ngroups; i++) {
 		const struct state_group *h = out->history ? &out->history->groups[i] : NULL;
+		struct notice n;
 
 		if (h && !h->notify)
 			continue;
 		in.group = &out->rf->groups[i];
 		in.history = h ? h->findings : NULL;
 		in.reference = h ? h->reference : NULL;
-		if (notice_build(&in, t, &out->notices[out->nnotices], err, errlen) != 0)
-			return -1;
-		out->notice_group[out->nnotices++] = i;
+		if ((rc = notice_build(&in, t, &n, err, errlen)) != 0)
+			break;
+		rc = queue_notice(p, db, r, &n, err, errlen);
+		if (rc == 0 && p->sink && (rc = p->sink(p->sink_ctx, r, out, i, &n)) != 0)
+			err_set(err, errlen, "the notice for %s could not be written out", n.account);
+		if (out->notices) {
+			out->notices[out->nnotices] = n;
+			out->notice_group[out->nnotices] = i;
+		} else
+			notice_free(&n);
+		out->nnotices++;
 	}
-	return 0;
+	return rc;
 }
 
 /* a closed case's finding, rebuilt for the confirmation's template */
@@ -626,14 +905,13 @@ closed_findings(const struct pipeline *p, const struct state_closed *c, const st
 
 /* confirm_closed - the "all fixed" notice for case C */
 static int
-confirm_closed(struct pipeline *p, const struct pipeline_result *r, struct report_output *out,
+confirm_closed(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
     const struct state_closed *c, char *err, size_t errlen)
 {
 	struct report_file *rf = report_file_new("", c->report_type, "", "");
 	struct notice_group g = { NULL, NULL, 0 };
 	struct state_finding *hist;
 	struct closed_finding *cf = closed_findings(p, c, &g.account, &g.nfindings);
-	struct buf ref = BUF_INIT;
 	const struct template_set *set;
 	const struct template *t;
 	size_t i;
@@ -647,11 +925,9 @@ confirm_closed(struct pipeline *p, const struct pipeline_result *r, struct repor
 	}
 	/* nobody to tell, or nobody was told of an informational case */
 	if (g.account != NULL && (p->cfg->info_notices || !informational(p->cfg, c->report_type))) {
-		struct notice_input in = { p->cfg, rf, &g, NULL, p->now,
-		    catalogue_lookup(p->cfg->catalogue, c->report_type), hist, c->reference };
+		struct notice_input in = { p->cfg, rf, &g, r->report_ref, p->now,
+		    catalogue_lookup(p->cfg->catalogue, c->report_type), hist, c->reference, NOTICE_RESOLUTION };
 
-		buf_printf(&ref, "%s#resolved", r->report_ref);
-		in.report_ref = ref.data;
 		rc = -1;
 		if ((set = templates(p, err, errlen)) != NULL &&
 		    (t = notice_resolved_template_find(set, c->report_type, err, errlen)) != NULL) {
@@ -659,9 +935,10 @@ confirm_closed(struct pipeline *p, const struct pipeline_result *r, struct repor
 			    sizeof(*out->confirmations));
 			if ((rc = notice_build(&in, t, &out->confirmations[out->nconfirmations], err, errlen)) == 0)
 				out->nconfirmations++;
+			if (rc == 0)
+				rc = queue_notice(p, db, r, &out->confirmations[out->nconfirmations - 1], err, errlen);
 		}
 	}
-	buf_free(&ref);
 	free(hist);
 	free(g.findings);
 	free(cf);
@@ -670,7 +947,7 @@ confirm_closed(struct pipeline *p, const struct pipeline_result *r, struct repor
 }
 
 static int
-render_confirmations(struct pipeline *p, const struct pipeline_result *r, struct report_output *out,
+render_confirmations(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
     char *err, size_t errlen)
 {
 	size_t i;
@@ -678,7 +955,7 @@ render_confirmations(struct pipeline *p, const struct pipeline_result *r, struct
 	if (out->history == NULL || !p->cfg->notify_resolved)
 		return 0;
 	for (i = 0; i < out->history->nclosed; i++)
-		if (confirm_closed(p, r, out, &out->history->closed[i], err, errlen) != 0)
+		if (confirm_closed(p, db, r, out, &out->history->closed[i], err, errlen) != 0)
 			return -1;
 	return 0;
 }
@@ -725,11 +1002,47 @@ take_result(struct pipeline *p)
 	return r;
 }
 
+/*
+ * finish_reports - history, notices and confirmations of every report file,
+ * in ONE store transaction: the history and the queued notices of a report
+ * commit together or not at all
+ */
+static int
+finish_reports(struct pipeline *p, struct pipeline_result *r, char *err, size_t errlen)
+{
+	struct db *db = NULL;
+	char *file;
+	size_t i;
+	int rc = 0;
+
+	if (p->store && r->nreports > 0 && (db = store_begin(p->store, err, errlen)) == NULL) {
+		p->store_failed = 1;
+		return -1;
+	}
+	for (i = 0; rc == 0 && i < r->nreports; i++) {	/* the history, file by file */
+		file = history_name(r, i);
+		if ((rc = apply_history(p, db, r, &r->reports[i], file, err, errlen)) != 0)
+			p->store_failed = 1;
+		free(file);
+	}
+	for (i = 0; rc == 0 && i < r->nreports; i++)	/* one notice per account and type */
+		merge_same_type(r, i);
+	for (i = 0; rc == 0 && i < r->nreports; i++)
+		rc = render_notices(p, db, r, &r->reports[i], err, errlen) != 0 ||
+		    render_confirmations(p, db, r, &r->reports[i], err, errlen) != 0 ? -1 : 0;
+	if (db && rc != 0)
+		store_abort(p->store, db);
+	else if (db && (rc = store_commit(p->store, db, err, errlen)) != 0)
+		p->store_failed = 1;
+	if (rc != 0)
+		r->queued = 0;
+	return rc;
+}
+
 int
 pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, size_t errlen)
 {
 	struct pipeline_result *r;
-	size_t i;
 
 	*result = NULL;
 	mime_parser_finish(p->mime);
@@ -744,15 +1057,59 @@ pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, 
 	r = take_result(p);
 	if (r->authenticated)
 		explain(r);
-	for (i = 0; i < r->nreports; i++)
-		if (apply_history(p, r, &r->reports[i], err, errlen) != 0 ||
-		    render_notices(p, r, &r->reports[i], err, errlen) != 0 ||
-		    render_confirmations(p, r, &r->reports[i], err, errlen) != 0) {
-			pipeline_result_free(r);
-			return -1;
-		}
+	if (finish_reports(p, r, err, errlen) != 0) {
+		pipeline_result_free(r);
+		return -1;
+	}
 	*result = r;
 	return 0;
+}
+
+int
+pipeline_expire(struct pipeline *p, struct pipeline_history *h, char *err, size_t errlen)
+{
+	const struct config *cfg = p->cfg;
+	struct state_policy pol = { cfg->grace_days, cfg->renotify_interval, cfg->resolve_after_days,
+	    cfg->retain_days, p->queue_notices };
+	struct pipeline_result *r = xcalloc(1, sizeof(*r));
+	struct report_output out;
+	struct db *db = NULL;
+	struct tm tm;
+	char ref[64];
+	size_t i;
+	int rc = -1;
+
+	memset(h, 0, sizeof(*h));
+	memset(&out, 0, sizeof(out));
+	gmtime_r(&p->now, &tm);
+	/* one confirmation per case, however often this runs: its key names the day */
+	snprintf(ref, sizeof(ref), "expiry:%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	r->report_ref = xstrdup(ref);
+	if (p->store == NULL || !store_has_history(p->store) || cfg->resolve_after_days == 0) {
+		rc = 0;
+		goto done;
+	}
+	if ((db = store_begin(p->store, err, errlen)) == NULL)
+		goto done;
+	if (state_expire(db, &pol, p->now, &out.history, err, errlen) == 0 &&
+	    render_confirmations(p, db, r, &out, err, errlen) == 0)
+		rc = 0;
+	if (rc != 0)
+		store_abort(p->store, db);
+	else if ((rc = store_commit(p->store, db, err, errlen)) == 0 && out.history) {
+		h->recorded = 1;
+		h->expired = out.history->expired;
+		h->closed = out.history->nclosed;
+		h->queued = r->queued;
+	}
+done:
+	for (i = 0; i < out.nconfirmations; i++)
+		notice_free(&out.confirmations[i]);
+	free(out.confirmations);
+	state_outcome_free(out.history);
+	free(r->report_ref);
+	free(r);
+	return rc;
 }
 
 void
@@ -763,7 +1120,7 @@ pipeline_result_free(struct pipeline_result *r)
 	if (r == NULL)
 		return;
 	for (i = 0; i < r->nreports; i++) {
-		for (j = 0; j < r->reports[i].nnotices; j++)
+		for (j = 0; r->reports[i].notices && j < r->reports[i].nnotices; j++)
 			notice_free(&r->reports[i].notices[j]);
 		free(r->reports[i].notices);
 		free(r->reports[i].notice_group);
@@ -809,7 +1166,7 @@ pipeline_history_counts(const struct pipeline_result *r, struct pipeline_history
 		if (o == NULL)
 			continue;
 		h->recorded = 1;
-		for (j = 0; j < o->ngroups; j++)
+		for (j = 0; !r->reports[i].merged_into && j < o->ngroups; j++)	/* counted in the merge */
 			h->held += !o->groups[j].notify;
 		h->resolved += o->resolved;
 		h->expired += o->expired;

@@ -23,20 +23,23 @@ struct config;
 struct prefixmap;
 struct report_file;
 struct notice;
-struct state;
+struct store;
 struct state_outcome;
 struct template_set;
 
 struct report_output {
 	struct report_file *rf;
-	struct notice *notices;		/* one per group of rf that gets a notice; none if rf->error */
-	size_t nnotices;
+	struct notice *notices;		/* one per group of rf that gets a notice; none if rf->error;
+					 * NULL when they went to a sink or an outbox as made */
+	size_t nnotices;		/* how many were made */
 	size_t *notice_group;		/* notices[i] is for rf->groups[notice_group[i]] */
 	struct state_outcome *history;	/* with a state database: what it knew and decided
 					 * (aligned with rf->groups); else NULL */
 	struct notice *confirmations;	/* NotifyResolved: "all fixed" notices of cases this
 					 * report closed (their report_type may differ) */
 	size_t nconfirmations;
+	const char *merged_into;	/* the file of the same type whose notices also list this
+					 * file's findings (one notice per account and type), or NULL */
 };
 
 struct pipeline_result {
@@ -49,6 +52,7 @@ struct pipeline_result {
 	char *link;			/* a dl.shadowserver.org link in the text, or NULL */
 	struct report_output *reports;
 	size_t nreports;
+	size_t queued;			/* notices newly queued in the outbox (the milter) */
 	unsigned long bad_base64;	/* damage the MIME walk saw */
 	unsigned long truncated_parts;
 };
@@ -73,14 +77,29 @@ void pipeline_set_now(struct pipeline *p, time_t now);
 void pipeline_set_templates(struct pipeline *p, const struct template_set *set);
 
 /*
- * pipeline_set_state - keep detection history in ST (see state.h): each
- * readable report file is applied to it before rendering, its notices carry
- * first detection, deadlines and the case reference, RenotifyInterval may
- * hold a notice back, and NotifyResolved confirms closed cases. RECORD_NOTICES:
- * the notices rendered here will be sent (the milter), so they count as
- * notified; a dry run (replay) passes 0.
+ * pipeline_set_store - keep detection history and queue notices in ST (see
+ * store/store.h), in one transaction per message. When ST keeps a history,
+ * each readable report file is applied to it before rendering: its notices
+ * carry first detection, deadlines and the case reference, RenotifyInterval
+ * may hold a notice back, and NotifyResolved confirms closed cases.
+ * QUEUE_NOTICES (the milter): the notices go into ST's outbox in the same
+ * transaction and count as notified; a dry run (replay) passes 0.
  */
-void pipeline_set_state(struct pipeline *p, struct state *st, int record_notices);
+void pipeline_set_store(struct pipeline *p, struct store *st, int queue_notices);
+
+/*
+ * pipeline_set_notice_sink - FN gets each notice as it is made (the report
+ * output it belongs to, its group in RO->rf); a non-zero return fails the
+ * message. Then, as when the notices are queued in an outbox, the result does
+ * not keep them (RO->notices stays NULL, RO->nnotices counts them): memory
+ * stays flat however many customers a report names.
+ */
+typedef int (*pipeline_notice_fn)(void *ctx, const struct pipeline_result *r, const struct report_output *ro,
+    size_t group, const struct notice *n);
+void pipeline_set_notice_sink(struct pipeline *p, pipeline_notice_fn fn, void *ctx);
+
+/* pipeline_set_queue_id - the MTA's queue id, kept with queued notices for the log */
+void pipeline_set_queue_id(struct pipeline *p, const char *queue_id);
 
 /* pipeline_feed - message bytes in order: "Name: value\r\n" headers, blank line, body */
 void pipeline_feed(struct pipeline *p, const char *data, size_t len);
@@ -94,12 +113,16 @@ int pipeline_wants_body(const struct pipeline *p);
 /*
  * pipeline_finish - end of message. Returns 0 with a result (the caller frees
  * it), or -1 with ERR on an internal failure (spool I/O, broken template, the
- * state database locked or damaged): the report was not handled and must be
- * retried, not dropped.
+ * store down, locked or damaged): nothing was recorded or queued, and the
+ * report must be retried, not dropped.
  */
 int pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, size_t errlen);
 
 void pipeline_result_free(struct pipeline_result *r);
+
+/* pipeline_store_failed - did the last pipeline_finish fail at the store
+ * (down, locked, damaged) rather than at a template or a spool file? */
+int pipeline_store_failed(const struct pipeline *p);
 
 /* pipeline_counts - totals over a result, for logs and headers; NOTICES
  * counts every message to send, confirmations included */
@@ -112,7 +135,18 @@ struct pipeline_history {
 	unsigned long expired;		/* findings of report streams gone silent */
 	size_t closed;			/* cases with nothing left open */
 	int recorded;			/* a state database was used */
+	size_t queued;			/* pipeline_expire: confirmations queued */
 };
+
+/*
+ * pipeline_expire - wall-clock expiry (state_expire) at the pipeline's time,
+ * in one store transaction with the NotifyResolved confirmations of the
+ * cases it closed (queued when the pipeline queues notices). Run by the
+ * delivery thread and "shadowmilter deliver": report streams that stop
+ * arriving resolve even when no report arrives at all. 0 with *H (expired,
+ * closed, queued), or -1 with ERR.
+ */
+int pipeline_expire(struct pipeline *p, struct pipeline_history *h, char *err, size_t errlen);
 
 /* pipeline_history_counts - what the detection history did, over a result */
 void pipeline_history_counts(const struct pipeline_result *r, struct pipeline_history *h);

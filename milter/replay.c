@@ -15,6 +15,7 @@
 #include "pipeline.h"
 #include "prefixmap.h"
 #include "state.h"
+#include "store/store.h"
 #include "template.h"
 #include "util.h"
 
@@ -33,11 +34,15 @@ struct replay {
 	int json;
 	const char *outdir;
 	time_t now;			/* 0: the real time */
-	struct state *state;		/* --state: the detection history, or NULL */
+	struct store *state;		/* --state: the detection history, or NULL */
 	struct pipeline *p;
 	char *name;
 	unsigned long messages, notices, failures, written;
 	int progress;
+	/* --json as the notices are made: how far this message's object is printed */
+	int message_open;		/* its fields up to "reports" are out */
+	size_t next_report;		/* the first report not opened yet */
+	size_t notices_in_open;		/* notices printed in the open report (next_report - 1) */
 };
 
 static void
@@ -47,6 +52,9 @@ usage(void)
 	    "[--state FILE] FILE|MAILDIR|- ...\n");
 	exit(2);
 }
+
+static int on_notice(void *ctx, const struct pipeline_result *res, const struct report_output *ro, size_t group,
+    const struct notice *n);
 
 static void
 on_begin(void *ctx, const char *name)
@@ -58,7 +66,12 @@ on_begin(void *ctx, const char *name)
 	if (r->now)
 		pipeline_set_now(r->p, r->now);
 	if (r->state)		/* a dry run: nothing is sent, so nothing counts as notified */
-		pipeline_set_state(r->p, r->state, 0);
+		pipeline_set_store(r->p, r->state, 0);
+	if (r->json || r->outdir)	/* notice by notice: memory stays flat however big the report */
+		pipeline_set_notice_sink(r->p, on_notice, r);
+	r->message_open = 0;
+	r->next_report = 0;
+	r->notices_in_open = 0;
 	free(r->name);
 	r->name = xstrdup(name);
 }
@@ -102,6 +115,54 @@ write_notice(struct replay *r, const struct notice *n, int confirmation)
 		printf("wrote %s\n", path.data);
 	buf_free(&path);
 	return rc;
+}
+
+/* json_reports_upto - open (and close, notices done) every report before END; END itself is opened */
+static void
+json_reports_upto(struct replay *r, const struct pipeline_result *res, size_t end, struct buf *out)
+{
+	if (!r->message_open) {
+		json_message_open(out, r->name, res);
+		r->message_open = 1;
+	}
+	while (r->next_report <= end && r->next_report < res->nreports) {
+		if (r->next_report > 0)		/* the open one is done */
+			json_report_close(out, &res->reports[r->next_report - 1]);
+		json_report_open(out, &res->reports[r->next_report], r->next_report == 0);
+		r->next_report++;
+		r->notices_in_open = 0;
+	}
+}
+
+/* json_message_finish - the rest of a message whose notices were streamed */
+static void
+json_message_finish(struct replay *r, const struct pipeline_result *res, struct buf *out)
+{
+	json_reports_upto(r, res, res->nreports, out);
+	if (r->next_report > 0)
+		json_report_close(out, &res->reports[r->next_report - 1]);
+	json_message_close(out);
+}
+
+/* on_notice - the pipeline's sink: each notice written out as it is made */
+static int
+on_notice(void *ctx, const struct pipeline_result *res, const struct report_output *ro, size_t group,
+    const struct notice *n)
+{
+	struct replay *r = ctx;
+	struct buf out = BUF_INIT;
+	size_t report = (size_t)(ro - res->reports);
+
+	r->notices++;
+	if (r->outdir && write_notice(r, n, 0) != 0)
+		return -1;
+	if (!r->json)
+		return 0;
+	json_reports_upto(r, res, report, &out);
+	json_report_notice(&out, ro, group, n, r->notices_in_open++ == 0);
+	fputs(buf_cstr(&out), stdout);
+	buf_free(&out);
+	return 0;
 }
 
 static void
@@ -157,6 +218,9 @@ print_text(struct replay *r, const struct pipeline_result *res)
 		    rf->error ? rf->error : "");
 		if (rf->first_skip)
 			printf("   first skipped: %s\n", rf->first_skip);
+		if (ro->merged_into)
+			printf("   its findings are in the notices of %s (one notice per account and type)\n",
+			    ro->merged_into);
 		if (rf->note)
 			printf("   note: %s\n", rf->note);
 		print_unmatched(rf);
@@ -187,26 +251,32 @@ on_end(void *ctx)
 	if (pipeline_finish(r->p, &res, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shadowmilter: %s: %s\n", r->name, err);
 		r->failures++;
+		if (r->json && r->message_open)	/* notices already out: end that line, then say why */
+			buf_puts(&out, "]}]}\n");
 		if (r->json) {
 			json_result(&out, r->name, NULL, err);
 			fputs(buf_cstr(&out), stdout);
 		}
 	} else {
-		for (i = 0; i < res->nreports; i++)
-			for (j = 0; j < res->reports[i].nnotices + res->reports[i].nconfirmations; j++) {
-				int confirmation = j >= res->reports[i].nnotices;
-				const struct notice *n = confirmation ?
-				    &res->reports[i].confirmations[j - res->reports[i].nnotices] : &res->reports[i].notices[j];
-
+		for (i = 0; i < res->nreports; i++) {
+			for (j = 0; res->reports[i].notices && j < res->reports[i].nnotices; j++) {	/* kept */
 				r->notices++;
-				if (r->outdir && write_notice(r, n, confirmation) != 0)
+				if (r->outdir && write_notice(r, &res->reports[i].notices[j], 0) != 0)
 					r->failures++;
 			}
-		if (r->json) {
+			for (j = 0; j < res->reports[i].nconfirmations; j++) {
+				r->notices++;
+				if (r->outdir && write_notice(r, &res->reports[i].confirmations[j], 1) != 0)
+					r->failures++;
+			}
+		}
+		if (r->json && r->message_open)
+			json_message_finish(r, res, &out);
+		else if (r->json)
 			json_result(&out, r->name, res, NULL);
-			fputs(buf_cstr(&out), stdout);
-		} else
+		else
 			print_text(r, res);
+		fputs(buf_cstr(&out), stdout);
 		pipeline_result_free(res);
 	}
 	fflush(stdout);
@@ -446,7 +516,7 @@ replay_main(int argc, char **argv)
 	r.cfg = cfg;
 	r.map = load_map(cfg);
 	if ((r.templates = notice_templates_load(cfg, err, sizeof(err))) == NULL ||
-	    (state_path && (r.state = state_open(state_path, STATE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL)) {
+	    (state_path && (r.state = store_open(state_path, NULL, STORE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL)) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		template_set_free(r.templates);
 		prefixmap_free((struct prefixmap *)r.map);
@@ -463,7 +533,7 @@ replay_main(int argc, char **argv)
 		}
 	if (r.progress)
 		fprintf(stderr, "\n");
-	state_close(r.state);
+	store_close(r.state);
 	template_set_free(r.templates);
 	prefixmap_free((struct prefixmap *)r.map);
 	config_free(cfg);

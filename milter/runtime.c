@@ -5,11 +5,10 @@
  */
 #include "runtime.h"
 #include "config.h"
-#include "outbox.h"
 #include "notice.h"
 #include "prefixmap.h"
 #include "sample.h"
-#include "state.h"
+#include "store/store.h"
 #include "template.h"
 #include "util.h"
 
@@ -38,49 +37,24 @@ runtime_current(void)
 	return current;
 }
 
-int
-runtime_open_outbox(struct runtime *rt, char *err, size_t errlen)
-{
-	if ((rt->outbox = outbox_open(rt->cfg->outbox_db, err, errlen)) == NULL)
-		return -1;
-	rt->env.outbox = rt->outbox;
-	return 0;
-}
-
 void
 runtime_destroy(struct runtime *rt)
 {
-	state_close(rt->state);
-	free(rt->state_error);
-	outbox_close(rt->outbox);
+	store_close(rt->store);
 	prefixmap_free(rt->map);
 	template_set_free(rt->templates);
 	config_free(rt->cfg);
 	free(rt);
 }
 
-/*
- * runtime_open_state - the detection history. A database that cannot be
- * opened does not stop the milter: ordinary mail flows, and every report is
- * deferred (TEMPFAIL, one log line each) until it is fixed and reloaded.
- */
-void
-runtime_open_state(struct runtime *rt)
+int
+runtime_open_store(struct runtime *rt, char *err, size_t errlen)
 {
-	char err[512];
-
-	if (rt->cfg->state_db == NULL || rt->state || rt->state_error)
-		return;
-	if ((rt->state = state_open(rt->cfg->state_db, STATE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL) {
-		rt->state_error = xstrdup(err);
-		syslog(LOG_ERR, "%s; reports are deferred until it is fixed and shadowmilter reloaded", err);
-	}
-	rt->env.state = rt->state;
-	rt->env.state_error = rt->state_error;
+	return store_check(rt->store, err, errlen);
 }
 
-/* runtime_load - config, customer map, and what FLAGS ask: outbox and
- * history; NULL with ERR */
+/* runtime_load - config, customer map and the store (connected now with
+ * RT_STORE); NULL with ERR */
 struct runtime *
 runtime_load(const char *path, int flags, char *err, size_t errlen)
 {
@@ -95,14 +69,16 @@ runtime_load(const char *path, int flags, char *err, size_t errlen)
 	/* parsed once here: an edit on disk counts from the next reload on */
 	if ((rt->templates = notice_templates_load(rt->cfg, err, errlen)) == NULL)
 		goto fail;
-	if ((flags & RT_OUTBOX) && (rt->outbox = outbox_open(rt->cfg->outbox_db, err, errlen)) == NULL)
+	/* the shape is checked now; the database is reached when first needed */
+	if ((rt->store = store_new(rt->cfg->state_db, rt->cfg->outbox_db, STORE_BUSY_TIMEOUT_MS, err,
+	    errlen)) == NULL)
 		goto fail;
 	rt->env.cfg = rt->cfg;
 	rt->env.map = rt->map;
 	rt->env.templates = rt->templates;
-	rt->env.outbox = rt->outbox;
-	if (flags & RT_STATE)
-		runtime_open_state(rt);
+	rt->env.store = rt->store;
+	if ((flags & RT_STORE) && runtime_open_store(rt, err, errlen) != 0)
+		goto fail;
 	return rt;
 fail:
 	runtime_destroy(rt);
@@ -166,7 +142,7 @@ runtime_reload(void)
 	struct runtime *fresh, *old;
 	char err[512];
 
-	if ((fresh = runtime_load(config_path, RT_OUTBOX | RT_STATE, err, sizeof(err))) == NULL) {
+	if ((fresh = runtime_load(config_path, 0, err, sizeof(err))) == NULL) {
 		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
 		return;
 	}
@@ -180,6 +156,8 @@ runtime_reload(void)
 	current = fresh;
 	pthread_mutex_unlock(&rt_lock);
 	runtime_release(old);
+	if (runtime_open_store(fresh, err, sizeof(err)) != 0)	/* reports are deferred until it can be */
+		syslog(LOG_ERR, "%s; reports are deferred until the store can be reached", err);
 	syslog(LOG_INFO, "reloaded %s: %zu prefixes, %zu accounts", config_path,
 	    prefixmap_prefix_count(fresh->map), prefixmap_account_count(fresh->map));
 }

@@ -1,5 +1,5 @@
 /*
- * runtime - what the daemon runs with: config, customer map, templates, outbox, history
+ * runtime - what the daemon runs with: config, customer map, templates, store
  *
  * One reference-counted bundle. A message takes a reference when it starts
  * and drops it when it ends; a reload builds a new bundle and swaps it in,
@@ -19,16 +19,15 @@ struct runtime {
 	struct config *cfg;
 	struct prefixmap *map;
 	struct template_set *templates;	/* parsed at load: what every notice renders from */
-	struct outbox *outbox;
-	struct state *state;		/* StateDB, when set and opened */
-	char *state_error;		/* StateDB is set but could not be opened */
+	struct store *store;		/* outbox and history: StateDB, OutboxDB */
 	struct filter_env env;
 	int refs;
 };
 
-enum { RT_OUTBOX = 1, RT_STATE = 2 };	/* what runtime_load opens */
+enum { RT_STORE = 1 };	/* what runtime_load opens */
 
-/* runtime_load - config, customer map, and what FLAGS ask; NULL with ERR */
+/* runtime_load - config, customer map, and what FLAGS ask (RT_STORE: the
+ * store, connected now); NULL with ERR */
 struct runtime *runtime_load(const char *path, int flags, char *err, size_t errlen);
 void runtime_destroy(struct runtime *rt);
 
@@ -39,9 +38,13 @@ struct runtime *runtime_current(void);	/* start-up only: no reference taken */
 struct runtime *runtime_acquire(void);
 void runtime_release(struct runtime *rt);
 
-/* runtime_open_outbox / runtime_open_state - as UserID, after privileges are dropped */
-int runtime_open_outbox(struct runtime *rt, char *err, size_t errlen);
-void runtime_open_state(struct runtime *rt);
+/*
+ * runtime_open_store - the store, as UserID after privileges are dropped. A
+ * database that cannot be reached does not stop the milter: ordinary mail
+ * flows, each report is deferred (TEMPFAIL, one log line each) and every
+ * report tries to connect again. 0, or -1 with ERR (logged by the caller).
+ */
+int runtime_open_store(struct runtime *rt, char *err, size_t errlen);
 
 /*
  * runtime_check_templates - render every report type's notice from sample

@@ -205,7 +205,7 @@ sample_notice_from(const struct template_set *set, const struct config *cfg, con
 		err_set(err, errlen, "%s: the sample findings did not reach %s", type, SAMPLE_ACCOUNT);
 	else if (rf != NULL && (t = notice_template_find(set, cfg, type, err, errlen)) != NULL) {
 		struct notice_input in = { cfg, rf, &rf->groups[0], "<sample@shadowmilter.invalid>", now,
-		    catalogue_lookup(cfg->catalogue, type), NULL, NULL };
+		    catalogue_lookup(cfg->catalogue, type), NULL, NULL, NOTICE_FINDINGS };
 
 		if (history) {
 			in.history = h = sample_history(cfg, &rf->groups[0], ref, sizeof(ref));

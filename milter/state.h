@@ -23,14 +23,14 @@
  * A report older than the newest one applied for its stream only fills in
  * history of open findings: it opens, resolves and notifies nothing.
  *
- * The interface is backend-neutral: an opaque handle and plain structs. This
- * build has one backend, SQLite (state_sqlite.c: WAL, busy timeout, one
- * connection per handle serialised by a mutex, so the milter's threads share
- * a handle and other processes open their own). Nothing here logs: errors
- * come back in the caller's buffer, and a locked or damaged database is an
- * error, never a silent skip.
+ * The history lives in the store (store/store.h: SQLite or PostgreSQL, the
+ * same database as the outbox): state_apply runs inside the caller's store
+ * transaction, so a report's history and its notices commit together; the
+ * queries take a connection of their own. Implemented in store/history.c.
+ * Nothing here logs: errors come back in the caller's buffer, naming the
+ * database, and a locked or damaged database is an error, never a silent skip.
  *
- * Owns: the connection, and the outcome, item and stream arrays it returns.
+ * Owns: the outcome, item and stream arrays it returns.
  */
 #ifndef SM_STATE_H
 #define SM_STATE_H
@@ -38,11 +38,11 @@
 #include <stddef.h>
 #include <time.h>
 
+struct db;
 struct report_file;
-struct state;
+struct store;
 
 #define STATE_REF_MAX 64		/* "SM-20261124-000042" and room to grow */
-#define STATE_BUSY_TIMEOUT_MS 10000	/* how long a writer waits for another */
 
 struct state_policy {
 	unsigned grace_days;		/* GraceDays: deadline = first seen + this */
@@ -103,32 +103,37 @@ struct state_stream {			/* a report stream: type + identifier */
 };
 
 /*
- * state_open - the history in PATH, created when missing. A writer waits up
- * to BUSY_TIMEOUT_MS for another before giving up with an error. NULL with ERR.
+ * state_apply - one readable, closed report file RF into the history, inside
+ * the store transaction DB (store_begin); REPORT_KEY names it uniquely
+ * (report reference and file name). NOW is when the notices are made. 0 with
+ * *OUT (free with state_outcome_free), or -1 with ERR: the caller rolls back.
  */
-struct state *state_open(const char *path, int busy_timeout_ms, char *err, size_t errlen);
-void state_close(struct state *st);
-
-/*
- * state_apply - one readable, closed report file RF into the history;
- * REPORT_KEY names it uniquely (report reference and file name). NOW is when
- * the notices are made. 0 with *OUT (free with state_outcome_free), or -1
- * with ERR and nothing changed.
- */
-int state_apply(struct state *st, const struct state_policy *pol, const char *report_key,
+int state_apply(struct db *db, const struct state_policy *pol, const char *report_key,
     const struct report_file *rf, time_t now, struct state_outcome **out, char *err, size_t errlen);
 void state_outcome_free(struct state_outcome *o);
+
+/*
+ * state_expire - wall-clock expiry, inside the store transaction DB: the open
+ * findings of every report stream that neither carried a date nor arrived
+ * within ResolveAfterDays of NOW are resolved (as of the later of the two +
+ * ResolveAfterDays) and the cases left with nothing open are closed, even
+ * when no report arrives at all. A stream resolved before is not touched
+ * again. 0 with *OUT (its expired
+ * count and closed cases; no groups), or -1 with ERR.
+ */
+int state_expire(struct db *db, const struct state_policy *pol, time_t now, struct state_outcome **out,
+    char *err, size_t errlen);
 
 /*
  * state_items - finding episodes, oldest first detection first: ACCOUNT's or
  * IP's (canonical text form) when given, only open ones when OPEN_ONLY.
  */
-int state_items(struct state *st, const char *account, const char *ip, int open_only,
+int state_items(struct store *st, const char *account, const char *ip, int open_only,
     struct state_item **out, size_t *n, char *err, size_t errlen);
 void state_items_free(struct state_item *items, size_t n);
 
 /* state_streams - every report stream, by type and identifier */
-int state_streams(struct state *st, struct state_stream **out, size_t *n, char *err, size_t errlen);
+int state_streams(struct store *st, struct state_stream **out, size_t *n, char *err, size_t errlen);
 void state_streams_free(struct state_stream *streams, size_t n);
 
 #endif

@@ -176,7 +176,7 @@ printf 'this is not a database, it is a text file that got in the way\n%.0s' 1 2
 "$SM" replay -c "$T/hist.conf" --state "$T/bad.db" "$DEMO" >"$T/bad.log" 2>&1
 rc=$?
 check "a damaged history exits 1" test "$rc" -eq 1
-check "... naming the file and the damage" grep -q "state $T/bad.db: .*damaged" "$T/bad.log"
+check "... naming the file and the damage" grep -q "$T/bad.db: .*damaged" "$T/bad.log"
 
 "$SM" overdue -c "$T/hist.conf" --now "2026-12-20 09:00:00" >"$T/overdue.txt" 2>&1
 check "overdue exits 0" test $? -eq 0

@@ -61,6 +61,7 @@
 #include "prefixmap.h"
 #include "sample.h"
 #include "state.h"
+#include "store/store.h"
 #include "template.h"
 #include "util.h"
 
@@ -242,7 +243,7 @@ earlier_csv(const char *full, const char *date, size_t n)
 
 /* history_run - CSV (the report of DATE) through the pipeline with history ST */
 static struct pipeline_result *
-history_run(const struct config *cfg, const struct prefixmap *map, struct state *st, const char *type,
+history_run(const struct config *cfg, const struct prefixmap *map, struct store *st, const char *type,
     const char *date, const char *csv)
 {
 	struct buf name = BUF_INIT, subject = BUF_INIT;
@@ -263,7 +264,7 @@ history_run(const struct config *cfg, const struct prefixmap *map, struct state 
 	if (parse_detection_time(buf_cstr(&name), &now) != 0)
 		abort();
 	pipeline_set_now(p, now);
-	pipeline_set_state(p, st, 1);
+	pipeline_set_store(p, st, 1);
 	pipeline_feed(p, msg, strlen(msg));
 	if (pipeline_finish(p, &r, err, sizeof(err)) != 0) {
 		failed(type, err);
@@ -280,7 +281,7 @@ history_run(const struct config *cfg, const struct prefixmap *map, struct state 
  * after two earlier ones: 192.0.2.10 reported since OVERDUE_FIRST,
  * 192.0.2.200 since OTHER_FIRST */
 static struct pipeline_result *
-history_notice(const struct config *cfg, const struct prefixmap *map, struct state *st, const char *type,
+history_notice(const struct config *cfg, const struct prefixmap *map, struct store *st, const char *type,
     int wide)
 {
 	static const char *const dates[] = { OVERDUE_FIRST, OTHER_FIRST, "2026-11-24" };
@@ -659,14 +660,14 @@ check_all_types(const struct config *cfg, int history, int wide, size_t *naction
 	size_t i, ntypes;
 	char **types = sample_types(cfg, &ntypes), *dir = NULL, err[512];
 	struct buf path = BUF_INIT;
-	struct state *st = NULL;
+	struct store *st = NULL;
 	int bad = 0;
 
 	if (history) {
 		dir = test_tmpdir();
 		buf_printf(&path, "%s/clarity.db", dir);
-		if ((st = state_open(buf_cstr(&path), 2000, err, sizeof(err))) == NULL)
-			bad |= failed("state_open", err);
+		if ((st = store_open(buf_cstr(&path), NULL, 2000, err, sizeof(err))) == NULL)
+			bad |= failed("store_open", err);
 	}
 	for (i = 0; i < ntypes && !(history && st == NULL); i++) {
 		struct pipeline_result *r = history ? history_notice(cfg, map, st, types[i], wide) :
@@ -684,7 +685,7 @@ check_all_types(const struct config *cfg, int history, int wide, size_t *naction
 		*(needs_action(&x) ? naction : ninfo) += 1;
 		pipeline_result_free(r);
 	}
-	state_close(st);
+	store_close(st);
 	buf_free(&path);
 	free(dir);
 	sample_types_free(types, ntypes);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "filter.h"
 #include "outbox.h"
+#include "store/store.h"
 #include "prefixmap.h"
 #include "util.h"
 
@@ -118,14 +119,14 @@ rig_init(struct rig *r)
 	r->dbpath = buf_steal(&p);
 	r->env.cfg = r->cfg;
 	r->env.map = r->map;
-	r->env.outbox = outbox_open(r->dbpath, err, sizeof(err));
+	r->env.store = store_open(NULL, r->dbpath, STORE_BUSY_TIMEOUT_MS, err, sizeof(err));
 	free(dir);
 }
 
 static void
 rig_free(struct rig *r)
 {
-	outbox_close(r->env.outbox);
+	store_close(r->env.store);
 	prefixmap_free(r->map);
 	config_free(r->cfg);
 	free(r->dbpath);
@@ -137,7 +138,7 @@ pending(struct rig *r)
 	struct outbox_counts c;
 	char err[256];
 
-	outbox_get_counts(r->env.outbox, &c, err, sizeof(err));
+	outbox_get_counts(r->env.store, 0, &c, err, sizeof(err));
 	return c.pending;
 }
 
@@ -214,7 +215,7 @@ TEST(filter, authenticated_report_is_queued_before_the_answer_and_tagged)
 	int chunks;
 
 	rig_init(&r);
-	REQUIRE(r.env.outbox != NULL);
+	REQUIRE(r.env.store != NULL);
 	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
 	CHECK(chunks > 0);
 	CHECK_INT(pending(&r), 2);
@@ -283,7 +284,9 @@ TEST(filter, outbox_failure_is_a_tempfail)
 	CHECK(sqlite3_exec(db, "DROP TABLE notices", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	CHECK(run(&r, &mta, msg, &chunks) == FILTER_TEMPFAIL);
-	CHECK(strstr(buf_cstr(&mta.log), "QID123: notices not queued, sender must retry") != NULL);
+	CHECK(strstr(buf_cstr(&mta.log), "QID123: report not handled, sender must retry") != NULL);
+	CHECK(strstr(buf_cstr(&mta.log), r.dbpath) != NULL);	/* the error names the database */
+	CHECK(strstr(buf_cstr(&mta.log), "no such table: notices") != NULL);
 	CHECK_STR(buf_cstr(&mta.reply), "451 4.3.0 shadowmilter: notice queue unavailable, try again later\n");
 	CHECK_INT(mta.added.len, 0);
 	fake_free(&mta);
@@ -299,13 +302,22 @@ TEST(filter, unusable_history_is_a_tempfail_with_a_reply)
 	struct rig r;
 	int chunks;
 
+	char err[512];
+	struct store *history;
+
 	rig_init(&r);
-	r.env.state_error = "StateDB /var/lib/shadowmilter/history.db: unable to open database file";
+	/* StateDB names a file that cannot be opened: the daemon runs, reports wait */
+	REQUIRE((history = store_new("/nonexistent-dir/history.db", r.dbpath, 200, err, sizeof(err))) != NULL);
+	store_close(r.env.store);
+	r.env.store = history;
 	CHECK(run(&r, &mta, msg, &chunks) == FILTER_TEMPFAIL);
-	CHECK_INT(pending(&r), 0);
 	/* the detail is ours; the sender sees a code and a reason, no path */
-	CHECK(strstr(buf_cstr(&mta.log), "QID123: report not handled, sender must retry: StateDB /var/lib/") != NULL);
-	CHECK_STR(buf_cstr(&mta.reply), "451 4.3.0 shadowmilter: detection history unavailable, try again later\n");
+	CHECK(strstr(buf_cstr(&mta.log), "QID123: report not handled, sender must retry: "
+	    "/nonexistent-dir/history.db: unable to open database file") != NULL);
+	CHECK_STR(buf_cstr(&mta.reply), "451 4.3.0 shadowmilter: notice queue unavailable, try again later\n");
+	store_close(r.env.store);
+	r.env.store = store_open(NULL, r.dbpath, 200, err, sizeof(err));
+	CHECK_INT(pending(&r), 0);
 	fake_free(&mta);
 	free(msg);
 	rig_free(&r);
@@ -425,7 +437,7 @@ TEST(filter, the_ops_copy_says_why_a_known_report_type_named_nobody)
 	int chunks;
 
 	rig_init(&r);
-	REQUIRE(r.env.outbox != NULL);
+	REQUIRE(r.env.store != NULL);
 	REQUIRE(config_load_catalogue(r.cfg, err, sizeof(err)) == 0);
 	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
 	CHECK_INT(pending(&r), 0);
@@ -451,7 +463,7 @@ TEST(filter, an_unmatched_listed_network_is_on_the_ops_copy)
 	int chunks;
 
 	rig_init(&r);
-	REQUIRE(r.env.outbox != NULL);
+	REQUIRE(r.env.store != NULL);
 	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
 	CHECK_INT(pending(&r), 2);	/* acme (192.0.2.0/24 covers the /28) and bob (his /29 inside) */
 	added = unfolded(buf_cstr(&mta.added));

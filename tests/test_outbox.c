@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include "outbox.h"
+#include "store/store.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -11,24 +12,29 @@
 
 static char *rcpt_acme[] = { "ops@acme.example" };
 
+/* item - a notice of REF for ACCOUNT; its key is kept for the rest of the run */
 static struct outbox_item
 item(const char *ref, const char *type, const char *account)
 {
-	struct outbox_item it = { ref, type, account, rcpt_acme, 1, "Subject: x\n\nbody\n", "QID42" };
+	static char keys[64][256];
+	static int n;
+	char *key = keys[n++ % 64];
+	struct outbox_item it = { key, ref, type, account, rcpt_acme, 1, "Subject: x\n\nbody\n", "QID42" };
 
+	snprintf(key, sizeof(keys[0]), "%s|%s|%s", ref, type, account);
 	return it;
 }
 
-static struct outbox *
+static struct store *
 fresh(char **path)
 {
 	char *dir = test_tmpdir(), err[256];
-	struct outbox *ob;
+	struct store *ob;
 	struct buf p = BUF_INIT;
 
 	buf_printf(&p, "%s/outbox.db", dir);
 	free(dir);
-	ob = outbox_open(p.data, err, sizeof(err));
+	ob = store_open(NULL, p.data, STORE_BUSY_TIMEOUT_MS, err, sizeof(err));
 	if (ob == NULL)
 		fprintf(stderr, "%s\n", err);
 	*path = buf_steal(&p);
@@ -38,7 +44,7 @@ fresh(char **path)
 TEST(outbox, same_report_twice_queues_each_notice_once)
 {
 	char *path, err[256];
-	struct outbox *ob = fresh(&path);
+	struct store *ob = fresh(&path);
 	struct outbox_item items[2] = { item("<r1@x>", "scan_portmapper", "acme"),
 	    item("<r1@x>", "scan_portmapper", "bob") };
 	struct outbox_counts c;
@@ -52,26 +58,26 @@ TEST(outbox, same_report_twice_queues_each_notice_once)
 	items[1] = item("<r2@x>", "scan_portmapper", "bob");	/* the next day's report */
 	CHECK(outbox_commit(ob, items, 2, 1002, &added, err, sizeof(err)) == 0);
 	CHECK_INT(added, 1);
-	CHECK(outbox_get_counts(ob, &c, err, sizeof(err)) == 0);
+	CHECK(outbox_get_counts(ob, 0, &c, err, sizeof(err)) == 0);
 	CHECK_INT(c.pending, 3);
-	outbox_close(ob);
+	store_close(ob);
 	free(path);
 }
 
 TEST(outbox, survives_reopening)
 {
 	char *path, err[256];
-	struct outbox *ob = fresh(&path);
+	struct store *ob = fresh(&path);
 	struct outbox_item it = item("<r1@x>", "scan_ntp", "acme");
 	struct outbox_entry e;
 	size_t added;
 
 	REQUIRE(ob != NULL);
 	CHECK(outbox_commit(ob, &it, 1, 1000, &added, err, sizeof(err)) == 0);
-	outbox_close(ob);
-	ob = outbox_open(path, err, sizeof(err));
+	store_close(ob);
+	ob = store_open(NULL, path, STORE_BUSY_TIMEOUT_MS, err, sizeof(err));
 	REQUIRE(ob != NULL);
-	REQUIRE(outbox_next_due(ob, 1000, &e, err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(ob, 1000, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1);
 	CHECK_STR(e.account, "acme");
 	CHECK_STR(e.report_type, "scan_ntp");
 	CHECK_STR(e.queue_id, "QID42");
@@ -79,14 +85,14 @@ TEST(outbox, survives_reopening)
 	CHECK_STR(e.recipients[0], "ops@acme.example");
 	CHECK_STR(e.message, "Subject: x\n\nbody\n");
 	outbox_entry_free(&e);
-	outbox_close(ob);
+	store_close(ob);
 	free(path);
 }
 
 TEST(outbox, sent_is_final_and_retry_waits)
 {
 	char *path, err[256];
-	struct outbox *ob = fresh(&path);
+	struct store *ob = fresh(&path);
 	struct outbox_item items[2] = { item("<r@x>", "t", "a"), item("<r@x>", "t", "b") };
 	struct outbox_entry e;
 	struct outbox_counts c;
@@ -94,19 +100,19 @@ TEST(outbox, sent_is_final_and_retry_waits)
 
 	REQUIRE(ob != NULL);
 	CHECK(outbox_commit(ob, items, 2, 1000, &added, err, sizeof(err)) == 0);
-	REQUIRE(outbox_next_due(ob, 1000, &e, err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(ob, 1000, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1);
 	CHECK(outbox_mark_sent(ob, e.id, 1000, err, sizeof(err)) == 0);
 	outbox_entry_free(&e);
-	REQUIRE(outbox_next_due(ob, 1000, &e, err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(ob, 1000, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1);
 	CHECK(outbox_mark_retry(ob, e.id, 1060, "connection refused", err, sizeof(err)) == 0);
 	outbox_entry_free(&e);
-	CHECK_INT(outbox_next_due(ob, 1059, &e, err, sizeof(err)), 0);
-	CHECK_INT(outbox_next_due(ob, 1060, &e, err, sizeof(err)), 1);
+	CHECK_INT(outbox_claim(ob, 1059, OUTBOX_LEASE, "test", &e, err, sizeof(err)), 0);
+	CHECK_INT(outbox_claim(ob, 1060, OUTBOX_LEASE, "test", &e, err, sizeof(err)), 1);
 	outbox_entry_free(&e);
-	CHECK(outbox_get_counts(ob, &c, err, sizeof(err)) == 0);
+	CHECK(outbox_get_counts(ob, 0, &c, err, sizeof(err)) == 0);
 	CHECK_INT(c.sent, 1);
 	CHECK_INT(c.pending, 1);
-	outbox_close(ob);
+	store_close(ob);
 	free(path);
 }
 
@@ -114,14 +120,15 @@ TEST(outbox, unwritable_database_is_an_error_not_a_crash)
 {
 	char err[256];
 
-	CHECK(outbox_open("/nonexistent-dir/outbox.db", err, sizeof(err)) == NULL);
-	CHECK(strstr(err, "outbox") != NULL);
+	CHECK(store_open(NULL, "/nonexistent-dir/outbox.db", STORE_BUSY_TIMEOUT_MS, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "/nonexistent-dir/outbox.db") != NULL);	/* the file and the cause */
+	CHECK(strstr(err, "unable to open") != NULL);
 }
 
 TEST(outbox, sent_notices_are_pruned_after_retention_failed_ones_stay)
 {
 	char *path, err[256];
-	struct outbox *ob = fresh(&path);
+	struct store *ob = fresh(&path);
 	struct outbox_item items[3] = { item("<r@x>", "t", "a"), item("<r@x>", "t", "b"), item("<r@x>", "t", "c") };
 	struct outbox_entry e;
 	struct outbox_counts c;
@@ -130,20 +137,20 @@ TEST(outbox, sent_notices_are_pruned_after_retention_failed_ones_stay)
 
 	REQUIRE(ob != NULL);
 	CHECK(outbox_commit(ob, items, 3, 1000, &added, err, sizeof(err)) == 0);
-	REQUIRE(outbox_next_due(ob, 1000, &e, err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(ob, 1000, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1);
 	CHECK(outbox_mark_sent(ob, e.id, 1000, err, sizeof(err)) == 0);
 	outbox_entry_free(&e);
-	REQUIRE(outbox_next_due(ob, 1000, &e, err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(ob, 1000, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1);
 	CHECK(outbox_mark_sent(ob, e.id, 5000, err, sizeof(err)) == 0);
 	outbox_entry_free(&e);
-	REQUIRE(outbox_next_due(ob, 1000, &e, err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(ob, 1000, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1);
 	CHECK(outbox_mark_failed(ob, e.id, "gave up", err, sizeof(err)) == 0);
 	outbox_entry_free(&e);
 	CHECK(outbox_prune(ob, 2000, &removed, err, sizeof(err)) == 0);
 	CHECK_INT(removed, 1);
-	CHECK(outbox_get_counts(ob, &c, err, sizeof(err)) == 0);
+	CHECK(outbox_get_counts(ob, 0, &c, err, sizeof(err)) == 0);
 	CHECK_INT(c.sent, 1);
 	CHECK_INT(c.failed, 1);
-	outbox_close(ob);
+	store_close(ob);
 	free(path);
 }

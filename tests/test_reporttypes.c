@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "prefixmap.h"
 #include "state.h"
+#include "store/store.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -626,18 +627,18 @@ TEST(reporttypes, the_history_keeps_each_connection_apart)
 	char *dir = test_tmpdir(), path[4096], err[512], *msg;
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-event4_sinkhole-as64500.csv", EVENT_CSV,
 	    NULL, NULL };
-	struct state *st;
+	struct store *st;
 	struct state_item *items = NULL;
 	struct pipeline *p;
 	struct pipeline_result *r = NULL;
 	size_t n = 0, i, from_49460 = 0;
 
 	snprintf(path, sizeof(path), "%s/state.db", dir);
-	st = state_open(path, 2000, err, sizeof(err));
+	st = store_open(path, NULL, 2000, err, sizeof(err));
 	REQUIRE(st != NULL);
 	msg = testmail_build(&tm);
 	p = pipeline_new(cfg, map);
-	pipeline_set_state(p, st, 1);
+	pipeline_set_store(p, st, 1);
 	pipeline_feed(p, msg, strlen(msg));
 	CHECK(pipeline_finish(p, &r, err, sizeof(err)) == 0);
 	pipeline_free(p);
@@ -650,7 +651,7 @@ TEST(reporttypes, the_history_keeps_each_connection_apart)
 	}
 	CHECK_INT(from_49460, 1);
 	state_items_free(items, n);
-	state_close(st);
+	store_close(st);
 	free(msg);
 	free(dir);
 	prefixmap_free(map);

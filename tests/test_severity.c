@@ -19,6 +19,7 @@
 #include "pipeline.h"
 #include "prefixmap.h"
 #include "state.h"
+#include "store/store.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -29,7 +30,7 @@ static const char *MAP = "prefix,account,email\n192.0.2.0/24,acme,ops@acme.examp
 struct rig {
 	struct config *cfg;
 	struct prefixmap *map;
-	struct state *st;		/* NULL: no StateDB */
+	struct store *st;		/* NULL: no StateDB */
 	char *dir;
 	int seq;
 };
@@ -54,8 +55,8 @@ rig_init(struct rig *r, int history, const char *const *settings)
 	r->dir = test_tmpdir();
 	if (history) {
 		buf_printf(&path, "%s/state.db", r->dir);
-		if ((r->st = state_open(path.data, 2000, err, sizeof(err))) == NULL)
-			fprintf(stderr, "  state_open: %s\n", err);
+		if ((r->st = store_open(path.data, NULL, 2000, err, sizeof(err))) == NULL)
+			fprintf(stderr, "  store_open: %s\n", err);
 	}
 	buf_free(&path);
 }
@@ -63,7 +64,7 @@ rig_init(struct rig *r, int history, const char *const *settings)
 static void
 rig_free(struct rig *r)
 {
-	state_close(r->st);
+	store_close(r->st);
 	prefixmap_free(r->map);
 	config_free(r->cfg);
 	free(r->dir);
@@ -93,7 +94,7 @@ day(struct rig *r, const char *type, const char *date, int port)
 	if (parse_detection_time(when.data, &now) != 0)
 		abort();
 	pipeline_set_now(p, now);
-	pipeline_set_state(p, r->st, 1);
+	pipeline_set_store(p, r->st, 1);
 	pipeline_feed(p, msg, strlen(msg));
 	if (pipeline_finish(p, &res, err, sizeof(err)) != 0) {
 		fprintf(stderr, "  pipeline: %s\n", err);

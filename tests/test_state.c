@@ -19,6 +19,7 @@
 #include "pipeline.h"
 #include "prefixmap.h"
 #include "state.h"
+#include "store/store.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -37,7 +38,7 @@ static const char *MAP =
 struct rig {
 	struct config *cfg;
 	struct prefixmap *map;
-	struct state *st;
+	struct store *st;
 	char *path;
 	int seq;			/* Message-ID counter */
 };
@@ -58,16 +59,16 @@ rig_init(struct rig *r, const char *const *settings)
 	r->map = test_map(MAP);
 	buf_printf(&p, "%s/state.db", dir);
 	r->path = buf_steal(&p);
-	r->st = state_open(r->path, 2000, err, sizeof(err));
+	r->st = store_open(r->path, NULL, 2000, err, sizeof(err));
 	if (r->st == NULL)
-		fprintf(stderr, "state_open: %s\n", err);
+		fprintf(stderr, "store_open: %s\n", err);
 	free(dir);
 }
 
 static void
 rig_free(struct rig *r)
 {
-	state_close(r->st);
+	store_close(r->st);
 	prefixmap_free(r->map);
 	config_free(r->cfg);
 	free(r->path);
@@ -111,13 +112,13 @@ report(struct rig *r, const char *date, const char *type, const char *identifier
 
 /* run - MSG through the pipeline with the rig's history, notices made at NOW */
 static struct pipeline_result *
-run_with(const struct rig *r, struct state *st, const char *msg, time_t now, char *err, size_t errlen)
+run_with(const struct rig *r, struct store *st, const char *msg, time_t now, char *err, size_t errlen)
 {
 	struct pipeline *p = pipeline_new(r->cfg, r->map);
 	struct pipeline_result *res = NULL;
 
 	pipeline_set_now(p, now);
-	pipeline_set_state(p, st, 1);
+	pipeline_set_store(p, st, 1);
 	pipeline_feed(p, msg, strlen(msg));
 	if (pipeline_finish(p, &res, err, errlen) != 0)
 		res = NULL;
@@ -564,7 +565,7 @@ struct writer {
 
 /* write_reports - REPORTS_EACH reports (distinct Message-IDs, one day) through ST */
 static int
-write_reports(struct rig *r, struct state *st, int id)
+write_reports(struct rig *r, struct store *st, int id)
 {
 	int i, failures = 0;
 
@@ -614,22 +615,22 @@ TEST(state, milter_threads_and_a_replay_process_at_once_lose_no_update)
 
 	rig_init(&r, NULL);
 	REQUIRE(r.st != NULL && pipe(go) == 0);
-	state_close(r.st);	/* a process forked with an open connection is not another process */
+	store_close(r.st);	/* a process forked with an open connection is not another process */
 	r.st = NULL;
 	if ((pid = fork()) == 0) {	/* the replay: its own connection */
-		struct state *st;
+		struct store *st;
 		int failures;
 
 		close(go[1]);
-		if (read(go[0], &c, 1) != 1 || (st = state_open(r.path, 10000, err, sizeof(err))) == NULL)
+		if (read(go[0], &c, 1) != 1 || (st = store_open(r.path, NULL, 10000, err, sizeof(err))) == NULL)
 			_exit(2);
 		failures = write_reports(&r, st, 99);
-		state_close(st);
+		store_close(st);
 		_exit(failures ? 1 : 0);
 	}
 	REQUIRE(pid > 0);
 	close(go[0]);
-	r.st = state_open(r.path, 10000, err, sizeof(err));	/* the milter's, shared by its threads */
+	r.st = store_open(r.path, NULL, 10000, err, sizeof(err));	/* the milter's, shared by its threads */
 	REQUIRE(r.st != NULL);
 	for (i = 0; i < WRITERS; i++) {
 		w[i].r = &r;
@@ -662,23 +663,23 @@ TEST(state, milter_threads_and_a_replay_process_at_once_lose_no_update)
 TEST(state, a_damaged_database_is_an_error_that_names_it)
 {
 	struct rig r;
-	struct state *st;
+	struct store *st;
 	char *msg, err[512] = "";
 	struct pipeline_result *res;
 	FILE *f;
 	int i;
 
 	rig_init(&r, NULL);
-	state_close(r.st);
+	store_close(r.st);
 	r.st = NULL;
 	REQUIRE((f = fopen(r.path, "wb")) != NULL);
 	for (i = 0; i < 4096; i++)
 		fputc("not a database "[i % 15], f);
 	fclose(f);
-	CHECK((st = state_open(r.path, 200, err, sizeof(err))) == NULL);
+	CHECK((st = store_open(r.path, NULL, 200, err, sizeof(err))) == NULL);
 	CHECK(strstr(err, r.path) != NULL);
 	CHECK(strstr(err, "damaged") != NULL);
-	state_close(st);
+	store_close(st);
 	rig_free(&r);
 
 	/* damaged under a running milter: the next report fails, it is not skipped */
@@ -686,7 +687,7 @@ TEST(state, a_damaged_database_is_an_error_that_names_it)
 	REQUIRE(r.st != NULL);
 	res = day(&r, "2026-11-01", "192.0.2.10");
 	pipeline_result_free(res);
-	state_close(r.st);
+	store_close(r.st);
 	{
 		sqlite3 *db;
 
@@ -694,7 +695,7 @@ TEST(state, a_damaged_database_is_an_error_that_names_it)
 		CHECK(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) == SQLITE_OK);
 		sqlite3_close(db);
 	}
-	REQUIRE((r.st = state_open(r.path, 200, err, sizeof(err))) != NULL);
+	REQUIRE((r.st = store_open(r.path, NULL, 200, err, sizeof(err))) != NULL);
 	REQUIRE((f = fopen(r.path, "r+b")) != NULL);
 	fseek(f, 100, SEEK_SET);	/* the header stays: the damage is in the tables */
 	for (i = 0; i < 64 * 1024; i++)
@@ -718,8 +719,8 @@ TEST(state, a_database_locked_past_the_busy_timeout_fails_the_report)
 	struct pipeline_result *res;
 
 	rig_init(&r, NULL);
-	state_close(r.st);
-	r.st = state_open(r.path, 150, err, sizeof(err));
+	store_close(r.st);
+	r.st = store_open(r.path, NULL, 150, err, sizeof(err));
 	REQUIRE(r.st != NULL);
 	REQUIRE(sqlite3_open(r.path, &other) == SQLITE_OK);
 	REQUIRE(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
@@ -819,38 +820,36 @@ TEST(state, the_milter_tempfails_with_a_clear_log_line_when_the_database_is_lock
 	struct rig r;
 	struct filter_env env;
 	struct fake_log l = { BUF_INIT };
-	struct buf ob = BUF_INIT;
+	struct buf ob = BUF_INIT, want = BUF_INIT;
 	struct outbox_counts counts;
 	sqlite3 *other;
 	char *msg, err[512];
 
 	rig_init(&r, NULL);
-	state_close(r.st);
-	r.st = state_open(r.path, 150, err, sizeof(err));
+	store_close(r.st);
+	buf_printf(&ob, "%s.outbox", r.path);	/* an old two-file configuration */
+	r.st = store_open(r.path, ob.data, 150, err, sizeof(err));
 	REQUIRE(r.st != NULL);
-	buf_printf(&ob, "%s.outbox", r.path);
 	memset(&env, 0, sizeof(env));
 	env.cfg = r.cfg;
 	env.map = r.map;
-	env.outbox = outbox_open(ob.data, err, sizeof(err));
-	env.state = r.st;
-	REQUIRE(env.outbox != NULL);
+	env.store = r.st;
 	msg = report(&r, "2026-11-01", "scan_portmapper", "as64500", "192.0.2.10");
 	REQUIRE(sqlite3_open(r.path, &other) == SQLITE_OK);
 	REQUIRE(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
 	CHECK(eom(&env, &l, msg, at("2026-11-01 12:00:00")) == FILTER_TEMPFAIL);
-	CHECK(strstr(buf_cstr(&l.log), "QSTATE1: report not handled, sender must retry: state ") != NULL);
-	CHECK(strstr(buf_cstr(&l.log), "database is locked") != NULL);
-	CHECK(outbox_get_counts(env.outbox, &counts, err, sizeof(err)) == 0 && counts.pending == 0);
+	buf_printf(&want, "QSTATE1: report not handled, sender must retry: %s: database is locked", r.path);
+	CHECK(strstr(buf_cstr(&l.log), want.data) != NULL);
+	CHECK(outbox_get_counts(env.store, 0, &counts, err, sizeof(err)) == 0 && counts.pending == 0);
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(other);
 	buf_reset(&l.log);
 	CHECK(eom(&env, &l, msg, at("2026-11-01 12:10:00")) == FILTER_ACCEPT);
 	CHECK(strstr(buf_cstr(&l.log), "renotify_skipped=0 resolved=0") != NULL);
-	CHECK(outbox_get_counts(env.outbox, &counts, err, sizeof(err)) == 0 && counts.pending == 1);
-	outbox_close(env.outbox);
+	CHECK(outbox_get_counts(env.store, 0, &counts, err, sizeof(err)) == 0 && counts.pending == 1);
 	buf_free(&l.log);
 	buf_free(&ob);
+	buf_free(&want);
 	free(msg);
 	rig_free(&r);
 }
@@ -860,24 +859,24 @@ TEST(state, the_milter_tempfails_reports_while_the_database_cannot_be_opened)
 	struct rig r;
 	struct filter_env env;
 	struct fake_log l = { BUF_INIT };
-	struct buf ob = BUF_INIT;
+	struct buf want = BUF_INIT;
 	char *msg, err[512];
 
 	rig_init(&r, NULL);
-	buf_printf(&ob, "%s.outbox", r.path);
+	store_close(r.st);
+	test_write_file(r.path, "this is not a database, it is a text file that is long enough to be read as one");
 	memset(&env, 0, sizeof(env));
 	env.cfg = r.cfg;
 	env.map = r.map;
-	env.outbox = outbox_open(ob.data, err, sizeof(err));
-	env.state_error = "state /var/lib/x.db: file is not a database: the history database is damaged";
-	REQUIRE(env.outbox != NULL);
+	/* as the daemon: the store is reached when a report needs it */
+	REQUIRE((r.st = store_new(r.path, r.path, 150, err, sizeof(err))) != NULL);
+	env.store = r.st;
 	msg = report(&r, "2026-11-01", "scan_portmapper", "as64500", "192.0.2.10");
 	CHECK(eom(&env, &l, msg, at("2026-11-01 12:00:00")) == FILTER_TEMPFAIL);
-	CHECK(strstr(buf_cstr(&l.log), "QSTATE1: report not handled, sender must retry: state /var/lib/x.db: "
-	    "file is not a database") != NULL);
-	outbox_close(env.outbox);
+	buf_printf(&want, "QSTATE1: report not handled, sender must retry: %s: file is not a database", r.path);
+	CHECK(strstr(buf_cstr(&l.log), want.data) != NULL);
 	buf_free(&l.log);
-	buf_free(&ob);
+	buf_free(&want);
 	free(msg);
 	rig_free(&r);
 }

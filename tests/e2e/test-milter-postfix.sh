@@ -173,7 +173,7 @@ sed 's/^Message-ID: .*/Message-ID: <no-history-1@reports.shadowserver.org>/' tes
 send autoreports@shadowserver.org ops@example.net "$T/fourth.eml"
 check "a report that cannot be recorded gets a 451" grep -q '^451$' "$T/smtp.out"
 check "Postfix logs the milter's reply: code and reason" \
-    pf_log_grep 'milter-reject: END-OF-MESSAGE .*: 4\.3\.0 shadowmilter: detection history unavailable, try again later;'
+    pf_log_grep 'milter-reject: END-OF-MESSAGE .*: 4\.3\.0 shadowmilter: notice queue unavailable, try again later;'
 check "the milter logs the detail" grep -q "report not handled, sender must retry: .*$T/readonly/history.db" "$T/milter.log"
 
 if [ "$failed" -ne 0 ]; then

@@ -84,6 +84,7 @@ OutboxDB            $OUTBOX_DB
 Transport           smtp:127.0.0.1:$2
 DeliverInterval     1
 RetryInterval       1
+DeliveryLease       5s
 EOC
 }
 # start_mx N - start MX N's daemon; ready at its "listening on" line

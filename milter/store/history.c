@@ -1,0 +1,755 @@
+/*
+ * history - the detection history, kept in the store
+ *
+ * See state.h. Tables (schema.c): reports (each applied report file: the
+ * idempotency record), findings (one row per episode of a finding; at most
+ * one open per finding), cases (an account's findings of one type, with the
+ * reference), decisions (what a report decided per account, replayed on a
+ * retry) and streams (the newest report per type and identifier). The SQL is
+ * written once for SQLite and PostgreSQL (store/db.h). state_apply runs
+ * inside the caller's store transaction, which has the store to itself, so
+ * the report's notices commit with it and two writers (threads, processes,
+ * MX hosts) never interleave.
+ */
+#include "state.h"
+#include "findings.h"
+#include "prefixmap.h"
+#include "store/db.h"
+#include "store/store.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY 86400
+
+enum { DECIDED_HELD = 0, DECIDED_NOTICE = 1, DECIDED_CLOSED = 2 };
+
+static void
+column_ref(struct db_stmt *s, int col, char *out)
+{
+	snprintf(out, STATE_REF_MAX, "%s", db_text(s, col));
+}
+
+/* --- one report ---------------------------------------------------------- */
+
+struct apply {
+	struct db *db;
+	const struct state_policy *pol;
+	const struct report_file *rf;
+	time_t now;
+	time_t date;			/* the report's date: what "absent" is measured against */
+	long long rid;			/* its reports row */
+	int late;
+};
+
+/* report_date - the file name's date; else the earliest detection; else now */
+static time_t
+report_date(const struct report_file *rf, time_t now)
+{
+	struct buf b = BUF_INIT;
+	time_t t = 0, d;
+	size_t i, j;
+
+	buf_printf(&b, "%s 00:00:00", rf->date);
+	if (*rf->date && parse_detection_time(b.data, &d) == 0)
+		t = d;
+	buf_free(&b);
+	for (i = 0; t == 0 && i < rf->ngroups; i++)
+		for (j = 0; j < rf->groups[i].nfindings; j++)
+			if (t == 0 || rf->groups[i].findings[j]->detected < t)
+				t = rf->groups[i].findings[j]->detected;
+	for (i = 0; t == 0 && i < rf->nunmatched; i++)
+		if (t == 0 || rf->unmatched[i]->detected < t)
+			t = rf->unmatched[i]->detected;
+	return t ? t : now;
+}
+
+static void
+format_reference(long long id, time_t opened, char *out)
+{
+	struct tm tm;
+
+	gmtime_r(&opened, &tm);
+	snprintf(out, STATE_REF_MAX, "SM-%04d%02d%02d-%06lld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, id);
+}
+
+/* insert_id - run an INSERT ... RETURNING id: the new row's id, or -1 */
+static long long
+insert_id(struct db *db, struct db_stmt *s)
+{
+	return s && db_step(db, s) == 1 ? db_int(s, 0) : -1;
+}
+
+/*
+ * open_case - the account's open case of the report's type, opened now if
+ * none. The reference is made from the case's row id, which one database
+ * hands out once: references never collide, however many hosts share it.
+ */
+static long long
+open_case(struct apply *a, const char *account)
+{
+	static const char find[] = "SELECT id FROM cases WHERE account = ?1 AND report_type = ?2 AND closed_at IS NULL";
+	static const char add[] = "INSERT INTO cases (account, report_type, opened_at) VALUES (?1, ?2, ?3) RETURNING id";
+	static const char name[] = "UPDATE cases SET reference = ?2 WHERE id = ?1";
+	struct db_stmt *s;
+	char ref[STATE_REF_MAX];
+	long long id;
+	int rc;
+
+	if ((s = DB_RUN(a->db, find, DBT(account), DBT(a->rf->type))) == NULL)
+		return -1;
+	if ((rc = db_step(a->db, s)) != 0)
+		return rc < 0 ? -1 : db_int(s, 0);
+	if ((id = insert_id(a->db, DB_RUN(a->db, add, DBT(account), DBT(a->rf->type), DBI(a->date)))) < 0)
+		return -1;
+	format_reference(id, a->date, ref);
+	return DB_DO(a->db, name, DBI(id), DBT(ref)) == 0 ? id : -1;
+}
+
+/* case_reference - the account's open case's reference, "" when none */
+static int
+case_reference(struct apply *a, const char *account, char *out)
+{
+	static const char sql[] = "SELECT reference FROM cases WHERE account = ?1 AND report_type = ?2"
+	    " AND closed_at IS NULL";
+	struct db_stmt *s = DB_RUN(a->db, sql, DBT(account), DBT(a->rf->type));
+	int rc;
+
+	*out = '\0';
+	if (s == NULL || (rc = db_step(a->db, s)) < 0)
+		return -1;
+	if (rc > 0)
+		column_ref(s, 0, out);
+	return 0;
+}
+
+static void
+set_deadline(const struct apply *a, const struct finding *f, struct state_finding *sf)
+{
+	sf->deadline = sf->first_seen + (time_t)a->pol->grace_days * DAY;
+	sf->overdue = f->detected >= sf->deadline;
+}
+
+/* seen_again - F was in an open episode, the current row of S: update it */
+static long long
+seen_again(struct apply *a, struct db_stmt *s, const struct finding *f, struct state_finding *sf, int *recent)
+{
+	static const char sql[] = "UPDATE findings SET"
+	    " first_seen = CASE WHEN first_seen < ?2 THEN first_seen ELSE ?2 END,"
+	    " last_seen = CASE WHEN last_seen > ?2 THEN last_seen ELSE ?2 END,"
+	    " times_reported = times_reported + 1, identifier = ?3, last_report = ?4 WHERE id = ?1";
+	long long id = db_int(s, 0);
+
+	if (db_int(s, 1) < f->detected)
+		sf->first_seen = (time_t)db_int(s, 1);
+	sf->times_reported = (unsigned long)db_int(s, 2) + 1;
+	if (db_is_null(s, 3) || a->now - (time_t)db_int(s, 3) >= (time_t)a->pol->renotify_interval)
+		*recent = 0;
+	return DB_DO(a->db, sql, DBI(id), DBI(f->detected), DBT(a->rf->identifier), DBI(a->rid)) == 0 ? id : -1;
+}
+
+/* first_sighting - a new episode of F in CASE_ID */
+static long long
+first_sighting(struct apply *a, const char *account, const char *ip, const struct finding *f, long long case_id)
+{
+	static const char sql[] = "INSERT INTO findings (case_id, account, ip, port, protocol, report_type,"
+	    " identifier, first_seen, last_seen, times_reported, first_report, last_report)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 1, ?9, ?9) RETURNING id";
+
+	return insert_id(a->db, DB_RUN(a->db, sql, DBI(case_id), DBT(account), DBT(ip), DBI(f->port),
+	    DBT(f->protocol), DBT(a->rf->type), DBT(a->rf->identifier), DBI(f->detected), DBI(a->rid)));
+}
+
+/*
+ * record_finding - F into its open episode, or a new one (not for a late
+ * report). *RECENT stays set while every finding seen before was notified
+ * within RenotifyInterval. Returns the row id, 0 when not recorded, -1.
+ */
+static long long
+record_finding(struct apply *a, const char *account, const struct finding *f, struct state_finding *sf,
+    long long *case_id, int *recent)
+{
+	static const char find[] = "SELECT id, first_seen, times_reported, last_notified FROM findings"
+	    " WHERE account = ?1 AND ip = ?2 AND port = ?3 AND protocol = ?4 AND report_type = ?5"
+	    " AND resolved_at IS NULL";
+	char ip[FINDING_ADDRSTRLEN];
+	struct db_stmt *s;
+	int rc;
+
+	finding_address(f, ip, sizeof(ip));	/* a network keeps its length: "198.51.100.8/29" */
+	sf->first_seen = f->detected;
+	sf->times_reported = 1;
+	if ((s = DB_RUN(a->db, find, DBT(account), DBT(ip), DBI(f->port), DBT(f->protocol), DBT(a->rf->type))) == NULL)
+		return -1;
+	if ((rc = db_step(a->db, s)) != 0)
+		return rc < 0 ? -1 : seen_again(a, s, f, sf, recent);
+	if (a->late)
+		return 0;
+	if (*case_id == 0 && (*case_id = open_case(a, account)) < 0)
+		return -1;
+	sf->is_new = 1;
+	return first_sighting(a, account, ip, f, *case_id);
+}
+
+static int
+decide(struct apply *a, const char *account, const char *type, int kind, const char *reference)
+{
+	static const char sql[] = "INSERT INTO decisions (report_id, account, report_type, kind, reference)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (report_id, account, report_type, kind)"
+	    " DO UPDATE SET reference = excluded.reference";
+
+	return DB_DO(a->db, sql, DBI(a->rid), DBT(account), DBT(type), DBI(kind), DBT(reference));
+}
+
+static int
+mark_notified(struct apply *a, const long long *ids, size_t n)
+{
+	static const char sql[] = "UPDATE findings SET last_notified = ?2 WHERE id = ?1";
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] > 0 && DB_DO(a->db, sql, DBI(ids[i]), DBI(a->now)) != 0)
+			return -1;
+	return 0;
+}
+
+/* record_group - one account's findings; then whether it gets a notice */
+static int
+record_group(struct apply *a, const struct notice_group *g, struct state_group *out)
+{
+	long long *ids = xcalloc(g->nfindings + 1, sizeof(*ids)), case_id = 0;
+	int recent = 1, any_new = 0, rc = -1;
+	size_t j;
+
+	out->findings = xcalloc(g->nfindings + 1, sizeof(*out->findings));
+	for (j = 0; j < g->nfindings; j++) {
+		if ((ids[j] = record_finding(a, g->account->name, g->findings[j], &out->findings[j], &case_id,
+		    &recent)) < 0)
+			goto done;
+		set_deadline(a, g->findings[j], &out->findings[j]);
+		any_new |= out->findings[j].is_new;
+	}
+	out->notify = !a->late && (any_new || a->pol->renotify_interval == 0 || !recent);
+	if (out->notify && a->pol->record_notices && mark_notified(a, ids, g->nfindings) != 0)
+		goto done;
+	if (case_reference(a, g->account->name, out->reference) != 0 ||
+	    decide(a, g->account->name, a->rf->type, out->notify ? DECIDED_NOTICE : DECIDED_HELD,
+	    out->reference) != 0)
+		goto done;
+	rc = 0;
+done:
+	free(ids);
+	return rc;
+}
+
+/* resolve_absent - the stream's open findings this report does not carry */
+static int
+resolve_absent(struct apply *a, unsigned long *resolved)
+{
+	static const char sql[] = "UPDATE findings SET resolved_at = ?4, resolved_by = ?3"
+	    " WHERE resolved_at IS NULL AND report_type = ?1 AND identifier = ?2 AND last_report != ?3"
+	    " AND last_seen < ?4";
+	struct db_stmt *s = DB_RUN(a->db, sql, DBT(a->rf->type), DBT(a->rf->identifier), DBI(a->rid), DBI(a->date));
+
+	if (s == NULL)
+		return -1;
+	*resolved = (unsigned long)db_changes(s);
+	return 0;
+}
+
+/* stream_seen - note this report in its stream; *NEWEST is the stream's newest before it */
+static int
+stream_seen(struct apply *a, time_t *newest)
+{
+	static const char find[] = "SELECT last_report FROM streams WHERE report_type = ?1 AND identifier = ?2";
+	static const char upsert[] = "INSERT INTO streams (report_type, identifier, last_report, last_applied,"
+	    " reports) VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (report_type, identifier) DO UPDATE SET"
+	    " last_report = CASE WHEN streams.last_report > excluded.last_report THEN streams.last_report"
+	    " ELSE excluded.last_report END, last_applied = excluded.last_applied, reports = streams.reports + 1";
+	struct db_stmt *s = DB_RUN(a->db, find, DBT(a->rf->type), DBT(a->rf->identifier));
+	int rc;
+
+	if (s == NULL || (rc = db_step(a->db, s)) < 0)
+		return -1;
+	*newest = rc ? (time_t)db_int(s, 0) : 0;
+	return DB_DO(a->db, upsert, DBT(a->rf->type), DBT(a->rf->identifier), DBI(a->date), DBI(a->now));
+}
+
+/*
+ * expire_silent - open findings of streams without a report for
+ * ResolveAfterDays. Measured by report dates when a report is applied (an
+ * archive import behaves like live mail); by the clock (WALL) also from when
+ * the stream's last report ARRIVED, so a late report is not resolved the
+ * moment it is applied: a stream is silent once nothing of it was dated or
+ * received for that long, and resolves as of then.
+ */
+static int
+expire_silent(struct apply *a, int wall, unsigned long *expired)
+{
+	static const char stale_dated[] = "SELECT report_type, identifier, last_report FROM streams"
+	    " WHERE last_report + ?1 <= ?2";
+	static const char stale_wall[] = "SELECT report_type, identifier,"
+	    " CASE WHEN last_applied > last_report THEN last_applied ELSE last_report END FROM streams"
+	    " WHERE last_report + ?1 <= ?2 AND last_applied + ?1 <= ?2";
+	static const char expire[] = "UPDATE findings SET resolved_at = ?3, resolved_by = ?4"
+	    " WHERE resolved_at IS NULL AND report_type = ?1 AND identifier = ?2";
+	long long window = (long long)a->pol->resolve_after_days * DAY;
+	struct state_stream *streams = NULL;
+	size_t n = 0, i;
+	struct db_stmt *s;
+	int rc = -1;
+
+	*expired = 0;
+	if (a->pol->resolve_after_days == 0)
+		return 0;
+	if ((s = DB_RUN(a->db, wall ? stale_wall : stale_dated, DBI(window), DBI(a->date))) == NULL)
+		return -1;
+	while ((rc = db_step(a->db, s)) > 0) {
+		streams = xreallocarray(streams, n + 1, sizeof(*streams));
+		memset(&streams[n], 0, sizeof(*streams));
+		streams[n].report_type = db_strdup(s, 0);
+		streams[n].identifier = db_strdup(s, 1);
+		streams[n++].last_report = (time_t)db_int(s, 2);
+	}
+	for (i = 0; rc == 0 && i < n; i++) {
+		if ((s = DB_RUN(a->db, expire, DBT(streams[i].report_type), DBT(streams[i].identifier),
+		    DBI(streams[i].last_report + window), DBI(a->rid))) == NULL)
+			rc = -1;
+		else
+			*expired += (unsigned long)db_changes(s);
+	}
+	state_streams_free(streams, n);
+	return rc;
+}
+
+#define ITEM_COLUMNS "f.account, f.report_type, f.identifier, f.ip, f.port, f.protocol, c.reference," \
+    " f.first_seen, f.last_seen, f.last_notified, f.resolved_at, f.times_reported"
+
+static void
+read_item(struct db_stmt *s, struct state_item *it)
+{
+	it->account = db_strdup(s, 0);
+	it->report_type = db_strdup(s, 1);
+	it->identifier = db_strdup(s, 2);
+	it->ip = db_strdup(s, 3);
+	it->port = (int)db_int(s, 4);
+	it->protocol = db_strdup(s, 5);
+	column_ref(s, 6, it->reference);
+	it->first_seen = (time_t)db_int(s, 7);
+	it->last_seen = (time_t)db_int(s, 8);
+	it->last_notified = (time_t)db_int(s, 9);
+	it->resolved_at = (time_t)db_int(s, 10);
+	it->times_reported = (unsigned long)db_int(s, 11);
+}
+
+/* read_items - every row of S as items */
+static int
+read_items(struct db *db, struct db_stmt *s, struct state_item **out, size_t *n)
+{
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = db_step(db, s)) > 0) {
+		*out = xreallocarray(*out, *n + 1, sizeof(**out));
+		memset(&(*out)[*n], 0, sizeof(**out));
+		read_item(s, &(*out)[(*n)++]);
+	}
+	return rc;
+}
+
+/* case_items - the findings of the case named REFERENCE */
+static int
+case_items(struct db *db, const char *reference, struct state_item **out, size_t *n)
+{
+	static const char sql[] = "SELECT " ITEM_COLUMNS " FROM cases c JOIN findings f ON f.case_id = c.id"
+	    " WHERE c.reference = ?1 ORDER BY f.ip, f.port, f.protocol";
+
+	return read_items(db, DB_RUN(db, sql, DBT(reference)), out, n);
+}
+
+static void
+add_closed(struct state_outcome *o, const char *account, const char *type, const char *reference)
+{
+	struct state_closed *c;
+
+	o->closed = xreallocarray(o->closed, o->nclosed + 1, sizeof(*o->closed));
+	c = &o->closed[o->nclosed++];
+	memset(c, 0, sizeof(*c));
+	c->account = xstrdup(account);
+	c->report_type = xstrdup(type);
+	snprintf(c->reference, sizeof(c->reference), "%s", reference);
+}
+
+/* close_cases - cases this report resolved the last open finding of */
+static int
+close_cases(struct apply *a, struct state_outcome *o)
+{
+	static const char sql[] = "SELECT id, account, report_type, reference FROM cases WHERE closed_at IS NULL"
+	    " AND id IN (SELECT case_id FROM findings WHERE resolved_by = ?1)"
+	    " AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.case_id = cases.id AND f.resolved_at IS NULL)"
+	    " ORDER BY id";
+	static const char close_sql[] = "UPDATE cases SET closed_at = ?2 WHERE id = ?1";
+	struct db_stmt *s = DB_RUN(a->db, sql, DBI(a->rid));
+	long long *ids = NULL;
+	size_t i, first = o->nclosed;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = db_step(a->db, s)) > 0) {
+		char ref[STATE_REF_MAX];
+
+		column_ref(s, 3, ref);
+		ids = xreallocarray(ids, o->nclosed - first + 1, sizeof(*ids));
+		ids[o->nclosed - first] = db_int(s, 0);
+		add_closed(o, db_text(s, 1), db_text(s, 2), ref);
+	}
+	for (i = first; rc == 0 && i < o->nclosed; i++) {
+		struct state_closed *c = &o->closed[i];
+
+		if ((rc = DB_DO(a->db, close_sql, DBI(ids[i - first]), DBI(a->date))) == 0)
+			rc = decide(a, c->account, c->report_type, DECIDED_CLOSED, c->reference);
+		if (rc == 0)
+			rc = case_items(a->db, c->reference, &c->items, &c->nitems);
+	}
+	free(ids);
+	return rc;
+}
+
+/* prune - resolved history, closed cases and applied reports older than RetainDays */
+static int
+prune(struct apply *a)
+{
+	static const char *const sql[] = {
+		"DELETE FROM findings WHERE resolved_at IS NOT NULL AND resolved_at < ?1",
+		"DELETE FROM cases WHERE closed_at IS NOT NULL AND closed_at < ?1"
+		    " AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.case_id = cases.id)",
+		"DELETE FROM decisions WHERE report_id IN (SELECT id FROM reports WHERE applied_at < ?1)",
+		"DELETE FROM reports WHERE applied_at < ?1",
+	};
+	long long cut = (long long)a->now - (long long)a->pol->retain_days * DAY;
+	size_t i;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
+		if (DB_DO(a->db, sql[i], DBI(cut)) != 0)
+			return -1;
+	return 0;
+}
+
+static int
+add_report(struct apply *a, const char *report_key)
+{
+	static const char sql[] = "INSERT INTO reports (report_key, report_type, identifier, report_date,"
+	    " applied_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id";
+
+	a->rid = insert_id(a->db, DB_RUN(a->db, sql, DBT(report_key), DBT(a->rf->type), DBT(a->rf->identifier),
+	    DBI(a->date), DBI(a->now)));
+	return a->rid < 0 ? -1 : 0;
+}
+
+static int
+report_counts(struct apply *a, const struct state_outcome *o)
+{
+	static const char sql[] = "UPDATE reports SET resolved = ?2, expired = ?3, late = ?4 WHERE id = ?1";
+
+	return DB_DO(a->db, sql, DBI(a->rid), DBI(o->resolved), DBI(o->expired), DBI(o->late));
+}
+
+/* record_report - a report not applied before */
+static int
+record_report(struct apply *a, const char *report_key, struct state_outcome *o)
+{
+	time_t newest;
+	size_t i;
+
+	a->date = report_date(a->rf, a->now);
+	if (add_report(a, report_key) != 0 || stream_seen(a, &newest) != 0)
+		return -1;
+	o->late = a->late = newest > a->date;
+	for (i = 0; i < a->rf->ngroups; i++)
+		if (record_group(a, &a->rf->groups[i], &o->groups[i]) != 0)
+			return -1;
+	if (!a->late && resolve_absent(a, &o->resolved) != 0)
+		return -1;
+	if (expire_silent(a, 0, &o->expired) != 0 || close_cases(a, o) != 0 || report_counts(a, o) != 0)
+		return -1;
+	return prune(a);
+}
+
+/* --- a report applied before: its recorded outcome ----------------------- */
+
+static int
+replay_finding(struct apply *a, const char *account, const struct finding *f, struct state_finding *sf)
+{
+	static const char sql[] = "SELECT first_seen, times_reported, first_report FROM findings"
+	    " WHERE account = ?1 AND ip = ?2 AND port = ?3 AND protocol = ?4 AND report_type = ?5"
+	    " AND first_report <= ?6 ORDER BY id DESC LIMIT 1";
+	char ip[FINDING_ADDRSTRLEN];
+	struct db_stmt *s;
+	int rc;
+
+	finding_address(f, ip, sizeof(ip));
+	s = DB_RUN(a->db, sql, DBT(account), DBT(ip), DBI(f->port), DBT(f->protocol), DBT(a->rf->type), DBI(a->rid));
+	if (s == NULL || (rc = db_step(a->db, s)) < 0)
+		return -1;
+	sf->first_seen = rc ? (time_t)db_int(s, 0) : f->detected;
+	sf->times_reported = rc ? (unsigned long)db_int(s, 1) : 1;
+	sf->is_new = rc ? db_int(s, 2) == a->rid : 1;
+	set_deadline(a, f, sf);
+	return 0;
+}
+
+static int
+replay_group(struct apply *a, const struct notice_group *g, struct state_group *out)
+{
+	static const char sql[] = "SELECT kind, reference FROM decisions WHERE report_id = ?1 AND account = ?2"
+	    " AND report_type = ?3 AND kind IN (0, 1)";
+	struct db_stmt *s;
+	size_t j;
+	int rc;
+
+	out->findings = xcalloc(g->nfindings + 1, sizeof(*out->findings));
+	s = DB_RUN(a->db, sql, DBI(a->rid), DBT(g->account->name), DBT(a->rf->type));
+	if (s == NULL || (rc = db_step(a->db, s)) < 0)
+		return -1;
+	out->notify = rc == 0 || db_int(s, 0) == DECIDED_NOTICE;	/* none: a new account */
+	if (rc)
+		column_ref(s, 1, out->reference);
+	else if (case_reference(a, g->account->name, out->reference) != 0)
+		return -1;
+	for (j = 0; j < g->nfindings; j++)
+		if (replay_finding(a, g->account->name, g->findings[j], &out->findings[j]) != 0)
+			return -1;
+	return 0;
+}
+
+static int
+replay_report(struct apply *a, struct state_outcome *o)
+{
+	static const char counts[] = "SELECT resolved, expired, late FROM reports WHERE id = ?1";
+	static const char closed[] = "SELECT account, report_type, reference FROM decisions"
+	    " WHERE report_id = ?1 AND kind = 2 ORDER BY account, report_type";
+	struct db_stmt *s;
+	size_t i;
+	int rc;
+
+	o->replayed = 1;
+	if ((s = DB_RUN(a->db, counts, DBI(a->rid))) == NULL || (rc = db_step(a->db, s)) < 0)
+		return -1;
+	if (rc) {
+		o->resolved = (unsigned long)db_int(s, 0);
+		o->expired = (unsigned long)db_int(s, 1);
+		o->late = (int)db_int(s, 2);
+	}
+	for (i = 0; i < a->rf->ngroups; i++)
+		if (replay_group(a, &a->rf->groups[i], &o->groups[i]) != 0)
+			return -1;
+	if ((s = DB_RUN(a->db, closed, DBI(a->rid))) == NULL)
+		return -1;
+	while ((rc = db_step(a->db, s)) > 0) {
+		char ref[STATE_REF_MAX];
+
+		column_ref(s, 2, ref);
+		add_closed(o, db_text(s, 0), db_text(s, 1), ref);
+	}
+	for (i = 0; rc == 0 && i < o->nclosed; i++)
+		rc = case_items(a->db, o->closed[i].reference, &o->closed[i].items, &o->closed[i].nitems);
+	return rc;
+}
+
+/* applied_before - the reports row of REPORT_KEY: 1 (a->rid set), 0, -1 */
+static int
+applied_before(struct apply *a, const char *report_key)
+{
+	static const char sql[] = "SELECT id, report_date FROM reports WHERE report_key = ?1";
+	struct db_stmt *s = DB_RUN(a->db, sql, DBT(report_key));
+	int rc;
+
+	if (s == NULL || (rc = db_step(a->db, s)) < 0)
+		return -1;
+	if (rc > 0) {
+		a->rid = db_int(s, 0);
+		a->date = (time_t)db_int(s, 1);
+	}
+	return rc;
+}
+
+int
+state_apply(struct db *db, const struct state_policy *pol, const char *report_key,
+    const struct report_file *rf, time_t now, struct state_outcome **out, char *err, size_t errlen)
+{
+	struct apply a = { db, pol, rf, now, 0, 0, 0 };
+	struct state_outcome *o = xcalloc(1, sizeof(*o));
+	int rc;
+
+	*out = NULL;
+	o->ngroups = rf->ngroups;
+	o->groups = xcalloc(rf->ngroups + 1, sizeof(*o->groups));
+	if ((rc = applied_before(&a, report_key)) > 0)
+		rc = replay_report(&a, o);
+	else if (rc == 0)
+		rc = record_report(&a, report_key, o);
+	if (rc != 0) {
+		store_error(db, err, errlen);
+		state_outcome_free(o);
+		return -1;
+	}
+	*out = o;
+	return 0;
+}
+
+/* stale_streams - is there a stream silent for ResolveAfterDays at NOW with open findings? 1, 0, -1 */
+static int
+stale_streams(struct apply *a)
+{
+	static const char sql[] = "SELECT 1 FROM streams s WHERE s.last_report + ?1 <= ?2"
+	    " AND s.last_applied + ?1 <= ?2 AND EXISTS"
+	    " (SELECT 1 FROM findings f WHERE f.resolved_at IS NULL AND f.report_type = s.report_type"
+	    " AND f.identifier = s.identifier) LIMIT 1";
+	struct db_stmt *s = DB_RUN(a->db, sql, DBI((long long)a->pol->resolve_after_days * DAY), DBI(a->date));
+
+	return s ? db_step(a->db, s) : -1;
+}
+
+int
+state_expire(struct db *db, const struct state_policy *pol, time_t now, struct state_outcome **out, char *err,
+    size_t errlen)
+{
+	static const char add[] = "INSERT INTO reports (report_key, report_type, identifier, report_date,"
+	    " applied_at) VALUES (?1, '', '', ?2, ?2) ON CONFLICT (report_key) DO NOTHING RETURNING id";
+	struct apply a = { db, pol, NULL, now, now, 0, 0 };
+	struct state_outcome *o = xcalloc(1, sizeof(*o));
+	char key[64];
+	int rc = 0;
+
+	*out = NULL;
+	if (pol->resolve_after_days > 0 && (rc = stale_streams(&a)) > 0) {
+		/* the expiry is recorded like a report: what it resolved and closed points at it */
+		snprintf(key, sizeof(key), "expiry:%lld", (long long)now);
+		a.rid = insert_id(db, DB_RUN(db, add, DBT(key), DBI(now)));
+		rc = a.rid < 0 || expire_silent(&a, 1, &o->expired) != 0 || close_cases(&a, o) != 0 ||
+		    report_counts(&a, o) != 0 ? -1 : 0;
+	}
+	if (rc < 0) {
+		store_error(db, err, errlen);
+		state_outcome_free(o);
+		return -1;
+	}
+	*out = o;
+	return 0;
+}
+
+void
+state_outcome_free(struct state_outcome *o)
+{
+	size_t i;
+
+	if (o == NULL)
+		return;
+	for (i = 0; i < o->ngroups; i++)
+		free(o->groups[i].findings);
+	free(o->groups);
+	for (i = 0; i < o->nclosed; i++) {
+		free(o->closed[i].account);
+		free(o->closed[i].report_type);
+		state_items_free(o->closed[i].items, o->closed[i].nitems);
+	}
+	free(o->closed);
+	free(o);
+}
+
+/* --- the ops commands' queries ------------------------------------------- */
+
+int
+state_items(struct store *st, const char *account, const char *ip, int open_only, struct state_item **out,
+    size_t *n, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT " ITEM_COLUMNS " FROM findings f LEFT JOIN cases c ON c.id = f.case_id"
+	    " WHERE (CAST(?1 AS TEXT) IS NULL OR f.account = ?1) AND (CAST(?2 AS TEXT) IS NULL OR f.ip = ?2)"
+	    " AND (?3 = 0 OR f.resolved_at IS NULL)"
+	    " ORDER BY f.first_seen, f.account, f.report_type, f.ip, f.port, f.protocol, f.id";
+	struct db *db = store_acquire(st, err, errlen);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (db == NULL)
+		return -1;
+	rc = read_items(db, DB_RUN(db, sql, DBT(account), DBT(ip), DBI(open_only)), out, n);
+	if (rc != 0) {
+		store_error(db, err, errlen);
+		state_items_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	store_release(st, db);
+	return rc;
+}
+
+void
+state_items_free(struct state_item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(items[i].account);
+		free(items[i].report_type);
+		free(items[i].identifier);
+		free(items[i].ip);
+		free(items[i].protocol);
+	}
+	free(items);
+}
+
+int
+state_streams(struct store *st, struct state_stream **out, size_t *n, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT report_type, identifier, last_report, last_applied, reports"
+	    " FROM streams ORDER BY report_type, identifier";
+	struct db *db = store_acquire(st, err, errlen);
+	struct db_stmt *s;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (db == NULL)
+		return -1;
+	if ((s = DB_RUN0(db, sql)) != NULL) {
+		while ((rc = db_step(db, s)) > 0) {
+			struct state_stream *ss;
+
+			*out = xreallocarray(*out, *n + 1, sizeof(**out));
+			ss = &(*out)[(*n)++];
+			ss->report_type = db_strdup(s, 0);
+			ss->identifier = db_strdup(s, 1);
+			ss->last_report = (time_t)db_int(s, 2);
+			ss->last_applied = (time_t)db_int(s, 3);
+			ss->reports = (unsigned long)db_int(s, 4);
+		}
+	}
+	if (rc != 0) {
+		store_error(db, err, errlen);
+		state_streams_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	store_release(st, db);
+	return rc;
+}
+
+void
+state_streams_free(struct state_stream *streams, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(streams[i].report_type);
+		free(streams[i].identifier);
+	}
+	free(streams);
+}

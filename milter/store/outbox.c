@@ -1,0 +1,246 @@
+/*
+ * outbox - the durable queue of notices between the milter and the MTA
+ *
+ * See outbox.h. The notices table is schema.c's; the SQL here is written once
+ * for both engines, but for the claim: PostgreSQL locks the row it picks
+ * (FOR UPDATE SKIP LOCKED) so concurrent workers pick different ones, while
+ * SQLite's UPDATE holds the database's write lock for the whole statement.
+ */
+#include "outbox.h"
+#include "store/db.h"
+#include "store/store.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *
+join_lines(char *const *v, size_t n)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i ? "\n" : "", v[i]);
+	return buf_steal(&b);
+}
+
+int
+outbox_add(struct db *db, const struct outbox_item *it, time_t now, int *added, char *err, size_t errlen)
+{
+	static const char sql[] = "INSERT INTO notices (idem_key, report_ref, report_type, account,"
+	    " recipients, message, created, next_attempt, queue_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"
+	    " ON CONFLICT (idem_key) DO NOTHING";
+	char *rcpts = join_lines(it->recipients, it->nrecipients);
+	struct db_stmt *s = DB_RUN(db, sql, DBT(it->key), DBT(it->report_ref), DBT(it->report_type),
+	    DBT(it->account), DBT(rcpts), DBT(it->message), DBI(now), DBT(it->queue_id ? it->queue_id : ""));
+
+	free(rcpts);
+	*added = 0;
+	if (s == NULL)
+		return store_error(db, err, errlen);
+	*added = db_changes(s) > 0;
+	return 0;
+}
+
+int
+outbox_commit(struct store *st, const struct outbox_item *items, size_t n, time_t now, size_t *added,
+    char *err, size_t errlen)
+{
+	struct db *db = store_begin(st, err, errlen);
+	size_t i;
+	int one;
+
+	*added = 0;
+	if (db == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (outbox_add(db, &items[i], now, &one, err, errlen) != 0) {
+			store_abort(st, db);
+			*added = 0;
+			return -1;
+		}
+		*added += (size_t)one;
+	}
+	if (store_commit(st, db, err, errlen) != 0) {
+		*added = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static char **
+split_lines(const char *s, size_t *n)
+{
+	char **v = NULL, *copy = xstrdup(s), *save = NULL, *tok;
+
+	*n = 0;
+	for (tok = strtok_r(copy, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+		v = xreallocarray(v, *n + 1, sizeof(char *));
+		v[(*n)++] = xstrdup(tok);
+	}
+	free(copy);
+	return v;
+}
+
+#define CLAIM_SET "UPDATE notices SET claimed_until = ?2, claimed_by = ?3 WHERE id = (SELECT id FROM notices" \
+    " WHERE state = 'pending' AND next_attempt <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)" \
+    " ORDER BY next_attempt, id LIMIT 1"
+#define CLAIM_RETURNING ") RETURNING id, report_ref, report_type, account, recipients, message, attempts," \
+    " created, queue_id"
+
+int
+outbox_claim(struct store *st, time_t now, long lease, const char *worker, struct outbox_entry *out,
+    char *err, size_t errlen)
+{
+	static const char sqlite_sql[] = CLAIM_SET CLAIM_RETURNING;
+	static const char pg_sql[] = CLAIM_SET " FOR UPDATE SKIP LOCKED" CLAIM_RETURNING;
+	struct db *db = store_acquire(st, err, errlen);
+	struct db_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (db == NULL)
+		return -1;
+	s = DB_RUN(db, db_engine(db) == DB_PG ? pg_sql : sqlite_sql, DBI(now), DBI(now + lease), DBT(worker));
+	if (s == NULL || (rc = db_step(db, s)) < 0) {
+		rc = store_error(db, err, errlen);
+		goto out;
+	}
+	if (rc == 0)
+		goto out;
+	out->id = db_int(s, 0);
+	out->report_ref = db_strdup(s, 1);
+	out->report_type = db_strdup(s, 2);
+	out->account = db_strdup(s, 3);
+	out->recipients = split_lines(db_text(s, 4), &out->nrecipients);
+	out->message = db_strdup(s, 5);
+	out->attempts = (int)db_int(s, 6);
+	out->created = (time_t)db_int(s, 7);
+	out->queue_id = db_strdup(s, 8);
+	if (db_step(db, s) < 0)		/* SQLite finishes the UPDATE here */
+		rc = store_error(db, err, errlen);
+out:
+	store_release(st, db);
+	if (rc < 0)
+		outbox_entry_free(out);
+	return rc;
+}
+
+void
+outbox_entry_free(struct outbox_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nrecipients; i++)
+		free(e->recipients[i]);
+	free(e->recipients);
+	free(e->queue_id);
+	free(e->report_ref);
+	free(e->report_type);
+	free(e->account);
+	free(e->message);
+	memset(e, 0, sizeof(*e));
+}
+
+/* update - one UPDATE of a notice, on a connection of its own */
+static int
+update(struct store *st, const char *sql, const struct db_val *params, size_t n, char *err, size_t errlen)
+{
+	struct db *db = store_acquire(st, err, errlen);
+	int rc = 0;
+
+	if (db == NULL)
+		return -1;
+	if (db_run(db, sql, params, n) == NULL)
+		rc = store_error(db, err, errlen);
+	store_release(st, db);
+	return rc;
+}
+
+#define UPDATE(st, sql, err, errlen, ...) update((st), (sql), (const struct db_val[]){ __VA_ARGS__ }, \
+    sizeof((const struct db_val[]){ __VA_ARGS__ }) / sizeof(struct db_val), (err), (errlen))
+
+int
+outbox_mark_sent(struct store *st, long long id, time_t now, char *err, size_t errlen)
+{
+	static const char sql[] = "UPDATE notices SET state = 'sent', sent_at = ?2, attempts = attempts + 1,"
+	    " last_error = NULL, claimed_until = NULL WHERE id = ?1";
+
+	return UPDATE(st, sql, err, errlen, DBI(id), DBI(now));
+}
+
+int
+outbox_mark_retry(struct store *st, long long id, time_t next_attempt, const char *error, char *err,
+    size_t errlen)
+{
+	static const char sql[] = "UPDATE notices SET attempts = attempts + 1, next_attempt = ?2, last_error = ?3,"
+	    " claimed_until = NULL WHERE id = ?1";
+
+	return UPDATE(st, sql, err, errlen, DBI(id), DBI(next_attempt), DBT(error ? error : ""));
+}
+
+int
+outbox_mark_failed(struct store *st, long long id, const char *error, char *err, size_t errlen)
+{
+	static const char sql[] = "UPDATE notices SET state = 'failed', attempts = attempts + 1, last_error = ?2,"
+	    " claimed_until = NULL WHERE id = ?1";
+
+	return UPDATE(st, sql, err, errlen, DBI(id), DBT(error ? error : ""));
+}
+
+int
+outbox_release(struct store *st, long long id, char *err, size_t errlen)
+{
+	static const char sql[] = "UPDATE notices SET claimed_until = NULL WHERE id = ?1 AND state = 'pending'";
+
+	return UPDATE(st, sql, err, errlen, DBI(id));
+}
+
+int
+outbox_get_counts(struct store *st, time_t now, struct outbox_counts *c, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT"
+	    " (SELECT count(*) FROM notices WHERE state = 'pending'),"
+	    " (SELECT count(*) FROM notices WHERE state = 'sent'),"
+	    " (SELECT count(*) FROM notices WHERE state = 'failed'),"
+	    " (SELECT coalesce(min(created), 0) FROM notices WHERE state = 'pending'),"
+	    " (SELECT count(*) FROM notices WHERE state = 'pending' AND claimed_until > ?1)";
+	struct db *db = store_acquire(st, err, errlen);
+	struct db_stmt *s;
+	int rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (db == NULL)
+		return -1;
+	if ((s = DB_RUN(db, sql, DBI(now))) == NULL || db_step(db, s) != 1)
+		rc = store_error(db, err, errlen);
+	else {
+		c->pending = db_int(s, 0);
+		c->sent = db_int(s, 1);
+		c->failed = db_int(s, 2);
+		c->oldest_pending = (time_t)db_int(s, 3);
+		c->claimed = db_int(s, 4);
+	}
+	store_release(st, db);
+	return rc;
+}
+
+int
+outbox_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen)
+{
+	static const char sql[] = "DELETE FROM notices WHERE state = 'sent' AND sent_at < ?1";
+	struct db *db = store_acquire(st, err, errlen);
+	struct db_stmt *s;
+	int rc = 0;
+
+	*removed = 0;
+	if (db == NULL)
+		return -1;
+	if ((s = DB_RUN(db, sql, DBI(before))) == NULL)
+		rc = store_error(db, err, errlen);
+	else
+		*removed = db_changes(s);
+	store_release(st, db);
+	return rc;
+}

@@ -1,0 +1,682 @@
+/*
+ * test_store - the store (history + outbox in one database), on both engines
+ *
+ * Every test here runs twice: on a fresh SQLite file (suite "store_sqlite")
+ * and on a fresh PostgreSQL database (suite "store_pg"). The PostgreSQL half
+ * needs SM_TEST_PG_URI, a libpq URI of a server where the test may create
+ * databases; tests/run.sh starts a private one (tests/e2e/pg-lib.sh) and sets
+ * it, so "make check" always runs both halves. Run alone without it, each PG
+ * test says so on stderr and passes.
+ */
+#include "test.h"
+#include "testmail.h"
+
+#include "config.h"
+#include "deliver.h"
+#include "findings.h"
+#include "outbox.h"
+#include "pipeline.h"
+#include "prefixmap.h"
+#include "state.h"
+#include "store/db.h"
+#include "store/store.h"
+#include "util.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *MAP =
+    "prefix,account,email\n"
+    "192.0.2.0/25,acme,ops@acme.example\n"
+    "192.0.2.128/25,bob,bob@bob.example\n";
+
+/* --- a fresh database per test --------------------------------------------- */
+
+/* pg_uri - a new database on the test server; NULL when there is none */
+static char *
+pg_uri(void)
+{
+	static int seq;
+	const char *base = getenv("SM_TEST_PG_URI");
+	struct buf sql = BUF_INIT, uri = BUF_INIT;
+	const char *q;
+	PGconn *c;
+	PGresult *res;
+	int ok;
+
+	if (base == NULL || *base == '\0')
+		return NULL;
+	{	/* as the server's superuser (pg-lib.sh: PG_SUPERUSER); the database is the role's */
+		const char *keys[] = { "dbname", "user", NULL };
+		const char *vals[] = { base, getenv("PG_SUPERUSER") ? getenv("PG_SUPERUSER") : "postgres", NULL };
+
+		c = PQconnectdbParams(keys, vals, 1);
+	}
+	buf_printf(&sql, "CREATE DATABASE smtest_%ld_%d OWNER %s", (long)getpid(), ++seq,
+	    getenv("PG_ROLE") ? getenv("PG_ROLE") : "shadowmilter");
+	res = PQexec(c, sql.data);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "  %s: %s", sql.data, PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	/* postgresql://[...]/DBNAME[?params]: the same server, the new database */
+	q = strchr(base, '?');
+	{
+		const char *path = strstr(base, "://") + 3, *slash = strchr(path, '/');
+		size_t keep = slash && (!q || slash < q) ? (size_t)(slash - base) : (size_t)(q ? q - base : (long)strlen(base));
+
+		buf_append(&uri, base, keep);
+		buf_printf(&uri, "/smtest_%ld_%d%s", (long)getpid(), seq, q ? q : "");
+	}
+	buf_free(&sql);
+	if (!ok) {
+		buf_free(&uri);
+		return NULL;
+	}
+	return buf_steal(&uri);
+}
+
+static char *
+sqlite_uri(void)
+{
+	char *dir = test_tmpdir();
+	struct buf p = BUF_INIT;
+
+	buf_printf(&p, "%s/store.db", dir);
+	free(dir);
+	return buf_steal(&p);
+}
+
+/* STORE_TEST - NAME's body runs with a fresh SQLite file, then a fresh PostgreSQL database */
+#define STORE_TEST(name)						\
+	static void name##_on(const char *uri);				\
+	TEST(store_sqlite, name)					\
+	{ char *u = sqlite_uri(); name##_on(u); free(u); }		\
+	TEST(store_pg, name)						\
+	{ char *u = pg_uri();						\
+	  if (u == NULL && getenv("SM_TEST_PG_URI") != NULL)		\
+		CHECK(!"the test PostgreSQL cannot create a database");	\
+	  else if (u == NULL)						\
+		fprintf(stderr, "  (no SM_TEST_PG_URI: the PostgreSQL half did not run)\n"); \
+	  else								\
+		name##_on(u);						\
+	  free(u); }							\
+	static void name##_on(const char *uri)
+
+struct rig {
+	struct config *cfg;
+	struct prefixmap *map;
+	struct store *st;
+};
+
+static int
+rig_init(struct rig *r, const char *uri)
+{
+	char err[512];
+
+	memset(r, 0, sizeof(*r));
+	r->cfg = test_config();
+	r->map = test_map(MAP);
+	if ((r->st = store_open(uri, uri, 2000, err, sizeof(err))) == NULL)
+		fprintf(stderr, "  store_open: %s\n", err);
+	return r->st != NULL ? 0 : -1;
+}
+
+static void
+rig_free(struct rig *r)
+{
+	store_close(r->st);
+	prefixmap_free(r->map);
+	config_free(r->cfg);
+}
+
+/* milter - MSG through the pipeline as the milter runs it: history and outbox, one transaction */
+static struct pipeline_result *
+milter(struct rig *r, const char *msg, time_t now, char *err, size_t errlen)
+{
+	struct pipeline *p = pipeline_new(r->cfg, r->map);
+	struct pipeline_result *res = NULL;
+
+	pipeline_set_now(p, now);
+	pipeline_set_store(p, r->st, 1);
+	pipeline_set_queue_id(p, "QSTORE1");
+	pipeline_feed(p, msg, strlen(msg));
+	if (pipeline_finish(p, &res, err, errlen) != 0)
+		res = NULL;
+	pipeline_free(p);
+	return res;
+}
+
+/* two_files_mail - one report mail whose zip holds two scan_portmapper files */
+static char *
+two_files_mail(void)
+{
+	static const char net1[] = "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,111,udp\n"
+	    "2026-11-24 01:00:00,192.0.2.130,111,udp\n";
+	/* the same type with its columns in another order and one more: read by name */
+	static const char net2[] = "ip,port,timestamp,hostname,protocol\n192.0.2.20,111,2026-11-24 02:00:00,h.example,udp\n";
+	size_t ziplen;
+	char *zip = testmail_zip2("2026-11-24-scan_portmapper-net1.csv", net1, "2026-11-24-scan_portmapper-net2.csv",
+	    net2, &ziplen);
+	char *b64 = testmail_base64(zip, ziplen);
+	struct buf m = BUF_INIT;
+
+	buf_printf(&m, "Authentication-Results: %s\r\nFrom: Shadowserver <autoreports@shadowserver.org>\r\n"
+	    "To: abuse@example.net\r\nSubject: [Example] Shadowserver Example Open Portmapper Report: 2026-11-24\r\n"
+	    "Message-ID: <two-files@shadowserver.example>\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/zip\r\n"
+	    "Content-Disposition: attachment; filename=\"2026-11-24-scan_portmapper.csv.zip\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n", TRUSTED_AUTHRES, b64);
+	free(zip);
+	free(b64);
+	return buf_steal(&m);
+}
+
+struct claimed {
+	char account[32];
+	char message_id[128];
+	char *message;
+};
+
+/* claim_all - every due notice, claimed at NOW; their number */
+static size_t
+claim_all(struct store *st, time_t now, struct claimed *out, size_t max)
+{
+	struct outbox_entry e;
+	char err[512];
+	size_t n = 0;
+
+	while (n < max && outbox_claim(st, now, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1) {
+		const char *id = strstr(e.message, "Message-ID: <");
+
+		snprintf(out[n].account, sizeof(out[n].account), "%s", e.account);
+		snprintf(out[n].message_id, sizeof(out[n].message_id), "%.*s", id ? (int)strcspn(id + 13, ">") : 0,
+		    id ? id + 13 : "");
+		out[n++].message = xstrdup(e.message);
+		outbox_entry_free(&e);
+	}
+	return n;
+}
+
+static void
+claimed_free(struct claimed *c, size_t n)
+{
+	while (n-- > 0)
+		free(c[n].message);
+}
+
+/* --- one identity per notice ----------------------------------------------- */
+
+STORE_TEST(two_same_type_files_give_each_account_one_notice_with_all_its_findings)
+{
+	struct rig r;
+	struct pipeline_result *res;
+	struct claimed c[8];
+	struct state_item *items;
+	struct state_stream *streams;
+	char *msg = two_files_mail(), err[512];
+	size_t n, i, acme = 0, nitems, nstreams;
+
+	REQUIRE(rig_init(&r, uri) == 0);
+	res = milter(&r, msg, 1795000000, err, sizeof(err));
+	REQUIRE(res != NULL);
+	REQUIRE(res->nreports == 2);
+	CHECK_INT(res->queued, 2);		/* acme once (both files' findings), bob once */
+	CHECK(res->reports[1].merged_into != NULL);
+	CHECK_INT(res->reports[0].nnotices, 2);
+	CHECK_INT(res->reports[1].nnotices, 0);
+	pipeline_result_free(res);
+	n = claim_all(r.st, 1795000000, c, 8);
+	CHECK_INT(n, 2);
+	for (i = 0; i < n; i++) {
+		if (strcmp(c[i].account, "acme") != 0)
+			continue;
+		acme++;
+		CHECK(strstr(c[i].message, "192.0.2.10") != NULL);	/* net1 */
+		CHECK(strstr(c[i].message, "192.0.2.20") != NULL);	/* net2 */
+		CHECK(strstr(c[i].message, "192.0.2.130") == NULL);	/* bob's, never acme's */
+	}
+	CHECK_INT(acme, 1);
+	CHECK(n == 2 && strcmp(c[0].message_id, c[1].message_id) != 0 && *c[0].message_id);
+	claimed_free(c, n);
+	/* the same mail again (an MTA retry): nothing new */
+	res = milter(&r, msg, 1795000600, err, sizeof(err));
+	REQUIRE(res != NULL);
+	CHECK_INT(res->queued, 0);
+	pipeline_result_free(res);
+	/* the history keeps a stream per file, and counts both of acme's findings as notified, once */
+	REQUIRE(state_streams(r.st, &streams, &nstreams, err, sizeof(err)) == 0);
+	CHECK_INT(nstreams, 2);
+	state_streams_free(streams, nstreams);
+	REQUIRE(state_items(r.st, "acme", NULL, 0, &items, &nitems, err, sizeof(err)) == 0);
+	CHECK_INT(nitems, 2);
+	for (i = 0; i < nitems; i++) {
+		CHECK(items[i].last_notified == 1795000000);
+		CHECK_INT(items[i].times_reported, 1);
+	}
+	state_items_free(items, nitems);
+	free(msg);
+	rig_free(&r);
+}
+
+/* --- one transaction ------------------------------------------------------- */
+
+/* sql - raw SQL on the store, as another program would run it */
+static int
+sql(struct store *st, const char *text)
+{
+	char err[512];
+	struct db *db = store_acquire(st, err, sizeof(err));
+	int rc;
+
+	if (db == NULL)
+		return -1;
+	if ((rc = db_exec(db, text)) != 0)
+		fprintf(stderr, "  %s\n", db_error(db));
+	store_release(st, db);
+	return rc;
+}
+
+STORE_TEST(history_and_notices_commit_together_or_not_at_all)
+{
+	struct rig r, other;
+	struct pipeline_result *res;
+	struct state_item *items;
+	char *msg = two_files_mail(), err[512];
+	size_t nitems;
+
+	REQUIRE(rig_init(&r, uri) == 0);
+	REQUIRE(rig_init(&other, uri) == 0);	/* another process, or host */
+	REQUIRE(sql(other.st, "ALTER TABLE notices RENAME TO notices_away") == 0);
+	res = milter(&r, msg, 1795000000, err, sizeof(err));
+	CHECK(res == NULL);
+	CHECK(strstr(err, "notices") != NULL);
+	pipeline_result_free(res);
+	/* the history of the failed report was rolled back with its notices */
+	REQUIRE(state_items(other.st, NULL, NULL, 0, &items, &nitems, err, sizeof(err)) == 0);
+	CHECK_INT(nitems, 0);
+	state_items_free(items, nitems);
+	REQUIRE(sql(other.st, "ALTER TABLE notices_away RENAME TO notices") == 0);
+	store_close(r.st);		/* its connections knew the table gone */
+	r.st = store_open(uri, uri, 2000, err, sizeof(err));
+	REQUIRE(r.st != NULL);
+	res = milter(&r, msg, 1795000060, err, sizeof(err));	/* the MTA's retry */
+	REQUIRE(res != NULL);
+	CHECK_INT(res->queued, 2);
+	pipeline_result_free(res);
+	REQUIRE(state_items(other.st, NULL, NULL, 0, &items, &nitems, err, sizeof(err)) == 0);
+	CHECK_INT(nitems, 3);
+	CHECK(nitems > 0 && items[0].times_reported == 1);
+	state_items_free(items, nitems);
+	free(msg);
+	rig_free(&other);
+	rig_free(&r);
+}
+
+/* --- claims ---------------------------------------------------------------- */
+
+static void
+queue(struct store *st, int n)
+{
+	static char *rcpt[] = { "ops@acme.example" };
+	char err[512], key[32], account[32];
+	size_t added;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct outbox_item it = { key, "<r@x>", "scan_ntp", account, rcpt, 1, "Subject: x\n\nbody\n", "Q1" };
+
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(account, sizeof(account), "a%03d", i);
+		if (outbox_commit(st, &it, 1, 1000, &added, err, sizeof(err)) != 0 || added != 1)
+			fprintf(stderr, "  queue: %s\n", err);
+	}
+}
+
+STORE_TEST(a_live_claim_is_never_handed_out_twice_an_expired_one_is_taken_over)
+{
+	struct rig r;
+	struct outbox_entry a, b, c;
+	struct outbox_counts counts;
+	char err[512];
+
+	REQUIRE(rig_init(&r, uri) == 0);
+	queue(r.st, 2);
+	REQUIRE(outbox_claim(r.st, 1000, 100, "worker-a", &a, err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(r.st, 1000, 100, "worker-b", &b, err, sizeof(err)) == 1);
+	CHECK(a.id != b.id);
+	CHECK_INT(outbox_claim(r.st, 1050, 100, "worker-c", &c, err, sizeof(err)), 0);	/* both held */
+	CHECK(outbox_get_counts(r.st, 1050, &counts, err, sizeof(err)) == 0);
+	CHECK_INT(counts.claimed, 2);
+	CHECK_INT(counts.pending, 2);
+	/* worker a died; its lease runs out and worker c takes the notice over */
+	CHECK(outbox_mark_sent(r.st, b.id, 1060, err, sizeof(err)) == 0);
+	REQUIRE(outbox_claim(r.st, 1100, 100, "worker-c", &c, err, sizeof(err)) == 1);
+	CHECK(c.id == a.id);
+	CHECK(outbox_release(r.st, c.id, err, sizeof(err)) == 0);	/* a stop gives it back */
+	outbox_entry_free(&c);
+	REQUIRE(outbox_claim(r.st, 1101, 100, "worker-d", &c, err, sizeof(err)) == 1);
+	CHECK(c.id == a.id);
+	outbox_entry_free(&a);
+	outbox_entry_free(&b);
+	outbox_entry_free(&c);
+	rig_free(&r);
+}
+
+#define DELIVERERS 4
+#define NOTICES 40
+
+struct deliverer {
+	const char *uri;
+	long long got[NOTICES];
+	int n, failures;
+};
+
+/* deliverer - a worker with its own store (a cron "deliver", another MX host) */
+static void *
+deliverer(void *arg)
+{
+	struct deliverer *d = arg;
+	struct outbox_entry e;
+	char err[512], name[32];
+	struct store *st = store_open(d->uri, d->uri, 10000, err, sizeof(err));
+	int rc;
+
+	snprintf(name, sizeof(name), "worker-%p", (void *)d);
+	if (st == NULL) {
+		d->failures++;
+		return NULL;
+	}
+	while ((rc = outbox_claim(st, 2000, OUTBOX_LEASE, name, &e, err, sizeof(err))) == 1) {
+		if (d->n < NOTICES)
+			d->got[d->n++] = e.id;
+		if (outbox_mark_sent(st, e.id, 2000, err, sizeof(err)) != 0)
+			d->failures++;
+		outbox_entry_free(&e);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "  deliverer: %s\n", err);
+		d->failures++;
+	}
+	store_close(st);
+	return NULL;
+}
+
+STORE_TEST(deliverers_at_once_send_each_notice_exactly_once)
+{
+	struct rig r;
+	struct deliverer d[DELIVERERS];
+	pthread_t t[DELIVERERS];
+	int seen[NOTICES + 1], i, j, total = 0, twice = 0;
+	struct outbox_counts counts;
+	char err[512];
+
+	REQUIRE(rig_init(&r, uri) == 0);
+	queue(r.st, NOTICES);
+	memset(d, 0, sizeof(d));
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < DELIVERERS; i++) {
+		d[i].uri = uri;
+		CHECK(pthread_create(&t[i], NULL, deliverer, &d[i]) == 0);
+	}
+	for (i = 0; i < DELIVERERS; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(d[i].failures, 0);
+		for (j = 0; j < d[i].n; j++) {
+			total++;
+			if (d[i].got[j] >= 1 && d[i].got[j] <= NOTICES)
+				twice += seen[d[i].got[j]]++ > 0;
+		}
+	}
+	CHECK_INT(total, NOTICES);
+	CHECK_INT(twice, 0);
+	CHECK(outbox_get_counts(r.st, 2000, &counts, err, sizeof(err)) == 0);
+	CHECK_INT(counts.sent, NOTICES);
+	rig_free(&r);
+}
+
+/* --- several hosts, one store ---------------------------------------------- */
+
+STORE_TEST(two_hosts_share_first_detection_and_never_collide_on_references)
+{
+	struct rig mx1, mx2;
+	struct pipeline_result *res;
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-10-scan_portmapper-as64500.csv",
+	    "timestamp,ip,port,protocol\n2026-11-10 08:00:00,192.0.2.10,111,udp\n", NULL,
+	    "Message-ID: <day1@shadowserver.example>\n" };
+	char *msg, err[512], ref1[STATE_REF_MAX] = "", ref2[STATE_REF_MAX] = "";
+	time_t day1 = 0;
+
+	REQUIRE(rig_init(&mx1, uri) == 0);
+	REQUIRE(rig_init(&mx2, uri) == 0);
+	msg = testmail_build(&tm);
+	res = milter(&mx1, msg, 1794830000, err, sizeof(err));
+	REQUIRE(res != NULL && res->reports[0].history != NULL);
+	snprintf(ref1, sizeof(ref1), "%s", res->reports[0].history->groups[0].reference);
+	pipeline_result_free(res);
+	free(msg);
+	/* two weeks later at the other MX: acme again, and bob for the first time */
+	tm.filename = "2026-11-24-scan_portmapper-as64500.csv";
+	tm.csv = "timestamp,ip,port,protocol\n2026-11-24 08:00:00,192.0.2.10,111,udp\n"
+	    "2026-11-24 08:00:00,192.0.2.130,111,udp\n";
+	tm.extra_headers = "Message-ID: <day15@shadowserver.example>\n";
+	msg = testmail_build(&tm);
+	res = milter(&mx2, msg, 1796040000, err, sizeof(err));
+	REQUIRE(res != NULL && res->reports[0].history != NULL && res->reports[0].rf->ngroups == 2);
+	CHECK_STR(res->reports[0].rf->groups[0].account->name, "acme");
+	CHECK(parse_detection_time("2026-11-10 08:00:00", &day1) == 0);
+	CHECK(res->reports[0].history->groups[0].findings[0].first_seen == day1);	/* MX1's detection */
+	CHECK(!res->reports[0].history->groups[0].findings[0].is_new);
+	CHECK_STR(res->reports[0].history->groups[0].reference, ref1);	/* the same case */
+	snprintf(ref2, sizeof(ref2), "%s", res->reports[0].history->groups[1].reference);
+	CHECK(*ref2 && strcmp(ref1, ref2) != 0);
+	pipeline_result_free(res);
+	free(msg);
+	rig_free(&mx2);
+	rig_free(&mx1);
+}
+
+/* --- silent streams expire by the clock -------------------------------------- */
+
+static int
+expire_at(struct rig *r, const char *when, struct pipeline_history *h)
+{
+	struct pipeline *p = pipeline_new(r->cfg, r->map);
+	char err[512];
+	time_t now = 0;
+	int rc;
+
+	if (parse_detection_time(when, &now) != 0)
+		abort();
+	pipeline_set_store(p, r->st, 1);
+	pipeline_set_now(p, now);
+	if ((rc = pipeline_expire(p, h, err, sizeof(err))) != 0)
+		fprintf(stderr, "  pipeline_expire: %s\n", err);
+	pipeline_free(p);
+	return rc;
+}
+
+STORE_TEST(a_stream_that_stops_arriving_resolves_by_the_clock_and_confirms_once)
+{
+	struct rig r;
+	struct pipeline_result *res;
+	struct pipeline_history h;
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-10-scan_portmapper-as64500.csv",
+	    "timestamp,ip,port,protocol\n2026-11-10 08:00:00,192.0.2.10,111,udp\n", NULL,
+	    "Message-ID: <last-one@shadowserver.example>\n" };
+	struct state_item *items;
+	struct claimed c[4];
+	char *msg, err[512];
+	size_t n, nitems;
+	time_t resolved = 0, arrived = 0;
+
+	REQUIRE(rig_init(&r, uri) == 0);
+	REQUIRE(config_set(r.cfg, "NotifyResolved", "yes", err, sizeof(err)) == 0);
+	REQUIRE(config_set(r.cfg, "ResolveAfterDays", "7", err, sizeof(err)) == 0);
+	msg = testmail_build(&tm);
+	CHECK(parse_detection_time("2026-11-10 12:00:00", &arrived) == 0);
+	res = milter(&r, msg, arrived, err, sizeof(err));	/* it arrives the day it is dated */
+	REQUIRE(res != NULL && res->queued == 1);
+	pipeline_result_free(res);
+	free(msg);
+	{	/* the notice is sent: out of the way */
+		struct outbox_entry e;
+
+		REQUIRE(outbox_claim(r.st, arrived, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1);
+		CHECK(outbox_mark_sent(r.st, e.id, arrived, err, sizeof(err)) == 0);
+		outbox_entry_free(&e);
+	}
+	/* no report ever comes again; the clock alone moves */
+	REQUIRE(expire_at(&r, "2026-11-16 12:00:00", &h) == 0);
+	CHECK_INT(h.expired, 0);				/* 6 days: not yet */
+	REQUIRE(expire_at(&r, "2026-11-18 12:00:00", &h) == 0);
+	CHECK_INT(h.expired, 1);
+	CHECK_INT(h.closed, 1);
+	CHECK_INT(h.queued, 1);					/* the NotifyResolved confirmation */
+	REQUIRE(expire_at(&r, "2026-11-18 12:05:00", &h) == 0);	/* the next round, or another host */
+	CHECK_INT(h.expired + h.closed + h.queued, 0);
+	n = claim_all(r.st, 1795500000, c, 4);
+	CHECK_INT(n, 1);
+	CHECK(n == 1 && strcmp(c[0].account, "acme") == 0);
+	claimed_free(c, n);
+	REQUIRE(state_items(r.st, "acme", NULL, 0, &items, &nitems, err, sizeof(err)) == 0);
+	CHECK_INT(nitems, 1);
+	resolved = arrived + 7 * 86400;	/* 7 days after the last report arrived */
+	CHECK(nitems == 1 && items[0].resolved_at == resolved);
+	state_items_free(items, nitems);
+	rig_free(&r);
+}
+
+STORE_TEST(an_old_report_that_arrives_late_is_not_resolved_by_the_clock_at_once)
+{
+	struct rig r;
+	struct pipeline_result *res;
+	struct pipeline_history h;
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-10-scan_portmapper-as64500.csv",
+	    "timestamp,ip,port,protocol\n2026-11-10 08:00:00,192.0.2.10,111,udp\n", NULL,
+	    "Message-ID: <late@shadowserver.example>\n" };
+	char *msg, err[512];
+	time_t now = 0;
+
+	REQUIRE(rig_init(&r, uri) == 0);
+	REQUIRE(config_set(r.cfg, "ResolveAfterDays", "7", err, sizeof(err)) == 0);
+	msg = testmail_build(&tm);
+	CHECK(parse_detection_time("2026-11-29 12:00:00", &now) == 0);	/* 19 days after its date */
+	res = milter(&r, msg, now, err, sizeof(err));
+	REQUIRE(res != NULL);
+	pipeline_result_free(res);
+	free(msg);
+	REQUIRE(expire_at(&r, "2026-11-29 12:05:00", &h) == 0);
+	CHECK_INT(h.expired, 0);	/* it arrived just now */
+	REQUIRE(expire_at(&r, "2026-12-06 12:05:00", &h) == 0);
+	CHECK_INT(h.expired, 1);	/* a week of silence since it arrived */
+	rig_free(&r);
+}
+
+/* --- a server that restarts ------------------------------------------------------ */
+
+/* pg_admin - SQL as the test server's superuser; 0 when it ran */
+static int
+pg_admin(const char *uri, const char *sql_text)
+{
+	const char *keys[] = { "dbname", "user", NULL };
+	const char *vals[] = { uri, getenv("PG_SUPERUSER") ? getenv("PG_SUPERUSER") : "postgres", NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	PGresult *res = PQexec(c, sql_text);
+	int ok = PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		fprintf(stderr, "  %s: %s", sql_text, PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+TEST(store_pg, connections_the_server_dropped_are_replaced_without_a_tempfail)
+{
+	struct rig r;
+	struct pipeline_result *res;
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-10-scan_portmapper-as64500.csv",
+	    "timestamp,ip,port,protocol\n2026-11-10 08:00:00,192.0.2.10,111,udp\n", NULL,
+	    "Message-ID: <before@shadowserver.example>\n" };
+	char *uri = pg_uri(), *msg, err[512];
+
+	if (uri == NULL) {
+		CHECK(getenv("SM_TEST_PG_URI") == NULL);
+		fprintf(stderr, "  (no SM_TEST_PG_URI: the PostgreSQL half did not run)\n");
+		return;
+	}
+	REQUIRE(rig_init(&r, uri) == 0);
+	msg = testmail_build(&tm);
+	res = milter(&r, msg, 1794830000, err, sizeof(err));	/* leaves a connection in the pool */
+	CHECK(res != NULL && res->queued == 1);
+	pipeline_result_free(res);
+	free(msg);
+	/* the server drops every connection to the database, as a restart would */
+	CHECK(pg_admin(uri, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	    " WHERE datname = current_database() AND pid <> pg_backend_pid()") == 0);
+	tm.extra_headers = "Message-ID: <after@shadowserver.example>\n";
+	msg = testmail_build(&tm);
+	res = milter(&r, msg, 1794830060, err, sizeof(err));
+	CHECK(res != NULL);
+	if (res == NULL)
+		fprintf(stderr, "  %s\n", err);
+	CHECK(res != NULL && res->queued == 1);
+	pipeline_result_free(res);
+	free(msg);
+	rig_free(&r);
+	free(uri);
+}
+
+/* --- errors ---------------------------------------------------------------- */
+
+TEST(store_sqlite, errors_name_the_file_and_the_cause)
+{
+	char err[512];
+
+	CHECK(store_open("/nonexistent-dir/history.db", NULL, 100, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "/nonexistent-dir/history.db: unable to open database file") != NULL);
+	CHECK(strstr(err, "No such file or directory") != NULL);	/* the OS error */
+}
+
+TEST(store_pg, errors_name_the_connection_but_never_its_password)
+{
+	char err[512];
+
+	CHECK(store_open("postgresql://sm:s3cret@127.0.0.1:1/nodb?password=s3cret&connect_timeout=2", NULL, 100, err,
+	    sizeof(err)) == NULL);
+	CHECK(strstr(err, "postgresql://sm@127.0.0.1:1/nodb?connect_timeout=2: ") != NULL);
+	CHECK(strstr(err, "s3cret") == NULL);
+	CHECK(strstr(err, "onnection refused") != NULL || strstr(err, "connect") != NULL);
+}
+
+TEST(store_pg, two_different_databases_for_history_and_outbox_are_refused)
+{
+	char err[512];
+
+	CHECK(store_new("postgresql:///a", "postgresql:///b", 100, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "the same value") != NULL);
+}
+
+TEST(store_sqlite, a_connection_is_shown_without_its_password)
+{
+	static const char *const cases[][2] = {
+		{ "/var/lib/shadowmilter/store.db", "/var/lib/shadowmilter/store.db" },
+		{ "postgresql:///sm?host=/run/postgresql", "postgresql:///sm?host=/run/postgresql" },
+		{ "postgresql://sm:pw@db.example/sm", "postgresql://sm@db.example/sm" },
+		{ "postgres://db.example/sm?password=pw&port=5433", "postgres://db.example/sm?port=5433" },
+		{ "postgresql://db.example/sm?port=5433&password=pw", "postgresql://db.example/sm?port=5433" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *w = db_where(cases[i][0]);
+
+		CHECK_STR(w, cases[i][1]);
+		free(w);
+	}
+}
