@@ -19,6 +19,7 @@
 #include "recognise.h"
 #include "regex.h"
 #include "state.h"
+#include "store/db.h"
 #include "store/store.h"
 #include "template.h"
 #include "util.h"
@@ -1089,8 +1090,18 @@ pipeline_expire(struct pipeline *p, struct pipeline_history *h, char *err, size_
 		rc = 0;
 		goto done;
 	}
-	if ((db = store_begin(p->store, err, errlen)) == NULL)
+	if ((db = store_acquire(p->store, err, errlen)) == NULL)
 		goto done;
+	if ((rc = state_expiry_due(db, &pol, p->now, err, errlen)) <= 0) {	/* the usual round: nothing */
+		store_release(p->store, db);
+		goto done;
+	}
+	rc = -1;
+	if (db_begin(db, 1) != 0) {
+		store_error(db, err, errlen);
+		store_release(p->store, db);
+		goto done;
+	}
 	if (state_expire(db, &pol, p->now, &out.history, err, errlen) == 0 &&
 	    render_confirmations(p, db, r, &out, err, errlen) == 0)
 		rc = 0;

@@ -124,6 +124,11 @@ void state_outcome_free(struct state_outcome *o);
 int state_expire(struct db *db, const struct state_policy *pol, time_t now, struct state_outcome **out,
     char *err, size_t errlen);
 
+/* state_expiry_due - would state_expire resolve anything at NOW? 1, 0, or
+ * -1 with ERR; a read, outside any transaction, so that the daemon's every
+ * round does not take the store's write lock for nothing */
+int state_expiry_due(struct db *db, const struct state_policy *pol, time_t now, char *err, size_t errlen);
+
 /*
  * state_items - finding episodes, oldest first detection first: ACCOUNT's or
  * IP's (canonical text form) when given, only open ones when OPEN_ONLY.

@@ -617,6 +617,20 @@ stale_streams(struct apply *a)
 }
 
 int
+state_expiry_due(struct db *db, const struct state_policy *pol, time_t now, char *err, size_t errlen)
+{
+	struct apply a = { db, pol, NULL, now, now, 0, 0 };
+	int rc;
+
+	if (pol->resolve_after_days == 0)
+		return 0;
+	if ((rc = stale_streams(&a)) < 0)
+		store_error(db, err, errlen);
+	db_reset_all(db);
+	return rc;
+}
+
+int
 state_expire(struct db *db, const struct state_policy *pol, time_t now, struct state_outcome **out, char *err,
     size_t errlen)
 {
