@@ -38,6 +38,7 @@ OutboxDB            $T/state/outbox.db
 StateDB             $T/state/history.db
 Transport           sendmail:$T/sendmail
 DeliverInterval     1
+DeliveryLease       5s
 MaxReportSize       64K
 EOC
 
