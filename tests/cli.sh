@@ -8,7 +8,7 @@ CONF=conf/shadowmilter.conf
 DEMO=tests/fixtures/demo-portmapper.eml
 NOW="2026-11-25 06:00:00"
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+trap 'pg_stop >/dev/null 2>&1; rm -rf "$T"' EXIT
 passed=0 failed=0
 
 ok()   { passed=$((passed + 1)); echo "ok   $1"; }
@@ -284,6 +284,24 @@ check "make install puts the program in sbin" test -x "$T/inst/usr/sbin/shadowmi
 check "make install puts the man pages in place" test -f "$T/inst/usr/share/man/man5/shadowmilter.conf.5"
 SM_TEMPLATE_DIR="$T/inst/usr/share/shadowmilter/templates" "$T/inst/usr/sbin/shadowmilter" -n -c "$CONF" >"$T/inst.out" 2>&1
 check "the installed templates render every report type" grep -q 'report types render' "$T/inst.out"
+
+# the ops commands on a PostgreSQL store (a private server: tests/e2e/pg-lib.sh)
+. tests/e2e/pg-lib.sh
+if pg_start >"$T/pg.err" 2>&1; then
+	printf 'CustomerMap %s\nTrustedAuthservIDs mx.example.net\nStateDB %s\nOutboxDB %s\n' \
+	    "$(pwd)/conf/customers.csv" "$PG_URI" "$PG_URI" >"$T/pg.conf"
+	"$SM" replay -c "$T/pg.conf" --state "$PG_URI" --json "$DEMO" >"$T/pg-replay.json" 2>&1
+	check "PostgreSQL: replay --state builds the history" test $? -eq 0
+	"$SM" status -c "$T/pg.conf" --json >"$T/pg-status.json" 2>&1
+	check "PostgreSQL: status reads history and outbox" grep -q '"pending":0,.*"open_findings":[1-9]' "$T/pg-status.json"
+	"$SM" overdue -c "$T/pg.conf" --now '2026-12-30 00:00:00' >"$T/pg-overdue.txt" 2>&1
+	check "PostgreSQL: overdue lists the accounts past their deadline" grep -q 'first detected 2026-11-24, deadline 2026-12-15' "$T/pg-overdue.txt"
+	"$SM" history -c "$T/pg.conf" 192.0.2.10 >"$T/pg-history.txt" 2>&1
+	check "PostgreSQL: history of an address" grep -q 'first detected  acme scan_portmapper 192.0.2.10:111/udp SM-' "$T/pg-history.txt"
+	pg_stop >/dev/null 2>&1
+else
+	fail "PostgreSQL: no private server: $(tail -n 2 "$T/pg.err" | tr '\n' ' ')"
+fi
 
 # every config key the parser knows is documented in the README and the man page
 for key in $(grep -o 'ascii_strcasecmp(key, "[A-Za-z]*")' milter/config.c | sed 's/.*"\(.*\)")/\1/'); do
