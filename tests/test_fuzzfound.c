@@ -14,6 +14,7 @@
 #include "ipaddr.h"
 #include "mailheader.h"
 #include "outbox.h"
+#include "store/store.h"
 #include "prefixmap.h"
 #include "util.h"
 
@@ -97,8 +98,8 @@ TEST(fuzzfound, tagged_subject_is_cleaned_like_the_filters_own_headers)
 	const char *p;
 
 	snprintf(path, sizeof(path), "%s/outbox.db", dir);
-	env.outbox = outbox_open(path, err, sizeof(err));
-	REQUIRE(env.outbox != NULL);
+	env.store = store_open(NULL, path, STORE_BUSY_TIMEOUT_MS, err, sizeof(err));
+	REQUIRE(env.store != NULL);
 	m = filter_begin(&env, "QIDFUZZ", "<autoreports@shadowserver.org>");
 	filter_header(m, &io, "Authentication-Results", TRUSTED_AUTHRES);
 	filter_header(m, &io, "From", "Shadowserver <autoreports@shadowserver.org>");
@@ -111,7 +112,7 @@ TEST(fuzzfound, tagged_subject_is_cleaned_like_the_filters_own_headers)
 	CHECK(strchr(buf_cstr(&ch.subject), '\r') == NULL && strchr(buf_cstr(&ch.subject), '\x04') == NULL);
 	for (p = buf_cstr(&ch.subject); (p = strchr(p, '\n')) != NULL; p++)
 		CHECK(p[1] == ' ' || p[1] == '\t');	/* a line break only as folding */
-	outbox_close(env.outbox);
+	store_close(env.store);
 	buf_free(&ch.subject);
 	prefixmap_free(map);
 	config_free(cfg);

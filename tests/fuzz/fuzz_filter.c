@@ -4,7 +4,7 @@
  * Drives filter_begin / filter_rcpt / filter_header / filter_eoh /
  * filter_body / filter_eom / filter_end as libmilter would, with arbitrary
  * sequences of messages, headers, body chunks and aborts, against a real
- * SQLite outbox and state database in a temp directory made once per
+ * SQLite store (outbox and history in one file) in a temp directory made once per
  * process (they carry over between inputs, as on a live MX).
  *
  * Input: byte 0 picks the filter environment (ENVS below: report action,
@@ -44,6 +44,7 @@
 #include "outbox.h"
 #include "prefixmap.h"
 #include "state.h"
+#include "store/store.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -68,7 +69,7 @@ static const char *const env_settings[][8] = {
 #define ENV_BROKEN_HISTORY (NENVS)	/* and one more: StateDB set, could not be opened */
 
 static struct filter_env envs[NENVS + 1];
-static struct outbox *outbox;
+static struct store *store;		/* history and outbox in one SQLite file */
 
 static const char map_csv[] =
     "prefix,account,email\n"
@@ -84,18 +85,21 @@ setup(void)
 {
 	char path[4096], err[1024];
 	struct prefixmap *map = prefixmap_new();
-	struct state *st;
+	struct store *outbox_only, *broken;
+	char bad[4096];
 	size_t i, j;
 
 	fuzz_path(path, sizeof(path), "customers.csv");
 	fuzz_write_file(path, map_csv, sizeof(map_csv) - 1);
 	if (prefixmap_load(map, path, err, sizeof(err)) != 0)
 		goto fail;
-	fuzz_path(path, sizeof(path), "outbox.db");
-	if ((outbox = outbox_open(path, err, sizeof(err))) == NULL)
+	fuzz_path(path, sizeof(path), "store.db");
+	if ((store = store_open(path, path, STORE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL ||
+	    (outbox_only = store_open(NULL, path, STORE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL)
 		goto fail;
-	fuzz_path(path, sizeof(path), "state.db");
-	if ((st = state_open(path, STATE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL)
+	/* StateDB set, but it cannot be opened: every report is deferred */
+	fuzz_path(bad, sizeof(bad), "no-such-dir/state.db");
+	if ((broken = store_new(bad, path, 200, err, sizeof(err))) == NULL)
 		goto fail;
 	for (i = 0; i <= NENVS; i++) {
 		struct config *cfg = config_defaults();
@@ -112,9 +116,7 @@ setup(void)
 			goto fail;
 		envs[i].cfg = cfg;
 		envs[i].map = map;
-		envs[i].outbox = outbox;
-		envs[i].state = i == ENV_NO_HISTORY || i == ENV_BROKEN_HISTORY ? NULL : st;
-		envs[i].state_error = i == ENV_BROKEN_HISTORY ? "state.db: unable to open database file" : NULL;
+		envs[i].store = i == ENV_NO_HISTORY ? outbox_only : i == ENV_BROKEN_HISTORY ? broken : store;
 	}
 	return;
 fail:
@@ -256,7 +258,7 @@ pending(void)
 	struct outbox_counts c;
 	char err[512];
 
-	if (outbox_get_counts(outbox, &c, err, sizeof(err)) != 0)
+	if (outbox_get_counts(store, START, &c, err, sizeof(err)) != 0)
 		fuzz_fail("outbox_get_counts", err);
 	return c.pending;
 }
@@ -269,15 +271,16 @@ drain(void)
 	char err[512];
 	int rc;
 
-	while ((rc = outbox_next_due(outbox, START + 100L * 365 * 86400, &e, err, sizeof(err))) == 1) {
+	while ((rc = outbox_claim(store, START + 100L * 365 * 86400, OUTBOX_LEASE, "fuzz", &e, err,
+	    sizeof(err))) == 1) {
 		if (!fuzz_message_headers_safe(e.message))
 			fuzz_fail("a queued notice's header block does not parse", e.message);
-		if (outbox_mark_sent(outbox, e.id, START, err, sizeof(err)) != 0)
+		if (outbox_mark_sent(store, e.id, START, err, sizeof(err)) != 0)
 			fuzz_fail("outbox_mark_sent", err);
 		outbox_entry_free(&e);
 	}
 	if (rc != 0)
-		fuzz_fail("outbox_next_due", err);
+		fuzz_fail("outbox_claim", err);
 }
 
 /* msg_close - the message ends: end of message (EOM), or an abort */
@@ -382,7 +385,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t chunk;
 	char *copy;
 
-	if (outbox == NULL)
+	if (store == NULL)
 		setup();
 	if (size < 2)
 		return 0;
