@@ -36,7 +36,7 @@ LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*.c milter/*/*.c))
 LIB_OBJS   = $(LIB_SRCS:milter/%.c=$(BUILD)/lib/%.o)
 PROG_SRCS  = $(filter $(wildcard $(SHELL_SRCS)),$(SHELL_SRCS))
 PROG_OBJS  = $(PROG_SRCS:milter/%.c=$(BUILD)/prog/%.o)
-TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c tests/testmail.c
+TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c tests/testmail.c tests/testsign.c
 TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
@@ -61,6 +61,10 @@ $(BUILD)/shadowmilter: $(PROG_OBJS) $(BUILD)/libshadowmilter.a
 
 $(BUILD)/unit: $(TEST_OBJS) $(BUILD)/libshadowmilter.a
 	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
+
+# dkimsign: signs fixtures with the throwaway test key (tests/fixtures/dkim/) for the shell suites and the demo
+$(BUILD)/dkimsign: tests/tools/dkimsign.c $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a $(LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libshadowmilter.a $(HDRS) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
@@ -87,7 +91,7 @@ check: deps
 	$(MAKE) check-plain
 	$(MAKE) check-asan
 
-check-plain: $(BUILD)/shadowmilter $(BUILD)/unit
+check-plain: $(BUILD)/shadowmilter $(BUILD)/unit $(BUILD)/dkimsign
 	@SM_FUZZ_SECONDS=$(SM_FUZZ_SECONDS) sh tests/run.sh $(BUILD)
 
 # the ASan pass also runs each fuzz target for FUZZ_CHECK_SECONDS
