@@ -78,11 +78,11 @@ deps:
 	@sh tests/install-deps.sh
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/dkimsign
 	@sh tests/demo-postfix.sh $(BUILD)/shadowmilter
 
 demo-replay: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/dkimsign
 	@sh tests/demo.sh $(BUILD)/shadowmilter
 
 # Plain build first, then the whole suite again under ASan+UBSan in build-asan/,

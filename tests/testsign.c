@@ -85,6 +85,14 @@ set_lib_options(DKIM_LIB *lib, const struct testsign *opt)
 	uint64_t when = (uint64_t)opt->when, ttl = opt->ttl;
 	uint32_t flags = 0;
 
+	/* the headers a report sender signs; never Return-Path or Received,
+	 * which change in transit */
+	static const char *signed_headers[] = { "from", "to", "cc", "reply-to", "subject", "date", "message-id",
+	    "mime-version", "content-type", "content-transfer-encoding", NULL };
+
+	if (dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, (void *)signed_headers,
+	    sizeof(unsigned char **)) != DKIM_STAT_OK)
+		return -1;
 	if (opt->when && dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &when, sizeof(when)) != DKIM_STAT_OK)
 		return -1;
 	if (opt->ttl && dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNATURETTL, &ttl, sizeof(ttl)) != DKIM_STAT_OK)
