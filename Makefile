@@ -107,7 +107,7 @@ bench: $(BUILD)/shadowmilter $(BENCH_BINS)
 # MAX_DELAY_MS, DELIVER_RUNS, CT_DB); not part of make check.
 KILLS ?= 1000
 crash-trial: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/dkimsign
 	@KILLS=$(KILLS) sh tests/crash-trial.sh $(BUILD)
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c, clang): the library is built once
