@@ -100,7 +100,7 @@ check-asan:
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    SM_FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) check-plain
 
-bench: $(BUILD)/shadowmilter $(BENCH_BINS)
+bench: $(BUILD)/shadowmilter $(BUILD)/dkimsign $(BENCH_BINS)
 	@sh tests/bench/run.sh $(BUILD)
 
 # Crash trials of the outbox (tests/crash-trial.sh; its knobs: KILLS, ACCOUNTS,
