@@ -238,8 +238,7 @@ check "history IP shows the resolution" grep -q '^2026-12-08 00:00:00 UTC  resol
 check "history --json ACCOUNT" grep -q '"kind":"account","findings":\[{"account":"acme"' "$T/history.json"
 check "history --json has events" grep -q '"event":"last detected","account":"acme"' "$T/history.json"
 # a listed network: carol's /25 is her part of a /24; the history keys it by that part
-cat >"$T/net.eml" <<'EOF'
-Authentication-Results: mx.example.net; dkim=pass header.d=shadowserver.org header.s=mail
+cat >"$T/net-unsigned.eml" <<'EOF'
 From: Shadowserver <autoreports@shadowserver.org>
 Subject: [Example] Shadowserver Example Blocklist Report: 2026-11-24
 Message-ID: <blocklist-1@reports.example>
@@ -259,6 +258,7 @@ timestamp,severity,ip,hostname,source,reason
 2026-11-24 09:14:02,low,10.0.0.0/8,,spamhaus,spam source
 --b--
 EOF
+sign "$T/net-unsigned.eml" "$T/net.eml"
 "$SM" replay -c "$T/hist.conf" --state "$T/net.db" --json "$T/net.eml" >"$T/net.json" 2>&1
 check "a listed network: the customer's part and the network listed" \
     grep -q '"findings":\[{"ip":"198.51.100.0/25","listed":"198.51.100.0/24","port":null' "$T/net.json"
