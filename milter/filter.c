@@ -454,7 +454,8 @@ filter_eom(struct filter_msg *m, const struct filter_io *io, time_t now)
 		return pass_unprocessed(m, io, m->limit_reason);
 	pipeline_set_now(m->pipeline, now);
 	if (pipeline_finish(m->pipeline, &r, err, sizeof(err)) != 0)
-		return tempfail(m, io, "report not handled", err, "report could not be processed");
+		return tempfail(m, io, "report not handled", err, pipeline_key_unavailable(m->pipeline) ?
+		    "DKIM key lookup failed" : "report could not be processed");
 	if (!r->authenticated) {
 		enum filter_action a = pass_unprocessed(m, io, r->reason);
 

@@ -45,6 +45,7 @@ struct pipeline {
 	struct recognise rc;
 	struct dkim_check *dkim;	/* VerifyDKIM yes: our own verification of this message */
 	struct dkim_keys *own_keys;	/* ... its key source, when the config opened none (tests) */
+	int key_unavailable;		/* a report whose DKIM key lookup failed: retry later */
 	int headers_done;
 	int processing;			/* an authenticated report: read attachments */
 	char reason[512];
@@ -794,7 +795,14 @@ dkim_settle(struct pipeline *p)
 		drop_reports(p);
 		p->processing = 0;
 	}
+	p->key_unavailable = verdict < 0;
 	return verdict < 0 ? -1 : 0;
+}
+
+int
+pipeline_key_unavailable(const struct pipeline *p)
+{
+	return p->key_unavailable;
 }
 
 int

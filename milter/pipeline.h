@@ -105,6 +105,10 @@ int pipeline_wants_body(const struct pipeline *p);
  */
 int pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, size_t errlen);
 
+/* pipeline_key_unavailable - after a failed pipeline_finish: it failed because
+ * the DKIM key of a report could not be fetched (DNS), not for lack of resources */
+int pipeline_key_unavailable(const struct pipeline *p);
+
 void pipeline_result_free(struct pipeline_result *r);
 
 /* pipeline_counts - totals over a result, for logs and headers; NOTICES

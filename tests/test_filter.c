@@ -525,6 +525,7 @@ TEST(filter, a_key_lookup_failure_tempfails_report_mail_only)
 	CHECK_INT(chunks, 0);	/* known at the end of the headers: the body is not read */
 	CHECK(strstr(buf_cstr(&mta.log), "QID123: report not handled, sender must retry: DKIM d=shadowserver.org "
 	    "s=test a=rsa-sha256: key lookup failed") != NULL);
+	CHECK(strstr(buf_cstr(&mta.reply), "shadowmilter: DKIM key lookup failed, try again later") != NULL);
 	fake_free(&mta);
 	memset(&mta, 0, sizeof(mta));
 	CHECK(run(&r, &mta, "From: Alice <alice@example.org>\nDKIM-Signature: v=1; d=shadowserver.org; s=test\n"

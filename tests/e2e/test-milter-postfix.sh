@@ -180,7 +180,8 @@ chmod 755 "$T/readonly"
 sed "s|^OutboxDB .*|&\nStateDB             $T/readonly/history.db|" "$T/shadowmilter.conf" >"$T/no-history.conf"
 check "the milter starts with a history it cannot open" sm_start "$T/milter.log" "$T/no-history.conf"
 MILTER_PID=$SM_PID
-sed 's/^Message-ID: .*/Message-ID: <no-history-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/fourth.eml"
+sed 's/^Message-ID: .*/Message-ID: <no-history-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/fourth-unsigned.eml"
+sign "$T/fourth-unsigned.eml" "$T/fourth.eml"
 send autoreports@shadowserver.org ops@example.net "$T/fourth.eml"
 check "a report that cannot be recorded gets a 451" grep -q '^451$' "$T/smtp.out"
 check "Postfix logs the milter's reply: code and reason" \
