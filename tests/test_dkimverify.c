@@ -303,3 +303,23 @@ TEST(dkimverify, missing_test_keys_file_is_an_error)
 	CHECK(dkim_keys_new("/nonexistent/keys", 5, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "/nonexistent/keys") != NULL);
 }
+
+TEST(dkimverify, ed25519_sha256_passes)
+{
+	struct testsign opt = { 0 };
+	struct dkim_verdict v;
+	char path[1024], err[256], *m;
+
+	snprintf(path, sizeof(path), "%s/fixtures/dkim/test-ed25519.private", test_srcdir());
+	opt.key_file = path;
+	opt.selector = "ed";
+	opt.algorithm = "ed25519-sha256";
+	m = testsign(MSG, strlen(MSG), &opt, err, sizeof(err));
+	if (m == NULL)
+		fprintf(stderr, "    sign: %s\n", err);
+	REQUIRE(m != NULL);
+	v = verify(m, 0);
+	CHECK_INT(v.outcome, DKIM_PASS);
+	CHECK_STR(v.algorithm, "ed25519-sha256");
+	free(m);
+}

@@ -140,7 +140,8 @@ testsign(const char *msg, size_t len, const struct testsign *opt, char *err, siz
 	dkim = dkim_sign(lib, (const unsigned char *)"testsign", NULL, (dkim_sigkey_t)key,
 	    (const unsigned char *)(opt->selector ? opt->selector : "test"),
 	    (const unsigned char *)(opt->domain ? opt->domain : "shadowserver.org"), canon, canon,
-	    strcmp(alg, "rsa-sha1") == 0 ? DKIM_SIGN_RSASHA1 : DKIM_SIGN_RSASHA256,
+	    strcmp(alg, "rsa-sha1") == 0 ? DKIM_SIGN_RSASHA1 :
+	    strcmp(alg, "ed25519-sha256") == 0 ? DKIM_SIGN_ED25519SHA256 : DKIM_SIGN_RSASHA256,
 	    opt->body_length > 0 ? (ssize_t)opt->body_length : -1, &st);
 	if (dkim == NULL) {
 		err_set(err, errlen, "dkim_sign: %s", dkim_getresultstr(st));

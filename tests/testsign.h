@@ -17,7 +17,7 @@ struct testsign {
 	const char *key_file;	/* PEM private key (required) */
 	const char *domain;	/* d=, default shadowserver.org */
 	const char *selector;	/* s=, default test */
-	const char *algorithm;	/* "rsa-sha256" (default) or "rsa-sha1" */
+	const char *algorithm;	/* "rsa-sha256" (default), "rsa-sha1" or "ed25519-sha256" */
 	int simple;		/* c=simple/simple instead of relaxed/relaxed */
 	long body_length;	/* l=: 0 none, -1 the whole body, else that many bytes */
 	time_t when;		/* t= (0: now) */
