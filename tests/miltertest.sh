@@ -150,7 +150,8 @@ run "a killed filter process is restarted" nonreport
 # templates are parsed at start and reload, never per message: an edit on disk counts
 # from the next reload on, and only if it renders (the running TemplateDir is now $T/site)
 send_report() {	# send_report ID NAME: the demo report as message ID; its notices' files in $T/spool.new
-	sed "s/^Message-ID: .*/Message-ID: <$1@reports.shadowserver.org>/" "$T/demo.eml" >"$T/reload.eml"
+	sed "s/^Message-ID: .*/Message-ID: <$1@reports.shadowserver.org>/" tests/fixtures/demo-portmapper.eml >"$T/reload-unsigned.eml"
+	sign "$T/reload-unsigned.eml" "$T/reload.eml"
 	settled	# notices of earlier reports (a killed process's, say) are out before we look
 	ls "$T/spool" | sort >"$T/spool.before"
 	run "$2" reloaded
