@@ -362,6 +362,11 @@ recognise_header(struct recognise *rc, const char *name, const char *value)
 			rc->from_address = mail_address_extract(value);
 		if (rc->from_address == NULL || rc->from_count > 1)
 			rc->from_malformed = 1;
+	} else if (!ascii_strcasecmp(name, "Content-Type") || !ascii_strcasecmp(name, "Content-Transfer-Encoding")) {
+		/* the MIME walk reads the first, a DKIM verifier hashes the last:
+		 * with two, a signed body could be read as something else */
+		if (!ascii_strcasecmp(name, "Content-Type") ? rc->seen_ctype++ : rc->seen_cte++)
+			rc->mime_headers_repeated = 1;
 	} else if (!ascii_strcasecmp(name, "Return-Path") && rc->envelope_sender == NULL)
 		recognise_envelope_sender(rc, value);
 	else if (!ascii_strcasecmp(name, "Authentication-Results"))
@@ -456,6 +461,10 @@ recognise_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
 	}
 	if (!recognise_is_report(rc)) {
 		err_set(reason, reasonlen, "not a report: From address does not match ReportSenders");
+		return 0;
+	}
+	if (rc->mime_headers_repeated) {
+		err_set(reason, reasonlen, "unauthenticated: a second Content-Type or Content-Transfer-Encoding header");
 		return 0;
 	}
 	if (envelope_mismatch(rc)) {

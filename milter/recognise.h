@@ -32,6 +32,8 @@ struct recognise {
 	char *from_address;		/* the From header's address, or NULL */
 	int from_count;			/* From headers seen (more than one is forged) */
 	int from_malformed;		/* From had several or no usable address */
+	int seen_ctype, seen_cte;	/* top-level Content-Type, Content-Transfer-Encoding headers */
+	int mime_headers_repeated;	/* ... one of them twice */
 	char *envelope_sender;		/* when known */
 	int authres_seen;		/* a trusted Authentication-Results was seen */
 	int dkim_pass;			/* ... and it said dkim=pass header.d=domain */

@@ -288,3 +288,20 @@ TEST(authentic, a_key_lookup_failure_is_a_retry_for_report_mail)
 	free(m);
 	rig_free(&rg);
 }
+
+TEST(authentic, a_second_content_type_gives_none)
+{
+	struct rig rg;
+	struct buf b = BUF_INIT;
+	char reason[512], *m = report("shadowserver.org", NULL);
+
+	rig_init(&rg, 1);
+	/* added on top after signing: the MIME walk would read it, DKIM would hash the signed one */
+	buf_printf(&b, "Content-Type: text/csv; name=\"2026-11-24-scan_portmapper-evil.csv\"\n%s", m);
+	CHECK_INT(notices(&rg, buf_cstr(&b), NULL, reason, sizeof(reason)), 0);
+	CHECK(strstr(reason, "a second Content-Type") != NULL);
+	CHECK_INT(notices(&rg, m, NULL, reason, sizeof(reason)), 1);	/* the mail as signed */
+	buf_free(&b);
+	free(m);
+	rig_free(&rg);
+}
