@@ -216,8 +216,9 @@ ar_resinfo(struct ar_scan *a, const char *domain)
 		return ar_fail(a, "a method version (\"method/1\"), which OpenDKIM cannot parse");
 	if (!ascii_strcasecmp(method, "none"))
 		return ar_fail(a, "\"none\" next to other results");
-	if (*a->s++ != '=')
+	if (*a->s != '=')
 		return ar_fail(a, "a method without \"=result\"");
+	a->s++;
 	ar_ws(a);
 	if (!ar_keyword(a, result, sizeof(result)))
 		return ar_fail(a, "a method without a result");
@@ -235,14 +236,16 @@ ar_resinfo(struct ar_scan *a, const char *domain)
 				return ar_fail(a, "a reason without a value");
 			continue;
 		}
-		if (*a->s++ != '.')
+		if (*a->s != '.')
 			return ar_fail(a, "a word that is not a property (ptype.property=value)");
+		a->s++;
 		ar_ws(a);
 		if (!ar_keyword(a, prop, sizeof(prop)))
 			return ar_fail(a, "a property without a name");
 		ar_ws(a);
-		if (*a->s++ != '=')
+		if (*a->s != '=')
 			return ar_fail(a, "a property without a value");
+		a->s++;
 		ar_ws(a);
 		if (!ar_value(a, value, sizeof(value)))
 			return ar_fail(a, "a property without a value");
@@ -307,7 +310,7 @@ authres_dkim_pass(const char *value, const char *domain, char **authserv_id, cha
 			for (a.s = after; a.why == NULL; ) {
 				if (ar_resinfo(&a, domain) > 0)
 					pass = 1;
-				if (*a.s == '\0')
+				if (a.why || *a.s == '\0')
 					break;
 				a.s++;		/* the ';' */
 			}
