@@ -337,7 +337,6 @@ static void
 on_headers_done(void *ctx)
 {
 	struct pipeline *p = ctx;
-
 	struct dkim_verdict v;
 
 	p->headers_done = 1;
