@@ -36,7 +36,7 @@ LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*.c milter/*/*.c))
 LIB_OBJS   = $(LIB_SRCS:milter/%.c=$(BUILD)/lib/%.o)
 PROG_SRCS  = $(filter $(wildcard $(SHELL_SRCS)),$(SHELL_SRCS))
 PROG_OBJS  = $(PROG_SRCS:milter/%.c=$(BUILD)/prog/%.o)
-TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c tests/testmail.c
+TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c tests/testmail.c tests/testsign.c
 TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
@@ -62,6 +62,10 @@ $(BUILD)/shadowmilter: $(PROG_OBJS) $(BUILD)/libshadowmilter.a
 $(BUILD)/unit: $(TEST_OBJS) $(BUILD)/libshadowmilter.a
 	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
 
+# dkimsign: signs fixtures with the throwaway test key (tests/fixtures/dkim/) for the shell suites and the demo
+$(BUILD)/dkimsign: tests/tools/dkimsign.c $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a $(LIBS)
+
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libshadowmilter.a $(HDRS) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
 
@@ -74,11 +78,11 @@ deps:
 	@sh tests/install-deps.sh
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/dkimsign
 	@sh tests/demo-postfix.sh $(BUILD)/shadowmilter
 
 demo-replay: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/dkimsign
 	@sh tests/demo.sh $(BUILD)/shadowmilter
 
 # Plain build first, then the whole suite again under ASan+UBSan in build-asan/,
@@ -87,7 +91,7 @@ check: deps
 	$(MAKE) check-plain
 	$(MAKE) check-asan
 
-check-plain: $(BUILD)/shadowmilter $(BUILD)/unit
+check-plain: $(BUILD)/shadowmilter $(BUILD)/unit $(BUILD)/dkimsign
 	@SM_FUZZ_SECONDS=$(SM_FUZZ_SECONDS) sh tests/run.sh $(BUILD)
 
 # the ASan pass also runs each fuzz target for FUZZ_CHECK_SECONDS
@@ -96,14 +100,14 @@ check-asan:
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    SM_FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) check-plain
 
-bench: $(BUILD)/shadowmilter $(BENCH_BINS)
+bench: $(BUILD)/shadowmilter $(BUILD)/dkimsign $(BENCH_BINS)
 	@sh tests/bench/run.sh $(BUILD)
 
 # Crash trials of the outbox (tests/crash-trial.sh; its knobs: KILLS, ACCOUNTS,
 # MAX_DELAY_MS, DELIVER_RUNS, CT_DB); not part of make check.
 KILLS ?= 1000
 crash-trial: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/dkimsign
 	@KILLS=$(KILLS) sh tests/crash-trial.sh $(BUILD)
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c, clang): the library is built once
@@ -151,7 +155,7 @@ install:
 	install -m 644 contrib/shadowmilter.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 conf/shadowmilter.conf $(DESTDIR)$(DATADIR)/shadowmilter.conf.example
 	install -m 644 conf/customers.csv $(DESTDIR)$(DATADIR)/customers.csv.example
-	install -m 644 contrib/shadowmilter.service contrib/postfix-main.cf contrib/sendmail.mc \
+	install -m 644 contrib/shadowmilter.service contrib/postfix-main.cf contrib/sendmail.mc contrib/opendkim.conf \
 	    $(DESTDIR)$(DATADIR)/
 
 clean:

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "catalogue.h"
+#include "dkimverify.h"
 #include "regex.h"
 #include "template.h"
 #include "util.h"
@@ -40,6 +41,8 @@ config_defaults(void)
 
 	cfg->report_senders = regex_compile(DEFAULT_REPORT_SENDERS, err, sizeof(err));
 	cfg->report_dkim_domain = xstrdup("shadowserver.org");
+	cfg->verify_dkim = 1;
+	cfg->dns_timeout = 5;
 	cfg->template_dir = xstrdup("");
 	cfg->catalogue_path = xstrdup("");
 	cfg->organization = xstrdup("Example Hosting");
@@ -63,7 +66,8 @@ config_defaults(void)
 	cfg->delivery_lease = 900;
 	cfg->transport = xstrdup("sendmail:/usr/sbin/sendmail");
 	cfg->max_retry_days = 5;
-	cfg->report_subject_tag = xstrdup("[shadowmilter]");
+	/* none: the Subject is signed, and a tag would break the ops copy's DKIM signature */
+	cfg->report_subject_tag = xstrdup("");
 	cfg->report_action = REPORT_PASS;
 	cfg->max_headers = 1000;
 	cfg->max_header_bytes = 1ULL << 20;
@@ -167,6 +171,21 @@ set_report_senders(struct config *cfg, const char *value, char *err, size_t errl
 	}
 	regex_free(cfg->report_senders);
 	cfg->report_senders = re;
+	return 0;
+}
+
+static int
+set_report_envelope_senders(struct config *cfg, const char *value, char *err, size_t errlen)
+{
+	char why[256];
+	struct regex *re = regex_compile(value, why, sizeof(why));
+
+	if (re == NULL) {
+		err_set(err, errlen, "ReportEnvelopeSenders: \"%s\" is not a valid PCRE2 pattern: %s", value, why);
+		return -1;
+	}
+	regex_free(cfg->report_envelope_senders);
+	cfg->report_envelope_senders = re;
 	return 0;
 }
 
@@ -398,6 +417,10 @@ static const struct config_key keys[] = {
 	CHECKED("ReportSenders", set_report_senders),
 	CHECKED("TrustedAuthservIDs", set_trusted_ids),
 	STRING("ReportDKIMDomain", report_dkim_domain),
+	{ "VerifyDKIM", KEY_BOOL, FIELD(verify_dkim), 0, 1, "yes or no", NULL, NULL },
+	PATH("TestPublicKeys", test_public_keys),
+	NUMBER("DNSTimeout", dns_timeout, 1, 60, "a number of seconds from 1 to 60"),
+	CHECKED("ReportEnvelopeSenders", set_report_envelope_senders),
 	CHECKED("SubjectType", add_subject_rule),
 	/* the customers and the notices */
 	PATH("CustomerMap", customer_map),
@@ -570,9 +593,24 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		err_set(err, errlen, "%s: CustomerMap is required", cfg->path);
 		return -1;
 	}
-	if (cfg->ntrusted == 0) {
-		err_set(err, errlen, "%s: TrustedAuthservIDs is required "
+	if (!cfg->verify_dkim && cfg->ntrusted == 0) {
+		err_set(err, errlen, "%s: TrustedAuthservIDs is required with VerifyDKIM no "
 		    "(the authserv-id your DKIM verifier writes in Authentication-Results)", cfg->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* open_dkim_keys - the key source our own verification uses (VerifyDKIM yes) */
+static int
+open_dkim_keys(struct config *cfg, char *err, size_t errlen)
+{
+	char why[512];
+
+	if (!cfg->verify_dkim)
+		return 0;
+	if ((cfg->dkim_keys = dkim_keys_new(cfg->test_public_keys, cfg->dns_timeout, why, sizeof(why))) == NULL) {
+		err_set(err, errlen, "%s: %s", cfg->path, why);
 		return -1;
 	}
 	return 0;
@@ -626,7 +664,8 @@ config_load(const char *path, char *err, size_t errlen)
 	}
 	free(line);
 	fclose(f);
-	if (config_check(cfg, err, errlen) != 0 || config_load_catalogue(cfg, err, errlen) != 0) {
+	if (config_check(cfg, err, errlen) != 0 || open_dkim_keys(cfg, err, errlen) != 0 ||
+	    config_load_catalogue(cfg, err, errlen) != 0) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -684,6 +723,9 @@ config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg->customer_map);
 	free(cfg->report_dkim_domain);
+	free(cfg->test_public_keys);
+	dkim_keys_free(cfg->dkim_keys);
+	regex_free(cfg->report_envelope_senders);
 	free(cfg->template_dir);
 	free(cfg->catalogue_path);
 	catalogue_free(cfg->catalogue);

@@ -16,6 +16,7 @@
 
 struct regex;
 struct catalogue;
+struct dkim_keys;
 
 /* a SubjectType rule: subjects matching PATTERN are of report type TYPE
  * ("$1" takes the first capture group) */
@@ -31,6 +32,11 @@ struct config {
 	char **trusted_authserv_ids;	/* TrustedAuthservIDs, comma/space list */
 	size_t ntrusted;
 	char *report_dkim_domain;	/* ReportDKIMDomain */
+	int verify_dkim;		/* VerifyDKIM: verify signatures ourselves (else trust Authentication-Results) */
+	char *test_public_keys;		/* TestPublicKeys: keys from this file instead of DNS, or NULL */
+	unsigned dns_timeout;		/* DNSTimeout: seconds per DKIM key lookup */
+	struct dkim_keys *dkim_keys;	/* the key source, opened by config_load when VerifyDKIM is yes */
+	struct regex *report_envelope_senders;	/* ReportEnvelopeSenders, or NULL: the envelope decides nothing */
 	char *template_dir;		/* TemplateDir: the site's, searched before the shipped one */
 	char *catalogue_path;		/* Catalogue: the site's rows over the shipped catalogue, or "" */
 	struct catalogue *catalogue;	/* the report types, loaded by config_load_catalogue */

@@ -425,12 +425,28 @@ supervise(void)
 	}
 }
 
+/* trust_warnings - what the admin must know about who vouches for a report */
+static void
+trust_warnings(FILE *out, const char *conf, const struct config *cfg)
+{
+	if (!cfg->verify_dkim)
+		fprintf(out, "%s: warning: VerifyDKIM no: reports are trusted on the Authentication-Results of "
+		    "TrustedAuthservIDs; your verifier must add its header to every message, signed or not "
+		    "(OpenDKIM: AlwaysAddARHeader yes), or a report forged with a planted header it cannot "
+		    "parse may be believed. VerifyDKIM yes (the default) checks the signature itself.\n", conf);
+	if (cfg->verify_dkim && cfg->test_public_keys)
+		fprintf(out, "%s: warning: TestPublicKeys %s: DKIM keys come from this file, not DNS "
+		    "(for tests and closed networks)\n", conf, cfg->test_public_keys);
+}
+
 /* check_config - "-n": the config, the customer map, and every notice renders */
 static int
 check_config(const char *conf, const struct runtime *rt)
 {
 	char err[512];
 	size_t ntypes;
+
+	trust_warnings(stdout, conf, rt->cfg);
 
 	if (runtime_check_templates(rt, &ntypes, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shadowmilter: %s: %s\n", conf, err);
@@ -460,6 +476,10 @@ daemon_main(const char *conf, int foreground, int check_only)
 		return 1;
 	}
 	openlog("shadowmilter", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
+	if (!current->cfg->verify_dkim)
+		syslog(LOG_WARNING, "VerifyDKIM no: reports are trusted on the Authentication-Results of "
+		    "TrustedAuthservIDs; the verifier must add its header to every message (OpenDKIM: "
+		    "AlwaysAddARHeader yes)");
 	if (open_socket(current->cfg) != 0)
 		return 1;
 	if (!foreground && daemon(0, 0) != 0) {

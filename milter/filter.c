@@ -36,6 +36,7 @@ struct filter_msg {
 	int over_limit;			/* a cap was hit: the reason why */
 	char limit_reason[128];
 	int planted_result, planted_unmatched;	/* our headers, forged by the sender */
+	int leading_space;		/* header values come with their leading space (SMFIP_HDR_LEADSPC) */
 	char *subject;			/* the first Subject, raw */
 	size_t queued;
 };
@@ -80,6 +81,12 @@ filter_set_queue_id(struct filter_msg *m, const char *queue_id)
 		free(m->queue_id);
 		m->queue_id = xstrdup(queue_id);
 	}
+}
+
+void
+filter_set_leading_space(struct filter_msg *m, int yes)
+{
+	m->leading_space = yes;
 }
 
 const char *
@@ -133,7 +140,9 @@ filter_header(struct filter_msg *m, const struct filter_io *io, const char *name
 		hit_limit(m, io, "header count or size over MaxHeaders/MaxHeaderBytes");
 		return FILTER_CONTINUE;
 	}
-	buf_printf(&line, "%s: %s\r\n", name, value);
+	/* the header as it came, for our own DKIM verification: with its own
+	 * leading space when the MTA gives it, else the usual single space */
+	buf_printf(&line, m->leading_space ? "%s:%s\r\n" : "%s: %s\r\n", name, value);
 	pipeline_feed(m->pipeline, line.data, line.len);
 	buf_free(&line);
 	return FILTER_CONTINUE;
@@ -322,6 +331,8 @@ describe(struct buf *v, const struct filter_msg *m, const struct pipeline_result
 		buf_printf(v, " errors=%d", errors);
 	describe_history(v, r);
 	buf_printf(v, " ref=%s", r->report_ref);
+	if (r->auth)	/* which signature (or verifier) vouched for it */
+		buf_printf(v, " auth=\"%s\"", r->auth);
 	if (r->nreports == 0) {
 		buf_puts(v, "; reason=");
 		put_quoted(v, r->reason, REASON_MAX);
@@ -407,7 +418,8 @@ filter_eom(struct filter_msg *m, const struct filter_io *io, time_t now)
 	pipeline_set_queue_id(m->pipeline, m->queue_id);
 	if (pipeline_finish(m->pipeline, &r, err, sizeof(err)) != 0)
 		return tempfail(m, io, "report not handled", err, pipeline_store_failed(m->pipeline) ?
-		    "notice queue unavailable" : "report could not be processed");
+		    "notice queue unavailable" : pipeline_key_unavailable(m->pipeline) ?
+		    "DKIM key lookup failed" : "report could not be processed");
 	if (!r->authenticated) {
 		enum filter_action a = pass_unprocessed(m, io, r->reason);
 

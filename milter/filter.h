@@ -67,6 +67,8 @@ struct filter_msg;
 struct filter_msg *filter_begin(const struct filter_env *env, const char *queue_id, const char *envelope_sender);
 void filter_end(struct filter_msg *m);
 void filter_set_queue_id(struct filter_msg *m, const char *queue_id);
+/* filter_set_leading_space - header values will keep the space after the colon (SMFIP_HDR_LEADSPC) */
+void filter_set_leading_space(struct filter_msg *m, int yes);
 const char *filter_queue_id(const struct filter_msg *m);
 
 enum filter_action filter_rcpt(struct filter_msg *m, const char *rcpt);

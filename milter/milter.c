@@ -26,20 +26,43 @@ struct conn {
 	struct runtime *rt;
 	struct filter_msg *msg;
 	int can_skip;
+	int leading_space;		/* SMFIP_HDR_LEADSPC: header values keep their leading space,
+					 * both ways: DKIM needs the header exactly as it came */
 };
 
 /* --- the filter_io over libmilter ---------------------------------------- */
 
+/* spaced - VALUE as the MTA wants it: with SMFIP_HDR_LEADSPC it adds no space after the colon */
+static char *
+spaced(SMFICTX *ctx, const char *value)
+{
+	const struct conn *c = smfi_getpriv(ctx);
+	struct buf b = BUF_INIT;
+
+	if (c && c->leading_space)
+		buf_putc(&b, ' ');
+	buf_puts(&b, value);
+	return buf_steal(&b);
+}
+
 static int
 io_add_header(void *ctx, const char *name, const char *value)
 {
-	return smfi_addheader(ctx, (char *)name, (char *)value) == MI_SUCCESS ? 0 : -1;
+	char *v = spaced(ctx, value);
+	int rc = smfi_addheader(ctx, (char *)name, v) == MI_SUCCESS ? 0 : -1;
+
+	free(v);
+	return rc;
 }
 
 static int
 io_change_header(void *ctx, const char *name, int index, const char *value)
 {
-	return smfi_chgheader(ctx, (char *)name, index, (char *)value) == MI_SUCCESS ? 0 : -1;
+	char *v = value ? spaced(ctx, value) : NULL;
+	int rc = smfi_chgheader(ctx, (char *)name, index, v) == MI_SUCCESS ? 0 : -1;
+
+	free(v);
+	return rc;
 }
 
 static int
@@ -122,10 +145,12 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 		return SMFIS_REJECT;
 	}
 	*pf0 = need;
-	/* only what we use: skip body chunks we do not need, no DATA/unknown callbacks */
-	*pf1 = f1 & (SMFIP_SKIP | SMFIP_NODATA | SMFIP_NOUNKNOWN);
+	/* only what we use: skip body chunks we do not need, no DATA/unknown
+	 * callbacks; header values as they came (our DKIM verification hashes them) */
+	*pf1 = f1 & (SMFIP_SKIP | SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC);
 	*pf2 = *pf3 = 0;
 	c->can_skip = (f1 & SMFIP_SKIP) != 0;
+	c->leading_space = (f1 & SMFIP_HDR_LEADSPC) != 0;
 	smfi_setpriv(ctx, c);
 	return SMFIS_CONTINUE;
 }
@@ -167,6 +192,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	message_done(c);
 	c->rt = runtime_acquire();
 	c->msg = filter_begin(&c->rt->env, smfi_getsymval(ctx, "i"), argv[0]);
+	filter_set_leading_space(c->msg, c->leading_space);
 	return SMFIS_CONTINUE;
 }
 

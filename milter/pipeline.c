@@ -10,6 +10,7 @@
 #include "catalogue.h"
 #include "config.h"
 #include "csvreport.h"
+#include "dkimverify.h"
 #include "findings.h"
 #include "mailheader.h"
 #include "mime.h"
@@ -49,6 +50,9 @@ struct pipeline {
 	struct template_set *own_templates;	/* read at the first notice when none was given */
 	struct mime_parser *mime;
 	struct recognise rc;
+	struct dkim_check *dkim;	/* VerifyDKIM yes: our own verification of this message */
+	struct dkim_keys *own_keys;	/* ... its key source, when the config opened none (tests) */
+	int key_unavailable;		/* a report whose DKIM key lookup failed: retry later */
 	int headers_done;
 	int processing;			/* an authenticated report: read attachments */
 	char reason[512];
@@ -340,9 +344,14 @@ static void
 on_headers_done(void *ctx)
 {
 	struct pipeline *p = ctx;
+	struct dkim_verdict v;
 
 	p->headers_done = 1;
-	p->processing = recognise_verdict(&p->rc, p->reason, sizeof(p->reason));
+	/* keys are fetched and header hashes checked by now: a bad or missing
+	 * signature skips the body; a good one is settled at the end */
+	if (p->dkim && dkim_check_headers(p->dkim, &v))
+		recognise_dkim(&p->rc, &v);
+	p->processing = recognise_verdict(&p->rc, p->reason, sizeof(p->reason)) == 1;
 }
 
 static enum part_kind
@@ -416,6 +425,21 @@ static const struct mime_callbacks mime_cb = {
 
 /* --- the public face ----------------------------------------------------- */
 
+/* dkim_begin - our own verification runs alongside the MIME walk from the first byte */
+static void
+dkim_begin(struct pipeline *p)
+{
+	const struct dkim_keys *keys = p->cfg->dkim_keys;
+	char err[400];
+
+	if (keys == NULL &&
+	    (keys = p->own_keys = dkim_keys_new(p->cfg->test_public_keys, p->cfg->dns_timeout, err, sizeof(err))) == NULL) {
+		snprintf(p->internal_error, sizeof(p->internal_error), "DKIM verification cannot start: %s", err);
+		return;
+	}
+	p->dkim = dkim_check_new(keys, p->cfg->report_dkim_domain, "shadowmilter");
+}
+
 struct pipeline *
 pipeline_new(const struct config *cfg, const struct prefixmap *map)
 {
@@ -429,6 +453,8 @@ pipeline_new(const struct config *cfg, const struct prefixmap *map)
 	p->digest[1] = 0x6c62272e07bb0142ULL;
 	recognise_init(&p->rc, cfg);
 	p->mime = mime_parser_new(&mime_cb, p);
+	if (cfg->verify_dkim)
+		dkim_begin(p);
 	return p;
 }
 
@@ -489,6 +515,8 @@ pipeline_feed(struct pipeline *p, const char *data, size_t len)
 		p->digest[0] = (p->digest[0] ^ (unsigned char)data[i]) * 1099511628211ULL;
 		p->digest[1] = (p->digest[1] ^ (unsigned char)data[i]) * 0x100000001b3ULL + (p->digest[0] >> 31);
 	}
+	if (p->dkim)	/* first: its verdict on the headers is in when the MIME walk ends them */
+		dkim_check_feed(p->dkim, data, len);
 	mime_parser_feed(p->mime, data, len);
 }
 
@@ -514,6 +542,8 @@ pipeline_free(struct pipeline *p)
 	mime_parser_free(p->mime);
 	recognise_free(&p->rc);
 	template_set_free(p->own_templates);
+	dkim_check_free(p->dkim);
+	dkim_keys_free(p->own_keys);
 	if (p->csv)
 		csvreport_free(p->csv);
 	if (p->spool_fd >= 0)
@@ -987,6 +1017,12 @@ take_result(struct pipeline *p)
 	r->report = recognise_is_report(&p->rc);
 	r->authenticated = p->processing;
 	r->reason = xstrdup(p->reason);
+	if (r->authenticated) {
+		char auth[512];
+
+		recognise_auth(&p->rc, auth, sizeof(auth));
+		r->auth = xstrdup(auth);
+	}
 	r->message_id = xstrdup(p->message_id ? p->message_id : "");
 	r->subject = xstrdup(p->subject ? p->subject : "");
 	snprintf(ref, sizeof(ref), "sha:%016llx%016llx", (unsigned long long)p->digest[0],
@@ -1040,6 +1076,49 @@ finish_reports(struct pipeline *p, struct pipeline_result *r, char *err, size_t 
 	return rc;
 }
 
+/* drop_reports - what was read from a mail that turned out unauthenticated: no notice may come of it */
+static void
+drop_reports(struct pipeline *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nreports; i++)
+		report_file_free(p->reports[i].rf);
+	free(p->reports);
+	p->reports = NULL;
+	p->nreports = 0;
+}
+
+/*
+ * dkim_settle - VerifyDKIM yes, end of message: the body hash and l= are
+ * checked now, so a report read on the strength of its headers' signature
+ * may still be refused. -1: a report whose key lookup failed.
+ */
+static int
+dkim_settle(struct pipeline *p)
+{
+	struct dkim_verdict v;
+	int verdict;
+
+	if (p->dkim == NULL)
+		return 0;
+	dkim_check_finish(p->dkim, &v);
+	recognise_dkim(&p->rc, &v);
+	verdict = recognise_verdict(&p->rc, p->reason, sizeof(p->reason));
+	if (verdict != 1) {
+		drop_reports(p);
+		p->processing = 0;
+	}
+	p->key_unavailable = verdict < 0;
+	return verdict < 0 ? -1 : 0;
+}
+
+int
+pipeline_key_unavailable(const struct pipeline *p)
+{
+	return p->key_unavailable;
+}
+
 int
 pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, size_t errlen)
 {
@@ -1053,6 +1132,10 @@ pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, 
 		csv_end(p, "attachment cut short");
 	if (p->internal_error[0]) {
 		err_set(err, errlen, "%s", p->internal_error);
+		return -1;
+	}
+	if (dkim_settle(p) < 0) {	/* a report whose key could not be fetched */
+		err_set(err, errlen, "%s", p->reason);
 		return -1;
 	}
 	r = take_result(p);
@@ -1143,6 +1226,7 @@ pipeline_result_free(struct pipeline_result *r)
 	}
 	free(r->reports);
 	free(r->reason);
+	free(r->auth);
 	free(r->message_id);
 	free(r->subject);
 	free(r->report_ref);

@@ -3,9 +3,12 @@
  *
  * The core of shadowmilter, shared by the milter, replay and the tests: one
  * message is pushed in (headers and body, any chunking), the sender and
- * Authentication-Results decide whether it is an authenticated report, and
- * only then are its CSV attachments (plain or zipped) decoded and streamed
- * through csvreport into findings. pipeline_finish groups findings per
+ * DKIM decide whether it is an authenticated report (our own verification,
+ * dkimverify.h, over the very bytes pushed in; or with VerifyDKIM no a
+ * trusted Authentication-Results), and only then are its CSV attachments
+ * (plain or zipped) decoded and streamed through csvreport into findings.
+ * The body hash is known only at the end: a report whose signature fails
+ * there has everything read from it dropped, and makes no notice. pipeline_finish groups findings per
  * customer and renders one notice per (report type, account).
  *
  * Nothing here talks to the MTA or logs: the caller decides what a result
@@ -44,8 +47,11 @@ struct report_output {
 
 struct pipeline_result {
 	int report;			/* the sender matches ReportSenders */
-	int authenticated;		/* ... and DKIM passed per a trusted authserv-id */
+	int authenticated;		/* ... and DKIM passed (our own verification, or a trusted
+					 * authserv-id's Authentication-Results with VerifyDKIM no) */
 	char *reason;			/* why (not) processed, or what is missing */
+	char *auth;			/* authenticated: what vouched for it ("dkim d=shadowserver.org
+					 * s=mail a=rsa-sha256", "authres mx.example.net"), else NULL */
 	char *message_id;		/* the report's Message-ID, cleaned, or "" */
 	char *subject;			/* decoded and cleaned */
 	char *report_ref;		/* Message-ID, or a digest of the message when none */
@@ -117,6 +123,10 @@ int pipeline_wants_body(const struct pipeline *p);
  * report must be retried, not dropped.
  */
 int pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, size_t errlen);
+
+/* pipeline_key_unavailable - after a failed pipeline_finish: it failed because
+ * the DKIM key of a report could not be fetched (DNS), not for lack of resources */
+int pipeline_key_unavailable(const struct pipeline *p);
 
 void pipeline_result_free(struct pipeline_result *r);
 

@@ -10,6 +10,7 @@
 #include "regex.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +30,15 @@ recognise_free(struct recognise *rc)
 	memset(rc, 0, sizeof(*rc));
 }
 
-/* strip_comments - copy of S with (comments) outside "quotes" turned to spaces */
-static char *
-strip_comments(const char *s)
+/* blank_comments - (comments) outside "quotes" become spaces, in place;
+ * 0, or -1 when comments or quotes do not balance */
+static int
+blank_comments(char *s)
 {
-	char *out = xstrdup(s), *p;
-	int depth = 0, quoted = 0;
+	char *p;
+	int depth = 0, quoted = 0, stray = 0;
 
-	for (p = out; *p; p++) {
+	for (p = s; *p; p++) {
 		if (*p == '\\' && p[1] && (quoted || depth)) {
 			if (depth)
 				*p = p[1] = ' ';
@@ -51,7 +53,19 @@ strip_comments(const char *s)
 			*p = ' ';
 		} else if (depth)
 			*p = ' ';
+		else if (!quoted && *p == ')')
+			stray = 1;
 	}
+	return depth || quoted || stray ? -1 : 0;
+}
+
+/* strip_comments - copy of S with (comments) outside "quotes" turned to spaces */
+static char *
+strip_comments(const char *s)
+{
+	char *out = xstrdup(s);
+
+	(void)blank_comments(out);
 	return out;
 }
 
@@ -110,94 +124,202 @@ mail_address_extract(const char *value)
 	return addr;
 }
 
-/* squeeze_equals - "dkim = pass" is legal CFWS; make it "dkim=pass" */
-static void
-squeeze_equals(char *s)
-{
-	char *r = s, *w = s;
+/*
+ * The Authentication-Results parser (VerifyDKIM no). Strict RFC 8601, and
+ * no more than OpenDKIM itself parses: OpenDKIM deletes a header claiming
+ * its own authserv-id when it can parse it, and leaves it in place when it
+ * cannot ("failed to parse Authentication-Results"), so anything it cannot
+ * read must not count here either. Refused: a method version ("dkim/1"),
+ * "none" next to results, a word that is not a property, an unbalanced
+ * comment or quote, and a header over AUTHRES_MAX bytes.
+ */
+#define AUTHRES_MAX	2048
 
-	for (; *r; r++) {
-		if (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n') {
-			const char *n = r + strspn(r, " \t\r\n");
-
-			if (*n == '=' || (w > s && w[-1] == '='))
-				continue;
-			*w++ = ' ';
-			continue;
-		}
-		*w++ = *r;
-	}
-	*w = '\0';
-}
+struct ar_scan {
+	const char *s;		/* comments already blanked out */
+	const char *why;	/* the first thing wrong */
+};
 
 static void
-unquote(char *v)
+ar_ws(struct ar_scan *a)
 {
-	size_t n = strlen(v);
-
-	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-		memmove(v, v + 1, n - 2);
-		v[n - 2] = '\0';
-	}
+	while (*a->s == ' ' || *a->s == '\t' || *a->s == '\r' || *a->s == '\n')
+		a->s++;
 }
 
-/* property_matches - header.d=DOMAIN, or header.i=...@DOMAIN */
 static int
-property_matches(char *prop, const char *domain)
+ar_keyword_char(int c)
 {
-	char *eq = strchr(prop, '='), *v, *at;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
 
-	if (eq == NULL)
+/* ar_keyword - a Keyword (letters, digits, hyphens) into OUT; 0 if none */
+static int
+ar_keyword(struct ar_scan *a, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	while (ar_keyword_char((unsigned char)a->s[n]))
+		n++;
+	if (n == 0 || n >= outlen)
 		return 0;
-	*eq = '\0';
-	v = eq + 1;
-	unquote(v);
-	if (!ascii_strcasecmp(prop, "header.d"))
-		return !ascii_strcasecmp(v, domain);
-	if (!ascii_strcasecmp(prop, "header.i") && (at = strrchr(v, '@')) != NULL)
-		return !ascii_strcasecmp(at + 1, domain);
-	return 0;
+	memcpy(out, a->s, n);
+	out[n] = '\0';
+	a->s += n;
+	return 1;
 }
 
-/* resinfo_dkim_pass - one "dkim=pass header.d=..." clause */
+/* ar_value - a token, quoted-string or [local-part]@domain, unquoted into OUT */
 static int
-resinfo_dkim_pass(char *resinfo, const char *domain)
+ar_value(struct ar_scan *a, char *out, size_t outlen)
 {
-	char *save = NULL, *tok, *slash;
+	size_t n = 0;
+
+	if (*a->s == '"') {
+		for (a->s++; *a->s && *a->s != '"'; a->s++) {
+			if (*a->s == '\\' && a->s[1])
+				a->s++;
+			if (n + 1 < outlen)
+				out[n++] = *a->s;
+		}
+		if (*a->s != '"')
+			return 0;
+		a->s++;
+	} else
+		for (; *a->s > ' ' && *a->s < 0x7f && !strchr(";()\"\\", *a->s); a->s++)
+			if (n + 1 < outlen)
+				out[n++] = *a->s;
+	out[n] = '\0';
+	return n > 0;
+}
+
+static int
+ar_fail(struct ar_scan *a, const char *why)
+{
+	if (a->why == NULL)
+		a->why = why;
+	return -1;
+}
+
+/* ar_resinfo - "method=result [reason=...] [ptype.property=value ...]"; 1 for a dkim pass of DOMAIN */
+static int
+ar_resinfo(struct ar_scan *a, const char *domain)
+{
+	char method[64], result[64], ptype[64], prop[64], value[512], *at;
 	int pass = 0;
 
-	tok = strtok_r(resinfo, " ", &save);
-	if (tok == NULL)
-		return 0;
-	if ((slash = strchr(tok, '/')) != NULL)	/* method/version */
-		memmove(slash, slash + strcspn(slash, "="), strlen(slash + strcspn(slash, "=")) + 1);
-	if (ascii_strcasecmp(tok, "dkim=pass") != 0)
-		return 0;
-	while ((tok = strtok_r(NULL, " ", &save)) != NULL)
-		if (property_matches(tok, domain))
+	ar_ws(a);
+	if (!ar_keyword(a, method, sizeof(method)))
+		return ar_fail(a, "a result without a method");
+	ar_ws(a);
+	if (*a->s == '/')
+		return ar_fail(a, "a method version (\"method/1\"), which OpenDKIM cannot parse");
+	if (!ascii_strcasecmp(method, "none"))
+		return ar_fail(a, "\"none\" next to other results");
+	if (*a->s != '=')
+		return ar_fail(a, "a method without \"=result\"");
+	a->s++;
+	ar_ws(a);
+	if (!ar_keyword(a, result, sizeof(result)))
+		return ar_fail(a, "a method without a result");
+	for (;;) {
+		ar_ws(a);
+		if (*a->s == '\0' || *a->s == ';')
+			break;
+		if (!ar_keyword(a, ptype, sizeof(ptype)))
+			return ar_fail(a, "something that is not a property");
+		ar_ws(a);
+		if (!ascii_strcasecmp(ptype, "reason") && *a->s == '=') {
+			a->s++;
+			ar_ws(a);
+			if (!ar_value(a, value, sizeof(value)))
+				return ar_fail(a, "a reason without a value");
+			continue;
+		}
+		if (*a->s != '.')
+			return ar_fail(a, "a word that is not a property (ptype.property=value)");
+		a->s++;
+		ar_ws(a);
+		if (!ar_keyword(a, prop, sizeof(prop)))
+			return ar_fail(a, "a property without a name");
+		ar_ws(a);
+		if (*a->s != '=')
+			return ar_fail(a, "a property without a value");
+		a->s++;
+		ar_ws(a);
+		if (!ar_value(a, value, sizeof(value)))
+			return ar_fail(a, "a property without a value");
+		if (ascii_strcasecmp(method, "dkim") || ascii_strcasecmp(result, "pass") ||
+		    ascii_strcasecmp(ptype, "header"))
+			continue;
+		if (!ascii_strcasecmp(prop, "d") && !ascii_strcasecmp(value, domain))
 			pass = 1;
+		if (!ascii_strcasecmp(prop, "i") && (at = strrchr(value, '@')) != NULL &&
+		    !ascii_strcasecmp(at + 1, domain))
+			pass = 1;
+	}
 	return pass;
 }
 
 int
-authres_dkim_pass(const char *value, const char *domain, char **authserv_id)
+authres_dkim_pass(const char *value, const char *domain, char **authserv_id, char *why, size_t whylen)
 {
-	char *copy = strip_comments(value), *save = NULL, *part, *id;
+	char *copy, id[256];
+	struct ar_scan a = { NULL, NULL };
 	int pass = 0;
 
 	*authserv_id = NULL;
-	squeeze_equals(copy);
-	part = strtok_r(copy, ";", &save);
-	if (part == NULL || *(id = ascii_trim(part)) == '\0') {
+	err_set(why, whylen, "%s", "");
+	if (strlen(value) > AUTHRES_MAX) {
+		err_set(why, whylen, "over %d bytes", AUTHRES_MAX);
+		copy = xstrndup(value, 255);	/* still say whose it claims to be */
+	} else
+		copy = xstrdup(value);
+	if (blank_comments(copy) != 0 && !*why)
+		err_set(why, whylen, "an unbalanced comment or quote");
+	a.s = copy;
+	ar_ws(&a);
+	if (!ar_value(&a, id, sizeof(id))) {
+		free(copy);
+		if (!*why)
+			err_set(why, whylen, "no authserv-id");
+		return -1;
+	}
+	*authserv_id = xstrdup(id);
+	if (*why) {
 		free(copy);
 		return -1;
 	}
-	id[strcspn(id, " ")] = '\0';	/* an authres-version may follow */
-	*authserv_id = xstrdup(id);
-	while ((part = strtok_r(NULL, ";", &save)) != NULL)
-		if (resinfo_dkim_pass(ascii_trim(part), domain))
-			pass = 1;
+	ar_ws(&a);
+	while (*a.s >= '0' && *a.s <= '9')	/* authres-version */
+		a.s++;
+	ar_ws(&a);
+	if (*a.s != ';')
+		ar_fail(&a, "no \";\" after the authserv-id");
+	else {
+		const char *after = a.s + 1;
+
+		a.s = after;
+		ar_ws(&a);
+		if (!ascii_strncasecmp(a.s, "none", 4) && !ar_keyword_char((unsigned char)a.s[4])) {
+			a.s += 4;
+			ar_ws(&a);
+			if (*a.s != '\0')
+				ar_fail(&a, "\"none\" next to other results");
+		} else
+			for (a.s = after; a.why == NULL; ) {
+				if (ar_resinfo(&a, domain) > 0)
+					pass = 1;
+				if (a.why || *a.s == '\0')
+					break;
+				a.s++;		/* the ';' */
+			}
+	}
 	free(copy);
+	if (a.why) {
+		err_set(why, whylen, "%s", a.why);
+		return -1;
+	}
 	return pass;
 }
 
@@ -218,13 +340,21 @@ note_authres(struct recognise *rc, const char *value)
 
 	if (rc->authres_seen)
 		return;		/* only the topmost trusted header counts */
-	rcode = authres_dkim_pass(value, rc->cfg->report_dkim_domain, &id);
+	rcode = authres_dkim_pass(value, rc->cfg->report_dkim_domain, &id, rc->authres_why,
+	    sizeof(rc->authres_why));
 	if (id && config_is_trusted_authserv(rc->cfg, id)) {
 		rc->authres_seen = 1;
 		rc->dkim_pass = rcode == 1;
 		rc->authres_detail = xstrdup(id);
 	}
 	free(id);
+}
+
+void
+recognise_dkim(struct recognise *rc, const struct dkim_verdict *v)
+{
+	rc->dkim = *v;
+	rc->dkim_known = 1;
 }
 
 void
@@ -235,6 +365,11 @@ recognise_header(struct recognise *rc, const char *name, const char *value)
 			rc->from_address = mail_address_extract(value);
 		if (rc->from_address == NULL || rc->from_count > 1)
 			rc->from_malformed = 1;
+	} else if (!ascii_strcasecmp(name, "Content-Type") || !ascii_strcasecmp(name, "Content-Transfer-Encoding")) {
+		/* the MIME walk reads the first, a DKIM verifier hashes the last:
+		 * with two, a signed body could be read as something else */
+		if (!ascii_strcasecmp(name, "Content-Type") ? rc->seen_ctype++ : rc->seen_cte++)
+			rc->mime_headers_repeated = 1;
 	} else if (!ascii_strcasecmp(name, "Return-Path") && rc->envelope_sender == NULL)
 		recognise_envelope_sender(rc, value);
 	else if (!ascii_strcasecmp(name, "Authentication-Results"))
@@ -263,11 +398,61 @@ recognise_is_report(const struct recognise *rc)
 	return rc->from_count == 1 && sender_matches(rc->cfg, rc->from_address);
 }
 
-/* a From that looks like a report but an envelope that does not is forged */
+/* ReportEnvelopeSenders, when set: a known envelope sender must match it */
 static int
 envelope_mismatch(const struct recognise *rc)
 {
-	return rc->envelope_sender != NULL && !sender_matches(rc->cfg, rc->envelope_sender);
+	return rc->cfg->report_envelope_senders != NULL && rc->envelope_sender != NULL &&
+	    regex_match(rc->cfg->report_envelope_senders, rc->envelope_sender, NULL) != 1;
+}
+
+/* dkim_verdict - VerifyDKIM yes: what our own verification found */
+static int
+dkim_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
+{
+	char d[512];
+
+	if (!rc->dkim_known) {
+		err_set(reason, reasonlen, "unauthenticated: DKIM not verified (the header block never ended)");
+		return 0;
+	}
+	dkim_verdict_describe(&rc->dkim, d, sizeof(d));
+	switch (rc->dkim.outcome) {
+	case DKIM_PASS:
+		err_set(reason, reasonlen, "authenticated report: DKIM %s", d);
+		return 1;
+	case DKIM_TEMPFAIL:
+		err_set(reason, reasonlen, "DKIM %s", d);
+		return -1;
+	case DKIM_NONE:
+	case DKIM_FAIL:
+		break;
+	}
+	err_set(reason, reasonlen, "unauthenticated: DKIM %s", d);
+	return 0;
+}
+
+/* authres_verdict - VerifyDKIM no: what the topmost trusted Authentication-Results says */
+static int
+authres_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
+{
+	if (!rc->authres_seen) {
+		err_set(reason, reasonlen, "unauthenticated: no Authentication-Results from a trusted authserv-id");
+		return 0;
+	}
+	if (!rc->dkim_pass && rc->authres_why[0]) {
+		err_set(reason, reasonlen, "unauthenticated: Authentication-Results from %s refused: %s",
+		    rc->authres_detail, rc->authres_why);
+		return 0;
+	}
+	if (!rc->dkim_pass) {
+		err_set(reason, reasonlen, "unauthenticated: Authentication-Results from %s has no dkim=pass "
+		    "for header.d=%s", rc->authres_detail, rc->cfg->report_dkim_domain);
+		return 0;
+	}
+	err_set(reason, reasonlen, "authenticated report: dkim=pass header.d=%s (%s)",
+	    rc->cfg->report_dkim_domain, rc->authres_detail);
+	return 1;
 }
 
 int
@@ -281,21 +466,23 @@ recognise_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
 		err_set(reason, reasonlen, "not a report: From address does not match ReportSenders");
 		return 0;
 	}
+	if (rc->mime_headers_repeated) {
+		err_set(reason, reasonlen, "unauthenticated: a second Content-Type or Content-Transfer-Encoding header");
+		return 0;
+	}
 	if (envelope_mismatch(rc)) {
-		err_set(reason, reasonlen, "unauthenticated: envelope sender <%s> does not match ReportSenders",
+		err_set(reason, reasonlen, "unauthenticated: envelope sender <%s> does not match ReportEnvelopeSenders",
 		    rc->envelope_sender);
 		return 0;
 	}
-	if (!rc->authres_seen) {
-		err_set(reason, reasonlen, "unauthenticated: no Authentication-Results from a trusted authserv-id");
-		return 0;
-	}
-	if (!rc->dkim_pass) {
-		err_set(reason, reasonlen, "unauthenticated: Authentication-Results from %s has no dkim=pass "
-		    "for header.d=%s", rc->authres_detail, rc->cfg->report_dkim_domain);
-		return 0;
-	}
-	err_set(reason, reasonlen, "authenticated report: dkim=pass header.d=%s (%s)",
-	    rc->cfg->report_dkim_domain, rc->authres_detail);
-	return 1;
+	return rc->cfg->verify_dkim ? dkim_verdict(rc, reason, reasonlen) : authres_verdict(rc, reason, reasonlen);
+}
+
+void
+recognise_auth(const struct recognise *rc, char *out, size_t outlen)
+{
+	if (rc->cfg->verify_dkim)
+		snprintf(out, outlen, "dkim d=%s s=%s a=%s", rc->dkim.domain, rc->dkim.selector, rc->dkim.algorithm);
+	else
+		snprintf(out, outlen, "authres %s", rc->authres_detail ? rc->authres_detail : "");
 }

@@ -4,8 +4,6 @@
 # commands. Ends with "N passed, N failed".
 BUILD=${1:-build}
 SM="$BUILD/shadowmilter"
-CONF=conf/shadowmilter.conf
-DEMO=tests/fixtures/demo-portmapper.eml
 NOW="2026-11-25 06:00:00"
 T=$(mktemp -d)
 trap 'pg_stop >/dev/null 2>&1; rm -rf "$T"' EXIT
@@ -15,8 +13,22 @@ ok()   { passed=$((passed + 1)); echo "ok   $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
 
+# The bundled reports, DKIM-signed at run time as ShadowServer signs its mail
+# (build/dkimsign, the throwaway key in tests/fixtures/dkim/); the configs
+# verify them with the default VerifyDKIM yes and that key's public half.
+KEYS="$(pwd)/tests/fixtures/dkim/keys"
+sign() { "$BUILD/dkimsign" -k tests/fixtures/dkim/test.private <"$1" >"$2"; }
+check "the bundled reports are signed" sign tests/fixtures/demo-portmapper.eml "$T/demo-portmapper.eml"
+sign tests/fixtures/demo-portmapper-later.eml "$T/demo-portmapper-later.eml"
+DEMO=$T/demo-portmapper.eml
+LATER=$T/demo-portmapper-later.eml
+{ sed "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" conf/shadowmilter.conf; echo "TestPublicKeys $KEYS"; } >"$T/demo.conf"
+CONF=$T/demo.conf
+{ sed "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" tests/golden/golden.conf; echo "TestPublicKeys $KEYS"; } >"$T/golden.conf"
+GOLDEN=$T/golden.conf
+
 # golden: the portmapper notice is the seed's text with the three agreed changes
-"$SM" replay -c tests/golden/golden.conf --now "$NOW" --out "$T/golden" "$DEMO" >"$T/golden.log" 2>&1
+"$SM" replay -c "$GOLDEN" --now "$NOW" --out "$T/golden" "$DEMO" >"$T/golden.log" 2>&1
 check "golden portmapper notice for acme" cmp -s tests/golden/scan_portmapper-acme.eml "$T/golden/0001-scan_portmapper-acme.eml"
 if ! cmp -s tests/golden/scan_portmapper-acme.eml "$T/golden/0001-scan_portmapper-acme.eml"; then
 	diff -u tests/golden/scan_portmapper-acme.eml "$T/golden/0001-scan_portmapper-acme.eml" | head -40
@@ -68,11 +80,28 @@ check "stdin is read" grep -q '"message":"-","report":true,"authenticated":true'
 check "text output lists unmatched" grep -q 'unmatched (no customer): 203.0.113.5:111' "$T/text"
 check "text output prints 4 notices" test "$(grep -c '^-- notice for' "$T/text")" -eq 4
 
-# a forged copy (no trusted Authentication-Results) gets no notices
-sed '/^Authentication-Results:/,/spf=pass/d' "$DEMO" >"$T/forged.eml"
-"$SM" replay -c "$CONF" --json "$T/forged.eml" >"$T/forged.json" 2>&1
+# a forged copy: not signed, with a "dkim=pass" Authentication-Results planted
+# in the name of our verifier: no notices
+"$SM" replay -c "$CONF" --json tests/fixtures/demo-portmapper.eml >"$T/forged.json" 2>&1
 check "forged report: not authenticated" grep -q '"report":true,"authenticated":false' "$T/forged.json"
 check "forged report: no notices" grep -q '"reports":\[\]' "$T/forged.json"
+check "forged report: the reason names the missing signature" \
+    grep -q '"reason":"unauthenticated: DKIM no DKIM signature with d=shadowserver.org"' "$T/forged.json"
+# a changed byte in the signed report: no notices, and the reason says which signature failed and why
+sed 's/^Subject: \[Example Hosting\]/Subject: [Example Hosting!]/' "$DEMO" >"$T/changed.eml"
+"$SM" replay -c "$CONF" --json "$T/changed.eml" >"$T/changed.json" 2>&1
+check "changed report: no notices" grep -q '"authenticated":false' "$T/changed.json"
+check "changed report: the reason names d= and s=" grep -q '"reason":"unauthenticated: DKIM d=shadowserver.org s=test a=rsa-sha256: ' "$T/changed.json"
+# VerifyDKIM no: the verifier's Authentication-Results is believed, a header it could not parse is not
+{ cat "$CONF"; echo "VerifyDKIM no"; } >"$T/authres.conf"
+"$SM" replay -c "$T/authres.conf" --json tests/fixtures/demo-portmapper.eml >"$T/authres.json" 2>&1
+check "VerifyDKIM no: the verifier's pass is believed" grep -q '"authenticated":true' "$T/authres.json"
+sed 's/^\tdkim=pass (2048-bit key)/\tdkim\/1=pass (2048-bit key)/' tests/fixtures/demo-portmapper.eml >"$T/authres-forged.eml"
+"$SM" replay -c "$T/authres.conf" --json "$T/authres-forged.eml" >"$T/authres-forged.json" 2>&1
+check "VerifyDKIM no: an unparsable pass is refused" \
+    grep -q '"authenticated":false,"reason":"unauthenticated: Authentication-Results from mx.example.net refused' "$T/authres-forged.json"
+"$SM" -n -c "$T/authres.conf" >"$T/n-authres.out" 2>&1
+check "VerifyDKIM no: -n warns that the verifier must always add its header" grep -q 'AlwaysAddARHeader' "$T/n-authres.out"
 
 # config errors name file and line and exit 2
 printf 'CustomerMap customers.csv\nTrustedAuthservIDs mx\nBogusKey 1\n' >"$T/bad.conf"
@@ -87,7 +116,7 @@ check "preview TYPE exits 0" test $? -eq 0
 unfolded "$T/preview.eml" >"$T/preview.headers"
 check "preview TYPE renders the tailored notice" grep -q '^Subject: ACTION REQUIRED: .* NTP service' "$T/preview.headers"
 check "preview TYPE lists the sample findings" grep -q '^\[2001:db8::25\]:123 (UDP) detected at' "$T/preview.eml"
-"$SM" preview --all --config tests/golden/golden.conf >"$T/all.txt" 2>"$T/all.err"
+"$SM" preview --all --config "$GOLDEN" >"$T/all.txt" 2>"$T/all.err"
 check "preview --all exits 0" test $? -eq 0
 check "preview --all renders every catalogue type" test "$(grep -c '^=\{70\}$' "$T/all.txt")" -gt 340
 check "preview --all uses the site's wording" grep -q '^Andy Smith$' "$T/all.txt"
@@ -117,7 +146,7 @@ check "preview --history opens with the OVERDUE paragraph" grep -q '^OVERDUE: 1 
 check "preview --history names the deadline date" grep -q 'Unless this is fixed by 10 November 2026 (21 days$' "$T/preview-hist.eml"
 check "preview --history marks the overdue sample" \
     grep -q '^192.0.2.10:123 (UDP) detected at 2026-11-24 08:52:55 UTC (first detected 2026-10-20, OVERDUE)$' "$T/preview-hist.eml"
-"$SM" preview --all --history --config tests/golden/golden.conf >"$T/all-hist.txt" 2>"$T/all-hist.err"
+"$SM" preview --all --history --config "$GOLDEN" >"$T/all-hist.txt" 2>"$T/all-hist.err"
 check "preview --all --history exits 0" test $? -eq 0
 notices=$(($(grep -c '^=\{70\}$' "$T/all-hist.txt") / 2))
 check "preview --all --history gives every notice the reference" \
@@ -131,9 +160,8 @@ check "preview --all --history: informational notices too, none of them overdue"
 check "preview without a type is a usage error" test $? -eq 2
 
 # detection history: replay --state twice shows "first detected"; the ops commands
-LATER=tests/fixtures/demo-portmapper-later.eml
 S="$T/state.db"
-sed "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" tests/golden/golden.conf >"$T/hist.conf"
+cp "$GOLDEN" "$T/hist.conf"
 printf 'StateDB %s\nOutboxDB %s/outbox.db\n' "$S" "$T" >>"$T/hist.conf"
 "$SM" replay -c "$T/hist.conf" --state "$S" --now "$NOW" --out "$T/h1" "$DEMO" >"$T/h1.log" 2>&1
 check "replay --state exits 0" test $? -eq 0
@@ -210,8 +238,7 @@ check "history IP shows the resolution" grep -q '^2026-12-08 00:00:00 UTC  resol
 check "history --json ACCOUNT" grep -q '"kind":"account","findings":\[{"account":"acme"' "$T/history.json"
 check "history --json has events" grep -q '"event":"last detected","account":"acme"' "$T/history.json"
 # a listed network: carol's /25 is her part of a /24; the history keys it by that part
-cat >"$T/net.eml" <<'EOF'
-Authentication-Results: mx.example.net; dkim=pass header.d=shadowserver.org header.s=mail
+cat >"$T/net-unsigned.eml" <<'EOF'
 From: Shadowserver <autoreports@shadowserver.org>
 Subject: [Example] Shadowserver Example Blocklist Report: 2026-11-24
 Message-ID: <blocklist-1@reports.example>
@@ -231,6 +258,7 @@ timestamp,severity,ip,hostname,source,reason
 2026-11-24 09:14:02,low,10.0.0.0/8,,spamhaus,spam source
 --b--
 EOF
+sign "$T/net-unsigned.eml" "$T/net.eml"
 "$SM" replay -c "$T/hist.conf" --state "$T/net.db" --json "$T/net.eml" >"$T/net.json" 2>&1
 check "a listed network: the customer's part and the network listed" \
     grep -q '"findings":\[{"ip":"198.51.100.0/25","listed":"198.51.100.0/24","port":null' "$T/net.json"
@@ -245,7 +273,7 @@ check "status warns about a report type that stopped" grep -q 'WARNING: no scan_
 check "status --json: last report per type and its age" \
     grep -q '"report_types":\[{"type":"scan_portmapper","last_report":"2026-12-08T00:00:00Z","last_applied":"2026-12-09T06:00:00Z","age_days":1,"reports":2,"networks":1,"stale":false}\]' "$T/status.json"
 check "status --json: outbox counts" grep -q '"outbox":{"path":"[^"]*outbox.db","error":null,"exists":false,"pending":0' "$T/status.json"
-"$SM" status -c tests/golden/golden.conf >"$T/nostate.txt" 2>&1
+"$SM" status -c "$GOLDEN" >"$T/nostate.txt" 2>&1
 rc=$?
 check "ops commands without StateDB or --state exit 2" test "$rc" -eq 2
 check "... and say what to set" grep -q 'set StateDB, or give --state FILE' "$T/nostate.txt"

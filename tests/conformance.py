@@ -19,7 +19,10 @@ with open(os.path.join(tmp, 'conformance-map.csv'), 'w') as f:
     f.write('prefix,account,email\n0.0.0.0/0,everyone,ops@example.net\n::/0,everyone,ops@example.net\n')
 conf = os.path.join(tmp, 'conformance.conf')
 with open(conf, 'w') as f:
+    # what is compared is the CSV extraction: the mails carry a verifier's pass
+    # (VerifyDKIM no) rather than a signature; the DKIM checks are tested elsewhere
     f.write(f"CustomerMap {os.path.join(tmp, 'conformance-map.csv')}\nTrustedAuthservIDs mx.test.example\n"
+            "VerifyDKIM no\n"
             "Organization Example\nNoticeFrom abuse@example.net\nSupportAddress abuse@example.net\n")
 cat = {r['type']: r for r in csv.DictReader(open(catalogue))}
 def transport(t):

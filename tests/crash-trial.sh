@@ -48,6 +48,8 @@ DELIVER_RUNS=${DELIVER_RUNS:-yes}
 CT_DB=${CT_DB:-sqlite1}
 CT_LEASE=${CT_LEASE:-5s}
 case $BUILD in /*) SM=$BUILD/shadowmilter ;; *) SM="$(pwd)/$BUILD/shadowmilter" ;; esac
+# the reports are DKIM-signed with the test key, and verified through TestPublicKeys
+RL_SIGN="$(dirname "$SM")/dkimsign -k $(pwd)/tests/fixtures/dkim/test.private"
 E2E="$(pwd)/tests/e2e"
 [ -x "$SM" ] || { echo "crash-trial: $SM missing: make first" >&2; exit 1; }
 . "$E2E/postfix-lib.sh"
@@ -91,7 +93,7 @@ MAXREPORTS=$((KILLS * 4 + 100))
 rl_customers "$T/customers.csv" 1 $((MAXREPORTS * ACCOUNTS))
 cat >"$T/shadowmilter.conf" <<EOC
 CustomerMap         $T/customers.csv
-TrustedAuthservIDs  mx.example.net
+TestPublicKeys      $(pwd)/tests/fixtures/dkim/keys
 NoticeFrom          abuse@example.net
 Socket              unix:$T/milter.sock
 SocketMode          0666

@@ -30,7 +30,14 @@ PF_MAIN_EXTRA="milter_default_action = tempfail"
 pf_setup "$T/pf" abuse@example.net ops@acme.example bob@bob.example alerts@bob.example \
     carol@carol.example dave@dave.example >/dev/null || exit 1
 sed -e "s|^CustomerMap .*|CustomerMap         $(pwd)/conf/customers.csv|" conf/shadowmilter.conf >"$T/shadowmilter.conf"
+# ShadowServer signs its reports (DKIM, d=shadowserver.org) and shadowmilter
+# checks that signature itself: the bundled reports are signed here with a
+# throwaway demo key, whose public half stands in for DNS (TestPublicKeys)
+for f in demo-portmapper demo-portmapper-later; do
+	"$(dirname "$SM")/dkimsign" -k tests/fixtures/dkim/test.private <tests/fixtures/$f.eml >"$T/$f.eml" || exit 1
+done
 cat >>"$T/shadowmilter.conf" <<EOC
+TestPublicKeys      $(pwd)/tests/fixtures/dkim/keys
 Socket              unix:$T/milter.sock
 SocketMode          0666
 UserID              nobody:nogroup
@@ -46,9 +53,10 @@ MILTER_PID=$SM_PID
 pf_start >/dev/null || { pf_log | tail; exit 1; }
 
 echo "== A private Postfix listens on 127.0.0.1:$PF_PORT with shadowmilter in smtpd_milters."
-echo "== Sending tests/fixtures/demo-portmapper.eml from autoreports@shadowserver.org to abuse@example.net"
+echo "== Sending tests/fixtures/demo-portmapper.eml, DKIM-signed with the demo key, from"
+echo "== autoreports@shadowserver.org to abuse@example.net"
 perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org abuse@example.net \
-    tests/fixtures/demo-portmapper.eml "$T/no-pause" | sed 's/^/   SMTP reply to the message: /'
+    "$T/demo-portmapper.eml" "$T/no-pause" | sed 's/^/   SMTP reply to the message: /'
 for a in ops@acme.example bob@bob.example alerts@bob.example carol@carol.example dave@dave.example abuse@example.net; do
 	pf_wait_delivered "$(pf_maildir "$a")" 1 20 2>/dev/null
 done
@@ -67,7 +75,7 @@ echo "== Two weeks later: tests/fixtures/demo-portmapper-later.eml, the report o
 echo "== With StateDB each notice says when a host was first detected and by when it must be"
 echo "== fixed; the hosts no longer reported are resolved (NotifyResolved confirms it)."
 perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org abuse@example.net \
-    tests/fixtures/demo-portmapper-later.eml "$T/no-pause" | sed 's/^/   SMTP reply to the message: /'
+    "$T/demo-portmapper-later.eml" "$T/no-pause" | sed 's/^/   SMTP reply to the message: /'
 for a in ops@acme.example bob@bob.example carol@carol.example dave@dave.example abuse@example.net; do
 	pf_wait_delivered "$(pf_maildir "$a")" 2 20 2>/dev/null
 done

@@ -31,7 +31,7 @@ chmod 755 "$T/sendmail"
 cp conf/customers.csv "$T/customers.csv"
 cat >"$T/shadowmilter.conf" <<EOC
 CustomerMap         $T/customers.csv
-TrustedAuthservIDs  mx.example.net
+TestPublicKeys      $(pwd)/tests/fixtures/dkim/keys
 Socket              unix:$T/milter.sock
 UserID              nobody:nogroup
 OutboxDB            $T/state/outbox.db
@@ -42,11 +42,15 @@ DeliveryLease       5s
 MaxReportSize       64K
 EOC
 
-# fixtures: the demo report, a forged copy, and one too big
-cp tests/fixtures/demo-portmapper.eml "$T/demo.eml"
-sed '/^Authentication-Results:/,/spf=pass/d' tests/fixtures/demo-portmapper.eml >"$T/forged.eml"
+# fixtures: the demo report and one too big, DKIM-signed with the test key
+# (tests/fixtures/dkim/, verified through TestPublicKeys); a forged copy: not
+# signed, with a "dkim=pass" Authentication-Results planted in our verifier's name
+sign() { "$(pwd)/$BUILD/dkimsign" -k tests/fixtures/dkim/test.private <"$1" >"$2"; }
+sign tests/fixtures/demo-portmapper.eml "$T/demo.eml"
+cp tests/fixtures/demo-portmapper.eml "$T/forged.eml"
 { sed -n '1,/^$/p' tests/fixtures/demo-portmapper.eml; printf -- '--b1_demo\nContent-Type: text/csv; name="2026-11-24-scan_portmapper-big.csv"\n\ntimestamp,ip\n'
-  i=0; while [ $i -lt 4000 ]; do echo "2026-11-24 01:00:00,192.0.2.10"; i=$((i + 1)); done; echo "--b1_demo--"; } >"$T/big.eml"
+  i=0; while [ $i -lt 4000 ]; do echo "2026-11-24 01:00:00,192.0.2.10"; i=$((i + 1)); done; echo "--b1_demo--"; } >"$T/big-unsigned.eml"
+sign "$T/big-unsigned.eml" "$T/big.eml"
 
 # ready when the filter process logs "listening on", not when the socket file appears
 if sm_start "$T/log" "$T/shadowmilter.conf"; then passed=$((passed + 1)); echo "ok   the daemon starts and logs that it listens"
@@ -96,7 +100,8 @@ echo "203.0.113.0/24,erin,erin@erin.example," >>"$T/customers.csv"
 before=$(ready_count "$T/log" ': reloaded ')
 kill -HUP "$SM_PID"
 ready_log "$T/log" ': reloaded ' "$before" 60 "$SM_PID"
-sed 's/^Message-ID: .*/Message-ID: <after-reload@reports.shadowserver.org>/' "$T/demo.eml" >"$T/reload.eml"
+sed 's/^Message-ID: .*/Message-ID: <after-reload@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/reload-unsigned.eml"
+sign "$T/reload-unsigned.eml" "$T/reload.eml"
 export SM_RELOAD_EML="$T/reload.eml"
 run "SIGHUP reloads the customer map" reloaded
 
@@ -110,7 +115,8 @@ ready_log "$T/log" 'reload failed' "$before" 60 "$SM_PID"
 if grep -q "reload failed, keeping the running configuration: report type .*unknown variable {{servce}}" "$T/log"
 then passed=$((passed + 1)); echo "ok   a reload with a broken template is refused and logged"
 else failed=$((failed + 1)); echo "FAIL a broken template was not refused at reload"; fi
-sed 's/^Message-ID: .*/Message-ID: <after-bad-reload@reports.shadowserver.org>/' "$T/demo.eml" >"$T/reload.eml"
+sed 's/^Message-ID: .*/Message-ID: <after-bad-reload@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/reload-unsigned.eml"
+sign "$T/reload-unsigned.eml" "$T/reload.eml"
 run "the running configuration still makes notices" reloaded
 rm -f "$T/site/scan_portmapper.tmpl"
 
@@ -145,7 +151,8 @@ run "a killed filter process is restarted" nonreport
 # templates are parsed at start and reload, never per message: an edit on disk counts
 # from the next reload on, and only if it renders (the running TemplateDir is now $T/site)
 send_report() {	# send_report ID NAME: the demo report as message ID; its notices' files in $T/spool.new
-	sed "s/^Message-ID: .*/Message-ID: <$1@reports.shadowserver.org>/" "$T/demo.eml" >"$T/reload.eml"
+	sed "s/^Message-ID: .*/Message-ID: <$1@reports.shadowserver.org>/" tests/fixtures/demo-portmapper.eml >"$T/reload-unsigned.eml"
+	sign "$T/reload-unsigned.eml" "$T/reload.eml"
 	settled	# notices of earlier reports (a killed process's, say) are out before we look
 	ls "$T/spool" | sort >"$T/spool.before"
 	run "$2" reloaded

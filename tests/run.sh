@@ -39,6 +39,10 @@ echo "== Postfix end to end ($BUILD)"
 sh tests/e2e/test-milter-postfix.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" postfix
+echo "== OpenDKIM in front, forged and real reports ($BUILD)"
+sh tests/e2e/test-opendkim-postfix.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" opendkim
 echo "== two MX hosts, one store ($BUILD)"
 sh tests/e2e/test-multi-mx.sh "$BUILD" >"$out" 2>&1
 cat "$out"

@@ -67,8 +67,8 @@ TEST(config, required_keys_are_checked)
 
 	CHECK(load("TrustedAuthservIDs mx.example\n", err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "CustomerMap") != NULL);
-	CHECK(load("CustomerMap x.csv\n", err, sizeof(err)) == NULL);
-	CHECK(strstr(err, "TrustedAuthservIDs") != NULL);
+	CHECK(load("CustomerMap x.csv\nVerifyDKIM no\n", err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "TrustedAuthservIDs is required with VerifyDKIM no") != NULL);
 }
 
 TEST(config, history_keys_take_durations_days_and_yes_no)

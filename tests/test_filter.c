@@ -8,6 +8,7 @@
 #include "testmail.h"
 
 #include "config.h"
+#include "dkimverify.h"
 #include "filter.h"
 #include "outbox.h"
 #include "store/store.h"
@@ -214,13 +215,17 @@ TEST(filter, authenticated_report_is_queued_before_the_answer_and_tagged)
 	struct rig r;
 	int chunks;
 
+	char err[128];
+
 	rig_init(&r);
 	REQUIRE(r.env.store != NULL);
+	REQUIRE(config_set(r.cfg, "ReportSubjectTag", "[shadowmilter]", err, sizeof(err)) == 0);
 	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
 	CHECK(chunks > 0);
 	CHECK_INT(pending(&r), 2);
 	CHECK(strstr(buf_cstr(&mta.added), "X-Shadowmilter-Result: notices=2 unmatched=1 skipped_rows=0 "
 	    "type=scan_portmapper ref=") != NULL);
+	CHECK(strstr(buf_cstr(&mta.added), " auth=\"dkim d=shadowserver.org s=test a=rsa-sha256\"") != NULL);
 	CHECK(strstr(buf_cstr(&mta.added), "X-Shadowmilter-Unmatched: 203.0.113.1:111/udp\n") != NULL);
 	CHECK(strstr(buf_cstr(&mta.changed), "Subject[1]=[shadowmilter] [Test]") != NULL);
 	CHECK(strstr(buf_cstr(&mta.log), "QID123: report notices=2") != NULL);
@@ -470,6 +475,78 @@ TEST(filter, an_unmatched_listed_network_is_on_the_ops_copy)
 	CHECK(strstr(added, "X-Shadowmilter-Unmatched: 10.0.0.0/8\n") != NULL);
 	free(added);
 	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, by_default_the_subject_is_left_alone_so_the_signature_still_verifies)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	struct fake_mta mta = FAKE_MTA_INIT;
+	char *msg = testmail_build(&tm);
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
+	CHECK_INT(pending(&r), 2);
+	CHECK(strstr(buf_cstr(&mta.changed), "Subject") == NULL);
+	CHECK(strstr(buf_cstr(&mta.added), "Subject") == NULL);
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, a_tampered_report_says_which_signature_failed_and_why)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	struct fake_mta mta = FAKE_MTA_INIT;
+	char *msg = testmail_build(&tm), *p;
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	REQUIRE((p = strstr(msg, "Report attached.")) != NULL);
+	p[0] = 'r';
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_ACCEPT);
+	CHECK_INT(pending(&r), 0);
+	CHECK(strstr(buf_cstr(&mta.added), "X-Shadowmilter-Result: none; reason=\"unauthenticated: DKIM "
+	    "d=shadowserver.org s=test a=rsa-sha256: body hash mismatch") != NULL);
+	CHECK(strstr(buf_cstr(&mta.log), "QID123: no notices: reason=\"unauthenticated: DKIM d=shadowserver.org s=test "
+	    "a=rsa-sha256: body hash mismatch") != NULL);
+	fake_free(&mta);
+	free(msg);
+	rig_free(&r);
+}
+
+TEST(filter, a_key_lookup_failure_tempfails_report_mail_only)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	struct fake_mta mta = FAKE_MTA_INIT;
+	char *msg = testmail_build(&tm), *dir = test_tmpdir(), path[4096], err[256], *keys;
+	struct rig r;
+	int chunks;
+
+	rig_init(&r);
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	REQUIRE((keys = test_read_file(test_public_keys(), NULL)) != NULL);
+	test_write_file(path, keys);
+	REQUIRE((r.cfg->dkim_keys = dkim_keys_new(path, 5, err, sizeof(err))) != NULL);
+	remove(path);	/* every lookup fails from now on, as with a dead resolver */
+	CHECK(run(&r, &mta, msg, &chunks) == FILTER_TEMPFAIL);
+	CHECK_INT(chunks, 0);	/* known at the end of the headers: the body is not read */
+	CHECK(strstr(buf_cstr(&mta.log), "QID123: report not handled, sender must retry: DKIM d=shadowserver.org "
+	    "s=test a=rsa-sha256: key lookup failed") != NULL);
+	CHECK(strstr(buf_cstr(&mta.reply), "shadowmilter: DKIM key lookup failed, try again later") != NULL);
+	fake_free(&mta);
+	memset(&mta, 0, sizeof(mta));
+	CHECK(run(&r, &mta, "From: Alice <alice@example.org>\nDKIM-Signature: v=1; d=shadowserver.org; s=test\n"
+	    "\nhello\n", &chunks) == FILTER_ACCEPT);	/* ordinary mail: accepted at its From */
+	CHECK_INT(chunks, 0);
+	CHECK_INT(mta.log.len, 0);
+	fake_free(&mta);
+	free(keys);
+	free(dir);
 	free(msg);
 	rig_free(&r);
 }

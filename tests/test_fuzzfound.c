@@ -100,6 +100,9 @@ TEST(fuzzfound, tagged_subject_is_cleaned_like_the_filters_own_headers)
 	snprintf(path, sizeof(path), "%s/outbox.db", dir);
 	env.store = store_open(NULL, path, STORE_BUSY_TIMEOUT_MS, err, sizeof(err));
 	REQUIRE(env.store != NULL);
+	/* as fuzz_filter found it: trusted on a verifier's header, with a subject tag */
+	REQUIRE(config_set(cfg, "VerifyDKIM", "no", err, sizeof(err)) == 0);
+	REQUIRE(config_set(cfg, "ReportSubjectTag", "[shadowmilter]", err, sizeof(err)) == 0);
 	m = filter_begin(&env, "QIDFUZZ", "<autoreports@shadowserver.org>");
 	filter_header(m, &io, "Authentication-Results", TRUSTED_AUTHRES);
 	filter_header(m, &io, "From", "Shadowserver <autoreports@shadowserver.org>");

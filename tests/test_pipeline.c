@@ -281,16 +281,29 @@ TEST(pipeline, display_name_holding_the_report_address_is_not_the_sender)
 	pipeline_result_free(r);
 }
 
-TEST(pipeline, envelope_sender_must_match_when_known)
+TEST(pipeline, the_envelope_sender_decides_nothing_unless_configured)
 {
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-test.csv", CSV, NULL,
 	    "Return-Path: <bounce@evil.example>\n" };
-	struct pipeline_result *r = run_mail(&tm, 0);
+	struct config *cfg = test_config();
+	struct prefixmap *map = test_map(MAP);
+	char *msg = testmail_build(&tm), err[256];
+	struct pipeline_result *r = test_run(cfg, map, msg, strlen(msg), 0);
 
 	REQUIRE(r != NULL);
-	CHECK(!r->authenticated);
-	CHECK(strstr(r->reason, "envelope") != NULL);
+	CHECK(r->authenticated);	/* DKIM survives forwarding; the envelope proves nothing */
 	pipeline_result_free(r);
+	REQUIRE(config_set(cfg, "ReportEnvelopeSenders", "(?i)^autoreports@shadowserver\\.org$", err,
+	    sizeof(err)) == 0);
+	r = test_run(cfg, map, msg, strlen(msg), 0);
+	REQUIRE(r != NULL);
+	CHECK(!r->authenticated);
+	CHECK(strstr(r->reason, "envelope sender <bounce@evil.example> does not match ReportEnvelopeSenders") != NULL);
+	CHECK_INT(r->nreports, 0);
+	pipeline_result_free(r);
+	free(msg);
+	prefixmap_free(map);
+	config_free(cfg);
 }
 
 TEST(pipeline, link_only_report_says_so)
@@ -351,13 +364,13 @@ TEST(pipeline, missing_ip_column_is_a_file_error_without_notices)
 
 TEST(pipeline, broken_zip_is_reported_not_fatal)
 {
-	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	struct testmail tm = { "x", NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
 	struct config *cfg = test_config();
 	struct prefixmap *map = test_map(MAP);
-	char *msg = testmail_build(&tm), *fake;
+	char *msg = testmail_build(&tm), *fake, *signed_msg;
 	struct pipeline_result *r;
 
-	/* the same bytes, named as a zip: not a zip at all */
+	/* the same bytes, named as a zip: not a zip at all (signed as such) */
 	fake = strstr(msg, "filename=\"2026-11-24-scan_portmapper-x.csv\"");
 	REQUIRE(fake != NULL);
 	{
@@ -367,7 +380,9 @@ TEST(pipeline, broken_zip_is_reported_not_fatal)
 		buf_puts(&b, "filename=\"2026-11-24-scan_portmapper-x.csv.zip\"");
 		buf_puts(&b, fake + strlen("filename=\"2026-11-24-scan_portmapper-x.csv\""));
 		free(msg);
-		msg = buf_steal(&b);
+		signed_msg = testmail_sign(buf_cstr(&b), NULL);
+		msg = signed_msg;
+		buf_free(&b);
 	}
 	r = test_run(cfg, map, msg, strlen(msg), 0);
 	REQUIRE(r != NULL && r->nreports == 1);
@@ -381,20 +396,22 @@ TEST(pipeline, broken_zip_is_reported_not_fatal)
 
 TEST(pipeline, bad_base64_does_not_crash)
 {
-	const char *msg =
-	    "Authentication-Results: " TRUSTED_AUTHRES "\n"
+	char *msg = testmail_sign(
 	    "From: autoreports@shadowserver.org\nSubject: x\nMIME-Version: 1.0\n"
 	    "Content-Type: multipart/mixed; boundary=B\n\n--B\n"
 	    "Content-Type: text/csv; name=2026-11-24-scan_portmapper-x.csv\n"
 	    "Content-Transfer-Encoding: base64\n\n"
-	    "dGltZXN0YW1wLGlwLHBvcnQ!!!@@@\x01\x02sKMjAyNi0xMS0yNCAwMTowMDowMCwxOTIuMC4yLjEwLDExMQo=\n--B--\n";
+	    "dGltZXN0YW1wLGlwLHBvcnQ!!!@@@\x01\x02sKMjAyNi0xMS0yNCAwMTowMDowMCwxOTIuMC4yLjEwLDExMQo=\n--B--\n",
+	    NULL);
 	struct config *cfg = test_config();
 	struct prefixmap *map = test_map(MAP);
 	struct pipeline_result *r = test_run(cfg, map, msg, strlen(msg), 0);
 
 	REQUIRE(r != NULL);
+	CHECK(r->authenticated);
 	CHECK(r->bad_base64 > 0);
 	pipeline_result_free(r);
+	free(msg);
 	prefixmap_free(map);
 	config_free(cfg);
 }
@@ -463,10 +480,16 @@ TEST(pipeline, a_zip_with_two_csvs_gives_two_reports)
 	struct buf msg = BUF_INIT;
 	struct pipeline_result *r;
 
-	buf_printf(&msg, "Authentication-Results: %s\nFrom: autoreports@shadowserver.org\nSubject: two\n"
+	char *signed_msg;
+
+	buf_printf(&msg, "From: autoreports@shadowserver.org\nSubject: two\n"
 	    "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\n"
 	    "Content-Type: application/zip; name=\"2026-11-24-reports.csv.zip\"\n"
-	    "Content-Transfer-Encoding: base64\n\n%s--B--\n", TRUSTED_AUTHRES, b64);
+	    "Content-Transfer-Encoding: base64\n\n%s--B--\n", b64);
+	signed_msg = testmail_sign(buf_cstr(&msg), NULL);
+	buf_reset(&msg);
+	buf_puts(&msg, signed_msg);
+	free(signed_msg);
 	if (shared_cfg == NULL) {
 		shared_cfg = test_config();
 		shared_map = test_map(MAP);

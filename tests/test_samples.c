@@ -177,14 +177,16 @@ TEST(samples, every_reference_mail_has_the_independent_row_count)
 	cfg = sample_config();
 	map = test_map(EVERYONE);
 	for (i = 0; i < sizeof(eml_files) / sizeof(eml_files[0]); i++) {
-		char path[4096], *eml;
+		char path[4096], *eml, *signed_eml;
 		struct buf msg = BUF_INIT;
 		struct pipeline_result *r;
 
 		snprintf(path, sizeof(path), "%s/eml/%s", dir, eml_files[i].file);
 		REQUIRE((eml = test_read_file(path, NULL)) != NULL);
-		/* as our own verifier would have stamped it on arrival */
-		buf_printf(&msg, "Authentication-Results: %s\n%s", TRUSTED_AUTHRES, eml);
+		/* signed as ShadowServer signs its mail (with the test key) */
+		signed_eml = testmail_sign(eml, NULL);
+		buf_puts(&msg, signed_eml);
+		free(signed_eml);
 		r = test_run(cfg, map, msg.data, msg.len, 1000);
 		check_result(&eml_files[i], r);
 		if (r)
@@ -229,7 +231,7 @@ TEST(samples, reference_sinkhole_mail_lists_the_infection_evidence)
 	struct prefixmap *map;
 	struct pipeline_result *r;
 	struct buf msg = BUF_INIT;
-	char path[4096], *eml;
+	char path[4096], *eml, *signed_eml;
 
 	if (dir == NULL)
 		return;
@@ -237,7 +239,9 @@ TEST(samples, reference_sinkhole_mail_lists_the_infection_evidence)
 	map = test_map(EVERYONE);
 	snprintf(path, sizeof(path), "%s/eml/2015-01-01-sinkhole_http_drone-sample-asn.csv.zip.eml", dir);
 	REQUIRE((eml = test_read_file(path, NULL)) != NULL);
-	buf_printf(&msg, "Authentication-Results: %s\n%s", TRUSTED_AUTHRES, eml);
+	signed_eml = testmail_sign(eml, NULL);
+	buf_puts(&msg, signed_eml);
+	free(signed_eml);
 	r = test_run(cfg, map, msg.data, msg.len, 0);
 	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
 	CHECK(strstr(r->reports[0].notices[0].message, "\n    type=downadup, url=GET /search?q=0 HTTP/1.0,") != NULL);

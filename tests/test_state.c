@@ -801,7 +801,12 @@ eom(const struct filter_env *env, struct fake_log *l, const char *msg, time_t no
 	while (p < body) {
 		size_t len = strcspn(p, "\n");
 		const char *colon = memchr(p, ':', len);
-		char *name = xstrndup(p, (size_t)(colon - p)), *value = xstrndup(colon + 2, len - (size_t)(colon - p) - 2);
+		char *name, *value;
+
+		while (p[len] == '\n' && (p[len + 1] == ' ' || p[len + 1] == '\t'))	/* folded: as the MTA gives it */
+			len += 1 + strcspn(p + len + 1, "\n");
+		name = xstrndup(p, (size_t)(colon - p));
+		value = xstrndup(colon + 2, len - (size_t)(colon - p) - 2);
 
 		filter_header(m, &io, name, value);
 		free(name);

@@ -3,6 +3,7 @@
  */
 #include "testmail.h"
 #include "test.h"
+#include "testsign.h"
 
 #include "config.h"
 #include "pipeline.h"
@@ -13,6 +14,25 @@
 #include <archive_entry.h>
 #include <stdlib.h>
 #include <string.h>
+
+const char *const forged_authres[3] = {
+	"mx.test.example; dkim/1=pass header.d=shadowserver.org",
+	"mx.test.example; none; dkim=pass header.d=shadowserver.org",
+	"mx.test.example; dkim=pass header.d=shadowserver.org foo",
+};
+
+char *
+forged_authres_long(void)
+{
+	struct buf b = BUF_INIT;
+	int i;
+
+	buf_puts(&b, "mx.test.example; dkim=pass (");
+	for (i = 0; i < 5000; i++)
+		buf_putc(&b, 'x');
+	buf_puts(&b, ") header.d=shadowserver.org");
+	return buf_steal(&b);
+}
 
 char *
 testmail_base64(const char *data, size_t len)
@@ -135,7 +155,44 @@ testmail_build(const struct testmail *tm)
 	if (tm->csv && tm->filename)
 		add_attachment(&b, tm);
 	buf_puts(&b, "--BOUNDARY--\n");
+	if (tm->authres && strcmp(tm->authres, TRUSTED_AUTHRES) == 0) {
+		char *signed_msg = testmail_sign(buf_cstr(&b), NULL);
+
+		buf_free(&b);
+		return signed_msg;
+	}
 	return buf_steal(&b);
+}
+
+const char *
+test_key_file(void)
+{
+	static char path[1024];
+
+	snprintf(path, sizeof(path), "%s/fixtures/dkim/test.private", test_srcdir());
+	return path;
+}
+
+const char *
+test_public_keys(void)
+{
+	static char path[1024];
+
+	snprintf(path, sizeof(path), "%s/fixtures/dkim/keys", test_srcdir());
+	return path;
+}
+
+char *
+testmail_sign(const char *msg, const char *domain)
+{
+	struct testsign opt = { test_key_file(), domain, NULL, NULL, 0, 0, 0, 0 };
+	char err[256], *out = testsign(msg, strlen(msg), &opt, err, sizeof(err));
+
+	if (out == NULL) {
+		fprintf(stderr, "testmail_sign: %s\n", err);
+		abort();
+	}
+	return out;
 }
 
 struct config *
@@ -144,7 +201,8 @@ test_config(void)
 	struct config *cfg = config_defaults();
 	char err[256];
 
-	if (config_set(cfg, "TrustedAuthservIDs", "mx.test.example", err, sizeof(err)) != 0)
+	if (config_set(cfg, "TrustedAuthservIDs", "mx.test.example", err, sizeof(err)) != 0 ||
+	    config_set(cfg, "TestPublicKeys", test_public_keys(), err, sizeof(err)) != 0)
 		abort();
 	return cfg;
 }

@@ -12,7 +12,10 @@ struct prefixmap;
 struct pipeline_result;
 
 struct testmail {
-	const char *authres;	/* Authentication-Results value, or NULL */
+	const char *authres;	/* Authentication-Results value, or NULL; TRUSTED_AUTHRES
+				 * also DKIM-signs the mail (d=shadowserver.org, the throwaway
+				 * test key), so an authentic test mail is authentic in both
+				 * modes: VerifyDKIM yes (the default) and no */
 	const char *from;	/* default "Shadowserver <autoreports@shadowserver.org>" */
 	const char *subject;	/* default a portmapper subject */
 	const char *filename;	/* attachment name; ".zip" suffix zips it */
@@ -22,6 +25,12 @@ struct testmail {
 };
 
 #define TRUSTED_AUTHRES "mx.test.example; dkim=pass header.d=shadowserver.org header.s=mail"
+
+/* the forged Authentication-Results of issue 9, all claiming mx.test.example:
+ * "dkim/1=pass", "none; dkim=pass", "... foo"; and (built) a pass with a
+ * 5,000-character comment. OpenDKIM cannot parse them and leaves them in place. */
+extern const char *const forged_authres[3];
+char *forged_authres_long(void);	/* caller frees */
 
 /* testmail_build - the message as text (caller frees) */
 char *testmail_build(const struct testmail *tm);
@@ -35,7 +44,15 @@ char *testmail_zip2(const char *name1, const char *data1, const char *name2, con
 /* testmail_base64 - wrapped at 76 columns (caller frees) */
 char *testmail_base64(const char *data, size_t len);
 
-/* test_config - defaults + TrustedAuthservIDs mx.test.example + the shipped templates */
+/* testmail_sign - MSG DKIM-signed with the test key for DOMAIN (NULL: shadowserver.org); caller frees */
+char *testmail_sign(const char *msg, const char *domain);
+
+/* test_key_file, test_public_keys - the throwaway key pair in tests/fixtures/dkim/ */
+const char *test_key_file(void);
+const char *test_public_keys(void);
+
+/* test_config - defaults (VerifyDKIM yes) + TestPublicKeys tests/fixtures/dkim/keys +
+ * TrustedAuthservIDs mx.test.example + the shipped templates */
 struct config *test_config(void);
 
 /* test_map - a prefixmap from CSV text (header included) */

@@ -11,6 +11,9 @@
 BUILD=${1:-build}
 SM="$(pwd)/$BUILD/shadowmilter"
 PEAK="$(pwd)/$BUILD/bench/peakrss"
+# the reports are DKIM-signed with the test key and verified (TestPublicKeys), as in production
+RL_SIGN="$(pwd)/$BUILD/dkimsign -k $(pwd)/tests/fixtures/dkim/test.private"
+KEYS="$(pwd)/tests/fixtures/dkim/keys"
 TOP=$(pwd)
 . "$TOP/tests/e2e/report-lib.sh"
 . "$TOP/tests/e2e/pg-lib.sh"
@@ -32,7 +35,7 @@ rc=0
 echo "history: a report of 50,000 findings (one customer) applied, then the next day's"
 echo "prefix,account,email" >"$T/one.csv"
 echo "10.0.0.0/8,bench,bench@cust.example" >>"$T/one.csv"
-printf 'CustomerMap %s\nTrustedAuthservIDs mx.example.net\nOutboxDB %s\n' "$T/one.csv" "$T/state/unused-outbox.db" >"$T/history.conf"
+printf 'CustomerMap %s\nTestPublicKeys %s\nOutboxDB %s\n' "$T/one.csv" "$KEYS" "$T/state/unused-outbox.db" >"$T/history.conf"
 : >"$T/h1"; rl_rows "$T/h1" 1 50000 2026-11-24
 : >"$T/h2"; rl_rows "$T/h2" 1 50000 2026-11-25
 rl_report "$T/h1.eml" bench-h1@reports.shadowserver.org 2026-11-24 "2026-11-24-scan_portmapper-bench.csv=$T/h1"
@@ -62,7 +65,7 @@ for n in ${BENCH_CUSTOMERS:-1000 10000 100000}; do
 	rl_report "$T/n.eml" "bench-n$n@reports.shadowserver.org" 2026-11-24 "2026-11-24-scan_portmapper-bench.csv=$T/rows"
 	cat >"$T/n.conf" <<EOC
 CustomerMap         $T/customers.csv
-TrustedAuthservIDs  mx.example.net
+TestPublicKeys      $KEYS
 Socket              unix:$T/milter.sock
 SocketMode          0666
 $USERLINE

@@ -12,14 +12,18 @@
 #       append one portmapper finding per account FIRST..FIRST+COUNT-1 to the
 #       rows file FILE ("ip timestamp" lines); DATE defaults to 2026-11-24
 #   rl_report OUT MSGID DATE NAME=ROWS [NAME=ROWS...]
-#       write a report mail to OUT: From autoreports@shadowserver.org with a
-#       trusted DKIM pass (authserv-id mx.example.net), Message-ID <MSGID>,
-#       one base64 text/csv attachment per NAME (a file name such as
-#       2026-11-24-scan_portmapper-net1.csv) made from the rows file ROWS.
+#       write a report mail to OUT: From autoreports@shadowserver.org,
+#       Message-ID <MSGID>, one base64 text/csv attachment per NAME (a file
+#       name such as 2026-11-24-scan_portmapper-net1.csv) made from the rows
+#       file ROWS; DKIM-signed by the command in RL_SIGN when it is set (e.g.
+#       "build/dkimsign -k tests/fixtures/dkim/test.private"), and carrying a
+#       DKIM pass from authserv-id mx.example.net in Authentication-Results.
 #       The lines end in LF (SMTP clients add the CR).
 #
-# The config of the milter under test must trust mx.example.net
-# (TrustedAuthservIDs) - the same as tests/fixtures/demo-portmapper.eml.
+# The config of the milter under test verifies the signature itself
+# (VerifyDKIM yes, TestPublicKeys tests/fixtures/dkim/keys), or with
+# VerifyDKIM no trusts mx.example.net (TrustedAuthservIDs) - the same as
+# tests/fixtures/demo-portmapper.eml.
 
 rl_ip() {
 	echo "10.$(($1 / 65536 % 256)).$(($1 / 256 % 256)).$(($1 % 256))"
@@ -80,5 +84,10 @@ EOF
 			rl__csv "${_rl_f#*=}" | base64 -w 76
 		done
 		printf '\n--b1_rl--\n'
-	} >"$_rl_out"
+	} >"$_rl_out.unsigned"
+	if [ -n "${RL_SIGN:-}" ]; then
+		$RL_SIGN <"$_rl_out.unsigned" >"$_rl_out" && rm -f "$_rl_out.unsigned"
+	else
+		mv "$_rl_out.unsigned" "$_rl_out"
+	fi
 }

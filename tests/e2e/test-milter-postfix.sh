@@ -1,7 +1,8 @@
 #!/bin/sh
 # test-milter-postfix.sh BUILD - shadowmilter in a real, private Postfix on
 # loopback: reports sent by SMTP, notices in the customers' Maildirs, the
-# tagged original in the ops mailbox, ordinary mail untouched, forged reports
+# original in the ops mailbox with the result (its DKIM signature intact),
+# ordinary mail untouched, forged reports
 # ignored, a milter killed mid-message, a delivery target that was down.
 # Ends with "N passed, N failed". Needs root (Postfix) and tests/e2e/install-postfix.sh.
 BUILD=${1:-build}
@@ -43,7 +44,7 @@ pf_setup "$T/pf" ops@example.net ops@acme.example bob@bob.example alerts@bob.exa
 
 cat >"$T/shadowmilter.conf" <<EOC
 CustomerMap         $(pwd)/conf/customers.csv
-TrustedAuthservIDs  mx.example.net
+TestPublicKeys      $(pwd)/tests/fixtures/dkim/keys
 Organization        Example Hosting
 NoticeFrom          abuse@example.net
 Socket              unix:$T/milter.sock
@@ -73,8 +74,13 @@ latest() { ls -t "$(pf_maildir "$1")/new/"* 2>/dev/null | head -n 1; }
 check "the milter starts and logs that it listens" start_milter
 pf_start >/dev/null || { echo "FAIL postfix start"; pf_log | tail -20; echo "0 passed, 1 failed"; exit 1; }
 
-# 1. the report: one notice per customer, each with only its own findings; the tagged original for ops
-send autoreports@shadowserver.org ops@example.net tests/fixtures/demo-portmapper.eml
+# the reports are DKIM-signed, as ShadowServer signs them, with the test key
+# (tests/fixtures/dkim/); shadowmilter verifies them itself through TestPublicKeys
+sign() { "$(pwd)/$BUILD/dkimsign" -k tests/fixtures/dkim/test.private <"$1" >"$2"; }
+sign tests/fixtures/demo-portmapper.eml "$T/demo.eml"
+
+# 1. the report: one notice per customer, each with only its own findings; the original for ops
+send autoreports@shadowserver.org ops@example.net "$T/demo.eml"
 check "report accepted by Postfix" grep -q '^250$' "$T/smtp.out"
 for a in ops@acme.example bob@bob.example alerts@bob.example carol@carol.example dave@dave.example; do
 	pf_wait_delivered "$(pf_maildir "$a")" 1 60 2>/dev/null
@@ -91,7 +97,10 @@ check "notice subject is ACTION REQUIRED" grep -q '^Subject: ACTION REQUIRED:' "
 O=$(latest ops@example.net)
 check "ops copy carries the result" grep -q '^X-Shadowmilter-Result: notices=4 unmatched=1 skipped_rows=1' "$O"
 check "ops copy lists the unmatched" grep -q '^X-Shadowmilter-Unmatched: 203.0.113.5:111/udp' "$O"
-check "ops copy subject is tagged" grep -q '^Subject: \[shadowmilter\] \[Example Hosting\]' "$O"
+check "ops copy names the signature" grep -q 'auth="dkim' "$O"
+check "ops copy subject is left alone" grep -q '^Subject: \[Example Hosting\] Shadowserver' "$O"
+"$SM" replay -c "$T/shadowmilter.conf" --json "$O" >"$T/ops-replay.json" 2>&1
+check "ops copy still verifies (replay of the ops mailbox)" grep -q '"authenticated":true' "$T/ops-replay.json"
 
 # 2. ordinary mail arrives with its body byte-identical
 printf 'From: Alice <alice@elsewhere.example>\nTo: rcpt@elsewhere.example\nSubject: hello\n\nline one\n\tline two with tab\n.leading dot\n\nend\n' >"$T/plain.eml"
@@ -103,9 +112,9 @@ body_of "$P" | tr -d '\r' >"$T/got.body"
 check "ordinary mail body is byte-identical" cmp -s "$T/want.body" "$T/got.body"
 check "ordinary mail has no shadowmilter header" sh -c "! grep -q '^X-Shadowmilter' '$P'"
 
-# 3. a forged report (no trusted Authentication-Results) makes no notices
-sed -e '/^Authentication-Results:/,/spf=pass/d' -e 's/^Message-ID: .*/Message-ID: <forged-1@evil.example>/' \
-    tests/fixtures/demo-portmapper.eml >"$T/forged.eml"
+# 3. a forged report (not signed; a "dkim=pass" Authentication-Results planted in
+# the name of the site's verifier) makes no notices
+sed -e 's/^Message-ID: .*/Message-ID: <forged-1@evil.example>/' tests/fixtures/demo-portmapper.eml >"$T/forged.eml"
 send autoreports@shadowserver.org ops@example.net "$T/forged.eml"
 pf_wait_delivered "$(pf_maildir ops@example.net)" 2 60 2>/dev/null
 O=$(latest ops@example.net)
@@ -114,7 +123,8 @@ sleep 2
 check "forged report made no notices" test "$(count ops@acme.example)" -eq 1
 
 # 4. the milter killed mid-message: a 4xx; after restart and the client's retry, one set of notices
-sed 's/^Message-ID: .*/Message-ID: <killed-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/second.eml"
+sed 's/^Message-ID: .*/Message-ID: <killed-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/second-unsigned.eml"
+sign "$T/second-unsigned.eml" "$T/second.eml"
 touch "$T/pause"
 perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org ops@example.net "$T/second.eml" "$T/pause" >"$T/slow.out" 2>&1 &
 SLOW=$!
@@ -139,7 +149,8 @@ sleep 2
 check "a redelivered report makes no new notice" test "$(count ops@acme.example)" -eq 2
 
 # 6. the delivery target is down: notices wait in the outbox and arrive once it is back
-sed 's/^Message-ID: .*/Message-ID: <while-down-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/third.eml"
+sed 's/^Message-ID: .*/Message-ID: <while-down-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/third-unsigned.eml"
+sign "$T/third-unsigned.eml" "$T/third.eml"
 PF_STOPPED_PORT=$PF_INJECT_PORT
 pf_stop >/dev/null
 # drive the milter directly (the MTA is down) with miltertest
@@ -169,7 +180,8 @@ chmod 755 "$T/readonly"
 sed "s|^OutboxDB .*|&\nStateDB             $T/readonly/history.db|" "$T/shadowmilter.conf" >"$T/no-history.conf"
 check "the milter starts with a history it cannot open" sm_start "$T/milter.log" "$T/no-history.conf"
 MILTER_PID=$SM_PID
-sed 's/^Message-ID: .*/Message-ID: <no-history-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/fourth.eml"
+sed 's/^Message-ID: .*/Message-ID: <no-history-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/fourth-unsigned.eml"
+sign "$T/fourth-unsigned.eml" "$T/fourth.eml"
 send autoreports@shadowserver.org ops@example.net "$T/fourth.eml"
 check "a report that cannot be recorded gets a 451" grep -q '^451$' "$T/smtp.out"
 check "Postfix logs the milter's reply: code and reason" \

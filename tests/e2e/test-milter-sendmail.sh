@@ -56,23 +56,24 @@ show_logs() {
 }
 
 # ---- what makes a report trusted: the one place to switch --------------------
-# The milter trusts the topmost Authentication-Results header from a
-# TrustedAuthservIDs id; the bundled report carries one from mx.example.net
-# with dkim=pass. When the milter verifies DKIM itself, switch here: sign
-# the mail with a throwaway key (and give the milter TestPublicKeys), or
-# keep trusting the verifier's header ("VerifyDKIM no").
+# The milter verifies DKIM itself (VerifyDKIM yes, the default): the bundled
+# report is signed here with the throwaway test key (tests/fixtures/dkim/),
+# whose public half the milter reads from TestPublicKeys instead of DNS. This
+# suite also keeps the ops copy's subject tag, to see Sendmail apply it.
 trust_config() {
-	echo "TrustedAuthservIDs  mx.example.net"
+	echo "TestPublicKeys      $(pwd)/tests/fixtures/dkim/keys"
+	echo "ReportSubjectTag    [shadowmilter]"
 }
-# make_report MESSAGE-ID OUT - the bundled report as the verifier passed it on,
+# make_report MESSAGE-ID OUT - the bundled report as ShadowServer signs it,
 # with its own Message-ID (the milter makes a report's notices once per Message-ID)
 make_report() {
-	sed "s/^Message-ID: .*/Message-ID: <$1>/" tests/fixtures/demo-portmapper.eml >"$2"
+	sed "s/^Message-ID: .*/Message-ID: <$1>/" tests/fixtures/demo-portmapper.eml >"$2.unsigned" &&
+		"$(pwd)/$BUILD/dkimsign" -k tests/fixtures/dkim/test.private <"$2.unsigned" >"$2" && rm -f "$2.unsigned"
 }
-# make_forged_report MESSAGE-ID OUT - the same without any authentication
+# make_forged_report MESSAGE-ID OUT - the same, not signed, without any authentication
 make_forged_report() {
-	make_report "$1" "$2.tmp" &&
-		sed '/^Authentication-Results:/,/spf=pass/d' "$2.tmp" >"$2" && rm -f "$2.tmp"
+	sed -e "s/^Message-ID: .*/Message-ID: <$1>/" -e '/^Authentication-Results:/,/spf=pass/d' \
+	    tests/fixtures/demo-portmapper.eml >"$2"
 }
 
 # ---- Postfix: the mailboxes (no milter there) --------------------------------

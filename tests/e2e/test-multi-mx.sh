@@ -18,6 +18,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 SM="$(pwd)/$BUILD/shadowmilter"
+# the reports are DKIM-signed with the test key, and verified through TestPublicKeys
+RL_SIGN="$(pwd)/$BUILD/dkimsign -k $(pwd)/tests/fixtures/dkim/test.private"
 E2E="$(pwd)/tests/e2e"
 . "$E2E/postfix-lib.sh"
 . "$E2E/report-lib.sh"
@@ -74,7 +76,7 @@ DEAD_PORT=$(pf_free_port $((MX2_PF_INJECT_PORT + 50)))
 write_conf() {
 	cat >"$T/mx$1.conf" <<EOC
 CustomerMap         $T/customers.csv
-TrustedAuthservIDs  mx.example.net
+TestPublicKeys      $(pwd)/tests/fixtures/dkim/keys
 NoticeFrom          abuse@example.net
 Socket              unix:$T/mx$1.sock
 SocketMode          0666
