@@ -316,8 +316,8 @@ check "the installed templates render every report type" grep -q 'report types r
 # the ops commands on a PostgreSQL store (a private server: tests/e2e/pg-lib.sh)
 . tests/e2e/pg-lib.sh
 if pg_start >"$T/pg.err" 2>&1; then
-	printf 'CustomerMap %s\nTrustedAuthservIDs mx.example.net\nStateDB %s\nOutboxDB %s\n' \
-	    "$(pwd)/conf/customers.csv" "$PG_URI" "$PG_URI" >"$T/pg.conf"
+	printf 'CustomerMap %s\nTrustedAuthservIDs mx.example.net\nTestPublicKeys %s\nStateDB %s\nOutboxDB %s\n' \
+	    "$(pwd)/conf/customers.csv" "$KEYS" "$PG_URI" "$PG_URI" >"$T/pg.conf"
 	"$SM" replay -c "$T/pg.conf" --state "$PG_URI" --json "$DEMO" >"$T/pg-replay.json" 2>&1
 	check "PostgreSQL: replay --state builds the history" test $? -eq 0
 	"$SM" status -c "$T/pg.conf" --json >"$T/pg-status.json" 2>&1
