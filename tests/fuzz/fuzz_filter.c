@@ -27,7 +27,8 @@
  * Checked after every callback and message:
  *   - every header the filter adds or changes is one of its own and cannot
  *     carry a line break or a control character; an SMTP reply has a 4xx/5xx
- *     code with a matching enhanced code and no line break;
+ *     code with a matching enhanced code and no line break; no log line
+ *     carries a line break (mail text cannot forge a second log line);
  *   - no notice is queued for a message that had no Authentication-Results
  *     from a trusted authserv-id, or no From naming the report sender;
  *   - every queued notice has a header block that parses (no injection).
@@ -176,6 +177,8 @@ mta_log(void *ctx, int priority, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (strpbrk(line, "\r\n"))	/* mail text in a log line must not forge a second one */
+		fuzz_fail("a line break in a log line", line);
 	if (getenv("FUZZ_FILTER_LOG"))	/* to see what the seeds reach: FUZZ_FILTER_LOG=1 fuzz_filter SEED */
 		fprintf(stderr, "log: %s\n", line);
 }
@@ -324,8 +327,8 @@ directive(struct msg *s, const char *line, size_t len)
 		if (s->m && !s->headers_seen)
 			filter_rcpt(s->m, arg);
 		break;
-	case 'Q':
-		if (s->m)
+	case 'Q':		/* the MTA's queue id: trusted, letters and digits as Postfix and Sendmail make them */
+		if (s->m && strspn(arg, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == strlen(arg))
 			filter_set_queue_id(s->m, arg);
 		break;
 	case 'T':
