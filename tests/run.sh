@@ -43,10 +43,14 @@ echo "== OpenDKIM in front, forged and real reports ($BUILD)"
 sh tests/e2e/test-opendkim-postfix.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" opendkim
-echo "== two MX hosts, one store ($BUILD)"
-sh tests/e2e/test-multi-mx.sh "$BUILD" >"$out" 2>&1
+echo "== two MX hosts, one store: PostgreSQL ($BUILD)"
+SM_MX_STORE=pg sh tests/e2e/test-multi-mx.sh "$BUILD" >"$out" 2>&1
 cat "$out"
-tally "$out" multi-mx
+tally "$out" multi-mx-pg
+echo "== two MX hosts, one store: SQLite ($BUILD)"
+SM_MX_STORE=sqlite sh tests/e2e/test-multi-mx.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" multi-mx-sqlite
 echo "== Sendmail end to end ($BUILD)"
 sh tests/e2e/test-milter-sendmail.sh "$BUILD" >"$out" 2>&1
 cat "$out"

@@ -9,10 +9,11 @@
 #     after the message; the notices are committed to its store, none sent).
 # BENCH_CUSTOMERS="1000 10000" picks other sizes.
 BUILD=${1:-build}
-SM="$(pwd)/$BUILD/shadowmilter"
-PEAK="$(pwd)/$BUILD/bench/peakrss"
+case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
+SM=$BUILD/shadowmilter
+PEAK=$BUILD/bench/peakrss
 # the reports are DKIM-signed with the test key and verified (TestPublicKeys), as in production
-RL_SIGN="$(pwd)/$BUILD/dkimsign -k $(pwd)/tests/fixtures/dkim/test.private"
+RL_SIGN="$BUILD/dkimsign -k $(pwd)/tests/fixtures/dkim/test.private"
 KEYS="$(pwd)/tests/fixtures/dkim/keys"
 TOP=$(pwd)
 . "$TOP/tests/e2e/report-lib.sh"

@@ -5,10 +5,19 @@
 #     first detection and case reference;
 #   - the same report accepted by both MXs makes one set of notices;
 #   - MX1 killed right after it accepted a report: MX2 delivers its notices.
+#   - several deliverers at once (both daemons, four "deliver" runs) send
+#     each notice once;
+#   - PostgreSQL down: a report is deferred (4xx), ordinary mail passes; back
+#     up, the daemon reconnects by itself and the retried report is handled;
+# and on one host:
+#   - a "shadowmilter deliver" run beside the daemon doubles nothing;
+#   - a mail with two files of one type: each customer gets all its
+#     findings, under distinct identities.
 # Each MX hands its notices to its own Postfix (SMTP, the port without
 # milters), so a customer's notices are counted across both instances.
-# The shared store: SM_MX_STORE=sqlite (default today: both daemons on this
-# machine name the same SQLite files).
+# The shared store, SM_MX_STORE: pg (default; a private PostgreSQL from
+# tests/e2e/pg-lib.sh, its URI in StateDB and OutboxDB of both), or sqlite
+# (both daemons on this machine name the same SQLite file).
 # Ends with "N passed, N failed". Needs root (Postfix).
 BUILD=${1:-build}
 if [ "$(id -u)" != 0 ]; then
@@ -17,12 +26,14 @@ if [ "$(id -u)" != 0 ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-SM="$(pwd)/$BUILD/shadowmilter"
+case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
+SM=$BUILD/shadowmilter
 # the reports are DKIM-signed with the test key, and verified through TestPublicKeys
-RL_SIGN="$(pwd)/$BUILD/dkimsign -k $(pwd)/tests/fixtures/dkim/test.private"
+RL_SIGN="$BUILD/dkimsign -k $(pwd)/tests/fixtures/dkim/test.private"
 E2E="$(pwd)/tests/e2e"
 . "$E2E/postfix-lib.sh"
 . "$E2E/report-lib.sh"
+. "$E2E/pg-lib.sh"
 . "$(pwd)/tests/ready.sh"
 passed=0 failed=0
 ok()   { passed=$((passed + 1)); echo "ok   $1"; }
@@ -30,7 +41,7 @@ fail() { failed=$((failed + 1)); echo "FAIL $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
 bail() { fail "$1"; echo "$passed passed, $failed failed"; exit 1; }
 
-STORE=${SM_MX_STORE:-sqlite}
+STORE=${SM_MX_STORE:-pg}
 T=$(mktemp -d /tmp/sm-mx.XXXXXX)
 chmod 755 "$T"
 mkdir -p "$T/state" "$T/mail"
@@ -41,6 +52,7 @@ cleanup() {
 	for p in $SM1_PID $SM2_PID; do ready_gone "$p" 30 2>/dev/null; done
 	pf_use 1 && pf_stop >/dev/null 2>&1
 	pf_use 2 && pf_stop >/dev/null 2>&1
+	pg_stop >/dev/null 2>&1
 	[ -n "${SM_KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -64,11 +76,14 @@ pf_save 2
 
 # --- the shared store
 case $STORE in
-sqlite) STATE_DB=$T/state/history.db OUTBOX_DB=$T/state/outbox.db ;;
-*) bail "SM_MX_STORE=$STORE: sqlite" ;;
+pg) pg_start || bail "private PostgreSQL start"; STATE_DB=$PG_URI ;;
+sqlite) STATE_DB=$T/state/shadowmilter.db ;;
+*) bail "SM_MX_STORE=$STORE: pg or sqlite" ;;
 esac
 
 rl_customers "$T/customers.csv" 1 200
+# one customer with a host in each of two networks (section 6)
+printf '10.1.0.1/32,both,both@cust.example\n10.1.0.2/32,both,both@cust.example\n' >>"$T/customers.csv"
 # a port nothing listens on: an MX whose notices must wait
 DEAD_PORT=$(pf_free_port $((MX2_PF_INJECT_PORT + 50)))
 
@@ -82,7 +97,7 @@ Socket              unix:$T/mx$1.sock
 SocketMode          0666
 UserID              nobody:nogroup
 StateDB             $STATE_DB
-OutboxDB            $OUTBOX_DB
+OutboxDB            $STATE_DB
 Transport           smtp:127.0.0.1:$2
 DeliverInterval     1
 RetryInterval       1
@@ -205,6 +220,93 @@ wait_notices 21 25 180
 settle
 check "MX2 delivered every notice of MX1's report" exactly_one 21 25
 check "they went out through MX2's Postfix" test "$(grep -lE '^X-Shadowmilter-Account: c000002[1-5]$' "$MX2_PF_MAIL/cust.example/_any/new/"* | wc -l)" -eq 5
+
+# 4. one host: a "shadowmilter deliver" run beside the daemon doubles nothing
+write_conf 1 "$MX1_PF_INJECT_PORT"
+start_mx 1 || bail "mx1 restart"
+stop_mx 2 || bail "mx2 stop"
+pf_use 1 && pf_wait_milter 60 >/dev/null
+: >"$T/r5"; rl_rows "$T/r5" 31 30 2026-11-27
+rl_report "$T/m5.eml" mx-deliver@reports.shadowserver.org 2026-11-27 "2026-11-27-scan_portmapper-deliver.csv=$T/r5"
+check "report accepted by MX1 alone" send 1 "$T/m5.eml"
+runuser -u nobody -- "$SM" deliver -c "$T/mx1.conf" >"$T/deliver.out" 2>&1
+check "the deliver run ran" grep -q '^delivered [0-9]*, deferred [0-9]*, failed [0-9]*$' "$T/deliver.out"
+wait_notices 31 60 120
+settle
+check "deliver beside the daemon: each notice once" exactly_one 31 60
+
+# 5. several deliverers at once send each notice once: 30 notices wait in
+# the store (their MX could not deliver them); then both daemons and four
+# "deliver" runs start together
+stop_mx 1 || bail "mx1 stop"
+stop_mx 2 || bail "mx2 stop"
+write_conf 1 "$DEAD_PORT"
+start_mx 1 || bail "mx1 restart"
+pf_use 1 && pf_wait_milter 60 >/dev/null
+before=$(ready_count "$T/mx1.log" 'notice [0-9]+ for c00000(6[1-9]|[7-8][0-9]|90) .*deferred')
+: >"$T/r6"; rl_rows "$T/r6" 61 30 2026-11-28
+rl_report "$T/m6.eml" mx-many@reports.shadowserver.org 2026-11-28 "2026-11-28-scan_portmapper-many.csv=$T/r6"
+check "report accepted by MX1 (which cannot deliver)" send 1 "$T/m6.eml"
+check "MX1 tried each notice and deferred it" ready_log "$T/mx1.log" 'notice [0-9]+ for c00000(6[1-9]|[7-8][0-9]|90) .*deferred' $((before + 29)) 120
+stop_mx 1 || bail "mx1 stop"
+sleep 3	# the deferred notices are due again
+write_conf 1 "$MX1_PF_INJECT_PORT"
+pids=""
+for c in 1 2 1 2; do
+	runuser -u nobody -- "$SM" deliver -c "$T/mx$c.conf" >>"$T/deliver-many.out" 2>&1 &
+	pids="$pids $!"
+done
+start_mx 1 || bail "mx1 restart"
+start_mx 2 || bail "mx2 restart"
+for p in $pids; do wait "$p"; done
+check "four deliver runs ran" test "$(grep -c '^delivered [0-9]*, deferred [0-9]*, failed [0-9]*$' "$T/deliver-many.out")" -eq 4
+wait_notices 61 90 120
+settle
+check "six deliverers at once: each notice once" exactly_one 61 90
+
+# 6. one host: two files of one type in one mail; the customer with hosts in
+# both gets all of its findings, each notice under its own identity
+: >"$T/r7a"; rl_rows "$T/r7a" 101 1 2026-11-29; echo "10.1.0.1 2026-11-29 10:00:01" >>"$T/r7a"
+: >"$T/r7b"; rl_rows "$T/r7b" 102 1 2026-11-29; echo "10.1.0.2 2026-11-29 10:00:02" >>"$T/r7b"
+rl_report "$T/m7.eml" mx-twofiles@reports.shadowserver.org 2026-11-29 \
+	"2026-11-29-scan_portmapper-net1.csv=$T/r7a" "2026-11-29-scan_portmapper-net2.csv=$T/r7b"
+check "a report with two portmapper files accepted" send 1 "$T/m7.eml"
+wait_notices 101 102 60
+# told ACCOUNT REGEX - a notice of ACCOUNT has a line matching REGEX
+told() { notices "$1" | while read -r f; do cat "$f"; done | grep -qE -- "$2"; }
+n=0; until told both '^10\.1\.0\.1:111' && told both '^10\.1\.0\.2:111'; do
+	n=$((n + 1)); [ $n -lt 150 ] || break; sleep 0.2; done
+settle
+check "the customer of both files is told of its host in the first" told both '^10\.1\.0\.1:111 \(UDP\)'
+check "and of its host in the second" told both '^10\.1\.0\.2:111 \(UDP\)'
+check "its notices have distinct Message-IDs" test "$(notices both | while read -r f; do header_of Message-ID "$f"; done | sort | uniq -d | wc -l)" -eq 0
+check "each finding is listed once" test "$(notices both | while read -r f; do cat "$f"; done | grep -c '^10\.1\.0\.[12]:111 (UDP)')" -eq 2
+check "the other customers of the two files: one notice each" exactly_one 101 102
+# 7. the database down: report mail is deferred with a reason, ordinary mail
+# passes; back up, the daemons reconnect by themselves
+if [ "$STORE" = pg ]; then
+	pg_down immediate
+	check "PostgreSQL is down" sh -c '! pg_ready' 
+	: >"$T/r8"; rl_rows "$T/r8" 111 3 2026-11-30
+	rl_report "$T/m8.eml" mx-dbdown@reports.shadowserver.org 2026-11-30 "2026-11-30-scan_portmapper-dbdown.csv=$T/r8"
+	pf_use 1
+	perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org ops@ops.example "$T/m8.eml" "$T/no-pause" >"$T/down.out" 2>&1
+	check "a report while the database is down gets a 4xx" grep -q '^4' "$T/down.out"
+	check "and the log says why" grep -q 'report not handled, sender must retry' "$T/mx1.log"
+	printf 'From: alice@elsewhere.example\nTo: x@cust.example\nSubject: plain\n\nordinary mail\n' >"$T/plain.eml"
+	before=$(pf_count "$MX1_PF_MAIL/cust.example/_any")
+	perl "$E2E/slow-smtp.pl" "$PF_PORT" alice@elsewhere.example x@cust.example "$T/plain.eml" "$T/no-pause" >"$T/plain.out" 2>&1
+	check "ordinary mail passes while the database is down" grep -q '^250$' "$T/plain.out"
+	pf_wait_delivered "$MX1_PF_MAIL/cust.example/_any" $((before + 1)) 30 2>/dev/null
+	check "and is delivered" test "$(pf_count "$MX1_PF_MAIL/cust.example/_any")" -gt "$before"
+	pg_up || bail "PostgreSQL restart"
+	n=0; until send 1 "$T/m8.eml"; do n=$((n + 1)); [ $n -lt 30 ] || break; sleep 1; done
+	check "once it is back, the retried report is accepted" test $n -lt 30
+	check "without a restart of the daemon" kill -0 "$SM1_PID"
+	wait_notices 111 113 60
+	settle
+	check "and its notices sent once" exactly_one 111 113
+fi
 
 if [ "$failed" -ne 0 ]; then
 	for n in 1 2; do echo "--- mx$n log"; tail -n 25 "$T/mx$n.log"; done
