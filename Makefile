@@ -24,7 +24,9 @@ TEMPLATEDIR ?= $(CURDIR)/templates
 PKG_CFLAGS = -I/usr/include/postgresql -I/usr/include/opendkim
 CPPFLAGS = -std=c11 -D_GNU_SOURCE -Imilter $(PKG_CFLAGS) -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\"
 LIBS     = -lcsv -lpcre2-8 -larchive -lsqlite3 -lcurl -lpq -lopendkim
-MILTERLIBS = -lmilter -lpthread
+THREADLIBS = -lpthread
+# only the program (and the no-op milter the passthrough bench compares with) speak libmilter
+MILTERLIBS = -lmilter $(THREADLIBS)
 
 ALL_CFLAGS = $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN)
 
@@ -60,14 +62,17 @@ $(BUILD)/shadowmilter: $(PROG_OBJS) $(BUILD)/libshadowmilter.a
 	$(CC) $(SAN) -o $@ $(PROG_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
 
 $(BUILD)/unit: $(TEST_OBJS) $(BUILD)/libshadowmilter.a
-	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
+	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(THREADLIBS)
 
 # dkimsign: signs fixtures with the throwaway test key (tests/fixtures/dkim/) for the shell suites and the demo
 $(BUILD)/dkimsign: tests/tools/dkimsign.c $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a $(LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libshadowmilter.a $(HDRS) | $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libshadowmilter.a $(LIBS) $(THREADLIBS)
+
+$(BUILD)/bench/noop_milter: tests/bench/noop_milter.c | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(MILTERLIBS)
 
 $(BUILD)/lib $(BUILD)/prog $(BUILD)/tests $(BUILD)/bench:
 	mkdir -p $@
