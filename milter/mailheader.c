@@ -104,31 +104,6 @@ fold_ascii(struct buf *out, const char *value, size_t used)
 	buf_puts(out, p);
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void
-base64_append(struct buf *out, const unsigned char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		buf_putc(out, b64[p[i] >> 2]);
-		buf_putc(out, b64[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
-		buf_putc(out, b64[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)]);
-		buf_putc(out, b64[p[i + 2] & 63]);
-	}
-	if (n - i == 1) {
-		buf_putc(out, b64[p[i] >> 2]);
-		buf_putc(out, b64[(p[i] & 3) << 4]);
-		buf_puts(out, "==");
-	} else if (n - i == 2) {
-		buf_putc(out, b64[p[i] >> 2]);
-		buf_putc(out, b64[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
-		buf_putc(out, b64[(p[i + 1] & 15) << 2]);
-		buf_putc(out, '=');
-	}
-}
-
 /* encode_words - UTF-8 B encoded words of at most 45 bytes, one per line */
 static void
 encode_words(struct buf *out, const char *value)
@@ -145,7 +120,7 @@ encode_words(struct buf *out, const char *value)
 		if (out->len)
 			buf_puts(out, "\n ");
 		buf_puts(out, "=?UTF-8?B?");
-		base64_append(out, p, chunk);
+		buf_base64(out, p, chunk);
 		buf_puts(out, "?=");
 		p += chunk;
 	}

@@ -135,6 +135,32 @@ buf_putc(struct buf *b, int c)
 	buf_append(b, &ch, 1);
 }
 
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void
+buf_base64(struct buf *out, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		buf_putc(out, b64[p[i] >> 2]);
+		buf_putc(out, b64[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
+		buf_putc(out, b64[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)]);
+		buf_putc(out, b64[p[i + 2] & 63]);
+	}
+	if (n - i == 1) {
+		buf_putc(out, b64[p[i] >> 2]);
+		buf_putc(out, b64[(p[i] & 3) << 4]);
+		buf_puts(out, "==");
+	} else if (n - i == 2) {
+		buf_putc(out, b64[p[i] >> 2]);
+		buf_putc(out, b64[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
+		buf_putc(out, b64[(p[i + 1] & 15) << 2]);
+		buf_putc(out, '=');
+	}
+}
+
 void
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {

@@ -40,6 +40,8 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 const char *buf_cstr(struct buf *b);	/* "" for an empty buffer */
 char *buf_steal(struct buf *b);		/* caller frees; buffer is reset */
+/* buf_base64 - DATA as base64 (RFC 4648, padded), no line breaks: the one encoder */
+void buf_base64(struct buf *b, const void *data, size_t len);
 
 /* err_set - format an error message into a caller-owned buffer (may be NULL) */
 void err_set(char *err, size_t errlen, const char *fmt, ...)

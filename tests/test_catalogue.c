@@ -49,19 +49,6 @@ load(const char *text, char *err, size_t errlen)
 	return c;
 }
 
-static struct config *
-catalogue_config(void)
-{
-	struct config *cfg = test_config();
-	char err[512];
-
-	if (config_load_catalogue(cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "  %s\n", err);
-		abort();
-	}
-	return cfg;
-}
-
 /* notice_of - the only notice of a report mail of TYPE carrying CSV */
 static struct pipeline_result *
 run(const struct config *cfg, const char *type, const char *csv)
@@ -253,7 +240,7 @@ explained(const char *catalogue, const char *type)
 
 TEST(catalogue, shipped_catalogue_knows_every_shadowserver_report_type)
 {
-	struct config *cfg = catalogue_config();
+	struct config *cfg = test_catalogue_config();
 	const char *dir = test_shared_dir();
 	char path[4096], *text, *line, *save = NULL, *shipped;
 	size_t n = 0, overridden = 0;
@@ -332,7 +319,7 @@ TEST(catalogue, config_catalogue_key_overrides_the_shipped_rows)
 
 TEST(catalogue, failed_reload_keeps_the_previous_catalogue)
 {
-	struct config *cfg = catalogue_config();
+	struct config *cfg = test_catalogue_config();
 	const struct catalogue *before = cfg->catalogue;
 	char err[512];
 
@@ -345,7 +332,7 @@ TEST(catalogue, failed_reload_keeps_the_previous_catalogue)
 
 TEST(catalogue, generic_notice_carries_the_catalogue_title_port_and_info_page)
 {
-	struct config *cfg = catalogue_config();
+	struct config *cfg = test_catalogue_config();
 	struct pipeline_result *r = run(cfg, "scan_hadoop", PORT_CSV);
 	const struct notice *n = only_notice(r);
 
@@ -362,7 +349,7 @@ TEST(catalogue, generic_notice_carries_the_catalogue_title_port_and_info_page)
 
 TEST(catalogue, unknown_type_gets_a_generic_notice_never_silence)
 {
-	struct config *cfg = catalogue_config();
+	struct config *cfg = test_catalogue_config();
 	struct pipeline_result *r = run(cfg, "scan_wibble", PORT_CSV);
 	const struct notice *n = only_notice(r);
 
@@ -380,7 +367,7 @@ TEST(catalogue, event_notice_lists_the_evidence_and_the_port_connected_from)
 {
 	const char *csv = "timestamp,ip,src_port,infection,family,dst_ip,dst_port,tag\n"
 	    "2026-11-24 01:00:00,192.0.2.10,50123,andromeda,gamarue,198.51.100.7,80,botnet\n";
-	struct config *cfg = catalogue_config();
+	struct config *cfg = test_catalogue_config();
 	struct pipeline_result *r = run(cfg, "event4_sinkhole", csv);
 	const struct notice *n = only_notice(r);
 
@@ -398,7 +385,7 @@ TEST(catalogue, evidence_is_cleaned_and_wrapped)
 	const char *csv = "timestamp,ip,infection,http_url,http_host,dst_ip\n"
 	    "2026-11-24 01:00:00,192.0.2.10,\"bad\r\nBcc: x\",/a/very/long/path/that/goes/on/and/on/index.php,"
 	    "c2.example.net,198.51.100.7\n";
-	struct config *cfg = catalogue_config();
+	struct config *cfg = test_catalogue_config();
 	struct pipeline_result *r = run(cfg, "event4_sinkhole_http", csv);
 	const struct notice *n = only_notice(r);
 	const char *body, *line;
@@ -424,7 +411,7 @@ TEST(catalogue, ipv6_twin_and_old_names_use_the_tailored_template)
 		{ "dns_openresolver", "is running an open DNS resolver" },
 		{ "scan_ntp", "has an NTP service that answers queries from anywhere" },
 	};
-	struct config *cfg = catalogue_config();
+	struct config *cfg = test_catalogue_config();
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -443,7 +430,7 @@ TEST(catalogue, ipv6_twin_and_old_names_use_the_tailored_template)
 
 TEST(catalogue, site_template_shadows_the_shipped_choice_file_by_file)
 {
-	struct config *cfg = catalogue_config();
+	struct config *cfg = test_catalogue_config();
 	char *dir = test_tmpdir(), path[4096], err[512];
 	struct template_set *set;
 	const struct template *t;

@@ -3,6 +3,7 @@
  * chunking, caps, and the header field helpers (RFC 2231, RFC 2047).
  */
 #include "test.h"
+#include "testmail.h"
 
 #include "mime.h"
 #include "util.h"
@@ -155,29 +156,6 @@ parse_str(struct rec *r, const char *msg, size_t chunk)
 	parse(r, msg, strlen(msg), chunk, 1);
 }
 
-static char *
-b64(const unsigned char *data, size_t len)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	struct buf b = BUF_INIT;
-	size_t i, col = 0;
-
-	for (i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)data[i] << 16 | (i + 1 < len ? (unsigned)data[i + 1] << 8 : 0) |
-		    (i + 2 < len ? data[i + 2] : 0);
-
-		buf_putc(&b, t[v >> 18 & 63]);
-		buf_putc(&b, t[v >> 12 & 63]);
-		buf_putc(&b, i + 1 < len ? t[v >> 6 & 63] : '=');
-		buf_putc(&b, i + 2 < len ? t[v & 63] : '=');
-		if ((col += 4) >= 76 && i + 3 < len) {
-			buf_puts(&b, "\r\n");
-			col = 0;
-		}
-	}
-	return buf_steal(&b);
-}
-
 /* to_lf - MSG with every CRLF as LF (caller frees) */
 static char *
 to_lf(const char *msg)
@@ -321,12 +299,12 @@ attachment_message(const char *eol)
 {
 	struct buf m = BUF_INIT;
 	unsigned char big[300];
-	char *enc_small = b64(attachment_bytes, sizeof(attachment_bytes)), *enc_big;
+	char *enc_small = testmail_base64_eol(attachment_bytes, sizeof(attachment_bytes), "\r\n"), *enc_big;
 	size_t i;
 
 	for (i = 0; i < sizeof(big); i++)
 		big[i] = (unsigned char)(i * 7 + 3);
-	enc_big = b64(big, sizeof(big));
+	enc_big = testmail_base64_eol(big, sizeof(big), "\r\n");
 	buf_printf(&m, "From: a@b\r\nContent-Type: multipart/mixed;\r\n\tboundary=\"=_b1 x\"\r\n"
 	    "MIME-Version: 1.0\r\n\r\n"
 	    "This is the preamble.\r\n--=_b1 x\r\n"
@@ -411,7 +389,7 @@ static char *
 busy_message(void)
 {
 	struct buf m = BUF_INIT;
-	char *enc = b64(attachment_bytes, sizeof(attachment_bytes));
+	char *enc = testmail_base64_eol(attachment_bytes, sizeof(attachment_bytes), "\r\n");
 	size_t i;
 
 	buf_printf(&m, "Subject: =?utf-8?q?caf=C3=A9?=\r\n  folded\r\n"

@@ -326,19 +326,6 @@ schema_csv(const struct schema_type *t)
 	return buf_steal(&b);
 }
 
-static struct config *
-catalogue_cfg(void)
-{
-	struct config *cfg = test_config();
-	char err[512];
-
-	if (config_load_catalogue(cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "  %s\n", err);
-		abort();
-	}
-	return cfg;
-}
-
 static struct pipeline_result *
 run_csv(const struct config *cfg, const struct prefixmap *map, const char *type, const char *csv)
 {
@@ -460,7 +447,7 @@ TEST(reporttypes, every_schema_type_takes_host_port_and_protocol_from_the_right_
 	types = schema_load(path, &n);
 	REQUIRE(types != NULL);
 	CHECK(n >= 160);	/* ShadowServer has well over a hundred and sixty types */
-	cfg = catalogue_cfg();
+	cfg = test_catalogue_config();
 	map = test_map(TYPES_MAP);
 	for (i = 0; i < n; i++) {
 		int host = expected_host(&types[i]);
@@ -494,7 +481,7 @@ static const char *NO_HOST_CSV =
 
 TEST(reporttypes, a_known_type_without_a_host_column_names_nobody_and_says_why)
 {
-	struct config *cfg = catalogue_cfg();
+	struct config *cfg = test_catalogue_config();
 	struct prefixmap *map = test_map(TYPES_MAP);
 	struct pipeline_result *r = run_csv(cfg, map, "sandbox_dns", NO_HOST_CSV);
 	const struct report_file *rf;
@@ -520,7 +507,7 @@ TEST(reporttypes, a_known_type_without_a_host_column_names_nobody_and_says_why)
 
 TEST(reporttypes, an_unknown_type_without_a_host_column_is_an_error)
 {
-	struct config *cfg = catalogue_cfg();
+	struct config *cfg = test_catalogue_config();
 	struct prefixmap *map = test_map(TYPES_MAP);
 	struct pipeline_result *r = run_csv(cfg, map, "sandbox_wibble", NO_HOST_CSV);
 
@@ -550,7 +537,7 @@ static const char *EVENT_CSV =
 
 TEST(reporttypes, each_connection_of_an_event_host_is_a_finding_with_its_own_row)
 {
-	struct config *cfg = catalogue_cfg();
+	struct config *cfg = test_catalogue_config();
 	struct prefixmap *map = test_map(EVENT_MAP);
 	struct pipeline_result *r = run_csv(cfg, map, "event4_sinkhole", EVENT_CSV);
 	const struct notice_group *g;
@@ -593,7 +580,7 @@ TEST(reporttypes, each_connection_of_an_event_host_is_a_finding_with_its_own_row
 
 TEST(reporttypes, the_first_screen_counts_hosts_not_connections)
 {
-	struct config *cfg = catalogue_cfg();
+	struct config *cfg = test_catalogue_config();
 	struct prefixmap *map = test_map(EVENT_MAP);
 	struct buf csv = BUF_INIT;
 	struct pipeline_result *r;
@@ -622,7 +609,7 @@ TEST(reporttypes, the_first_screen_counts_hosts_not_connections)
 
 TEST(reporttypes, the_history_keeps_each_connection_apart)
 {
-	struct config *cfg = catalogue_cfg();
+	struct config *cfg = test_catalogue_config();
 	struct prefixmap *map = test_map(EVENT_MAP);
 	char *dir = test_tmpdir(), path[4096], err[512], *msg;
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-event4_sinkhole-as64500.csv", EVENT_CSV,
@@ -712,7 +699,7 @@ blocklist(const struct config *cfg, const struct prefixmap *map, const char *net
 
 TEST(reporttypes, a_listed_24_reaches_the_three_customers_inside_it_and_nobody_else)
 {
-	struct config *cfg = catalogue_cfg();
+	struct config *cfg = test_catalogue_config();
 	struct prefixmap *map = test_map(CIDR_MAP);
 	struct pipeline_result *r = blocklist(cfg, map, "198.51.100.0/24");
 	const struct notice *n;
@@ -746,7 +733,7 @@ TEST(reporttypes, a_listed_24_reaches_the_three_customers_inside_it_and_nobody_e
 
 TEST(reporttypes, a_listed_16_names_the_customers_24_as_their_part)
 {
-	struct config *cfg = catalogue_cfg();
+	struct config *cfg = test_catalogue_config();
 	struct prefixmap *map = test_map(CIDR_MAP);
 	struct pipeline_result *r = blocklist(cfg, map, "172.16.0.0/16");
 	struct buf json = BUF_INIT;
@@ -771,7 +758,7 @@ TEST(reporttypes, a_listed_16_names_the_customers_24_as_their_part)
 
 TEST(reporttypes, a_listed_ipv6_48_reaches_the_covering_and_the_inner_customers)
 {
-	struct config *cfg = catalogue_cfg();
+	struct config *cfg = test_catalogue_config();
 	struct prefixmap *map = test_map(CIDR_MAP);
 	struct pipeline_result *r = blocklist(cfg, map, "2001:db8:100::/48");
 	char a[64], listed[64];
@@ -795,7 +782,7 @@ TEST(reporttypes, a_listed_ipv6_48_reaches_the_covering_and_the_inner_customers)
 
 TEST(reporttypes, a_listed_8_over_nobody_is_one_unmatched_network)
 {
-	struct config *cfg = catalogue_cfg();
+	struct config *cfg = test_catalogue_config();
 	struct prefixmap *map = test_map(CIDR_MAP);
 	struct pipeline_result *r = blocklist(cfg, map, "10.0.0.0/8");
 	char a[64];

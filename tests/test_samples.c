@@ -115,20 +115,6 @@ check_result(const struct expected *e, const struct pipeline_result *r)
 	CHECK(strstr(r->reports[0].notices[0].subject, e->subject) != NULL);
 }
 
-/* sample_config - the tests' config with the shipped catalogue */
-static struct config *
-sample_config(void)
-{
-	struct config *cfg = test_config();
-	char err[512];
-
-	if (config_load_catalogue(cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "  %s\n", err);
-		abort();
-	}
-	return cfg;
-}
-
 TEST(samples, every_reference_csv_has_the_independent_row_count)
 {
 	const char *dir = test_shared_dir();
@@ -140,7 +126,7 @@ TEST(samples, every_reference_csv_has_the_independent_row_count)
 		printf("  (skipped: ../shared/reference/shadowserver not present)\n");
 		return;
 	}
-	cfg = sample_config();
+	cfg = test_catalogue_config();
 	map = test_map(EVERYONE);
 	for (i = 0; i < sizeof(csv_files) / sizeof(csv_files[0]); i++) {
 		char path[4096], subject[256], *csv, *msg;
@@ -174,7 +160,7 @@ TEST(samples, every_reference_mail_has_the_independent_row_count)
 		printf("  (skipped: ../shared/reference/shadowserver not present)\n");
 		return;
 	}
-	cfg = sample_config();
+	cfg = test_catalogue_config();
 	map = test_map(EVERYONE);
 	for (i = 0; i < sizeof(eml_files) / sizeof(eml_files[0]); i++) {
 		char path[4096], *eml, *signed_eml;
@@ -235,7 +221,7 @@ TEST(samples, reference_sinkhole_mail_lists_the_infection_evidence)
 
 	if (dir == NULL)
 		return;
-	cfg = sample_config();
+	cfg = test_catalogue_config();
 	map = test_map(EVERYONE);
 	snprintf(path, sizeof(path), "%s/eml/2015-01-01-sinkhole_http_drone-sample-asn.csv.zip.eml", dir);
 	REQUIRE((eml = test_read_file(path, NULL)) != NULL);

@@ -35,28 +35,24 @@ forged_authres_long(void)
 }
 
 char *
+testmail_base64_eol(const void *data, size_t len, const char *eol)
+{
+	const char *p = data;
+	struct buf b = BUF_INIT;
+	size_t i, n;
+
+	for (i = 0; i < len; i += n) {	/* 57 bytes make a 76-column line */
+		n = len - i < 57 ? len - i : 57;
+		buf_base64(&b, p + i, n);
+		buf_puts(&b, eol);
+	}
+	return buf_steal(&b);
+}
+
+char *
 testmail_base64(const char *data, size_t len)
 {
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = (const unsigned char *)data;
-	struct buf b = BUF_INIT;
-	size_t i, col = 0;
-
-	for (i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0) |
-		    (i + 2 < len ? p[i + 2] : 0);
-
-		buf_putc(&b, t[v >> 18 & 63]);
-		buf_putc(&b, t[v >> 12 & 63]);
-		buf_putc(&b, i + 1 < len ? t[v >> 6 & 63] : '=');
-		buf_putc(&b, i + 2 < len ? t[v & 63] : '=');
-		if ((col += 4) >= 76) {
-			buf_puts(&b, "\n");
-			col = 0;
-		}
-	}
-	buf_puts(&b, "\n");
-	return buf_steal(&b);
+	return testmail_base64_eol(data, len, "\n");
 }
 
 static void
@@ -204,6 +200,19 @@ test_config(void)
 	if (config_set(cfg, "TrustedAuthservIDs", "mx.test.example", err, sizeof(err)) != 0 ||
 	    config_set(cfg, "TestPublicKeys", test_public_keys(), err, sizeof(err)) != 0)
 		abort();
+	return cfg;
+}
+
+struct config *
+test_catalogue_config(void)
+{
+	struct config *cfg = test_config();
+	char err[512];
+
+	if (config_load_catalogue(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "  %s\n", err);
+		abort();
+	}
 	return cfg;
 }
 

@@ -41,7 +41,11 @@ char *testmail_zip(const char *name, const char *data, size_t len, size_t *ziple
 /* testmail_zip2 - a zip holding two members (caller frees) */
 char *testmail_zip2(const char *name1, const char *data1, const char *name2, const char *data2, size_t *ziplen);
 
-/* testmail_base64 - wrapped at 76 columns (caller frees) */
+/* testmail_base64_eol - base64 (util's buf_base64) in lines of 76 columns,
+ * each ended by EOL ("\n" or "\r\n"); caller frees */
+char *testmail_base64_eol(const void *data, size_t len, const char *eol);
+
+/* testmail_base64 - the same with "\n" */
 char *testmail_base64(const char *data, size_t len);
 
 /* testmail_sign - MSG DKIM-signed with the test key for DOMAIN (NULL: shadowserver.org); caller frees */
@@ -54,6 +58,9 @@ const char *test_public_keys(void);
 /* test_config - defaults (VerifyDKIM yes) + TestPublicKeys tests/fixtures/dkim/keys +
  * TrustedAuthservIDs mx.test.example + the shipped templates */
 struct config *test_config(void);
+
+/* test_catalogue_config - test_config with the shipped catalogue loaded */
+struct config *test_catalogue_config(void);
 
 /* test_map - a prefixmap from CSV text (header included) */
 struct prefixmap *test_map(const char *csv);

@@ -69,23 +69,17 @@ zip_it(const char *name, const char *data, size_t len, size_t *ziplen)
 	return out;
 }
 
+/* base64_lines - util's encoder, 76 columns a line */
 static void
 base64_lines(struct buf *b, const unsigned char *p, size_t len)
 {
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i;
+	size_t i, n;
 
-	for (i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0) |
-		    (i + 2 < len ? p[i + 2] : 0);
-		char q[4] = { t[v >> 18 & 63], t[v >> 12 & 63], i + 1 < len ? t[v >> 6 & 63] : '=',
-		    i + 2 < len ? t[v & 63] : '=' };
-
-		buf_append(b, q, 4);
-		if ((i / 3 + 1) % 19 == 0)
-			buf_puts(b, "\r\n");
+	for (i = 0; i < len; i += n) {
+		n = len - i < 57 ? len - i : 57;
+		buf_base64(b, p + i, n);
+		buf_puts(b, "\r\n");
 	}
-	buf_puts(b, "\r\n");
 }
 
 /* write_mail - the report as a file; returns its size */
