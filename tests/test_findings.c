@@ -1,0 +1,157 @@
+/*
+ * test_findings - one report file's rows into findings: parsing names and
+ * times, grouping per account, merging repeats, what is skipped and why
+ */
+#include "test.h"
+#include "testmail.h"
+
+#include "csvreport.h"
+#include "findings.h"
+#include "prefixmap.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *MAP = "prefix,account,email\n192.0.2.0/25,acme,ops@acme.example\n"
+    "192.0.2.128/25,bob,bob@bob.example\n2001:db8::/32,acme,ops@acme.example\n";
+
+static int
+add_row(void *ctx, const struct csvreport_row *row)
+{
+	void **a = ctx;
+
+	return report_file_add_row(a[0], a[1], row) < 0;
+}
+
+/* read_report - CSV as report file TYPE, closed; NULL-safe to free */
+static struct report_file *
+read_report(const struct prefixmap *map, const char *type, const char *csv)
+{
+	struct report_file *rf = report_file_new("2026-11-24-x.csv", type, "2026-11-24", "");
+	void *ctx[2] = { rf, (void *)map };
+	struct csvreport *r = csvreport_new(add_row, ctx);
+	char err[256];
+
+	if (csvreport_feed(r, csv, strlen(csv), err, sizeof(err)) != 0 || csvreport_finish(r, err, sizeof(err)) != 0)
+		report_file_set_error(rf, err);
+	csvreport_free(r);
+	report_file_close(rf);
+	return rf;
+}
+
+TEST(findings, detection_times_in_the_forms_shadowserver_writes)
+{
+	time_t t;
+
+	CHECK(parse_detection_time("2026-11-24 01:02:03", &t) == 0);
+	CHECK_INT(t, 1795482123);
+	CHECK(parse_detection_time("2026-11-24T01:02:03Z", &t) == 0);
+	CHECK_INT(t, 1795482123);
+	CHECK(parse_detection_time("2026-11-24 01:02:03+00:00", &t) == 0);
+	CHECK_INT(t, 1795482123);
+	CHECK(parse_detection_time("2026-13-24 01:02:03", &t) != 0);
+	CHECK(parse_detection_time("2026-11-24 25:02:03", &t) != 0);
+	CHECK(parse_detection_time("yesterday", &t) != 0);
+	CHECK(parse_detection_time("", &t) != 0);
+}
+
+TEST(findings, report_file_names)
+{
+	char *date = NULL, *type = NULL, *id = NULL;
+
+	CHECK(report_name_parse("2022-05-14-scan_portmapper-as64500.csv", &date, &type, &id) == 0);
+	CHECK_STR(date, "2022-05-14");
+	CHECK_STR(type, "scan_portmapper");
+	CHECK_STR(id, "as64500");
+	free(date);
+	free(type);
+	free(id);
+	date = type = id = NULL;
+	CHECK(report_name_parse("2022-05-14-Scan_NTP-example-net.csv.zip", &date, &type, &id) == 0);
+	CHECK_STR(type, "scan_ntp");
+	CHECK_STR(id, "example-net");
+	free(date);
+	free(type);
+	free(id);
+	date = type = NULL;
+	CHECK(report_name_parse("invoice.pdf", &date, &type, NULL) != 0);
+	CHECK(report_name_parse("2022-05-14-../../etc-x.csv", &date, &type, NULL) != 0);
+	free(date);
+	free(type);
+}
+
+TEST(findings, rows_are_grouped_per_account_sorted_and_repeats_merged)
+{
+	struct prefixmap *map = test_map(MAP);
+	struct report_file *rf = read_report(map, "scan_portmapper",
+	    "timestamp,ip,port,protocol\n"
+	    "2026-11-24 03:00:00,192.0.2.20,111,udp\n"
+	    "2026-11-24 02:00:00,192.0.2.200,111,udp\n"
+	    "2026-11-24 01:00:00,192.0.2.20,111,udp\n"	/* the same service, seen earlier */
+	    "2026-11-24 01:00:00,192.0.2.5,111,udp\n"
+	    "2026-11-24 01:00:00,2001:db8::25,111,udp\n"
+	    "2026-11-24 01:00:00,203.0.113.9,111,udp\n");
+	char ep[64];
+
+	REQUIRE(rf->error == NULL);
+	CHECK_INT(rf->rows, 6);
+	REQUIRE(rf->ngroups == 2);
+	CHECK_STR(rf->groups[0].account->name, "acme");
+	REQUIRE(rf->groups[0].nfindings == 3);
+	finding_endpoint(rf->groups[0].findings[0], ep, sizeof(ep));
+	CHECK_STR(ep, "192.0.2.5:111");
+	finding_endpoint(rf->groups[0].findings[1], ep, sizeof(ep));
+	CHECK_STR(ep, "192.0.2.20:111");
+	CHECK_INT(rf->groups[0].findings[1]->detected, 1795482000);	/* the earliest of the two */
+	finding_endpoint(rf->groups[0].findings[2], ep, sizeof(ep));
+	CHECK_STR(ep, "[2001:db8::25]:111");
+	CHECK_STR(rf->groups[1].account->name, "bob");
+	CHECK_INT(rf->groups[1].nfindings, 1);
+	REQUIRE(rf->nunmatched == 1);
+	finding_address(rf->unmatched[0], ep, sizeof(ep));
+	CHECK_STR(ep, "203.0.113.9");
+	report_file_free(rf);
+	prefixmap_free(map);
+}
+
+TEST(findings, bad_addresses_and_times_are_skipped_counted_and_explained)
+{
+	struct prefixmap *map = test_map(MAP);
+	struct report_file *rf = read_report(map, "scan_portmapper",
+	    "timestamp,ip,port,protocol\n"
+	    "2026-11-24 01:00:00,192.0.2.999,111,udp\n"
+	    "not a time,192.0.2.10,111,udp\n"
+	    "2026-11-24 01:00:00,192.0.2.10,111,udp\n");
+
+	REQUIRE(rf->error == NULL);
+	CHECK_INT(rf->rows, 3);
+	CHECK_INT(rf->skipped_rows, 2);
+	REQUIRE(rf->first_skip != NULL);
+	CHECK(strstr(rf->first_skip, "192.0.2.999") != NULL);
+	CHECK_INT(rf->ngroups, 1);
+	report_file_free(rf);
+	prefixmap_free(map);
+}
+
+TEST(findings, a_file_without_a_timestamp_column_is_an_error_not_findings)
+{
+	struct prefixmap *map = test_map(MAP);
+	struct report_file *rf = read_report(map, "scan_portmapper", "ip,port\n192.0.2.10,111\n");
+
+	REQUIRE(rf->error != NULL);
+	CHECK(strstr(rf->error, "timestamp") != NULL);
+	CHECK_INT(rf->ngroups, 0);
+	report_file_free(rf);
+	prefixmap_free(map);
+}
+
+TEST(findings, the_first_error_is_kept)
+{
+	struct report_file *rf = report_file_new("x.csv", "scan_ntp", "", "");
+
+	report_file_set_error(rf, "first");
+	report_file_set_error(rf, "second");
+	CHECK_STR(rf->error, "first");
+	report_file_free(rf);
+}
