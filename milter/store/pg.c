@@ -83,16 +83,8 @@ pg_connect(struct db *db, const char *uri, const char *attach_as, const char *at
 		return -1;
 	}
 	PQsetNoticeProcessor(db->conn, quiet, NULL);
-	/*
-	 * plan_cache_mode: our statements are prepared once per connection, and
-	 * after five runs PostgreSQL may switch to a generic plan that ignores
-	 * the parameters; for the per-finding lookup that plan scans every open
-	 * finding of the type, making a large report quadratic (a 50k-finding
-	 * "next day" took over 20 minutes). A custom plan per execution keeps
-	 * each lookup on its index.
-	 */
-	snprintf(sql, sizeof(sql), "SET lock_timeout = %d; SET client_min_messages = warning; SET TIME ZONE 'UTC'; "
-	    "SET plan_cache_mode = force_custom_plan", db->busy_timeout_ms);
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %d; SET client_min_messages = warning; SET TIME ZONE 'UTC'",
+	    db->busy_timeout_ms);
 	return pg_exec(db, sql);
 }
 

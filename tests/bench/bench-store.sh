@@ -16,6 +16,10 @@ PEAK=$BUILD/bench/peakrss
 RL_SIGN="$BUILD/dkimsign -k $(pwd)/tests/fixtures/dkim/test.private"
 KEYS="$(pwd)/tests/fixtures/dkim/keys"
 TOP=$(pwd)
+# without the signer every report would be refused and the figures would time nothing
+for tool in "$SM" "$PEAK" "$BUILD/dkimsign"; do
+	[ -x "$tool" ] || { echo "bench-store: $tool missing (make bench builds it)"; exit 1; }
+done
 . "$TOP/tests/e2e/report-lib.sh"
 . "$TOP/tests/e2e/pg-lib.sh"
 . "$TOP/tests/ready.sh"
