@@ -77,23 +77,66 @@ sample_value(const char *column)
 	return "example";
 }
 
+/*
+ * The host and port columns a real report of the type has (ShadowServer's
+ * schema), so a sample goes through the same hostcols rule as the real one:
+ * an event report names the host that connected (src_ip, src_port: a
+ * connection, not a service), a DDoS-target report the destination, a
+ * referer report the referring host; a scan names ip and port.
+ */
+static const struct sample_shape {
+	const char *prefix, *suffix;	/* the type starts / ends so (NULL: any) */
+	const char *host, *port;
+} sample_shapes[] = {
+	{ NULL, "_ddos_target", "dst_ip", "dst_port" },
+	{ NULL, "_http_referer", "http_referer_ip", "http_referer_port" },
+	{ "event", NULL, "src_ip", "src_port" },
+	{ NULL, NULL, "ip", "port" },
+};
+
+static int
+affix_matches(const char *type, const char *prefix, const char *suffix)
+{
+	size_t n = strlen(type);
+
+	if (prefix && strncmp(type, prefix, strlen(prefix)) != 0)
+		return 0;
+	return suffix == NULL || (n >= strlen(suffix) && strcmp(type + n - strlen(suffix), suffix) == 0);
+}
+
+/* sample_shape - the columns of TYPE's reports; an alias (looked up as the
+ * entry of the type it names) has that type's */
+static const struct sample_shape *
+sample_shape(const struct catalogue_entry *e, const char *type)
+{
+	size_t i;
+
+	if (e != NULL)
+		type = *e->alias_of ? e->alias_of : e->type;
+	for (i = 0; i < sizeof(sample_shapes) / sizeof(sample_shapes[0]) - 1; i++)
+		if (affix_matches(type, sample_shapes[i].prefix, sample_shapes[i].suffix))
+			break;
+	return &sample_shapes[i];
+}
+
 /* is_fixed_column - one of the columns every sample row has */
 static int
-is_fixed_column(const char *name)
+is_fixed_column(const struct sample_shape *shape, const char *name)
 {
-	static const char *const fixed[] = { "timestamp", "ip", "port", "protocol", "hostname", "tag" };
+	static const char *const fixed[] = { "timestamp", "protocol", "hostname", "tag" };
 	size_t i;
 
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (strcmp(fixed[i], name) == 0)
 			return 1;
-	return 0;
+	return strcmp(shape->host, name) == 0 || strcmp(shape->port, name) == 0;
 }
 
 char *
 sample_csv(const struct config *cfg, const char *type)
 {
 	const struct catalogue_entry *e = catalogue_lookup(cfg->catalogue, type);
+	const struct sample_shape *shape = sample_shape(e, type);
 	struct buf b = BUF_INIT;
 	char proto[16] = "";
 	size_t i, j;
@@ -101,16 +144,24 @@ sample_csv(const struct config *cfg, const char *type)
 	for (i = 0; e && e->protocol[i] && e->protocol[i] != '/' && i + 1 < sizeof(proto); i++)
 		proto[i] = (char)(e->protocol[i] >= 'A' && e->protocol[i] <= 'Z' ? e->protocol[i] + 32 : e->protocol[i]);
 	proto[i] = '\0';
-	buf_puts(&b, "\"timestamp\",\"ip\",\"port\",\"protocol\",\"hostname\",\"tag\"");
+	buf_printf(&b, "\"timestamp\",\"%s\",\"%s\",\"protocol\",\"hostname\",\"tag\"", shape->host,
+	    shape->port);
 	for (j = 0; e && j < e->nevidence; j++)
-		if (!is_fixed_column(e->evidence[j]))
+		if (!is_fixed_column(shape, e->evidence[j]))
 			buf_printf(&b, ",\"%s\"", e->evidence[j]);
 	buf_puts(&b, "\r\n");
 	for (i = 0; i < sizeof(sample_rows) / sizeof(sample_rows[0]); i++) {
+		char port[16];
+
+		/* an event's port is the one the host connected from: an ephemeral one */
+		if (strcmp(shape->port, "src_port") == 0)
+			snprintf(port, sizeof(port), "%zu", 51514 + i);
+		else
+			snprintf(port, sizeof(port), "%s", e ? e->port : "");
 		buf_printf(&b, "\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"sample\"", sample_rows[i][0], sample_rows[i][1],
-		    e ? e->port : "", proto, sample_rows[i][2]);
+		    port, proto, sample_rows[i][2]);
 		for (j = 0; e && j < e->nevidence; j++)
-			if (!is_fixed_column(e->evidence[j]))
+			if (!is_fixed_column(shape, e->evidence[j]))
 				buf_printf(&b, ",\"%s\"", sample_value(e->evidence[j]));
 		buf_puts(&b, "\r\n");
 	}

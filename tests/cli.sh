@@ -116,6 +116,10 @@ check "preview TYPE exits 0" test $? -eq 0
 unfolded "$T/preview.eml" >"$T/preview.headers"
 check "preview TYPE renders the tailored notice" grep -q '^Subject: ACTION REQUIRED: .* NTP service' "$T/preview.headers"
 check "preview TYPE lists the sample findings" grep -q '^\[2001:db8::25\]:123 (UDP) detected at' "$T/preview.eml"
+# an event report names the host that connected and the port it came from, not a service
+"$SM" preview botnet_drone >"$T/preview-event.eml" 2>&1
+check "preview of an event type (an alias) shows each connection's source port" \
+	grep -q '^    192\.0\.2\.10 (from port 51514)$' "$T/preview-event.eml"
 "$SM" preview --all --config "$GOLDEN" >"$T/all.txt" 2>"$T/all.err"
 check "preview --all exits 0" test $? -eq 0
 check "preview --all renders every catalogue type" test "$(grep -c '^=\{70\}$' "$T/all.txt")" -gt 340

@@ -469,8 +469,23 @@ check_history(const struct expect *x, const char *dear, const char *flat, const 
 	return bad;
 }
 
+/* is_connection_report - ShadowServer's event reports (event4_*, event6_*)
+ * name the host that connected and the port it came from (src_ip, src_port);
+ * their referer and DDoS-target variants name another host, without one */
+static int
+is_connection_report(const struct catalogue_entry *e)
+{
+	const char *t = e && *e->alias_of ? e->alias_of : e ? e->type : "";
+	size_t n = strlen(t);
+
+	return strncmp(t, "event", 5) == 0 && !(n > 13 && strcmp(t + n - 13, "_http_referer") == 0) &&
+	    !(n > 12 && strcmp(t + n - 12, "_ddos_target") == 0);
+}
+
 /* endpoint_proto - sample finding IP as the first screen lists it (the
- * catalogue's port and protocol; the address alone without a port) */
+ * catalogue's port and protocol; the address alone without a port; a
+ * connection with the port it came from: the sample's rows came from ports
+ * 51514, 51515 and 51516, the extra findings copy the first row) */
 static void
 endpoint_proto(const struct expect *x, const char *ip, char *out, size_t outlen)
 {
@@ -481,7 +496,11 @@ endpoint_proto(const struct expect *x, const char *ip, char *out, size_t outlen)
 	for (i = 0; e && e->protocol[i] && i + 1 < sizeof(proto); i++)
 		proto[i] = (char)tolower((unsigned char)e->protocol[i]);
 	proto[i] = '\0';
-	if (e == NULL || *e->port == '\0')
+	if (is_connection_report(e)) {
+		for (i = 0; i < 3 && strcmp(sample_ips[i], ip) != 0; i++)
+			;
+		snprintf(out, outlen, "%s (from port %zu)", ip, 51514 + (i < 3 ? i : 0));
+	} else if (e == NULL || *e->port == '\0')
 		snprintf(out, outlen, "%s", ip);
 	else if (strchr(ip, ':'))
 		snprintf(out, outlen, "[%s]:%s%s%s", ip, e->port, *proto ? "/" : "", proto);
