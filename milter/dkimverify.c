@@ -197,6 +197,12 @@ header_line(struct dkim_check *c, const char *s, size_t len)
 		snprintf(c->header_error, sizeof(c->header_error), "header block over %d bytes", HEADER_BLOCK_MAX);
 		return;
 	}
+	/* RFC 5322 has no NUL in a header; the fields are kept NUL-separated, and
+	 * libopendkim aborts the process on an empty one (assert in dkim_header) */
+	if (memchr(s, '\0', len) != NULL) {
+		snprintf(c->header_error, sizeof(c->header_error), "a NUL byte in the header block");
+		return;
+	}
 	if (s[0] == ' ' || s[0] == '\t')
 		buf_puts(&c->field, "\r\n");	/* folding kept as it came */
 	else

@@ -53,15 +53,15 @@ sign(const char *msg, struct testsign *opt)
 	return out;
 }
 
-/* verify - MSG through a dkim_check in CHUNK-byte pieces; the verdict */
+/* verify_bytes - LEN bytes of MSG through a dkim_check in CHUNK-byte pieces; the verdict */
 static struct dkim_verdict
-verify(const char *msg, size_t chunk)
+verify_bytes(const char *msg, size_t len, size_t chunk)
 {
 	char err[256];
 	struct dkim_keys *keys = dkim_keys_new(pub_file(), 5, err, sizeof(err));
 	struct dkim_check *c;
 	struct dkim_verdict v;
-	size_t off, len = msg ? strlen(msg) : 0;
+	size_t off;
 
 	memset(&v, 0, sizeof(v));
 	v.outcome = -1;
@@ -78,6 +78,13 @@ verify(const char *msg, size_t chunk)
 	dkim_check_free(c);
 	dkim_keys_free(keys);
 	return v;
+}
+
+/* verify - the C string MSG, as verify_bytes */
+static struct dkim_verdict
+verify(const char *msg, size_t chunk)
+{
+	return verify_bytes(msg, msg ? strlen(msg) : 0, chunk);
 }
 
 TEST(dkimverify, a_signed_mail_passes_in_any_chunking)
@@ -319,5 +326,28 @@ TEST(dkimverify, ed25519_sha256_passes)
 	CHECK_STR(v.selector, "ed");
 	m[strlen(m) - 3] = '2';	/* 111 -> 121: one byte changed */
 	CHECK_INT(verify(m, 0).outcome, DKIM_FAIL);
+	free(m);
+}
+
+/* a saved message can carry NUL bytes in a header (found by fuzz_dkim):
+ * libopendkim asserts on an empty header field, so the NUL must never reach it */
+TEST(dkimverify, a_nul_byte_in_a_header_fails_cleanly)
+{
+	struct testsign opt = { 0 };
+	char *m = sign(MSG, &opt);
+	struct buf b = BUF_INIT;
+	static const char junk[] = "X-Mailer: PHPMailer\0\0\0 5.2\n";
+	struct dkim_verdict v;
+	size_t chunks[] = { 0, 1, 13 }, i;
+
+	REQUIRE(m != NULL);
+	buf_append(&b, junk, sizeof(junk) - 1);
+	buf_puts(&b, m);
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		v = verify_bytes(b.data, b.len, chunks[i] ? chunks[i] : b.len);
+		CHECK_INT(v.outcome, DKIM_FAIL);
+		CHECK(strstr(v.reason, "NUL") != NULL);
+	}
+	buf_free(&b);
 	free(m);
 }

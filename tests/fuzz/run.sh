@@ -62,6 +62,21 @@ seeds_filter() {
 	    printf 'Subject: =?utf-8?q?x=0D=0ABcc:_a@b?=\n\nbody\n'; } >"$1/forged"
 }
 
+seeds_dkim() {
+	# signed with the test key at run time (the signature carries its time),
+	# with each of the signer's shapes, so mutations start from a PASS
+	i=0
+	for f in tests/fixtures/*.eml; do
+		for opts in "" "-S" "-l" "-a rsa-sha1" "-d evil.example"; do
+			{ byte $((i * 29 % 256)); "$BUILD/dkimsign" -k tests/fixtures/dkim/test.private $opts <"$f"; } \
+			    >"$1/$(basename "$f" .eml)-$i.eml" 2>/dev/null || rm -f "$1/$(basename "$f" .eml)-$i.eml"
+			i=$((i + 1))
+		done
+	done
+	{ byte 3; cat tests/fixtures/dkim/ed25519-signed.eml; } >"$1/ed25519-signed.eml"
+	for f in $(mails); do { byte 0; cat "$f"; } >"$1/plain-$(basename "$f")"; done
+}
+
 seeds_config() {
 	for f in conf/shadowmilter.conf tests/golden/golden.conf; do
 		[ -f "$f" ] && cp "$f" "$1/$(basename "$f")"
@@ -103,7 +118,7 @@ for t in ${FUZZ_TARGETS:-$(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')}; do
 	"seeds_$name" "$seeds"
 	case $name in
 	# the report mails are long: mutate them at full length from the start
-	pipeline|filter) maxlen=65536 dict=tests/fuzz/filter.dict lenctl=0 ;;
+	pipeline|filter|dkim) maxlen=65536 dict=tests/fuzz/filter.dict lenctl=0 ;;
 	config) maxlen=8192 dict=tests/fuzz/config.dict lenctl=100 ;;
 	template) maxlen=16384 dict=tests/fuzz/template.dict lenctl=100 ;;
 	*) maxlen=8192 dict= lenctl=100 ;;
