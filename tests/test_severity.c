@@ -10,6 +10,7 @@
  */
 #include "test.h"
 #include "testmail.h"
+#include "testrig.h"
 
 #include "catalogue.h"
 #include "config.h"
@@ -27,84 +28,33 @@
 
 static const char *MAP = "prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n";
 
-struct rig {
-	struct config *cfg;
-	struct prefixmap *map;
-	struct store *st;		/* NULL: no StateDB */
-	char *dir;
-	int seq;
-};
-
-/* rig_init - the test config with SETTINGS (key, value, ..., NULL); a history when HISTORY */
+/* rig_init - the test config with SETTINGS (key, value, ..., NULL) and the catalogue; a history when HISTORY */
 static void
-rig_init(struct rig *r, int history, const char *const *settings)
+rig_init(struct test_rig *r, int history, const char *const *settings)
 {
-	char err[512];
-	struct buf path = BUF_INIT;
+	struct test_rig_spec spec = { .map = MAP, .settings = settings, .catalogue = 1,
+	    .history = history ? TEST_RIG_SQLITE : NULL };
 
-	memset(r, 0, sizeof(*r));
-	r->cfg = test_config();
-	for (; settings && settings[0]; settings += 2)
-		if (config_set(r->cfg, settings[0], settings[1], err, sizeof(err)) != 0) {
-			fprintf(stderr, "  %s\n", err);
-			abort();
-		}
-	if (config_load_catalogue(r->cfg, err, sizeof(err)) != 0)
-		abort();
-	r->map = test_map(MAP);
-	r->dir = test_tmpdir();
-	if (history) {
-		buf_printf(&path, "%s/state.db", r->dir);
-		if ((r->st = store_open(path.data, NULL, 2000, err, sizeof(err))) == NULL)
-			fprintf(stderr, "  store_open: %s\n", err);
-	}
-	buf_free(&path);
-}
-
-static void
-rig_free(struct rig *r)
-{
-	store_close(r->st);
-	prefixmap_free(r->map);
-	config_free(r->cfg);
-	free(r->dir);
+	test_rig_init(r, &spec);
 }
 
 /* day - a TYPE report dated DATE (port PORT/tcp) for 192.0.2.10 and .11,
  * through the pipeline at noon that day */
 static struct pipeline_result *
-day(struct rig *r, const char *type, const char *date, int port)
+day(struct test_rig *r, const char *type, const char *date, int port)
 {
-	struct buf csv = BUF_INIT, name = BUF_INIT, hdr = BUF_INIT, when = BUF_INIT;
-	struct pipeline *p = pipeline_new(r->cfg, r->map);
-	struct pipeline_result *res = NULL;
+	struct buf csv = BUF_INIT, when = BUF_INIT;
+	struct pipeline_result *res;
 	char err[512], *msg;
-	time_t now;
 
 	buf_printf(&csv, "timestamp,ip,port,protocol\n%s 08:52:55,192.0.2.10,%d,tcp\n%s 08:52:56,192.0.2.11,%d,tcp\n",
 	    date, port, date, port);
-	buf_printf(&name, "%s-%s-as64500.csv", date, type);
-	buf_printf(&hdr, "Message-ID: <report-%d.%s@shadowserver.example>\n", ++r->seq, date);
-	{
-		struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, name.data, csv.data, NULL, hdr.data };
-
-		msg = testmail_build(&tm);
-	}
+	msg = test_rig_report(r, date, type, "as64500", csv.data);
 	buf_printf(&when, "%s 12:00:00", date);
-	if (parse_detection_time(when.data, &now) != 0)
-		abort();
-	pipeline_set_now(p, now);
-	pipeline_set_store(p, r->st, 1);
-	pipeline_feed(p, msg, strlen(msg));
-	if (pipeline_finish(p, &res, err, sizeof(err)) != 0) {
+	if ((res = test_rig_run(r, msg, test_time(when.data), err, sizeof(err))) == NULL)
 		fprintf(stderr, "  pipeline: %s\n", err);
-		res = NULL;
-	}
-	pipeline_free(p);
 	free(msg);
 	buf_free(&csv);
-	buf_free(&name);
-	buf_free(&hdr);
 	buf_free(&when);
 	return res;
 }
@@ -124,7 +74,7 @@ subject(const struct pipeline_result *r)
 
 TEST(severity, ssh_is_a_security_notice_and_portmapper_action_required)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *ssh, *pm;
 
 	rig_init(&r, 0, NULL);
@@ -148,12 +98,12 @@ TEST(severity, ssh_is_a_security_notice_and_portmapper_action_required)
 		    "these VPSes:\n    192.0.2.10:111/tcp\n    192.0.2.11:111/tcp\n") != NULL);
 	pipeline_result_free(ssh);
 	pipeline_result_free(pm);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(severity, generic_security_notice_has_an_outside_check)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *smtp;
 
 	rig_init(&r, 0, NULL);
@@ -167,13 +117,13 @@ TEST(severity, generic_security_notice_has_an_outside_check)
 		CHECK(!smtp->reports[0].notices[0].action_required);
 	}
 	pipeline_result_free(smtp);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(severity, action_severities_decides_which_ratings_need_action)
 {
 	static const char *const settings[] = { "ActionSeverities", "critical, high", NULL };
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *pm, *rdp;
 
 	rig_init(&r, 0, settings);
@@ -192,7 +142,7 @@ TEST(severity, action_severities_decides_which_ratings_need_action)
 	}
 	pipeline_result_free(pm);
 	pipeline_result_free(rdp);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(severity, informational_notices_wait_for_info_renotify_interval)
@@ -200,7 +150,7 @@ TEST(severity, informational_notices_wait_for_info_renotify_interval)
 	static const char *const settings[] = { "RenotifyInterval", "0", NULL };	/* the default: every report */
 	static const char *const dates[] = { "2026-11-01", "2026-11-02", "2026-11-30", "2026-12-01", "2026-12-02" };
 	static const long ssh_want[] = { 1, 0, 0, 1, 0 };	/* 30 days (the default) after the 1st noon */
-	struct rig r;
+	struct test_rig r;
 	size_t i;
 
 	rig_init(&r, 1, settings);
@@ -219,13 +169,13 @@ TEST(severity, informational_notices_wait_for_info_renotify_interval)
 		pipeline_result_free(ssh);
 		pipeline_result_free(pm);
 	}
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(severity, an_informational_finding_is_never_overdue)
 {
 	static const char *const settings[] = { "InfoRenotifyInterval", "0", NULL };
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *first, *late;
 	struct buf json = BUF_INIT;
 
@@ -244,13 +194,13 @@ TEST(severity, an_informational_finding_is_never_overdue)
 	buf_free(&json);
 	pipeline_result_free(first);
 	pipeline_result_free(late);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(severity, info_notices_no_sends_none_but_the_history_records_them)
 {
 	static const char *const settings[] = { "InfoNotices", "no", NULL };
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *ssh, *pm;
 	struct state_item *items = NULL;
 	size_t n = 0, i, ssh_items = 0;
@@ -272,7 +222,7 @@ TEST(severity, info_notices_no_sends_none_but_the_history_records_them)
 	state_items_free(items, n);
 	pipeline_result_free(ssh);
 	pipeline_result_free(pm);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(severity, config_keys_take_severities_durations_and_yes_no)

@@ -10,6 +10,7 @@
  */
 #include "test.h"
 #include "testmail.h"
+#include "testrig.h"
 
 #include "config.h"
 #include "filter.h"
@@ -35,106 +36,42 @@ static const char *MAP =
     "192.0.2.0/25,acme,ops@acme.example\n"
     "192.0.2.128/25,bob,bob@bob.example\n";
 
-struct rig {
-	struct config *cfg;
-	struct prefixmap *map;
-	struct store *st;
-	char *path;
-	int seq;			/* Message-ID counter */
-};
-
+/* rig_init - the test config with SETTINGS (key, value, ..., NULL) and the catalogue; a history in a fresh file */
 static void
-rig_init(struct rig *r, const char *const *settings)
+rig_init(struct test_rig *r, const char *const *settings)
 {
-	char *dir = test_tmpdir(), err[256];
-	struct buf p = BUF_INIT;
+	struct test_rig_spec spec = { .map = MAP, .settings = settings, .catalogue = 1, .history = TEST_RIG_SQLITE };
 
-	memset(r, 0, sizeof(*r));
-	r->cfg = test_config();
-	for (; settings && settings[0]; settings += 2)
-		if (config_set(r->cfg, settings[0], settings[1], err, sizeof(err)) != 0)
-			abort();
-	if (config_load_catalogue(r->cfg, err, sizeof(err)) != 0)
-		abort();
-	r->map = test_map(MAP);
-	buf_printf(&p, "%s/state.db", dir);
-	r->path = buf_steal(&p);
-	r->st = store_open(r->path, NULL, 2000, err, sizeof(err));
-	if (r->st == NULL)
-		fprintf(stderr, "store_open: %s\n", err);
-	free(dir);
-}
-
-static void
-rig_free(struct rig *r)
-{
-	store_close(r->st);
-	prefixmap_free(r->map);
-	config_free(r->cfg);
-	free(r->path);
-}
-
-static time_t
-at(const char *when)
-{
-	time_t t = 0;
-
-	if (parse_detection_time(when, &t) != 0)
-		abort();
-	return t;
+	test_rig_init(r, &spec);
 }
 
 /* report - the mail of a TYPE report for IDENTIFIER dated DATE, listing IPS
  * (space separated) detected that day at 08:52:55 plus one second each */
 static char *
-report(struct rig *r, const char *date, const char *type, const char *identifier, const char *ips)
+report(struct test_rig *r, const char *date, const char *type, const char *identifier, const char *ips)
 {
-	struct buf csv = BUF_INIT, name = BUF_INIT, hdr = BUF_INIT;
+	struct buf csv = BUF_INIT;
 	char *copy = xstrdup(ips), *save = NULL, *ip, *msg;
 	int sec = 55;
 
 	buf_puts(&csv, "timestamp,ip,port,protocol\n");
 	for (ip = strtok_r(copy, " ", &save); ip; ip = strtok_r(NULL, " ", &save))
 		buf_printf(&csv, "%s 08:52:%02d,%s,111,udp\n", date, sec++ % 60, ip);
-	buf_printf(&name, "%s-%s-%s.csv", date, type, identifier);
-	buf_printf(&hdr, "Message-ID: <report-%d.%s@shadowserver.example>\n", ++r->seq, date);
-	{
-		struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, name.data, csv.data, NULL, hdr.data };
-
-		msg = testmail_build(&tm);
-	}
+	msg = test_rig_report(r, date, type, identifier, csv.data);
 	free(copy);
 	buf_free(&csv);
-	buf_free(&name);
-	buf_free(&hdr);
 	return msg;
-}
-
-/* run - MSG through the pipeline with the rig's history, notices made at NOW */
-static struct pipeline_result *
-run_with(const struct rig *r, struct store *st, const char *msg, time_t now, char *err, size_t errlen)
-{
-	struct pipeline *p = pipeline_new(r->cfg, r->map);
-	struct pipeline_result *res = NULL;
-
-	pipeline_set_now(p, now);
-	pipeline_set_store(p, st, 1);
-	pipeline_feed(p, msg, strlen(msg));
-	if (pipeline_finish(p, &res, err, errlen) != 0)
-		res = NULL;
-	pipeline_free(p);
-	return res;
 }
 
 /* day - a portmapper report for as64500 on DATE, processed at noon */
 static struct pipeline_result *
-day(struct rig *r, const char *date, const char *ips)
+day(struct test_rig *r, const char *date, const char *ips)
 {
 	char *msg = report(r, date, "scan_portmapper", "as64500", ips), when[32], err[512];
 	struct pipeline_result *res;
 
 	snprintf(when, sizeof(when), "%s 12:00:00", date);
-	res = run_with(r, r->st, msg, at(when), err, sizeof(err));
+	res = test_rig_run(r, msg, test_time(when), err, sizeof(err));
 	if (res == NULL)
 		fprintf(stderr, "  pipeline: %s\n", err);
 	free(msg);
@@ -173,7 +110,7 @@ outcome(const struct pipeline_result *res)
 
 /* item - the newest stored episode of ACCOUNT's finding on IP */
 static int
-item(struct rig *r, const char *account, const char *ip, struct state_item *out)
+item(struct test_rig *r, const char *account, const char *ip, struct state_item *out)
 {
 	struct state_item *items;
 	size_t n, i, newest = 0;
@@ -212,7 +149,7 @@ item_clear(struct state_item *it)
 
 TEST(state, a_later_report_names_the_first_detection_and_the_deadline_date)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *d1, *d15;
 	const struct notice *n;
 	struct state_item it = { 0 };
@@ -232,21 +169,21 @@ TEST(state, a_later_report_names_the_first_detection_and_the_deadline_date)
 	CHECK(strstr(n->message, "if it is not resolved within") == NULL);
 	CHECK(strstr(n->message, "OVERDUE") == NULL);
 	REQUIRE(item(&r, "acme", "192.0.2.10", &it));
-	CHECK_INT(it.first_seen, at("2026-11-10 08:52:55"));
-	CHECK_INT(it.last_seen, at("2026-11-24 08:52:55"));
+	CHECK_INT(it.first_seen, test_time("2026-11-10 08:52:55"));
+	CHECK_INT(it.last_seen, test_time("2026-11-24 08:52:55"));
 	CHECK_INT(it.times_reported, 2);
-	CHECK_INT(it.last_notified, at("2026-11-24 12:00:00"));
+	CHECK_INT(it.last_notified, test_time("2026-11-24 12:00:00"));
 	CHECK_INT(it.resolved_at, 0);
-	CHECK_INT(outcome(d15)->groups[0].findings[0].deadline, at("2026-12-01 08:52:55"));
+	CHECK_INT(outcome(d15)->groups[0].findings[0].deadline, test_time("2026-12-01 08:52:55"));
 	item_clear(&it);
 	pipeline_result_free(d1);
 	pipeline_result_free(d15);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(state, findings_past_their_deadline_are_marked_overdue_and_said_first)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *d1, *d2;
 	const struct notice *n;
 	const char *overdue, *regular;
@@ -269,12 +206,12 @@ TEST(state, findings_past_their_deadline_are_marked_overdue_and_said_first)
 	CHECK(!outcome(d1)->groups[0].findings[0].overdue);
 	pipeline_result_free(d1);
 	pipeline_result_free(d2);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(state, every_line_of_a_notice_with_history_fits_except_the_finding_lines)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *d1, *d2;
 	const struct notice *n;
 	const char *line, *body;
@@ -296,7 +233,7 @@ TEST(state, every_line_of_a_notice_with_history_fits_except_the_finding_lines)
 	CHECK(strstr(n->message, "unless this is fixed by 1 October 2026") != NULL);
 	pipeline_result_free(d1);
 	pipeline_result_free(d2);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 /* --- re-notification ------------------------------------------------------ */
@@ -304,7 +241,7 @@ TEST(state, every_line_of_a_notice_with_history_fits_except_the_finding_lines)
 TEST(state, renotify_interval_holds_back_repeats_but_not_new_findings)
 {
 	static const char *const settings[] = { "RenotifyInterval", "7d", NULL };
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *d1, *d2, *d3, *d4, *d10;
 	struct pipeline_history h;
 
@@ -335,12 +272,12 @@ TEST(state, renotify_interval_holds_back_repeats_but_not_new_findings)
 	pipeline_result_free(d3);
 	pipeline_result_free(d4);
 	pipeline_result_free(d10);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(state, without_renotify_interval_every_report_notifies)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *d1, *d2;
 
 	rig_init(&r, NULL);
@@ -349,7 +286,7 @@ TEST(state, without_renotify_interval_every_report_notifies)
 	CHECK(notice_for(d1, "acme") && notice_for(d2, "acme"));
 	pipeline_result_free(d1);
 	pipeline_result_free(d2);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 /* --- resolution and references ------------------------------------------- */
@@ -357,7 +294,7 @@ TEST(state, without_renotify_interval_every_report_notifies)
 TEST(state, a_finding_absent_from_the_next_report_of_its_network_is_resolved)
 {
 	static const char *const settings[] = { "NotifyResolved", "yes", NULL };
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *d1, *other, *d2;
 	const struct notice *bob;
 	struct state_item it = { 0 };
@@ -367,7 +304,7 @@ TEST(state, a_finding_absent_from_the_next_report_of_its_network_is_resolved)
 	d1 = day(&r, "2026-11-01", "192.0.2.10 192.0.2.11 192.0.2.130");
 	/* another network's report says nothing about as64500's findings */
 	msg = report(&r, "2026-11-02", "scan_portmapper", "as64501", "192.0.2.99");
-	other = run_with(&r, r.st, msg, at("2026-11-02 12:00:00"), err, sizeof(err));
+	other = test_rig_run(&r, msg, test_time("2026-11-02 12:00:00"), err, sizeof(err));
 	free(msg);
 	REQUIRE(other && outcome(other));
 	CHECK_INT(outcome(other)->resolved, 0);
@@ -375,7 +312,7 @@ TEST(state, a_finding_absent_from_the_next_report_of_its_network_is_resolved)
 	REQUIRE(d1 && d2 && outcome(d2));
 	CHECK_INT(outcome(d2)->resolved, 2);
 	REQUIRE(item(&r, "acme", "192.0.2.11", &it));
-	CHECK_INT(it.resolved_at, at("2026-11-03 00:00:00"));
+	CHECK_INT(it.resolved_at, test_time("2026-11-03 00:00:00"));
 	item_clear(&it);
 	REQUIRE(item(&r, "acme", "192.0.2.10", &it));
 	CHECK_INT(it.resolved_at, 0);
@@ -396,12 +333,12 @@ TEST(state, a_finding_absent_from_the_next_report_of_its_network_is_resolved)
 	pipeline_result_free(d1);
 	pipeline_result_free(other);
 	pipeline_result_free(d2);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(state, the_reference_is_stable_until_everything_is_resolved)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *d1, *d2, *d3, *d4;
 	const struct notice *n1, *n2, *n4;
 	char ref1[STATE_REF_MAX];
@@ -431,23 +368,23 @@ TEST(state, the_reference_is_stable_until_everything_is_resolved)
 	pipeline_result_free(d2);
 	pipeline_result_free(d3);
 	pipeline_result_free(d4);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(state, a_report_type_that_stops_arriving_resolves_after_resolve_after_days)
 {
 	static const char *const settings[] = { "ResolveAfterDays", "7", "NotifyResolved", "yes", NULL };
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *d1, *ntp6, *ntp8;
 	char *msg, err[256];
 
 	rig_init(&r, settings);
 	d1 = day(&r, "2026-11-01", "192.0.2.10");
 	msg = report(&r, "2026-11-07", "scan_ntp", "as64500", "192.0.2.130");
-	ntp6 = run_with(&r, r.st, msg, at("2026-11-07 12:00:00"), err, sizeof(err));
+	ntp6 = test_rig_run(&r, msg, test_time("2026-11-07 12:00:00"), err, sizeof(err));
 	free(msg);
 	msg = report(&r, "2026-11-08", "scan_ntp", "as64500", "192.0.2.130");
-	ntp8 = run_with(&r, r.st, msg, at("2026-11-08 12:00:00"), err, sizeof(err));
+	ntp8 = test_rig_run(&r, msg, test_time("2026-11-08 12:00:00"), err, sizeof(err));
 	free(msg);
 	REQUIRE(d1 && ntp6 && ntp8);
 	CHECK_INT(outcome(ntp6)->expired, 0);	/* six days without a portmapper report */
@@ -460,13 +397,13 @@ TEST(state, a_report_type_that_stops_arriving_resolves_after_resolve_after_days)
 	pipeline_result_free(d1);
 	pipeline_result_free(ntp6);
 	pipeline_result_free(ntp8);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(state, resolved_history_older_than_retain_days_is_pruned)
 {
 	static const char *const settings[] = { "RetainDays", "30", NULL };
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *d1, *d2, *d20, *d40;
 	struct state_item *items;
 	size_t n;
@@ -492,7 +429,7 @@ TEST(state, resolved_history_older_than_retain_days_is_pruned)
 	pipeline_result_free(d2);
 	pipeline_result_free(d20);
 	pipeline_result_free(d40);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 /* --- retries and late reports -------------------------------------------- */
@@ -500,15 +437,15 @@ TEST(state, resolved_history_older_than_retain_days_is_pruned)
 TEST(state, the_same_report_twice_changes_nothing_and_renders_the_same_notices)
 {
 	static const char *const settings[] = { "RenotifyInterval", "7d", NULL };
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *a, *b;
 	struct state_item it = { 0 };
 	char *msg = NULL, err[256];
 
 	rig_init(&r, settings);
 	msg = report(&r, "2026-11-01", "scan_portmapper", "as64500", "192.0.2.10 192.0.2.130");
-	a = run_with(&r, r.st, msg, at("2026-11-01 12:00:00"), err, sizeof(err));
-	b = run_with(&r, r.st, msg, at("2026-11-01 12:10:00"), err, sizeof(err));	/* MTA retry */
+	a = test_rig_run(&r, msg, test_time("2026-11-01 12:00:00"), err, sizeof(err));
+	b = test_rig_run(&r, msg, test_time("2026-11-01 12:10:00"), err, sizeof(err));	/* MTA retry */
 	REQUIRE(a && b && outcome(a) && outcome(b));
 	CHECK(!outcome(a)->replayed);
 	CHECK(outcome(b)->replayed);
@@ -523,12 +460,12 @@ TEST(state, the_same_report_twice_changes_nothing_and_renders_the_same_notices)
 	free(msg);
 	pipeline_result_free(a);
 	pipeline_result_free(b);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(state, a_report_older_than_its_streams_newest_only_fills_in_history)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *d2, *d1;
 	struct state_item it = { 0 };
 	char *msg, err[256];
@@ -536,20 +473,20 @@ TEST(state, a_report_older_than_its_streams_newest_only_fills_in_history)
 	rig_init(&r, NULL);
 	d2 = day(&r, "2026-11-02", "192.0.2.10");
 	msg = report(&r, "2026-11-01", "scan_portmapper", "as64500", "192.0.2.10 192.0.2.11");
-	d1 = run_with(&r, r.st, msg, at("2026-11-02 13:00:00"), err, sizeof(err));
+	d1 = test_rig_run(&r, msg, test_time("2026-11-02 13:00:00"), err, sizeof(err));
 	free(msg);
 	REQUIRE(d2 && d1 && outcome(d1));
 	CHECK(outcome(d1)->late);
 	CHECK_INT(d1->reports[0].nnotices, 0);
 	CHECK_INT(outcome(d1)->resolved, 0);
 	REQUIRE(item(&r, "acme", "192.0.2.10", &it));
-	CHECK_INT(it.first_seen, at("2026-11-01 08:52:55"));
+	CHECK_INT(it.first_seen, test_time("2026-11-01 08:52:55"));
 	CHECK_INT(it.times_reported, 2);
 	item_clear(&it);
 	CHECK(!item(&r, "acme", "192.0.2.11", &it));	/* gone by the newer report */
 	pipeline_result_free(d2);
 	pipeline_result_free(d1);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 /* --- two writers ------------------------------------------------------------ */
@@ -558,16 +495,19 @@ TEST(state, a_report_older_than_its_streams_newest_only_fills_in_history)
 #define REPORTS_EACH 15
 
 struct writer {
-	struct rig *r;
+	struct test_rig *r;
 	int id;
 	int failures;
 };
 
 /* write_reports - REPORTS_EACH reports (distinct Message-IDs, one day) through ST */
 static int
-write_reports(struct rig *r, struct store *st, int id)
+write_reports(const struct test_rig *r, struct store *st, int id)
 {
+	struct test_rig mine = *r;	/* the same config and map, this writer's store */
 	int i, failures = 0;
+
+	mine.st = st;
 
 	for (i = 0; i < REPORTS_EACH; i++) {
 		struct buf hdr = BUF_INIT;
@@ -581,7 +521,7 @@ write_reports(struct rig *r, struct store *st, int id)
 		buf_printf(&hdr, "Message-ID: <w%d.%d@shadowserver.example>\n", id, i);
 		tm.extra_headers = hdr.data;
 		msg = testmail_build(&tm);
-		if ((res = run_with(r, st, msg, at("2026-11-01 12:00:00"), err, sizeof(err))) == NULL) {
+		if ((res = test_rig_run(&mine, msg, test_time("2026-11-01 12:00:00"), err, sizeof(err))) == NULL) {
 			fprintf(stderr, "  writer %d: %s\n", id, err);
 			failures++;
 		}
@@ -603,7 +543,7 @@ writer_thread(void *arg)
 
 TEST(state, milter_threads_and_a_replay_process_at_once_lose_no_update)
 {
-	struct rig r;
+	struct test_rig r;
 	struct writer w[WRITERS];
 	pthread_t t[WRITERS];
 	struct state_stream *streams;
@@ -622,7 +562,7 @@ TEST(state, milter_threads_and_a_replay_process_at_once_lose_no_update)
 		int failures;
 
 		close(go[1]);
-		if (read(go[0], &c, 1) != 1 || (st = store_open(r.path, NULL, 10000, err, sizeof(err))) == NULL)
+		if (read(go[0], &c, 1) != 1 || (st = store_open(r.db, NULL, 10000, err, sizeof(err))) == NULL)
 			_exit(2);
 		failures = write_reports(&r, st, 99);
 		store_close(st);
@@ -630,7 +570,7 @@ TEST(state, milter_threads_and_a_replay_process_at_once_lose_no_update)
 	}
 	REQUIRE(pid > 0);
 	close(go[0]);
-	r.st = store_open(r.path, NULL, 10000, err, sizeof(err));	/* the milter's, shared by its threads */
+	r.st = store_open(r.db, NULL, 10000, err, sizeof(err));	/* the milter's, shared by its threads */
 	REQUIRE(r.st != NULL);
 	for (i = 0; i < WRITERS; i++) {
 		w[i].r = &r;
@@ -655,14 +595,14 @@ TEST(state, milter_threads_and_a_replay_process_at_once_lose_no_update)
 	REQUIRE(state_streams(r.st, &streams, &n, err, sizeof(err)) == 0 && n == 1);
 	CHECK_INT(streams[0].reports, (WRITERS + 1) * REPORTS_EACH);
 	state_streams_free(streams, n);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 /* --- a damaged or locked database ------------------------------------------- */
 
 TEST(state, a_damaged_database_is_an_error_that_names_it)
 {
-	struct rig r;
+	struct test_rig r;
 	struct store *st;
 	char *msg, err[512] = "";
 	struct pipeline_result *res;
@@ -672,15 +612,15 @@ TEST(state, a_damaged_database_is_an_error_that_names_it)
 	rig_init(&r, NULL);
 	store_close(r.st);
 	r.st = NULL;
-	REQUIRE((f = fopen(r.path, "wb")) != NULL);
+	REQUIRE((f = fopen(r.db, "wb")) != NULL);
 	for (i = 0; i < 4096; i++)
 		fputc("not a database "[i % 15], f);
 	fclose(f);
-	CHECK((st = store_open(r.path, NULL, 200, err, sizeof(err))) == NULL);
-	CHECK(strstr(err, r.path) != NULL);
+	CHECK((st = store_open(r.db, NULL, 200, err, sizeof(err))) == NULL);
+	CHECK(strstr(err, r.db) != NULL);
 	CHECK(strstr(err, "damaged") != NULL);
 	store_close(st);
-	rig_free(&r);
+	test_rig_free(&r);
 
 	/* damaged under a running milter: the next report fails, it is not skipped */
 	rig_init(&r, NULL);
@@ -691,53 +631,53 @@ TEST(state, a_damaged_database_is_an_error_that_names_it)
 	{
 		sqlite3 *db;
 
-		REQUIRE(sqlite3_open(r.path, &db) == SQLITE_OK);
+		REQUIRE(sqlite3_open(r.db, &db) == SQLITE_OK);
 		CHECK(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) == SQLITE_OK);
 		sqlite3_close(db);
 	}
-	REQUIRE((r.st = store_open(r.path, NULL, 200, err, sizeof(err))) != NULL);
-	REQUIRE((f = fopen(r.path, "r+b")) != NULL);
+	REQUIRE((r.st = store_open(r.db, NULL, 200, err, sizeof(err))) != NULL);
+	REQUIRE((f = fopen(r.db, "r+b")) != NULL);
 	fseek(f, 100, SEEK_SET);	/* the header stays: the damage is in the tables */
 	for (i = 0; i < 64 * 1024; i++)
 		fputc(0x5a, f);
 	fclose(f);
 	msg = report(&r, "2026-11-02", "scan_portmapper", "as64500", "192.0.2.10");
-	res = run_with(&r, r.st, msg, at("2026-11-02 12:00:00"), err, sizeof(err));
+	res = test_rig_run(&r, msg, test_time("2026-11-02 12:00:00"), err, sizeof(err));
 	CHECK(res == NULL);
-	CHECK(strstr(err, r.path) != NULL);
+	CHECK(strstr(err, r.db) != NULL);
 	CHECK(strstr(err, "damaged") != NULL);
 	pipeline_result_free(res);
 	free(msg);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(state, a_database_locked_past_the_busy_timeout_fails_the_report)
 {
-	struct rig r;
+	struct test_rig r;
 	sqlite3 *other;
 	char *msg, err[512] = "";
 	struct pipeline_result *res;
 
 	rig_init(&r, NULL);
 	store_close(r.st);
-	r.st = store_open(r.path, NULL, 150, err, sizeof(err));
+	r.st = store_open(r.db, NULL, 150, err, sizeof(err));
 	REQUIRE(r.st != NULL);
-	REQUIRE(sqlite3_open(r.path, &other) == SQLITE_OK);
+	REQUIRE(sqlite3_open(r.db, &other) == SQLITE_OK);
 	REQUIRE(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
 	msg = report(&r, "2026-11-01", "scan_portmapper", "as64500", "192.0.2.10");
-	res = run_with(&r, r.st, msg, at("2026-11-01 12:00:00"), err, sizeof(err));
+	res = test_rig_run(&r, msg, test_time("2026-11-01 12:00:00"), err, sizeof(err));
 	CHECK(res == NULL);
 	CHECK(strstr(err, "locked") != NULL);
-	CHECK(strstr(err, r.path) != NULL);
+	CHECK(strstr(err, r.db) != NULL);
 	pipeline_result_free(res);
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(other);
 	/* the retry, once the lock is gone, goes through */
-	res = run_with(&r, r.st, msg, at("2026-11-01 12:10:00"), err, sizeof(err));
+	res = test_rig_run(&r, msg, test_time("2026-11-01 12:10:00"), err, sizeof(err));
 	CHECK(res != NULL && notice_for(res, "acme") != NULL);
 	pipeline_result_free(res);
 	free(msg);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 /* the milter's side: TEMPFAIL and one clear log line */
@@ -822,7 +762,7 @@ eom(const struct filter_env *env, struct fake_log *l, const char *msg, time_t no
 
 TEST(state, the_milter_tempfails_with_a_clear_log_line_when_the_database_is_locked)
 {
-	struct rig r;
+	struct test_rig r;
 	struct filter_env env;
 	struct fake_log l = { BUF_INIT };
 	struct buf ob = BUF_INIT, want = BUF_INIT;
@@ -832,36 +772,36 @@ TEST(state, the_milter_tempfails_with_a_clear_log_line_when_the_database_is_lock
 
 	rig_init(&r, NULL);
 	store_close(r.st);
-	buf_printf(&ob, "%s.outbox", r.path);	/* an old two-file configuration */
-	r.st = store_open(r.path, ob.data, 150, err, sizeof(err));
+	buf_printf(&ob, "%s.outbox", r.db);	/* an old two-file configuration */
+	r.st = store_open(r.db, ob.data, 150, err, sizeof(err));
 	REQUIRE(r.st != NULL);
 	memset(&env, 0, sizeof(env));
 	env.cfg = r.cfg;
 	env.map = r.map;
 	env.store = r.st;
 	msg = report(&r, "2026-11-01", "scan_portmapper", "as64500", "192.0.2.10");
-	REQUIRE(sqlite3_open(r.path, &other) == SQLITE_OK);
+	REQUIRE(sqlite3_open(r.db, &other) == SQLITE_OK);
 	REQUIRE(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
-	CHECK(eom(&env, &l, msg, at("2026-11-01 12:00:00")) == FILTER_TEMPFAIL);
-	buf_printf(&want, "QSTATE1: report not handled, sender must retry: %s: database is locked", r.path);
+	CHECK(eom(&env, &l, msg, test_time("2026-11-01 12:00:00")) == FILTER_TEMPFAIL);
+	buf_printf(&want, "QSTATE1: report not handled, sender must retry: %s: database is locked", r.db);
 	CHECK(strstr(buf_cstr(&l.log), want.data) != NULL);
 	CHECK(outbox_get_counts(env.store, 0, &counts, err, sizeof(err)) == 0 && counts.pending == 0);
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(other);
 	buf_reset(&l.log);
-	CHECK(eom(&env, &l, msg, at("2026-11-01 12:10:00")) == FILTER_ACCEPT);
+	CHECK(eom(&env, &l, msg, test_time("2026-11-01 12:10:00")) == FILTER_ACCEPT);
 	CHECK(strstr(buf_cstr(&l.log), "renotify_skipped=0 resolved=0") != NULL);
 	CHECK(outbox_get_counts(env.store, 0, &counts, err, sizeof(err)) == 0 && counts.pending == 1);
 	buf_free(&l.log);
 	buf_free(&ob);
 	buf_free(&want);
 	free(msg);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 TEST(state, the_milter_tempfails_reports_while_the_database_cannot_be_opened)
 {
-	struct rig r;
+	struct test_rig r;
 	struct filter_env env;
 	struct fake_log l = { BUF_INIT };
 	struct buf want = BUF_INIT;
@@ -869,19 +809,19 @@ TEST(state, the_milter_tempfails_reports_while_the_database_cannot_be_opened)
 
 	rig_init(&r, NULL);
 	store_close(r.st);
-	test_write_file(r.path, "this is not a database, it is a text file that is long enough to be read as one");
+	test_write_file(r.db, "this is not a database, it is a text file that is long enough to be read as one");
 	memset(&env, 0, sizeof(env));
 	env.cfg = r.cfg;
 	env.map = r.map;
 	/* as the daemon: the store is reached when a report needs it */
-	REQUIRE((r.st = store_new(r.path, r.path, 150, err, sizeof(err))) != NULL);
+	REQUIRE((r.st = store_new(r.db, r.db, 150, err, sizeof(err))) != NULL);
 	env.store = r.st;
 	msg = report(&r, "2026-11-01", "scan_portmapper", "as64500", "192.0.2.10");
-	CHECK(eom(&env, &l, msg, at("2026-11-01 12:00:00")) == FILTER_TEMPFAIL);
-	buf_printf(&want, "QSTATE1: report not handled, sender must retry: %s: file is not a database", r.path);
+	CHECK(eom(&env, &l, msg, test_time("2026-11-01 12:00:00")) == FILTER_TEMPFAIL);
+	buf_printf(&want, "QSTATE1: report not handled, sender must retry: %s: file is not a database", r.db);
 	CHECK(strstr(buf_cstr(&l.log), want.data) != NULL);
 	buf_free(&l.log);
 	buf_free(&want);
 	free(msg);
-	rig_free(&r);
+	test_rig_free(&r);
 }

@@ -10,6 +10,7 @@
  */
 #include "test.h"
 #include "testmail.h"
+#include "testrig.h"
 
 #include "config.h"
 #include "deliver.h"
@@ -107,75 +108,27 @@ sqlite_uri(void)
 	  free(u); }							\
 	static void name##_on(const char *uri)
 
-struct rig {
-	struct config *cfg;
-	struct prefixmap *map;
-	struct store *st;
-};
-
+/* rig_on - the test config and MAP with the store at URI (history and outbox), as on each MX host */
 static int
-rig_init(struct rig *r, const char *uri)
+rig_on(struct test_rig *r, const char *uri)
 {
-	char err[512];
+	struct test_rig_spec spec = { .map = MAP, .history = uri, .outbox = uri, .queue_id = "QSTORE1" };
 
-	memset(r, 0, sizeof(*r));
-	r->cfg = test_config();
-	r->map = test_map(MAP);
-	if ((r->st = store_open(uri, uri, 2000, err, sizeof(err))) == NULL)
-		fprintf(stderr, "  store_open: %s\n", err);
-	return r->st != NULL ? 0 : -1;
-}
-
-static void
-rig_free(struct rig *r)
-{
-	store_close(r->st);
-	prefixmap_free(r->map);
-	config_free(r->cfg);
-}
-
-/* milter - MSG through the pipeline as the milter runs it: history and outbox, one transaction */
-static struct pipeline_result *
-milter(struct rig *r, const char *msg, time_t now, char *err, size_t errlen)
-{
-	struct pipeline *p = pipeline_new(r->cfg, r->map);
-	struct pipeline_result *res = NULL;
-
-	pipeline_set_now(p, now);
-	pipeline_set_store(p, r->st, 1);
-	pipeline_set_queue_id(p, "QSTORE1");
-	pipeline_feed(p, msg, strlen(msg));
-	if (pipeline_finish(p, &res, err, errlen) != 0)
-		res = NULL;
-	pipeline_free(p);
-	return res;
+	return test_rig_init(r, &spec);
 }
 
 /* two_files_mail - one report mail whose zip holds two scan_portmapper files */
 static char *
 two_files_mail(void)
 {
-	static const char net1[] = "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,111,udp\n"
-	    "2026-11-24 01:00:00,192.0.2.130,111,udp\n";
-	/* the same type with its columns in another order and one more: read by name */
-	static const char net2[] = "ip,port,timestamp,hostname,protocol\n192.0.2.20,111,2026-11-24 02:00:00,h.example,udp\n";
-	size_t ziplen;
-	char *zip = testmail_zip2("2026-11-24-scan_portmapper-net1.csv", net1, "2026-11-24-scan_portmapper-net2.csv",
-	    net2, &ziplen);
-	char *b64 = testmail_base64(zip, ziplen), *signed_msg;
-	struct buf m = BUF_INIT;
+	struct testreport tr = { .message_id = "two-files@shadowserver.example", .zip = 1, .files = {
+	    { "2026-11-24-scan_portmapper-net1.csv", "timestamp,ip,port,protocol\n"
+		"2026-11-24 01:00:00,192.0.2.10,111,udp\n2026-11-24 01:00:00,192.0.2.130,111,udp\n" },
+	    /* the same type with its columns in another order and one more: read by name */
+	    { "2026-11-24-scan_portmapper-net2.csv", "ip,port,timestamp,hostname,protocol\n"
+		"192.0.2.20,111,2026-11-24 02:00:00,h.example,udp\n" } } };
 
-	buf_printf(&m, "Authentication-Results: %s\r\nFrom: Shadowserver <autoreports@shadowserver.org>\r\n"
-	    "To: abuse@example.net\r\nSubject: [Example] Shadowserver Example Open Portmapper Report: 2026-11-24\r\n"
-	    "Message-ID: <two-files@shadowserver.example>\r\nMIME-Version: 1.0\r\n"
-	    "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/zip\r\n"
-	    "Content-Disposition: attachment; filename=\"2026-11-24-scan_portmapper.csv.zip\"\r\n"
-	    "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n", TRUSTED_AUTHRES, b64);
-	free(zip);
-	free(b64);
-	signed_msg = testmail_sign(buf_cstr(&m), NULL);	/* authentic with VerifyDKIM yes too */
-	buf_free(&m);
-	return signed_msg;
+	return testreport_build(&tr);
 }
 
 struct claimed {
@@ -215,7 +168,7 @@ claimed_free(struct claimed *c, size_t n)
 
 STORE_TEST(two_same_type_files_give_each_account_one_notice_with_all_its_findings)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *res;
 	struct claimed c[8];
 	struct state_item *items;
@@ -223,8 +176,8 @@ STORE_TEST(two_same_type_files_give_each_account_one_notice_with_all_its_finding
 	char *msg = two_files_mail(), err[512];
 	size_t n, i, acme = 0, nitems, nstreams;
 
-	REQUIRE(rig_init(&r, uri) == 0);
-	res = milter(&r, msg, 1795000000, err, sizeof(err));
+	REQUIRE(rig_on(&r, uri) == 0);
+	res = test_rig_run(&r, msg, 1795000000, err, sizeof(err));
 	REQUIRE(res != NULL);
 	REQUIRE(res->nreports == 2);
 	CHECK_INT(res->queued, 2);		/* acme once (both files' findings), bob once */
@@ -246,7 +199,7 @@ STORE_TEST(two_same_type_files_give_each_account_one_notice_with_all_its_finding
 	CHECK(n == 2 && strcmp(c[0].message_id, c[1].message_id) != 0 && *c[0].message_id);
 	claimed_free(c, n);
 	/* the same mail again (an MTA retry): nothing new */
-	res = milter(&r, msg, 1795000600, err, sizeof(err));
+	res = test_rig_run(&r, msg, 1795000600, err, sizeof(err));
 	REQUIRE(res != NULL);
 	CHECK_INT(res->queued, 0);
 	pipeline_result_free(res);
@@ -262,7 +215,7 @@ STORE_TEST(two_same_type_files_give_each_account_one_notice_with_all_its_finding
 	}
 	state_items_free(items, nitems);
 	free(msg);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 /* --- one transaction ------------------------------------------------------- */
@@ -285,16 +238,16 @@ sql(struct store *st, const char *text)
 
 STORE_TEST(history_and_notices_commit_together_or_not_at_all)
 {
-	struct rig r, other;
+	struct test_rig r, other;
 	struct pipeline_result *res;
 	struct state_item *items;
 	char *msg = two_files_mail(), err[512];
 	size_t nitems;
 
-	REQUIRE(rig_init(&r, uri) == 0);
-	REQUIRE(rig_init(&other, uri) == 0);	/* another process, or host */
+	REQUIRE(rig_on(&r, uri) == 0);
+	REQUIRE(rig_on(&other, uri) == 0);	/* another process, or host */
 	REQUIRE(sql(other.st, "ALTER TABLE notices RENAME TO notices_away") == 0);
-	res = milter(&r, msg, 1795000000, err, sizeof(err));
+	res = test_rig_run(&r, msg, 1795000000, err, sizeof(err));
 	CHECK(res == NULL);
 	CHECK(strstr(err, "notices") != NULL);
 	pipeline_result_free(res);
@@ -306,7 +259,7 @@ STORE_TEST(history_and_notices_commit_together_or_not_at_all)
 	store_close(r.st);		/* its connections knew the table gone */
 	r.st = store_open(uri, uri, 2000, err, sizeof(err));
 	REQUIRE(r.st != NULL);
-	res = milter(&r, msg, 1795000060, err, sizeof(err));	/* the MTA's retry */
+	res = test_rig_run(&r, msg, 1795000060, err, sizeof(err));	/* the MTA's retry */
 	REQUIRE(res != NULL);
 	CHECK_INT(res->queued, 2);
 	pipeline_result_free(res);
@@ -315,8 +268,8 @@ STORE_TEST(history_and_notices_commit_together_or_not_at_all)
 	CHECK(nitems > 0 && items[0].times_reported == 1);
 	state_items_free(items, nitems);
 	free(msg);
-	rig_free(&other);
-	rig_free(&r);
+	test_rig_free(&other);
+	test_rig_free(&r);
 }
 
 /* --- claims ---------------------------------------------------------------- */
@@ -341,12 +294,12 @@ queue(struct store *st, int n)
 
 STORE_TEST(a_live_claim_is_never_handed_out_twice_an_expired_one_is_taken_over)
 {
-	struct rig r;
+	struct test_rig r;
 	struct outbox_entry a, b, c;
 	struct outbox_counts counts;
 	char err[512];
 
-	REQUIRE(rig_init(&r, uri) == 0);
+	REQUIRE(rig_on(&r, uri) == 0);
 	queue(r.st, 2);
 	REQUIRE(outbox_claim(r.st, 1000, 100, "worker-a", &a, err, sizeof(err)) == 1);
 	REQUIRE(outbox_claim(r.st, 1000, 100, "worker-b", &b, err, sizeof(err)) == 1);
@@ -366,7 +319,7 @@ STORE_TEST(a_live_claim_is_never_handed_out_twice_an_expired_one_is_taken_over)
 	outbox_entry_free(&a);
 	outbox_entry_free(&b);
 	outbox_entry_free(&c);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 #define DELIVERERS 4
@@ -410,14 +363,14 @@ deliverer(void *arg)
 
 STORE_TEST(deliverers_at_once_send_each_notice_exactly_once)
 {
-	struct rig r;
+	struct test_rig r;
 	struct deliverer d[DELIVERERS];
 	pthread_t t[DELIVERERS];
 	int seen[NOTICES + 1], i, j, total = 0, twice = 0;
 	struct outbox_counts counts;
 	char err[512];
 
-	REQUIRE(rig_init(&r, uri) == 0);
+	REQUIRE(rig_on(&r, uri) == 0);
 	queue(r.st, NOTICES);
 	memset(d, 0, sizeof(d));
 	memset(seen, 0, sizeof(seen));
@@ -438,14 +391,14 @@ STORE_TEST(deliverers_at_once_send_each_notice_exactly_once)
 	CHECK_INT(twice, 0);
 	CHECK(outbox_get_counts(r.st, 2000, &counts, err, sizeof(err)) == 0);
 	CHECK_INT(counts.sent, NOTICES);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 /* --- several hosts, one store ---------------------------------------------- */
 
 STORE_TEST(two_hosts_share_first_detection_and_never_collide_on_references)
 {
-	struct rig mx1, mx2;
+	struct test_rig mx1, mx2;
 	struct pipeline_result *res;
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-10-scan_portmapper-as64500.csv",
 	    "timestamp,ip,port,protocol\n2026-11-10 08:00:00,192.0.2.10,111,udp\n", NULL,
@@ -453,10 +406,10 @@ STORE_TEST(two_hosts_share_first_detection_and_never_collide_on_references)
 	char *msg, err[512], ref1[STATE_REF_MAX] = "", ref2[STATE_REF_MAX] = "";
 	time_t day1 = 0;
 
-	REQUIRE(rig_init(&mx1, uri) == 0);
-	REQUIRE(rig_init(&mx2, uri) == 0);
+	REQUIRE(rig_on(&mx1, uri) == 0);
+	REQUIRE(rig_on(&mx2, uri) == 0);
 	msg = testmail_build(&tm);
-	res = milter(&mx1, msg, 1794830000, err, sizeof(err));
+	res = test_rig_run(&mx1, msg, 1794830000, err, sizeof(err));
 	REQUIRE(res != NULL && res->reports[0].history != NULL);
 	snprintf(ref1, sizeof(ref1), "%s", res->reports[0].history->groups[0].reference);
 	pipeline_result_free(res);
@@ -467,7 +420,7 @@ STORE_TEST(two_hosts_share_first_detection_and_never_collide_on_references)
 	    "2026-11-24 08:00:00,192.0.2.130,111,udp\n";
 	tm.extra_headers = "Message-ID: <day15@shadowserver.example>\n";
 	msg = testmail_build(&tm);
-	res = milter(&mx2, msg, 1796040000, err, sizeof(err));
+	res = test_rig_run(&mx2, msg, 1796040000, err, sizeof(err));
 	REQUIRE(res != NULL && res->reports[0].history != NULL && res->reports[0].rf->ngroups == 2);
 	CHECK_STR(res->reports[0].rf->groups[0].account->name, "acme");
 	CHECK(parse_detection_time("2026-11-10 08:00:00", &day1) == 0);
@@ -478,24 +431,21 @@ STORE_TEST(two_hosts_share_first_detection_and_never_collide_on_references)
 	CHECK(*ref2 && strcmp(ref1, ref2) != 0);
 	pipeline_result_free(res);
 	free(msg);
-	rig_free(&mx2);
-	rig_free(&mx1);
+	test_rig_free(&mx2);
+	test_rig_free(&mx1);
 }
 
 /* --- silent streams expire by the clock -------------------------------------- */
 
 static int
-expire_at(struct rig *r, const char *when, struct pipeline_history *h)
+expire_at(struct test_rig *r, const char *when, struct pipeline_history *h)
 {
 	struct pipeline *p = pipeline_new(r->cfg, r->map);
 	char err[512];
-	time_t now = 0;
 	int rc;
 
-	if (parse_detection_time(when, &now) != 0)
-		abort();
 	pipeline_set_store(p, r->st, 1);
-	pipeline_set_now(p, now);
+	pipeline_set_now(p, test_time(when));
 	if ((rc = pipeline_expire(p, h, err, sizeof(err))) != 0)
 		fprintf(stderr, "  pipeline_expire: %s\n", err);
 	pipeline_free(p);
@@ -504,7 +454,7 @@ expire_at(struct rig *r, const char *when, struct pipeline_history *h)
 
 STORE_TEST(a_stream_that_stops_arriving_resolves_by_the_clock_and_confirms_once)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *res;
 	struct pipeline_history h;
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-10-scan_portmapper-as64500.csv",
@@ -516,12 +466,12 @@ STORE_TEST(a_stream_that_stops_arriving_resolves_by_the_clock_and_confirms_once)
 	size_t n, nitems;
 	time_t resolved = 0, arrived = 0;
 
-	REQUIRE(rig_init(&r, uri) == 0);
+	REQUIRE(rig_on(&r, uri) == 0);
 	REQUIRE(config_set(r.cfg, "NotifyResolved", "yes", err, sizeof(err)) == 0);
 	REQUIRE(config_set(r.cfg, "ResolveAfterDays", "7", err, sizeof(err)) == 0);
 	msg = testmail_build(&tm);
 	CHECK(parse_detection_time("2026-11-10 12:00:00", &arrived) == 0);
-	res = milter(&r, msg, arrived, err, sizeof(err));	/* it arrives the day it is dated */
+	res = test_rig_run(&r, msg, arrived, err, sizeof(err));	/* it arrives the day it is dated */
 	REQUIRE(res != NULL && res->queued == 1);
 	pipeline_result_free(res);
 	free(msg);
@@ -550,12 +500,12 @@ STORE_TEST(a_stream_that_stops_arriving_resolves_by_the_clock_and_confirms_once)
 	resolved = arrived + 7 * 86400;	/* 7 days after the last report arrived */
 	CHECK(nitems == 1 && items[0].resolved_at == resolved);
 	state_items_free(items, nitems);
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 STORE_TEST(an_old_report_that_arrives_late_is_not_resolved_by_the_clock_at_once)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *res;
 	struct pipeline_history h;
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-10-scan_portmapper-as64500.csv",
@@ -564,11 +514,11 @@ STORE_TEST(an_old_report_that_arrives_late_is_not_resolved_by_the_clock_at_once)
 	char *msg, err[512];
 	time_t now = 0;
 
-	REQUIRE(rig_init(&r, uri) == 0);
+	REQUIRE(rig_on(&r, uri) == 0);
 	REQUIRE(config_set(r.cfg, "ResolveAfterDays", "7", err, sizeof(err)) == 0);
 	msg = testmail_build(&tm);
 	CHECK(parse_detection_time("2026-11-29 12:00:00", &now) == 0);	/* 19 days after its date */
-	res = milter(&r, msg, now, err, sizeof(err));
+	res = test_rig_run(&r, msg, now, err, sizeof(err));
 	REQUIRE(res != NULL);
 	pipeline_result_free(res);
 	free(msg);
@@ -576,7 +526,7 @@ STORE_TEST(an_old_report_that_arrives_late_is_not_resolved_by_the_clock_at_once)
 	CHECK_INT(h.expired, 0);	/* it arrived just now */
 	REQUIRE(expire_at(&r, "2026-12-06 12:05:00", &h) == 0);
 	CHECK_INT(h.expired, 1);	/* a week of silence since it arrived */
-	rig_free(&r);
+	test_rig_free(&r);
 }
 
 /* --- a server that restarts ------------------------------------------------------ */
@@ -600,7 +550,7 @@ pg_admin(const char *uri, const char *sql_text)
 
 TEST(store_pg, connections_the_server_dropped_are_replaced_without_a_tempfail)
 {
-	struct rig r;
+	struct test_rig r;
 	struct pipeline_result *res;
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-10-scan_portmapper-as64500.csv",
 	    "timestamp,ip,port,protocol\n2026-11-10 08:00:00,192.0.2.10,111,udp\n", NULL,
@@ -612,9 +562,9 @@ TEST(store_pg, connections_the_server_dropped_are_replaced_without_a_tempfail)
 		fprintf(stderr, "  (no SM_TEST_PG_URI: the PostgreSQL half did not run)\n");
 		return;
 	}
-	REQUIRE(rig_init(&r, uri) == 0);
+	REQUIRE(rig_on(&r, uri) == 0);
 	msg = testmail_build(&tm);
-	res = milter(&r, msg, 1794830000, err, sizeof(err));	/* leaves a connection in the pool */
+	res = test_rig_run(&r, msg, 1794830000, err, sizeof(err));	/* leaves a connection in the pool */
 	CHECK(res != NULL && res->queued == 1);
 	pipeline_result_free(res);
 	free(msg);
@@ -623,14 +573,14 @@ TEST(store_pg, connections_the_server_dropped_are_replaced_without_a_tempfail)
 	    " WHERE datname = current_database() AND pid <> pg_backend_pid()") == 0);
 	tm.extra_headers = "Message-ID: <after@shadowserver.example>\n";
 	msg = testmail_build(&tm);
-	res = milter(&r, msg, 1794830060, err, sizeof(err));
+	res = test_rig_run(&r, msg, 1794830060, err, sizeof(err));
 	CHECK(res != NULL);
 	if (res == NULL)
 		fprintf(stderr, "  %s\n", err);
 	CHECK(res != NULL && res->queued == 1);
 	pipeline_result_free(res);
 	free(msg);
-	rig_free(&r);
+	test_rig_free(&r);
 	free(uri);
 }
 

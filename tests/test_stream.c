@@ -23,26 +23,13 @@ static const char *MAP = "prefix,account,email\n192.0.2.0/26,acme,ops@acme.examp
 static char *
 mail(void)
 {
-	static const char csv[] = "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,111,udp\n"
-	    "2026-11-24 01:00:00,192.0.2.70,111,udp\n2026-11-24 01:00:00,192.0.2.130,111,udp\n"
-	    "2026-11-24 01:00:00,203.0.113.9,111,udp\n";
-	static const char ntp[] = "timestamp,ip,port,protocol\n2026-11-24 02:00:00,192.0.2.11,123,udp\n";
-	size_t ziplen;
-	char *zip = testmail_zip2("2026-11-24-scan_portmapper-net.csv", csv, "2026-11-24-scan_ntp-net.csv", ntp,
-	    &ziplen);
-	char *b64 = testmail_base64(zip, ziplen), *signed_msg;
-	struct buf m = BUF_INIT;
+	struct testreport tr = { .message_id = "stream@x.example", .zip = 1, .files = {
+	    { "2026-11-24-scan_portmapper-net.csv", "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,111,udp\n"
+		"2026-11-24 01:00:00,192.0.2.70,111,udp\n2026-11-24 01:00:00,192.0.2.130,111,udp\n"
+		"2026-11-24 01:00:00,203.0.113.9,111,udp\n" },
+	    { "2026-11-24-scan_ntp-net.csv", "timestamp,ip,port,protocol\n2026-11-24 02:00:00,192.0.2.11,123,udp\n" } } };
 
-	buf_printf(&m, "Authentication-Results: %s\r\nFrom: Shadowserver <autoreports@shadowserver.org>\r\n"
-	    "Subject: [Example] Shadowserver Example Report: 2026-11-24\r\nMessage-ID: <stream@x.example>\r\n"
-	    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
-	    "Content-Type: application/zip\r\nContent-Disposition: attachment; filename=\"r.csv.zip\"\r\n"
-	    "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n", TRUSTED_AUTHRES, b64);
-	free(zip);
-	free(b64);
-	signed_msg = testmail_sign(buf_cstr(&m), NULL);	/* authentic with VerifyDKIM yes too */
-	buf_free(&m);
-	return signed_msg;
+	return testreport_build(&tr);
 }
 
 struct stream {

@@ -91,65 +91,74 @@ zip_of(const char *const *names, const char *const *data, int n, size_t *ziplen)
 	return out;
 }
 
-char *
-testmail_zip(const char *name, const char *data, size_t len, size_t *ziplen)
-{
-	char *copy = xstrndup(data, len), *zip;
-	const char *names[1] = { name }, *datas[1] = { copy };
-
-	zip = zip_of(names, datas, 1, ziplen);
-	free(copy);
-	return zip;
-}
-
-char *
-testmail_zip2(const char *name1, const char *data1, const char *name2, const char *data2, size_t *ziplen)
-{
-	const char *names[2] = { name1, name2 }, *datas[2] = { data1, data2 };
-
-	return zip_of(names, datas, 2, ziplen);
-}
-
+/* attach - an attachment NAME holding DATA, base64 */
 static void
-add_attachment(struct buf *b, const struct testmail *tm)
+attach(struct buf *b, const char *name, const char *data, size_t len)
 {
-	size_t n = strlen(tm->filename), ziplen;
-	char *b64, *zip, *member;
+	char *b64 = testmail_base64(data, len);
 
 	buf_printf(b, "--BOUNDARY\nContent-Type: application/octet-stream; name=\"%s\"\n"
-	    "Content-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=\"%s\"\n\n",
-	    tm->filename, tm->filename);
-	if (n > 4 && strcmp(tm->filename + n - 4, ".zip") == 0) {
-		member = xstrndup(tm->filename, n - 4);
-		zip = testmail_zip(member, tm->csv, strlen(tm->csv), &ziplen);
-		b64 = testmail_base64(zip, ziplen);
-		free(zip);
-		free(member);
-	} else
-		b64 = testmail_base64(tm->csv, strlen(tm->csv));
+	    "Content-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=\"%s\"\n\n", name, name);
 	buf_puts(b, b64);
 	free(b64);
+}
+
+/* attach_zip - an attachment NAME: a zip of FILES[i], i < N */
+static void
+attach_zip(struct buf *b, const char *name, const struct testmail_file *files, int n)
+{
+	const char *names[TESTREPORT_FILES], *data[TESTREPORT_FILES];
+	size_t ziplen;
+	char *zip;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		names[i] = files[i].name;
+		data[i] = files[i].csv;
+	}
+	zip = zip_of(names, data, n, &ziplen);
+	attach(b, name, zip, ziplen);
+	free(zip);
+}
+
+/* head - the header and the text part, up to the attachments */
+static void
+head(struct buf *b, const char *authres, const char *extra_headers, const char *from, const char *subject,
+    const char *message_id, const char *text)
+{
+	if (authres)
+		buf_printf(b, "Authentication-Results: %s\n", authres);
+	if (extra_headers)
+		buf_puts(b, extra_headers);
+	buf_printf(b, "From: %s\nTo: abuse@example.net\nSubject: %s\n",
+	    from ? from : "Shadowserver <autoreports@shadowserver.org>", subject);
+	if (message_id)
+		buf_printf(b, "Message-ID: <%s>\n", message_id);
+	buf_printf(b, "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n"
+	    "--BOUNDARY\nContent-Type: text/plain\n\n%s\n", text ? text : "Report attached.");
 }
 
 char *
 testmail_build(const struct testmail *tm)
 {
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_INIT, id = BUF_INIT;
 
-	if (tm->authres)
-		buf_printf(&b, "Authentication-Results: %s\n", tm->authres);
-	if (tm->extra_headers)
-		buf_puts(&b, tm->extra_headers);
-	buf_printf(&b, "From: %s\nTo: abuse@example.net\nSubject: %s\n"
-	    "Message-ID: <test.%p@shadowserver.org>\nMIME-Version: 1.0\n"
-	    "Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n",
-	    tm->from ? tm->from : "Shadowserver <autoreports@shadowserver.org>",
-	    tm->subject ? tm->subject : "[Test] Shadowserver Test Open Portmapper Report: 2026-11-24",
-	    (const void *)tm);
-	buf_printf(&b, "--BOUNDARY\nContent-Type: text/plain\n\n%s\n",
-	    tm->text ? tm->text : "Report attached.");
-	if (tm->csv && tm->filename)
-		add_attachment(&b, tm);
+	buf_printf(&id, "test.%p@shadowserver.org", (const void *)tm);
+	head(&b, tm->authres, tm->extra_headers, tm->from,
+	    tm->subject ? tm->subject : "[Test] Shadowserver Test Open Portmapper Report: 2026-11-24", id.data, tm->text);
+	buf_free(&id);
+	if (tm->csv && tm->filename) {
+		size_t n = strlen(tm->filename);
+
+		if (n > 4 && strcmp(tm->filename + n - 4, ".zip") == 0) {	/* NAME.zip holds NAME */
+			char *member = xstrndup(tm->filename, n - 4);
+			struct testmail_file f = { member, tm->csv };
+
+			attach_zip(&b, tm->filename, &f, 1);
+			free(member);
+		} else
+			attach(&b, tm->filename, tm->csv, strlen(tm->csv));
+	}
 	buf_puts(&b, "--BOUNDARY--\n");
 	if (tm->authres && strcmp(tm->authres, TRUSTED_AUTHRES) == 0) {
 		char *signed_msg = testmail_sign(buf_cstr(&b), NULL);
@@ -158,6 +167,39 @@ testmail_build(const struct testmail *tm)
 		return signed_msg;
 	}
 	return buf_steal(&b);
+}
+
+char *
+testreport_build(const struct testreport *tr)
+{
+	const char *date = tr->date ? tr->date : "2026-11-24";
+	struct buf b = BUF_INIT, subject = BUF_INIT, zip = BUF_INIT, crlf = BUF_INIT;
+	const char *p;
+	char *signed_msg;
+	int n = 0, i;
+
+	while (n < TESTREPORT_FILES && tr->files[n].name)
+		n++;
+	buf_printf(&subject, "[Example] Shadowserver Example Report: %s", date);
+	head(&b, TRUSTED_AUTHRES, NULL, tr->from, subject.data, tr->message_id, NULL);
+	if (tr->zip) {
+		buf_printf(&zip, "%s-reports.csv.zip", date);
+		attach_zip(&b, zip.data, tr->files, n);
+	} else
+		for (i = 0; i < n; i++)
+			attach(&b, tr->files[i].name, tr->files[i].csv, strlen(tr->files[i].csv));
+	buf_puts(&b, "--BOUNDARY--\n");
+	for (p = buf_cstr(&b); *p; p++) {	/* as the MTA hands it over */
+		if (*p == '\n')
+			buf_putc(&crlf, '\r');
+		buf_putc(&crlf, *p);
+	}
+	signed_msg = testmail_sign(buf_cstr(&crlf), NULL);
+	buf_free(&b);
+	buf_free(&subject);
+	buf_free(&zip);
+	buf_free(&crlf);
+	return signed_msg;
 }
 
 const char *

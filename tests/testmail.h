@@ -35,11 +35,30 @@ char *forged_authres_long(void);	/* caller frees */
 /* testmail_build - the message as text (caller frees) */
 char *testmail_build(const struct testmail *tm);
 
-/* testmail_zip - a zip holding one member NAME with DATA (caller frees) */
-char *testmail_zip(const char *name, const char *data, size_t len, size_t *ziplen);
+/* a file of a report: its name (as ShadowServer names it) and its CSV text */
+struct testmail_file {
+	const char *name;
+	const char *csv;
+};
 
-/* testmail_zip2 - a zip holding two members (caller frees) */
-char *testmail_zip2(const char *name1, const char *data1, const char *name2, const char *data2, size_t *ziplen);
+#define TESTREPORT_FILES 4
+
+/*
+ * testreport - a report mail as it comes from ShadowServer through the MTA:
+ * CRLF line ends, DKIM-signed with the test key (d=shadowserver.org) and
+ * TRUSTED_AUTHRES on top, so it is authentic with VerifyDKIM yes and no.
+ * Set the fields by name; what is left out takes the default.
+ */
+struct testreport {
+	const char *from;	/* default "Shadowserver <autoreports@shadowserver.org>" */
+	const char *date;	/* YYYY-MM-DD, in the subject and the zip's name; default 2026-11-24 */
+	const char *message_id;	/* without the <>; NULL: no Message-ID */
+	int zip;		/* all files in one zip ("DATE-reports.csv.zip"); else each attached as it is */
+	struct testmail_file files[TESTREPORT_FILES];	/* up to the first without a name */
+};
+
+/* testreport_build - the message as text (caller frees) */
+char *testreport_build(const struct testreport *tr);
 
 /* testmail_base64_eol - base64 (util's buf_base64) in lines of 76 columns,
  * each ended by EOL ("\n" or "\r\n"); caller frees */

@@ -1,0 +1,121 @@
+/*
+ * testrig - what a unit test runs the pipeline with (see testrig.h).
+ */
+#include "testrig.h"
+#include "test.h"
+#include "testmail.h"
+
+#include "config.h"
+#include "findings.h"
+#include "pipeline.h"
+#include "prefixmap.h"
+#include "store/store.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* database - what the store opens for WANT: a URI, the rig's own SQLite file, or NULL */
+static const char *
+database(struct test_rig *r, const char *want)
+{
+	if (want == NULL || strcmp(want, TEST_RIG_SQLITE) != 0)
+		return want;
+	if (r->db == NULL) {
+		char *dir = test_tmpdir();
+		struct buf path = BUF_INIT;
+
+		buf_printf(&path, "%s/store.db", dir);
+		r->db = buf_steal(&path);
+		free(dir);
+	}
+	return r->db;
+}
+
+int
+test_rig_init(struct test_rig *r, const struct test_rig_spec *spec)
+{
+	const char *const *set;
+	const char *history, *outbox;
+	char err[512];
+
+	memset(r, 0, sizeof(*r));
+	r->cfg = test_config();
+	for (set = spec->settings; set && set[0]; set += 2)
+		if (config_set(r->cfg, set[0], set[1], err, sizeof(err)) != 0) {
+			fprintf(stderr, "  test_rig_init: %s\n", err);
+			abort();
+		}
+	if (spec->catalogue && config_load_catalogue(r->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "  test_rig_init: %s\n", err);
+		abort();
+	}
+	r->map = test_map(spec->map);
+	r->queue_id = spec->queue_id;
+	history = database(r, spec->history);
+	outbox = database(r, spec->outbox);
+	if (history == NULL && outbox == NULL)
+		return 0;
+	r->st = store_open(history, outbox, spec->busy_timeout_ms ? spec->busy_timeout_ms : 2000, err, sizeof(err));
+	if (r->st == NULL) {
+		fprintf(stderr, "  store_open: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+test_rig_free(struct test_rig *r)
+{
+	store_close(r->st);
+	prefixmap_free(r->map);
+	config_free(r->cfg);
+	free(r->db);
+}
+
+struct pipeline_result *
+test_rig_run(const struct test_rig *r, const char *msg, time_t now, char *err, size_t errlen)
+{
+	struct pipeline *p = pipeline_new(r->cfg, r->map);
+	struct pipeline_result *res = NULL;
+
+	pipeline_set_now(p, now);
+	pipeline_set_store(p, r->st, 1);
+	if (r->queue_id)
+		pipeline_set_queue_id(p, r->queue_id);
+	pipeline_feed(p, msg, strlen(msg));
+	if (pipeline_finish(p, &res, err, errlen) != 0)
+		res = NULL;
+	pipeline_free(p);
+	return res;
+}
+
+char *
+test_rig_report(struct test_rig *r, const char *date, const char *type, const char *identifier, const char *csv)
+{
+	struct buf name = BUF_INIT, id = BUF_INIT;
+	char *msg;
+
+	buf_printf(&name, "%s-%s-%s.csv", date, type, identifier);
+	buf_printf(&id, "Message-ID: <report-%d.%s@shadowserver.example>\n", ++r->seq, date);
+	{
+		struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, name.data, csv, NULL, id.data };
+
+		msg = testmail_build(&tm);
+	}
+	buf_free(&name);
+	buf_free(&id);
+	return msg;
+}
+
+time_t
+test_time(const char *when)
+{
+	time_t t = 0;
+
+	if (parse_detection_time(when, &t) != 0) {
+		fprintf(stderr, "  test_time: not a time: %s\n", when);
+		abort();
+	}
+	return t;
+}

@@ -1,0 +1,63 @@
+/*
+ * testrig - what a unit test runs the pipeline with, as the milter runs it
+ *
+ * A rig holds its parts together: the test config (test_config, plus the
+ * settings a test names, plus the shipped catalogue when asked), a customer
+ * map, and a store (the history, the outbox or both: in a fresh SQLite file
+ * or in the database a URI names). test_rig_run feeds a mail through the
+ * pipeline with the rig's store: the history update and the notices commit
+ * in one transaction, as the milter commits them before it answers the MTA.
+ */
+#ifndef SM_TESTRIG_H
+#define SM_TESTRIG_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct config;
+struct prefixmap;
+struct store;
+struct pipeline_result;
+
+/* a store in a fresh SQLite file of the rig's own (its path in test_rig.db) */
+#define TEST_RIG_SQLITE "(a fresh SQLite file)"
+
+struct test_rig_spec {
+	const char *map;		/* the customer map: CSV text, header line included */
+	const char *const *settings;	/* config key, value, ..., NULL (NULL: none) */
+	int catalogue;			/* load the shipped report catalogue */
+	const char *history;		/* StateDB: a URI, TEST_RIG_SQLITE, or NULL: none kept */
+	const char *outbox;		/* OutboxDB: the same choices (TEST_RIG_SQLITE: the same file) */
+	int busy_timeout_ms;		/* the store's; 0: 2000 */
+	const char *queue_id;		/* the MTA's queue id test_rig_run gives; NULL: none */
+};
+
+struct test_rig {
+	struct config *cfg;
+	struct prefixmap *map;
+	struct store *st;		/* NULL: none asked for, or it did not open */
+	char *db;			/* the SQLite file of TEST_RIG_SQLITE, else NULL */
+	const char *queue_id;
+	int seq;			/* a counter for the tests' Message-IDs */
+};
+
+/* test_rig_init - R as SPEC says; -1 (said on stderr) if the store did not open.
+ * A setting or the catalogue that fails to load aborts: the test itself is wrong. */
+int test_rig_init(struct test_rig *r, const struct test_rig_spec *spec);
+void test_rig_free(struct test_rig *r);
+
+/* test_rig_run - MSG through the pipeline at NOW with R's config, map and store
+ * (history kept and notices queued); NULL with ERR when the pipeline fails */
+struct pipeline_result *test_rig_run(const struct test_rig *r, const char *msg, time_t now, char *err,
+    size_t errlen);
+
+/* test_rig_report - a signed report mail of TYPE for IDENTIFIER dated DATE (the file
+ * "DATE-TYPE-IDENTIFIER.csv" holding CSV), with a Message-ID of its own from R's counter;
+ * caller frees */
+char *test_rig_report(struct test_rig *r, const char *date, const char *type, const char *identifier,
+    const char *csv);
+
+/* test_time - "YYYY-MM-DD HH:MM:SS" (UTC) as a time; aborts on anything else */
+time_t test_time(const char *when);
+
+#endif
