@@ -27,12 +27,234 @@ report_file_new(const char *file, const char *type, const char *date, const char
 	return rf;
 }
 
-static void
-finding_free(struct finding *f, size_t ncolumns)
+#define FINDINGS_CHUNK	1024		/* findings a chunk: 64 KiB */
+#define DICT_MAX	255		/* one-byte codes per column (0: written out) */
+#define PROTOCOLS	UINT32_MAX	/* the strtab space of protocols */
+
+/* --- strings kept once ---------------------------------------------------- */
+
+/*
+ * A file's protocols, and per column up to DICT_MAX values, each kept once
+ * and found by (column, text) in one hash table. A row then stores a value
+ * seen before in its column as its one-byte code; a column of values that
+ * never repeat (timestamps) fills its DICT_MAX codes and then writes its
+ * values out, so the table stays small however many rows there are.
+ */
+struct strtab_slot {
+	const char *s;			/* NULL: empty */
+	uint32_t hash, column;		/* column: PROTOCOLS for a protocol */
+	unsigned code;			/* 1..DICT_MAX within the column */
+};
+
+struct column_dict {
+	char **values;			/* code - 1 -> value */
+	unsigned n, cap;
+};
+
+struct strtab {
+	struct strtab_slot *slots;	/* power of two, at most half full */
+	size_t nslots, nused;
+	struct column_dict *dicts;	/* per column */
+	size_t ncolumns;
+	char **protocols;		/* the protocol strings (slots point into them) */
+	size_t nprotocols;
+};
+
+static struct strtab *
+strtab_new(size_t ncolumns)
 {
-	(void)ncolumns;
-	free(f->values);	/* one block: the pointers, then the strings */
-	free(f);
+	struct strtab *t = xcalloc(1, sizeof(*t));
+
+	t->nslots = 64;
+	t->slots = xcalloc(t->nslots, sizeof(*t->slots));
+	t->ncolumns = ncolumns;
+	t->dicts = xcalloc(ncolumns + 1, sizeof(*t->dicts));
+	return t;
+}
+
+static void
+strtab_free(struct strtab *t)
+{
+	size_t i, j;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->ncolumns; i++) {
+		for (j = 0; j < t->dicts[i].n; j++)
+			free(t->dicts[i].values[j]);
+		free(t->dicts[i].values);
+	}
+	for (i = 0; i < t->nprotocols; i++)
+		free(t->protocols[i]);
+	free(t->protocols);
+	free(t->dicts);
+	free(t->slots);
+	free(t);
+}
+
+static uint32_t
+strtab_hash(uint32_t column, const char *s)
+{
+	uint32_t h = 2166136261u ^ column;	/* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* strtab_slot - the slot of (COLUMN, S), or the empty one where it would go */
+static struct strtab_slot *
+strtab_slot(const struct strtab *t, uint32_t column, const char *s, uint32_t hash)
+{
+	size_t i = hash & (t->nslots - 1);
+
+	for (; t->slots[i].s; i = (i + 1) & (t->nslots - 1))
+		if (t->slots[i].hash == hash && t->slots[i].column == column && strcmp(t->slots[i].s, s) == 0)
+			break;
+	return &t->slots[i];
+}
+
+static struct strtab_slot *
+strtab_insert(struct strtab *t, uint32_t column, const char *s, uint32_t hash, unsigned code)
+{
+	struct strtab_slot *slot;
+
+	if ((t->nused + 1) * 2 > t->nslots) {
+		struct strtab_slot *old = t->slots;
+		size_t i, n = t->nslots;
+
+		t->nslots *= 2;
+		t->slots = xcalloc(t->nslots, sizeof(*t->slots));
+		for (i = 0; i < n; i++)
+			if (old[i].s)
+				*strtab_slot(t, old[i].column, old[i].s, old[i].hash) = old[i];
+		free(old);
+	}
+	slot = strtab_slot(t, column, s, hash);
+	*slot = (struct strtab_slot){ s, hash, column, code };
+	t->nused++;
+	return slot;
+}
+
+/* strtab_protocol - S kept once */
+static const char *
+strtab_protocol(struct strtab *t, const char *s)
+{
+	uint32_t hash = strtab_hash(PROTOCOLS, s);
+	struct strtab_slot *slot = strtab_slot(t, PROTOCOLS, s, hash);
+	char *copy;
+
+	if (slot->s)
+		return slot->s;
+	copy = xstrdup(s);
+	t->protocols = xreallocarray(t->protocols, t->nprotocols + 1, sizeof(*t->protocols));
+	t->protocols[t->nprotocols++] = copy;
+	return strtab_insert(t, PROTOCOLS, copy, hash, 0)->s;
+}
+
+/* strtab_code - the code of value S in COLUMN, given one if there is room; 0: none */
+static unsigned
+strtab_code(struct strtab *t, size_t column, const char *s)
+{
+	struct column_dict *d = &t->dicts[column];
+	uint32_t hash = strtab_hash((uint32_t)column, s);
+	struct strtab_slot *slot = strtab_slot(t, (uint32_t)column, s, hash);
+
+	if (slot->s)
+		return slot->code;
+	if (d->n == DICT_MAX)
+		return 0;
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 4;
+		d->values = xreallocarray(d->values, d->cap, sizeof(*d->values));
+	}
+	d->values[d->n] = xstrdup(s);
+	d->n++;
+	return strtab_insert(t, (uint32_t)column, d->values[d->n - 1], hash, d->n)->code;
+}
+
+/* --- a finding's row --------------------------------------------------------
+ *
+ * One block: the network the report listed, when it is larger than the
+ * finding's part (the address's 16 bytes, its family and length: LISTED_SIZE
+ * bytes), then per column a code byte: 1..DICT_MAX is a value kept in the
+ * strtab, 0 is followed by the value written out with its NUL.
+ */
+#define LISTED_SIZE	18
+
+static unsigned char *
+row_encode(struct report_file *rf, const char *const *values, const struct ipaddr *listed, unsigned listed_len)
+{
+	size_t i, size = listed ? LISTED_SIZE : 0;
+	unsigned char *row, *p;
+
+	for (i = 0; i < rf->ncolumns; i++) {
+		const char *v = values[i] ? values[i] : "";
+
+		rf->codes[i] = (unsigned char)strtab_code(rf->strings, i, v);
+		size += 1 + (rf->codes[i] ? 0 : strlen(v) + 1);
+	}
+	p = row = xmalloc(size ? size : 1);
+	if (listed) {
+		memcpy(p, listed->bytes, 16);
+		p[16] = listed->family == AF_INET6;
+		p[17] = (unsigned char)listed_len;
+		p += LISTED_SIZE;
+	}
+	for (i = 0; i < rf->ncolumns; i++) {
+		*p++ = rf->codes[i];
+		if (rf->codes[i] == 0) {
+			const char *v = values[i] ? values[i] : "";
+			size_t len = strlen(v) + 1;
+
+			memcpy(p, v, len);
+			p += len;
+		}
+	}
+	return row;
+}
+
+/* row_column - column I of F's row */
+static const char *
+row_column(const struct report_file *rf, const struct finding *f, size_t column)
+{
+	const unsigned char *p = f->row + (f->listed_in_row ? LISTED_SIZE : 0);
+	size_t i;
+
+	for (i = 0; i < column; i++)
+		p += *p ? 1 : 2 + strlen((const char *)p + 1);
+	return *p ? rf->strings->dicts[column].values[*p - 1] : (const char *)p + 1;
+}
+
+/* set_row - F's row and listed network, from VALUES (under RF's columns) */
+static void
+set_row(struct report_file *rf, struct finding *f, const char *const *values, const struct ipaddr *listed,
+    unsigned listed_len)
+{
+	int network = listed && listed_len < f->len && listed->family == f->ip.family;
+
+	free(f->row);
+	f->row = row_encode(rf, values, network ? listed : NULL, listed_len);
+	f->listed_in_row = (unsigned char)network;
+}
+
+/* --- the findings ---------------------------------------------------------- */
+
+static struct finding *
+finding_at(const struct report_file *rf, size_t i)
+{
+	return &rf->chunks[i / FINDINGS_CHUNK][i % FINDINGS_CHUNK];
+}
+
+/* new_finding - room for one more finding; they never move */
+static struct finding *
+new_finding(struct report_file *rf)
+{
+	if (rf->nfindings % FINDINGS_CHUNK == 0) {
+		rf->chunks = xreallocarray(rf->chunks, rf->nfindings / FINDINGS_CHUNK + 1, sizeof(*rf->chunks));
+		rf->chunks[rf->nfindings / FINDINGS_CHUNK] = xcalloc(FINDINGS_CHUNK, sizeof(struct finding));
+	}
+	return finding_at(rf, rf->nfindings++);
 }
 
 void
@@ -42,17 +264,20 @@ report_file_free(struct report_file *rf)
 
 	if (rf == NULL)
 		return;
-	for (i = 0; i < rf->nall; i++)
-		finding_free(rf->all[i], rf->ncolumns);
+	for (i = 0; i < rf->nfindings; i++)
+		free(finding_at(rf, i)->row);
+	for (i = 0; i < rf->nfindings; i += FINDINGS_CHUNK)
+		free(rf->chunks[i / FINDINGS_CHUNK]);
+	free(rf->chunks);
 	for (i = 0; i < rf->ncolumns; i++)
 		free(rf->columns[i]);
-	for (i = 0; i < rf->ngroups; i++)
-		free(rf->groups[i].findings);
 	free(rf->groups);
+	free(rf->grouped);
 	free(rf->unmatched);
 	free(rf->columns);
-	free(rf->all);
 	free(rf->slots);
+	strtab_free(rf->strings);
+	free(rf->codes);
 	free(rf->file);
 	free(rf->type);
 	free(rf->date);
@@ -182,22 +407,22 @@ finding_hash(const struct finding *key)
 	return h ^ (h >> 29);
 }
 
+/* protocols are kept once per file: the same protocol is the same pointer */
 static int
 finding_same(const struct finding *f, const struct finding *key)
 {
 	return f->ip.family == key->ip.family && memcmp(f->ip.bytes, key->ip.bytes, 16) == 0 &&
-	    f->len == key->len && f->port == key->port && strcmp(f->protocol, key->protocol) == 0;
+	    f->len == key->len && f->port == key->port && f->protocol == key->protocol;
 }
 
 static void
 table_insert(struct report_file *rf, size_t index)
 {
-	const struct finding *f = rf->all[index];
-	size_t i = finding_hash(f) & (rf->nslots - 1);
+	size_t i = finding_hash(finding_at(rf, index)) & (rf->nslots - 1);
 
 	while (rf->slots[i])
 		i = (i + 1) & (rf->nslots - 1);
-	rf->slots[i] = index + 1;
+	rf->slots[i] = (uint32_t)index + 1;
 }
 
 static void
@@ -207,8 +432,8 @@ table_grow(struct report_file *rf)
 
 	free(rf->slots);
 	rf->nslots = rf->nslots ? rf->nslots * 2 : 1024;
-	rf->slots = xcalloc(rf->nslots, sizeof(size_t));
-	for (i = 0; i < rf->nall; i++)
+	rf->slots = xcalloc(rf->nslots, sizeof(*rf->slots));
+	for (i = 0; i < rf->nfindings; i++)
 		table_insert(rf, i);
 }
 
@@ -221,22 +446,25 @@ table_find(const struct report_file *rf, const struct finding *key)
 		return NULL;
 	i = finding_hash(key) & (rf->nslots - 1);
 	for (; rf->slots[i]; i = (i + 1) & (rf->nslots - 1))
-		if (finding_same(rf->all[rf->slots[i] - 1], key))
-			return rf->all[rf->slots[i] - 1];
+		if (finding_same(finding_at(rf, rf->slots[i] - 1), key))
+			return finding_at(rf, rf->slots[i] - 1);
 	return NULL;
 }
 
-static void
-append_finding(struct report_file *rf, struct finding *f)
+/* add_finding - a new finding like KEY, in the dedup table */
+static struct finding *
+add_finding(struct report_file *rf, const struct finding *key)
 {
-	if ((rf->nall + 1) * 2 > rf->nslots)
+	struct finding *f;
+
+	if ((rf->nfindings + 1) * 2 > rf->nslots)
 		table_grow(rf);
-	if (rf->nall == rf->allcap) {
-		rf->allcap = rf->allcap ? rf->allcap * 2 : 256;
-		rf->all = xreallocarray(rf->all, rf->allcap, sizeof(*rf->all));
-	}
-	rf->all[rf->nall] = f;
-	table_insert(rf, rf->nall++);
+	f = new_finding(rf);
+	*f = *key;
+	f->row = NULL;
+	f->listed_in_row = 0;
+	table_insert(rf, rf->nfindings - 1);
+	return f;
 }
 
 /* --- records ------------------------------------------------------------- */
@@ -250,6 +478,9 @@ take_columns(struct report_file *rf, const struct csvreport_row *row)
 	rf->columns = xcalloc(row->ncols ? row->ncols : 1, sizeof(char *));
 	for (i = 0; i < row->ncols; i++)
 		rf->columns[i] = xstrdup(row->names[i]);
+	strtab_free(rf->strings);
+	rf->strings = strtab_new(rf->ncolumns);
+	rf->codes = xcalloc(rf->ncolumns + 1, 1);
 	return 0;
 }
 
@@ -329,70 +560,27 @@ parse_protocol(const char *s, char *out, size_t outlen)
 	return 0;
 }
 
-/*
- * finding_values_copy - N strings in ONE allocation, the pointers first: a
- * report naming 100,000 customers keeps 100,000 of these, not a million
- * small ones (free it with free())
- */
-char **
-finding_values_copy(const char *const *src, size_t n)
-{
-	size_t i, bytes = (n + 1) * sizeof(char *);
-	char **values, *p;
-
-	for (i = 0; i < n; i++)
-		bytes += strlen(src[i] ? src[i] : "") + 1;
-	values = xmalloc(bytes);
-	p = (char *)(values + n + 1);
-	for (i = 0; i < n; i++) {
-		size_t len = strlen(src[i] ? src[i] : "") + 1;
-
-		memcpy(p, src[i] ? src[i] : "", len);
-		values[i] = p;
-		p += len;
-	}
-	values[n] = NULL;
-	return values;
-}
-
-static char **
-copy_values(const struct csvreport_row *row)
-{
-	return finding_values_copy((const char *const *)row->values, row->ncols);
-}
-
-static void
-free_values(char **values, size_t n)
-{
-	(void)n;
-	free(values);
-}
-
-/* record_finding - KEY (owned by ACCOUNT, or nobody) from ROW; a repeat keeps
- * the earliest detection, and the columns of the row it was seen in */
+/* record_finding - KEY (owned by ACCOUNT, or nobody; a part of the network
+ * LISTED/LISTED_LEN) from ROW; a repeat keeps the earliest detection, and the
+ * columns of the row it was seen in */
 static void
 record_finding(struct report_file *rf, const struct csvreport_row *row, const struct finding *key,
-    const struct account *account)
+    const struct ipaddr *listed, unsigned listed_len, const struct account *account)
 {
 	struct finding *f = table_find(rf, key);
 
 	if (f != NULL) {
 		if (key->detected < f->detected) {
 			f->detected = key->detected;
-			f->listed = key->listed;
-			f->listed_len = key->listed_len;
-			if (f->values) {
-				free_values(f->values, rf->ncolumns);
-				f->values = copy_values(row);
-			}
+			if (f->row)
+				set_row(rf, f, (const char *const *)row->values, listed, listed_len);
 		}
 		return;
 	}
-	f = xmalloc(sizeof(*f));
-	*f = *key;
+	f = add_finding(rf, key);
 	f->account = account;
-	f->values = account ? copy_values(row) : NULL;
-	append_finding(rf, f);
+	if (account)
+		set_row(rf, f, (const char *const *)row->values, listed, listed_len);
 }
 
 /* what record_part needs for each part of a listed network */
@@ -410,7 +598,7 @@ record_part(void *ctx, const struct account *account, const struct ipaddr *part,
 
 	k.ip = *part;
 	k.len = part_len;
-	record_finding(p->rf, p->row, &k, account);
+	record_finding(p->rf, p->row, &k, &p->key->ip, p->key->len, account);
 }
 
 /* record_network - a finding for each customer inside KEY's network, or an
@@ -422,7 +610,7 @@ record_network(struct report_file *rf, const struct prefixmap *map, const struct
 	struct parts p = { rf, row, key };
 
 	if (prefixmap_overlaps(map, &key->ip, key->len, record_part, &p) == 0)
-		record_finding(rf, row, key, NULL);
+		record_finding(rf, row, key, NULL, 0, NULL);
 }
 
 static void
@@ -541,6 +729,7 @@ report_file_add_row(struct report_file *rf, const struct prefixmap *map, const s
 {
 	struct finding key;
 	const char *bad, *port, *proto;
+	char protocol[16];
 	int host;
 
 	if (rf->columns == NULL && check_header(rf, row) != 0)
@@ -551,8 +740,6 @@ report_file_add_row(struct report_file *rf, const struct prefixmap *map, const s
 	memset(&key, 0, sizeof(key));
 	if ((host = choose_host(rf, map, row, &key, &bad)) < 0)
 		return skip_row(rf, row, "ip", bad);
-	key.listed = key.ip;
-	key.listed_len = key.len;
 	if (parse_detection_time(row_value(rf, row, "timestamp"), &key.detected) != 0)
 		return skip_row(rf, row, "timestamp", row_value(rf, row, "timestamp"));
 	port = value_at(row, rf->cols.host[host].port);
@@ -562,30 +749,36 @@ report_file_add_row(struct report_file *rf, const struct prefixmap *map, const s
 	proto = value_at(row, rf->cols.protocol);
 	if (*proto == '\0')
 		proto = rf->transport;
-	if (parse_protocol(proto, key.protocol, sizeof(key.protocol)) != 0)
+	if (parse_protocol(proto, protocol, sizeof(protocol)) != 0)
 		return skip_row(rf, row, "protocol", proto);
+	key.protocol = strtab_protocol(rf->strings, protocol);
 	if (key.len < ipaddr_bits(&key.ip))
 		record_network(rf, map, row, &key);
 	else
-		record_finding(rf, row, &key, prefixmap_lookup(map, &key.ip));
+		record_finding(rf, row, &key, NULL, 0, prefixmap_lookup(map, &key.ip));
 	return 0;
 }
 
 /* --- grouping ------------------------------------------------------------ */
 
-static int
-finding_order(const void *a, const void *b)
+int
+finding_compare(const struct finding *a, const struct finding *b)
 {
-	const struct finding *fa = *(struct finding *const *)a, *fb = *(struct finding *const *)b;
-	int c = ipaddr_compare(&fa->ip, &fb->ip);
+	int c = ipaddr_compare(&a->ip, &b->ip);
 
 	if (c)
 		return c;
-	if (fa->len != fb->len)
-		return fa->len < fb->len ? -1 : 1;
-	if (fa->port != fb->port)
-		return fa->port < fb->port ? -1 : 1;
-	return strcmp(fa->protocol, fb->protocol);
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return a->protocol == b->protocol ? 0 : strcmp(a->protocol, b->protocol);
+}
+
+static int
+finding_order(const void *a, const void *b)
+{
+	return finding_compare(*(struct finding *const *)a, *(struct finding *const *)b);
 }
 
 /* matched findings by account name, then address: groups become runs */
@@ -593,49 +786,87 @@ static int
 account_then_address(const void *a, const void *b)
 {
 	const struct finding *fa = *(struct finding *const *)a, *fb = *(struct finding *const *)b;
-	int c = strcmp(fa->account->name, fb->account->name);
+	int c = fa->account == fb->account ? 0 : strcmp(fa->account->name, fb->account->name);
 
-	return c ? c : finding_order(a, b);
+	return c ? c : finding_compare(fa, fb);
 }
 
+/* build_groups - the runs of one account in rf->grouped, sorted, as groups */
 static void
-build_groups(struct report_file *rf, struct finding **matched, size_t n)
+build_groups(struct report_file *rf, size_t n)
 {
-	size_t i, start;
+	struct finding **m = rf->grouped;
+	size_t i, start, ngroups = 0;
 
-	qsort(matched, n, sizeof(*matched), account_then_address);
+	qsort(m, n, sizeof(*m), account_then_address);
+	for (i = 0; i < n; i++)
+		ngroups += i == 0 || m[i]->account != m[i - 1]->account;
+	rf->groups = xcalloc(ngroups + 1, sizeof(*rf->groups));
 	for (start = 0; start < n; start = i) {
-		for (i = start; i < n && matched[i]->account == matched[start]->account; i++)
+		for (i = start; i < n && m[i]->account == m[start]->account; i++)
 			;
-		rf->groups = xreallocarray(rf->groups, rf->ngroups + 1, sizeof(*rf->groups));
-		rf->groups[rf->ngroups].account = matched[start]->account;
-		rf->groups[rf->ngroups].nfindings = i - start;
-		rf->groups[rf->ngroups].findings = xreallocarray(NULL, i - start, sizeof(*matched));
-		memcpy(rf->groups[rf->ngroups].findings, matched + start, (i - start) * sizeof(*matched));
-		rf->ngroups++;
+		rf->groups[rf->ngroups++] = (struct notice_group){ m[start]->account, m + start, i - start };
 	}
 }
 
 void
 report_file_close(struct report_file *rf)
 {
-	struct finding **matched = xreallocarray(NULL, rf->nall + 1, sizeof(*matched));
-	size_t i, nmatched = 0;
+	size_t i, nmatched = 0, nunmatched = 0;
 
-	free(rf->slots);	/* the table refers to the unsorted order */
+	free(rf->slots);	/* no more rows */
 	rf->slots = NULL;
 	rf->nslots = 0;
-	if (rf->nall > 1)
-		qsort(rf->all, rf->nall, sizeof(*rf->all), finding_order);
-	rf->unmatched = xreallocarray(NULL, rf->nall + 1, sizeof(*rf->unmatched));
-	for (i = 0; i < rf->nall; i++) {
-		if (rf->all[i]->account == NULL)
-			rf->unmatched[rf->nunmatched++] = rf->all[i];
+	for (i = 0; i < rf->nfindings; i++)
+		nunmatched += finding_at(rf, i)->account == NULL;
+	rf->grouped = xcalloc(rf->nfindings - nunmatched + 1, sizeof(*rf->grouped));
+	rf->unmatched = xcalloc(nunmatched + 1, sizeof(*rf->unmatched));
+	for (i = 0; i < rf->nfindings; i++) {
+		struct finding *f = finding_at(rf, i);
+
+		if (f->account == NULL)
+			rf->unmatched[rf->nunmatched++] = f;
 		else
-			matched[nmatched++] = rf->all[i];
+			rf->grouped[nmatched++] = f;
 	}
-	build_groups(rf, matched, nmatched);
-	free(matched);
+	if (rf->nunmatched > 1)
+		qsort(rf->unmatched, rf->nunmatched, sizeof(*rf->unmatched), finding_order);
+	build_groups(rf, nmatched);
+}
+
+struct finding *
+report_file_adopt(struct report_file *rf, const struct report_file *from, const struct finding *f)
+{
+	struct finding *copy = new_finding(rf);
+	const char **values;
+	struct ipaddr listed;
+	unsigned listed_len = 0;
+	size_t i, j;
+
+	*copy = *f;
+	copy->row = NULL;
+	copy->listed_in_row = 0;
+	if (rf->strings == NULL) {	/* a file without a header yet */
+		rf->strings = strtab_new(rf->ncolumns);
+		rf->codes = xcalloc(rf->ncolumns + 1, 1);
+	}
+	copy->protocol = strtab_protocol(rf->strings, f->protocol);
+	if (f->row == NULL)
+		return copy;
+	values = xcalloc(rf->ncolumns + 1, sizeof(*values));
+	for (i = 0; i < rf->ncolumns; i++) {
+		for (j = 0; j < from->ncolumns && strcmp(from->columns[j], rf->columns[i]) != 0; j++)
+			;
+		values[i] = j < from->ncolumns ? row_column(from, f, j) : "";
+	}
+	if (f->listed_in_row) {
+		memcpy(listed.bytes, f->row, 16);
+		listed.family = f->row[16] ? AF_INET6 : AF_INET;
+		listed_len = f->row[17];
+	}
+	set_row(rf, copy, values, f->listed_in_row ? &listed : NULL, f->listed_in_row ? listed_len : 0);
+	free(values);
+	return copy;
 }
 
 void
@@ -668,14 +899,17 @@ void
 finding_listed(const struct finding *f, char *out, size_t outlen)
 {
 	char addr[IPADDR_STRLEN];
+	struct ipaddr listed;
 
-	if (f->listed_len >= f->len || f->listed.family != f->ip.family) {
+	if (!f->listed_in_row) {
 		if (outlen)
 			out[0] = '\0';
 		return;
 	}
-	ipaddr_format(&f->listed, addr, sizeof(addr));
-	snprintf(out, outlen, "%s/%u", addr, f->listed_len);
+	memcpy(listed.bytes, f->row, 16);
+	listed.family = f->row[16] ? AF_INET6 : AF_INET;
+	ipaddr_format(&listed, addr, sizeof(addr));
+	snprintf(out, outlen, "%s/%u", addr, f->row[17]);
 }
 
 const char *
@@ -683,5 +917,5 @@ report_file_value(const struct report_file *rf, const struct finding *f, const c
 {
 	int i = column_index(rf, name);
 
-	return i < 0 || f->values == NULL ? NULL : f->values[i];
+	return i < 0 || f->row == NULL ? NULL : row_column(rf, f, (size_t)i);
 }

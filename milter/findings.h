@@ -20,12 +20,19 @@
  * Memory grows with distinct findings, not with rows: a report repeating the
  * same services costs the same however long it is.
  *
- * Owns: the findings, the dedup hash table, the groups.
+ * A finding is kept small, since a report can name a hundred thousand
+ * customers: the fixed fields, and its row as one block of bytes in which a
+ * value the file repeats (the ASN, the country, "udp") is a one-byte code
+ * for a string kept once per file, and any other value is written out.
+ *
+ * Owns: the findings and their rows, the dedup hash table, the strings kept
+ * once, the groups.
  */
 #ifndef SM_FINDINGS_H
 #define SM_FINDINGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "hostcols.h"
@@ -38,26 +45,28 @@ struct account;
 struct catalogue_entry;
 struct prefixmap;
 struct csvreport_row;
+struct strtab;
 
 struct finding {
 	struct ipaddr ip;		/* the host; for a listed network, the part of it
 					 * that is the account's (or the whole network) */
 	unsigned len;			/* prefix length of ip: 32/128 for a host */
-	struct ipaddr listed;		/* the network the report listed (= ip for a host) */
-	unsigned listed_len;
 	int port;			/* -1 when the report has none */
-	int source_port;		/* port is the port the host connected from
+	unsigned char source_port;	/* port is the port the host connected from
 					 * (src_port of an event report) */
-	char protocol[16];		/* lowercased; "" when none */
-	time_t detected;		/* earliest detection time seen (values are that row's) */
+	unsigned char listed_in_row;	/* private: row starts with the listed network */
+	time_t detected;		/* earliest detection time seen (row is that row's) */
+	const char *protocol;		/* lowercased, "" when none; kept once per file */
 	const struct account *account;	/* NULL: nobody's */
-	char **values;			/* the record's values, aligned to report_file.columns
-					 * (matched findings only; else NULL) */
+	unsigned char *row;		/* private: the record it came from, encoded
+					 * (matched findings only; else NULL): read it
+					 * with report_file_value and finding_listed */
 };
 
 struct notice_group {
 	const struct account *account;
-	struct finding **findings;	/* sorted by address, port, protocol */
+	struct finding **findings;	/* sorted by address, port, protocol; a slice
+					 * of report_file.grouped */
 	size_t nfindings;
 };
 
@@ -79,13 +88,16 @@ struct report_file {
 	char transport[16];		/* the catalogue's transport for the type, lowercase, or "" */
 	struct notice_group *groups;	/* after report_file_close */
 	size_t ngroups;
+	struct finding **grouped;	/* the groups' findings, one block (owned) */
 	struct finding **unmatched;	/* after report_file_close, sorted */
 	size_t nunmatched;
 	/* private */
-	struct finding **all;
-	size_t nall, allcap;
-	size_t *slots;			/* open-addressing table of all[] indices + 1 */
+	struct finding **chunks;	/* the findings, FINDINGS_CHUNK a chunk: they never move */
+	size_t nfindings;
+	uint32_t *slots;		/* dedup: open addressing of finding indices + 1 */
 	size_t nslots;
+	struct strtab *strings;		/* protocols and the rows' common values, kept once */
+	unsigned char *codes;		/* scratch: a row's value codes while it is encoded */
 };
 
 struct report_file *report_file_new(const char *file, const char *type, const char *date,
@@ -120,11 +132,19 @@ void finding_endpoint(const struct finding *f, char *out, size_t outlen);
  * is larger than the finding's part; "" otherwise */
 void finding_listed(const struct finding *f, char *out, size_t outlen);
 
-/* finding_values_copy - N strings (NULL as "") in one allocation, as a
- * finding's values are kept; free with free() */
-char **finding_values_copy(const char *const *values, size_t n);
+/* finding_compare - the order of a group's findings: address, prefix length,
+ * port, protocol (0: the same finding) */
+int finding_compare(const struct finding *a, const struct finding *b);
 
-/* report_file_value - column NAME of finding F, or NULL */
+/*
+ * report_file_adopt - a copy of F, a finding of FROM, owned by RF and with
+ * its row's values under RF's columns (a column RF has and FROM lacks reads
+ * ""): how one file's findings join another's groups
+ */
+struct finding *report_file_adopt(struct report_file *rf, const struct report_file *from,
+    const struct finding *f);
+
+/* report_file_value - column NAME of finding F (one of RF's), or NULL */
 const char *report_file_value(const struct report_file *rf, const struct finding *f, const char *name);
 
 /* parse_detection_time - "YYYY-MM-DD HH:MM:SS" UTC (also T, Z, +00:00); -1 if bad */

@@ -608,70 +608,27 @@ struct merge_item {			/* a finding with what the history said of it */
 	struct state_finding h;
 };
 
+/* the group's order; the same finding in two files: the earliest detection first */
 static int
 item_order(const void *a, const void *b)
 {
 	const struct finding *fa = ((const struct merge_item *)a)->f, *fb = ((const struct merge_item *)b)->f;
-	int c = ipaddr_compare(&fa->ip, &fb->ip);
+	int c = finding_compare(fa, fb);
 
 	if (c)
-		return c;
-	if (fa->len != fb->len)
-		return fa->len < fb->len ? -1 : 1;
-	if (fa->port != fb->port)
-		return fa->port < fb->port ? -1 : 1;
-	if ((c = strcmp(fa->protocol, fb->protocol)) != 0)
 		return c;
 	return fa->detected < fb->detected ? -1 : fa->detected > fb->detected;
 }
 
-static int
-same_columns(const struct report_file *a, const struct report_file *b)
-{
-	size_t i;
-
-	if (a->ncolumns != b->ncolumns)
-		return 0;
-	for (i = 0; i < a->ncolumns; i++)
-		if (strcmp(a->columns[i], b->columns[i]) != 0)
-			return 0;
-	return 1;
-}
-
 /*
- * adopt - F (a finding of FROM) as the template will read it through INTO:
- * itself when the files have the same columns, else a copy whose values
- * follow INTO's columns, owned by INTO
+ * merged_group - the account's groups in PARTS[0..N) as one into G, findings
+ * sorted, each once; G's findings go to DST (room for all of the parts'). A
+ * finding of another file is adopted by INTO, so that the template reads its
+ * values through INTO's columns.
  */
-static struct finding *
-adopt(struct report_file *into, const struct report_file *from, struct finding *f)
-{
-	struct finding *copy;
-	const char **v;
-	size_t i, j;
-
-	if (from == into || same_columns(into, from))
-		return f;
-	v = xcalloc(into->ncolumns + 1, sizeof(*v));
-
-	copy = xmalloc(sizeof(*copy));
-	*copy = *f;
-	for (i = 0; i < into->ncolumns; i++) {
-		for (j = 0; j < from->ncolumns && strcmp(from->columns[j], into->columns[i]) != 0; j++)
-			;
-		v[i] = j < from->ncolumns && f->values ? f->values[j] : "";
-	}
-	copy->values = finding_values_copy(v, into->ncolumns);
-	free(v);
-	into->all = xreallocarray(into->all, into->nall + 1, sizeof(*into->all));
-	into->all[into->nall++] = copy;
-	return copy;
-}
-
-/* merged_group - the account's groups in PARTS[0..N) as one, findings sorted, each once */
 static void
 merged_group(struct pipeline_result *r, struct report_file *into, const struct merge_part *parts, size_t n,
-    struct notice_group *g, struct state_group *h)
+    struct finding **dst, struct notice_group *g, struct state_group *h)
 {
 	struct merge_item *items;
 	size_t i, j, total = 0, k = 0;
@@ -686,7 +643,7 @@ merged_group(struct pipeline_result *r, struct report_file *into, const struct m
 		const struct state_group *ph = o->history ? &o->history->groups[parts[i].group] : NULL;
 
 		for (j = 0; j < pg->nfindings; j++, k++) {
-			items[k].f = adopt(into, o->rf, pg->findings[j]);
+			items[k].f = o->rf == into ? pg->findings[j] : report_file_adopt(into, o->rf, pg->findings[j]);
 			if (ph)
 				items[k].h = ph->findings[j];
 		}
@@ -697,20 +654,26 @@ merged_group(struct pipeline_result *r, struct report_file *into, const struct m
 	}
 	qsort(items, total, sizeof(*items), item_order);
 	g->account = parts[0].account;
-	g->findings = xcalloc(total + 1, sizeof(*g->findings));
+	g->findings = dst;
 	h->findings = xcalloc(total + 1, sizeof(*h->findings));
 	for (i = 0, g->nfindings = 0; i < total; i++) {
-		if (g->nfindings > 0) {
-			const struct finding *a = items[i].f, *b = g->findings[g->nfindings - 1];
-
-			if (ipaddr_compare(&a->ip, &b->ip) == 0 && a->len == b->len && a->port == b->port &&
-			    strcmp(a->protocol, b->protocol) == 0)
-				continue;	/* in two files: the earliest detection is kept */
-		}
+		if (g->nfindings > 0 && finding_compare(items[i].f, g->findings[g->nfindings - 1]) == 0)
+			continue;	/* in two files: the earliest detection is kept */
 		h->findings[g->nfindings] = items[i].h;
 		g->findings[g->nfindings++] = items[i].f;
 	}
 	free(items);
+}
+
+/* same_type - report I is a readable file of report FIRST's type (and as
+ * much history), not yet merged into another */
+static int
+same_type(const struct pipeline_result *r, size_t first, size_t i)
+{
+	const struct report_output *o = &r->reports[i], *into = &r->reports[first];
+
+	return !o->rf->error && !o->merged_into && strcmp(o->rf->type, into->rf->type) == 0 &&
+	    (o->history == NULL) == (into->history == NULL);
 }
 
 /*
@@ -724,31 +687,37 @@ static void
 merge_same_type(struct pipeline_result *r, size_t first)
 {
 	struct report_output *into = &r->reports[first];
-	struct merge_part *parts = NULL;
+	struct merge_part *parts;
 	struct notice_group *groups;
+	struct finding **block, **next;
 	struct state_group *hist = NULL;
-	size_t i, j, n = 0, ngroups = 0, files = 0;
+	size_t i, j, n = 0, ngroups = 0, files = 0, total = 0;
 
+	for (i = first; i < r->nreports; i++)
+		files += same_type(r, first, i);
+	if (files < 2)
+		return;
 	for (i = first; i < r->nreports; i++) {
+		if (!same_type(r, first, i))
+			continue;
+		n += r->reports[i].rf->ngroups;
+		for (j = 0; j < r->reports[i].rf->ngroups; j++)
+			total += r->reports[i].rf->groups[j].nfindings;
+	}
+	parts = xcalloc(n + 1, sizeof(*parts));
+	for (i = first, n = 0; i < r->nreports; i++) {
 		struct report_output *o = &r->reports[i];
 
-		if (o->rf->error || o->merged_into || strcmp(o->rf->type, into->rf->type) != 0 ||
-		    (o->history == NULL) != (into->history == NULL))
+		if (!same_type(r, first, i))
 			continue;
-		files++;
 		if (i != first)
 			o->merged_into = into->rf->file;
-		for (j = 0; j < o->rf->ngroups; j++) {
-			parts = xreallocarray(parts, n + 1, sizeof(*parts));
+		for (j = 0; j < o->rf->ngroups; j++)
 			parts[n++] = (struct merge_part){ o->rf->groups[j].account, i, j };
-		}
-	}
-	if (files < 2) {
-		free(parts);
-		return;
 	}
 	qsort(parts, n, sizeof(*parts), part_order);
 	groups = xcalloc(n + 1, sizeof(*groups));
+	next = block = xcalloc(total + 1, sizeof(*block));
 	if (into->history)
 		hist = xcalloc(n + 1, sizeof(*hist));
 	for (i = 0; i < n; i = j) {
@@ -756,17 +725,18 @@ merge_same_type(struct pipeline_result *r, size_t first)
 
 		for (j = i; j < n && parts[j].account == parts[i].account; j++)
 			;
-		merged_group(r, into->rf, parts + i, j - i, &groups[ngroups], &h);
+		merged_group(r, into->rf, parts + i, j - i, next, &groups[ngroups], &h);
+		next += groups[ngroups].nfindings;
 		if (hist)
 			hist[ngroups] = h;
 		else
 			free(h.findings);
 		ngroups++;
 	}
-	for (i = 0; i < into->rf->ngroups; i++)
-		free(into->rf->groups[i].findings);
 	free(into->rf->groups);
+	free(into->rf->grouped);
 	into->rf->groups = groups;
+	into->rf->grouped = block;
 	into->rf->ngroups = ngroups;
 	if (into->history) {
 		for (i = 0; i < into->history->ngroups; i++)
@@ -886,17 +856,7 @@ struct closed_finding {
 static int
 closed_order(const void *a, const void *b)
 {
-	const struct finding *fa = &((const struct closed_finding *)a)->f;
-	const struct finding *fb = &((const struct closed_finding *)b)->f;
-	int c = ipaddr_compare(&fa->ip, &fb->ip);
-
-	if (c)
-		return c;
-	if (fa->len != fb->len)
-		return fa->len < fb->len ? -1 : 1;
-	if (fa->port != fb->port)
-		return fa->port < fb->port ? -1 : 1;
-	return strcmp(fa->protocol, fb->protocol);
+	return finding_compare(&((const struct closed_finding *)a)->f, &((const struct closed_finding *)b)->f);
 }
 
 /* closed_findings - C's findings owned by its account in today's customer
@@ -919,11 +879,9 @@ closed_findings(const struct pipeline *p, const struct state_closed *c, const st
 		    (x->f.account = prefixmap_lookup(p->map, &x->f.ip)) == NULL ||
 		    strcmp(x->f.account->name, c->account) != 0)
 			continue;
-		x->f.listed = x->f.ip;
-		x->f.listed_len = x->f.len;
 		*account = x->f.account;
 		x->f.port = it->port;
-		snprintf(x->f.protocol, sizeof(x->f.protocol), "%s", it->protocol);
+		x->f.protocol = it->protocol;
 		x->f.detected = it->last_seen;
 		x->h.first_seen = it->first_seen;
 		x->h.times_reported = it->times_reported;

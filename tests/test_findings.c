@@ -155,3 +155,107 @@ TEST(findings, the_first_error_is_kept)
 	CHECK_STR(rf->error, "first");
 	report_file_free(rf);
 }
+
+/* a finding's row is encoded (values a column repeats are kept once per
+ * file, up to 255 a column): every value must read back as its row had it */
+TEST(findings, every_value_of_a_row_reads_back_past_the_kept_ones)
+{
+	struct prefixmap *map = test_map("prefix,account,email\n10.0.0.0/8,acme,ops@acme.example\n");
+	struct buf csv = BUF_INIT;
+	struct report_file *rf;
+	char want[64];
+	size_t i, bad = 0;
+
+	/* 700 hosts: a unique hostname each, a tag out of 3, an empty column,
+	 * and the first 300 seen again later with an earlier time and new values */
+	buf_puts(&csv, "timestamp,ip,port,protocol,hostname,tag,empty\n");
+	for (i = 0; i < 700; i++)
+		buf_printf(&csv, "2026-11-24 02:%02zu:%02zu,10.0.%zu.%zu,111,udp,host-%zu.example,tag%zu,\n", i / 60 % 60,
+		    i % 60, i / 256, i % 256, i, i % 3);
+	for (i = 0; i < 300; i++)
+		buf_printf(&csv, "2026-11-24 01:00:00,10.0.%zu.%zu,111,UDP,early-%zu.example,tag%zu,x\n", i / 256,
+		    i % 256, i, i % 3 + 10);
+	rf = read_report(map, "scan_portmapper", csv.data);
+	REQUIRE(rf->error == NULL);
+	REQUIRE(rf->ngroups == 1);
+	REQUIRE(rf->groups[0].nfindings == 700);
+	for (i = 0; i < 700; i++) {
+		const struct finding *f = rf->groups[0].findings[i];	/* sorted by address: row order */
+		int early = i < 300;
+
+		snprintf(want, sizeof(want), early ? "early-%zu.example" : "host-%zu.example", i);
+		bad += strcmp(report_file_value(rf, f, "hostname"), want) != 0;
+		snprintf(want, sizeof(want), "tag%zu", early ? i % 3 + 10 : i % 3);
+		bad += strcmp(report_file_value(rf, f, "tag"), want) != 0;
+		bad += strcmp(report_file_value(rf, f, "empty"), early ? "x" : "") != 0;
+		bad += strcmp(report_file_value(rf, f, "protocol"), early ? "UDP" : "udp") != 0;
+		bad += strcmp(f->protocol, "udp") != 0;
+		snprintf(want, sizeof(want), "10.0.%zu.%zu", i / 256, i % 256);
+		bad += strcmp(report_file_value(rf, f, "ip"), want) != 0;
+	}
+	CHECK_INT(bad, 0);
+	CHECK(report_file_value(rf, rf->groups[0].findings[0], "no_such_column") == NULL);
+	report_file_free(rf);
+	buf_free(&csv);
+	prefixmap_free(map);
+}
+
+TEST(findings, a_listed_network_is_kept_with_its_row)
+{
+	struct prefixmap *map = test_map("prefix,account,email\n198.51.100.8/29,acme,ops@acme.example\n"
+	    "198.51.100.64/26,bob,bob@bob.example\n");
+	struct report_file *rf = read_report(map, "scan_portmapper",
+	    "timestamp,ip,port,protocol,tag\n"
+	    "2026-11-24 01:00:00,198.51.100.0/24,111,udp,net\n"
+	    "2026-11-24 01:00:00,198.51.100.70,111,udp,host\n");
+	char s[64];
+
+	REQUIRE(rf->error == NULL);
+	REQUIRE(rf->ngroups == 2);
+	REQUIRE(rf->groups[0].nfindings == 1);
+	finding_address(rf->groups[0].findings[0], s, sizeof(s));
+	CHECK_STR(s, "198.51.100.8/29");
+	finding_listed(rf->groups[0].findings[0], s, sizeof(s));
+	CHECK_STR(s, "198.51.100.0/24");
+	CHECK_STR(report_file_value(rf, rf->groups[0].findings[0], "tag"), "net");
+	REQUIRE(rf->groups[1].nfindings == 2);	/* bob: his /26 of the network, and a host in it */
+	finding_listed(rf->groups[1].findings[0], s, sizeof(s));
+	CHECK_STR(s, "198.51.100.0/24");
+	finding_listed(rf->groups[1].findings[1], s, sizeof(s));
+	CHECK_STR(s, "");
+	CHECK_STR(report_file_value(rf, rf->groups[1].findings[1], "tag"), "host");
+	report_file_free(rf);
+	prefixmap_free(map);
+}
+
+/* one file's finding joins another's groups: its values follow the other's columns */
+TEST(findings, an_adopted_finding_reads_through_the_adopting_files_columns)
+{
+	struct prefixmap *map = test_map(MAP);
+	struct report_file *a = read_report(map, "scan_portmapper",
+	    "timestamp,ip,port,protocol,hostname\n2026-11-24 01:00:00,192.0.2.5,111,udp,a.example\n");
+	struct report_file *b = read_report(map, "scan_portmapper",
+	    "timestamp,tag,ip,port,protocol\n2026-11-24 02:00:00,bee,192.0.2.0/24,111,tcp\n");
+	struct finding *copy;
+	char s[64];
+
+	REQUIRE(a->error == NULL && b->error == NULL);
+	REQUIRE(b->ngroups == 2 && b->groups[0].nfindings == 1);
+	copy = report_file_adopt(a, b, b->groups[0].findings[0]);
+	CHECK_STR(copy->protocol, "tcp");
+	CHECK_INT(copy->detected, b->groups[0].findings[0]->detected);
+	CHECK_STR(report_file_value(a, copy, "ip"), "192.0.2.0/24");
+	CHECK_STR(report_file_value(a, copy, "hostname"), "");
+	CHECK(report_file_value(a, copy, "tag") == NULL);	/* not one of a's columns */
+	finding_listed(copy, s, sizeof(s));
+	CHECK_STR(s, "192.0.2.0/24");
+	finding_address(copy, s, sizeof(s));
+	CHECK_STR(s, "192.0.2.0/25");
+	CHECK(finding_compare(copy, b->groups[0].findings[0]) == 0);
+	CHECK(finding_compare(copy, a->groups[0].findings[0]) < 0);
+	report_file_free(b);	/* the copy is a's: nothing of it is b's */
+	CHECK_STR(report_file_value(a, copy, "ip"), "192.0.2.0/24");
+	CHECK_STR(copy->protocol, "tcp");
+	report_file_free(a);
+	prefixmap_free(map);
+}
