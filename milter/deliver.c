@@ -19,7 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#define MARK_HOLD_MS 3000	/* SQLite's write lock, held for the MTA's answer to the end of DATA */
+#define STOP_WAIT_MS 10000	/* a stop waits this long for the answer to an end that went out */
 
 static int stop_requested;	/* read and written with __atomic builtins */
 
@@ -62,12 +66,37 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/*
+ * wait_child - sendmail's exit status; while it runs, HOOKS' waiting is
+ * called between naps that grow from 1 ms to 50 ms. -1 when it is unknown.
+ */
+static int
+wait_child(pid_t pid, const struct deliver_hooks *hooks)
+{
+	useconds_t nap = 1000;
+	int status;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, &status, hooks && hooks->waiting ? WNOHANG : 0);
+		if (r == pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r == 0) {
+			hooks->waiting(hooks->ctx);
+			usleep(nap);
+			nap = nap < 50000 ? nap * 2 : nap;
+		}
+	}
+}
+
 static int
 via_sendmail(const char *path, const char *from, char *const *rcpts, size_t n, const char *message,
-    deliver_accepted_fn accepted, void *ctx, char *err, size_t errlen)
+    const struct deliver_hooks *hooks, char *err, size_t errlen)
 {
 	char **argv = xcalloc(n + 6, sizeof(char *));
-	int fds[2], status, wrote;
+	int fds[2], status, wrote, withheld = 0;
 	size_t i, a = 0;
 	pid_t pid;
 
@@ -91,30 +120,64 @@ via_sendmail(const char *path, const char *from, char *const *rcpts, size_t n, c
 	free(argv);
 	close(fds[0]);
 	wrote = write_all(fds[1], message, strlen(message));
+	/* the end of the message is EOF: killed before it, sendmail queues nothing */
+	if (wrote == 0 && hooks && hooks->before_end && hooks->before_end(hooks->ctx) != 0) {
+		kill(pid, SIGKILL);
+		withheld = 1;
+	}
 	close(fds[1]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (wrote != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		err_set(err, errlen, "%s %s (status %d)", path, wrote ? "did not read the message" : "failed",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	status = wait_child(pid, withheld ? NULL : hooks);
+	if (withheld) {
+		err_set(err, errlen, "%s: the end of the message was withheld", path);
 		return -1;
 	}
-	if (accepted)	/* sendmail has queued it: mark it before anything else */
-		accepted(ctx);
+	if (wrote != 0 || status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		err_set(err, errlen, "%s %s (status %d)", path, wrote ? "did not read the message" : "failed",
+		    status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return -1;
+	}
+	if (hooks && hooks->accepted)	/* sendmail has queued it */
+		hooks->accepted(hooks->ctx);
 	return 0;
 }
 
+/* an SMTP transfer: the message going out, and where its end is */
 struct upload {
 	const char *p;
 	size_t left;
+	const struct deliver_hooks *hooks;
+	int end_sent;			/* the body is all out: libcurl sends (or sent) the final dot */
+	int withheld;			/* before_end refused: the dot never goes out */
+	struct timespec end_at;
 };
 
+static long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* read_upload - libcurl's read callback; returning 0 ends the upload, and libcurl then sends the dot */
 static size_t
 read_upload(char *dst, size_t size, size_t nmemb, void *ctx)
 {
 	struct upload *u = ctx;
 	size_t n = size * nmemb < u->left ? size * nmemb : u->left;
 
+	if (n == 0 && !u->end_sent) {
+		const struct deliver_hooks *h = u->hooks;
+
+		if (h && h->before_end && h->before_end(h->ctx) != 0) {
+			u->withheld = 1;
+			return CURL_READFUNC_ABORT;
+		}
+		u->end_sent = 1;
+		clock_gettime(CLOCK_MONOTONIC, &u->end_at);
+		return 0;
+	}
 	memcpy(dst, u->p, n);
 	u->p += n;
 	u->left -= n;
@@ -135,32 +198,45 @@ to_crlf(const char *message)
 	return buf_steal(&b);
 }
 
-/* abandon_on_stop - libcurl's progress callback: a stop abandons the transfer */
+/*
+ * on_progress - libcurl's progress callback, at least about once a second.
+ * A stop abandons the transfer; but once the dot went out the MTA may be
+ * accepting the message, so a stop waits STOP_WAIT_MS for its answer first.
+ */
 static int
-abandon_on_stop(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
-	(void)ctx;
+	struct upload *u = ctx;
+
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return deliver_stop_requested();
+	if (!u->end_sent)
+		return deliver_stop_requested();
+	if (u->hooks && u->hooks->waiting)
+		u->hooks->waiting(u->hooks->ctx);
+	return deliver_stop_requested() && ms_since(&u->end_at) > STOP_WAIT_MS;
 }
 
 static int
 via_smtp(const char *hostport, long timeout, const char *from, char *const *rcpts, size_t n, const char *message,
-    deliver_accepted_fn accepted, void *ctx, char *err, size_t errlen)
+    const struct deliver_hooks *hooks, char *err, size_t errlen)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *list = NULL;
 	struct buf url = BUF_INIT, addr = BUF_INIT;
 	char *crlf = to_crlf(message);
-	struct upload up = { crlf, strlen(crlf) };
+	struct upload up;
 	CURLcode rc;
 	size_t i;
 
 	if (curl == NULL)
 		abort();
+	memset(&up, 0, sizeof(up));
+	up.p = crlf;
+	up.left = strlen(crlf);
+	up.hooks = hooks;
 	buf_printf(&url, "smtp://%s", hostport);
 	buf_printf(&addr, "<%s>", from);
 	for (i = 0; i < n; i++) {
@@ -179,17 +255,20 @@ via_smtp(const char *hostport, long timeout, const char *from, char *const *rcpt
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abandon_on_stop);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &up);
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	rc = curl_easy_perform(curl);
 	/*
 	 * CURLE_OK: the server answered 250 to the end of DATA. libcurl keeps the
 	 * connection for reuse, so QUIT has not been sent yet: it goes out in
-	 * curl_easy_cleanup below, after the notice is marked sent.
+	 * curl_easy_cleanup below, after the mark's commit.
 	 */
-	if (rc == CURLE_OK && accepted)
-		accepted(ctx);
-	if (rc != CURLE_OK)
+	if (rc == CURLE_OK && hooks && hooks->accepted)
+		hooks->accepted(hooks->ctx);
+	if (up.withheld)
+		err_set(err, errlen, "SMTP to %s: the end of the message was withheld", hostport);
+	else if (rc != CURLE_OK)
 		err_set(err, errlen, "SMTP to %s: %s", hostport, curl_easy_strerror(rc));
 	curl_slist_free_all(list);
 	curl_easy_cleanup(curl);
@@ -210,7 +289,7 @@ send_timeout(const struct config *cfg)
 
 int
 deliver_message(const struct config *cfg, char *const *rcpts, size_t n, const char *message,
-    deliver_accepted_fn accepted, void *ctx, char *err, size_t errlen)
+    const struct deliver_hooks *hooks, char *err, size_t errlen)
 {
 	const char *t = cfg->transport;
 
@@ -219,17 +298,16 @@ deliver_message(const struct config *cfg, char *const *rcpts, size_t n, const ch
 		return -1;
 	}
 	if (strncmp(t, "sendmail:", 9) == 0)
-		return via_sendmail(t + 9, cfg->notice_from, rcpts, n, message, accepted, ctx, err, errlen);
+		return via_sendmail(t + 9, cfg->notice_from, rcpts, n, message, hooks, err, errlen);
 	if (strncmp(t, "smtp:", 5) == 0)
-		return via_smtp(t + 5, send_timeout(cfg), cfg->notice_from, rcpts, n, message, accepted, ctx, err,
-		    errlen);
+		return via_smtp(t + 5, send_timeout(cfg), cfg->notice_from, rcpts, n, message, hooks, err, errlen);
 	err_set(err, errlen, "unknown Transport \"%s\"", t);
 	return -1;
 }
 
 /* rehearsal - TestRecipient gets the notice; the real recipients go in a header */
 static int
-deliver_entry(const struct config *cfg, const struct outbox_entry *e, deliver_accepted_fn accepted, void *ctx,
+deliver_entry(const struct config *cfg, const struct outbox_entry *e, const struct deliver_hooks *hooks,
     char *err, size_t errlen)
 {
 	struct buf msg = BUF_INIT, orig = BUF_INIT;
@@ -238,13 +316,13 @@ deliver_entry(const struct config *cfg, const struct outbox_entry *e, deliver_ac
 	int rc;
 
 	if (cfg->test_recipient == NULL)
-		return deliver_message(cfg, e->recipients, e->nrecipients, e->message, accepted, ctx, err, errlen);
+		return deliver_message(cfg, e->recipients, e->nrecipients, e->message, hooks, err, errlen);
 	for (i = 0; i < e->nrecipients; i++)
 		buf_printf(&orig, "%s%s", i ? ", " : "", e->recipients[i]);
 	header_append(&msg, "X-Shadowmilter-Original-To", buf_cstr(&orig));
 	buf_puts(&msg, e->message);
 	test[0] = cfg->test_recipient;
-	rc = deliver_message(cfg, test, 1, msg.data, accepted, ctx, err, errlen);
+	rc = deliver_message(cfg, test, 1, msg.data, hooks, err, errlen);
 	buf_free(&msg);
 	buf_free(&orig);
 	return rc;
@@ -268,19 +346,52 @@ tell_ops(const struct config *cfg, const struct outbox_entry *e, const char *why
 	buf_puts(&msg, "\nshadowmilter gave up delivering a notice after MaxRetryDays.\n\n");
 	buf_printf(&msg, "Last error: %s\n\nThe undelivered notice follows.\n\n", why);
 	buf_puts(&msg, e->message);
-	deliver_message(cfg, to, 1, msg.data, NULL, NULL, err, sizeof(err));
+	deliver_message(cfg, to, 1, msg.data, NULL, err, sizeof(err));
 	buf_free(&msg);
 	buf_free(&subject);
 }
 
-/* the notice being sent, marked sent the moment the MTA accepts it */
+/* the notice being sent: its mark prepared before the end of the message, committed on the MTA's 250 */
 struct sending {
 	struct store *st;
 	const struct outbox_entry *e;
+	const char *worker;
 	time_t now;
+	struct outbox_mark *mark;	/* prepared, not committed yet */
+	struct timespec prepared_at;
+	int taken_over;			/* the claim is another worker's now: leave the notice alone */
 	int accepted, marked;
 	char err[512];
 };
+
+/* prepare_mark - before the end of the message: no mark, no end */
+static int
+prepare_mark(void *ctx)
+{
+	struct sending *s = ctx;
+	int rc = outbox_mark_prepare(s->st, s->e->id, s->worker, s->now, &s->mark, s->err, sizeof(s->err));
+
+	if (rc == 0) {
+		s->taken_over = 1;
+		err_set(s->err, sizeof(s->err), "its claim was taken over by another worker (the lease ran out)");
+	}
+	if (rc != 1)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &s->prepared_at);
+	return 0;
+}
+
+/* hold_mark - a slow MTA: SQLite's write lock goes back after MARK_HOLD_MS; the mark waits for the answer */
+static void
+hold_mark(void *ctx)
+{
+	struct sending *s = ctx;
+
+	if (s->mark && outbox_mark_blocks_writers(s->mark) && ms_since(&s->prepared_at) > MARK_HOLD_MS) {
+		outbox_mark_abort(s->mark);
+		s->mark = NULL;
+	}
+}
 
 static void
 mark_accepted(void *ctx)
@@ -288,7 +399,11 @@ mark_accepted(void *ctx)
 	struct sending *s = ctx;
 
 	s->accepted = 1;
-	s->marked = outbox_mark_sent(s->st, s->e->id, s->now, s->err, sizeof(s->err)) == 0;
+	if (s->mark)
+		s->marked = outbox_mark_commit(s->mark, s->err, sizeof(s->err)) == 0;
+	else	/* given back while the MTA was slow to answer */
+		s->marked = outbox_mark_sent(s->st, s->e->id, s->now, s->err, sizeof(s->err)) == 0;
+	s->mark = NULL;
 }
 
 /* settle - a notice that was not accepted: retry later, give up, or give the claim back */
@@ -338,10 +453,11 @@ deliver_pending(const struct config *cfg, struct store *st, time_t now, deliver_
 		return -1;
 	while (!deliver_stop_requested() &&
 	    (rc = outbox_claim(st, now, (long)cfg->delivery_lease, worker, &e, err, errlen)) == 1) {
-		struct sending s = { st, &e, now, 0, 0, "" };
+		struct sending s = { st, &e, worker, now, NULL, { 0, 0 }, 0, 0, 0, "" };
+		struct deliver_hooks hooks = { prepare_mark, hold_mark, mark_accepted, &s };
 
 		*why = '\0';
-		if (deliver_entry(cfg, &e, mark_accepted, &s, why, sizeof(why)) == 0 || s.accepted) {
+		if (deliver_entry(cfg, &e, &hooks, why, sizeof(why)) == 0 || s.accepted) {
 			stats->sent++;
 			outcome = "sent";
 			if (!s.marked) {	/* the MTA has it; the claim's lease keeps others off until it expires */
@@ -352,9 +468,17 @@ deliver_pending(const struct config *cfg, struct store *st, time_t now, deliver_
 				outbox_entry_free(&e);
 				return -1;
 			}
-		} else if (settle(cfg, st, &e, now, why, stats, &outcome, err, errlen) != 0) {
-			outbox_entry_free(&e);
-			return -1;
+		} else {
+			outbox_mark_abort(s.mark);	/* refused or abandoned: as if never prepared */
+			if (*s.err)		/* the end was withheld: say why */
+				snprintf(why, sizeof(why), "not sent: %s", s.err);
+			if (s.taken_over) {
+				stats->released++;
+				outcome = "left to the worker that took it over";
+			} else if (settle(cfg, st, &e, now, why, stats, &outcome, err, errlen) != 0) {
+				outbox_entry_free(&e);
+				return -1;
+			}
 		}
 		if (log)
 			log(ctx, &e, outcome, s.accepted ? "" : why);

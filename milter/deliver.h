@@ -7,17 +7,27 @@
  * libcurl.
  *
  * Each notice is claimed first (outbox.h: a lease, so any number of
- * deliverers, on any host, never hand the same notice to the MTA at once),
- * and marked sent as soon as the MTA accepted it: right after the 250 reply
- * to the end of DATA, before QUIT (libcurl keeps the connection open after
- * the transfer; QUIT goes out when it is cleaned up, after the mark), or
- * right after sendmail exited 0. The window that remains: a crash between
- * the MTA's acceptance and the mark's commit (one round trip to the
- * database) resends that notice once its lease expires; it keeps its
- * Message-ID, so the receiving side can tell. Failures back off exponentially
- * (RetryInterval doubling to 1 h); a notice still failing after MaxRetryDays
- * is marked failed and reported to OpsAddress. A stop (deliver_request_stop)
- * aborts an SMTP transfer in progress and gives its claim back.
+ * deliverers, on any host, never hand the same notice to the MTA at once).
+ * Its "sent" mark is prepared before the MTA gets the end of the message:
+ * once the whole body is handed over, before libcurl sends the final dot
+ * (or before sendmail's input is closed), a transaction marks it sent if
+ * the claim is still ours. Then the end goes out, and the MTA's 250 (before
+ * QUIT) or sendmail's exit 0 commits the mark: one cheap step. Anything else
+ * rolls it back. A mark that cannot be prepared (the store failed, or the
+ * claim was taken over) withholds the end, so the MTA never accepts the
+ * message. The window that remains: a crash after the end went out and
+ * before the mark's commit (the MTA's time to answer the end of DATA, then
+ * one write) resends that notice once its lease expires; it keeps its
+ * Message-ID, so the receiving side can tell. SQLite's write lock is held
+ * while the MTA answers, MARK_HOLD_MS at most: past that the mark is rolled
+ * back and made after the answer instead, so a slow MTA never makes report
+ * commits wait out their busy timeout.
+ * Failures back off exponentially (RetryInterval doubling to 1 h); a notice
+ * still failing after MaxRetryDays is marked failed and reported to
+ * OpsAddress. A stop (deliver_request_stop) aborts an SMTP transfer in
+ * progress and gives its claim back; once the end of the message went out,
+ * it first waits for the MTA's answer (STOP_WAIT_MS at most), since the MTA
+ * may be accepting the message.
  * Sent notices are kept RetainDays, then pruned; failed ones stay.
  * TestRecipient sends every notice to one mailbox, naming the real
  * recipients in an X-Shadowmilter-Original-To header.
@@ -33,16 +43,31 @@
 struct config;
 struct store;
 
-/* called the moment the MTA has accepted a message, before the session ends */
-typedef void (*deliver_accepted_fn)(void *ctx);
+/*
+ * What a transport tells its caller about the end of a message (any field
+ * may be NULL):
+ *   before_end  the whole message is with the MTA but not its end (SMTP's
+ *               final dot, EOF on sendmail's input); -1 withholds the end,
+ *               so the MTA never accepts the message
+ *   waiting     called again and again (at least about once a second) while
+ *               the MTA has not answered the end
+ *   accepted    the MTA accepted it (250 to the end of DATA, before QUIT;
+ *               sendmail exited 0)
+ */
+struct deliver_hooks {
+	int (*before_end)(void *ctx);
+	void (*waiting)(void *ctx);
+	void (*accepted)(void *ctx);
+	void *ctx;
+};
 
-/* deliver_message - one message to RCPTS; 0 when the MTA accepted it (ACCEPTED,
- * if not NULL, was called then) */
+/* deliver_message - one message to RCPTS; 0 when the MTA accepted it. HOOKS may be NULL. */
 int deliver_message(const struct config *cfg, char *const *rcpts, size_t n, const char *message,
-    deliver_accepted_fn accepted, void *ctx, char *err, size_t errlen);
+    const struct deliver_hooks *hooks, char *err, size_t errlen);
 
 /* deliver_request_stop - a clean stop: no new notice is claimed, an SMTP
- * transfer in progress is abandoned and its claim given back */
+ * transfer in progress is abandoned (once the MTA answered its end, if that
+ * went out) and its claim given back */
 void deliver_request_stop(void);
 int deliver_stop_requested(void);
 

@@ -13,7 +13,8 @@
  * one UPDATE ... RETURNING under the database's write lock, PostgreSQL with
  * FOR UPDATE SKIP LOCKED. While the claim is live nobody else is handed that
  * notice; a claim whose worker died expires and is taken over. The worker
- * marks it sent as soon as the MTA accepted it, or sets the next attempt
+ * prepares the notice's "sent" mark before the MTA gets the end of the
+ * message and commits it when the MTA accepted it, or sets the next attempt
  * (failures back off exponentially), or gives it back on a stop.
  * Implemented in store/outbox.c.
  *
@@ -77,6 +78,32 @@ int outbox_claim(struct store *st, time_t now, long lease, const char *worker, s
 void outbox_entry_free(struct outbox_entry *e);
 
 int outbox_mark_sent(struct store *st, long long id, time_t now, char *err, size_t errlen);
+
+/*
+ * The "sent" mark of a notice, prepared before the MTA gets the end of the
+ * message and committed the moment it answers 250 (deliver.c), so that what
+ * is left of the window in which a crash resends an accepted notice is the
+ * MTA's own answer and one cheap commit. A prepared mark is an open
+ * transaction, on a connection of its own, that has marked the notice sent
+ * if WORKER still holds its claim. SQLite holds the database's write lock for
+ * it (every other writer waits), PostgreSQL only the notice's row (no
+ * other worker can claim it). Its commit does not wait for the disk (SQLite
+ * synchronous=NORMAL in WAL mode, PostgreSQL synchronous_commit off): a crash
+ * of shadowmilter cannot undo a committed mark; a power loss, or a crash of
+ * the database server, in the moment after it can, and then the notice is
+ * sent again, never lost.
+ */
+struct outbox_mark;
+
+/* outbox_mark_prepare - 1 (*OUT is the open mark), 0 (WORKER's claim on ID was
+ * taken over: leave the notice alone), -1 with ERR */
+int outbox_mark_prepare(struct store *st, long long id, const char *worker, time_t now, struct outbox_mark **out,
+    char *err, size_t errlen);
+int outbox_mark_commit(struct outbox_mark *m, char *err, size_t errlen);	/* frees M */
+void outbox_mark_abort(struct outbox_mark *m);				/* frees M; the notice is as it was */
+
+/* outbox_mark_blocks_writers - does the open mark keep every other writer of the store waiting (SQLite)? */
+int outbox_mark_blocks_writers(const struct outbox_mark *m);
 
 /* outbox_mark_retry - failed now, try again at NEXT_ATTEMPT (the claim ends) */
 int outbox_mark_retry(struct store *st, long long id, time_t next_attempt, const char *error,

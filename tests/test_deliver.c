@@ -1,9 +1,12 @@
 /*
  * test_deliver - handing queued notices to the MTA: the argv given to
  * sendmail(8), retries with backoff, the TestRecipient rehearsal mode;
- * a stand-in sendmail script and a real SQLite outbox
+ * the order of the outbox mark around the end of the message (a fake SMTP
+ * server, a stand-in sendmail); a stand-in sendmail script and a real
+ * SQLite outbox
  */
 #include "test.h"
+#include "fakesmtp.h"
 
 #include "config.h"
 #include "deliver.h"
@@ -11,12 +14,8 @@
 #include "store/store.h"
 #include "util.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,7 +69,7 @@ TEST(deliver, sendmail_gets_an_argv_never_a_shell_or_t)
 
 	buf_printf(&t, "sendmail:%s", sm);
 	REQUIRE(config_set(cfg, "Transport", t.data, err, sizeof(err)) == 0);
-	CHECK(deliver_message(cfg, rcpts, 2, "Subject: hi\n\nbody\n", NULL, NULL, err, sizeof(err)) == 0);
+	CHECK(deliver_message(cfg, rcpts, 2, "Subject: hi\n\nbody\n", NULL, err, sizeof(err)) == 0);
 	snprintf(path, sizeof(path), "%s/argv", dir);
 	argv = test_read_file(path, NULL);
 	snprintf(path, sizeof(path), "%s/stdin", dir);
@@ -152,112 +151,175 @@ TEST(deliver, test_recipient_gets_everything_with_the_real_recipients_named)
 	config_free(cfg);
 }
 
-/* --- marked sent before QUIT ------------------------------------------------- */
+/* --- the mark: prepared before the end of the message, committed on the 250 --- */
 
-struct fake_smtp {
-	int listener, port;
-	int data_accepted;		/* the 250 to the end of DATA went out */
-	int quit_seen;			/* the client said QUIT */
-	int quit_before_mark;		/* QUIT had arrived when the notice was marked */
-	int marked;
+/* what the hooks saw, at the moments that matter */
+struct seen {
+	struct fakesmtp *smtp;
+	const char *done_file;		/* sendmail: written by the stand-in after EOF */
+	int refuse;			/* before_end withholds the end */
+	int prepared;			/* before_end ran */
+	int dot_before_prepare;		/* the server had the dot when before_end ran */
+	int eof_before_prepare;		/* sendmail had read to EOF when before_end ran */
+	int prepared_at_dot;		/* before_end had run when the server got the dot */
+	int accepted;
+	int answered_at_accept;		/* the 250 had gone out when accepted ran */
+	int quit_before_accept;
+	int waited;
 };
 
-/* fake_smtp_line - one command line (CRLF stripped); 0 at EOF */
 static int
-fake_smtp_line(int fd, char *line, size_t max)
+seen_before_end(void *ctx)
 {
-	size_t n = 0;
-	char c;
+	struct seen *w = ctx;
 
-	while (read(fd, &c, 1) == 1) {
-		if (c == '\n') {
-			if (n && line[n - 1] == '\r')
-				n--;
-			line[n] = '\0';
-			return 1;
-		}
-		if (n + 1 < max)
-			line[n++] = c;
-	}
-	return 0;
+	if (w->smtp)
+		w->dot_before_prepare = fakesmtp_flag(&w->smtp->dot_seen);
+	if (w->done_file)
+		w->eof_before_prepare = access(w->done_file, F_OK) == 0;
+	__atomic_store_n(&w->prepared, 1, __ATOMIC_SEQ_CST);
+	return w->refuse ? -1 : 0;
 }
 
 static void
-say(int fd, const char *s)
+seen_waiting(void *ctx)
 {
-	if (write(fd, s, strlen(s)) < 0)
-		return;
-}
-
-/* fake_smtp_serve - one SMTP session, as an MTA that accepts everything */
-static void *
-fake_smtp_serve(void *arg)
-{
-	struct fake_smtp *s = arg;
-	char line[1024];
-	int fd = accept(s->listener, NULL, NULL), in_data = 0;
-
-	if (fd < 0)
-		return NULL;
-	say(fd, "220 fake ESMTP\r\n");
-	while (fake_smtp_line(fd, line, sizeof(line))) {
-		if (in_data) {
-			if (strcmp(line, ".") == 0) {
-				in_data = 0;
-				__atomic_store_n(&s->data_accepted, 1, __ATOMIC_SEQ_CST);
-				say(fd, "250 2.0.0 queued\r\n");
-			}
-			continue;
-		}
-		if (strncasecmp(line, "QUIT", 4) == 0) {
-			__atomic_store_n(&s->quit_seen, 1, __ATOMIC_SEQ_CST);
-			say(fd, "221 bye\r\n");
-			break;
-		}
-		if (strncasecmp(line, "DATA", 4) == 0) {
-			in_data = 1;
-			say(fd, "354 go on\r\n");
-		} else if (strncasecmp(line, "EHLO", 4) == 0)
-			say(fd, "250-fake\r\n250 8BITMIME\r\n");
-		else
-			say(fd, "250 ok\r\n");
-	}
-	close(fd);
-	return NULL;
+	((struct seen *)ctx)->waited++;
 }
 
 static void
-on_accepted(void *ctx)
+seen_accepted(void *ctx)
 {
-	struct fake_smtp *s = ctx;
+	struct seen *w = ctx;
 
-	s->marked = __atomic_load_n(&s->data_accepted, __ATOMIC_SEQ_CST);
-	s->quit_before_mark = __atomic_load_n(&s->quit_seen, __ATOMIC_SEQ_CST);
+	w->accepted = 1;
+	if (w->smtp) {
+		w->answered_at_accept = fakesmtp_flag(&w->smtp->dot_answered);
+		w->quit_before_accept = fakesmtp_flag(&w->smtp->quit_seen);
+	}
 }
 
-TEST(deliver, smtp_marks_the_notice_sent_after_the_250_to_data_and_before_quit)
+static void
+seen_dot(struct fakesmtp *f)
 {
-	struct fake_smtp s = { -1, 0, 0, 0, 0, 0 };
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
+	struct seen *w = f->ctx;
+
+	w->prepared_at_dot = __atomic_load_n(&w->prepared, __ATOMIC_SEQ_CST);
+}
+
+/* smtp_send - one message through a fake server that answers the dot with DOT_REPLY */
+static int
+smtp_send(struct fakesmtp *f, struct seen *w, const char *dot_reply, char *err, size_t errlen)
+{
 	struct config *cfg = config_defaults();
-	char *rcpts[] = { "a@x.example" }, err[256], transport[64];
-	pthread_t t;
+	struct deliver_hooks hooks = { seen_before_end, seen_waiting, seen_accepted, w };
+	char *rcpts[] = { "a@x.example" }, transport[64];
+	int rc = -1;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	REQUIRE((s.listener = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	REQUIRE(bind(s.listener, (struct sockaddr *)&sin, sizeof(sin)) == 0 && listen(s.listener, 1) == 0);
-	REQUIRE(getsockname(s.listener, (struct sockaddr *)&sin, &len) == 0);
-	snprintf(transport, sizeof(transport), "smtp:127.0.0.1:%d", ntohs(sin.sin_port));
-	REQUIRE(config_set(cfg, "Transport", transport, err, sizeof(err)) == 0);
-	REQUIRE(pthread_create(&t, NULL, fake_smtp_serve, &s) == 0);
-	CHECK(deliver_message(cfg, rcpts, 1, "Subject: hi\n\nbody\n", on_accepted, &s, err, sizeof(err)) == 0);
-	pthread_join(t, NULL);
-	CHECK(s.marked);		/* after the MTA's 250 to the end of DATA ... */
-	CHECK(!s.quit_before_mark);	/* ... and before QUIT */
-	CHECK(s.quit_seen);		/* the session still ends politely */
-	close(s.listener);
+	memset(f, 0, sizeof(*f));
+	f->dot_reply = dot_reply;
+	f->on_dot = seen_dot;
+	f->ctx = w;
+	w->smtp = f;
+	if (fakesmtp_start(f) != 0)
+		return -2;
+	fakesmtp_transport(f, transport, sizeof(transport));
+	if (config_set(cfg, "Transport", transport, err, errlen) == 0)
+		rc = deliver_message(cfg, rcpts, 1, "Subject: hi\n\nbody\n", &hooks, err, errlen);
+	fakesmtp_finish(f);
+	config_free(cfg);
+	return rc;
+}
+
+TEST(deliver, smtp_prepares_the_mark_before_the_dot_and_commits_it_after_the_250_before_quit)
+{
+	struct fakesmtp f;
+	struct seen w = { 0 };
+	char err[256];
+
+	CHECK_INT(smtp_send(&f, &w, NULL, err, sizeof(err)), 0);
+	CHECK(w.prepared);
+	CHECK(!w.dot_before_prepare);	/* prepared while the dot had not gone out ... */
+	CHECK(w.prepared_at_dot);	/* ... and before it reached the server */
+	CHECK(w.accepted);
+	CHECK(w.answered_at_accept);	/* committed after the MTA's 250 to the end of DATA ... */
+	CHECK(!w.quit_before_accept);	/* ... and before QUIT */
+	CHECK(fakesmtp_flag(&f.quit_seen));	/* the session still ends politely */
+}
+
+TEST(deliver, smtp_a_4xx_or_5xx_to_the_dot_is_not_accepted)
+{
+	static const char *replies[] = { "451 4.3.0 try again later", "554 5.7.1 refused" };
+	size_t i;
+
+	for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+		struct fakesmtp f;
+		struct seen w = { 0 };
+		char err[256] = "";
+
+		CHECK_INT(smtp_send(&f, &w, replies[i], err, sizeof(err)), -1);
+		CHECK(w.prepared_at_dot);
+		CHECK(fakesmtp_flag(&f.dot_seen));
+		CHECK(!w.accepted);		/* the caller rolls its mark back */
+		CHECK(strstr(err, "SMTP to 127.0.0.1:") != NULL);
+	}
+}
+
+TEST(deliver, smtp_a_mark_that_cannot_be_prepared_withholds_the_dot)
+{
+	struct fakesmtp f;
+	struct seen w = { 0 };
+	char err[256] = "";
+
+	w.refuse = 1;
+	CHECK_INT(smtp_send(&f, &w, NULL, err, sizeof(err)), -1);
+	CHECK(w.prepared);
+	CHECK(!fakesmtp_flag(&f.dot_seen));	/* the MTA never got the end: it cannot accept the message */
+	CHECK(!w.accepted);
+	CHECK(strstr(err, "withheld") != NULL);
+}
+
+/* a stand-in sendmail that writes DIR/done once it has read its input to EOF, and exits 0 */
+static char *
+eof_sendmail(const char *dir)
+{
+	struct buf path = BUF_INIT, script = BUF_INIT;
+
+	buf_printf(&path, "%s/sendmail-eof", dir);
+	buf_printf(&script, "#!/bin/sh\ncat > '%s/stdin' && : > '%s/done'\nexit 0\n", dir, dir);
+	test_write_file(path.data, script.data);
+	chmod(path.data, 0755);
+	buf_free(&script);
+	return buf_steal(&path);
+}
+
+TEST(deliver, sendmail_prepares_the_mark_before_eof_and_a_failed_preparation_stops_it_before_eof)
+{
+	char *dir = test_tmpdir(), *sm = eof_sendmail(dir), err[256], done[4096];
+	struct config *cfg = config_defaults();
+	char *rcpts[] = { "a@x.example" };
+	struct buf t = BUF_INIT;
+	int refuse;
+
+	snprintf(done, sizeof(done), "%s/done", dir);
+	buf_printf(&t, "sendmail:%s", sm);
+	REQUIRE(config_set(cfg, "Transport", t.data, err, sizeof(err)) == 0);
+	for (refuse = 0; refuse <= 1; refuse++) {
+		struct seen w = { 0 };
+		struct deliver_hooks hooks = { seen_before_end, seen_waiting, seen_accepted, &w };
+
+		unlink(done);
+		w.done_file = done;
+		w.refuse = refuse;
+		CHECK_INT(deliver_message(cfg, rcpts, 1, "Subject: hi\n\nbody\n", &hooks, err, sizeof(err)),
+		    refuse ? -1 : 0);
+		CHECK(w.prepared);
+		CHECK(!w.eof_before_prepare);	/* prepared before sendmail saw the end of its input */
+		CHECK_INT(w.accepted, !refuse);
+		CHECK_INT(access(done, F_OK) == 0, !refuse);	/* refused: killed before EOF, nothing queued */
+	}
+	buf_free(&t);
+	free(sm);
+	free(dir);
 	config_free(cfg);
 }

@@ -9,6 +9,7 @@
  * test says so on stderr and passes.
  */
 #include "test.h"
+#include "fakesmtp.h"
 #include "testmail.h"
 #include "testrig.h"
 
@@ -320,6 +321,181 @@ STORE_TEST(a_live_claim_is_never_handed_out_twice_an_expired_one_is_taken_over)
 	outbox_entry_free(&b);
 	outbox_entry_free(&c);
 	test_rig_free(&r);
+}
+
+/* --- the sent mark around the MTA's answer to the end of DATA ----------------- */
+
+/* an outside look at the one queued notice, from a store of its own (another worker) */
+struct outside {
+	struct store *st;
+	int write_blocked_at_dot;	/* a write to the notice failed while the server held the dot */
+	char state_at_dot[16];
+	int took_over;			/* on_data: another worker took the claim over */
+};
+
+/* outside_write - touch the notice as another worker would; 0 when the write went through */
+static int
+outside_write(struct outside *o, const char *claimed_by)
+{
+	static const char sql[] = "UPDATE notices SET claimed_by = ?1";
+	char err[512];
+	struct db *db = store_acquire(o->st, err, sizeof(err));
+	int rc;
+
+	if (db == NULL)
+		return -1;
+	rc = DB_DO(db, sql, DBT(claimed_by));
+	store_release(o->st, db);
+	return rc;
+}
+
+/* notice_row - the one notice as committed: state, attempts, claimed_by, last_error */
+static void
+notice_row(struct store *st, char *state, int *attempts, char *claimed_by, char *last_error)
+{
+	static const char sql[] = "SELECT state, attempts, coalesce(claimed_by, ''), coalesce(last_error, '')"
+	    " FROM notices";
+	char err[512];
+	struct db *db = store_acquire(st, err, sizeof(err));
+	struct db_stmt *s;
+
+	strcpy(state, "?");
+	*attempts = -1;
+	*claimed_by = *last_error = '\0';
+	if (db == NULL)
+		return;
+	if ((s = DB_RUN0(db, sql)) != NULL && db_step(db, s) == 1) {
+		snprintf(state, 16, "%s", db_text(s, 0));
+		*attempts = (int)db_int(s, 1);
+		snprintf(claimed_by, 64, "%s", db_text(s, 2));
+		snprintf(last_error, 256, "%s", db_text(s, 3));
+	}
+	store_release(st, db);
+}
+
+static void
+outside_at_dot(struct fakesmtp *f)
+{
+	struct outside *o = f->ctx;
+	char by[64], last[256];
+	int attempts;
+
+	/* the mark is prepared: it holds the notice (SQLite: the write lock; PostgreSQL: the row) */
+	o->write_blocked_at_dot = outside_write(o, "probe") != 0;
+	notice_row(o->st, o->state_at_dot, &attempts, by, last);
+}
+
+static void
+outside_takes_over(struct fakesmtp *f)
+{
+	struct outside *o = f->ctx;
+
+	/* our lease ran out while the body went over; another worker claimed the notice */
+	o->took_over = outside_write(o, "worker-b") == 0;
+}
+
+/* deliver_through - one queued notice, one deliver_pending through a fake server */
+static void
+deliver_through(const char *uri, const char *dot_reply, int take_over, struct fakesmtp *f, struct outside *o,
+    struct deliver_stats *st, char *state, int *attempts, char *claimed_by, char *last_error)
+{
+	struct test_rig r;
+	char err[512], transport[64];
+
+	memset(f, 0, sizeof(*f));
+	memset(o, 0, sizeof(*o));
+	memset(st, 0, sizeof(*st));
+	strcpy(state, "?");
+	if (rig_on(&r, uri) != 0)
+		return;
+	queue(r.st, 1);
+	/* a short wait for locks: the outside write must fail fast while the mark holds the notice */
+	if ((o->st = store_open(uri, uri, 200, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "  store_open: %s\n", err);
+		test_rig_free(&r);
+		return;
+	}
+	f->dot_reply = dot_reply;
+	f->on_dot = outside_at_dot;
+	f->on_data = take_over ? outside_takes_over : NULL;
+	f->ctx = o;
+	if (fakesmtp_start(f) == 0) {
+		fakesmtp_transport(f, transport, sizeof(transport));
+		if (config_set(r.cfg, "Transport", transport, err, sizeof(err)) != 0 ||
+		    deliver_pending(r.cfg, r.st, 1000, NULL, NULL, st, err, sizeof(err)) != 0)
+			fprintf(stderr, "  deliver_pending: %s\n", err);
+		fakesmtp_finish(f);
+	}
+	notice_row(r.st, state, attempts, claimed_by, last_error);
+	store_close(o->st);
+	test_rig_free(&r);
+}
+
+STORE_TEST(the_sent_mark_is_prepared_before_the_dot_and_committed_on_the_250)
+{
+	struct fakesmtp f;
+	struct outside o;
+	struct deliver_stats st;
+	char state[16], by[64], last[256];
+	int attempts;
+
+	deliver_through(uri, NULL, 0, &f, &o, &st, state, &attempts, by, last);
+	CHECK(fakesmtp_flag(&f.dot_seen));
+	CHECK(o.write_blocked_at_dot);		/* prepared before the dot ... */
+	CHECK_STR(o.state_at_dot, "pending");	/* ... but not committed until the 250 */
+	CHECK_INT(st.sent, 1);
+	CHECK_STR(state, "sent");
+	CHECK_INT(attempts, 1);
+	CHECK(fakesmtp_flag(&f.quit_seen));
+}
+
+/* refused_at_dot - the server answers the dot with REPLY: the mark rolls back, the notice is retried */
+static void
+refused_at_dot(const char *uri, const char *reply)
+{
+	struct fakesmtp f;
+	struct outside o;
+	struct deliver_stats st;
+	char state[16], by[64], last[256];
+	int attempts;
+
+	deliver_through(uri, reply, 0, &f, &o, &st, state, &attempts, by, last);
+	CHECK(fakesmtp_flag(&f.dot_seen));
+	CHECK(o.write_blocked_at_dot);
+	CHECK_INT(st.sent, 0);
+	CHECK_INT(st.retried, 1);
+	CHECK_STR(state, "pending");	/* due again after its backoff */
+	CHECK_INT(attempts, 1);
+	CHECK(*last != '\0');
+}
+
+STORE_TEST(a_4xx_to_the_dot_rolls_the_mark_back_and_the_notice_is_retried)
+{
+	refused_at_dot(uri, "451 4.3.0 try again later");
+}
+
+STORE_TEST(a_5xx_to_the_dot_rolls_the_mark_back_and_the_notice_is_retried)
+{
+	refused_at_dot(uri, "554 5.7.1 refused");
+}
+
+STORE_TEST(a_claim_taken_over_before_the_dot_withholds_it_and_leaves_the_notice_alone)
+{
+	struct fakesmtp f;
+	struct outside o;
+	struct deliver_stats st;
+	char state[16], by[64], last[256];
+	int attempts;
+
+	deliver_through(uri, NULL, 1, &f, &o, &st, state, &attempts, by, last);
+	CHECK(o.took_over);
+	CHECK(!fakesmtp_flag(&f.dot_seen));	/* the mark could not be prepared: no dot, nothing accepted */
+	CHECK_INT(st.sent, 0);
+	CHECK_INT(st.retried, 0);
+	CHECK_INT(st.released, 1);
+	CHECK_STR(state, "pending");
+	CHECK_INT(attempts, 0);
+	CHECK_STR(by, "worker-b");		/* the other worker's claim is untouched */
 }
 
 #define DELIVERERS 4

@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,6 +169,120 @@ outbox_mark_sent(struct store *st, long long id, time_t now, char *err, size_t e
 	    " last_error = NULL, claimed_until = NULL WHERE id = ?1";
 
 	return UPDATE(st, sql, err, errlen, DBI(id), DBI(now));
+}
+
+/* --- the mark prepared before the end of the message ------------------------ */
+
+struct outbox_mark {
+	struct store *st;
+	struct db *db;
+};
+
+#define SQLITE_SCHEMAS_MAX 8
+
+/*
+ * sqlite_sync - PRAGMA synchronous for every file of the connection (an old
+ * two-file configuration has the notices in an attached one); outside any
+ * transaction, and for this connection only
+ */
+static int
+sqlite_sync(struct db *db, const char *level)
+{
+	char names[SQLITE_SCHEMAS_MAX][64], sql[128];
+	struct db_stmt *s = DB_RUN0(db, "PRAGMA database_list");
+	size_t n = 0, i;
+
+	if (s == NULL)
+		return -1;
+	while (n < SQLITE_SCHEMAS_MAX && db_step(db, s) == 1)
+		if (strcmp(db_text(s, 1), "temp") != 0)
+			snprintf(names[n++], sizeof(names[0]), "%s", db_text(s, 1));
+	db_reset_all(db);
+	for (i = 0; i < n; i++) {
+		if (strspn(names[i], "abcdefghijklmnopqrstuvwxyz_0123456789") != strlen(names[i]))
+			continue;	/* not a schema name of ours */
+		snprintf(sql, sizeof(sql), "PRAGMA %s.synchronous=%s", names[i], level);
+		if (db_exec(db, sql) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* mark_done - the mark's transaction is over: back to commits that wait for the disk, and to the pool */
+static void
+mark_done(struct store *st, struct db *db)
+{
+	db_rollback(db);	/* if still open */
+	if (db_engine(db) == DB_SQLITE && sqlite_sync(db, "FULL") != 0)
+		store_discard(st, db);	/* never pool a connection that would not fsync */
+	else
+		store_release(st, db);
+}
+
+int
+outbox_mark_prepare(struct store *st, long long id, const char *worker, time_t now, struct outbox_mark **out,
+    char *err, size_t errlen)
+{
+	static const char sql[] = "UPDATE notices SET state = 'sent', sent_at = ?2, attempts = attempts + 1,"
+	    " last_error = NULL, claimed_until = NULL WHERE id = ?1 AND state = 'pending' AND claimed_by = ?3";
+	struct db *db = store_acquire(st, err, errlen);
+	struct db_stmt *s = NULL;
+	int sqlite;
+
+	*out = NULL;
+	if (db == NULL)
+		return -1;
+	sqlite = db_engine(db) == DB_SQLITE;
+	/*
+	 * SQLite: BEGIN IMMEDIATE takes the write lock now, so waiting for it
+	 * delays the end of the message instead of the mark's commit.
+	 * PostgreSQL: the UPDATE's row lock is enough; the store's advisory lock
+	 * (store_begin) would stop the reports of every host while the MTA answers.
+	 */
+	if ((sqlite && sqlite_sync(db, "NORMAL") != 0) || db_begin(db, sqlite) != 0 ||
+	    (!sqlite && db_exec(db, "SET LOCAL synchronous_commit = off") != 0) ||
+	    (s = DB_RUN(db, sql, DBI(id), DBI(now), DBT(worker))) == NULL) {
+		store_error(db, err, errlen);
+		mark_done(st, db);
+		return -1;
+	}
+	if (db_changes(s) == 0) {	/* sent, or claimed by another worker after our lease ran out */
+		mark_done(st, db);
+		return 0;
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->st = st;
+	(*out)->db = db;
+	return 1;
+}
+
+int
+outbox_mark_commit(struct outbox_mark *m, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (db_commit(m->db) != 0) {
+		rc = store_error(m->db, err, errlen);
+		m->db->in_txn = 1;	/* roll back what the failed commit left */
+	}
+	mark_done(m->st, m->db);
+	free(m);
+	return rc;
+}
+
+void
+outbox_mark_abort(struct outbox_mark *m)
+{
+	if (m == NULL)
+		return;
+	mark_done(m->st, m->db);
+	free(m);
+}
+
+int
+outbox_mark_blocks_writers(const struct outbox_mark *m)
+{
+	return db_engine(m->db) == DB_SQLITE;
 }
 
 int

@@ -162,6 +162,15 @@ store_release(struct store *s, struct db *db)
 	db_close(db);	/* broken, or the pool is full */
 }
 
+void
+store_discard(struct store *s, struct db *db)
+{
+	(void)s;
+	if (db && db->in_txn)
+		db_rollback(db);
+	db_close(db);
+}
+
 /*
  * store_begin - a pooled connection that broke (the server restarted) is
  * found out here, by its BEGIN; the report then gets a fresh connection

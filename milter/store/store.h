@@ -57,6 +57,8 @@ const char *store_where(const struct store *s);
 /* store_acquire - a connection of the pool, opened (and the schema made current) when none is idle */
 struct db *store_acquire(struct store *s, char *err, size_t errlen);
 void store_release(struct store *s, struct db *db);
+/* store_discard - DB is closed instead of pooled (a setting of it could not be restored) */
+void store_discard(struct store *s, struct db *db);
 
 /* store_begin - a connection in a transaction that has the store to itself */
 struct db *store_begin(struct store *s, char *err, size_t errlen);
