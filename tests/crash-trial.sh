@@ -132,6 +132,8 @@ start_daemon() {
 # deliver runs at once, and wait until they are gone
 kill_daemon() {
 	_pids=$(sm_pids | tr '\n' ' ')
+	# when and whom, for reading a double against the logs (SM_KEEP)
+	[ -n "$_pids" ] && echo "$(date +%s.%N) ${1:-KILL} $_pids" >>"$T/kills"
 	[ -n "$_pids" ] && kill -"${1:-KILL}" $_pids 2>/dev/null
 	[ -n "$DPID" ] && wait "$DPID" 2>/dev/null
 	[ -n "$DELIVER_PID" ] && wait "$DELIVER_PID" 2>/dev/null

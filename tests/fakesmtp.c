@@ -77,8 +77,8 @@ serve(void *arg)
 				if (f->on_dot)
 					f->on_dot(f);
 				snprintf(reply, sizeof(reply), "%s\r\n", f->dot_reply ? f->dot_reply : "250 2.0.0 queued");
+				set_flag(&f->dot_answered);	/* before the write: the client may act on it at once */
 				say(fd, reply);
-				set_flag(&f->dot_answered);
 			}
 			continue;
 		}

@@ -22,7 +22,7 @@ struct fakesmtp {
 	void (*on_dot)(struct fakesmtp *f);
 	void *ctx;			/* the test's, for the hooks */
 	int dot_seen;			/* the final dot arrived */
-	int dot_answered;		/* the reply to it went out */
+	int dot_answered;		/* the reply to it is going out (set before it is written) */
 	int quit_seen;			/* the client said QUIT */
 	int listener, port;
 	pthread_t thread;
