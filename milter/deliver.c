@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,15 +92,45 @@ wait_child(pid_t pid, const struct deliver_hooks *hooks)
 	}
 }
 
+/*
+ * message_file - MESSAGE in an anonymous file, at its start. sendmail reads
+ * it whole even if we die meanwhile: through a pipe, our death would be its
+ * EOF, and sendmail -i would queue what it had, a truncated notice.
+ */
+static int
+message_file(const char *message)
+{
+	int fd = memfd_create("shadowmilter-notice", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, message, strlen(message)) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int
 via_sendmail(const char *path, const char *from, char *const *rcpts, size_t n, const char *message,
     const struct deliver_hooks *hooks, char *err, size_t errlen)
 {
-	char **argv = xcalloc(n + 6, sizeof(char *));
-	int fds[2], status, wrote, withheld = 0;
+	char **argv;
+	int fd, status;
 	size_t i, a = 0;
 	pid_t pid;
 
+	if ((fd = message_file(message)) < 0) {
+		err_set(err, errlen, "cannot hold the message for %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* sendmail may queue the message from the moment it starts: the mark is prepared first */
+	if (hooks && hooks->before_end && hooks->before_end(hooks->ctx) != 0) {
+		close(fd);
+		err_set(err, errlen, "%s: the message was withheld", path);
+		return -1;
+	}
+	argv = xcalloc(n + 6, sizeof(char *));
 	argv[a++] = (char *)"sendmail";
 	argv[a++] = (char *)"-i";
 	argv[a++] = (char *)"-f";
@@ -107,32 +138,22 @@ via_sendmail(const char *path, const char *from, char *const *rcpts, size_t n, c
 	argv[a++] = (char *)"--";
 	for (i = 0; i < n; i++)
 		argv[a++] = rcpts[i];
-	if (pipe2(fds, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+	if ((pid = fork()) < 0) {
 		err_set(err, errlen, "cannot start %s: %s", path, strerror(errno));
+		close(fd);
 		free(argv);
 		return -1;
 	}
 	if (pid == 0) {
-		dup2(fds[0], 0);
+		dup2(fd, 0);
 		execv(path, argv);
 		_exit(75);	/* EX_TEMPFAIL */
 	}
 	free(argv);
-	close(fds[0]);
-	wrote = write_all(fds[1], message, strlen(message));
-	/* the end of the message is EOF: killed before it, sendmail queues nothing */
-	if (wrote == 0 && hooks && hooks->before_end && hooks->before_end(hooks->ctx) != 0) {
-		kill(pid, SIGKILL);
-		withheld = 1;
-	}
-	close(fds[1]);
-	status = wait_child(pid, withheld ? NULL : hooks);
-	if (withheld) {
-		err_set(err, errlen, "%s: the end of the message was withheld", path);
-		return -1;
-	}
-	if (wrote != 0 || status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		err_set(err, errlen, "%s %s (status %d)", path, wrote ? "did not read the message" : "failed",
+	close(fd);
+	status = wait_child(pid, hooks);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		err_set(err, errlen, "%s failed (status %d)", path,
 		    status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		return -1;
 	}

@@ -10,14 +10,15 @@
  * deliverers, on any host, never hand the same notice to the MTA at once).
  * Its "sent" mark is prepared before the MTA gets the end of the message:
  * once the whole body is handed over, before libcurl sends the final dot
- * (or before sendmail's input is closed), a transaction marks it sent if
- * the claim is still ours. Then the end goes out, and the MTA's 250 (before
+ * (or before sendmail is started: it reads the message from an anonymous
+ * file, so a crash never hands it a truncated one), a transaction marks it
+ * sent if the claim is still ours. Then the end goes out, and the MTA's 250 (before
  * QUIT) or sendmail's exit 0 commits the mark: one cheap step. Anything else
  * rolls it back. A mark that cannot be prepared (the store failed, or the
  * claim was taken over) withholds the end, so the MTA never accepts the
  * message. The window that remains: a crash after the end went out and
- * before the mark's commit (the MTA's time to answer the end of DATA, then
- * one write) resends that notice once its lease expires; it keeps its
+ * before the mark's commit (the MTA's time to answer the end of DATA, or
+ * sendmail's whole run; then one write) resends that notice once its lease expires; it keeps its
  * Message-ID, so the receiving side can tell. SQLite's write lock is held
  * while the MTA answers, MARK_HOLD_MS at most: past that the mark is rolled
  * back and made after the answer instead, so a slow MTA never makes report
@@ -46,9 +47,10 @@ struct store;
 /*
  * What a transport tells its caller about the end of a message (any field
  * may be NULL):
- *   before_end  the whole message is with the MTA but not its end (SMTP's
- *               final dot, EOF on sendmail's input); -1 withholds the end,
- *               so the MTA never accepts the message
+ *   before_end  the last moment before the MTA can accept the message: the
+ *               whole body is with it but not SMTP's final dot; sendmail is
+ *               not started yet. -1 withholds the end (sendmail is never
+ *               started), so the MTA never accepts the message
  *   waiting     called again and again (at least about once a second) while
  *               the MTA has not answered the end
  *   accepted    the MTA accepted it (250 to the end of DATA, before QUIT;

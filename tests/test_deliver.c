@@ -156,11 +156,11 @@ TEST(deliver, test_recipient_gets_everything_with_the_real_recipients_named)
 /* what the hooks saw, at the moments that matter */
 struct seen {
 	struct fakesmtp *smtp;
-	const char *done_file;		/* sendmail: written by the stand-in after EOF */
+	const char *done_file;		/* sendmail: written by the stand-in once it has read its input */
 	int refuse;			/* before_end withholds the end */
 	int prepared;			/* before_end ran */
 	int dot_before_prepare;		/* the server had the dot when before_end ran */
-	int eof_before_prepare;		/* sendmail had read to EOF when before_end ran */
+	int eof_before_prepare;		/* sendmail had read its input when before_end ran */
 	int prepared_at_dot;		/* before_end had run when the server got the dot */
 	int accepted;
 	int answered_at_accept;		/* the 250 had gone out when accepted ran */
@@ -279,7 +279,7 @@ TEST(deliver, smtp_a_mark_that_cannot_be_prepared_withholds_the_dot)
 	CHECK(strstr(err, "withheld") != NULL);
 }
 
-/* a stand-in sendmail that writes DIR/done once it has read its input to EOF, and exits 0 */
+/* a stand-in sendmail: its input goes to DIR/stdin, then DIR/done is written; exits 0 */
 static char *
 eof_sendmail(const char *dir)
 {
@@ -293,15 +293,16 @@ eof_sendmail(const char *dir)
 	return buf_steal(&path);
 }
 
-TEST(deliver, sendmail_prepares_the_mark_before_eof_and_a_failed_preparation_stops_it_before_eof)
+TEST(deliver, sendmail_prepares_the_mark_before_it_starts_and_a_failed_preparation_never_starts_it)
 {
-	char *dir = test_tmpdir(), *sm = eof_sendmail(dir), err[256], done[4096];
+	char *dir = test_tmpdir(), *sm = eof_sendmail(dir), err[256], done[4096], in[4096];
 	struct config *cfg = config_defaults();
 	char *rcpts[] = { "a@x.example" };
 	struct buf t = BUF_INIT;
 	int refuse;
 
 	snprintf(done, sizeof(done), "%s/done", dir);
+	snprintf(in, sizeof(in), "%s/stdin", dir);
 	buf_printf(&t, "sendmail:%s", sm);
 	REQUIRE(config_set(cfg, "Transport", t.data, err, sizeof(err)) == 0);
 	for (refuse = 0; refuse <= 1; refuse++) {
@@ -309,14 +310,22 @@ TEST(deliver, sendmail_prepares_the_mark_before_eof_and_a_failed_preparation_sto
 		struct deliver_hooks hooks = { seen_before_end, seen_waiting, seen_accepted, &w };
 
 		unlink(done);
+		unlink(in);
 		w.done_file = done;
 		w.refuse = refuse;
 		CHECK_INT(deliver_message(cfg, rcpts, 1, "Subject: hi\n\nbody\n", &hooks, err, sizeof(err)),
 		    refuse ? -1 : 0);
+		if (!refuse) {	/* the whole message, read from its file */
+			char *got = test_read_file(in, NULL);
+
+			CHECK_STR(got, "Subject: hi\n\nbody\n");
+			free(got);
+		}
 		CHECK(w.prepared);
-		CHECK(!w.eof_before_prepare);	/* prepared before sendmail saw the end of its input */
+		CHECK(!w.eof_before_prepare);	/* prepared before sendmail could queue anything */
 		CHECK_INT(w.accepted, !refuse);
-		CHECK_INT(access(done, F_OK) == 0, !refuse);	/* refused: killed before EOF, nothing queued */
+		CHECK_INT(access(in, F_OK) == 0, !refuse);	/* refused: never started, nothing queued */
+		CHECK_INT(access(done, F_OK) == 0, !refuse);
 	}
 	buf_free(&t);
 	free(sm);
