@@ -463,7 +463,7 @@ deliver_pending(const struct config *cfg, struct store *st, time_t now, deliver_
     struct deliver_stats *stats, char *err, size_t errlen)
 {
 	struct outbox_entry e;
-	char why[512], worker[HOST_NAME_MAX + 32];
+	char why[600], worker[HOST_NAME_MAX + 32];
 	const char *outcome;
 	int rc = 0;
 
