@@ -181,12 +181,18 @@ strtab_code(struct strtab *t, size_t column, const char *s)
  * strtab, 0 is followed by the value written out with its NUL.
  */
 #define LISTED_SIZE	18
+#define ROW_BLOCK	(64 * 1024)
 
-static unsigned char *
-row_encode(struct report_file *rf, const char *const *values, const struct ipaddr *listed, unsigned listed_len)
+struct row_block {
+	struct row_block *next;
+	size_t used, cap;		/* the rows follow the header */
+};
+
+/* row_size - the bytes of VALUES' row (and RF's codes for them) */
+static size_t
+row_size(struct report_file *rf, const char *const *values, int listed)
 {
 	size_t i, size = listed ? LISTED_SIZE : 0;
-	unsigned char *row, *p;
 
 	for (i = 0; i < rf->ncolumns; i++) {
 		const char *v = values[i] ? values[i] : "";
@@ -194,7 +200,16 @@ row_encode(struct report_file *rf, const char *const *values, const struct ipadd
 		rf->codes[i] = (unsigned char)strtab_code(rf->strings, i, v);
 		size += 1 + (rf->codes[i] ? 0 : strlen(v) + 1);
 	}
-	p = row = xmalloc(size ? size : 1);
+	return size;
+}
+
+/* row_write - the row at P, with the codes row_size left in RF */
+static void
+row_write(const struct report_file *rf, unsigned char *p, const char *const *values, const struct ipaddr *listed,
+    unsigned listed_len)
+{
+	size_t i;
+
 	if (listed) {
 		memcpy(p, listed->bytes, 16);
 		p[16] = listed->family == AF_INET6;
@@ -211,7 +226,45 @@ row_encode(struct report_file *rf, const char *const *values, const struct ipadd
 			p += len;
 		}
 	}
-	return row;
+}
+
+/* row_length - the bytes of F's row */
+static size_t
+row_length(const struct report_file *rf, const struct finding *f)
+{
+	const unsigned char *p = f->row + (f->listed_in_row ? LISTED_SIZE : 0);
+	size_t i;
+
+	for (i = 0; i < rf->ncolumns; i++)
+		p += *p ? 1 : 2 + strlen((const char *)p + 1);
+	return (size_t)(p - f->row);
+}
+
+/*
+ * row_alloc - SIZE bytes for a new finding's row from the file's row blocks
+ * (no allocation per row); a row that grows later gets its own allocation
+ */
+static unsigned char *
+row_alloc(struct report_file *rf, size_t size)
+{
+	struct row_block *b = rf->row_blocks;
+	size_t cap;
+
+	if (b == NULL || b->cap - b->used < size) {
+		cap = size > ROW_BLOCK / 4 ? size : ROW_BLOCK;
+		b = xmalloc(sizeof(*b) + cap);
+		b->used = 0;
+		b->cap = cap;
+		if (cap != ROW_BLOCK && rf->row_blocks != NULL) {	/* the current block stays in use */
+			b->next = rf->row_blocks->next;
+			rf->row_blocks->next = b;
+		} else {
+			b->next = rf->row_blocks;
+			rf->row_blocks = b;
+		}
+	}
+	b->used += size;
+	return (unsigned char *)(b + 1) + b->used - size;
 }
 
 /* row_column - column I of F's row */
@@ -226,15 +279,25 @@ row_column(const struct report_file *rf, const struct finding *f, size_t column)
 	return *p ? rf->strings->dicts[column].values[*p - 1] : (const char *)p + 1;
 }
 
-/* set_row - F's row and listed network, from VALUES (under RF's columns) */
+/* set_row - F's row and listed network, from VALUES (under RF's columns): in
+ * the place of its old row when it fits, so that memory follows findings, not
+ * the rows that repeat them */
 static void
 set_row(struct report_file *rf, struct finding *f, const char *const *values, const struct ipaddr *listed,
     unsigned listed_len)
 {
 	int network = listed && listed_len < f->len && listed->family == f->ip.family;
+	size_t size = row_size(rf, values, network);
 
-	free(f->row);
-	f->row = row_encode(rf, values, network ? listed : NULL, listed_len);
+	if (f->row == NULL)
+		f->row = row_alloc(rf, size);
+	else if (size > row_length(rf, f)) {
+		if (f->row_own)
+			free(f->row);
+		f->row = xmalloc(size);
+		f->row_own = 1;
+	}
+	row_write(rf, f->row, values, network ? listed : NULL, listed_len);
 	f->listed_in_row = (unsigned char)network;
 }
 
@@ -260,12 +323,18 @@ new_finding(struct report_file *rf)
 void
 report_file_free(struct report_file *rf)
 {
+	struct row_block *b, *next;
 	size_t i;
 
 	if (rf == NULL)
 		return;
 	for (i = 0; i < rf->nfindings; i++)
-		free(finding_at(rf, i)->row);
+		if (finding_at(rf, i)->row_own)
+			free(finding_at(rf, i)->row);
+	for (b = rf->row_blocks; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
 	for (i = 0; i < rf->nfindings; i += FINDINGS_CHUNK)
 		free(rf->chunks[i / FINDINGS_CHUNK]);
 	free(rf->chunks);
@@ -462,7 +531,7 @@ add_finding(struct report_file *rf, const struct finding *key)
 	f = new_finding(rf);
 	*f = *key;
 	f->row = NULL;
-	f->listed_in_row = 0;
+	f->listed_in_row = f->row_own = 0;
 	table_insert(rf, rf->nfindings - 1);
 	return f;
 }
@@ -845,7 +914,7 @@ report_file_adopt(struct report_file *rf, const struct report_file *from, const 
 
 	*copy = *f;
 	copy->row = NULL;
-	copy->listed_in_row = 0;
+	copy->listed_in_row = copy->row_own = 0;
 	if (rf->strings == NULL) {	/* a file without a header yet */
 		rf->strings = strtab_new(rf->ncolumns);
 		rf->codes = xcalloc(rf->ncolumns + 1, 1);

@@ -46,6 +46,7 @@ struct catalogue_entry;
 struct prefixmap;
 struct csvreport_row;
 struct strtab;
+struct row_block;
 
 struct finding {
 	struct ipaddr ip;		/* the host; for a listed network, the part of it
@@ -55,6 +56,7 @@ struct finding {
 	unsigned char source_port;	/* port is the port the host connected from
 					 * (src_port of an event report) */
 	unsigned char listed_in_row;	/* private: row starts with the listed network */
+	unsigned char row_own;		/* private: row is an allocation of its own */
 	time_t detected;		/* earliest detection time seen (row is that row's) */
 	const char *protocol;		/* lowercased, "" when none; kept once per file */
 	const struct account *account;	/* NULL: nobody's */
@@ -97,6 +99,7 @@ struct report_file {
 	uint32_t *slots;		/* dedup: open addressing of finding indices + 1 */
 	size_t nslots;
 	struct strtab *strings;		/* protocols and the rows' common values, kept once */
+	struct row_block *row_blocks;	/* where the rows are */
 	unsigned char *codes;		/* scratch: a row's value codes while it is encoded */
 };
 

@@ -82,6 +82,9 @@ RetryInterval       3600
 EOC
 	"$PEAK" "  $(printf '%6d' "$n") customers: replay --json" "$T/out" "$SM" replay -c "$T/n.conf" --json "$T/n.eml" 2>"$T/err" ||
 		{ echo "    replay failed: $(head -c 300 "$T/err")"; rc=1; }
+	# a figure counts only if replay rendered every notice
+	got=$(grep -o '"message_id":"shadowmilter\.' "$T/out" | wc -l)
+	[ "$got" -eq "$n" ] || { echo "    replay rendered $got notices, not $n"; rc=1; }
 	# the milter: a fresh daemon for each size, so VmHWM is this message's
 	sm_start "$T/milter.log" "$T/n.conf" 300 >/dev/null 2>&1 || { echo "    daemon did not start: $(tail -n 3 "$T/milter.log")"; rc=1; continue; }
 	filter=$(ps -o pid= --ppid "$SM_PID" | tr -d ' ' | head -n 1)
