@@ -38,7 +38,7 @@ LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*.c milter/*/*.c))
 LIB_OBJS   = $(LIB_SRCS:milter/%.c=$(BUILD)/lib/%.o)
 PROG_SRCS  = $(filter $(wildcard $(SHELL_SRCS)),$(SHELL_SRCS))
 PROG_OBJS  = $(PROG_SRCS:milter/%.c=$(BUILD)/prog/%.o)
-TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c tests/testmail.c tests/testrig.c tests/testsign.c tests/fakesmtp.c
+TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c tests/fakemta.c tests/fakesmtp.c tests/testmail.c tests/testrig.c tests/testsign.c
 TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)

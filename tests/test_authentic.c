@@ -10,6 +10,7 @@
  */
 #include "test.h"
 #include "testmail.h"
+#include "testrig.h"
 #include "testsign.h"
 
 #include "config.h"
@@ -26,32 +27,56 @@ static const char *MAP = "prefix,account,email\n192.0.2.0/24,acme,ops@acme.examp
 static const char *CSV = "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,111,udp\n"
     "2026-11-24 01:00:00,192.0.2.20,111,udp\n";
 
-struct rig {
-	struct config *cfg;
-	struct prefixmap *map;
+/* rig_init - the test config (VerifyDKIM yes unless VERIFY_DKIM is 0) and MAP */
+static void
+rig_init(struct test_rig *r, int verify_dkim)
+{
+	static const char *const verify_no[] = { "VerifyDKIM", "no", NULL };
+	struct test_rig_spec spec = { .map = MAP, .settings = verify_dkim ? NULL : verify_no };
+
+	test_rig_init(r, &spec);
+}
+
+/* report - a report mail, DKIM-signed for DOMAIN (NULL: unsigned) */
+static char *
+report(const char *domain, const char *extra_headers)
+{
+	struct testmail tm = { NULL, NULL, NULL, "2026-11-24-scan_portmapper-x.csv.zip", CSV, NULL, extra_headers };
+	char *msg = testmail_build(&tm), *s;
+
+	if (domain == NULL)
+		return msg;
+	s = testmail_sign(msg, domain);
+	free(msg);
+	return s;
+}
+
+/* a test: the rig (VerifyDKIM yes), a report mail and the reason of the last run */
+struct acase {
+	struct test_rig rg;
+	char *m;
+	char reason[512];
 };
 
+/* begin - C with a report mail signed for DOMAIN (NULL: unsigned), EXTRA_HEADERS on top */
 static void
-rig_init(struct rig *r, int verify_dkim)
+begin(struct acase *c, const char *domain, const char *extra_headers)
 {
-	char err[256];
-
-	r->cfg = test_config();
-	r->map = test_map(MAP);
-	if (!verify_dkim && config_set(r->cfg, "VerifyDKIM", "no", err, sizeof(err)) != 0)
-		abort();
+	rig_init(&c->rg, 1);
+	c->m = report(domain, extra_headers);
+	c->reason[0] = '\0';
 }
 
 static void
-rig_free(struct rig *r)
+end(struct acase *c)
 {
-	prefixmap_free(r->map);
-	config_free(r->cfg);
+	free(c->m);
+	test_rig_free(&c->rg);
 }
 
 /* notices - how many notices MSG makes (-1: the pipeline failed); REASON gets the reason */
 static int
-notices(const struct rig *rg, const char *msg, const char *envelope, char *reason, size_t reasonlen)
+notices(const struct test_rig *rg, const char *msg, const char *envelope, char *reason, size_t reasonlen)
 {
 	struct pipeline *p = pipeline_new(rg->cfg, rg->map);
 	struct pipeline_result *r = NULL;
@@ -78,109 +103,92 @@ notices(const struct rig *rg, const char *msg, const char *envelope, char *reaso
 	return (int)n;
 }
 
-/* report - a report mail, DKIM-signed for DOMAIN (NULL: unsigned) */
-static char *
-report(const char *domain, const char *extra_headers)
+/* notices_of - notices(C's rig, MSG, ENVELOPE), the reason in C */
+static int
+notices_of(struct acase *c, const char *msg, const char *envelope)
 {
-	struct testmail tm = { NULL, NULL, NULL, "2026-11-24-scan_portmapper-x.csv.zip", CSV, NULL, extra_headers };
-	char *msg = testmail_build(&tm), *s;
-
-	if (domain == NULL)
-		return msg;
-	s = testmail_sign(msg, domain);
-	free(msg);
-	return s;
+	return notices(&c->rg, msg, envelope, c->reason, sizeof(c->reason));
 }
 
 TEST(authentic, a_valid_signature_gives_notices)
 {
-	struct rig rg;
-	char reason[512], *m = report("shadowserver.org", NULL);
+	struct acase c;
 
-	rig_init(&rg, 1);
-	CHECK_INT(notices(&rg, m, "<autoreports@shadowserver.org>", reason, sizeof(reason)), 1);
-	CHECK(strstr(reason, "authenticated report: DKIM d=shadowserver.org s=test a=rsa-sha256") != NULL);
-	free(m);
-	rig_free(&rg);
+	begin(&c, "shadowserver.org", NULL);
+	CHECK_INT(notices_of(&c, c.m, "<autoreports@shadowserver.org>"), 1);
+	CHECK(strstr(c.reason, "authenticated report: DKIM d=shadowserver.org s=test a=rsa-sha256") != NULL);
+	end(&c);
 }
 
 TEST(authentic, one_byte_changed_gives_none)
 {
-	struct rig rg;
-	char reason[512], *m = report("shadowserver.org", NULL), *p;
+	struct acase c;
+	char *p;
 
-	rig_init(&rg, 1);
-	p = strstr(m, "Content-Disposition: attachment");	/* then the zip, base64 */
+	begin(&c, "shadowserver.org", NULL);
+	p = strstr(c.m, "Content-Disposition: attachment");	/* then the zip, base64 */
 	REQUIRE(p != NULL && (p = strstr(p, "\n\n")) != NULL);
 	p += 12;
 	*p = *p == 'A' ? 'B' : 'A';
-	CHECK_INT(notices(&rg, m, NULL, reason, sizeof(reason)), 0);
-	CHECK(strstr(reason, "unauthenticated: DKIM d=shadowserver.org s=test a=rsa-sha256: body hash mismatch") != NULL);
-	free(m);
-	rig_free(&rg);
+	CHECK_INT(notices_of(&c, c.m, NULL), 0);
+	CHECK(strstr(c.reason, "unauthenticated: DKIM d=shadowserver.org s=test a=rsa-sha256: body hash mismatch") != NULL);
+	end(&c);
 }
 
 TEST(authentic, a_changed_subject_gives_none)
 {
-	struct rig rg;
-	char reason[512], *m = report("shadowserver.org", NULL), *p;
+	struct acase c;
+	char *p;
 
-	rig_init(&rg, 1);
-	p = strstr(m, "Subject: [Test]");
+	begin(&c, "shadowserver.org", NULL);
+	p = strstr(c.m, "Subject: [Test]");
 	REQUIRE(p != NULL);
 	p[10] = 'X';
-	CHECK_INT(notices(&rg, m, NULL, reason, sizeof(reason)), 0);
-	CHECK(strstr(reason, "unauthenticated: DKIM d=shadowserver.org s=test") != NULL);
-	free(m);
-	rig_free(&rg);
+	CHECK_INT(notices_of(&c, c.m, NULL), 0);
+	CHECK(strstr(c.reason, "unauthenticated: DKIM d=shadowserver.org s=test") != NULL);
+	end(&c);
 }
 
 TEST(authentic, signed_by_another_domain_gives_none)
 {
-	struct rig rg;
-	char reason[512], *m = report("evil.example", NULL);
+	struct acase c;
 
-	rig_init(&rg, 1);
-	CHECK_INT(notices(&rg, m, NULL, reason, sizeof(reason)), 0);
-	CHECK(strstr(reason, "unauthenticated: DKIM no DKIM signature with d=shadowserver.org") != NULL);
-	free(m);
-	rig_free(&rg);
+	begin(&c, "evil.example", NULL);
+	CHECK_INT(notices_of(&c, c.m, NULL), 0);
+	CHECK(strstr(c.reason, "unauthenticated: DKIM no DKIM signature with d=shadowserver.org") != NULL);
+	end(&c);
 }
 
 TEST(authentic, unsigned_gives_none)
 {
-	struct rig rg;
-	char reason[512], *m = report(NULL, NULL);
+	struct acase c;
 
-	rig_init(&rg, 1);
-	CHECK_INT(notices(&rg, m, NULL, reason, sizeof(reason)), 0);
-	free(m);
-	rig_free(&rg);
+	begin(&c, NULL, NULL);
+	CHECK_INT(notices_of(&c, c.m, NULL), 0);
+	end(&c);
 }
 
 TEST(authentic, a_second_from_header_gives_none)
 {
-	struct rig rg;
+	struct acase c;
 	struct buf b = BUF_INIT;
-	char reason[512], *m = report("shadowserver.org", NULL), *signed2;
 	struct testmail tm = { NULL, NULL, NULL, "2026-11-24-scan_portmapper-x.csv.zip", CSV, NULL,
 	    "From: Evil <evil@evil.example>\n" };
-	char *two = testmail_build(&tm);
+	char *two = testmail_build(&tm), *signed2;
 
-	rig_init(&rg, 1);
+	begin(&c, "shadowserver.org", NULL);
 	/* added after signing, on top */
-	buf_printf(&b, "From: Shadowserver <autoreports@shadowserver.org>\n%s", m);
-	CHECK_INT(notices(&rg, buf_cstr(&b), NULL, reason, sizeof(reason)), 0);
-	CHECK(strstr(reason, "2 From headers") != NULL);
+	buf_printf(&b, "From: Shadowserver <autoreports@shadowserver.org>\n%s", c.m);
+	CHECK_INT(notices_of(&c, buf_cstr(&b), NULL), 0);
+	CHECK(strstr(c.reason, "2 From headers") != NULL);
 	/* and signed with both */
 	signed2 = testmail_sign(two, NULL);
-	CHECK_INT(notices(&rg, signed2, NULL, reason, sizeof(reason)), 0);
-	CHECK(strstr(reason, "2 From headers") != NULL);
+	CHECK_INT(notices_of(&c, signed2, NULL), 0);
+	CHECK(strstr(c.reason, "2 From headers") != NULL);
 	free(signed2);
 	free(two);
 	buf_free(&b);
-	free(m);
-	rig_free(&rg);
+	end(&c);
 }
 
 TEST(authentic, data_appended_past_l_gives_nothing_for_the_appended_host)
@@ -193,7 +201,7 @@ TEST(authentic, data_appended_past_l_gives_nothing_for_the_appended_host)
 	    "Content-Disposition: attachment; filename=\"2026-11-24-scan_portmapper-x.csv\"\n\n"
 	    "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,111,udp\n";
 	struct testsign opt = { test_key_file(), NULL, NULL, NULL, 0, -1, 0, 0 };
-	struct rig rg;
+	struct test_rig rg;
 	struct buf b = BUF_INIT;
 	char reason[512], err[256], *m = testsign(msg, strlen(msg), &opt, err, sizeof(err));
 
@@ -205,21 +213,17 @@ TEST(authentic, data_appended_past_l_gives_nothing_for_the_appended_host)
 	CHECK(strstr(reason, "the rest is unsigned") != NULL);
 	buf_free(&b);
 	free(m);
-	rig_free(&rg);
+	test_rig_free(&rg);
 }
 
 TEST(authentic, forwarded_with_an_srs_envelope_sender_gives_notices)
 {
-	struct rig rg;
-	char reason[512], *m = report("shadowserver.org",
-	    "Return-Path: <SRS0=HhJk=XY=shadowserver.org=autoreports@forwarder.example>\n");
+	struct acase c;
 
-	rig_init(&rg, 1);
-	CHECK_INT(notices(&rg, m, "<SRS0=HhJk=XY=shadowserver.org=autoreports@forwarder.example>", reason,
-	    sizeof(reason)), 1);
-	CHECK_INT(notices(&rg, m, "<>", reason, sizeof(reason)), 1);	/* a bounce address */
-	free(m);
-	rig_free(&rg);
+	begin(&c, "shadowserver.org", "Return-Path: <SRS0=HhJk=XY=shadowserver.org=autoreports@forwarder.example>\n");
+	CHECK_INT(notices_of(&c, c.m, "<SRS0=HhJk=XY=shadowserver.org=autoreports@forwarder.example>"), 1);
+	CHECK_INT(notices_of(&c, c.m, "<>"), 1);	/* a bounce address */
+	end(&c);
 }
 
 /* every forged Authentication-Results of issue 9, with the mail unsigned: none, in both modes */
@@ -229,7 +233,7 @@ TEST(authentic, forged_authentication_results_give_none_in_both_modes)
 	int mode, i;
 
 	for (mode = 0; mode < 2; mode++) {
-		struct rig rg;
+		struct test_rig rg;
 
 		rig_init(&rg, mode);
 		for (i = 0; i < 4; i++) {
@@ -245,7 +249,7 @@ TEST(authentic, forged_authentication_results_give_none_in_both_modes)
 			free(m);
 			buf_free(&h);
 		}
-		rig_free(&rg);
+		test_rig_free(&rg);
 	}
 	free(longone);
 }
@@ -253,55 +257,51 @@ TEST(authentic, forged_authentication_results_give_none_in_both_modes)
 /* with VerifyDKIM no, a verifier's own well-formed header is still believed */
 TEST(authentic, verify_dkim_no_trusts_the_verifiers_header)
 {
-	struct rig rg;
+	struct test_rig rg;
 	char reason[512], *m = report(NULL, "Authentication-Results: " TRUSTED_AUTHRES "\n");
 
 	rig_init(&rg, 0);
 	CHECK_INT(notices(&rg, m, NULL, reason, sizeof(reason)), 1);
-	rig_free(&rg);
+	test_rig_free(&rg);
 	rig_init(&rg, 1);	/* our own verification does not care what a header claims */
 	CHECK_INT(notices(&rg, m, NULL, reason, sizeof(reason)), 0);
-	rig_free(&rg);
+	test_rig_free(&rg);
 	free(m);
 }
 
 TEST(authentic, a_key_lookup_failure_is_a_retry_for_report_mail)
 {
-	struct rig rg;
-	char reason[512], err[256], *dir = test_tmpdir(), path[4096], *keys;
-	char *m = report("shadowserver.org", NULL);
+	struct acase c;
+	char err[256], *dir = test_tmpdir(), path[4096], *keys;
 
-	rig_init(&rg, 1);
+	begin(&c, "shadowserver.org", NULL);
 	snprintf(path, sizeof(path), "%s/keys", dir);
 	REQUIRE((keys = test_read_file(test_public_keys(), NULL)) != NULL);
 	test_write_file(path, keys);
-	REQUIRE(config_set(rg.cfg, "TestPublicKeys", path, err, sizeof(err)) == 0);
+	REQUIRE(config_set(c.rg.cfg, "TestPublicKeys", path, err, sizeof(err)) == 0);
 	/* opened once, as config_load does for the daemon */
-	REQUIRE((rg.cfg->dkim_keys = dkim_keys_new(path, 5, err, sizeof(err))) != NULL);
-	CHECK_INT(notices(&rg, m, NULL, reason, sizeof(reason)), 1);
+	REQUIRE((c.rg.cfg->dkim_keys = dkim_keys_new(path, 5, err, sizeof(err))) != NULL);
+	CHECK_INT(notices_of(&c, c.m, NULL), 1);
 	remove(path);	/* the key source goes away: as a DNS timeout, the lookup fails */
-	CHECK_INT(notices(&rg, m, NULL, reason, sizeof(reason)), -1);
-	CHECK(strstr(reason, "key lookup failed") != NULL);
-	CHECK(strstr(reason, "d=shadowserver.org s=test") != NULL);
+	CHECK_INT(notices_of(&c, c.m, NULL), -1);
+	CHECK(strstr(c.reason, "key lookup failed") != NULL);
+	CHECK(strstr(c.reason, "d=shadowserver.org s=test") != NULL);
 	free(keys);
 	free(dir);
-	free(m);
-	rig_free(&rg);
+	end(&c);
 }
 
 TEST(authentic, a_second_content_type_gives_none)
 {
-	struct rig rg;
+	struct acase c;
 	struct buf b = BUF_INIT;
-	char reason[512], *m = report("shadowserver.org", NULL);
 
-	rig_init(&rg, 1);
+	begin(&c, "shadowserver.org", NULL);
 	/* added on top after signing: the MIME walk would read it, DKIM would hash the signed one */
-	buf_printf(&b, "Content-Type: text/csv; name=\"2026-11-24-scan_portmapper-evil.csv\"\n%s", m);
-	CHECK_INT(notices(&rg, buf_cstr(&b), NULL, reason, sizeof(reason)), 0);
-	CHECK(strstr(reason, "a second Content-Type") != NULL);
-	CHECK_INT(notices(&rg, m, NULL, reason, sizeof(reason)), 1);	/* the mail as signed */
+	buf_printf(&b, "Content-Type: text/csv; name=\"2026-11-24-scan_portmapper-evil.csv\"\n%s", c.m);
+	CHECK_INT(notices_of(&c, buf_cstr(&b), NULL), 0);
+	CHECK(strstr(c.reason, "a second Content-Type") != NULL);
+	CHECK_INT(notices_of(&c, c.m, NULL), 1);	/* the mail as signed */
 	buf_free(&b);
-	free(m);
-	rig_free(&rg);
+	end(&c);
 }

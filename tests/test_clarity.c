@@ -52,6 +52,7 @@
  */
 #include "test.h"
 #include "testmail.h"
+#include "testrig.h"
 
 #include "catalogue.h"
 #include "config.h"
@@ -247,10 +248,8 @@ history_run(const struct config *cfg, const struct prefixmap *map, struct store 
     const char *date, const char *csv)
 {
 	struct buf name = BUF_INIT, subject = BUF_INIT;
-	struct pipeline *p = pipeline_new(cfg, map);
-	struct pipeline_result *r = NULL;
+	struct pipeline_result *r;
 	char err[512], *msg;
-	time_t now;
 
 	buf_printf(&name, "%s-%s-sample.csv", date, type);
 	buf_printf(&subject, "[Example] Shadowserver Example Report: %s", date);
@@ -261,16 +260,8 @@ history_run(const struct config *cfg, const struct prefixmap *map, struct store 
 	}
 	buf_reset(&name);
 	buf_printf(&name, "%s 12:00:00", date);
-	if (parse_detection_time(buf_cstr(&name), &now) != 0)
-		abort();
-	pipeline_set_now(p, now);
-	pipeline_set_store(p, st, 1);
-	pipeline_feed(p, msg, strlen(msg));
-	if (pipeline_finish(p, &r, err, sizeof(err)) != 0) {
+	if ((r = test_run_store(cfg, map, st, NULL, msg, test_time(buf_cstr(&name)), err, sizeof(err))) == NULL)
 		failed(type, err);
-		r = NULL;
-	}
-	pipeline_free(p);
 	free(msg);
 	buf_free(&name);
 	buf_free(&subject);

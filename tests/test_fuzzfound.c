@@ -8,6 +8,7 @@
  */
 #include "test.h"
 #include "testmail.h"
+#include "testrig.h"
 
 #include "config.h"
 #include "filter.h"
@@ -90,19 +91,19 @@ TEST(fuzzfound, tagged_subject_is_cleaned_like_the_filters_own_headers)
 	struct changes ch = { BUF_INIT };
 	struct filter_io io = { .add_header = ignore_header, .change_header = keep_change, .add_rcpt = ignore_rcpt,
 	    .del_rcpt = ignore_rcpt, .log = ignore_log, .ctx = &ch };
-	struct config *cfg = test_config();
-	struct prefixmap *map = test_map("prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n");
-	char *dir = test_tmpdir(), path[4096], err[256];
-	struct filter_env env = { .cfg = cfg, .map = map };
+	struct test_rig_spec spec = { .map = "prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n",
+	    .outbox = TEST_RIG_SQLITE, .busy_timeout_ms = STORE_BUSY_TIMEOUT_MS };
+	struct test_rig r;
+	struct filter_env env;
 	struct filter_msg *m;
 	const char *p;
+	char err[256];
 
-	snprintf(path, sizeof(path), "%s/outbox.db", dir);
-	env.store = store_open(NULL, path, STORE_BUSY_TIMEOUT_MS, err, sizeof(err));
-	REQUIRE(env.store != NULL);
+	REQUIRE(test_rig_init(&r, &spec) == 0);
 	/* as fuzz_filter found it: trusted on a verifier's header, with a subject tag */
-	REQUIRE(config_set(cfg, "VerifyDKIM", "no", err, sizeof(err)) == 0);
-	REQUIRE(config_set(cfg, "ReportSubjectTag", "[shadowmilter]", err, sizeof(err)) == 0);
+	REQUIRE(config_set(r.cfg, "VerifyDKIM", "no", err, sizeof(err)) == 0);
+	REQUIRE(config_set(r.cfg, "ReportSubjectTag", "[shadowmilter]", err, sizeof(err)) == 0);
+	env = test_rig_env(&r);
 	m = filter_begin(&env, "QIDFUZZ", "<autoreports@shadowserver.org>");
 	filter_header(m, &io, "Authentication-Results", TRUSTED_AUTHRES);
 	filter_header(m, &io, "From", "Shadowserver <autoreports@shadowserver.org>");
@@ -115,11 +116,8 @@ TEST(fuzzfound, tagged_subject_is_cleaned_like_the_filters_own_headers)
 	CHECK(strchr(buf_cstr(&ch.subject), '\r') == NULL && strchr(buf_cstr(&ch.subject), '\x04') == NULL);
 	for (p = buf_cstr(&ch.subject); (p = strchr(p, '\n')) != NULL; p++)
 		CHECK(p[1] == ' ' || p[1] == '\t');	/* a line break only as folding */
-	store_close(env.store);
 	buf_free(&ch.subject);
-	prefixmap_free(map);
-	config_free(cfg);
-	free(dir);
+	test_rig_free(&r);
 }
 
 /* fuzz_customermap: the customer map accepted 8-bit bytes in an address's

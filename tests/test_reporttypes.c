@@ -11,6 +11,7 @@
  */
 #include "test.h"
 #include "testmail.h"
+#include "testrig.h"
 
 #include "catalogue.h"
 #include "config.h"
@@ -326,6 +327,17 @@ schema_csv(const struct schema_type *t)
 	return buf_steal(&b);
 }
 
+/* types_rig - the test config with the shipped catalogue, and MAP */
+static struct test_rig
+types_rig(const char *map)
+{
+	struct test_rig_spec spec = { .map = map, .catalogue = 1 };
+	struct test_rig r;
+
+	test_rig_init(&r, &spec);
+	return r;
+}
+
 static struct pipeline_result *
 run_csv(const struct config *cfg, const struct prefixmap *map, const char *type, const char *csv)
 {
@@ -481,9 +493,8 @@ static const char *NO_HOST_CSV =
 
 TEST(reporttypes, a_known_type_without_a_host_column_names_nobody_and_says_why)
 {
-	struct config *cfg = test_catalogue_config();
-	struct prefixmap *map = test_map(TYPES_MAP);
-	struct pipeline_result *r = run_csv(cfg, map, "sandbox_dns", NO_HOST_CSV);
+	struct test_rig rig = types_rig(TYPES_MAP);
+	struct pipeline_result *r = run_csv(rig.cfg, rig.map, "sandbox_dns", NO_HOST_CSV);
 	const struct report_file *rf;
 	struct buf json = BUF_INIT;
 
@@ -501,23 +512,20 @@ TEST(reporttypes, a_known_type_without_a_host_column_names_nobody_and_says_why)
 	CHECK(strstr(json.data, "\"note\":\"sandbox_dns reports name no host") != NULL);
 	buf_free(&json);
 	pipeline_result_free(r);
-	prefixmap_free(map);
-	config_free(cfg);
+	test_rig_free(&rig);
 }
 
 TEST(reporttypes, an_unknown_type_without_a_host_column_is_an_error)
 {
-	struct config *cfg = test_catalogue_config();
-	struct prefixmap *map = test_map(TYPES_MAP);
-	struct pipeline_result *r = run_csv(cfg, map, "sandbox_wibble", NO_HOST_CSV);
+	struct test_rig rig = types_rig(TYPES_MAP);
+	struct pipeline_result *r = run_csv(rig.cfg, rig.map, "sandbox_wibble", NO_HOST_CSV);
 
 	REQUIRE(r != NULL && r->nreports == 1);
 	REQUIRE(r->reports[0].rf->error != NULL);
 	CHECK(strstr(r->reports[0].rf->error, "no host column") != NULL);
 	CHECK(r->reports[0].rf->note == NULL);
 	pipeline_result_free(r);
-	prefixmap_free(map);
-	config_free(cfg);
+	test_rig_free(&rig);
 }
 
 /* --- event reports: one finding per connection --------------------------- */
@@ -537,9 +545,8 @@ static const char *EVENT_CSV =
 
 TEST(reporttypes, each_connection_of_an_event_host_is_a_finding_with_its_own_row)
 {
-	struct config *cfg = test_catalogue_config();
-	struct prefixmap *map = test_map(EVENT_MAP);
-	struct pipeline_result *r = run_csv(cfg, map, "event4_sinkhole", EVENT_CSV);
+	struct test_rig rig = types_rig(EVENT_MAP);
+	struct pipeline_result *r = run_csv(rig.cfg, rig.map, "event4_sinkhole", EVENT_CSV);
 	const struct notice_group *g;
 	const struct finding *f;
 	struct buf json = BUF_INIT;
@@ -574,14 +581,12 @@ TEST(reporttypes, each_connection_of_an_event_host_is_a_finding_with_its_own_row
 	CHECK(strstr(json.data, "{\"ip\":\"192.0.2.5\",\"port\":49460,\"protocol\":\"tcp\"") != NULL);
 	buf_free(&json);
 	pipeline_result_free(r);
-	prefixmap_free(map);
-	config_free(cfg);
+	test_rig_free(&rig);
 }
 
 TEST(reporttypes, the_first_screen_counts_hosts_not_connections)
 {
-	struct config *cfg = test_catalogue_config();
-	struct prefixmap *map = test_map(EVENT_MAP);
+	struct test_rig rig = types_rig(EVENT_MAP);
 	struct buf csv = BUF_INIT;
 	struct pipeline_result *r;
 	const char *msg;
@@ -592,7 +597,7 @@ TEST(reporttypes, the_first_screen_counts_hosts_not_connections)
 		for (conn = 0; conn < (host == 1 ? 3 : 1); conn++)
 			buf_printf(&csv, "2026-11-24 09:1%d:00,tcp,192.0.2.%d,%d,198.51.100.7,80,x\n", conn, host,
 			    40000 + conn);
-	r = run_csv(cfg, map, "event4_sinkhole", csv.data);
+	r = run_csv(rig.cfg, rig.map, "event4_sinkhole", csv.data);
 	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
 	msg = r->reports[0].notices[0].message;
 	CHECK(strstr(msg, "\n    192.0.2.1 (3 connections between 09:10 and 09:12 UTC)\n"
@@ -603,34 +608,25 @@ TEST(reporttypes, the_first_screen_counts_hosts_not_connections)
 	CHECK(strstr(msg, "\n192.0.2.6 (from port 40000/TCP) detected at") != NULL);
 	buf_free(&csv);
 	pipeline_result_free(r);
-	prefixmap_free(map);
-	config_free(cfg);
+	test_rig_free(&rig);
 }
 
 TEST(reporttypes, the_history_keeps_each_connection_apart)
 {
-	struct config *cfg = test_catalogue_config();
-	struct prefixmap *map = test_map(EVENT_MAP);
-	char *dir = test_tmpdir(), path[4096], err[512], *msg;
+	struct test_rig_spec spec = { .map = EVENT_MAP, .catalogue = 1, .history = TEST_RIG_SQLITE };
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-event4_sinkhole-as64500.csv", EVENT_CSV,
 	    NULL, NULL };
-	struct store *st;
+	struct test_rig rig;
 	struct state_item *items = NULL;
-	struct pipeline *p;
-	struct pipeline_result *r = NULL;
+	struct pipeline_result *r;
+	char err[512], *msg;
 	size_t n = 0, i, from_49460 = 0;
 
-	snprintf(path, sizeof(path), "%s/state.db", dir);
-	st = store_open(path, NULL, 2000, err, sizeof(err));
-	REQUIRE(st != NULL);
+	REQUIRE(test_rig_init(&rig, &spec) == 0);
 	msg = testmail_build(&tm);
-	p = pipeline_new(cfg, map);
-	pipeline_set_store(p, st, 1);
-	pipeline_feed(p, msg, strlen(msg));
-	CHECK(pipeline_finish(p, &r, err, sizeof(err)) == 0);
-	pipeline_free(p);
+	CHECK((r = test_rig_run(&rig, msg, test_time("2026-11-24 12:00:00"), err, sizeof(err))) != NULL);
 	pipeline_result_free(r);
-	CHECK(state_items(st, "acme", NULL, 1, &items, &n, err, sizeof(err)) == 0);
+	CHECK(state_items(rig.st, "acme", NULL, 1, &items, &n, err, sizeof(err)) == 0);
 	CHECK_INT(n, 3);
 	for (i = 0; i < n; i++) {
 		CHECK_STR(items[i].ip, "192.0.2.5");
@@ -638,11 +634,8 @@ TEST(reporttypes, the_history_keeps_each_connection_apart)
 	}
 	CHECK_INT(from_49460, 1);
 	state_items_free(items, n);
-	store_close(st);
 	free(msg);
-	free(dir);
-	prefixmap_free(map);
-	config_free(cfg);
+	test_rig_free(&rig);
 }
 
 /* --- listed networks ----------------------------------------------------- */
@@ -699,9 +692,8 @@ blocklist(const struct config *cfg, const struct prefixmap *map, const char *net
 
 TEST(reporttypes, a_listed_24_reaches_the_three_customers_inside_it_and_nobody_else)
 {
-	struct config *cfg = test_catalogue_config();
-	struct prefixmap *map = test_map(CIDR_MAP);
-	struct pipeline_result *r = blocklist(cfg, map, "198.51.100.0/24");
+	struct test_rig rig = types_rig(CIDR_MAP);
+	struct pipeline_result *r = blocklist(rig.cfg, rig.map, "198.51.100.0/24");
 	const struct notice *n;
 	char a[64], listed[64];
 
@@ -727,15 +719,13 @@ TEST(reporttypes, a_listed_24_reaches_the_three_customers_inside_it_and_nobody_e
 	CHECK(strstr(n->message, "\n198.51.100.201 (your part of the listed network 198.51.100.0/24) detected") != NULL);
 	CHECK(strstr(n->message, "198.51.100.8/29") == NULL);
 	pipeline_result_free(r);
-	prefixmap_free(map);
-	config_free(cfg);
+	test_rig_free(&rig);
 }
 
 TEST(reporttypes, a_listed_16_names_the_customers_24_as_their_part)
 {
-	struct config *cfg = test_catalogue_config();
-	struct prefixmap *map = test_map(CIDR_MAP);
-	struct pipeline_result *r = blocklist(cfg, map, "172.16.0.0/16");
+	struct test_rig rig = types_rig(CIDR_MAP);
+	struct pipeline_result *r = blocklist(rig.cfg, rig.map, "172.16.0.0/16");
 	struct buf json = BUF_INIT;
 	char a[64];
 
@@ -747,20 +737,18 @@ TEST(reporttypes, a_listed_16_names_the_customers_24_as_their_part)
 	buf_free(&json);
 	pipeline_result_free(r);
 	/* a network inside the customer's prefix is theirs whole: no "part of" */
-	r = blocklist(cfg, map, "172.16.5.16/28");
+	r = blocklist(rig.cfg, rig.map, "172.16.5.16/28");
 	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
 	CHECK_STR(part_of(r, "epsilon", 0, a, sizeof(a)), "172.16.5.16/28");
 	CHECK(strstr(r->reports[0].notices[0].message, "\n172.16.5.16/28 detected at") != NULL);
 	pipeline_result_free(r);
-	prefixmap_free(map);
-	config_free(cfg);
+	test_rig_free(&rig);
 }
 
 TEST(reporttypes, a_listed_ipv6_48_reaches_the_covering_and_the_inner_customers)
 {
-	struct config *cfg = test_catalogue_config();
-	struct prefixmap *map = test_map(CIDR_MAP);
-	struct pipeline_result *r = blocklist(cfg, map, "2001:db8:100::/48");
+	struct test_rig rig = types_rig(CIDR_MAP);
+	struct pipeline_result *r = blocklist(rig.cfg, rig.map, "2001:db8:100::/48");
 	char a[64], listed[64];
 
 	REQUIRE(r != NULL && r->nreports == 1);
@@ -776,15 +764,13 @@ TEST(reporttypes, a_listed_ipv6_48_reaches_the_covering_and_the_inner_customers)
 	finding_listed(r->reports[0].rf->groups[0].findings[0], listed, sizeof(listed));
 	CHECK_STR(listed, "");	/* bigco's part is the listed network itself */
 	pipeline_result_free(r);
-	prefixmap_free(map);
-	config_free(cfg);
+	test_rig_free(&rig);
 }
 
 TEST(reporttypes, a_listed_8_over_nobody_is_one_unmatched_network)
 {
-	struct config *cfg = test_catalogue_config();
-	struct prefixmap *map = test_map(CIDR_MAP);
-	struct pipeline_result *r = blocklist(cfg, map, "10.0.0.0/8");
+	struct test_rig rig = types_rig(CIDR_MAP);
+	struct pipeline_result *r = blocklist(rig.cfg, rig.map, "10.0.0.0/8");
 	char a[64];
 
 	REQUIRE(r != NULL && r->nreports == 1);
@@ -795,16 +781,15 @@ TEST(reporttypes, a_listed_8_over_nobody_is_one_unmatched_network)
 	CHECK_INT(r->reports[0].rf->skipped_rows, 0);
 	pipeline_result_free(r);
 	/* a network wider than /8 would name every customer: a bad row */
-	r = blocklist(cfg, map, "0.0.0.0/0");
+	r = blocklist(rig.cfg, rig.map, "0.0.0.0/0");
 	REQUIRE(r != NULL && r->nreports == 1);
 	CHECK_INT(r->reports[0].rf->ngroups + r->reports[0].rf->nunmatched, 0);
 	CHECK_INT(r->reports[0].rf->skipped_rows, 1);
 	pipeline_result_free(r);
 	/* host bits set: not a network we can trust */
-	r = blocklist(cfg, map, "198.51.100.9/24");
+	r = blocklist(rig.cfg, rig.map, "198.51.100.9/24");
 	REQUIRE(r != NULL && r->nreports == 1);
 	CHECK_INT(r->reports[0].rf->skipped_rows, 1);
 	pipeline_result_free(r);
-	prefixmap_free(map);
-	config_free(cfg);
+	test_rig_free(&rig);
 }

@@ -9,6 +9,7 @@
  * another process), a damaged and a locked database.
  */
 #include "test.h"
+#include "fakemta.h"
 #include "testmail.h"
 #include "testrig.h"
 
@@ -25,7 +26,6 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -682,89 +682,19 @@ TEST(state, a_database_locked_past_the_busy_timeout_fails_the_report)
 
 /* the milter's side: TEMPFAIL and one clear log line */
 
-struct fake_log {
-	struct buf log;
-};
-
-static int
-fake_header(void *ctx, const char *name, const char *value)
-{
-	(void)ctx;
-	(void)name;
-	(void)value;
-	return 0;
-}
-
-static int
-fake_change(void *ctx, const char *name, int index, const char *value)
-{
-	(void)ctx;
-	(void)name;
-	(void)index;
-	(void)value;
-	return 0;
-}
-
-static int
-fake_rcpt(void *ctx, const char *rcpt)
-{
-	(void)ctx;
-	(void)rcpt;
-	return 0;
-}
-
-static void fake_logf(void *ctx, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-fake_logf(void *ctx, int priority, const char *fmt, ...)
-{
-	struct fake_log *l = ctx;
-	va_list ap;
-
-	(void)priority;
-	va_start(ap, fmt);
-	buf_vprintf(&l->log, fmt, ap);
-	va_end(ap);
-	buf_putc(&l->log, '\n');
-}
-
-/* eom - MSG through the filter stages; the action at end of message */
+/* eom - MSG through the filter stages (queue id QSTATE1) with R's store; the action at the end */
 static enum filter_action
-eom(const struct filter_env *env, struct fake_log *l, const char *msg, time_t now)
+eom(const struct test_rig *r, struct fake_mta *mta, const char *msg, time_t now)
 {
-	struct filter_io io = { .add_header = fake_header, .change_header = fake_change, .add_rcpt = fake_rcpt,
-	    .del_rcpt = fake_rcpt, .log = fake_logf, .ctx = l };
-	struct filter_msg *m = filter_begin(env, "QSTATE1", "autoreports@shadowserver.org");
-	const char *p = msg, *body = strstr(msg, "\n\n");
-	enum filter_action a;
+	struct filter_env env = test_rig_env(r);
 
-	while (p < body) {
-		size_t len = strcspn(p, "\n");
-		const char *colon = memchr(p, ':', len);
-		char *name, *value;
-
-		while (p[len] == '\n' && (p[len + 1] == ' ' || p[len + 1] == '\t'))	/* folded: as the MTA gives it */
-			len += 1 + strcspn(p + len + 1, "\n");
-		name = xstrndup(p, (size_t)(colon - p));
-		value = xstrndup(colon + 2, len - (size_t)(colon - p) - 2);
-
-		filter_header(m, &io, name, value);
-		free(name);
-		free(value);
-		p += len + 1;
-	}
-	filter_eoh(m, &io);
-	filter_body(m, &io, body + 2, strlen(body + 2));
-	a = filter_eom(m, &io, now);
-	filter_end(m);
-	return a;
+	return fake_mta_run(mta, &env, "QSTATE1", msg, now);
 }
 
 TEST(state, the_milter_tempfails_with_a_clear_log_line_when_the_database_is_locked)
 {
 	struct test_rig r;
-	struct filter_env env;
-	struct fake_log l = { BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	struct buf ob = BUF_INIT, want = BUF_INIT;
 	struct outbox_counts counts;
 	sqlite3 *other;
@@ -775,24 +705,20 @@ TEST(state, the_milter_tempfails_with_a_clear_log_line_when_the_database_is_lock
 	buf_printf(&ob, "%s.outbox", r.db);	/* an old two-file configuration */
 	r.st = store_open(r.db, ob.data, 150, err, sizeof(err));
 	REQUIRE(r.st != NULL);
-	memset(&env, 0, sizeof(env));
-	env.cfg = r.cfg;
-	env.map = r.map;
-	env.store = r.st;
 	msg = report(&r, "2026-11-01", "scan_portmapper", "as64500", "192.0.2.10");
 	REQUIRE(sqlite3_open(r.db, &other) == SQLITE_OK);
 	REQUIRE(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
-	CHECK(eom(&env, &l, msg, test_time("2026-11-01 12:00:00")) == FILTER_TEMPFAIL);
+	CHECK(eom(&r, &mta, msg, test_time("2026-11-01 12:00:00")) == FILTER_TEMPFAIL);
 	buf_printf(&want, "QSTATE1: report not handled, sender must retry: %s: database is locked", r.db);
-	CHECK(strstr(buf_cstr(&l.log), want.data) != NULL);
-	CHECK(outbox_get_counts(env.store, 0, &counts, err, sizeof(err)) == 0 && counts.pending == 0);
+	CHECK(strstr(buf_cstr(&mta.log), want.data) != NULL);
+	CHECK(outbox_get_counts(r.st, 0, &counts, err, sizeof(err)) == 0 && counts.pending == 0);
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(other);
-	buf_reset(&l.log);
-	CHECK(eom(&env, &l, msg, test_time("2026-11-01 12:10:00")) == FILTER_ACCEPT);
-	CHECK(strstr(buf_cstr(&l.log), "renotify_skipped=0 resolved=0") != NULL);
-	CHECK(outbox_get_counts(env.store, 0, &counts, err, sizeof(err)) == 0 && counts.pending == 1);
-	buf_free(&l.log);
+	buf_reset(&mta.log);
+	CHECK(eom(&r, &mta, msg, test_time("2026-11-01 12:10:00")) == FILTER_ACCEPT);
+	CHECK(strstr(buf_cstr(&mta.log), "renotify_skipped=0 resolved=0") != NULL);
+	CHECK(outbox_get_counts(r.st, 0, &counts, err, sizeof(err)) == 0 && counts.pending == 1);
+	fake_mta_free(&mta);
 	buf_free(&ob);
 	buf_free(&want);
 	free(msg);
@@ -802,25 +728,20 @@ TEST(state, the_milter_tempfails_with_a_clear_log_line_when_the_database_is_lock
 TEST(state, the_milter_tempfails_reports_while_the_database_cannot_be_opened)
 {
 	struct test_rig r;
-	struct filter_env env;
-	struct fake_log l = { BUF_INIT };
+	struct fake_mta mta = FAKE_MTA_INIT;
 	struct buf want = BUF_INIT;
 	char *msg, err[512];
 
 	rig_init(&r, NULL);
 	store_close(r.st);
 	test_write_file(r.db, "this is not a database, it is a text file that is long enough to be read as one");
-	memset(&env, 0, sizeof(env));
-	env.cfg = r.cfg;
-	env.map = r.map;
 	/* as the daemon: the store is reached when a report needs it */
 	REQUIRE((r.st = store_new(r.db, r.db, 150, err, sizeof(err))) != NULL);
-	env.store = r.st;
 	msg = report(&r, "2026-11-01", "scan_portmapper", "as64500", "192.0.2.10");
-	CHECK(eom(&env, &l, msg, test_time("2026-11-01 12:00:00")) == FILTER_TEMPFAIL);
+	CHECK(eom(&r, &mta, msg, test_time("2026-11-01 12:00:00")) == FILTER_TEMPFAIL);
 	buf_printf(&want, "QSTATE1: report not handled, sender must retry: %s: file is not a database", r.db);
-	CHECK(strstr(buf_cstr(&l.log), want.data) != NULL);
-	buf_free(&l.log);
+	CHECK(strstr(buf_cstr(&mta.log), want.data) != NULL);
+	fake_mta_free(&mta);
 	buf_free(&want);
 	free(msg);
 	test_rig_free(&r);

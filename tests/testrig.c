@@ -74,20 +74,35 @@ test_rig_free(struct test_rig *r)
 }
 
 struct pipeline_result *
-test_rig_run(const struct test_rig *r, const char *msg, time_t now, char *err, size_t errlen)
+test_run_store(const struct config *cfg, const struct prefixmap *map, struct store *st, const char *queue_id,
+    const char *msg, time_t now, char *err, size_t errlen)
 {
-	struct pipeline *p = pipeline_new(r->cfg, r->map);
+	struct pipeline *p = pipeline_new(cfg, map);
 	struct pipeline_result *res = NULL;
 
 	pipeline_set_now(p, now);
-	pipeline_set_store(p, r->st, 1);
-	if (r->queue_id)
-		pipeline_set_queue_id(p, r->queue_id);
+	pipeline_set_store(p, st, 1);
+	if (queue_id)
+		pipeline_set_queue_id(p, queue_id);
 	pipeline_feed(p, msg, strlen(msg));
 	if (pipeline_finish(p, &res, err, errlen) != 0)
 		res = NULL;
 	pipeline_free(p);
 	return res;
+}
+
+struct pipeline_result *
+test_rig_run(const struct test_rig *r, const char *msg, time_t now, char *err, size_t errlen)
+{
+	return test_run_store(r->cfg, r->map, r->st, r->queue_id, msg, now, err, errlen);
+}
+
+struct filter_env
+test_rig_env(const struct test_rig *r)
+{
+	struct filter_env env = { .cfg = r->cfg, .map = r->map, .store = r->st };
+
+	return env;
 }
 
 char *

@@ -11,6 +11,8 @@
 #ifndef SM_TESTRIG_H
 #define SM_TESTRIG_H
 
+#include "filter.h"
+
 #include <stddef.h>
 #include <time.h>
 
@@ -50,6 +52,14 @@ void test_rig_free(struct test_rig *r);
  * (history kept and notices queued); NULL with ERR when the pipeline fails */
 struct pipeline_result *test_rig_run(const struct test_rig *r, const char *msg, time_t now, char *err,
     size_t errlen);
+
+/* test_run_store - the same with CFG, MAP, the store ST (NULL: none) and the MTA's
+ * QUEUE_ID (NULL: none) */
+struct pipeline_result *test_run_store(const struct config *cfg, const struct prefixmap *map, struct store *st,
+    const char *queue_id, const char *msg, time_t now, char *err, size_t errlen);
+
+/* test_rig_env - what the milter's filter checks a message against: R's config, map and store */
+struct filter_env test_rig_env(const struct test_rig *r);
 
 /* test_rig_report - a signed report mail of TYPE for IDENTIFIER dated DATE (the file
  * "DATE-TYPE-IDENTIFIER.csv" holding CSV), with a Message-ID of its own from R's counter;
