@@ -5,19 +5,13 @@
 BUILD=${1:-build}
 SM="$(pwd)/$BUILD/shadowmilter"
 . "$(pwd)/tests/ready.sh"
-passed=0 failed=0
-if ! command -v miltertest >/dev/null 2>&1; then
-	echo "FAIL miltertest is not installed (make deps installs it)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-T=$(mktemp -d)
-chmod 755 "$T"
-mkdir -p "$T/state" "$T/spool"
-chmod 777 "$T/state" "$T/spool"
-SM_PID=""
+. "$(pwd)/tests/e2e/milter-lib.sh"
+command -v miltertest >/dev/null 2>&1 || ml_give_up "miltertest is not installed (make deps installs it)"
+ml_setup sm-miltertest
+mkdir -p "$T/spool"
+chmod 777 "$T/spool"
 cleanup() {
-	[ -n "$SM_PID" ] && kill "$SM_PID" 2>/dev/null && ready_gone "$SM_PID" 30
+	ml_cleanup
 	[ -n "$SM_KEEP" ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -29,18 +23,8 @@ cat > "$T/spool/\$\$.\$(date +%s%N).eml"
 EOS
 chmod 755 "$T/sendmail"
 cp conf/customers.csv "$T/customers.csv"
-cat >"$T/shadowmilter.conf" <<EOC
-CustomerMap         $T/customers.csv
-TestPublicKeys      $(pwd)/tests/fixtures/dkim/keys
-Socket              unix:$T/milter.sock
-UserID              nobody:nogroup
-OutboxDB            $T/state/outbox.db
-StateDB             $T/state/history.db
-Transport           sendmail:$T/sendmail
-DeliverInterval     1
-DeliveryLease       5s
-MaxReportSize       64K
-EOC
+ML_CUSTOMERS=$T/customers.csv
+ml_conf milter "sendmail:$T/sendmail" StateDB "$T/state/history.db" DeliveryLease 5s MaxReportSize 64K
 
 # fixtures: the demo report and one too big, DKIM-signed with the test key
 # (tests/fixtures/dkim/, verified through TestPublicKeys); a forged copy: not
@@ -53,53 +37,53 @@ cp tests/fixtures/demo-portmapper.eml "$T/forged.eml"
 sign "$T/big-unsigned.eml" "$T/big.eml"
 
 # ready when the filter process logs "listening on", not when the socket file appears
-if sm_start "$T/log" "$T/shadowmilter.conf"; then passed=$((passed + 1)); echo "ok   the daemon starts and logs that it listens"
-else failed=$((failed + 1)); echo "FAIL the daemon did not log that it listens"; sed 's/^/    /' "$T/log"; fi
+if ml_start milter; then ok "the daemon starts and logs that it listens"
+else fail "the daemon did not log that it listens"; sed 's/^/    /' "$T/milter.log"; fi
 
 export SM_SOCKET="unix:$T/milter.sock" SM_LUA_DIR="$(pwd)/tests/miltertest"
 export SM_DEMO="$T/demo.eml" SM_FORGED="$T/forged.eml" SM_BIG="$T/big.eml"
 for script in report nonreport forged oversized abort negotiate; do
 	if miltertest -s "tests/miltertest/$script.lua" >"$T/out" 2>&1; then
-		passed=$((passed + 1)); echo "ok   miltertest $script"
+		ok "miltertest $script"
 	else
-		failed=$((failed + 1)); echo "FAIL miltertest $script"; sed 's/^/    /' "$T/out"
+		fail "miltertest $script"; sed 's/^/    /' "$T/out"
 	fi
 done
 
-if grep -q 'the MTA does not offer the actions shadowmilter needs' "$T/log"; then passed=$((passed + 1)); echo "ok   a refused negotiation is logged clearly"
-else failed=$((failed + 1)); echo "FAIL no log line for the refused negotiation"; fi
+if grep -q 'the MTA does not offer the actions shadowmilter needs' "$T/milter.log"; then ok "a refused negotiation is logged clearly"
+else fail "no log line for the refused negotiation"; fi
 
 # the delivery worker hands the four notices to the stand-in MTA exactly once
 i=0
 while [ "$(ls "$T/spool" | wc -l)" -lt 4 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 sleep 1.5
 n=$(ls "$T/spool" | wc -l)
-if [ "$n" -eq 4 ]; then passed=$((passed + 1)); echo "ok   four notices delivered once"
-else failed=$((failed + 1)); echo "FAIL $n notices delivered, wanted 4"; fi
-if grep -q 'QTEST1: report notices=4' "$T/log"; then passed=$((passed + 1)); echo "ok   log line carries the queue id"
-else failed=$((failed + 1)); echo "FAIL no log line with the queue id"; sed 's/^/    /' "$T/log"; fi
-if grep -q 'QTEST1: notice [0-9]* for acme (scan_portmapper): sent' "$T/log"; then passed=$((passed + 1)); echo "ok   delivery log lines carry the report's queue id"
-else failed=$((failed + 1)); echo "FAIL delivery log lines lack the report's queue id"; sed 's/^/    /' "$T/log"; fi
-if [ "$(stat -c %U "$T/state/outbox.db")" = nobody ]; then passed=$((passed + 1)); echo "ok   runs as UserID"
-else failed=$((failed + 1)); echo "FAIL outbox not owned by UserID"; fi
+if [ "$n" -eq 4 ]; then ok "four notices delivered once"
+else fail "$n notices delivered, wanted 4"; fi
+if grep -q 'QTEST1: report notices=4' "$T/milter.log"; then ok "log line carries the queue id"
+else fail "no log line with the queue id"; sed 's/^/    /' "$T/milter.log"; fi
+if grep -q 'QTEST1: notice [0-9]* for acme (scan_portmapper): sent' "$T/milter.log"; then ok "delivery log lines carry the report's queue id"
+else fail "delivery log lines lack the report's queue id"; sed 's/^/    /' "$T/milter.log"; fi
+if [ "$(stat -c %U "$T/state/outbox.db")" = nobody ]; then ok "runs as UserID"
+else fail "outbox not owned by UserID"; fi
 if [ "$(stat -c %U "$T/state/history.db")" = nobody ] &&
-    "$SM" history -c "$T/shadowmilter.conf" 192.0.2.10 2>&1 | grep -q ' first detected  acme scan_portmapper 192.0.2.10:111/udp SM-'; then
-	passed=$((passed + 1)); echo "ok   the daemon records detection history (StateDB, as UserID)"
-else failed=$((failed + 1)); echo "FAIL no detection history from the daemon"; "$SM" history -c "$T/shadowmilter.conf" 192.0.2.10 2>&1 | sed 's/^/    /'; fi
+    "$SM" history -c "$T/milter.conf" 192.0.2.10 2>&1 | grep -q ' first detected  acme scan_portmapper 192.0.2.10:111/udp SM-'; then
+	ok "the daemon records detection history (StateDB, as UserID)"
+else fail "no detection history from the daemon"; "$SM" history -c "$T/milter.conf" 192.0.2.10 2>&1 | sed 's/^/    /'; fi
 
 run() {	# run NAME SCRIPT: one miltertest script as a test
 	if miltertest -s "tests/miltertest/$2.lua" >"$T/out" 2>&1; then
-		passed=$((passed + 1)); echo "ok   $1"
+		ok "$1"
 	else
-		failed=$((failed + 1)); echo "FAIL $1"; sed 's/^/    /' "$T/out"
+		fail "$1"; sed 's/^/    /' "$T/out"
 	fi
 }
 
 # SIGHUP to the supervisor reloads: a customer added to the map is used at once
 echo "203.0.113.0/24,erin,erin@erin.example," >>"$T/customers.csv"
-before=$(ready_count "$T/log" ': reloaded ')
-kill -HUP "$SM_PID"
-ready_log "$T/log" ': reloaded ' "$before" 60 "$SM_PID"
+before=$(ready_count "$T/milter.log" ': reloaded ')
+kill -HUP "$(ml_pid milter)"
+ready_log "$T/milter.log" ': reloaded ' "$before" 60 "$(ml_pid milter)"
 sed 's/^Message-ID: .*/Message-ID: <after-reload@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/reload-unsigned.eml"
 sign "$T/reload-unsigned.eml" "$T/reload.eml"
 export SM_RELOAD_EML="$T/reload.eml"
@@ -108,13 +92,13 @@ run "SIGHUP reloads the customer map" reloaded
 # a reload with a template that does not render is refused; the filter goes on as it was
 mkdir -p "$T/site"
 printf 'Subject: ACTION REQUIRED: {{servce}}\n\nhello\n' >"$T/site/scan_portmapper.tmpl"
-echo "TemplateDir $T/site" >>"$T/shadowmilter.conf"
-before=$(ready_count "$T/log" 'reload failed')
-kill -HUP "$SM_PID"
-ready_log "$T/log" 'reload failed' "$before" 60 "$SM_PID"
-if grep -q "reload failed, keeping the running configuration: report type .*unknown variable {{servce}}" "$T/log"
-then passed=$((passed + 1)); echo "ok   a reload with a broken template is refused and logged"
-else failed=$((failed + 1)); echo "FAIL a broken template was not refused at reload"; fi
+echo "TemplateDir $T/site" >>"$T/milter.conf"
+before=$(ready_count "$T/milter.log" 'reload failed')
+kill -HUP "$(ml_pid milter)"
+ready_log "$T/milter.log" 'reload failed' "$before" 60 "$(ml_pid milter)"
+if grep -q "reload failed, keeping the running configuration: report type .*unknown variable {{servce}}" "$T/milter.log"
+then ok "a reload with a broken template is refused and logged"
+else fail "a broken template was not refused at reload"; fi
 sed 's/^Message-ID: .*/Message-ID: <after-bad-reload@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/reload-unsigned.eml"
 sign "$T/reload-unsigned.eml" "$T/reload.eml"
 run "the running configuration still makes notices" reloaded
@@ -123,9 +107,9 @@ rm -f "$T/site/scan_portmapper.tmpl"
 settled() {	# settled: wait until every notice the log says was queued has its "sent" line
 	i=0
 	while [ $i -lt 600 ]; do
-		queued=$(sed -n 's/.*: report notices=\([0-9]*\)\( duplicates=\([0-9]*\)\)\{0,1\} .*/\1 \3/p' "$T/log" |
+		queued=$(sed -n 's/.*: report notices=\([0-9]*\)\( duplicates=\([0-9]*\)\)\{0,1\} .*/\1 \3/p' "$T/milter.log" |
 		    awk '{ s += $1 - $2 } END { print s + 0 }')
-		[ "$(grep -c '): sent$' "$T/log")" -ge "$queued" ] && return 0
+		[ "$(grep -c '): sent$' "$T/milter.log")" -ge "$queued" ] && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -137,15 +121,15 @@ settled() {	# settled: wait until every notice the log says was queued has its "
 # hands notices over: one sent but not yet logged would leave "settled" waiting forever
 settled
 # (the socket stays open in the supervisor: the wait is for the new process's "listening on")
-child=$(pgrep -P "$SM_PID" | head -n 1)
-before=$(ready_count "$T/log" 'shadowmilter\[[0-9]+\]: listening on ')
-reloads=$(ready_count "$T/log" ': reloaded ')
+child=$(pgrep -P "$(ml_pid milter)" | head -n 1)
+before=$(ready_count "$T/milter.log" 'shadowmilter\[[0-9]+\]: listening on ')
+reloads=$(ready_count "$T/milter.log" ': reloaded ')
 kill -9 "$child"
-if sm_wait_listening "$T/log" "$before" 60 "$SM_PID" && grep -q "filter process $child killed by signal 9; restarting" "$T/log"
-then passed=$((passed + 1)); echo "ok   the restart is logged"
-else failed=$((failed + 1)); echo "FAIL the restart is not logged"; fi
-if [ "$(ready_count "$T/log" ': reloaded ')" -gt "$reloads" ]; then passed=$((passed + 1)); echo "ok   the restarted filter process reads the config again"
-else failed=$((failed + 1)); echo "FAIL the restarted filter process kept the start-up config"; fi
+if sm_wait_listening "$T/milter.log" "$before" 60 "$(ml_pid milter)" && grep -q "filter process $child killed by signal 9; restarting" "$T/milter.log"
+then ok "the restart is logged"
+else fail "the restart is not logged"; fi
+if [ "$(ready_count "$T/milter.log" ': reloaded ')" -gt "$reloads" ]; then ok "the restarted filter process reads the config again"
+else fail "the restarted filter process kept the start-up config"; fi
 run "a killed filter process is restarted" nonreport
 
 # templates are parsed at start and reload, never per message: an edit on disk counts
@@ -165,36 +149,35 @@ marked() {	# marked: how many of the new notices carry the edited subject (folde
 	echo "$n"
 }
 check_count() {	# check_count NAME GOT WANT
-	if [ "$2" -eq "$3" ]; then passed=$((passed + 1)); echo "ok   $1"
-	else failed=$((failed + 1)); echo "FAIL $1: $2, wanted $3"; fi
+	if [ "$2" -eq "$3" ]; then ok "$1"
+	else fail "$1: $2, wanted $3"; fi
 }
 sed '1s/$/ [site-edit-1]/' templates/scan_portmapper.tmpl >"$T/site/scan_portmapper.tmpl"
 send_report edit-before-reload "a report after a template edit on disk, before the reload"
 check_count "notices made after the edit" "$(wc -l <"$T/spool.new")" 5
 check_count "the edit is not used before the reload" "$(marked)" 0
-before=$(ready_count "$T/log" ': reloaded ')
-kill -HUP "$SM_PID"
-ready_log "$T/log" ': reloaded ' "$before" 60 "$SM_PID"
+before=$(ready_count "$T/milter.log" ': reloaded ')
+kill -HUP "$(ml_pid milter)"
+ready_log "$T/milter.log" ': reloaded ' "$before" 60 "$(ml_pid milter)"
 send_report edit-after-reload "a report after the reload"
 check_count "the edited template is used after the reload" "$(marked)" 5
 # a broken edit does not touch the running set: reports are not deferred
 printf 'Subject: ACTION REQUIRED: {{servce}}\n\nhello\n' >"$T/site/scan_portmapper.tmpl"
 send_report broken-edit "a report after a broken edit on disk is handled"
 check_count "with the parsed template" "$(marked)" 5
-before=$(ready_count "$T/log" 'reload failed')
-kill -HUP "$SM_PID"
-ready_log "$T/log" 'reload failed' "$before" 60 "$SM_PID"
-if tail -n 5 "$T/log" | grep -q "reload failed, keeping the running configuration: report type scan_portmapper: .*unknown variable {{servce}}"
-then passed=$((passed + 1)); echo "ok   the reload with the broken edit is refused, naming the template"
-else failed=$((failed + 1)); echo "FAIL the reload with a broken edit was not refused"; tail -n 5 "$T/log" | sed 's/^/    /'; fi
+before=$(ready_count "$T/milter.log" 'reload failed')
+kill -HUP "$(ml_pid milter)"
+ready_log "$T/milter.log" 'reload failed' "$before" 60 "$(ml_pid milter)"
+if tail -n 5 "$T/milter.log" | grep -q "reload failed, keeping the running configuration: report type scan_portmapper: .*unknown variable {{servce}}"
+then ok "the reload with the broken edit is refused, naming the template"
+else fail "the reload with a broken edit was not refused"; tail -n 5 "$T/milter.log" | sed 's/^/    /'; fi
 send_report after-refused-reload "a report after the refused reload is handled"
 check_count "with the template parsed before" "$(marked)" 5
 
 # a second instance must not steal a socket somebody answers on
-if "$SM" -f -c "$T/shadowmilter.conf" >"$T/second" 2>&1; then
-	failed=$((failed + 1)); echo "FAIL a second instance started on a live socket"
+if "$SM" -f -c "$T/milter.conf" >"$T/second" 2>&1; then
+	fail "a second instance started on a live socket"
 else
-	passed=$((passed + 1)); echo "ok   live socket is not removed"
+	ok "live socket is not removed"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+ml_summary

@@ -43,27 +43,40 @@ ready__alive() {
 	return 0
 }
 
-ready_log() {
+# ready__until SECONDS WHAT COMMAND... - run COMMAND every 0.1 s until it
+# succeeds; 1, with "ready: timeout after SECONDS s WHAT" on stderr, when the
+# time runs out; 1 at once when COMMAND returns 2 (it said why on stderr)
+ready__until() {
 	_rd_n=0
-	_rd_lim=$((${4:-60} * 10))
-	while [ "$(ready_count "$1" "$2")" -le "$3" ]; do
-		if ! ready__alive "${5:-}"; then
-			echo "ready: process $5 exited before '$2' appeared in $1" >&2
-			return 1
-		fi
+	_rd_lim=$(($1 * 10))
+	_rd_what=$2
+	shift 2
+	while :; do
+		"$@"
+		case $? in
+		0) return 0 ;;
+		2) return 1 ;;
+		esac
 		_rd_n=$((_rd_n + 1))
 		if [ "$_rd_n" -ge "$_rd_lim" ]; then
-			echo "ready: timeout after ${4:-60} s waiting for '$2' in $1" >&2
+			echo "ready: timeout after $((_rd_lim / 10)) s $_rd_what" >&2
 			return 1
 		fi
 		sleep 0.1
 	done
 }
 
-ready_connect() {
-	_rd_n=0
-	_rd_lim=$((${2:-60} * 10))
-	until perl -MIO::Socket::UNIX -MIO::Socket::INET -e '
+# ready__grown FILE PATTERN BEFORE PID - more than BEFORE lines match; 2 if PID is gone
+ready__grown() {
+	[ "$(ready_count "$1" "$2")" -gt "$3" ] && return 0
+	ready__alive "$4" && return 1
+	echo "ready: process $4 exited before '$2' appeared in $1" >&2
+	return 2
+}
+
+# ready__connects SOCKET - a connect to SOCKET succeeds now; 2 for a spelling it cannot reach
+ready__connects() {
+	perl -MIO::Socket::UNIX -MIO::Socket::INET -e '
 		my $s = shift;
 		my $c;
 		if ($s =~ m{^(?:unix:|local:)?(/.*)$}) { $c = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $1); }
@@ -71,27 +84,23 @@ ready_connect() {
 			my ($port, $host) = $1 ne "" ? ($1, $2) : ($3, $2);
 			$c = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Timeout => 5);
 		} else { print STDERR "ready: cannot connect to $s\n"; exit 2; }
-		exit($c ? 0 : 1);' "$1"; do
-		_rd_n=$((_rd_n + 1))
-		if [ "$_rd_n" -ge "$_rd_lim" ]; then
-			echo "ready: timeout after ${2:-60} s waiting for a connect to $1" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
+		exit($c ? 0 : 1);' "$1"
+}
+
+# ready__exited PID - PID names no running process
+ready__exited() { ! ready__alive "$1"; }
+
+ready_log() {
+	ready__until "${4:-60}" "waiting for '$2' in $1" ready__grown "$1" "$2" "$3" "${5:-}"
+}
+
+ready_connect() {
+	ready__until "${2:-60}" "waiting for a connect to $1" ready__connects "$1"
 }
 
 ready_gone() {
-	_rd_n=0
-	_rd_lim=$((${2:-30} * 10))
-	while [ -n "$1" ] && ready__alive "$1"; do
-		_rd_n=$((_rd_n + 1))
-		if [ "$_rd_n" -ge "$_rd_lim" ]; then
-			echo "ready: process $1 still running after ${2:-30} s" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
+	[ -n "$1" ] || return 0
+	ready__until "${2:-30}" "waiting for process $1 to exit" ready__exited "$1"
 }
 
 sm_wait_listening() {

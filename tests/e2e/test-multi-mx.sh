@@ -20,12 +20,6 @@
 # (both daemons on this machine name the same SQLite file).
 # Ends with "N passed, N failed". Needs root (Postfix).
 BUILD=${1:-build}
-if [ "$(id -u)" != 0 ]; then
-	command -v sudo >/dev/null 2>&1 && exec sudo -E sh "$0" "$@"
-	echo "FAIL the multi-MX suite needs root (or sudo)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
 case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
 SM=$BUILD/shadowmilter
 # the reports are DKIM-signed with the test key, and verified through TestPublicKeys
@@ -35,21 +29,15 @@ E2E="$(pwd)/tests/e2e"
 . "$E2E/report-lib.sh"
 . "$E2E/pg-lib.sh"
 . "$(pwd)/tests/ready.sh"
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
-bail() { fail "$1"; echo "$passed passed, $failed failed"; exit 1; }
+. "$E2E/milter-lib.sh"
+ml_need_root multi-MX "$@"
+bail() { ml_give_up "$1"; }
 
 STORE=${SM_MX_STORE:-pg}
-T=$(mktemp -d /tmp/sm-mx.XXXXXX)
-chmod 755 "$T"
-mkdir -p "$T/state" "$T/mail"
-chmod 777 "$T/state"
-SM1_PID="" SM2_PID=""
+ml_setup sm-mx
+mkdir -p "$T/mail"
 cleanup() {
-	for p in $SM1_PID $SM2_PID; do kill "$p" 2>/dev/null; done
-	for p in $SM1_PID $SM2_PID; do ready_gone "$p" 30 2>/dev/null; done
+	ml_cleanup
 	pf_use 1 && pf_stop >/dev/null 2>&1
 	pf_use 2 && pf_stop >/dev/null 2>&1
 	pg_stop >/dev/null 2>&1
@@ -88,35 +76,14 @@ printf '10.1.0.1/32,both,both@cust.example\n10.1.0.2/32,both,both@cust.example\n
 DEAD_PORT=$(pf_free_port $((MX2_PF_INJECT_PORT + 50)))
 
 # write_conf N TRANSPORT_PORT - MX N's config; its notices go to TRANSPORT_PORT
+ML_CUSTOMERS=$T/customers.csv
+ML_DB=$STATE_DB
 write_conf() {
-	cat >"$T/mx$1.conf" <<EOC
-CustomerMap         $T/customers.csv
-TestPublicKeys      $(pwd)/tests/fixtures/dkim/keys
-NoticeFrom          abuse@example.net
-Socket              unix:$T/mx$1.sock
-SocketMode          0666
-UserID              nobody:nogroup
-StateDB             $STATE_DB
-OutboxDB            $STATE_DB
-Transport           smtp:127.0.0.1:$2
-DeliverInterval     1
-RetryInterval       1
-DeliveryLease       5s
-EOC
+	ml_conf "mx$1" "smtp:127.0.0.1:$2" NoticeFrom abuse@example.net SocketMode 0666 DeliveryLease 5s
 }
 # start_mx N - start MX N's daemon; ready at its "listening on" line
 start_mx() {
-	sm_start "$T/mx$1.log" "$T/mx$1.conf" 120 || { echo "mx$1 did not start:"; tail -n 20 "$T/mx$1.log"; return 1; }
-	eval "SM$1_PID=\$SM_PID"
-}
-# stop_mx N [SIG] - stop it (SIGTERM, or SIG) and wait until it is gone
-stop_mx() {
-	eval "_p=\$SM$1_PID"
-	[ -n "$_p" ] || return 0
-	kill -"${2:-TERM}" "$_p" 2>/dev/null
-	ready_gone "$_p" 60
-	wait "$_p" 2>/dev/null
-	eval "SM$1_PID="
+	ml_start "mx$1" 120 || { echo "mx$1 did not start:"; tail -n 20 "$T/mx$1.log"; return 1; }
 }
 # send N FILE - send FILE by SMTP to MX N (as from the Internet); true if 250
 send() {
@@ -207,15 +174,14 @@ check "one set of notices for a report both MXs accepted" exactly_one 11 14
 # 3. MX1 killed right after it accepted a report: MX2 delivers MX1's notices.
 # MX1 cannot deliver (its notices go to a dead port), so every notice of the
 # report is left for MX2.
-stop_mx 1 || bail "mx1 stop"
+ml_stop mx1 || bail "mx1 stop"
 write_conf 1 "$DEAD_PORT"
 start_mx 1 || bail "mx1 restart"
 pf_use 1 && pf_wait_milter 60 >/dev/null
 : >"$T/r4"; rl_rows "$T/r4" 21 5 2026-11-26
 rl_report "$T/m4.eml" mx-killed@reports.shadowserver.org 2026-11-26 "2026-11-26-scan_portmapper-killed.csv=$T/r4"
 check "report accepted by MX1" send 1 "$T/m4.eml"
-stop_mx 1 KILL
-check "MX1 is gone" test -z "$SM1_PID"
+check "MX1 is gone" ml_stop mx1 KILL
 wait_notices 21 25 180
 settle
 check "MX2 delivered every notice of MX1's report" exactly_one 21 25
@@ -224,7 +190,7 @@ check "they went out through MX2's Postfix" test "$(grep -lE '^X-Shadowmilter-Ac
 # 4. one host: a "shadowmilter deliver" run beside the daemon doubles nothing
 write_conf 1 "$MX1_PF_INJECT_PORT"
 start_mx 1 || bail "mx1 restart"
-stop_mx 2 || bail "mx2 stop"
+ml_stop mx2 || bail "mx2 stop"
 pf_use 1 && pf_wait_milter 60 >/dev/null
 : >"$T/r5"; rl_rows "$T/r5" 31 30 2026-11-27
 rl_report "$T/m5.eml" mx-deliver@reports.shadowserver.org 2026-11-27 "2026-11-27-scan_portmapper-deliver.csv=$T/r5"
@@ -238,8 +204,8 @@ check "deliver beside the daemon: each notice once" exactly_one 31 60
 # 5. several deliverers at once send each notice once: 30 notices wait in
 # the store (their MX could not deliver them); then both daemons and four
 # "deliver" runs start together
-stop_mx 1 || bail "mx1 stop"
-stop_mx 2 || bail "mx2 stop"
+ml_stop mx1 || bail "mx1 stop"
+ml_stop mx2 || bail "mx2 stop"
 write_conf 1 "$DEAD_PORT"
 start_mx 1 || bail "mx1 restart"
 pf_use 1 && pf_wait_milter 60 >/dev/null
@@ -248,7 +214,7 @@ before=$(ready_count "$T/mx1.log" 'notice [0-9]+ for c00000(6[1-9]|[7-8][0-9]|90
 rl_report "$T/m6.eml" mx-many@reports.shadowserver.org 2026-11-28 "2026-11-28-scan_portmapper-many.csv=$T/r6"
 check "report accepted by MX1 (which cannot deliver)" send 1 "$T/m6.eml"
 check "MX1 tried each notice and deferred it" ready_log "$T/mx1.log" 'notice [0-9]+ for c00000(6[1-9]|[7-8][0-9]|90) .*deferred' $((before + 29)) 120
-stop_mx 1 || bail "mx1 stop"
+ml_stop mx1 || bail "mx1 stop"
 sleep 3	# the deferred notices are due again
 write_conf 1 "$MX1_PF_INJECT_PORT"
 pids=""
@@ -302,7 +268,7 @@ if [ "$STORE" = pg ]; then
 	pg_up || bail "PostgreSQL restart"
 	n=0; until send 1 "$T/m8.eml"; do n=$((n + 1)); [ $n -lt 30 ] || break; sleep 1; done
 	check "once it is back, the retried report is accepted" test $n -lt 30
-	check "without a restart of the daemon" kill -0 "$SM1_PID"
+	check "without a restart of the daemon" kill -0 "$(ml_pid mx1)"
 	wait_notices 111 113 60
 	settle
 	check "and its notices sent once" exactly_one 111 113
@@ -312,5 +278,4 @@ if [ "$failed" -ne 0 ]; then
 	for n in 1 2; do echo "--- mx$n log"; tail -n 25 "$T/mx$n.log"; done
 	[ -f "$T/deliver.out" ] && { echo "--- deliver"; tail -n 10 "$T/deliver.out"; }
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+ml_summary

@@ -14,12 +14,6 @@
 #     ones it cannot parse in place.
 # Ends with "N passed, N failed". Needs root (Postfix).
 BUILD=${1:-build}
-if [ "$(id -u)" != 0 ]; then
-	command -v sudo >/dev/null 2>&1 && exec sudo -E sh "$0" "$@"
-	echo "FAIL the OpenDKIM suite needs root (or sudo)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
 SM="$(pwd)/$BUILD/shadowmilter"
 SIGN="$(pwd)/$BUILD/dkimsign"
 KEY="$(pwd)/tests/fixtures/dkim/test.private"
@@ -27,20 +21,14 @@ KEYS="$(pwd)/tests/fixtures/dkim/keys"
 E2E="$(pwd)/tests/e2e"
 . "$E2E/postfix-lib.sh"
 . "$(pwd)/tests/ready.sh"
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
-give_up() { echo "FAIL $1"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+. "$E2E/milter-lib.sh"
+ml_need_root OpenDKIM "$@"
 
-command -v opendkim >/dev/null 2>&1 || give_up "opendkim is not installed (make deps installs it)"
-T=$(mktemp -d /tmp/sm-odkim.XXXXXX)
-chmod 755 "$T"
-mkdir -p "$T/state"
-chmod 777 "$T/state"
-MILTER_PID="" OPENDKIM_PID=""
+command -v opendkim >/dev/null 2>&1 || ml_give_up "opendkim is not installed (make deps installs it)"
+ml_setup sm-odkim
+OPENDKIM_PID=""
 cleanup() {
-	[ -n "$MILTER_PID" ] && kill "$MILTER_PID" 2>/dev/null
+	ml_cleanup
 	[ -n "$OPENDKIM_PID" ] && kill "$OPENDKIM_PID" 2>/dev/null
 	pf_stop >/dev/null 2>&1
 	[ -n "$SM_KEEP" ] || rm -rf "$T"
@@ -53,7 +41,7 @@ PF_MILTERS="unix:$T/opendkim.sock, unix:$T/milter.sock"
 PF_NON_SMTPD_MILTERS=""
 PF_MAIN_EXTRA="milter_default_action = tempfail"
 pf_setup "$T/pf" ops@example.net ops@acme.example bob@bob.example alerts@bob.example \
-    carol@carol.example dave@dave.example >/dev/null || give_up "postfix setup"
+    carol@carol.example dave@dave.example >/dev/null || ml_give_up "postfix setup"
 
 # Debian's opendkim.conf defaults that matter here, plus what the issue's run added
 cat >"$T/opendkim.conf" <<EOC
@@ -66,19 +54,8 @@ PidFile                 $T/opendkim.pid
 UMask                   000
 EOC
 write_conf() {	# write_conf yes|no - shadowmilter's config for VerifyDKIM yes or no
-	cat >"$T/shadowmilter.conf" <<EOC
-CustomerMap         $(pwd)/conf/customers.csv
-VerifyDKIM          $1
-TestPublicKeys      $KEYS
-TrustedAuthservIDs  mx.example.net
-Socket              unix:$T/milter.sock
-SocketMode          0666
-UserID              nobody:nogroup
-OutboxDB            $T/state/outbox.db
-Transport           smtp:127.0.0.1:$PF_INJECT_PORT
-DeliverInterval     1
-RetryInterval       1
-EOC
+	ml_conf milter "smtp:127.0.0.1:$PF_INJECT_PORT" VerifyDKIM "$1" TrustedAuthservIDs mx.example.net \
+	    SocketMode 0666
 }
 write_conf yes
 
@@ -86,9 +63,8 @@ opendkim -f -x "$T/opendkim.conf" >"$T/opendkim.out" 2>&1 &
 OPENDKIM_PID=$!
 check "OpenDKIM answers on its socket" ready_connect "local:$T/opendkim.sock" 60
 chmod 666 "$T/opendkim.sock" 2>/dev/null
-sm_start "$T/milter.log" "$T/shadowmilter.conf" || give_up "shadowmilter did not start"
-MILTER_PID=$SM_PID
-pf_start >/dev/null || give_up "postfix start"
+ml_start milter || ml_give_up "shadowmilter did not start"
+pf_start >/dev/null || ml_give_up "postfix start"
 
 send() {	# send ENVELOPE-FROM FILE
 	perl "$E2E/slow-smtp.pl" "$PF_PORT" "$1" ops@example.net "$2" "$T/no-pause" >"$T/smtp.out" 2>&1
@@ -161,10 +137,10 @@ sent_through $n
 # ---- VerifyDKIM no, reloaded -----------------------------------------------
 write_conf no
 seen=$(ready_count "$T/milter.log" ': reloaded ')
-kill -HUP "$MILTER_PID"
-check "shadowmilter reloads with VerifyDKIM no" ready_log "$T/milter.log" ': reloaded ' "$seen" 60 "$MILTER_PID"
+kill -HUP "$(ml_pid milter)"
+check "shadowmilter reloads with VerifyDKIM no" ready_log "$T/milter.log" ': reloaded ' "$seen" 60 "$(ml_pid milter)"
 check "VerifyDKIM no: the daemon warns that the verifier must always add its header" \
-    sh -c "'$SM' -n -c '$T/shadowmilter.conf' | grep -q AlwaysAddARHeader"
+    sh -c "'$SM' -n -c '$T/milter.conf' | grep -q AlwaysAddARHeader"
 
 before=$(acme)
 report valid-2 "$T/u.eml"; "$SIGN" -k "$KEY" <"$T/u.eml" >"$T/valid2.eml"
@@ -191,5 +167,4 @@ if [ "$failed" -ne 0 ]; then
 	echo "--- opendkim output"; tail -20 "$T/opendkim.out"
 	echo "--- postfix log"; pf_log | tail -30
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+ml_summary
