@@ -29,12 +29,11 @@ ml_conf milter "sendmail:$T/sendmail" StateDB "$T/state/history.db" DeliveryLeas
 # fixtures: the demo report and one too big, DKIM-signed with the test key
 # (tests/fixtures/dkim/, verified through TestPublicKeys); a forged copy: not
 # signed, with a "dkim=pass" Authentication-Results planted in our verifier's name
-sign() { "$(pwd)/$BUILD/dkimsign" -k tests/fixtures/dkim/test.private <"$1" >"$2"; }
-sign tests/fixtures/demo-portmapper.eml "$T/demo.eml"
+ml_sign tests/fixtures/demo-portmapper.eml "$T/demo.eml"
 cp tests/fixtures/demo-portmapper.eml "$T/forged.eml"
 { sed -n '1,/^$/p' tests/fixtures/demo-portmapper.eml; printf -- '--b1_demo\nContent-Type: text/csv; name="2026-11-24-scan_portmapper-big.csv"\n\ntimestamp,ip\n'
   i=0; while [ $i -lt 4000 ]; do echo "2026-11-24 01:00:00,192.0.2.10"; i=$((i + 1)); done; echo "--b1_demo--"; } >"$T/big-unsigned.eml"
-sign "$T/big-unsigned.eml" "$T/big.eml"
+ml_sign "$T/big-unsigned.eml" "$T/big.eml"
 
 # ready when the filter process logs "listening on", not when the socket file appears
 if ml_start milter; then ok "the daemon starts and logs that it listens"
@@ -84,8 +83,7 @@ echo "203.0.113.0/24,erin,erin@erin.example," >>"$T/customers.csv"
 before=$(ready_count "$T/milter.log" ': reloaded ')
 kill -HUP "$(ml_pid milter)"
 ready_log "$T/milter.log" ': reloaded ' "$before" 60 "$(ml_pid milter)"
-sed 's/^Message-ID: .*/Message-ID: <after-reload@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/reload-unsigned.eml"
-sign "$T/reload-unsigned.eml" "$T/reload.eml"
+ml_report after-reload@reports.shadowserver.org "$T/reload.eml"
 export SM_RELOAD_EML="$T/reload.eml"
 run "SIGHUP reloads the customer map" reloaded
 
@@ -99,8 +97,7 @@ ready_log "$T/milter.log" 'reload failed' "$before" 60 "$(ml_pid milter)"
 if grep -q "reload failed, keeping the running configuration: report type .*unknown variable {{servce}}" "$T/milter.log"
 then ok "a reload with a broken template is refused and logged"
 else fail "a broken template was not refused at reload"; fi
-sed 's/^Message-ID: .*/Message-ID: <after-bad-reload@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/reload-unsigned.eml"
-sign "$T/reload-unsigned.eml" "$T/reload.eml"
+ml_report after-bad-reload@reports.shadowserver.org "$T/reload.eml"
 run "the running configuration still makes notices" reloaded
 rm -f "$T/site/scan_portmapper.tmpl"
 
@@ -135,8 +132,7 @@ run "a killed filter process is restarted" nonreport
 # templates are parsed at start and reload, never per message: an edit on disk counts
 # from the next reload on, and only if it renders (the running TemplateDir is now $T/site)
 send_report() {	# send_report ID NAME: the demo report as message ID; its notices' files in $T/spool.new
-	sed "s/^Message-ID: .*/Message-ID: <$1@reports.shadowserver.org>/" tests/fixtures/demo-portmapper.eml >"$T/reload-unsigned.eml"
-	sign "$T/reload-unsigned.eml" "$T/reload.eml"
+	ml_report "$1@reports.shadowserver.org" "$T/reload.eml"
 	settled	# notices of earlier reports (a killed process's, say) are out before we look
 	ls "$T/spool" | sort >"$T/spool.before"
 	run "$2" reloaded

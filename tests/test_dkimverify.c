@@ -185,7 +185,6 @@ TEST(dkimverify, an_expired_signature_fails)
 {
 	struct testsign opt = { 0 };
 	struct dkim_verdict v;
-	char *m;
 
 	opt.when = time(NULL) - 7 * 86400;
 	opt.ttl = 86400;
@@ -193,10 +192,7 @@ TEST(dkimverify, an_expired_signature_fails)
 	CHECK_INT(v.outcome, DKIM_FAIL);
 	CHECK(strstr(v.reason, "expired") != NULL);
 	opt.when = 0;		/* the same, not yet expired */
-	m = sign(MSG, &opt);
-	REQUIRE(m != NULL);
-	CHECK_INT(verify(m, 0).outcome, DKIM_PASS);
-	free(m);
+	CHECK_INT(signed_verdict(&opt).outcome, DKIM_PASS);
 }
 
 TEST(dkimverify, a_key_in_testing_mode_counts_as_unsigned)

@@ -37,6 +37,16 @@
 #       hand the report FILE straight to daemon NAME over the milter protocol
 #       (miltertest, tests/miltertest/common.lua), as while the MTA is down;
 #       true if it was taken; miltertest's output in NAME.direct.out
+#   ml_sign IN OUT
+#       IN DKIM-signed into OUT as ShadowServer signs its mail, with the
+#       throwaway test key (tests/fixtures/dkim/; ml_conf gives the daemon its
+#       public half), by the dkimsign built next to $SM
+#   ml_report ID OUT [signed|bare|planted]
+#       the bundled report (tests/fixtures/demo-portmapper.eml) with
+#       Message-ID <ID> (the daemon makes a report's notices once per
+#       Message-ID) in OUT: signed (the default) with ml_sign; bare: not signed
+#       and without the fixture's Authentication-Results; planted: not signed,
+#       the fixture's "dkim=pass" Authentication-Results kept (a forgery)
 #   ml_check_demo_notices
 #       the checks on what the bundled report (tests/fixtures/demo-portmapper.eml)
 #       leaves in the Maildirs of a private Postfix (postfix-lib.sh): one notice
@@ -130,6 +140,26 @@ assert(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "reply " .. tostring(r))
 mt.disconnect(conn)
 EOL
 	SM_SOCKET="unix:$ML_DIR/$1.sock" miltertest -s "$ML_DIR/$1.direct.lua" >"$ML_DIR/$1.direct.out" 2>&1
+}
+
+ml_sign() {
+	"$(dirname "$SM")/dkimsign" -k "$(pwd)/tests/fixtures/dkim/test.private" <"$1" >"$2"
+}
+
+ml_report() {
+	case ${3:-signed} in
+	signed)
+		sed "s/^Message-ID: .*/Message-ID: <$1>/" tests/fixtures/demo-portmapper.eml >"$2.unsigned" &&
+			ml_sign "$2.unsigned" "$2" && rm -f "$2.unsigned" ;;
+	bare)
+		sed -e "s/^Message-ID: .*/Message-ID: <$1>/" -e '/^Authentication-Results:/,/spf=pass/d' \
+		    tests/fixtures/demo-portmapper.eml >"$2" ;;
+	planted)
+		sed "s/^Message-ID: .*/Message-ID: <$1>/" tests/fixtures/demo-portmapper.eml >"$2" ;;
+	*)
+		echo "ml_report: $3: signed, bare or planted" >&2
+		return 2 ;;
+	esac
 }
 
 # ml__latest ADDRESS - the newest message in ADDRESS's Maildir

@@ -48,8 +48,7 @@ pf_start >/dev/null || { pf_log | tail -20; ml_give_up "postfix start"; }
 
 # the reports are DKIM-signed, as ShadowServer signs them, with the test key
 # (tests/fixtures/dkim/); shadowmilter verifies them itself through TestPublicKeys
-sign() { "$(pwd)/$BUILD/dkimsign" -k tests/fixtures/dkim/test.private <"$1" >"$2"; }
-sign tests/fixtures/demo-portmapper.eml "$T/demo.eml"
+ml_sign tests/fixtures/demo-portmapper.eml "$T/demo.eml"
 
 # 1. the report: one notice per customer, each with only its own findings; the original for ops
 send autoreports@shadowserver.org ops@example.net "$T/demo.eml"
@@ -72,7 +71,7 @@ check "ordinary mail has no shadowmilter header" sh -c "! grep -q '^X-Shadowmilt
 
 # 3. a forged report (not signed; a "dkim=pass" Authentication-Results planted in
 # the name of the site's verifier) makes no notices
-sed -e 's/^Message-ID: .*/Message-ID: <forged-1@evil.example>/' tests/fixtures/demo-portmapper.eml >"$T/forged.eml"
+ml_report forged-1@evil.example "$T/forged.eml" planted
 send autoreports@shadowserver.org ops@example.net "$T/forged.eml"
 pf_wait_delivered "$(pf_maildir ops@example.net)" 2 60 2>/dev/null
 O=$(latest ops@example.net)
@@ -81,8 +80,7 @@ sleep 2
 check "forged report made no notices" test "$(count ops@acme.example)" -eq 1
 
 # 4. the milter killed mid-message: a 4xx; after restart and the client's retry, one set of notices
-sed 's/^Message-ID: .*/Message-ID: <killed-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/second-unsigned.eml"
-sign "$T/second-unsigned.eml" "$T/second.eml"
+ml_report killed-1@reports.shadowserver.org "$T/second.eml"
 touch "$T/pause"
 perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org ops@example.net "$T/second.eml" "$T/pause" >"$T/slow.out" 2>&1 &
 SLOW=$!
@@ -106,8 +104,7 @@ sleep 2
 check "a redelivered report makes no new notice" test "$(count ops@acme.example)" -eq 2
 
 # 6. the delivery target is down: notices wait in the outbox and arrive once it is back
-sed 's/^Message-ID: .*/Message-ID: <while-down-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/third-unsigned.eml"
-sign "$T/third-unsigned.eml" "$T/third.eml"
+ml_report while-down-1@reports.shadowserver.org "$T/third.eml"
 PF_STOPPED_PORT=$PF_INJECT_PORT
 pf_stop >/dev/null
 deferred_before=$(ready_count "$T/milter.log" ': deferred')
@@ -126,8 +123,7 @@ mkdir -p "$T/readonly"
 chmod 755 "$T/readonly"
 conf StateDB "$T/readonly/history.db"
 check "the milter starts with a history it cannot open" ml_start milter
-sed 's/^Message-ID: .*/Message-ID: <no-history-1@reports.shadowserver.org>/' tests/fixtures/demo-portmapper.eml >"$T/fourth-unsigned.eml"
-sign "$T/fourth-unsigned.eml" "$T/fourth.eml"
+ml_report no-history-1@reports.shadowserver.org "$T/fourth.eml"
 send autoreports@shadowserver.org ops@example.net "$T/fourth.eml"
 check "a report that cannot be recorded gets a 451" grep -q '^451$' "$T/smtp.out"
 check "Postfix logs the milter's reply: code and reason" \

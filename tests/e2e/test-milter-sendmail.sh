@@ -45,18 +45,8 @@ show_logs() {
 # The milter verifies DKIM itself (VerifyDKIM yes, the default): the bundled
 # report is signed here with the throwaway test key (tests/fixtures/dkim/),
 # whose public half the milter reads from TestPublicKeys instead of DNS
-# (milter-lib.sh's ml_conf names it).
-# make_report MESSAGE-ID OUT - the bundled report as ShadowServer signs it,
-# with its own Message-ID (the milter makes a report's notices once per Message-ID)
-make_report() {
-	sed "s/^Message-ID: .*/Message-ID: <$1>/" tests/fixtures/demo-portmapper.eml >"$2.unsigned" &&
-		"$(pwd)/$BUILD/dkimsign" -k tests/fixtures/dkim/test.private <"$2.unsigned" >"$2" && rm -f "$2.unsigned"
-}
-# make_forged_report MESSAGE-ID OUT - the same, not signed, without any authentication
-make_forged_report() {
-	sed -e "s/^Message-ID: .*/Message-ID: <$1>/" -e '/^Authentication-Results:/,/spf=pass/d' \
-	    tests/fixtures/demo-portmapper.eml >"$2"
-}
+# (milter-lib.sh: ml_report signs, ml_conf names the keys); each report has a
+# Message-ID of its own (the milter makes a report's notices once per Message-ID)
 
 # ---- Postfix: the mailboxes (no milter there) --------------------------------
 PF_MILTERS=""
@@ -116,7 +106,7 @@ latest() { ls -t "$(pf_maildir "$1")/new/"* 2>/dev/null | head -n 1; }
 queue_id() { awk '$1 == "250" { print $3 }' "$T/reply"; }
 
 # 1. a report: one notice per customer with only its own findings, the tagged original for ops
-make_report first-1@reports.shadowserver.org "$T/first.eml"
+ml_report first-1@reports.shadowserver.org "$T/first.eml"
 # with the milter's own result headers planted by the sender, two of one name:
 # they go (smfi_chgheader by index, as Sendmail counts them)
 { printf 'X-Shadowmilter-Result: notices=999 planted\nX-Shadowmilter-Unmatched: 10.9.9.9 planted\nX-Shadowmilter-Result: notices=998 planted\n'
@@ -158,7 +148,7 @@ check "ordinary mail is byte-identical (headers and body)" cmp -s "$T/plain.eml"
 check "ordinary mail has no shadowmilter header" sh -c "! grep -qi '^X-Shadowmilter' '$P'"
 
 # 4. a report without trusted authentication makes no notices
-make_forged_report forged-1@evil.example "$T/forged.eml"
+ml_report forged-1@evil.example "$T/forged.eml" bare
 send "$T/forged.eml"
 check "unauthenticated report accepted" grep -q '^250$' "$T/smtp.out"
 pf_wait_delivered "$(pf_maildir ops@example.net)" 2 60 2>/dev/null
@@ -168,7 +158,7 @@ sleep 2
 check "unauthenticated report made no notices" test "$(count ops@acme.example)" -eq 1
 
 # 5. F=T: the milter killed mid-message, then down: Sendmail says 4xx and keeps nothing
-make_report killed-1@reports.shadowserver.org "$T/second.eml"
+ml_report killed-1@reports.shadowserver.org "$T/second.eml"
 touch "$T/pause"
 perl "$E2E/slow-smtp.pl" "$SENDMAIL_PORT" autoreports@shadowserver.org ops@example.net "$T/second.eml" "$T/pause" >"$T/slow.out" 2>&1 &
 SLOW=$!
@@ -205,7 +195,7 @@ RELOADS=$(log_count 'reloaded ')
 kill -HUP "$(ml_pid milter)"
 check "SIGHUP: the milter logs the reload" ready_log "$T/milter.log" 'reloaded ' "$RELOADS" 60 "$(ml_pid milter)"
 check "SIGHUP: the supervisor is still the same process" kill -0 "$(ml_pid milter)"
-make_report reload-1@reports.shadowserver.org "$T/third.eml"
+ml_report reload-1@reports.shadowserver.org "$T/third.eml"
 send "$T/third.eml"
 check "after the reload a report is accepted" grep -q '^250$' "$T/smtp.out"
 pf_wait_delivered "$(pf_maildir erin@erin.example)" 1 60 2>/dev/null
@@ -217,7 +207,7 @@ check "after the reload nothing is unmatched" grep -q '^X-Shadowmilter-Result: n
 # 8. Sendmail down: the notices wait in the outbox and go out through Sendmail once it is back
 sendmail_stop >/dev/null 2>&1
 check "Sendmail stopped" test -z "$(sendmail_pids)"
-make_report while-down-1@reports.shadowserver.org "$T/fourth.eml"
+ml_report while-down-1@reports.shadowserver.org "$T/fourth.eml"
 DEFERRED=$(log_count ': deferred')
 check "a report taken while Sendmail is down (straight from miltertest)" ml_send_direct milter "$T/fourth.eml"
 check "its notices are deferred" ready_log "$T/milter.log" ': deferred' "$DEFERRED" 60 "$(ml_pid milter)"

@@ -73,10 +73,7 @@ acme() { pf_count "$(pf_maildir ops@acme.example)"; }
 ops() { pf_count "$(pf_maildir ops@example.net)"; }
 # report ID OUT - the bundled report with Message-ID <ID@reports.shadowserver.org>, not signed,
 # without its Authentication-Results
-report() {
-	sed -e "s/^Message-ID: .*/Message-ID: <$1@reports.shadowserver.org>/" -e '/^Authentication-Results:/,/spf=pass/d' \
-	    tests/fixtures/demo-portmapper.eml >"$2"
-}
+report() { ml_report "$1@reports.shadowserver.org" "$2" bare; }
 # forged N ID OUT - unsigned, with forged Authentication-Results number N of issue 9 on top
 forged() {
 	case $1 in
