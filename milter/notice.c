@@ -38,6 +38,8 @@ struct notice_ctx {
 					 * sorted by address): the first screen lists hosts */
 	size_t nhosts;
 	int listing_hosts;		/* inside first_findings: item N is host N */
+	size_t earliest_due;		/* the finding with the earliest deadline */
+	size_t overdue;			/* findings past their deadline (action notices) */
 };
 
 #define HOST_LINE_PORTS 4	/* a host's ports named on its first-screen line */
@@ -319,6 +321,22 @@ history_item_get(struct notice_ctx *c, size_t item, const char *name)
 	return NULL;
 }
 
+/* sum_history - the group's earliest deadline and overdue count, once per
+ * notice: every template lookup of a top-level name passes through here */
+static void
+sum_history(struct notice_ctx *c)
+{
+	const struct state_finding *h = c->in->history;
+	size_t i, n = c->in->group && h ? c->in->group->nfindings : 0;
+
+	c->earliest_due = c->overdue = 0;
+	for (i = 0; i < n; i++) {
+		if (h[i].deadline < h[c->earliest_due].deadline)
+			c->earliest_due = i;
+		c->overdue += h[i].overdue != 0 && c->action;
+	}
+}
+
 /* history_top_get - the group's history: the earliest deadline names the
  * date; an informational notice has none, so nothing is overdue either */
 static const char *
@@ -326,14 +344,9 @@ history_top_get(struct notice_ctx *c, const char *name)
 {
 	const struct notice_input *in = c->in;
 	const struct state_finding *h = in->history;
-	size_t i, n = in->group && h ? in->group->nfindings : 0, first = 0, overdue = 0;
+	size_t n = in->group && h ? in->group->nfindings : 0, first = c->earliest_due, overdue = c->overdue;
 	size_t due = c->action ? n : 0;
 
-	for (i = 0; i < n; i++) {
-		if (h[i].deadline < h[first].deadline)
-			first = i;
-		overdue += h[i].overdue != 0 && c->action;
-	}
 	if (!strcmp(name, "history"))
 		return n ? "yes" : "";
 	if (!strcmp(name, "reference"))
@@ -650,13 +663,14 @@ int
 notice_build(const struct notice_input *in, const struct template *t, struct notice *out, char *err,
     size_t errlen)
 {
-	struct notice_ctx c = { in, notice_needs_action(in->cfg, in->entry), BUF_INIT, NULL, NULL, 0, 0 };
+	struct notice_ctx c = { in, notice_needs_action(in->cfg, in->entry), BUF_INIT, NULL, NULL, 0, 0, 0, 0 };
 	struct template_scope scope = { notice_get, notice_count, notice_is_list, &c };
 	struct buf subject = BUF_INIT, body = BUF_INIT, msg = BUF_INIT;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	find_hosts(&c);
+	sum_history(&c);
 	if (template_render_subject(t, &scope, &subject, err, errlen) != 0 ||
 	    template_render_body(t, &scope, &body, err, errlen) != 0)
 		goto done;

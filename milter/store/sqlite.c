@@ -64,7 +64,7 @@ sq_connect(struct db *db, const char *uri, const char *attach_as, const char *at
 	}
 	sqlite3_busy_timeout(h, db->busy_timeout_ms);
 	sqlite3_extended_result_codes(h, 1);
-	if (sq_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL") != 0)
+	if (sq_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY") != 0)
 		return -1;
 	if (attach_uri == NULL)
 		return 0;
