@@ -681,9 +681,9 @@ same_type(const struct pipeline_result *r, size_t first, size_t i)
  * groups become one per account over all of them, so each account gets ONE
  * notice of the type listing every finding; the others are marked merged
  * into FIRST and render none. The history keeps its streams per file: each
- * was applied on its own before this.
+ * was applied on its own before this. 1 when files were merged.
  */
-static void
+static int
 merge_same_type(struct pipeline_result *r, size_t first)
 {
 	struct report_output *into = &r->reports[first];
@@ -696,7 +696,7 @@ merge_same_type(struct pipeline_result *r, size_t first)
 	for (i = first; i < r->nreports; i++)
 		files += same_type(r, first, i);
 	if (files < 2)
-		return;
+		return 0;
 	for (i = first; i < r->nreports; i++) {
 		if (!same_type(r, first, i))
 			continue;
@@ -746,6 +746,7 @@ merge_same_type(struct pipeline_result *r, size_t first)
 		into->history->ngroups = ngroups;
 	}
 	free(parts);
+	return 1;
 }
 
 /* apply_history - a readable report file into the history, if the store keeps one.
@@ -1021,7 +1022,9 @@ finish_reports(struct pipeline *p, struct pipeline_result *r, char *err, size_t 
 		free(file);
 	}
 	for (i = 0; rc == 0 && i < r->nreports; i++)	/* one notice per account and type */
-		merge_same_type(r, i);
+		if (merge_same_type(r, i) && r->reports[i].history &&
+		    (rc = state_notified(db, r->reports[i].rf, r->reports[i].history, err, errlen)) != 0)
+			p->store_failed = 1;	/* a merged notice counts for every file it lists */
 	for (i = 0; rc == 0 && i < r->nreports; i++)
 		rc = render_notices(p, db, r, &r->reports[i], err, errlen) != 0 ||
 		    render_confirmations(p, db, r, &r->reports[i], err, errlen) != 0 ? -1 : 0;

@@ -93,6 +93,8 @@ struct state_outcome {
 	unsigned long expired;		/* findings of streams silent for ResolveAfterDays */
 	int late;			/* older than the newest report of its stream */
 	int replayed;			/* applied before: the outcome recorded then */
+	time_t notified_at;		/* when its notices count as sent (the milter's
+					 * record_notices); 0: they do not */
 };
 
 struct state_stream {			/* a report stream: type + identifier */
@@ -111,6 +113,17 @@ struct state_stream {			/* a report stream: type + identifier */
 int state_apply(struct db *db, const struct state_policy *pol, const char *report_key,
     const struct report_file *rf, time_t now, struct state_outcome **out, char *err, size_t errlen);
 void state_outcome_free(struct state_outcome *o);
+
+/*
+ * state_notified - O's groups were merged with those of other files of the
+ * same type in the same mail, one notice per account listing RF's findings
+ * now (the pipeline's merge): every finding a notifying group lists counts as
+ * notified at O's notified_at, also those of a file whose own notice
+ * RenotifyInterval held back - the customer was told of them all the same.
+ * A held group marks nothing. 0, or -1 with ERR: the caller rolls back.
+ */
+int state_notified(struct db *db, const struct report_file *rf, const struct state_outcome *o, char *err,
+    size_t errlen);
 
 /*
  * state_expire - wall-clock expiry, inside the store transaction DB: the open

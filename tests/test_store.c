@@ -219,6 +219,132 @@ STORE_TEST(two_same_type_files_give_each_account_one_notice_with_all_its_finding
 	test_rig_free(&r);
 }
 
+/* --- a merged notice counts for every file it lists -------------------------- */
+
+/* same_type_mail - a report mail dated DATE whose zip holds NET1 and NET2, two scan_portmapper files */
+static char *
+same_type_mail(const char *message_id, const char *date, const char *net1, const char *net2)
+{
+	struct buf name1 = BUF_INIT, name2 = BUF_INIT;
+	struct testreport tr = { .message_id = message_id, .date = date, .zip = 1 };
+	char *msg;
+
+	buf_printf(&name1, "%s-scan_portmapper-net1.csv", date);
+	buf_printf(&name2, "%s-scan_portmapper-net2.csv", date);
+	tr.files[0] = (struct testmail_file){ name1.data, net1 };
+	tr.files[1] = (struct testmail_file){ name2.data, net2 };
+	msg = testreport_build(&tr);
+	buf_free(&name1);
+	buf_free(&name2);
+	return msg;
+}
+
+/* notified_at - when a notice last named IP's open finding (0: never; -1: no such finding) */
+static time_t
+notified_at(struct store *st, const char *ip)
+{
+	struct state_item *items;
+	char err[512];
+	size_t n;
+	time_t t = -1;
+
+	if (state_items(st, NULL, ip, 1, &items, &n, err, sizeof(err)) != 0) {
+		fprintf(stderr, "  state_items: %s\n", err);
+		return -1;
+	}
+	if (n == 1)
+		t = items[0].last_notified;
+	state_items_free(items, n);
+	return t;
+}
+
+/* sent_to - the due notices are sent; how many were ACCOUNT's (the last one's text in LISTING) */
+static size_t
+sent_to(struct store *st, time_t now, const char *account, char *listing, size_t listlen)
+{
+	struct outbox_entry e;
+	char err[512];
+	size_t mine = 0;
+
+	*listing = '\0';
+	while (outbox_claim(st, now, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1) {
+		if (strcmp(e.account, account) == 0) {
+			mine++;
+			snprintf(listing, listlen, "%s", e.message);
+		}
+		if (outbox_mark_sent(st, e.id, now, err, sizeof(err)) != 0)
+			fprintf(stderr, "  outbox_mark_sent: %s\n", err);
+		outbox_entry_free(&e);
+	}
+	return mine;
+}
+
+STORE_TEST(a_merged_notice_counts_as_notified_for_every_file_it_lists)
+{
+	static const char net1[] = "timestamp,ip,port,protocol\n%s 01:00:00,192.0.2.10,111,udp\n"
+	    "%s 01:00:00,192.0.2.130,111,udp\n";
+	static const char net2[] = "timestamp,ip,port,protocol\n%s 02:00:00,192.0.2.20,111,udp\n";
+	struct test_rig r;
+	struct pipeline_result *res;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	char *msg, err[512], listing[8192];
+	time_t day1 = test_time("2026-11-24 12:00:00"), day2 = test_time("2026-11-25 12:00:00");
+	time_t day8 = test_time("2026-12-01 12:00:00");
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	REQUIRE(config_set(r.cfg, "RenotifyInterval", "7d", err, sizeof(err)) == 0);
+	/* day 1: net1 alone; acme and bob are told of their hosts */
+	buf_printf(&a, net1, "2026-11-24", "2026-11-24");
+	msg = test_rig_report(&r, "2026-11-24", "scan_portmapper", "net1", a.data);
+	res = test_rig_run(&r, msg, day1, err, sizeof(err));
+	REQUIRE(res != NULL);
+	CHECK_INT(res->queued, 2);
+	pipeline_result_free(res);
+	free(msg);
+	CHECK_INT(sent_to(r.st, day1, "acme", listing, sizeof(listing)), 1);
+	/* day 2: net1 again (acme's and bob's notices held by RenotifyInterval) and net2 with a new host of
+	 * acme's: acme gets one notice listing both files' hosts; bob gets none */
+	buf_reset(&a);
+	buf_printf(&a, net1, "2026-11-25", "2026-11-25");
+	buf_printf(&b, net2, "2026-11-25");
+	msg = same_type_mail("merged-day2@shadowserver.example", "2026-11-25", a.data, b.data);
+	res = test_rig_run(&r, msg, day2, err, sizeof(err));
+	REQUIRE(res != NULL);
+	CHECK_INT(res->queued, 1);
+	pipeline_result_free(res);
+	CHECK_INT(sent_to(r.st, day2, "acme", listing, sizeof(listing)), 1);
+	CHECK(strstr(listing, "192.0.2.10") != NULL);		/* net1's host, in the merged notice */
+	CHECK(strstr(listing, "192.0.2.20") != NULL);
+	CHECK(notified_at(r.st, "192.0.2.20") == day2);
+	CHECK(notified_at(r.st, "192.0.2.10") == day2);		/* the notice named it: notified */
+	CHECK(notified_at(r.st, "192.0.2.130") == day1);	/* bob was told nothing on day 2 */
+	/* the same mail again (the MTA's retry): nothing changes */
+	res = test_rig_run(&r, msg, day2 + 600, err, sizeof(err));
+	REQUIRE(res != NULL);
+	CHECK_INT(res->queued, 0);
+	pipeline_result_free(res);
+	free(msg);
+	CHECK(notified_at(r.st, "192.0.2.10") == day2);
+	/* day 8, a week after day 1: bob is reminded; acme was told on day 2, so not yet */
+	buf_reset(&a);
+	buf_reset(&b);
+	buf_printf(&a, net1, "2026-12-01", "2026-12-01");
+	buf_printf(&b, net2, "2026-12-01");
+	msg = same_type_mail("merged-day8@shadowserver.example", "2026-12-01", a.data, b.data);
+	res = test_rig_run(&r, msg, day8, err, sizeof(err));
+	REQUIRE(res != NULL);
+	CHECK_INT(res->queued, 1);
+	pipeline_result_free(res);
+	free(msg);
+	CHECK_INT(sent_to(r.st, day8, "acme", listing, sizeof(listing)), 0);
+	CHECK(notified_at(r.st, "192.0.2.10") == day2);		/* a held merged notice marks nothing */
+	CHECK(notified_at(r.st, "192.0.2.20") == day2);
+	CHECK(notified_at(r.st, "192.0.2.130") == day8);
+	buf_free(&a);
+	buf_free(&b);
+	test_rig_free(&r);
+}
+
 /* --- one transaction ------------------------------------------------------- */
 
 /* sql - raw SQL on the store, as another program would run it */

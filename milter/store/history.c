@@ -599,7 +599,40 @@ state_apply(struct db *db, const struct state_policy *pol, const char *report_ke
 		state_outcome_free(o);
 		return -1;
 	}
+	o->notified_at = pol->record_notices && !o->replayed ? now : 0;
 	*out = o;
+	return 0;
+}
+
+/* mark_listed - the open episodes of G's findings were named by a notice at WHEN */
+static int
+mark_listed(struct db *db, const char *type, const struct notice_group *g, time_t when)
+{
+	static const char sql[] = "UPDATE findings SET last_notified = ?6 WHERE account = ?1 AND ip = ?2"
+	    " AND port = ?3 AND protocol = ?4 AND report_type = ?5 AND resolved_at IS NULL";
+	char ip[FINDING_ADDRSTRLEN];
+	size_t j;
+
+	for (j = 0; j < g->nfindings; j++) {
+		const struct finding *f = g->findings[j];
+
+		finding_address(f, ip, sizeof(ip));
+		if (DB_DO(db, sql, DBT(g->account->name), DBT(ip), DBI(f->port), DBT(f->protocol), DBT(type),
+		    DBI(when)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+state_notified(struct db *db, const struct report_file *rf, const struct state_outcome *o, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; o->notified_at && i < o->ngroups && i < rf->ngroups; i++)
+		if (o->groups[i].notify && mark_listed(db, rf->type, &rf->groups[i], o->notified_at) != 0)
+			return store_error(db, err, errlen);
 	return 0;
 }
 
