@@ -344,20 +344,23 @@ read_item(struct db_stmt *s, struct state_item *it)
 	it->times_reported = (unsigned long)db_int(s, 11);
 }
 
-/* read_items - every row of S as items */
+/* read_items - every row of S (NULL: it failed) as items; 0, or -1 with none */
 static int
 read_items(struct db *db, struct db_stmt *s, struct state_item **out, size_t *n)
 {
-	int rc;
+	int rc = -1;
 
 	*out = NULL;
 	*n = 0;
-	if (s == NULL)
-		return -1;
-	while ((rc = db_step(db, s)) > 0) {
+	while (s && (rc = db_step(db, s)) > 0) {
 		*out = xreallocarray(*out, *n + 1, sizeof(**out));
 		memset(&(*out)[*n], 0, sizeof(**out));
 		read_item(s, &(*out)[(*n)++]);
+	}
+	if (rc != 0) {
+		state_items_free(*out, *n);
+		*out = NULL;
+		*n = 0;
 	}
 	return rc;
 }
@@ -712,6 +715,17 @@ state_outcome_free(struct state_outcome *o)
 
 /* --- the ops commands' queries ------------------------------------------- */
 
+/* query_done - the end of an ops query on a connection of its own: a failure's
+ * message into ERR, the connection back to the pool; RC */
+static int
+query_done(struct store *st, struct db *db, int rc, char *err, size_t errlen)
+{
+	if (rc != 0)
+		store_error(db, err, errlen);
+	store_release(st, db);
+	return rc;
+}
+
 int
 state_items(struct store *st, const char *account, const char *ip, int open_only, struct state_item **out,
     size_t *n, char *err, size_t errlen)
@@ -720,22 +734,14 @@ state_items(struct store *st, const char *account, const char *ip, int open_only
 	    " WHERE (CAST(?1 AS TEXT) IS NULL OR f.account = ?1) AND (CAST(?2 AS TEXT) IS NULL OR f.ip = ?2)"
 	    " AND (?3 = 0 OR f.resolved_at IS NULL)"
 	    " ORDER BY f.first_seen, f.account, f.report_type, f.ip, f.port, f.protocol, f.id";
-	struct db *db = store_acquire(st, err, errlen);
-	int rc;
+	struct db *db;
 
 	*out = NULL;
 	*n = 0;
-	if (db == NULL)
+	if ((db = store_acquire(st, err, errlen)) == NULL)
 		return -1;
-	rc = read_items(db, DB_RUN(db, sql, DBT(account), DBT(ip), DBI(open_only)), out, n);
-	if (rc != 0) {
-		store_error(db, err, errlen);
-		state_items_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-	}
-	store_release(st, db);
-	return rc;
+	return query_done(st, db, read_items(db, DB_RUN(db, sql, DBT(account), DBT(ip), DBI(open_only)), out, n),
+	    err, errlen);
 }
 
 void
@@ -753,40 +759,45 @@ state_items_free(struct state_item *items, size_t n)
 	free(items);
 }
 
+/* read_streams - every row of S (NULL: it failed) as streams; 0, or -1 with none */
+static int
+read_streams(struct db *db, struct db_stmt *s, struct state_stream **out, size_t *n)
+{
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	while (s && (rc = db_step(db, s)) > 0) {
+		struct state_stream *ss;
+
+		*out = xreallocarray(*out, *n + 1, sizeof(**out));
+		ss = &(*out)[(*n)++];
+		ss->report_type = db_strdup(s, 0);
+		ss->identifier = db_strdup(s, 1);
+		ss->last_report = (time_t)db_int(s, 2);
+		ss->last_applied = (time_t)db_int(s, 3);
+		ss->reports = (unsigned long)db_int(s, 4);
+	}
+	if (rc != 0) {
+		state_streams_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 int
 state_streams(struct store *st, struct state_stream **out, size_t *n, char *err, size_t errlen)
 {
 	static const char sql[] = "SELECT report_type, identifier, last_report, last_applied, reports"
 	    " FROM streams ORDER BY report_type, identifier";
-	struct db *db = store_acquire(st, err, errlen);
-	struct db_stmt *s;
-	int rc = -1;
+	struct db *db;
 
 	*out = NULL;
 	*n = 0;
-	if (db == NULL)
+	if ((db = store_acquire(st, err, errlen)) == NULL)
 		return -1;
-	if ((s = DB_RUN0(db, sql)) != NULL) {
-		while ((rc = db_step(db, s)) > 0) {
-			struct state_stream *ss;
-
-			*out = xreallocarray(*out, *n + 1, sizeof(**out));
-			ss = &(*out)[(*n)++];
-			ss->report_type = db_strdup(s, 0);
-			ss->identifier = db_strdup(s, 1);
-			ss->last_report = (time_t)db_int(s, 2);
-			ss->last_applied = (time_t)db_int(s, 3);
-			ss->reports = (unsigned long)db_int(s, 4);
-		}
-	}
-	if (rc != 0) {
-		store_error(db, err, errlen);
-		state_streams_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-	}
-	store_release(st, db);
-	return rc;
+	return query_done(st, db, read_streams(db, DB_RUN0(db, sql), out, n), err, errlen);
 }
 
 void
