@@ -345,6 +345,88 @@ STORE_TEST(a_merged_notice_counts_as_notified_for_every_file_it_lists)
 	test_rig_free(&r);
 }
 
+/* --- a large report, recorded in batches ------------------------------------ */
+
+/* ports_csv - one finding of acme's per port FIRST..LAST (192.0.2.10), detected on DATE */
+static char *
+ports_csv(int first, int last, const char *date)
+{
+	struct buf b = BUF_INIT;
+	int port;
+
+	buf_puts(&b, "timestamp,ip,port,protocol\n");
+	for (port = first; port <= last; port++)
+		buf_printf(&b, "%s 0%d:00:00,192.0.2.10,%d,tcp\n", date, port % 10, port);
+	return buf_steal(&b);
+}
+
+/* outcome_counts - of RES's one group: findings new, and seen in two reports with DAY1's detection */
+static void
+outcome_counts(const struct pipeline_result *res, time_t day1, size_t *nnew, size_t *again)
+{
+	const struct state_group *g = &res->reports[0].history->groups[0];
+	size_t j;
+
+	*nnew = *again = 0;
+	for (j = 0; j < res->reports[0].rf->groups[0].nfindings; j++) {
+		*nnew += g->findings[j].is_new && g->findings[j].times_reported == 1;
+		*again += !g->findings[j].is_new && g->findings[j].times_reported == 2 &&
+		    g->findings[j].first_seen / 86400 == day1 / 86400;
+	}
+}
+
+STORE_TEST(a_report_larger_than_a_batch_is_recorded_and_replayed_finding_by_finding)
+{
+	struct test_rig r;
+	struct pipeline_result *res;
+	struct state_item *items;
+	char *csv, *day2_msg, *msg, err[512];
+	size_t nnew, again, nitems, i, notified = 0;
+	time_t day1 = test_time("2026-11-24 12:00:00"), day2 = test_time("2026-11-25 12:00:00");
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	/* day 1: 1,200 findings of acme, over two batches and a part */
+	csv = ports_csv(1, 1200, "2026-11-24");
+	msg = test_rig_report(&r, "2026-11-24", "scan_portmapper", "as64500", csv);
+	res = test_rig_run(&r, msg, day1, err, sizeof(err));
+	free(csv);
+	free(msg);
+	REQUIRE(res != NULL && res->nreports == 1 && res->reports[0].rf->ngroups == 1);
+	CHECK_INT(res->reports[0].rf->groups[0].nfindings, 1200);
+	outcome_counts(res, day1, &nnew, &again);
+	CHECK_INT(nnew, 1200);
+	CHECK_INT(res->queued, 1);
+	pipeline_result_free(res);
+	/* day 2: ports 601-1800: 600 seen again, 600 new, 600 gone (resolved) */
+	csv = ports_csv(601, 1800, "2026-11-25");
+	day2_msg = test_rig_report(&r, "2026-11-25", "scan_portmapper", "as64500", csv);
+	free(csv);
+	res = test_rig_run(&r, day2_msg, day2, err, sizeof(err));
+	REQUIRE(res != NULL && res->reports[0].history != NULL && res->reports[0].rf->ngroups == 1);
+	outcome_counts(res, day1, &nnew, &again);
+	CHECK_INT(nnew, 600);
+	CHECK_INT(again, 600);
+	CHECK_INT(res->reports[0].history->resolved, 600);
+	pipeline_result_free(res);
+	/* the MTA's retry of day 2: the same outcome, read back, nothing written */
+	res = test_rig_run(&r, day2_msg, day2 + 600, err, sizeof(err));
+	REQUIRE(res != NULL && res->reports[0].history != NULL && res->reports[0].rf->ngroups == 1);
+	CHECK(res->reports[0].history->replayed);
+	outcome_counts(res, day1, &nnew, &again);
+	CHECK_INT(nnew, 600);
+	CHECK_INT(again, 600);
+	CHECK_INT(res->queued, 0);
+	pipeline_result_free(res);
+	free(day2_msg);
+	REQUIRE(state_items(r.st, "acme", NULL, 1, &items, &nitems, err, sizeof(err)) == 0);
+	CHECK_INT(nitems, 1200);
+	for (i = 0; i < nitems; i++)
+		notified += items[i].last_notified == day2;
+	CHECK_INT(notified, 1200);		/* the day-2 notice named every open finding */
+	state_items_free(items, nitems);
+	test_rig_free(&r);
+}
+
 /* --- one transaction ------------------------------------------------------- */
 
 /* sql - raw SQL on the store, as another program would run it */

@@ -118,7 +118,7 @@ db_set_error(struct db *db, const char *fmt, ...)
 }
 
 static struct db_stmt *
-cached(struct db *db, const char *sql)
+cached(struct db *db, const char *sql, int planned_each_run)
 {
 	struct db_stmt *s;
 	size_t i;
@@ -132,6 +132,7 @@ cached(struct db *db, const char *sql)
 	memset(s, 0, sizeof(*s));
 	s->sql = sql;
 	s->be = db->be;
+	s->planned_each_run = planned_each_run;
 	snprintf(s->name, sizeof(s->name), "sm%zu", db->ncache);
 	if (db->be->prepare(db, s) != 0)
 		return NULL;
@@ -139,8 +140,8 @@ cached(struct db *db, const char *sql)
 	return s;
 }
 
-struct db_stmt *
-db_run(struct db *db, const char *sql, const struct db_val *params, size_t n)
+static struct db_stmt *
+run(struct db *db, const char *sql, int planned_each_run, const struct db_val *params, size_t n)
 {
 	struct db_stmt *s;
 
@@ -148,7 +149,7 @@ db_run(struct db *db, const char *sql, const struct db_val *params, size_t n)
 		db_set_error(db, "the connection was lost");
 		return NULL;
 	}
-	if ((s = cached(db, sql)) == NULL)
+	if ((s = cached(db, sql, planned_each_run)) == NULL)
 		return NULL;
 	db->be->reset(s);
 	if (db->be->execute(db, s, params, n) != 0) {
@@ -156,6 +157,18 @@ db_run(struct db *db, const char *sql, const struct db_val *params, size_t n)
 		return NULL;
 	}
 	return s;
+}
+
+struct db_stmt *
+db_run(struct db *db, const char *sql, const struct db_val *params, size_t n)
+{
+	return run(db, sql, 0, params, n);
+}
+
+struct db_stmt *
+db_run_planned(struct db *db, const char *sql, const struct db_val *params, size_t n)
+{
+	return run(db, sql, 1, params, n);
 }
 
 int

@@ -74,6 +74,8 @@ struct db_stmt {
 	char name[16];			/* pg: the prepared statement's name */
 	int row, nrows, first;		/* pg: the current row; sqlite: first step's result */
 	long long changes;
+	int planned_each_run;		/* db_run_planned's: pg plans it at each run */
+	char *text;			/* pg: such a statement's SQL, with $N */
 };
 
 struct db {
@@ -113,6 +115,17 @@ struct db_stmt *db_run(struct db *db, const char *sql, const struct db_val *para
 #define DB_RUN(db, sql, ...) db_run((db), (sql), (const struct db_val[]){ __VA_ARGS__ }, \
     sizeof((const struct db_val[]){ __VA_ARGS__ }) / sizeof(struct db_val))
 #define DB_RUN0(db, sql) db_run((db), (sql), NULL, 0)
+
+/*
+ * db_run_planned - db_run for a statement of a transaction that is writing
+ * many rows (a report's batches), which must reach its tables through their
+ * indexes: PostgreSQL, which has no statistics yet for the rows the
+ * transaction wrote and believes the tables small, would otherwise plan a
+ * scan of a whole table per key, or a hash of it per batch. It plans the
+ * statement at each run, with sequential scans off. SQLite, which keeps no
+ * statistics, runs it as db_run does. Inside a transaction only.
+ */
+struct db_stmt *db_run_planned(struct db *db, const char *sql, const struct db_val *params, size_t n);
 
 /* db_do - run a statement that returns no rows: 0, or -1 */
 #define DB_DO(db, sql, ...) (db_done(DB_RUN((db), (sql), __VA_ARGS__)))

@@ -82,32 +82,6 @@ insert_id(struct db *db, struct db_stmt *s)
 	return s && db_step(db, s) == 1 ? db_int(s, 0) : -1;
 }
 
-/*
- * open_case - the account's open case of the report's type, opened now if
- * none. The reference is made from the case's row id, which one database
- * hands out once: references never collide, however many hosts share it.
- */
-static long long
-open_case(struct apply *a, const char *account)
-{
-	static const char find[] = "SELECT id FROM cases WHERE account = ?1 AND report_type = ?2 AND closed_at IS NULL";
-	static const char add[] = "INSERT INTO cases (account, report_type, opened_at) VALUES (?1, ?2, ?3) RETURNING id";
-	static const char name[] = "UPDATE cases SET reference = ?2 WHERE id = ?1";
-	struct db_stmt *s;
-	char ref[STATE_REF_MAX];
-	long long id;
-	int rc;
-
-	if ((s = DB_RUN(a->db, find, DBT(account), DBT(a->rf->type))) == NULL)
-		return -1;
-	if ((rc = db_step(a->db, s)) != 0)
-		return rc < 0 ? -1 : db_int(s, 0);
-	if ((id = insert_id(a->db, DB_RUN(a->db, add, DBT(account), DBT(a->rf->type), DBI(a->date)))) < 0)
-		return -1;
-	format_reference(id, a->date, ref);
-	return DB_DO(a->db, name, DBI(id), DBT(ref)) == 0 ? id : -1;
-}
-
 /* case_reference - the account's open case's reference, "" when none */
 static int
 case_reference(struct apply *a, const char *account, char *out)
@@ -132,65 +106,295 @@ set_deadline(const struct apply *a, const struct finding *f, struct state_findin
 	sf->overdue = f->detected >= sf->deadline;
 }
 
-/* seen_again - F was in an open episode, the current row of S: update it */
-static long long
-seen_again(struct apply *a, struct db_stmt *s, const struct finding *f, struct state_finding *sf, int *recent)
-{
-	static const char sql[] = "UPDATE findings SET"
-	    " first_seen = CASE WHEN first_seen < ?2 THEN first_seen ELSE ?2 END,"
-	    " last_seen = CASE WHEN last_seen > ?2 THEN last_seen ELSE ?2 END,"
-	    " times_reported = times_reported + 1, identifier = ?3, last_report = ?4 WHERE id = ?1";
-	long long id = db_int(s, 0);
+/* --- batches ------------------------------------------------------------- */
 
-	if (db_int(s, 1) < f->detected)
-		sf->first_seen = (time_t)db_int(s, 1);
-	sf->times_reported = (unsigned long)db_int(s, 2) + 1;
-	if (db_is_null(s, 3) || a->now - (time_t)db_int(s, 3) >= (time_t)a->pol->renotify_interval)
-		*recent = 0;
-	return DB_DO(a->db, sql, DBI(id), DBI(f->detected), DBT(a->rf->identifier), DBI(a->rid)) == 0 ? id : -1;
+/*
+ * A report's findings go to the database BATCH at a time, each batch as ONE
+ * parameter: a JSON array of arrays, which each engine reads as a table whose
+ * row b.value is one inner array and (b.value ->> N) its field N (SQLite's
+ * json_each, PostgreSQL's json_array_elements). A statement is written once
+ * around that table and made twice, once per engine (BATCH_SQL): a
+ * 50,000-finding report is a few hundred statements, not two per finding,
+ * which on PostgreSQL were as many round trips. The batch is always the
+ * outer loop: findings is only ever reached through an index, per key.
+ */
+#define BATCH 500
+#define ROWS_SQLITE "json_each(?1)"
+#define ROWS_PG "json_array_elements(CAST(?1 AS json))"
+#define BATCH_SQL(name, sql) \
+	static const char name##_sqlite[] = sql(ROWS_SQLITE), name##_pg[] = sql(ROWS_PG)
+#define BATCH_RUN(db, name, ...) db_run_planned((db), db_engine(db) == DB_PG ? name##_pg : name##_sqlite, \
+	(const struct db_val[]){ __VA_ARGS__ }, sizeof((const struct db_val[]){ __VA_ARGS__ }) / sizeof(struct db_val))
+
+/*
+ * the open episodes of the keys [[k, ip, port, protocol], ...] of ACCOUNT (?2)
+ * and type (?3): id, first_seen, times_reported, last_notified, k. Each key
+ * is looked up on its own, through an index on the key (findings_key or
+ * findings_ip): SQLite takes CROSS JOIN's order as given; PostgreSQL gets a
+ * LATERAL subquery, which its LIMIT keeps from being flattened into a join.
+ * "Open" is written COALESCE(resolved_at, 0) = 0 (a resolution time is never
+ * 0) so that no partial index of open findings qualifies: without statistics
+ * for the rows the report's transaction wrote, PostgreSQL took
+ * findings_by_stream, which holds every open finding, and read it whole for
+ * each key (a 50,000-finding report: seconds per batch).
+ */
+#define LOOKUP_COLUMNS "SELECT f.id, f.first_seen, f.times_reported, f.last_notified, CAST(b.value ->> 0 AS BIGINT)"
+#define LOOKUP_KEY "f.account = ?2 AND f.report_type = ?3 AND COALESCE(f.resolved_at, 0) = 0" \
+	" AND f.ip = (b.value ->> 1)" \
+	" AND f.port = CAST(b.value ->> 2 AS BIGINT) AND f.protocol = (b.value ->> 3)"
+static const char q_lookup_sqlite[] = LOOKUP_COLUMNS " FROM " ROWS_SQLITE " b CROSS JOIN findings f WHERE "
+    LOOKUP_KEY;
+static const char q_lookup_pg[] = LOOKUP_COLUMNS " FROM " ROWS_PG " b CROSS JOIN LATERAL"
+    " (SELECT * FROM findings f WHERE " LOOKUP_KEY " LIMIT 1) f";
+
+/* [[id, detected], ...] seen again by report ?3 of stream ?2 */
+#define SEEN_AGAIN(rows) "UPDATE findings SET" \
+	" first_seen = CASE WHEN first_seen < b.detected THEN first_seen ELSE b.detected END," \
+	" last_seen = CASE WHEN last_seen > b.detected THEN last_seen ELSE b.detected END," \
+	" times_reported = times_reported + 1, identifier = ?2, last_report = ?3" \
+	" FROM (SELECT CAST(value ->> 0 AS BIGINT) AS id, CAST(value ->> 1 AS BIGINT) AS detected FROM " rows ") b" \
+	" WHERE findings.id = b.id"
+BATCH_SQL(q_seen_again, SEEN_AGAIN);
+
+/* [[ip, port, protocol, detected], ...] first seen by report ?6 (notified at ?7, or NULL) in case ?2 */
+#define FIRST_SIGHTING(rows) "INSERT INTO findings (case_id, account, ip, port, protocol, report_type, identifier," \
+	" first_seen, last_seen, times_reported, first_report, last_report, last_notified)" \
+	" SELECT ?2, ?3, (b.value ->> 0), CAST(b.value ->> 1 AS BIGINT), (b.value ->> 2), ?4, ?5," \
+	" CAST(b.value ->> 3 AS BIGINT), CAST(b.value ->> 3 AS BIGINT), 1, ?6, ?6, ?7 FROM " rows " b"
+BATCH_SQL(q_first_sighting, FIRST_SIGHTING);
+
+/* [[id], ...] named by a notice at ?2 */
+#define NOTIFIED(rows) "UPDATE findings SET last_notified = ?2" \
+	" WHERE id IN (SELECT CAST(b.value ->> 0 AS BIGINT) FROM " rows " b)"
+BATCH_SQL(q_notified, NOTIFIED);
+
+/* the latest episode of each key [[k, ip, port, protocol], ...] of ACCOUNT (?2) and type (?3) that began at or
+ * before report ?4: k, first_seen, times_reported, first_report */
+#define REPLAYED(rows) "SELECT CAST(b.value ->> 0 AS BIGINT), f.first_seen, f.times_reported, f.first_report" \
+	" FROM " rows " b JOIN findings f ON f.id = (SELECT max(e.id) FROM findings e WHERE e.account = ?2" \
+	" AND e.report_type = ?3 AND e.ip = (b.value ->> 1) AND e.port = CAST(b.value ->> 2 AS BIGINT)" \
+	" AND e.protocol = (b.value ->> 3) AND e.first_report <= ?4)"
+BATCH_SQL(q_replayed, REPLAYED);
+
+/* json_text - S as a JSON string: quotes, backslashes and control characters escaped, nothing else changed */
+static void
+json_text(struct buf *b, const char *s)
+{
+	buf_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_printf(b, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			buf_printf(b, "\\u%04x", (unsigned)(unsigned char)*s);
+		else
+			buf_putc(b, *s);
+	}
+	buf_putc(b, '"');
 }
 
-/* first_sighting - a new episode of F in CASE_ID */
-static long long
-first_sighting(struct apply *a, const char *account, const char *ip, const struct finding *f, long long case_id)
+/* batch_open, batch_next, batch_close - a JSON array of arrays in B, an element at a time */
+static void
+batch_open(struct buf *b)
 {
-	static const char sql[] = "INSERT INTO findings (case_id, account, ip, port, protocol, report_type,"
-	    " identifier, first_seen, last_seen, times_reported, first_report, last_report)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 1, ?9, ?9) RETURNING id";
+	buf_reset(b);
+	buf_putc(b, '[');
+}
 
-	return insert_id(a->db, DB_RUN(a->db, sql, DBI(case_id), DBT(account), DBT(ip), DBI(f->port),
-	    DBT(f->protocol), DBT(a->rf->type), DBT(a->rf->identifier), DBI(f->detected), DBI(a->rid)));
+static void
+batch_next(struct buf *b)
+{
+	buf_puts(b, b->len > 1 ? ",[" : "[");
+}
+
+static const char *
+batch_close(struct buf *b)
+{
+	buf_putc(b, ']');
+	return buf_cstr(b);
+}
+
+/* finding_key - F as a key's fields in B: "ip",port,"protocol" (a network keeps its length: "198.51.100.8/29") */
+static void
+finding_key(struct buf *b, const struct finding *f)
+{
+	char ip[FINDING_ADDRSTRLEN];
+
+	finding_address(f, ip, sizeof(ip));
+	json_text(b, ip);
+	buf_printf(b, ",%d,", f->port);
+	json_text(b, f->protocol);
+}
+
+/* keys - the keys [[k, ip, port, protocol], ...] of G's findings [FROM, TO), k counted from FROM */
+static const char *
+keys(struct buf *b, const struct notice_group *g, size_t from, size_t to)
+{
+	size_t j;
+
+	batch_open(b);
+	for (j = from; j < to; j++) {
+		batch_next(b);
+		buf_printf(b, "%zu,", j - from);
+		finding_key(b, g->findings[j]);
+		buf_putc(b, ']');
+	}
+	return batch_close(b);
+}
+
+/* stray_row - a row for no key of the batch: cannot be; -1 */
+static int
+stray_row(struct db *db)
+{
+	db_set_error(db, "a batch's lookup returned a row for no key of the batch");
+	return -1;
+}
+
+/* mark_notified - the rows IDS[0..N) (0: none) were named by a notice at WHEN */
+static int
+mark_notified(struct db *db, const long long *ids, size_t n, time_t when)
+{
+	struct buf b = BUF_INIT;
+	size_t i = 0, inbatch;
+	int rc = 0;
+
+	while (rc == 0 && i < n) {
+		batch_open(&b);
+		for (inbatch = 0; i < n && inbatch < BATCH; i++)
+			if (ids[i] > 0) {
+				batch_next(&b);
+				buf_printf(&b, "%lld]", ids[i]);
+				inbatch++;
+			}
+		if (inbatch > 0 && BATCH_RUN(db, q_notified, DBT(batch_close(&b)), DBI(when)) == NULL)
+			rc = -1;
+	}
+	buf_free(&b);
+	return rc;
+}
+
+/* --- one account's findings ------------------------------------------------ */
+
+/* a group being recorded */
+struct recording {
+	struct apply *a;
+	const struct notice_group *g;
+	struct state_group *out;
+	long long *ids;			/* the open episode of each finding (0: new, or not recorded) */
+	long long case_id;		/* the account's open case of the type; 0: none yet */
+	int recent;			/* every finding seen before was notified within RenotifyInterval */
+	struct buf keys, rows;
+};
+
+/* find_case - the account's open case of the report's type, and its reference ("" when none) */
+static int
+find_case(struct recording *r)
+{
+	static const char sql[] = "SELECT id, reference FROM cases WHERE account = ?1 AND report_type = ?2"
+	    " AND closed_at IS NULL";
+	struct db_stmt *s = DB_RUN(r->a->db, sql, DBT(r->g->account->name), DBT(r->a->rf->type));
+	int rc;
+
+	r->case_id = 0;
+	*r->out->reference = '\0';
+	if (s == NULL || (rc = db_step(r->a->db, s)) < 0)
+		return -1;
+	if (rc > 0) {
+		r->case_id = db_int(s, 0);
+		column_ref(s, 1, r->out->reference);
+	}
+	return 0;
 }
 
 /*
- * record_finding - F into its open episode, or a new one (not for a late
- * report). *RECENT stays set while every finding seen before was notified
- * within RenotifyInterval. Returns the row id, 0 when not recorded, -1.
+ * open_case - a case for the account's first new finding. The reference is
+ * made from the case's row id, which one database hands out once: references
+ * never collide, however many hosts share it.
  */
-static long long
-record_finding(struct apply *a, const char *account, const struct finding *f, struct state_finding *sf,
-    long long *case_id, int *recent)
+static int
+open_case(struct recording *r)
 {
-	static const char find[] = "SELECT id, first_seen, times_reported, last_notified FROM findings"
-	    " WHERE account = ?1 AND ip = ?2 AND port = ?3 AND protocol = ?4 AND report_type = ?5"
-	    " AND resolved_at IS NULL";
-	char ip[FINDING_ADDRSTRLEN];
-	struct db_stmt *s;
-	int rc;
+	static const char add[] = "INSERT INTO cases (account, report_type, opened_at) VALUES (?1, ?2, ?3) RETURNING id";
+	static const char name[] = "UPDATE cases SET reference = ?2 WHERE id = ?1";
+	struct apply *a = r->a;
 
-	finding_address(f, ip, sizeof(ip));	/* a network keeps its length: "198.51.100.8/29" */
-	sf->first_seen = f->detected;
-	sf->times_reported = 1;
-	if ((s = DB_RUN(a->db, find, DBT(account), DBT(ip), DBI(f->port), DBT(f->protocol), DBT(a->rf->type))) == NULL)
+	if ((r->case_id = insert_id(a->db, DB_RUN(a->db, add, DBT(r->g->account->name), DBT(a->rf->type),
+	    DBI(a->date)))) < 0)
 		return -1;
-	if ((rc = db_step(a->db, s)) != 0)
-		return rc < 0 ? -1 : seen_again(a, s, f, sf, recent);
+	format_reference(r->case_id, a->date, r->out->reference);
+	return DB_DO(a->db, name, DBI(r->case_id), DBT(r->out->reference));
+}
+
+/* look_up - the open episodes of findings [FROM, TO): their history in OUT, their ids */
+static int
+look_up(struct recording *r, size_t from, size_t to)
+{
+	struct apply *a = r->a;
+	struct db_stmt *s = BATCH_RUN(a->db, q_lookup, DBT(keys(&r->keys, r->g, from, to)), DBT(r->g->account->name),
+	    DBT(a->rf->type));
+	int rc = -1;
+
+	while (s && (rc = db_step(a->db, s)) > 0 && (size_t)db_int(s, 4) < to - from) {
+		size_t j = from + (size_t)db_int(s, 4);
+		struct state_finding *sf = &r->out->findings[j];
+
+		r->ids[j] = db_int(s, 0);
+		if (db_int(s, 1) < r->g->findings[j]->detected)
+			sf->first_seen = (time_t)db_int(s, 1);
+		sf->times_reported = (unsigned long)db_int(s, 2) + 1;
+		if (db_is_null(s, 3) || a->now - (time_t)db_int(s, 3) >= (time_t)a->pol->renotify_interval)
+			r->recent = 0;
+	}
+	return rc > 0 ? stray_row(a->db) : rc;
+}
+
+/* seen_again - findings [FROM, TO) with an open episode: this report carried them again */
+static int
+seen_again(struct recording *r, size_t from, size_t to)
+{
+	struct apply *a = r->a;
+	size_t j;
+
+	batch_open(&r->rows);
+	for (j = from; j < to; j++)
+		if (r->ids[j] > 0) {
+			batch_next(&r->rows);
+			buf_printf(&r->rows, "%lld,%lld]", r->ids[j], (long long)r->g->findings[j]->detected);
+		}
+	if (r->rows.len == 1)
+		return 0;
+	return BATCH_RUN(a->db, q_seen_again, DBT(batch_close(&r->rows)), DBT(a->rf->identifier), DBI(a->rid)) ==
+	    NULL ? -1 : 0;
+}
+
+/*
+ * first_sightings - findings [FROM, TO) without an open episode begin one, in
+ * the account's open case (opened now if none); not for a late report. A new
+ * finding always brings a notice, so it counts as notified at once when
+ * notices are recorded.
+ */
+static int
+first_sightings(struct recording *r, size_t from, size_t to)
+{
+	struct apply *a = r->a;
+	size_t j;
+
 	if (a->late)
 		return 0;
-	if (*case_id == 0 && (*case_id = open_case(a, account)) < 0)
+	batch_open(&r->rows);
+	for (j = from; j < to; j++)
+		if (r->ids[j] == 0) {
+			batch_next(&r->rows);
+			finding_key(&r->rows, r->g->findings[j]);
+			buf_printf(&r->rows, ",%lld]", (long long)r->g->findings[j]->detected);
+			r->out->findings[j].is_new = 1;
+		}
+	if (r->rows.len == 1)
+		return 0;
+	if (r->case_id == 0 && open_case(r) != 0)
 		return -1;
-	sf->is_new = 1;
-	return first_sighting(a, account, ip, f, *case_id);
+	return BATCH_RUN(a->db, q_first_sighting, DBT(batch_close(&r->rows)), DBI(r->case_id),
+	    DBT(r->g->account->name), DBT(a->rf->type), DBT(a->rf->identifier), DBI(a->rid),
+	    a->pol->record_notices ? DBI(a->now) : DBNULL) == NULL ? -1 : 0;
 }
 
 static int
@@ -203,44 +407,41 @@ decide(struct apply *a, const char *account, const char *type, int kind, const c
 	return DB_DO(a->db, sql, DBI(a->rid), DBT(account), DBT(type), DBI(kind), DBT(reference));
 }
 
-static int
-mark_notified(struct apply *a, const long long *ids, size_t n)
-{
-	static const char sql[] = "UPDATE findings SET last_notified = ?2 WHERE id = ?1";
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (ids[i] > 0 && DB_DO(a->db, sql, DBI(ids[i]), DBI(a->now)) != 0)
-			return -1;
-	return 0;
-}
-
-/* record_group - one account's findings; then whether it gets a notice */
+/* record_group - one account's findings, BATCH at a time; then whether it gets a notice */
 static int
 record_group(struct apply *a, const struct notice_group *g, struct state_group *out)
 {
-	long long *ids = xcalloc(g->nfindings + 1, sizeof(*ids)), case_id = 0;
-	int recent = 1, any_new = 0, rc = -1;
-	size_t j;
+	struct recording r = { a, g, out, xcalloc(g->nfindings + 1, sizeof(long long)), 0, 1, BUF_INIT, BUF_INIT };
+	int any_new = 0, rc = -1;
+	size_t from, to, j;
 
 	out->findings = xcalloc(g->nfindings + 1, sizeof(*out->findings));
 	for (j = 0; j < g->nfindings; j++) {
-		if ((ids[j] = record_finding(a, g->account->name, g->findings[j], &out->findings[j], &case_id,
-		    &recent)) < 0)
+		out->findings[j].first_seen = g->findings[j]->detected;
+		out->findings[j].times_reported = 1;
+	}
+	if (find_case(&r) != 0)
+		goto done;
+	for (from = 0; from < g->nfindings; from = to) {
+		to = g->nfindings - from > BATCH ? from + BATCH : g->nfindings;
+		if (look_up(&r, from, to) != 0 || seen_again(&r, from, to) != 0 || first_sightings(&r, from, to) != 0)
 			goto done;
+	}
+	for (j = 0; j < g->nfindings; j++) {
 		set_deadline(a, g->findings[j], &out->findings[j]);
 		any_new |= out->findings[j].is_new;
 	}
-	out->notify = !a->late && (any_new || a->pol->renotify_interval == 0 || !recent);
-	if (out->notify && a->pol->record_notices && mark_notified(a, ids, g->nfindings) != 0)
+	out->notify = !a->late && (any_new || a->pol->renotify_interval == 0 || !r.recent);
+	if (out->notify && a->pol->record_notices && mark_notified(a->db, r.ids, g->nfindings, a->now) != 0)
 		goto done;
-	if (case_reference(a, g->account->name, out->reference) != 0 ||
-	    decide(a, g->account->name, a->rf->type, out->notify ? DECIDED_NOTICE : DECIDED_HELD,
+	if (decide(a, g->account->name, a->rf->type, out->notify ? DECIDED_NOTICE : DECIDED_HELD,
 	    out->reference) != 0)
 		goto done;
 	rc = 0;
 done:
-	free(ids);
+	free(r.ids);
+	buf_free(&r.keys);
+	buf_free(&r.rows);
 	return rc;
 }
 
@@ -486,34 +687,15 @@ record_report(struct apply *a, const char *report_key, struct state_outcome *o)
 
 /* --- a report applied before: its recorded outcome ----------------------- */
 
-static int
-replay_finding(struct apply *a, const char *account, const struct finding *f, struct state_finding *sf)
-{
-	static const char sql[] = "SELECT first_seen, times_reported, first_report FROM findings"
-	    " WHERE account = ?1 AND ip = ?2 AND port = ?3 AND protocol = ?4 AND report_type = ?5"
-	    " AND first_report <= ?6 ORDER BY id DESC LIMIT 1";
-	char ip[FINDING_ADDRSTRLEN];
-	struct db_stmt *s;
-	int rc;
-
-	finding_address(f, ip, sizeof(ip));
-	s = DB_RUN(a->db, sql, DBT(account), DBT(ip), DBI(f->port), DBT(f->protocol), DBT(a->rf->type), DBI(a->rid));
-	if (s == NULL || (rc = db_step(a->db, s)) < 0)
-		return -1;
-	sf->first_seen = rc ? (time_t)db_int(s, 0) : f->detected;
-	sf->times_reported = rc ? (unsigned long)db_int(s, 1) : 1;
-	sf->is_new = rc ? db_int(s, 2) == a->rid : 1;
-	set_deadline(a, f, sf);
-	return 0;
-}
-
+/* replay_group - the outcome recorded for one account: the decision, then each finding's history as it stood */
 static int
 replay_group(struct apply *a, const struct notice_group *g, struct state_group *out)
 {
 	static const char sql[] = "SELECT kind, reference FROM decisions WHERE report_id = ?1 AND account = ?2"
 	    " AND report_type = ?3 AND kind IN (0, 1)";
+	struct buf b = BUF_INIT;
 	struct db_stmt *s;
-	size_t j;
+	size_t from, to, j;
 	int rc;
 
 	out->findings = xcalloc(g->nfindings + 1, sizeof(*out->findings));
@@ -525,10 +707,30 @@ replay_group(struct apply *a, const struct notice_group *g, struct state_group *
 		column_ref(s, 1, out->reference);
 	else if (case_reference(a, g->account->name, out->reference) != 0)
 		return -1;
+	for (j = 0; j < g->nfindings; j++) {	/* none found: first seen in this report */
+		out->findings[j].first_seen = g->findings[j]->detected;
+		out->findings[j].times_reported = 1;
+		out->findings[j].is_new = 1;
+	}
+	for (from = 0, rc = 0; rc == 0 && from < g->nfindings; from = to) {
+		to = g->nfindings - from > BATCH ? from + BATCH : g->nfindings;
+		s = BATCH_RUN(a->db, q_replayed, DBT(keys(&b, g, from, to)), DBT(g->account->name), DBT(a->rf->type),
+		    DBI(a->rid));
+		rc = -1;
+		while (s && (rc = db_step(a->db, s)) > 0 && (size_t)db_int(s, 0) < to - from) {
+			struct state_finding *sf = &out->findings[from + (size_t)db_int(s, 0)];
+
+			sf->first_seen = (time_t)db_int(s, 1);
+			sf->times_reported = (unsigned long)db_int(s, 2);
+			sf->is_new = db_int(s, 3) == a->rid;
+		}
+		if (rc > 0)
+			rc = stray_row(a->db);
+	}
 	for (j = 0; j < g->nfindings; j++)
-		if (replay_finding(a, g->account->name, g->findings[j], &out->findings[j]) != 0)
-			return -1;
-	return 0;
+		set_deadline(a, g->findings[j], &out->findings[j]);
+	buf_free(&b);
+	return rc;
 }
 
 static int
@@ -611,20 +813,25 @@ state_apply(struct db *db, const struct state_policy *pol, const char *report_ke
 static int
 mark_listed(struct db *db, const char *type, const struct notice_group *g, time_t when)
 {
-	static const char sql[] = "UPDATE findings SET last_notified = ?6 WHERE account = ?1 AND ip = ?2"
-	    " AND port = ?3 AND protocol = ?4 AND report_type = ?5 AND resolved_at IS NULL";
-	char ip[FINDING_ADDRSTRLEN];
-	size_t j;
+	long long *ids = xcalloc(g->nfindings + 1, sizeof(*ids));
+	struct buf b = BUF_INIT;
+	struct db_stmt *s;
+	size_t from, to, n = 0;
+	int rc = 0;
 
-	for (j = 0; j < g->nfindings; j++) {
-		const struct finding *f = g->findings[j];
-
-		finding_address(f, ip, sizeof(ip));
-		if (DB_DO(db, sql, DBT(g->account->name), DBT(ip), DBI(f->port), DBT(f->protocol), DBT(type),
-		    DBI(when)) != 0)
-			return -1;
+	for (from = 0; rc == 0 && from < g->nfindings; from = to) {
+		to = g->nfindings - from > BATCH ? from + BATCH : g->nfindings;
+		s = BATCH_RUN(db, q_lookup, DBT(keys(&b, g, from, to)), DBT(g->account->name), DBT(type));
+		rc = -1;
+		while (s && (rc = db_step(db, s)) > 0)
+			if (n < g->nfindings)	/* one open episode per key */
+				ids[n++] = db_int(s, 0);
 	}
-	return 0;
+	if (rc == 0)
+		rc = mark_notified(db, ids, n, when);
+	buf_free(&b);
+	free(ids);
+	return rc;
 }
 
 int

@@ -110,12 +110,27 @@ dollar_params(const char *sql)
 	return buf_steal(&b);
 }
 
+/*
+ * pg_prepare - a named prepared statement. One of db_run_planned's keeps its
+ * text instead: it is planned at each run (PQexecParams), with sequential
+ * scans off, for it must reach its tables through their indexes even while
+ * the planner, which has no statistics yet for the rows the transaction
+ * wrote, believes them small (a report's first few thousand findings were
+ * looked up by scanning the whole table once per key).
+ */
 static int
 pg_prepare(struct db *db, struct db_stmt *s)
 {
 	char *sql = dollar_params(s->sql);
-	PGresult *res = PQprepare(db->conn, s->name, sql, 0, NULL);
-	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PGresult *res;
+	int ok;
+
+	if (s->planned_each_run) {
+		s->text = sql;
+		return 0;
+	}
+	res = PQprepare(db->conn, s->name, sql, 0, NULL);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 	if (!ok)
 		engine_error(db, res);
@@ -142,10 +157,19 @@ pg_execute(struct db *db, struct db_stmt *s, const struct db_val *params, size_t
 		} else
 			values[i] = params[i].type == DB_TEXT ? params[i].s : NULL;
 	}
-	res = PQexecPrepared(db->conn, s->name, (int)n, values, NULL, NULL, 0);
+	if (s->text == NULL)
+		res = PQexecPrepared(db->conn, s->name, (int)n, values, NULL, NULL, 0);
+	else if (pg_exec(db, "SET LOCAL enable_seqscan = off") != 0)
+		return -1;
+	else
+		res = PQexecParams(db->conn, s->text, (int)n, NULL, values, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		engine_error(db, res);
+		PQclear(res);
+		return -1;	/* the transaction rolls back, and the setting with it */
+	}
+	if (s->text && pg_exec(db, "SET LOCAL enable_seqscan = on") != 0) {
 		PQclear(res);
 		return -1;
 	}
@@ -179,6 +203,8 @@ static void
 pg_finalize(struct db_stmt *s)
 {
 	pg_reset(s);	/* the prepared statement goes with its connection */
+	free(s->text);
+	s->text = NULL;
 }
 
 static const char *
