@@ -118,7 +118,7 @@ db_set_error(struct db *db, const char *fmt, ...)
 }
 
 static struct db_stmt *
-cached(struct db *db, const char *sql, int planned_each_run)
+cached(struct db *db, const char *sql)
 {
 	struct db_stmt *s;
 	size_t i;
@@ -132,7 +132,6 @@ cached(struct db *db, const char *sql, int planned_each_run)
 	memset(s, 0, sizeof(*s));
 	s->sql = sql;
 	s->be = db->be;
-	s->planned_each_run = planned_each_run;
 	snprintf(s->name, sizeof(s->name), "sm%zu", db->ncache);
 	if (db->be->prepare(db, s) != 0)
 		return NULL;
@@ -140,8 +139,8 @@ cached(struct db *db, const char *sql, int planned_each_run)
 	return s;
 }
 
-static struct db_stmt *
-run(struct db *db, const char *sql, int planned_each_run, const struct db_val *params, size_t n)
+struct db_stmt *
+db_run(struct db *db, const char *sql, const struct db_val *params, size_t n)
 {
 	struct db_stmt *s;
 
@@ -149,7 +148,7 @@ run(struct db *db, const char *sql, int planned_each_run, const struct db_val *p
 		db_set_error(db, "the connection was lost");
 		return NULL;
 	}
-	if ((s = cached(db, sql, planned_each_run)) == NULL)
+	if ((s = cached(db, sql)) == NULL)
 		return NULL;
 	db->be->reset(s);
 	if (db->be->execute(db, s, params, n) != 0) {
@@ -160,15 +159,14 @@ run(struct db *db, const char *sql, int planned_each_run, const struct db_val *p
 }
 
 struct db_stmt *
-db_run(struct db *db, const char *sql, const struct db_val *params, size_t n)
+db_run_indexed(struct db *db, const char *sql, const struct db_val *params, size_t n)
 {
-	return run(db, sql, 0, params, n);
-}
-
-struct db_stmt *
-db_run_planned(struct db *db, const char *sql, const struct db_val *params, size_t n)
-{
-	return run(db, sql, 1, params, n);
+	if (db->in_txn && !db->index_only && db->be->index_only && !db->broken) {
+		if (db->be->index_only(db) != 0)
+			return NULL;
+		db->index_only = 1;
+	}
+	return db_run(db, sql, params, n);
 }
 
 int
@@ -247,6 +245,7 @@ db_begin(struct db *db, int write)
 	if (db_exec(db, write ? db->be->begin_write : "BEGIN") != 0)
 		return -1;
 	db->in_txn = 1;
+	db->index_only = 0;
 	return 0;
 }
 
@@ -254,6 +253,7 @@ int
 db_commit(struct db *db)
 {
 	db->in_txn = 0;
+	db->index_only = 0;
 	db_reset_all(db);	/* no statement keeps a read open past the transaction */
 	return db_exec(db, "COMMIT");
 }
@@ -266,6 +266,7 @@ db_rollback(struct db *db)
 	if (!db->in_txn)
 		return;
 	db->in_txn = 0;
+	db->index_only = 0;
 	memcpy(keep, db->error, sizeof(keep));	/* the error that made us roll back is the one to report */
 	db_reset_all(db);
 	if (!db->broken)

@@ -62,6 +62,8 @@ struct db_backend {
 	long long (*changes)(struct db *db, struct db_stmt *s);
 	int (*exec)(struct db *db, const char *sql);	/* no parameters, no rows */
 	const char *begin_write;	/* a transaction that has the store to itself */
+	/* index_only: the rest of the transaction reaches tables through indexes (NULL: nothing to do) */
+	int (*index_only)(struct db *db);
 };
 
 #define DB_ERR_MAX 600
@@ -74,8 +76,6 @@ struct db_stmt {
 	char name[16];			/* pg: the prepared statement's name */
 	int row, nrows, first;		/* pg: the current row; sqlite: first step's result */
 	long long changes;
-	int planned_each_run;		/* db_run_planned's: pg plans it at each run */
-	char *text;			/* pg: such a statement's SQL, with $N */
 };
 
 struct db {
@@ -85,6 +85,7 @@ struct db {
 	int busy_timeout_ms;
 	int broken;			/* the connection is lost: close it, open another */
 	int in_txn;
+	int index_only;			/* db_run_indexed ran in this transaction */
 	char error[DB_ERR_MAX];
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t ncache;
@@ -117,15 +118,16 @@ struct db_stmt *db_run(struct db *db, const char *sql, const struct db_val *para
 #define DB_RUN0(db, sql) db_run((db), (sql), NULL, 0)
 
 /*
- * db_run_planned - db_run for a statement of a transaction that is writing
- * many rows (a report's batches), which must reach its tables through their
+ * db_run_indexed - db_run for a statement of a transaction that writes many
+ * rows (a report's batches), which must reach its tables through their
  * indexes: PostgreSQL, which has no statistics yet for the rows the
- * transaction wrote and believes the tables small, would otherwise plan a
- * scan of a whole table per key, or a hash of it per batch. It plans the
- * statement at each run, with sequential scans off. SQLite, which keeps no
- * statistics, runs it as db_run does. Inside a transaction only.
+ * transaction wrote and believes the tables small, could plan a scan of a
+ * whole table per key, or a hash of it per batch. From the first such
+ * statement to the end of the transaction, PostgreSQL plans with sequential
+ * scans off (SET LOCAL; one round trip per transaction). SQLite, which keeps
+ * no statistics, runs it as db_run does.
  */
-struct db_stmt *db_run_planned(struct db *db, const char *sql, const struct db_val *params, size_t n);
+struct db_stmt *db_run_indexed(struct db *db, const char *sql, const struct db_val *params, size_t n);
 
 /* db_do - run a statement that returns no rows: 0, or -1 */
 #define DB_DO(db, sql, ...) (db_done(DB_RUN((db), (sql), __VA_ARGS__)))

@@ -123,7 +123,7 @@ set_deadline(const struct apply *a, const struct finding *f, struct state_findin
 #define ROWS_PG "json_array_elements(CAST(?1 AS json))"
 #define BATCH_SQL(name, sql) \
 	static const char name##_sqlite[] = sql(ROWS_SQLITE), name##_pg[] = sql(ROWS_PG)
-#define BATCH_RUN(db, name, ...) db_run_planned((db), db_engine(db) == DB_PG ? name##_pg : name##_sqlite, \
+#define BATCH_RUN(db, name, ...) db_run_indexed((db), db_engine(db) == DB_PG ? name##_pg : name##_sqlite, \
 	(const struct db_val[]){ __VA_ARGS__ }, sizeof((const struct db_val[]){ __VA_ARGS__ }) / sizeof(struct db_val))
 
 /*

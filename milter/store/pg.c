@@ -3,7 +3,8 @@
  *
  * The connection string is any libpq URI. Statements are prepared once per
  * connection (their ?N parameters become $N) and run with text parameters;
- * results are read whole. A writer that needs the store to itself (a report's
+ * results are read whole. A report's batches (db_run_indexed) turn
+ * sequential scans off for the rest of their transaction. A writer that needs the store to itself (a report's
  * transaction, a schema migration) takes a transaction-scoped advisory lock,
  * the PostgreSQL twin of SQLite's BEGIN IMMEDIATE; lock_timeout bounds the
  * wait like SQLite's busy timeout. A connection that breaks is marked so and
@@ -110,27 +111,12 @@ dollar_params(const char *sql)
 	return buf_steal(&b);
 }
 
-/*
- * pg_prepare - a named prepared statement. One of db_run_planned's keeps its
- * text instead: it is planned at each run (PQexecParams), with sequential
- * scans off, for it must reach its tables through their indexes even while
- * the planner, which has no statistics yet for the rows the transaction
- * wrote, believes them small (a report's first few thousand findings were
- * looked up by scanning the whole table once per key).
- */
 static int
 pg_prepare(struct db *db, struct db_stmt *s)
 {
 	char *sql = dollar_params(s->sql);
-	PGresult *res;
-	int ok;
-
-	if (s->planned_each_run) {
-		s->text = sql;
-		return 0;
-	}
-	res = PQprepare(db->conn, s->name, sql, 0, NULL);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PGresult *res = PQprepare(db->conn, s->name, sql, 0, NULL);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 	if (!ok)
 		engine_error(db, res);
@@ -157,19 +143,10 @@ pg_execute(struct db *db, struct db_stmt *s, const struct db_val *params, size_t
 		} else
 			values[i] = params[i].type == DB_TEXT ? params[i].s : NULL;
 	}
-	if (s->text == NULL)
-		res = PQexecPrepared(db->conn, s->name, (int)n, values, NULL, NULL, 0);
-	else if (pg_exec(db, "SET LOCAL enable_seqscan = off") != 0)
-		return -1;
-	else
-		res = PQexecParams(db->conn, s->text, (int)n, NULL, values, NULL, NULL, 0);
+	res = PQexecPrepared(db->conn, s->name, (int)n, values, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		engine_error(db, res);
-		PQclear(res);
-		return -1;	/* the transaction rolls back, and the setting with it */
-	}
-	if (s->text && pg_exec(db, "SET LOCAL enable_seqscan = on") != 0) {
 		PQclear(res);
 		return -1;
 	}
@@ -203,8 +180,18 @@ static void
 pg_finalize(struct db_stmt *s)
 {
 	pg_reset(s);	/* the prepared statement goes with its connection */
-	free(s->text);
-	s->text = NULL;
+}
+
+/*
+ * pg_index_only - sequential scans off until the transaction ends: a report
+ * that writes tens of thousands of findings looks them up while the planner,
+ * without statistics for them, believes the table small (a plan made now and
+ * kept by a prepared statement is an index plan, which stays a good one)
+ */
+static int
+pg_index_only(struct db *db)
+{
+	return pg_exec(db, "SET LOCAL enable_seqscan = off");
 }
 
 static const char *
@@ -236,5 +223,5 @@ pg_changes(struct db *db, struct db_stmt *s)
 const struct db_backend db_pg_backend = {
 	DB_PG, pg_connect, pg_disconnect, pg_prepare, pg_execute, pg_step, pg_reset, pg_finalize,
 	pg_text, pg_integer, pg_changes, pg_exec,
-	"BEGIN; SELECT pg_advisory_xact_lock(" STR(STORE_LOCK_KEY) ")",
+	"BEGIN; SELECT pg_advisory_xact_lock(" STR(STORE_LOCK_KEY) ")", pg_index_only,
 };

@@ -194,5 +194,5 @@ sq_changes(struct db *db, struct db_stmt *s)
 
 const struct db_backend db_sqlite_backend = {
 	DB_SQLITE, sq_connect, sq_disconnect, sq_prepare, sq_execute, sq_step, sq_reset, sq_finalize,
-	sq_text, sq_integer, sq_changes, sq_exec, "BEGIN IMMEDIATE",
+	sq_text, sq_integer, sq_changes, sq_exec, "BEGIN IMMEDIATE", NULL,
 };
