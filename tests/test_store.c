@@ -706,6 +706,33 @@ STORE_TEST(a_claim_taken_over_before_the_dot_withholds_it_and_leaves_the_notice_
 	CHECK_STR(by, "worker-b");		/* the other worker's claim is untouched */
 }
 
+TEST(store_sqlite, a_sent_marks_connection_goes_back_to_the_pool_with_fsyncing_commits)
+{
+	struct test_rig r;
+	struct outbox_entry e;
+	struct outbox_mark *m;
+	struct db *db;
+	struct db_stmt *s;
+	char err[512], *uri = sqlite_uri();
+	int level = -1;
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	queue(r.st, 1);
+	REQUIRE(outbox_claim(r.st, 1000, 100, "worker-a", &e, err, sizeof(err)) == 1);
+	REQUIRE(outbox_mark_prepare(r.st, e.id, "worker-a", 1000, &m, err, sizeof(err)) == 1);
+	CHECK(outbox_mark_blocks_writers(m));
+	CHECK(outbox_mark_commit(m, err, sizeof(err)) == 0);
+	/* the pool hands back the mark's connection: a report's commit on it must fsync (FULL = 2) */
+	REQUIRE((db = store_acquire(r.st, err, sizeof(err))) != NULL);
+	if ((s = DB_RUN0(db, "PRAGMA synchronous")) != NULL && db_step(db, s) == 1)
+		level = (int)db_int(s, 0);
+	store_release(r.st, db);
+	CHECK_INT(level, 2);
+	outbox_entry_free(&e);
+	test_rig_free(&r);
+	free(uri);
+}
+
 #define DELIVERERS 4
 #define NOTICES 40
 
