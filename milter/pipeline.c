@@ -622,13 +622,14 @@ item_order(const void *a, const void *b)
 
 /*
  * merged_group - the account's groups in PARTS[0..N) as one into G, findings
- * sorted, each once; G's findings go to DST (room for all of the parts'). A
+ * sorted, each once; G's findings go to DST and their history to HDST (room
+ * for all of the parts'). A
  * finding of another file is adopted by INTO, so that the template reads its
  * values through INTO's columns.
  */
 static void
 merged_group(struct pipeline_result *r, struct report_file *into, const struct merge_part *parts, size_t n,
-    struct finding **dst, struct notice_group *g, struct state_group *h)
+    struct finding **dst, struct state_finding *hdst, struct notice_group *g, struct state_group *h)
 {
 	struct merge_item *items;
 	size_t i, j, total = 0, k = 0;
@@ -655,7 +656,7 @@ merged_group(struct pipeline_result *r, struct report_file *into, const struct m
 	qsort(items, total, sizeof(*items), item_order);
 	g->account = parts[0].account;
 	g->findings = dst;
-	h->findings = xcalloc(total + 1, sizeof(*h->findings));
+	h->findings = hdst;
 	for (i = 0, g->nfindings = 0; i < total; i++) {
 		if (g->nfindings > 0 && finding_compare(items[i].f, g->findings[g->nfindings - 1]) == 0)
 			continue;	/* in two files: the earliest detection is kept */
@@ -690,6 +691,7 @@ merge_same_type(struct pipeline_result *r, size_t first)
 	struct merge_part *parts;
 	struct notice_group *groups;
 	struct finding **block, **next;
+	struct state_finding *hblock;
 	struct state_group *hist = NULL;
 	size_t i, j, n = 0, ngroups = 0, files = 0, total = 0;
 
@@ -718,6 +720,7 @@ merge_same_type(struct pipeline_result *r, size_t first)
 	qsort(parts, n, sizeof(*parts), part_order);
 	groups = xcalloc(n + 1, sizeof(*groups));
 	next = block = xcalloc(total + 1, sizeof(*block));
+	hblock = xcalloc(total + 1, sizeof(*hblock));
 	if (into->history)
 		hist = xcalloc(n + 1, sizeof(*hist));
 	for (i = 0; i < n; i = j) {
@@ -725,12 +728,10 @@ merge_same_type(struct pipeline_result *r, size_t first)
 
 		for (j = i; j < n && parts[j].account == parts[i].account; j++)
 			;
-		merged_group(r, into->rf, parts + i, j - i, next, &groups[ngroups], &h);
+		merged_group(r, into->rf, parts + i, j - i, next, hblock + (next - block), &groups[ngroups], &h);
 		next += groups[ngroups].nfindings;
 		if (hist)
 			hist[ngroups] = h;
-		else
-			free(h.findings);
 		ngroups++;
 	}
 	free(into->rf->groups);
@@ -739,12 +740,13 @@ merge_same_type(struct pipeline_result *r, size_t first)
 	into->rf->grouped = block;
 	into->rf->ngroups = ngroups;
 	if (into->history) {
-		for (i = 0; i < into->history->ngroups; i++)
-			free(into->history->groups[i].findings);
+		free(into->history->group_findings);
 		free(into->history->groups);
+		into->history->group_findings = hblock;
 		into->history->groups = hist;
 		into->history->ngroups = ngroups;
-	}
+	} else
+		free(hblock);
 	free(parts);
 	return 1;
 }

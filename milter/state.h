@@ -62,7 +62,8 @@ struct state_finding {			/* one finding of the report, as the history knows it *
 };
 
 struct state_group {			/* one account's findings in the report */
-	struct state_finding *findings;	/* aligned with the notice_group's findings */
+	struct state_finding *findings;	/* aligned with the notice_group's findings; a
+					 * slice of state_outcome.group_findings */
 	int notify;			/* 0: held back by RenotifyInterval (or a late report) */
 	char reference[STATE_REF_MAX];	/* the case reference; "" for a late report's group */
 };
@@ -87,6 +88,7 @@ struct state_closed {			/* a case closed by this report: nothing of it is open *
 struct state_outcome {
 	struct state_group *groups;	/* aligned with the report file's groups */
 	size_t ngroups;
+	struct state_finding *group_findings;	/* the groups' findings, one block (owned) */
 	struct state_closed *closed;
 	size_t nclosed;
 	unsigned long resolved;		/* open findings of the stream this report no longer carries */

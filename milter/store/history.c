@@ -415,7 +415,6 @@ record_group(struct apply *a, const struct notice_group *g, struct state_group *
 	int any_new = 0, rc = -1;
 	size_t from, to, j;
 
-	out->findings = xcalloc(g->nfindings + 1, sizeof(*out->findings));
 	for (j = 0; j < g->nfindings; j++) {
 		out->findings[j].first_seen = g->findings[j]->detected;
 		out->findings[j].times_reported = 1;
@@ -698,7 +697,6 @@ replay_group(struct apply *a, const struct notice_group *g, struct state_group *
 	size_t from, to, j;
 	int rc;
 
-	out->findings = xcalloc(g->nfindings + 1, sizeof(*out->findings));
 	s = DB_RUN(a->db, sql, DBI(a->rid), DBT(g->account->name), DBT(a->rf->type));
 	if (s == NULL || (rc = db_step(a->db, s)) < 0)
 		return -1;
@@ -790,11 +788,17 @@ state_apply(struct db *db, const struct state_policy *pol, const char *report_ke
 {
 	struct apply a = { db, pol, rf, now, 0, 0, 0 };
 	struct state_outcome *o = xcalloc(1, sizeof(*o));
+	size_t i, n = 0;
 	int rc;
 
 	*out = NULL;
 	o->ngroups = rf->ngroups;
 	o->groups = xcalloc(rf->ngroups + 1, sizeof(*o->groups));
+	for (i = 0; i < rf->ngroups; i++)	/* one block, not one allocation per customer */
+		n += rf->groups[i].nfindings;
+	o->group_findings = xcalloc(n + 1, sizeof(*o->group_findings));
+	for (i = 0, n = 0; i < rf->ngroups; n += rf->groups[i++].nfindings)
+		o->groups[i].findings = o->group_findings + n;
 	if ((rc = applied_before(&a, report_key)) > 0)
 		rc = replay_report(&a, o);
 	else if (rc == 0)
@@ -908,8 +912,7 @@ state_outcome_free(struct state_outcome *o)
 
 	if (o == NULL)
 		return;
-	for (i = 0; i < o->ngroups; i++)
-		free(o->groups[i].findings);
+	free(o->group_findings);
 	free(o->groups);
 	for (i = 0; i < o->nclosed; i++) {
 		free(o->closed[i].account);
