@@ -37,6 +37,12 @@
 #       hand the report FILE straight to daemon NAME over the milter protocol
 #       (miltertest, tests/miltertest/common.lua), as while the MTA is down;
 #       true if it was taken; miltertest's output in NAME.direct.out
+#   ml_send_paused PORT FILE
+#       send FILE by SMTP to 127.0.0.1:PORT (autoreports@shadowserver.org to
+#       ops@example.net) with a client (slow-smtp.pl) that stops half way
+#       through DATA; returns once it says it stopped (the MTA has the headers
+#       and has passed them to the milter). ml_resume lets it finish; its final
+#       reply code is then in ML_DIR/slow.out
 #   ml_sign IN OUT
 #       IN DKIM-signed into OUT as ShadowServer signs its mail, with the
 #       throwaway test key (tests/fixtures/dkim/; ml_conf gives the daemon its
@@ -140,6 +146,19 @@ assert(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "reply " .. tostring(r))
 mt.disconnect(conn)
 EOL
 	SM_SOCKET="unix:$ML_DIR/$1.sock" miltertest -s "$ML_DIR/$1.direct.lua" >"$ML_DIR/$1.direct.out" 2>&1
+}
+
+ml_send_paused() {
+	touch "$ML_DIR/pause"
+	perl "$(pwd)/tests/e2e/slow-smtp.pl" "$1" autoreports@shadowserver.org ops@example.net "$2" "$ML_DIR/pause" \
+	    >"$ML_DIR/slow.out" 2>&1 &
+	ML_SLOW_PID=$!
+	ready_log "$ML_DIR/slow.out" '^paused$' 0 60 "$ML_SLOW_PID"
+}
+
+ml_resume() {
+	rm -f "$ML_DIR/pause"
+	wait "$ML_SLOW_PID"
 }
 
 ml_sign() {

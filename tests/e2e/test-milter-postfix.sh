@@ -81,14 +81,10 @@ check "forged report made no notices" test "$(count ops@acme.example)" -eq 1
 
 # 4. the milter killed mid-message: a 4xx; after restart and the client's retry, one set of notices
 ml_report killed-1@reports.shadowserver.org "$T/second.eml"
-touch "$T/pause"
-perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org ops@example.net "$T/second.eml" "$T/pause" >"$T/slow.out" 2>&1 &
-SLOW=$!
 # the client says when it is half way through DATA (Postfix has passed the headers to the milter)
-check "the slow client is mid-message" ready_log "$T/slow.out" '^paused$' 0 60 "$SLOW"
+check "the slow client is mid-message" ml_send_paused "$PF_PORT" "$T/second.eml"
 ml_stop milter KILL
-rm -f "$T/pause"
-wait "$SLOW"
+ml_resume
 check "milter killed mid-message gives a 4xx" grep -q '^4[0-9][0-9]$' "$T/slow.out"
 check "the milter restarts and logs that it listens" ml_start milter
 send autoreports@shadowserver.org ops@example.net "$T/second.eml"

@@ -159,15 +159,11 @@ check "unauthenticated report made no notices" test "$(count ops@acme.example)" 
 
 # 5. F=T: the milter killed mid-message, then down: Sendmail says 4xx and keeps nothing
 ml_report killed-1@reports.shadowserver.org "$T/second.eml"
-touch "$T/pause"
-perl "$E2E/slow-smtp.pl" "$SENDMAIL_PORT" autoreports@shadowserver.org ops@example.net "$T/second.eml" "$T/pause" >"$T/slow.out" 2>&1 &
-SLOW=$!
 # the client says when it is half way through DATA; the milter has seen MAIL FROM and RCPT
-check "the slow client is mid-message" ready_log "$T/slow.out" '^paused$' 0 60 "$SLOW"
+check "the slow client is mid-message" ml_send_paused "$SENDMAIL_PORT" "$T/second.eml"
 check "the milter is killed, supervisor and filter process" ml_stop milter KILL 30
 check "the milter is down" milter_down
-rm -f "$T/pause"
-wait "$SLOW"
+ml_resume
 check "milter killed mid-message: Sendmail answers 451 at end of data" grep -q '^451$' "$T/slow.out"
 send "$T/second.eml"
 check "milter down: Sendmail answers 451 4.3.2 at MAIL FROM (F=T)" grep -q '^MAIL refused: 451 4\.3\.2 ' "$T/smtp.out"

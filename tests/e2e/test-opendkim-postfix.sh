@@ -95,7 +95,7 @@ no_new_notice() { sleep 2; test "$(acme)" -eq "$1"; }
 n=0	# messages sent so far (each ends in the ops mailbox)
 
 # ---- VerifyDKIM yes --------------------------------------------------------
-report valid-1 "$T/u.eml"; "$SIGN" -k "$KEY" <"$T/u.eml" >"$T/valid.eml"
+report valid-1 "$T/u.eml"; ml_sign "$T/u.eml" "$T/valid.eml"
 send autoreports@shadowserver.org "$T/valid.eml"; n=$((n + 1))
 check "a signed report is accepted" grep -q '^250$' "$T/smtp.out"
 pf_wait_delivered "$(pf_maildir ops@acme.example)" 1 30 2>/dev/null
@@ -125,7 +125,7 @@ for i in 1 2 3 4; do
 	check "VerifyDKIM yes: forged Authentication-Results $i makes no notices" no_new_notice "$before"
 done
 
-report forwarded-1 "$T/u.eml"; "$SIGN" -k "$KEY" <"$T/u.eml" >"$T/forwarded.eml"
+report forwarded-1 "$T/u.eml"; ml_sign "$T/u.eml" "$T/forwarded.eml"
 send 'SRS0=HhJk=XY=shadowserver.org=autoreports@forwarder.example' "$T/forwarded.eml"; n=$((n + 1))
 pf_wait_delivered "$(pf_maildir ops@acme.example)" $((before + 1)) 30 2>/dev/null
 check "forwarded with an SRS envelope sender: notices" test "$(acme)" -eq $((before + 1))
@@ -140,7 +140,7 @@ check "VerifyDKIM no: the daemon warns that the verifier must always add its hea
     sh -c "'$SM' -n -c '$T/milter.conf' | grep -q AlwaysAddARHeader"
 
 before=$(acme)
-report valid-2 "$T/u.eml"; "$SIGN" -k "$KEY" <"$T/u.eml" >"$T/valid2.eml"
+report valid-2 "$T/u.eml"; ml_sign "$T/u.eml" "$T/valid2.eml"
 send autoreports@shadowserver.org "$T/valid2.eml"; n=$((n + 1))
 pf_wait_delivered "$(pf_maildir ops@acme.example)" $((before + 1)) 30 2>/dev/null
 check "VerifyDKIM no: a signed report makes notices on OpenDKIM's pass" test "$(acme)" -eq $((before + 1))
