@@ -120,10 +120,12 @@ chmod 755 "$T/readonly"
 conf StateDB "$T/readonly/history.db"
 check "the milter starts with a history it cannot open" ml_start milter
 ml_report no-history-1@reports.shadowserver.org "$T/fourth.eml"
+REJECT_LINE='milter-reject: END-OF-MESSAGE .*: 4\.3\.0 shadowmilter: notice queue unavailable, try again later;'
+rejects_before=$(ready_count "$PF_LOG" "$REJECT_LINE")
 send autoreports@shadowserver.org ops@example.net "$T/fourth.eml"
 check "a report that cannot be recorded gets a 451" grep -q '^451$' "$T/smtp.out"
-check "Postfix logs the milter's reply: code and reason" \
-    pf_log_grep 'milter-reject: END-OF-MESSAGE .*: 4\.3\.0 shadowmilter: notice queue unavailable, try again later;'
+# Postfix's log is written by postlogd after the reply went out: wait for the new line
+check "Postfix logs the milter's reply: code and reason" ready_log "$PF_LOG" "$REJECT_LINE" "$rejects_before" 30
 check "the milter logs the detail" grep -q "report not handled, sender must retry: .*$T/readonly/history.db" "$T/milter.log"
 
 if [ "$failed" -ne 0 ]; then
