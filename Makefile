@@ -30,11 +30,11 @@ MILTERLIBS = -lmilter $(THREADLIBS)
 
 ALL_CFLAGS = $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN)
 
-# The pipeline library: everything in milter/ except the program shells.
-SHELL_SRCS = milter/main.c milter/milter.c milter/daemon.c milter/runtime.c milter/replay.c milter/preview.c milter/history.c
-# A concept with several parts has its own folder, milter/NAME/ (e.g. milter/store/).
-HDRS       = $(wildcard milter/*.h milter/*/*.h)
-LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*.c milter/*/*.c))
+# The pipeline library: every folder of milter/ except the program shells, milter/cmd/
+# (milter/README.md says what each folder owns).
+SHELL_SRCS = $(wildcard milter/cmd/*.c)
+HDRS       = $(wildcard milter/*/*.h)
+LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*/*.c))
 LIB_OBJS   = $(LIB_SRCS:milter/%.c=$(BUILD)/lib/%.o)
 PROG_SRCS  = $(filter $(wildcard $(SHELL_SRCS)),$(SHELL_SRCS))
 PROG_OBJS  = $(PROG_SRCS:milter/%.c=$(BUILD)/prog/%.o)
@@ -51,6 +51,7 @@ $(BUILD)/lib/%.o: milter/%.c $(HDRS) | $(BUILD)/lib
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/prog/%.o: milter/%.c $(HDRS) | $(BUILD)/prog
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/tests/%.o: tests/%.c tests/*.h $(HDRS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<

@@ -336,7 +336,7 @@ else
 fi
 
 # every config key the parser knows is documented in the README and the man page
-for key in $(grep -o 'ascii_strcasecmp(key, "[A-Za-z]*")' milter/config.c | sed 's/.*"\(.*\)")/\1/'); do
+for key in $(grep -o 'ascii_strcasecmp(key, "[A-Za-z]*")' milter/config/config.c | sed 's/.*"\(.*\)")/\1/'); do
 	check "config key $key is in README.md" grep -q "^| \`$key\`" README.md
 	check "config key $key is in shadowmilter.conf(5)" grep -q "^\.B $key\$" contrib/shadowmilter.conf.5
 done

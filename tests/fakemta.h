@@ -10,8 +10,8 @@
 #ifndef SM_FAKEMTA_H
 #define SM_FAKEMTA_H
 
-#include "filter.h"
-#include "util.h"
+#include "pipeline/filter.h"
+#include "base/util.h"
 
 #include <time.h>
 

@@ -13,11 +13,11 @@
 #include "testrig.h"
 #include "testsign.h"
 
-#include "config.h"
-#include "dkimverify.h"
-#include "pipeline.h"
-#include "prefixmap.h"
-#include "util.h"
+#include "config/config.h"
+#include "trust/dkimverify.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

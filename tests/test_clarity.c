@@ -54,17 +54,17 @@
 #include "testmail.h"
 #include "testrig.h"
 
-#include "catalogue.h"
-#include "config.h"
-#include "findings.h"
-#include "notice.h"
-#include "pipeline.h"
-#include "prefixmap.h"
-#include "sample.h"
-#include "state.h"
+#include "report/catalogue.h"
+#include "config/config.h"
+#include "report/findings.h"
+#include "notice/notice.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "notice/sample.h"
+#include "store/state.h"
 #include "store/store.h"
-#include "template.h"
-#include "util.h"
+#include "notice/template.h"
+#include "base/util.h"
 
 #include <ctype.h>
 #include <dirent.h>

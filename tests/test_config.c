@@ -3,7 +3,7 @@
  */
 #include "test.h"
 
-#include "config.h"
+#include "config/config.h"
 
 #include <stdlib.h>
 #include <string.h>

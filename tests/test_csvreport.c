@@ -3,8 +3,8 @@
  */
 #include "test.h"
 
-#include "csvreport.h"
-#include "util.h"
+#include "report/csvreport.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

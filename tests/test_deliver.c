@@ -8,11 +8,11 @@
 #include "test.h"
 #include "fakesmtp.h"
 
-#include "config.h"
-#include "deliver.h"
-#include "outbox.h"
+#include "config/config.h"
+#include "notice/deliver.h"
+#include "store/outbox.h"
 #include "store/store.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,8 +9,8 @@
 #include "testmail.h"
 #include "testsign.h"
 
-#include "dkimverify.h"
-#include "util.h"
+#include "trust/dkimverify.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

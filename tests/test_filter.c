@@ -9,13 +9,13 @@
 #include "testmail.h"
 #include "testrig.h"
 
-#include "config.h"
-#include "dkimverify.h"
-#include "filter.h"
-#include "outbox.h"
+#include "config/config.h"
+#include "trust/dkimverify.h"
+#include "pipeline/filter.h"
+#include "store/outbox.h"
 #include "store/store.h"
-#include "prefixmap.h"
-#include "util.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>

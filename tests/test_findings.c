@@ -5,10 +5,10 @@
 #include "test.h"
 #include "testmail.h"
 
-#include "csvreport.h"
-#include "findings.h"
-#include "prefixmap.h"
-#include "util.h"
+#include "report/csvreport.h"
+#include "report/findings.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

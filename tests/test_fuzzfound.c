@@ -10,14 +10,14 @@
 #include "testmail.h"
 #include "testrig.h"
 
-#include "config.h"
-#include "filter.h"
-#include "ipaddr.h"
-#include "mailheader.h"
-#include "outbox.h"
+#include "config/config.h"
+#include "pipeline/filter.h"
+#include "base/ipaddr.h"
+#include "notice/mailheader.h"
+#include "store/outbox.h"
 #include "store/store.h"
-#include "prefixmap.h"
-#include "util.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

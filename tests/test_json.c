@@ -5,11 +5,11 @@
 #include "test.h"
 #include "testmail.h"
 
-#include "config.h"
-#include "json.h"
-#include "pipeline.h"
-#include "prefixmap.h"
-#include "util.h"
+#include "config/config.h"
+#include "pipeline/json.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,8 +4,8 @@
  */
 #include "test.h"
 
-#include "mailheader.h"
-#include "util.h"
+#include "notice/mailheader.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

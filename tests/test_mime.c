@@ -5,8 +5,8 @@
 #include "test.h"
 #include "testmail.h"
 
-#include "mime.h"
-#include "util.h"
+#include "report/mime.h"
+#include "base/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,9 +3,9 @@
  */
 #include "test.h"
 
-#include "outbox.h"
+#include "store/outbox.h"
 #include "store/store.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

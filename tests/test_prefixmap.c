@@ -2,8 +2,8 @@
  * test_prefixmap - longest-prefix lookups, the CustomerMap CSV and its errors
  */
 #include "test.h"
-#include "prefixmap.h"
-#include "util.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,9 +5,9 @@
 #include "test.h"
 #include "testmail.h"
 
-#include "config.h"
-#include "recognise.h"
-#include "util.h"
+#include "config/config.h"
+#include "trust/recognise.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 

@@ -8,13 +8,13 @@
 #include "test.h"
 #include "testmail.h"
 
-#include "config.h"
-#include "findings.h"
-#include "ipaddr.h"
-#include "notice.h"
-#include "pipeline.h"
-#include "prefixmap.h"
-#include "util.h"
+#include "config/config.h"
+#include "report/findings.h"
+#include "base/ipaddr.h"
+#include "notice/notice.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

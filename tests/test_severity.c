@@ -12,16 +12,16 @@
 #include "testmail.h"
 #include "testrig.h"
 
-#include "catalogue.h"
-#include "config.h"
-#include "findings.h"
-#include "json.h"
-#include "notice.h"
-#include "pipeline.h"
-#include "prefixmap.h"
-#include "state.h"
+#include "report/catalogue.h"
+#include "config/config.h"
+#include "report/findings.h"
+#include "pipeline/json.h"
+#include "notice/notice.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "store/state.h"
 #include "store/store.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -13,16 +13,16 @@
 #include "testmail.h"
 #include "testrig.h"
 
-#include "config.h"
-#include "filter.h"
-#include "findings.h"
-#include "notice.h"
-#include "outbox.h"
-#include "pipeline.h"
-#include "prefixmap.h"
-#include "state.h"
+#include "config/config.h"
+#include "pipeline/filter.h"
+#include "report/findings.h"
+#include "notice/notice.h"
+#include "store/outbox.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "store/state.h"
 #include "store/store.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <pthread.h>
 #include <sqlite3.h>

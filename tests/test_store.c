@@ -13,16 +13,16 @@
 #include "testmail.h"
 #include "testrig.h"
 
-#include "config.h"
-#include "deliver.h"
-#include "findings.h"
-#include "outbox.h"
-#include "pipeline.h"
-#include "prefixmap.h"
-#include "state.h"
+#include "config/config.h"
+#include "notice/deliver.h"
+#include "report/findings.h"
+#include "store/outbox.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "store/state.h"
 #include "store/db.h"
 #include "store/store.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>

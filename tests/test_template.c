@@ -3,8 +3,8 @@
  */
 #include "test.h"
 
-#include "template.h"
-#include "util.h"
+#include "notice/template.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,10 +5,10 @@
 #include "test.h"
 #include "testsign.h"
 
-#include "config.h"
-#include "pipeline.h"
-#include "prefixmap.h"
-#include "util.h"
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -5,12 +5,12 @@
 #include "test.h"
 #include "testmail.h"
 
-#include "config.h"
-#include "findings.h"
-#include "pipeline.h"
-#include "prefixmap.h"
+#include "config/config.h"
+#include "report/findings.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
 #include "store/store.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

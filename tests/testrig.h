@@ -11,7 +11,7 @@
 #ifndef SM_TESTRIG_H
 #define SM_TESTRIG_H
 
-#include "filter.h"
+#include "pipeline/filter.h"
 
 #include <stddef.h>
 #include <time.h>

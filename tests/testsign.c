@@ -6,7 +6,7 @@
  * put on top of the message with the message's own line ends.
  */
 #include "testsign.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <dkim.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * error text, the display form of a connection, transactions.
  */
 #include "store/db.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -11,12 +11,12 @@
  * the report's notices commit with it and two writers (threads, processes,
  * MX hosts) never interleave.
  */
-#include "state.h"
-#include "findings.h"
-#include "prefixmap.h"
+#include "store/state.h"
+#include "report/findings.h"
+#include "customers/prefixmap.h"
 #include "store/db.h"
 #include "store/store.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

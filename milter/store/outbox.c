@@ -6,10 +6,10 @@
  * (FOR UPDATE SKIP LOCKED) so concurrent workers pick different ones, while
  * SQLite's UPDATE holds the database's write lock for the whole statement.
  */
-#include "outbox.h"
+#include "store/outbox.h"
 #include "store/db.h"
 #include "store/store.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
  * Owns: the PGconn, its prepared statements and their last results.
  */
 #include "store/db.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>

@@ -17,7 +17,7 @@
  */
 #include "store/db.h"
 #include "store/store.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
  * Owns: the sqlite3 connection and its statements.
  */
 #include "store/db.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <sqlite3.h>

@@ -5,7 +5,7 @@
  */
 #include "store/store.h"
 #include "store/db.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <pthread.h>
 #include <stdlib.h>

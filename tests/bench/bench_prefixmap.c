@@ -16,7 +16,7 @@
  *
  * Usage: bench_prefixmap [count]
  */
-#include "prefixmap.h"
+#include "customers/prefixmap.h"
 
 #include <stdint.h>
 #include <stdio.h>

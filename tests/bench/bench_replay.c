@@ -11,11 +11,11 @@
  *
  *   make bench    (or build/bench/bench_replay [ROWS...])
  */
-#include "config.h"
-#include "findings.h"
-#include "pipeline.h"
-#include "prefixmap.h"
-#include "util.h"
+#include "config/config.h"
+#include "report/findings.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
 
 #include <archive.h>
 #include <archive_entry.h>

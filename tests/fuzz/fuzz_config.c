@@ -16,9 +16,9 @@
  */
 #include "fuzzutil.h"
 
-#include "config.h"
-#include "recognise.h"
-#include "util.h"
+#include "config/config.h"
+#include "trust/recognise.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -17,9 +17,9 @@
  */
 #include "fuzzutil.h"
 
-#include "ipaddr.h"
-#include "prefixmap.h"
-#include "util.h"
+#include "base/ipaddr.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -23,8 +23,8 @@
  */
 #include "fuzzutil.h"
 
-#include "dkimverify.h"
-#include "util.h"
+#include "trust/dkimverify.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

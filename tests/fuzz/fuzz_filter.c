@@ -39,14 +39,14 @@
  */
 #include "fuzzutil.h"
 
-#include "config.h"
-#include "filter.h"
-#include "notice.h"
-#include "outbox.h"
-#include "prefixmap.h"
-#include "state.h"
+#include "config/config.h"
+#include "pipeline/filter.h"
+#include "notice/notice.h"
+#include "store/outbox.h"
+#include "customers/prefixmap.h"
+#include "store/state.h"
 #include "store/store.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -17,13 +17,13 @@
  */
 #include "fuzzutil.h"
 
-#include "config.h"
-#include "findings.h"
-#include "ipaddr.h"
-#include "mailheader.h"
-#include "mime.h"
-#include "recognise.h"
-#include "util.h"
+#include "config/config.h"
+#include "report/findings.h"
+#include "base/ipaddr.h"
+#include "notice/mailheader.h"
+#include "report/mime.h"
+#include "trust/recognise.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

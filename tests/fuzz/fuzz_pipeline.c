@@ -10,9 +10,9 @@
  *
  *   make fuzz            (clang; runs for FUZZ_SECONDS, default 60)
  */
-#include "config.h"
-#include "pipeline.h"
-#include "prefixmap.h"
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
 
 #include <stdint.h>
 #include <stdio.h>

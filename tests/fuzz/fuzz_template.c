@@ -17,12 +17,12 @@
  */
 #include "fuzzutil.h"
 
-#include "catalogue.h"
-#include "config.h"
-#include "notice.h"
-#include "sample.h"
-#include "template.h"
-#include "util.h"
+#include "report/catalogue.h"
+#include "config/config.h"
+#include "notice/notice.h"
+#include "notice/sample.h"
+#include "notice/template.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
  * its defaults (VerifyDKIM yes) and TestPublicKeys tests/fixtures/dkim/keys.
  */
 #include "testsign.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

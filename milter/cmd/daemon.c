@@ -1,0 +1,523 @@
+/*
+ * daemon - the shadowmilter daemon: socket, privileges, supervisor, reload,
+ * and the delivery worker
+ *
+ * The libmilter callbacks are milter.c; configuration, customer map, outbox
+ * and history live in a reference-counted runtime (runtime.c), so a reload
+ * swaps in a new one without disturbing messages in flight.
+ *
+ * Two processes: libmilter's own signal thread claims SIGHUP, SIGTERM and
+ * SIGINT and stops the filter on any of them, which would make "reload on
+ * SIGHUP" impossible in the filter process. So the process that owns the pid
+ * file is a small supervisor: it opens the socket, drops privileges, forks
+ * the filter process (which inherits the listening socket) and turns SIGHUP
+ * and SIGUSR1 into a reload (SIGUSR1 to the filter), SIGTERM and SIGINT into
+ * a clean stop; a filter process that dies is restarted (at most 5 times a
+ * minute). The filter process dies with its supervisor (PR_SET_PDEATHSIG).
+ *
+ * Owns: the delivery thread, the pid file, the filter process.
+ */
+#include "cmd/daemon.h"
+#include "cmd/milter.h"
+#include "cmd/runtime.h"
+#include "config/config.h"
+#include "notice/deliver.h"
+#include "pipeline/filter.h"
+#include "store/outbox.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
+static int wake_pending, stopping;
+
+/* --- the delivery worker ------------------------------------------------- */
+
+static void
+log_delivery(void *ctx, const struct outbox_entry *e, const char *outcome, const char *detail)
+{
+	(void)ctx;
+	/* the report's queue id first, so one grep follows a report to its notices */
+	syslog(*detail ? LOG_WARNING : LOG_INFO, "%s: notice %lld for %s (%s): %s%s%s",
+	    *e->queue_id ? e->queue_id : "NOQUEUE", e->id, e->account, e->report_type, outcome,
+	    *detail ? ": " : "", detail);
+}
+
+/*
+ * expire_silent_streams - report streams silent for ResolveAfterDays resolve
+ * by the clock, even when no report arrives; their NotifyResolved
+ * confirmations are queued with them. -1 when the store failed (logged).
+ */
+static int
+expire_silent_streams(const struct runtime *rt, time_t now)
+{
+	struct pipeline *p = pipeline_new(rt->cfg, rt->map);
+	struct pipeline_history h;
+	char err[512];
+	int rc;
+
+	pipeline_set_templates(p, rt->templates);
+	pipeline_set_store(p, rt->store, 1);
+	pipeline_set_now(p, now);
+	if ((rc = pipeline_expire(p, &h, err, sizeof(err))) != 0)
+		syslog(LOG_ERR, "expiry of silent report streams: %s", err);
+	else if (h.expired || h.closed)
+		syslog(LOG_INFO, "report streams silent for %u days: %lu findings resolved, %zu cases closed, "
+		    "%zu confirmations queued", rt->cfg->resolve_after_days, h.expired, h.closed, h.queued);
+	pipeline_free(p);
+	return rc;
+}
+
+/* deliver_round - expiry, then one pass over the outbox */
+static void
+deliver_round(void)
+{
+	struct runtime *rt = runtime_acquire();
+	struct deliver_stats st;
+	char err[512];
+	time_t now = time(NULL);
+
+	expire_silent_streams(rt, now);
+	if (deliver_pending(rt->cfg, rt->store, now, log_delivery, NULL, &st, err, sizeof(err)) != 0)
+		syslog(LOG_ERR, "delivery: %s", err);
+	runtime_release(rt);
+}
+
+void
+daemon_wake_delivery(void)
+{
+	pthread_mutex_lock(&wake_lock);
+	wake_pending = 1;
+	pthread_cond_signal(&wake_cond);
+	pthread_mutex_unlock(&wake_lock);
+}
+
+static void *
+delivery_thread(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&wake_lock);
+	while (!stopping) {
+		struct runtime *rt;
+
+		pthread_mutex_unlock(&wake_lock);
+		deliver_round();
+		rt = runtime_acquire();
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += rt->cfg->deliver_interval;
+		runtime_release(rt);
+		pthread_mutex_lock(&wake_lock);
+		while (!wake_pending && !stopping && pthread_cond_timedwait(&wake_cond, &wake_lock, &until) == 0)
+			;
+		wake_pending = 0;
+	}
+	pthread_mutex_unlock(&wake_lock);
+	return NULL;
+}
+
+/* reload_thread - SIGUSR1 reloads; libmilter's thread owns HUP/TERM/INT */
+static void *
+reload_thread(void *arg)
+{
+	sigset_t set;
+	int sig;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	for (;;)
+		if (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
+			runtime_reload();
+	return NULL;
+}
+
+/* --- start-up ------------------------------------------------------------ */
+
+static const char *
+unix_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
+/* clear_stale_socket - remove a unix socket only when nothing answers on it */
+static int
+clear_stale_socket(const char *path)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd, answered;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "shadowmilter: %s exists and is not a socket\n", path);
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -1;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		return -1;
+	answered = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	if (answered) {
+		fprintf(stderr, "shadowmilter: another filter answers on %s\n", path);
+		return -1;
+	}
+	return unlink(path);
+}
+
+/* lookup_user - "user" or "user:group" */
+static int
+lookup_user(const char *spec, uid_t *uid, gid_t *gid, char **name)
+{
+	char *copy = xstrdup(spec), *colon = strchr(copy, ':');
+	struct passwd *pw;
+	struct group *gr;
+
+	if (colon)
+		*colon++ = '\0';
+	if ((pw = getpwnam(copy)) == NULL) {
+		fprintf(stderr, "shadowmilter: UserID %s: no such user\n", copy);
+		free(copy);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (colon && (gr = getgrnam(colon)) == NULL) {
+		fprintf(stderr, "shadowmilter: UserID %s: no such group\n", spec);
+		free(copy);
+		return -1;
+	} else if (colon)
+		*gid = gr->gr_gid;
+	*name = xstrdup(copy);
+	free(copy);
+	return 0;
+}
+
+/* drop_privileges - root opens the socket, then becomes UserID for good */
+static int
+drop_privileges(const struct config *cfg, const char *sock)
+{
+	uid_t uid;
+	gid_t gid;
+	char *name;
+
+	if (cfg->user_id == NULL) {
+		if (geteuid() == 0) {
+			fprintf(stderr, "shadowmilter: refusing to run as root: set UserID\n");
+			return -1;
+		}
+		return 0;
+	}
+	if (lookup_user(cfg->user_id, &uid, &gid, &name) != 0)
+		return -1;
+	if (sock && chown(sock, uid, gid) != 0)
+		fprintf(stderr, "shadowmilter: chown %s: %s\n", sock, strerror(errno));
+	if (geteuid() == 0 && (initgroups(name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) {
+		fprintf(stderr, "shadowmilter: cannot become %s: %s\n", cfg->user_id, strerror(errno));
+		free(name);
+		return -1;
+	}
+	free(name);
+	if (uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+		fprintf(stderr, "shadowmilter: could regain root after dropping privileges\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_pid_file(const char *path)
+{
+	FILE *f;
+
+	if (path == NULL || *path == '\0')
+		return 0;
+	if ((f = fopen(path, "w")) == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		syslog(LOG_ERR, "pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_socket(const struct config *cfg)
+{
+	const char *sock = unix_socket_path(cfg->socket);
+
+	if (sock && clear_stale_socket(sock) != 0)
+		return -1;
+	if (smfi_setconn(cfg->socket) != MI_SUCCESS || milter_register() != 0 ||
+	    smfi_opensocket(0) != MI_SUCCESS) {
+		fprintf(stderr, "shadowmilter: cannot listen on %s\n", cfg->socket);
+		return -1;
+	}
+	if (sock && chmod(sock, cfg->socket_mode) != 0) {
+		fprintf(stderr, "shadowmilter: chmod %s: %s\n", sock, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static pthread_t delivery;
+
+static void
+start_threads(void)
+{
+	pthread_t t;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* inherited by every thread */
+	signal(SIGPIPE, SIG_IGN);		/* a sendmail that dies early */
+	if (pthread_create(&t, NULL, reload_thread, NULL) != 0 ||
+	    pthread_create(&delivery, NULL, delivery_thread, NULL) != 0) {
+		syslog(LOG_ERR, "cannot start threads");
+		exit(1);
+	}
+}
+
+/* filter_process - the libmilter side: outbox, threads, smfi_main. A
+ * restarted one reads the config again (a reload may have changed it) and
+ * keeps the start-up one if that fails. */
+static int
+filter_process(pid_t supervisor, int restarted)
+{
+	struct runtime *current;
+	char err[512];
+	sigset_t set;
+	int rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != supervisor)	/* the supervisor died before prctl */
+		return 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (restarted)
+		runtime_reload();
+	current = runtime_current();
+	/* opened as UserID, so the database files belong to it; one that cannot be
+	 * reached defers reports, not ordinary mail, and every report tries again */
+	if (runtime_open_store(current, err, sizeof(err)) != 0)
+		syslog(LOG_ERR, "%s; reports are deferred until the store can be reached", err);
+	start_threads();
+	syslog(LOG_INFO, "listening on %s as uid %ld", current->cfg->socket, (long)getuid());
+	rc = smfi_main();
+	/* a clean stop: the delivery thread finishes (or gives back) its notice */
+	deliver_request_stop();
+	pthread_mutex_lock(&wake_lock);
+	stopping = 1;
+	pthread_cond_signal(&wake_cond);
+	pthread_mutex_unlock(&wake_lock);
+	pthread_join(delivery, NULL);
+	syslog(LOG_INFO, "stopped");
+	return rc == MI_SUCCESS ? 0 : 1;
+}
+
+/* too_many_restarts - more than 5 in the last minute means something is wrong */
+static int
+too_many_restarts(time_t *starts, size_t n, time_t now)
+{
+	size_t i;
+	int recent = 0;
+
+	for (i = 0; i < n; i++)
+		recent += starts[i] != 0 && now - starts[i] < 60;
+	memmove(starts, starts + 1, (n - 1) * sizeof(*starts));
+	starts[n - 1] = now;
+	return recent >= (int)n;
+}
+
+/* supervisor_signals - what the supervisor waits for */
+static void
+supervisor_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGCHLD);
+}
+
+/* watch - relay signals to the filter process until it exits; 1 if we were told to stop */
+static int
+watch(pid_t child, int *status)
+{
+	sigset_t set;
+	int sig;
+
+	supervisor_signals(&set);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP || sig == SIGUSR1)
+			kill(child, SIGUSR1);
+		else if (sig == SIGTERM || sig == SIGINT) {
+			kill(child, SIGTERM);
+			waitpid(child, status, 0);
+			return 1;
+		} else if (waitpid(child, status, WNOHANG) == child)
+			return 0;
+	}
+}
+
+static int
+supervise(void)
+{
+	time_t starts[5] = { 0 };
+	pid_t self = getpid(), child;
+	sigset_t set;
+	int status, restarts = 0;
+
+	supervisor_signals(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (;;) {
+		if (too_many_restarts(starts, 5, time(NULL))) {
+			syslog(LOG_ERR, "the filter process keeps dying; giving up");
+			return 1;
+		}
+		if ((child = fork()) < 0) {
+			syslog(LOG_ERR, "fork: %s", strerror(errno));
+			return 1;
+		}
+		/* counted in the supervisor: counted in the child, every restart looked like the first */
+		if (child == 0)
+			_exit(filter_process(self, restarts > 0));
+		restarts++;
+		if (watch(child, &status))
+			return 0;
+		syslog(LOG_ERR, "filter process %ld %s %d; restarting", (long)child,
+		    WIFSIGNALED(status) ? "killed by signal" : "exited with status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		sleep(1);
+	}
+}
+
+/* trust_warnings - what the admin must know about who vouches for a report */
+static void
+trust_warnings(FILE *out, const char *conf, const struct config *cfg)
+{
+	if (!cfg->verify_dkim)
+		fprintf(out, "%s: warning: VerifyDKIM no: reports are trusted on the Authentication-Results of "
+		    "TrustedAuthservIDs; your verifier must add its header to every message, signed or not "
+		    "(OpenDKIM: AlwaysAddARHeader yes), or a report forged with a planted header it cannot "
+		    "parse may be believed. VerifyDKIM yes (the default) checks the signature itself.\n", conf);
+	if (cfg->verify_dkim && cfg->test_public_keys)
+		fprintf(out, "%s: warning: TestPublicKeys %s: DKIM keys come from this file, not DNS "
+		    "(for tests and closed networks)\n", conf, cfg->test_public_keys);
+}
+
+/* check_config - "-n": the config, the customer map, and every notice renders */
+static int
+check_config(const char *conf, const struct runtime *rt)
+{
+	char err[512];
+	size_t ntypes;
+
+	trust_warnings(stdout, conf, rt->cfg);
+
+	if (runtime_check_templates(rt, &ntypes, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", conf, err);
+		return 1;
+	}
+	printf("%s: OK (%zu prefixes, %zu accounts, %zu report types render)\n", conf,
+	    prefixmap_prefix_count(rt->map), prefixmap_account_count(rt->map), ntypes);
+	return 0;
+}
+
+int
+daemon_main(const char *conf, int foreground, int check_only)
+{
+	struct runtime *current;
+	char err[512];
+	int rc;
+
+	if ((current = runtime_load(conf, 0, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		return 1;
+	}
+	runtime_install(current, conf);
+	if (check_only)
+		return check_config(conf, current);
+	if (runtime_check_templates(current, NULL, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", conf, err);
+		return 1;
+	}
+	openlog("shadowmilter", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
+	if (!current->cfg->verify_dkim)
+		syslog(LOG_WARNING, "VerifyDKIM no: reports are trusted on the Authentication-Results of "
+		    "TrustedAuthservIDs; the verifier must add its header to every message (OpenDKIM: "
+		    "AlwaysAddARHeader yes)");
+	if (open_socket(current->cfg) != 0)
+		return 1;
+	if (!foreground && daemon(0, 0) != 0) {
+		fprintf(stderr, "shadowmilter: daemon: %s\n", strerror(errno));
+		return 1;
+	}
+	if (write_pid_file(current->cfg->pid_file) != 0 ||
+	    drop_privileges(current->cfg, unix_socket_path(current->cfg->socket)) != 0)
+		return 1;
+	rc = supervise();
+	if (current->cfg->pid_file && *current->cfg->pid_file)
+		unlink(current->cfg->pid_file);
+	return rc;
+}
+
+int
+deliver_once_main(const char *conf)
+{
+	struct deliver_stats st;
+	struct runtime *rt;
+	char err[512];
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((rt = runtime_load(conf, RT_STORE, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		return 1;
+	}
+	openlog("shadowmilter", LOG_PID | LOG_PERROR, LOG_MAIL);
+	if (expire_silent_streams(rt, time(NULL)) != 0) {
+		runtime_destroy(rt);
+		return 1;
+	}
+	if (deliver_pending(rt->cfg, rt->store, time(NULL), log_delivery, NULL, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		runtime_destroy(rt);
+		return 1;
+	}
+	printf("delivered %lu, deferred %lu, failed %lu\n", st.sent, st.retried, st.failed);
+	runtime_destroy(rt);
+	return 0;
+}

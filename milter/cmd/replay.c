@@ -1,0 +1,542 @@
+/*
+ * replay - the "shadowmilter replay" command: saved mail through the pipeline
+ *
+ * See replay.h. A command shell: it owns stdout/stderr and exit codes; the
+ * pipeline it drives does not print.
+ */
+#include "cmd/replay.h"
+#include "report/catalogue.h"
+#include "config/config.h"
+#include "report/findings.h"
+#include "pipeline/json.h"
+#include "pipeline/mailsource.h"
+#include "report/mime.h"
+#include "notice/notice.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "store/state.h"
+#include "store/store.h"
+#include "notice/template.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct replay {
+	const struct config *cfg;
+	const struct prefixmap *map;
+	struct template_set *templates;	/* parsed once for the whole run */
+	int json;
+	const char *outdir;
+	time_t now;			/* 0: the real time */
+	struct store *state;		/* --state: the detection history, or NULL */
+	struct pipeline *p;
+	char *name;
+	unsigned long messages, notices, failures, written;
+	int progress;
+	/* --json as the notices are made: how far this message's object is printed */
+	int message_open;		/* its fields up to "reports" are out */
+	size_t next_report;		/* the first report not opened yet */
+	size_t notices_in_open;		/* notices printed in the open report (next_report - 1) */
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: shadowmilter replay -c CONF [--json] [--out DIR] [--now 'YYYY-MM-DD HH:MM:SS'] "
+	    "[--state FILE] FILE|MAILDIR|- ...\n");
+	exit(2);
+}
+
+static int on_notice(void *ctx, const struct pipeline_result *res, const struct report_output *ro, size_t group,
+    const struct notice *n);
+
+static void
+on_begin(void *ctx, const char *name)
+{
+	struct replay *r = ctx;
+
+	r->p = pipeline_new(r->cfg, r->map);
+	pipeline_set_templates(r->p, r->templates);
+	if (r->now)
+		pipeline_set_now(r->p, r->now);
+	if (r->state)		/* a dry run: nothing is sent, so nothing counts as notified */
+		pipeline_set_store(r->p, r->state, 0);
+	if (r->json || r->outdir)	/* notice by notice: memory stays flat however big the report */
+		pipeline_set_notice_sink(r->p, on_notice, r);
+	r->message_open = 0;
+	r->next_report = 0;
+	r->notices_in_open = 0;
+	free(r->name);
+	r->name = xstrdup(name);
+}
+
+static void
+on_data(void *ctx, const char *data, size_t len)
+{
+	struct replay *r = ctx;
+
+	pipeline_feed(r->p, data, len);
+}
+
+/* file_safe - account names become file names: keep [A-Za-z0-9._-] */
+static void
+file_safe(struct buf *b, const char *s)
+{
+	for (; *s && b->len < 200; s++)
+		buf_putc(b, (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		    *s == '.' || *s == '-' || *s == '_' ? *s : '_');
+}
+
+/* write_notice - DIR/NNNN-TYPE-ACCOUNT.eml; a confirmation's TYPE gets "-resolved" */
+static int
+write_notice(struct replay *r, const struct notice *n, int confirmation)
+{
+	struct buf path = BUF_INIT;
+	FILE *f;
+	int rc = 0;
+
+	buf_printf(&path, "%s/%04lu-", r->outdir, ++r->written);
+	file_safe(&path, n->report_type);
+	if (confirmation)
+		buf_puts(&path, "-resolved");
+	buf_putc(&path, '-');
+	file_safe(&path, n->account);
+	buf_puts(&path, ".eml");
+	if ((f = fopen(path.data, "w")) == NULL || fputs(n->message, f) == EOF || fclose(f) != 0) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", path.data, strerror(errno));
+		rc = -1;
+	} else if (!r->json)
+		printf("wrote %s\n", path.data);
+	buf_free(&path);
+	return rc;
+}
+
+/* json_reports_upto - open (and close, notices done) every report before END; END itself is opened */
+static void
+json_reports_upto(struct replay *r, const struct pipeline_result *res, size_t end, struct buf *out)
+{
+	if (!r->message_open) {
+		json_message_open(out, r->name, res);
+		r->message_open = 1;
+	}
+	while (r->next_report <= end && r->next_report < res->nreports) {
+		if (r->next_report > 0)		/* the open one is done */
+			json_report_close(out, &res->reports[r->next_report - 1]);
+		json_report_open(out, &res->reports[r->next_report], r->next_report == 0);
+		r->next_report++;
+		r->notices_in_open = 0;
+	}
+}
+
+/* json_message_finish - the rest of a message whose notices were streamed */
+static void
+json_message_finish(struct replay *r, const struct pipeline_result *res, struct buf *out)
+{
+	json_reports_upto(r, res, res->nreports, out);
+	if (r->next_report > 0)
+		json_report_close(out, &res->reports[r->next_report - 1]);
+	json_message_close(out);
+}
+
+/* on_notice - the pipeline's sink: each notice written out as it is made */
+static int
+on_notice(void *ctx, const struct pipeline_result *res, const struct report_output *ro, size_t group,
+    const struct notice *n)
+{
+	struct replay *r = ctx;
+	struct buf out = BUF_INIT;
+	size_t report = (size_t)(ro - res->reports);
+
+	r->notices++;
+	if (r->outdir && write_notice(r, n, 0) != 0)
+		return -1;
+	if (!r->json)
+		return 0;
+	json_reports_upto(r, res, report, &out);
+	json_report_notice(&out, ro, group, n, r->notices_in_open++ == 0);
+	fputs(buf_cstr(&out), stdout);
+	buf_free(&out);
+	return 0;
+}
+
+static void
+print_unmatched(const struct report_file *rf)
+{
+	char ep[FINDING_ADDRSTRLEN + 16];
+	size_t i;
+
+	if (rf->nunmatched == 0)
+		return;
+	printf("   unmatched (no customer):");
+	for (i = 0; i < rf->nunmatched; i++) {
+		finding_endpoint(rf->unmatched[i], ep, sizeof(ep));
+		printf("%s %s", i ? "," : "", ep);
+	}
+	printf("\n");
+}
+
+/* print_history - what the detection history made of the report; INFO: an
+ * informational report type, held back by its own interval */
+static void
+print_history(const struct report_output *ro, int info)
+{
+	const struct state_outcome *o = ro->history;
+	size_t i;
+
+	printf("   history:%s%s %lu resolved, %lu expired", o->replayed ? " (already applied)" : "",
+	    o->late ? " (older than the newest report of its stream)" : "", o->resolved, o->expired);
+	for (i = 0; i < o->ngroups; i++)
+		if (!o->groups[i].notify)
+			printf("; no notice for \"%s\" (%s)", ro->rf->groups[i].account->name,
+			    info ? "InfoRenotifyInterval" : "RenotifyInterval");
+	for (i = 0; i < o->nclosed; i++)
+		printf("; case %s closed (%s, %s)", o->closed[i].reference, o->closed[i].account,
+		    o->closed[i].report_type);
+	printf("\n");
+}
+
+static void
+print_text(struct replay *r, const struct pipeline_result *res)
+{
+	size_t i, j;
+
+	printf("== %s: %s\n", r->name, res->reason);
+	for (i = 0; i < res->nreports; i++) {
+		const struct report_output *ro = &res->reports[i];
+		const struct report_file *rf = ro->rf;
+		const struct catalogue_entry *e = catalogue_lookup(r->cfg->catalogue, rf->type);
+		int info = !notice_needs_action(r->cfg, e);
+
+		printf("   %s (%s): %lu rows, %lu skipped, %zu notices, %zu unmatched%s%s\n", rf->file, rf->type,
+		    rf->rows, rf->skipped_rows, ro->nnotices, rf->nunmatched, rf->error ? "; error: " : "",
+		    rf->error ? rf->error : "");
+		if (rf->first_skip)
+			printf("   first skipped: %s\n", rf->first_skip);
+		if (ro->merged_into)
+			printf("   its findings are in the notices of %s (one notice per account and type)\n",
+			    ro->merged_into);
+		if (rf->note)
+			printf("   note: %s\n", rf->note);
+		print_unmatched(rf);
+		if (info && rf->error == NULL)
+			printf("   informational (severity %s): no deadline%s\n", e->severity,
+			    r->cfg->info_notices ? "" : "; InfoNotices no: no notices");
+		if (ro->history)
+			print_history(ro, info);
+		for (j = 0; j < ro->nnotices && r->outdir == NULL; j++)
+			printf("-- notice for \"%s\" --\n%s-- end of notice --\n", ro->notices[j].account,
+			    ro->notices[j].message);
+		for (j = 0; j < ro->nconfirmations && r->outdir == NULL; j++)
+			printf("-- resolved notice for \"%s\" --\n%s-- end of notice --\n", ro->confirmations[j].account,
+			    ro->confirmations[j].message);
+	}
+}
+
+static void
+on_end(void *ctx)
+{
+	struct replay *r = ctx;
+	struct pipeline_result *res;
+	struct buf out = BUF_INIT;
+	char err[512];
+	size_t i, j;
+
+	r->messages++;
+	if (pipeline_finish(r->p, &res, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", r->name, err);
+		r->failures++;
+		if (r->json && r->message_open)	/* notices already out: end that line, then say why */
+			buf_puts(&out, "]}]}\n");
+		if (r->json) {
+			json_result(&out, r->name, NULL, err);
+			fputs(buf_cstr(&out), stdout);
+		}
+	} else {
+		for (i = 0; i < res->nreports; i++) {
+			for (j = 0; res->reports[i].notices && j < res->reports[i].nnotices; j++) {	/* kept */
+				r->notices++;
+				if (r->outdir && write_notice(r, &res->reports[i].notices[j], 0) != 0)
+					r->failures++;
+			}
+			for (j = 0; j < res->reports[i].nconfirmations; j++) {
+				r->notices++;
+				if (r->outdir && write_notice(r, &res->reports[i].confirmations[j], 1) != 0)
+					r->failures++;
+			}
+		}
+		if (r->json && r->message_open)
+			json_message_finish(r, res, &out);
+		else if (r->json)
+			json_result(&out, r->name, res, NULL);
+		else
+			print_text(r, res);
+		fputs(buf_cstr(&out), stdout);
+		pipeline_result_free(res);
+	}
+	fflush(stdout);
+	buf_free(&out);
+	pipeline_free(r->p);
+	r->p = NULL;
+	if (r->progress)
+		fprintf(stderr, "\rreplayed %lu messages, %lu notices", r->messages, r->notices);
+}
+
+static const struct mailsource_callbacks source_cb = { on_begin, on_data, on_end };
+
+/* --- date order (--state) -------------------------------------------------
+ *
+ * History must be built oldest report first, whatever order the archive is
+ * in. A first pass reads every message once, cheaply: the MIME walk looks at
+ * attachment names only (the date is in "YYYY-MM-DD-type-id.csv"), nothing is
+ * decoded. A message that is a file of its own is read again from there;
+ * others (mbox members, stdin) are spooled to TempDir. The second pass runs
+ * them through the pipeline, oldest first; undated ones keep their place at
+ * the front, and equal dates keep the order given.
+ */
+
+struct queued {
+	char *name;			/* as mailsource named it */
+	char *path;			/* where to read it again */
+	int spooled;			/* PATH is our copy: remove it after use */
+	char date[11];			/* earliest report date in its attachment names, or "" */
+	size_t seq;
+};
+
+struct order {
+	struct queued *q;
+	size_t n;
+	char *spool_dir;
+	FILE *spool;
+	struct mime_parser *mime;
+	int failures;
+};
+
+static int
+date_part_begin(void *ctx, const struct mime_part *part)
+{
+	struct queued *q = ctx;
+	char *date = NULL, *type = NULL;
+
+	if (part->filename && report_name_parse(part->filename, &date, &type, NULL) == 0 &&
+	    (q->date[0] == '\0' || strcmp(date, q->date) < 0))
+		snprintf(q->date, sizeof(q->date), "%s", date);
+	free(date);
+	free(type);
+	return 0;	/* the name is all we need */
+}
+
+static const struct mime_callbacks date_cb = { NULL, NULL, date_part_begin, NULL, NULL };
+
+static void
+order_begin(void *ctx, const char *name)
+{
+	struct order *o = ctx;
+	struct queued *q;
+	struct stat st;
+	struct buf path = BUF_INIT;
+
+	o->q = xreallocarray(o->q, o->n + 1, sizeof(*o->q));
+	q = &o->q[o->n];
+	memset(q, 0, sizeof(*q));
+	q->name = xstrdup(name);
+	q->seq = o->n++;
+	if (strcmp(name, "-") != 0 && stat(name, &st) == 0 && S_ISREG(st.st_mode))
+		q->path = xstrdup(name);
+	else {
+		buf_printf(&path, "%s/%zu", o->spool_dir, q->seq);
+		q->path = buf_steal(&path);
+		q->spooled = 1;
+		if ((o->spool = fopen(q->path, "wb")) == NULL) {
+			fprintf(stderr, "shadowmilter: %s: %s\n", q->path, strerror(errno));
+			o->failures++;
+		}
+	}
+	o->mime = mime_parser_new(&date_cb, q);
+}
+
+static void
+order_data(void *ctx, const char *data, size_t len)
+{
+	struct order *o = ctx;
+
+	mime_parser_feed(o->mime, data, len);
+	if (o->spool && fwrite(data, 1, len, o->spool) != len) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", o->q[o->n - 1].path, strerror(errno));
+		fclose(o->spool);
+		o->spool = NULL;
+		o->failures++;
+	}
+}
+
+static void
+order_end(void *ctx)
+{
+	struct order *o = ctx;
+
+	mime_parser_finish(o->mime);
+	mime_parser_free(o->mime);
+	o->mime = NULL;
+	if (o->spool && fclose(o->spool) != 0) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", o->q[o->n - 1].path, strerror(errno));
+		o->failures++;
+	}
+	o->spool = NULL;
+}
+
+static const struct mailsource_callbacks order_cb = { order_begin, order_data, order_end };
+
+static int
+by_date(const void *a, const void *b)
+{
+	const struct queued *qa = a, *qb = b;
+	int c = strcmp(qa->date, qb->date);
+
+	return c ? c : qa->seq < qb->seq ? -1 : qa->seq > qb->seq;
+}
+
+/* replay_queued - Q through the pipeline, as mailsource would have fed it */
+static int
+replay_queued(struct replay *r, const struct queued *q)
+{
+	char *chunk = xmalloc(65536);
+	FILE *f = fopen(q->path, "rb");
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", q->path, strerror(errno));
+		free(chunk);
+		return -1;
+	}
+	on_begin(r, q->name);
+	while ((n = fread(chunk, 1, 65536, f)) > 0)
+		on_data(r, chunk, n);
+	on_end(r);
+	fclose(f);
+	free(chunk);
+	return 0;
+}
+
+/* replay_in_date_order - every input, oldest report first */
+static void
+replay_in_date_order(struct replay *r, char **inputs, int ninputs)
+{
+	struct order o;
+	struct buf dir = BUF_INIT;
+	char err[512];
+	size_t i;
+	int k;
+
+	memset(&o, 0, sizeof(o));
+	buf_printf(&dir, "%s/shadowmilter-replay.XXXXXX", r->cfg->tmp_dir);
+	if (mkdtemp(dir.data) == NULL) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", dir.data, strerror(errno));
+		r->failures++;
+		buf_free(&dir);
+		return;
+	}
+	o.spool_dir = dir.data;
+	for (k = 0; k < ninputs; k++)
+		if (mailsource_read(inputs[k], &order_cb, &o, err, sizeof(err)) != 0) {
+			fprintf(stderr, "shadowmilter: %s\n", err);
+			r->failures++;
+		}
+	if (o.n > 1)
+		qsort(o.q, o.n, sizeof(*o.q), by_date);
+	for (i = 0; i < o.n; i++) {
+		if (replay_queued(r, &o.q[i]) != 0)
+			r->failures++;
+		if (o.q[i].spooled)
+			unlink(o.q[i].path);
+		free(o.q[i].name);
+		free(o.q[i].path);
+	}
+	r->failures += (unsigned long)o.failures;
+	rmdir(o.spool_dir);
+	free(o.q);
+	buf_free(&dir);
+}
+
+static struct prefixmap *
+load_map(const struct config *cfg)
+{
+	struct prefixmap *map = prefixmap_new();
+	char err[512];
+
+	if (prefixmap_load(map, cfg->customer_map, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		exit(2);
+	}
+	return map;
+}
+
+int
+replay_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+		{ "out", required_argument, NULL, 'o' }, { "now", required_argument, NULL, 'N' },
+		{ "state", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
+	};
+	struct replay r;
+	const char *conf = NULL, *state_path = NULL;
+	struct config *cfg;
+	char err[512];
+	int c, i;
+
+	memset(&r, 0, sizeof(r));
+	while ((c = getopt_long(argc, argv, "c:jo:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 'j': r.json = 1; break;
+		case 'o': r.outdir = optarg; break;
+		case 'N':
+			if (parse_detection_time(optarg, &r.now) != 0)
+				usage();
+			break;
+		case 'S': state_path = optarg; break;
+		default: usage();
+		}
+	}
+	if (conf == NULL || optind >= argc)
+		usage();
+	if ((cfg = config_load(conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		return 2;
+	}
+	if (r.outdir && mkdir(r.outdir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "shadowmilter: %s: %s\n", r.outdir, strerror(errno));
+		return 2;
+	}
+	r.cfg = cfg;
+	r.map = load_map(cfg);
+	if ((r.templates = notice_templates_load(cfg, err, sizeof(err))) == NULL ||
+	    (state_path && (r.state = store_open(state_path, NULL, STORE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL)) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		template_set_free(r.templates);
+		prefixmap_free((struct prefixmap *)r.map);
+		config_free(cfg);
+		return 1;
+	}
+	r.progress = isatty(STDERR_FILENO) && (argc - optind > 1 || r.json);
+	if (r.state)
+		replay_in_date_order(&r, argv + optind, argc - optind);
+	for (i = optind; r.state == NULL && i < argc; i++)
+		if (mailsource_read(argv[i], &source_cb, &r, err, sizeof(err)) != 0) {
+			fprintf(stderr, "shadowmilter: %s\n", err);
+			r.failures++;
+		}
+	if (r.progress)
+		fprintf(stderr, "\n");
+	store_close(r.state);
+	template_set_free(r.templates);
+	prefixmap_free((struct prefixmap *)r.map);
+	config_free(cfg);
+	free(r.name);
+	return r.failures ? 1 : 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * runtime - what the daemon runs with: config, customer map, templates, store
+ *
+ * One reference-counted bundle. A message takes a reference when it starts
+ * and drops it when it ends; a reload builds a new bundle and swaps it in,
+ * so messages in flight finish with the configuration they started with and
+ * the old bundle is freed by whoever drops the last reference.
+ *
+ * Owns: the current runtime.
+ */
+#ifndef SM_RUNTIME_H
+#define SM_RUNTIME_H
+
+#include <stddef.h>
+
+#include "pipeline/filter.h"
+
+struct runtime {
+	struct config *cfg;
+	struct prefixmap *map;
+	struct template_set *templates;	/* parsed at load: what every notice renders from */
+	struct store *store;		/* outbox and history: StateDB, OutboxDB */
+	struct filter_env env;
+	int refs;
+};
+
+enum { RT_STORE = 1 };	/* what runtime_load opens */
+
+/* runtime_load - config, customer map, and what FLAGS ask (RT_STORE: the
+ * store, connected now); NULL with ERR */
+struct runtime *runtime_load(const char *path, int flags, char *err, size_t errlen);
+void runtime_destroy(struct runtime *rt);
+
+/* runtime_install - RT becomes current; PATH is what runtime_reload reads */
+void runtime_install(struct runtime *rt, const char *path);
+struct runtime *runtime_current(void);	/* start-up only: no reference taken */
+
+struct runtime *runtime_acquire(void);
+void runtime_release(struct runtime *rt);
+
+/*
+ * runtime_open_store - the store, as UserID after privileges are dropped. A
+ * database that cannot be reached does not stop the milter: ordinary mail
+ * flows, each report is deferred (TEMPFAIL, one log line each) and every
+ * report tries to connect again. 0, or -1 with ERR (logged by the caller).
+ */
+int runtime_open_store(struct runtime *rt, char *err, size_t errlen);
+
+/*
+ * runtime_check_templates - render every report type's notice from sample
+ * findings, with and without history: a broken site template is refused at
+ * start and reload instead of deferring every report. *NTYPES (if not NULL)
+ * counts the types; -1 with ERR naming the type and the template.
+ */
+int runtime_check_templates(const struct runtime *rt, size_t *ntypes, char *err, size_t errlen);
+
+/* runtime_reload - load PATH again and swap it in; a failure (including a
+ * template that does not render) is logged and the running configuration kept */
+void runtime_reload(void);
+
+#endif

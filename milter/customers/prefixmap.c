@@ -1,0 +1,1087 @@
+/*
+ * prefixmap - longest-prefix map from IPv4/IPv6 addresses to customer accounts
+ *
+ * See prefixmap.h. Layout, chosen so that a million prefixes fit in well
+ * under 150 bytes each:
+ *
+ *   - Trie nodes live in one array and point at each other by 32-bit index
+ *     (0 means none), 32 bytes a node. A prefix costs at most two nodes: its
+ *     own, and a "glue" node (no account) where it branches off an existing
+ *     path. A glue node becomes a real one if that exact prefix is added later.
+ *   - A prefix of 16 bits or more goes into one of 65536 tries picked by its
+ *     first 16 bits, shorter ones into a trie of their own. A million random
+ *     prefixes fill the top of a single trie completely, so the table saves
+ *     some 16 dependent cache misses per lookup and per insert.
+ *   - Accounts live in fixed-size chunks that never move, so the pointers that
+ *     prefixmap_lookup hands out stay valid for the life of the map. A hash
+ *     table (open addressing, index + hash per slot) interns them by name.
+ *   - Names, addresses and the per-account address arrays come from an arena:
+ *     nothing in a map is freed before the whole map is.
+ *
+ * The CSV loader feeds libcsv one physical line at a time so that it knows
+ * which line a record ended on; a record's first line is that minus the
+ * newlines inside its quoted fields.
+ *
+ * Owns: the trie nodes, the account table, the string arena.
+ */
+#include "customers/prefixmap.h"
+#include "base/util.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define ACCT_CHUNK	1024		/* accounts per chunk */
+#define ARENA_BLOCK	(256 * 1024)
+#define EMAIL_MAX	254		/* RFC 5321 path limit less the brackets */
+#define FIELD_MAX	(1024 * 1024)	/* a longer CSV field is a runaway quote */
+#define READ_CHUNK	(64 * 1024)
+#define TOP_BITS	16		/* prefixes this long are found via the table */
+
+struct node {
+	uint32_t child[2];	/* node indices, 0 = none */
+	uint32_t acct;		/* account index + 1; 0 = glue node, not a prefix */
+	uint8_t plen;
+	uint8_t key[16];	/* bits past plen are zero */
+};
+
+/* the memory budget per prefix rests on this */
+_Static_assert(sizeof(struct node) == 32, "struct node grew");
+
+struct slot {
+	uint32_t acct;		/* account index + 1; 0 = empty */
+	uint32_t hash;
+};
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;	/* data follows the header */
+};
+
+struct tree {
+	uint32_t shortroot;	/* prefixes shorter than TOP_BITS */
+	uint32_t *top;		/* roots by the first TOP_BITS bits, NULL until used */
+};
+
+struct prefixmap {
+	struct node *nodes;	/* nodes[0] unused so that index 0 can mean none */
+	uint32_t nnodes, nodes_cap;
+	struct tree tree[2];	/* AF_INET, AF_INET6 */
+	size_t nprefixes;
+	struct account **chunks;
+	size_t nchunks;
+	uint32_t naccounts;
+	struct slot *slots;	/* power-of-two sized, at most 70% full */
+	uint32_t nslots;
+	struct arena_block *arena;
+};
+
+/* ---- arena ---- */
+
+static void *
+arena_alloc(struct prefixmap *map, size_t size)
+{
+	struct arena_block *b = map->arena;
+	size_t cap;
+
+	size = (size + 7) & ~(size_t)7;
+	if (b == NULL || b->cap - b->used < size) {
+		cap = size > ARENA_BLOCK / 4 ? size : ARENA_BLOCK;
+		b = xmalloc(sizeof(*b) + cap);
+		b->used = 0;
+		b->cap = cap;
+		/* an oversized block goes behind the current one so it stays in use */
+		if (cap != ARENA_BLOCK && map->arena != NULL) {
+			b->next = map->arena->next;
+			map->arena->next = b;
+		} else {
+			b->next = map->arena;
+			map->arena = b;
+		}
+	}
+	b->used += size;
+	return (char *)(b + 1) + b->used - size;
+}
+
+static char *
+arena_strndup(struct prefixmap *map, const char *s, size_t len)
+{
+	char *p = arena_alloc(map, len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* ---- map ---- */
+
+struct prefixmap *
+prefixmap_new(void)
+{
+	struct prefixmap *map = xcalloc(1, sizeof(*map));
+
+	map->nnodes = 1;	/* reserve index 0 */
+	return map;
+}
+
+void
+prefixmap_free(struct prefixmap *map)
+{
+	struct arena_block *b, *next;
+	size_t i;
+
+	if (map == NULL)
+		return;
+	for (b = map->arena; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	for (i = 0; i < map->nchunks; i++)
+		free(map->chunks[i]);
+	free(map->chunks);
+	free(map->slots);
+	free(map->nodes);
+	free(map->tree[0].top);
+	free(map->tree[1].top);
+	free(map);
+}
+
+size_t
+prefixmap_prefix_count(const struct prefixmap *map)
+{
+	return map->nprefixes;
+}
+
+size_t
+prefixmap_account_count(const struct prefixmap *map)
+{
+	return map->naccounts;
+}
+
+/* ---- account table ---- */
+
+static struct account *
+acct_at(const struct prefixmap *map, uint32_t idx)
+{
+	return &map->chunks[idx / ACCT_CHUNK][idx % ACCT_CHUNK];
+}
+
+static uint32_t
+name_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static int
+name_equal(const char *name, const char *s, size_t len)
+{
+	return strncmp(name, s, len) == 0 && name[len] == '\0';
+}
+
+/* acct_slot - the slot holding NAME, or the empty slot where it would go */
+static struct slot *
+acct_slot(const struct prefixmap *map, const char *name, size_t len, uint32_t hash)
+{
+	uint32_t mask = map->nslots - 1, i = hash & mask;
+	struct slot *s;
+
+	for (;; i = (i + 1) & mask) {
+		s = &map->slots[i];
+		if (s->acct == 0)
+			return s;
+		if (s->hash == hash && name_equal(acct_at(map, s->acct - 1)->name, name, len))
+			return s;
+	}
+}
+
+static void
+acct_rehash(struct prefixmap *map)
+{
+	struct slot *old = map->slots;
+	uint32_t i, nold = map->nslots;
+	struct slot *s;
+
+	map->nslots = nold ? nold * 2 : 1024;
+	map->slots = xcalloc(map->nslots, sizeof(*map->slots));
+	for (i = 0; i < nold; i++) {
+		if (old[i].acct == 0)
+			continue;
+		for (s = &map->slots[old[i].hash & (map->nslots - 1)]; s->acct != 0;)
+			s = s + 1 == map->slots + map->nslots ? map->slots : s + 1;
+		*s = old[i];
+	}
+	free(old);
+}
+
+static uint32_t
+acct_new(struct prefixmap *map, const char *name, size_t len)
+{
+	uint32_t idx = map->naccounts++;
+	struct account *a;
+
+	if (idx % ACCT_CHUNK == 0) {
+		map->chunks = xreallocarray(map->chunks, map->nchunks + 1, sizeof(*map->chunks));
+		map->chunks[map->nchunks++] = xmalloc(ACCT_CHUNK * sizeof(struct account));
+	}
+	a = acct_at(map, idx);
+	a->name = arena_strndup(map, name, len);
+	a->emails = NULL;
+	a->nemails = 0;
+	return idx;
+}
+
+/* acct_intern - index of the account called NAME, created on first use */
+static uint32_t
+acct_intern(struct prefixmap *map, const char *name, size_t len)
+{
+	uint32_t hash = name_hash(name, len);
+	struct slot *s;
+
+	if ((uint64_t)(map->naccounts + 1) * 10 > (uint64_t)map->nslots * 7)
+		acct_rehash(map);
+	s = acct_slot(map, name, len, hash);
+	if (s->acct == 0) {
+		s->acct = acct_new(map, name, len) + 1;
+		s->hash = hash;
+	}
+	return s->acct - 1;
+}
+
+/* ---- email lists ---- */
+
+static int
+domain_plausible(const char *s, size_t len)
+{
+	size_t i, label = 0;
+
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return 0;	/* leading dot or ".." */
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-') {
+			label++;
+		} else {
+			return 0;
+		}
+	}
+	return label > 0;
+}
+
+/*
+ * email_plausible - a bare addr-spec that cannot break a header or an SMTP
+ * command: one '@', no space, control, quote, comment or list characters,
+ * ASCII only (an 8-bit local part would need SMTPUTF8 all the way, and the
+ * notice's To: header would not carry it). Full RFC 5322 quoting is
+ * deliberately not accepted.
+ */
+static int
+email_plausible(const char *s, size_t len)
+{
+	const char *at = memchr(s, '@', len);
+	size_t i, local;
+
+	if (len == 0 || len > EMAIL_MAX || at == NULL)
+		return 0;
+	local = (size_t)(at - s);
+	if (local == 0 || local == len - 1)
+		return 0;
+	for (i = 0; i < local; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c >= 0x7f || strchr(",<>\"()\\;@[]:", c) != NULL)
+			return 0;
+	}
+	return domain_plausible(at + 1, len - local - 1);
+}
+
+/* email_next - the next ';'-separated item of *LIST, trimmed; 0 at the end */
+static int
+email_next(const char **list, const char **item, size_t *len)
+{
+	const char *p = *list, *end;
+
+	if (*p == '\0')
+		return 0;
+	end = strchr(p, ';');
+	if (end == NULL)
+		end = p + strlen(p);
+	*list = *end ? end + 1 : end;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*item = p;
+	*len = (size_t)(end - p);
+	return 1;
+}
+
+/* err_quote - S shortened, control bytes replaced: safe inside a log line */
+static const char *
+err_quote(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 4 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[n++] = (c < ' ' || c == 0x7f) ? '?' : (char)c;
+	}
+	if (i < len && n + 3 < outlen)
+		out[n++] = '.', out[n++] = '.', out[n++] = '.';
+	out[n] = '\0';
+	return out;
+}
+
+/* emails_check - validate every address before the map is touched */
+static int
+emails_check(const char *list, char *err, size_t errlen)
+{
+	const char *item;
+	size_t len, good = 0;
+	char q[80];
+
+	while (email_next(&list, &item, &len)) {
+		if (len == 0)
+			continue;	/* "a@b;" and "a@b; ;c@d" are harmless */
+		if (!email_plausible(item, len)) {
+			err_set(err, errlen, "bad email \"%s\"", err_quote(item, len, q, sizeof(q)));
+			return -1;
+		}
+		good++;
+	}
+	if (good == 0) {
+		err_set(err, errlen, "no email address");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+email_merge(struct prefixmap *map, struct account *a, const char *s, size_t len)
+{
+	char **grown;
+	size_t i;
+
+	for (i = 0; i < a->nemails; i++)
+		if (ascii_strncasecmp(a->emails[i], s, len) == 0 && a->emails[i][len] == '\0')
+			return;
+	/* capacity doubles at powers of two, so the arena wastes at most half */
+	if ((a->nemails & (a->nemails - 1)) == 0) {
+		grown = arena_alloc(map, (a->nemails ? a->nemails * 2 : 1) * sizeof(char *));
+		if (a->nemails)
+			memcpy(grown, a->emails, a->nemails * sizeof(char *));
+		a->emails = grown;
+	}
+	a->emails[a->nemails++] = arena_strndup(map, s, len);
+}
+
+static void
+emails_merge(struct prefixmap *map, struct account *a, const char *list)
+{
+	const char *item;
+	size_t len;
+
+	while (email_next(&list, &item, &len))
+		if (len > 0)
+			email_merge(map, a, item, len);
+}
+
+/* ---- trie ---- */
+
+static int
+key_bit(const uint8_t *key, unsigned i)
+{
+	return (key[i >> 3] >> (7 - (i & 7))) & 1;
+}
+
+/* key_matches - whether the first PLEN bits of KEY and ADDR agree */
+static int
+key_matches(const uint8_t *key, const uint8_t *addr, unsigned plen)
+{
+	unsigned whole = plen >> 3, rest = plen & 7;
+
+	if (memcmp(key, addr, whole) != 0)
+		return 0;
+	return rest == 0 || ((key[whole] ^ addr[whole]) & (0xff00u >> rest) & 0xff) == 0;
+}
+
+/* common_bits - length of the common leading run of A and B, at most MAX */
+static unsigned
+common_bits(const uint8_t *a, const uint8_t *b, unsigned max)
+{
+	unsigned i, n;
+
+	for (i = 0; i * 8 < max; i++) {
+		unsigned x = a[i] ^ b[i];
+
+		if (x != 0) {
+			n = i * 8 + (unsigned)__builtin_clz(x) - 24;
+			return n < max ? n : max;
+		}
+	}
+	return max;
+}
+
+static void
+key_mask(uint8_t *dst, const uint8_t *src, unsigned plen)
+{
+	unsigned whole = plen >> 3, rest = plen & 7;
+
+	memset(dst, 0, 16);
+	memcpy(dst, src, whole);
+	if (rest)
+		dst[whole] = src[whole] & (uint8_t)(0xff00u >> rest);
+}
+
+static void
+node_reserve(struct prefixmap *map, uint32_t extra)
+{
+	if ((uint64_t)map->nnodes + extra <= map->nodes_cap)
+		return;	/* nnodes starts at 1, so cap - nnodes could wrap */
+	if (map->nodes_cap == 0)
+		map->nodes_cap = 1024;
+	else
+		map->nodes_cap = map->nodes_cap > UINT32_MAX / 2 ? UINT32_MAX : map->nodes_cap * 2;
+	map->nodes = xreallocarray(map->nodes, map->nodes_cap, sizeof(*map->nodes));
+}
+
+/* node_new - caller has reserved room, so no index or pointer moves */
+static uint32_t
+node_new(struct prefixmap *map, const uint8_t *key, unsigned plen, uint32_t acct)
+{
+	struct node *n = &map->nodes[map->nnodes];
+
+	n->child[0] = n->child[1] = 0;
+	n->acct = acct;
+	n->plen = (uint8_t)plen;
+	key_mask(n->key, key, plen);
+	return map->nnodes++;
+}
+
+static unsigned
+top_index(const uint8_t *key)
+{
+	return (unsigned)key[0] << 8 | key[1];
+}
+
+/* root_of - the root of the trie that holds KEY/PLEN, or 0 */
+static uint32_t
+root_of(const struct prefixmap *map, int fam, const uint8_t *key, unsigned plen)
+{
+	const struct tree *t = &map->tree[fam];
+
+	if (plen < TOP_BITS)
+		return t->shortroot;
+	return t->top ? t->top[top_index(key)] : 0;
+}
+
+static uint32_t *
+root_slot(struct prefixmap *map, int fam, const uint8_t *key, unsigned plen)
+{
+	struct tree *t = &map->tree[fam];
+
+	if (plen < TOP_BITS)
+		return &t->shortroot;
+	if (t->top == NULL)
+		t->top = xcalloc((size_t)1 << TOP_BITS, sizeof(uint32_t));
+	return &t->top[top_index(key)];
+}
+
+/* trie_find_exact - node for exactly KEY/PLEN (possibly glue), or 0 */
+static uint32_t
+trie_find_exact(const struct prefixmap *map, int fam, const uint8_t *key, unsigned plen)
+{
+	uint32_t n = root_of(map, fam, key, plen);
+
+	while (n != 0) {
+		const struct node *nd = &map->nodes[n];
+
+		if (nd->plen > plen || !key_matches(nd->key, key, nd->plen))
+			return 0;
+		if (nd->plen == plen)
+			return n;
+		n = nd->child[key_bit(key, nd->plen)];
+	}
+	return 0;
+}
+
+/*
+ * trie_split - put KEY/PLEN in *SLOT, which holds node N sharing only the
+ * first M bits with it: either the new node becomes N's parent, or a glue
+ * node at M parents both.
+ */
+static void
+trie_split(struct prefixmap *map, uint32_t *slot, uint32_t n, unsigned m,
+    const uint8_t *key, unsigned plen, uint32_t acct)
+{
+	uint32_t leaf = node_new(map, key, plen, acct), glue;
+	struct node *nodes = map->nodes;
+
+	if (m == plen) {
+		nodes[leaf].child[key_bit(nodes[n].key, plen)] = n;
+		*slot = leaf;
+		return;
+	}
+	glue = node_new(map, key, m, 0);
+	nodes[glue].child[key_bit(key, m)] = leaf;
+	nodes[glue].child[key_bit(nodes[n].key, m)] = n;
+	*slot = glue;
+}
+
+static void
+trie_insert(struct prefixmap *map, int fam, const uint8_t *key, unsigned plen, uint32_t acct)
+{
+	uint32_t *slot = root_slot(map, fam, key, plen), n;
+	unsigned m;
+
+	node_reserve(map, 2);
+	while ((n = *slot) != 0) {
+		struct node *nd = &map->nodes[n];
+
+		m = common_bits(nd->key, key, nd->plen < plen ? nd->plen : plen);
+		if (m < nd->plen) {
+			trie_split(map, slot, n, m, key, plen, acct);
+			return;
+		}
+		if (nd->plen == plen) {
+			nd->acct = acct;	/* was a glue node */
+			return;
+		}
+		slot = &nd->child[key_bit(key, nd->plen)];
+	}
+	*slot = node_new(map, key, plen, acct);
+}
+
+/* trie_best - account index + 1 of the longest prefix under N holding ADDR */
+static uint32_t
+trie_best(const struct prefixmap *map, uint32_t n, const uint8_t *addr, unsigned bits)
+{
+	uint32_t best = 0;
+
+	while (n != 0) {
+		const struct node *nd = &map->nodes[n];
+
+		if (!key_matches(nd->key, addr, nd->plen))
+			break;
+		if (nd->acct != 0)
+			best = nd->acct;
+		if (nd->plen >= bits)
+			break;
+		n = nd->child[key_bit(addr, nd->plen)];
+	}
+	return best;
+}
+
+const struct account *
+prefixmap_lookup(const struct prefixmap *map, const struct ipaddr *addr)
+{
+	int fam = addr->family == AF_INET6;
+	unsigned bits = fam ? 128 : 32;
+	uint32_t best;
+
+	if (addr->family != AF_INET && addr->family != AF_INET6)
+		return NULL;
+	/* anything found via the table is longer than every short prefix */
+	best = trie_best(map, root_of(map, fam, addr->bytes, bits), addr->bytes, bits);
+	if (best == 0)
+		best = trie_best(map, map->tree[fam].shortroot, addr->bytes, bits);
+	return best ? acct_at(map, best - 1) : NULL;
+}
+
+/* ---- overlaps: the customers inside a listed network ---- */
+
+struct overlap {
+	const struct prefixmap *map;
+	int fam;
+	unsigned len;			/* the listed network's length */
+	prefixmap_part_fn fn;
+	void *ctx;
+	size_t parts;
+};
+
+static void
+overlap_emit(struct overlap *o, uint32_t acct, const uint8_t *key, unsigned plen)
+{
+	struct ipaddr part;
+
+	memset(&part, 0, sizeof(part));
+	part.family = o->fam ? AF_INET6 : AF_INET;
+	memcpy(part.bytes, key, 16);
+	o->fn(o->ctx, acct_at(o->map, acct - 1), &part, plen);
+	o->parts++;
+}
+
+/*
+ * overlap_walk - report every prefix in the subtree N (all inside the listed
+ * network), in address order; ENCLOSING is the account of the nearest
+ * enclosing prefix already reported, so nested prefixes of one account
+ * count once. The depth is bounded by the address length.
+ */
+static void
+overlap_walk(struct overlap *o, uint32_t n, uint32_t enclosing)
+{
+	const struct node *nd;
+
+	if (n == 0)
+		return;
+	nd = &o->map->nodes[n];
+	if (nd->acct != 0 && nd->plen > o->len) {
+		if (nd->acct != enclosing)
+			overlap_emit(o, nd->acct, nd->key, nd->plen);
+		enclosing = nd->acct;
+	}
+	overlap_walk(o, nd->child[0], enclosing);
+	overlap_walk(o, nd->child[1], enclosing);
+}
+
+/* overlap_subtree - the node under N whose prefixes are all inside KEY/LEN, or 0 */
+static uint32_t
+overlap_subtree(const struct prefixmap *map, uint32_t n, const uint8_t *key, unsigned len)
+{
+	while (n != 0) {
+		const struct node *nd = &map->nodes[n];
+
+		if (nd->plen >= len)
+			return key_matches(nd->key, key, len) ? n : 0;
+		if (!key_matches(nd->key, key, nd->plen))
+			return 0;
+		n = nd->child[key_bit(key, nd->plen)];
+	}
+	return 0;
+}
+
+/* covering - account index + 1 of the longest prefix under N holding all of KEY/LEN */
+static uint32_t
+covering(const struct prefixmap *map, uint32_t n, const uint8_t *key, unsigned len)
+{
+	uint32_t best = 0;
+
+	while (n != 0) {
+		const struct node *nd = &map->nodes[n];
+
+		if (nd->plen > len || !key_matches(nd->key, key, nd->plen))
+			break;
+		if (nd->acct != 0)
+			best = nd->acct;
+		if (nd->plen == len)
+			break;
+		n = nd->child[key_bit(key, nd->plen)];
+	}
+	return best;
+}
+
+size_t
+prefixmap_overlaps(const struct prefixmap *map, const struct ipaddr *net, unsigned len,
+    prefixmap_part_fn fn, void *ctx)
+{
+	struct overlap o = { map, net->family == AF_INET6, 0, fn, ctx, 0 };
+	const struct tree *t = &map->tree[o.fam];
+	uint8_t key[16];
+	uint32_t outer, enclosing, i, first, count;
+
+	if ((net->family != AF_INET && net->family != AF_INET6) || len > ipaddr_bits(net))
+		return 0;
+	o.len = len;
+	key_mask(key, net->bytes, len);
+	outer = 0;
+	if (len >= TOP_BITS && t->top)
+		outer = covering(map, t->top[top_index(key)], key, len);
+	if (outer == 0)
+		outer = covering(map, t->shortroot, key, len);
+	if (outer != 0)
+		overlap_emit(&o, outer, key, len);
+	if (len < TOP_BITS)
+		overlap_walk(&o, overlap_subtree(map, t->shortroot, key, len), outer);
+	if (t->top == NULL)
+		return o.parts;
+	/* the tries picked by the first TOP_BITS bits that lie inside the network */
+	first = top_index(key);
+	count = len >= TOP_BITS ? 1 : (uint32_t)1 << (TOP_BITS - len);
+	for (i = first; i < first + count; i++) {
+		uint8_t at[16];
+
+		if (t->top[i] == 0)
+			continue;
+		memcpy(at, key, 16);
+		at[0] = (uint8_t)(i >> 8);
+		at[1] = (uint8_t)i;
+		enclosing = len >= TOP_BITS ? outer : trie_best(map, t->shortroot, at, TOP_BITS);
+		overlap_walk(&o, len >= TOP_BITS ? overlap_subtree(map, t->top[i], key, len) : t->top[i],
+		    enclosing ? enclosing : outer);
+	}
+	return o.parts;
+}
+
+/* ---- adding ---- */
+
+static int
+prefix_check(const struct ipaddr *prefix, unsigned plen, uint8_t *key, char *err, size_t errlen)
+{
+	char text[IPADDR_STRLEN];
+
+	if (prefix->family != AF_INET && prefix->family != AF_INET6) {
+		err_set(err, errlen, "bad address family %d", prefix->family);
+		return -1;
+	}
+	ipaddr_format(prefix, text, sizeof(text));
+	if (plen > ipaddr_bits(prefix)) {
+		err_set(err, errlen, "bad prefix length %s/%u", text, plen);
+		return -1;
+	}
+	key_mask(key, prefix->bytes, plen);
+	if (memcmp(key, prefix->bytes, prefix->family == AF_INET6 ? 16 : 4) != 0) {
+		err_set(err, errlen, "host bits set in %s/%u", text, plen);
+		return -1;
+	}
+	return 0;
+}
+
+/* account_span - ACCOUNT trimmed; it names a notice's recipient, so no controls */
+static int
+account_span(const char *account, const char **name, size_t *len, char *err, size_t errlen)
+{
+	const char *p = account ? account : "", *end;
+	char q[80];
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	end = p + strlen(p);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*name = p;
+	*len = (size_t)(end - p);
+	if (*len == 0) {
+		err_set(err, errlen, "empty account name");
+		return -1;
+	}
+	for (; p < end; p++) {
+		if ((unsigned char)*p < ' ' || *p == 0x7f) {
+			err_set(err, errlen, "control character in account name \"%s\"",
+			    err_quote(*name, *len, q, sizeof(q)));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+conflict(const struct ipaddr *prefix, unsigned plen, const struct account *owner,
+    char *err, size_t errlen)
+{
+	char text[IPADDR_STRLEN], q[80];
+
+	ipaddr_format(prefix, text, sizeof(text));
+	err_set(err, errlen, "prefix %s/%u already belongs to account \"%s\"", text, plen,
+	    err_quote(owner->name, strlen(owner->name), q, sizeof(q)));
+	return -1;
+}
+
+int
+prefixmap_add(struct prefixmap *map, const struct ipaddr *prefix, unsigned plen,
+    const char *account, const char *emails, char *err, size_t errlen)
+{
+	int fam = prefix->family == AF_INET6;
+	const char *name;
+	size_t len;
+	uint8_t key[16];
+	uint32_t n;
+
+	if (prefix_check(prefix, plen, key, err, errlen) != 0 ||
+	    account_span(account, &name, &len, err, errlen) != 0 ||
+	    emails_check(emails ? emails : "", err, errlen) != 0)
+		return -1;
+	n = trie_find_exact(map, fam, key, plen);
+	if (n != 0 && map->nodes[n].acct != 0) {
+		struct account *owner = acct_at(map, map->nodes[n].acct - 1);
+
+		if (!name_equal(owner->name, name, len))
+			return conflict(prefix, plen, owner, err, errlen);
+		emails_merge(map, owner, emails);
+		return 0;
+	}
+	if (map->nnodes > UINT32_MAX - 4 || map->naccounts >= UINT32_MAX / 4) {
+		err_set(err, errlen, "too many prefixes");
+		return -1;
+	}
+	n = acct_intern(map, name, len);
+	emails_merge(map, acct_at(map, n), emails);
+	trie_insert(map, fam, key, plen, n + 1);
+	map->nprefixes++;
+	return 0;
+}
+
+/* ---- CSV loading ---- */
+
+enum { COL_PREFIX, COL_ACCOUNT, COL_EMAIL, NCOLS };
+
+static const char *const col_names[NCOLS] = { "prefix", "account", "email" };
+
+struct loader {
+	struct prefixmap *map;
+	const char *path;
+	char *err;
+	size_t errlen;
+	struct csv_parser parser;
+	unsigned long line;	/* physical line being fed to libcsv */
+	unsigned long row_nl;	/* newlines inside the current record's fields */
+	size_t nfields;		/* fields of the current record so far */
+	int nonblank;		/* current record has a non-space character */
+	int comment;		/* current record's first field starts with '#' */
+	int have_header;
+	long col[NCOLS];	/* field index of each wanted column */
+	struct buf val[NCOLS];	/* the current record's wanted values */
+	char **hdr;		/* header fields, until the header record ends */
+	size_t nhdr;
+	int failed;
+};
+
+/* libcsv grows its field buffer through this; refusing makes csv_parse fail */
+static void *
+capped_realloc(void *ptr, size_t size)
+{
+	return size > FIELD_MAX ? NULL : realloc(ptr, size);
+}
+
+/* note_field_text - newlines for the line count; blank and comment records */
+static void
+note_field_text(struct loader *ld, const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		ld->row_nl++;
+		p++;
+	}
+	for (p = s; p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'); p++)
+		;
+	if (p < end) {
+		if (ld->nfields == 0 && *p == '#')
+			ld->comment = 1;
+		ld->nonblank = 1;
+	}
+}
+
+static void
+on_field(void *data, size_t len, void *ctx)
+{
+	struct loader *ld = ctx;
+	const char *s = data ? data : "";
+	int k;
+
+	if (ld->failed)
+		return;
+	if (data == NULL)
+		len = 0;
+	note_field_text(ld, s, len);
+	if (!ld->have_header) {
+		ld->hdr = xreallocarray(ld->hdr, ld->nhdr + 1, sizeof(char *));
+		ld->hdr[ld->nhdr++] = xstrndup(s, len);
+	} else {
+		for (k = 0; k < NCOLS; k++) {
+			if (ld->col[k] == (long)ld->nfields) {
+				buf_reset(&ld->val[k]);
+				buf_append(&ld->val[k], s, len);
+			}
+		}
+	}
+	ld->nfields++;
+}
+
+static int
+load_error(struct loader *ld, unsigned long line, const char *msg)
+{
+	err_set(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
+	ld->failed = 1;
+	return -1;
+}
+
+static int
+take_header(struct loader *ld, unsigned long line)
+{
+	char msg[128];
+	size_t i;
+	int k;
+
+	for (k = 0; k < NCOLS; k++)
+		ld->col[k] = -1;
+	for (i = 0; i < ld->nhdr; i++) {
+		const char *name = ascii_trim(ld->hdr[i]);
+
+		for (k = 0; k < NCOLS; k++) {
+			if (ascii_strcasecmp(name, col_names[k]) != 0)
+				continue;
+			if (ld->col[k] >= 0) {
+				snprintf(msg, sizeof(msg), "duplicate column \"%s\"", col_names[k]);
+				return load_error(ld, line, msg);
+			}
+			ld->col[k] = (long)i;
+		}
+	}
+	for (k = 0; k < NCOLS; k++) {
+		if (ld->col[k] < 0) {
+			snprintf(msg, sizeof(msg), "missing column \"%s\"", col_names[k]);
+			return load_error(ld, line, msg);
+		}
+	}
+	ld->have_header = 1;
+	return 0;
+}
+
+static int
+take_row(struct loader *ld, unsigned long line)
+{
+	char msg[512], q[80];
+	struct ipaddr prefix;
+	unsigned plen;
+	char *text;
+	int k;
+
+	for (k = 0; k < NCOLS; k++) {
+		if ((size_t)ld->col[k] >= ld->nfields) {
+			snprintf(msg, sizeof(msg), "no \"%s\" field (%zu fields)",
+			    col_names[k], ld->nfields);
+			return load_error(ld, line, msg);
+		}
+	}
+	text = ascii_trim(ld->val[COL_PREFIX].data);
+	if (ipaddr_parse_prefix(text, &prefix, &plen) != 0) {
+		snprintf(msg, sizeof(msg), "bad prefix \"%s\"", err_quote(text, strlen(text), q, sizeof(q)));
+		return load_error(ld, line, msg);
+	}
+	if (prefixmap_add(ld->map, &prefix, plen, ld->val[COL_ACCOUNT].data,
+	    ld->val[COL_EMAIL].data, msg, sizeof(msg)) != 0)
+		return load_error(ld, line, msg);
+	return 0;
+}
+
+static void
+row_reset(struct loader *ld)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < ld->nhdr && !ld->have_header; i++)
+		free(ld->hdr[i]);
+	if (!ld->have_header)
+		ld->nhdr = 0;
+	for (k = 0; k < NCOLS; k++)
+		buf_reset(&ld->val[k]);
+	ld->nfields = 0;
+	ld->row_nl = 0;
+	ld->nonblank = ld->comment = 0;
+}
+
+static void
+on_row(int c, void *ctx)
+{
+	struct loader *ld = ctx;
+	unsigned long line = ld->line - ld->row_nl;
+
+	(void)c;
+	if (!ld->failed && ld->nonblank && !ld->comment) {
+		if (!ld->have_header)
+			take_header(ld, line);
+		else
+			take_row(ld, line);
+	}
+	row_reset(ld);
+}
+
+static int
+parse_error(struct loader *ld)
+{
+	int code = csv_error(&ld->parser);
+
+	if (code == CSV_ETOOBIG || code == CSV_ENOMEM)
+		return load_error(ld, ld->line, "field too long (unbalanced quote?)");
+	return load_error(ld, ld->line, csv_strerror(code));
+}
+
+/* feed - hand DATA to libcsv one line at a time, so we know the line number */
+static int
+feed(struct loader *ld, const char *data, size_t len)
+{
+	const char *nl;
+	size_t seg;
+
+	while (len > 0 && !ld->failed) {
+		nl = memchr(data, '\n', len);
+		seg = nl ? (size_t)(nl - data) + 1 : len;
+		if (csv_parse(&ld->parser, data, seg, on_field, on_row, ld) != seg)
+			return parse_error(ld);
+		if (nl)
+			ld->line++;
+		data += seg;
+		len -= seg;
+	}
+	return ld->failed ? -1 : 0;
+}
+
+static int
+read_all(struct loader *ld, FILE *f)
+{
+	char *chunk = xmalloc(READ_CHUNK);
+	size_t n, skip;
+	int first = 1, rc = 0;
+
+	while (rc == 0 && (n = fread(chunk, 1, READ_CHUNK, f)) > 0) {
+		skip = first && n >= 3 && memcmp(chunk, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+		first = 0;
+		rc = feed(ld, chunk + skip, n - skip);
+	}
+	free(chunk);
+	if (rc == 0 && ferror(f)) {
+		err_set(ld->err, ld->errlen, "%s: read error: %s", ld->path, strerror(errno));
+		return -1;
+	}
+	if (rc == 0 && csv_fini(&ld->parser, on_field, on_row, ld) != 0)
+		return parse_error(ld);
+	return rc != 0 || ld->failed ? -1 : 0;
+}
+
+int
+prefixmap_load(struct prefixmap *map, const char *path, char *err, size_t errlen)
+{
+	struct loader ld;
+	FILE *f;
+	size_t i;
+	int rc, k;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		err_set(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	memset(&ld, 0, sizeof(ld));
+	ld.map = map;
+	ld.path = path;
+	ld.err = err;
+	ld.errlen = errlen;
+	ld.line = 1;
+	if (csv_init(&ld.parser, 0) != 0)
+		abort();	/* only fails on bad options */
+	csv_set_realloc_func(&ld.parser, capped_realloc);
+	rc = read_all(&ld, f);
+	if (rc == 0 && !ld.have_header)
+		rc = load_error(&ld, ld.line, "no header line (prefix,account,email)");
+	csv_free(&ld.parser);
+	fclose(f);
+	for (i = 0; i < ld.nhdr; i++)
+		free(ld.hdr[i]);
+	free(ld.hdr);
+	for (k = 0; k < NCOLS; k++)
+		buf_free(&ld.val[k]);
+	return rc;
+}

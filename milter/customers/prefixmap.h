@@ -1,0 +1,70 @@
+/*
+ * prefixmap - longest-prefix map from IPv4/IPv6 addresses to customer accounts
+ *
+ * Loads the CustomerMap CSV (header names prefix, account, email; other
+ * columns ignored; emails separated by ';') into a path-compressed binary
+ * trie, one per address family. The most specific prefix wins: a /29 inside
+ * a customer's /24 belongs to the /29's owner. Holds 1M prefixes.
+ *
+ * A loaded map is immutable; lookups need no locking. A reload builds a new
+ * map and swaps it in.
+ *
+ * Owns: the trie nodes and the account table.
+ */
+#ifndef SM_PREFIXMAP_H
+#define SM_PREFIXMAP_H
+
+#include <stddef.h>
+#include "base/ipaddr.h"
+
+struct account {
+	char *name;		/* account name as in the map */
+	char **emails;		/* validated addr-specs, deduplicated */
+	size_t nemails;
+};
+
+struct prefixmap;
+
+struct prefixmap *prefixmap_new(void);
+void prefixmap_free(struct prefixmap *map);
+
+/*
+ * prefixmap_add - map PREFIX/PLEN to ACCOUNT, whose notice goes to EMAILS
+ * (';'-separated). Rows for the same account share one struct account and the
+ * union of their addresses. Returns 0, or -1 with a message in ERR: bad
+ * address, the same prefix given to two different accounts.
+ */
+int prefixmap_add(struct prefixmap *map, const struct ipaddr *prefix, unsigned plen,
+    const char *account, const char *emails, char *err, size_t errlen);
+
+/*
+ * prefixmap_load - add every row of the CSV file PATH. Errors name the file
+ * and line ("customers.csv:12: bad prefix \"10.0.0.1/33\"").
+ */
+int prefixmap_load(struct prefixmap *map, const char *path, char *err, size_t errlen);
+
+/* prefixmap_lookup - account owning ADDR, or NULL; the most specific prefix wins */
+const struct account *prefixmap_lookup(const struct prefixmap *map, const struct ipaddr *addr);
+
+/* called once per part of a listed network that belongs to ACCOUNT */
+typedef void (*prefixmap_part_fn)(void *ctx, const struct account *account, const struct ipaddr *part,
+    unsigned part_len);
+
+/*
+ * prefixmap_overlaps - every customer whose prefix overlaps the network
+ * NET/LEN: the owner of the longest prefix holding the whole network (its
+ * part is the network itself), then each prefix inside the network (its part
+ * is that prefix), in no particular order. A prefix inside another one of the same
+ * account is not reported again. Returns the number of parts.
+ *
+ * The cost is a walk of the trie below the network: it grows with the
+ * customer prefixes inside the network, never with its size, so a /8 costs
+ * what the prefixes under it cost, not 16 million lookups.
+ */
+size_t prefixmap_overlaps(const struct prefixmap *map, const struct ipaddr *net, unsigned len,
+    prefixmap_part_fn fn, void *ctx);
+
+size_t prefixmap_prefix_count(const struct prefixmap *map);
+size_t prefixmap_account_count(const struct prefixmap *map);
+
+#endif

@@ -1,0 +1,1233 @@
+/*
+ * pipeline - a mail in, a verdict, per-customer notices and the unmatched out
+ *
+ * See pipeline.h. The MIME walk calls back into this file; each leaf part is
+ * one of: a plain CSV (streamed straight into csvreport), a zipped CSV
+ * (spooled to an unlinked temp file, read back through ziparchive), a text
+ * part (scanned for a download link) or anything else (ignored unread).
+ */
+#include "pipeline/pipeline.h"
+#include "report/catalogue.h"
+#include "config/config.h"
+#include "report/csvreport.h"
+#include "trust/dkimverify.h"
+#include "report/findings.h"
+#include "notice/mailheader.h"
+#include "report/mime.h"
+#include "notice/notice.h"
+#include "store/outbox.h"
+#include "customers/prefixmap.h"
+#include "trust/recognise.h"
+#include "base/regex.h"
+#include "store/state.h"
+#include "store/db.h"
+#include "store/store.h"
+#include "notice/template.h"
+#include "base/util.h"
+#include "report/ziparchive.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TEXT_SCAN_MAX (64 * 1024)	/* text parts kept for the link scan */
+
+enum part_kind { PART_NONE, PART_CSV, PART_ZIP, PART_TEXT };
+
+struct pipeline {
+	const struct config *cfg;
+	const struct prefixmap *map;
+	struct store *store;		/* history and/or outbox, or NULL */
+	int queue_notices;		/* the milter: notices go to the outbox and count as notified */
+	char *queue_id;			/* the MTA's, for the outbox */
+	int store_failed;		/* finish failed at the store (not a template, not a spool) */
+	pipeline_notice_fn sink;	/* each notice as it is made, or NULL */
+	void *sink_ctx;
+	const struct template_set *templates;	/* the caller's parsed set, or own_templates */
+	struct template_set *own_templates;	/* read at the first notice when none was given */
+	struct mime_parser *mime;
+	struct recognise rc;
+	struct dkim_check *dkim;	/* VerifyDKIM yes: our own verification of this message */
+	struct dkim_keys *own_keys;	/* ... its key source, when the config opened none (tests) */
+	int key_unavailable;		/* a report whose DKIM key lookup failed: retry later */
+	int headers_done;
+	int processing;			/* an authenticated report: read attachments */
+	char reason[512];
+	char *message_id;
+	char *subject;
+	time_t now;
+	uint64_t digest[2];		/* of every byte fed, for reports without Message-ID */
+	char internal_error[512];	/* set: finish fails, the MTA must retry */
+
+	enum part_kind part;
+	char *part_name;
+	struct report_file *rf;		/* the CSV being read */
+	struct csvreport *csv;
+	unsigned long long csv_bytes;
+	int spool_fd;
+	unsigned long long spool_bytes;
+	int spool_overflow;
+	struct buf text;
+
+	struct report_output *reports;
+	size_t nreports;
+};
+
+/* --- report types -------------------------------------------------------- */
+
+/* type_from_capture - a subject capture made safe to use as a type name */
+static char *
+type_from_capture(const char *capture)
+{
+	char *t = xstrdup(capture), *c;
+
+	for (c = t; *c; c++) {
+		if (*c >= 'A' && *c <= 'Z')
+			*c += 'a' - 'A';
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+			break;
+	}
+	*c = '\0';
+	if (*t == '\0' || strlen(t) > 64) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static char *
+type_from_subject(const struct pipeline *p)
+{
+	const struct config *cfg = p->cfg;
+	char *capture, *type;
+	size_t i;
+
+	for (i = 0; p->subject && i < cfg->nsubject_rules; i++) {
+		if (regex_match(cfg->subject_rules[i].re, p->subject, &capture) != 1)
+			continue;
+		if (strcmp(cfg->subject_rules[i].type, "$1") != 0)
+			type = xstrdup(cfg->subject_rules[i].type);
+		else
+			type = capture ? type_from_capture(capture) : NULL;
+		free(capture);
+		if (type)
+			return type;
+	}
+	return xstrdup("unknown");
+}
+
+/* report_file_for - a new report file named NAME, typed by its name, the
+ * attachment's name, or the subject, in that order */
+static struct report_file *
+report_file_for(struct pipeline *p, const char *name, const char *outer)
+{
+	struct report_file *rf;
+	char *date = NULL, *type = NULL, *id = NULL, *clean;
+
+	if (report_name_parse(name, &date, &type, &id) != 0 &&
+	    (outer == NULL || report_name_parse(outer, &date, &type, &id) != 0))
+		type = type_from_subject(p);
+	/* the name reaches logs, terminals and notices: no control characters */
+	clean = text_clean(name, 255);
+	rf = report_file_new(clean, type, date, id);
+	report_file_set_entry(rf, catalogue_lookup(p->cfg->catalogue, type));
+	free(clean);
+	free(date);
+	free(type);
+	free(id);
+	p->reports = xreallocarray(p->reports, p->nreports + 1, sizeof(*p->reports));
+	memset(&p->reports[p->nreports], 0, sizeof(*p->reports));
+	p->reports[p->nreports++].rf = rf;
+	return rf;
+}
+
+/* --- CSV files ----------------------------------------------------------- */
+
+static int
+on_row(void *ctx, const struct csvreport_row *row)
+{
+	struct pipeline *p = ctx;
+
+	if (p->rf->rows >= p->cfg->max_rows) {
+		report_file_set_error(p->rf, "more rows than MaxRows; file not used");
+		return 1;
+	}
+	return report_file_add_row(p->rf, p->map, row) < 0;
+}
+
+static void
+csv_begin(struct pipeline *p, const char *name, const char *outer)
+{
+	p->rf = report_file_for(p, name, outer);
+	p->csv = csvreport_new(on_row, p);
+	p->csv_bytes = 0;
+}
+
+static int
+csv_data(struct pipeline *p, const char *data, size_t len)
+{
+	char err[256];
+
+	if (p->csv == NULL || p->rf->error)
+		return 1;
+	p->csv_bytes += len;
+	if (p->csv_bytes > p->cfg->max_csv_size) {
+		report_file_set_error(p->rf, "CSV larger than MaxCSVSize; file not used");
+		return 1;
+	}
+	if (csvreport_feed(p->csv, data, len, err, sizeof(err)) != 0) {
+		report_file_set_error(p->rf, err);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+csv_end(struct pipeline *p, const char *error)
+{
+	char err[256];
+
+	if (p->csv == NULL)
+		return;
+	if (error)
+		report_file_set_error(p->rf, error);
+	if (p->rf->error == NULL && csvreport_finish(p->csv, err, sizeof(err)) != 0)
+		report_file_set_error(p->rf, err);
+	if (p->rf->error == NULL && !csvreport_has_header(p->csv))
+		report_file_set_error(p->rf, "empty CSV: no header line");
+	csvreport_free(p->csv);
+	p->csv = NULL;
+	report_file_close(p->rf);
+	p->rf = NULL;
+}
+
+/* --- zip attachments ----------------------------------------------------- */
+
+static void
+zip_member_begin(void *ctx, const char *name)
+{
+	struct pipeline *p = ctx;
+	char *outer = xstrndup(p->part_name, strlen(p->part_name) - 4);	/* without ".zip" */
+
+	csv_begin(p, name, outer);
+	free(outer);
+}
+
+static int
+zip_member_data(void *ctx, const char *data, size_t len)
+{
+	return csv_data(ctx, data, len);
+}
+
+static void
+zip_member_end(void *ctx, const char *error)
+{
+	csv_end(ctx, error);
+}
+
+static const struct zip_callbacks zip_cb = { zip_member_begin, zip_member_data, zip_member_end };
+
+static int
+spool_open(struct pipeline *p)
+{
+	struct buf path = BUF_INIT;
+
+	buf_printf(&path, "%s/shadowmilter.XXXXXX", p->cfg->tmp_dir);
+	p->spool_fd = mkstemp(path.data);
+	if (p->spool_fd < 0) {
+		snprintf(p->internal_error, sizeof(p->internal_error), "cannot create spool file in %s: %s",
+		    p->cfg->tmp_dir, strerror(errno));
+		buf_free(&path);
+		return -1;
+	}
+	unlink(path.data);	/* gone when closed, whatever happens to us */
+	buf_free(&path);
+	p->spool_bytes = 0;
+	p->spool_overflow = 0;
+	return 0;
+}
+
+static void
+spool_data(struct pipeline *p, const char *data, size_t len)
+{
+	ssize_t n;
+
+	if (p->spool_fd < 0 || p->spool_overflow)
+		return;
+	if ((p->spool_bytes += len) > p->cfg->max_attachment_size) {
+		p->spool_overflow = 1;
+		return;
+	}
+	while (len > 0) {
+		if ((n = write(p->spool_fd, data, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(p->internal_error, sizeof(p->internal_error), "cannot write spool file: %s",
+			    strerror(errno));
+			close(p->spool_fd);
+			p->spool_fd = -1;
+			return;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+/* spool_finish - read the spooled zip; damage is the report's, not ours */
+static void
+spool_finish(struct pipeline *p)
+{
+	size_t first = p->nreports, i;
+	char err[256];
+	int n;
+
+	if (p->spool_fd < 0)
+		return;
+	if (p->spool_overflow)
+		report_file_set_error(report_file_for(p, p->part_name, NULL),
+		    "attachment larger than MaxAttachmentSize; not read");
+	else if ((n = zip_read_csv_members(p->spool_fd, p->cfg->max_csv_size, &zip_cb, p, err,
+	    sizeof(err))) <= 0) {
+		if (n == 0)
+			snprintf(err, sizeof(err), "zip holds no .csv file");
+		if (p->nreports == first)
+			report_file_for(p, p->part_name, NULL);
+		for (i = first; i < p->nreports; i++)	/* a damaged zip taints all it held */
+			report_file_set_error(p->reports[i].rf, err);
+	}
+	close(p->spool_fd);
+	p->spool_fd = -1;
+}
+
+/* --- text parts: the download link --------------------------------------- */
+
+static void
+scan_for_link(struct pipeline *p, char **link)
+{
+	static const char *const prefixes[] = { "https://dl.shadowserver.org/", "http://dl.shadowserver.org/" };
+	const char *s = buf_cstr(&p->text), *hit;
+	size_t i, len;
+
+	for (i = 0; i < 2 && *link == NULL; i++) {
+		if ((hit = strstr(s, prefixes[i])) == NULL)
+			continue;
+		len = strcspn(hit, " \t\r\n\"'<>()[]");
+		char *raw = xstrndup(hit, len > 512 ? 512 : len);
+
+		*link = text_clean(raw, 512);
+		free(raw);
+	}
+}
+
+/* --- the MIME walk ------------------------------------------------------- */
+
+static void
+on_header(void *ctx, const char *name, const char *value)
+{
+	struct pipeline *p = ctx;
+
+	recognise_header(&p->rc, name, value);
+	if (!ascii_strcasecmp(name, "Message-ID") && p->message_id == NULL)
+		p->message_id = text_clean(value, 250);
+	else if (!ascii_strcasecmp(name, "Subject") && p->subject == NULL) {
+		char *decoded = mime_decode_words(value);
+
+		p->subject = text_clean(decoded, 500);
+		free(decoded);
+	}
+}
+
+static void
+on_headers_done(void *ctx)
+{
+	struct pipeline *p = ctx;
+	struct dkim_verdict v;
+
+	p->headers_done = 1;
+	/* keys are fetched and header hashes checked by now: a bad or missing
+	 * signature skips the body; a good one is settled at the end */
+	if (p->dkim && dkim_check_headers(p->dkim, &v))
+		recognise_dkim(&p->rc, &v);
+	p->processing = recognise_verdict(&p->rc, p->reason, sizeof(p->reason)) == 1;
+}
+
+static enum part_kind
+classify_part(const struct mime_part *part)
+{
+	if (part->filename && has_suffix(part->filename, ".csv"))
+		return PART_CSV;
+	if (part->filename && has_suffix(part->filename, ".csv.zip"))
+		return PART_ZIP;
+	if (part->filename == NULL && (!strcmp(part->content_type, "text/plain") ||
+	    !strcmp(part->content_type, "text/html")))
+		return PART_TEXT;
+	return PART_NONE;
+}
+
+static int
+on_part_begin(void *ctx, const struct mime_part *part)
+{
+	struct pipeline *p = ctx;
+
+	if (!p->processing || p->internal_error[0])
+		return 0;
+	p->part = classify_part(part);
+	free(p->part_name);
+	p->part_name = xstrdup(part->filename ? part->filename : "");
+	if (p->part == PART_CSV)
+		csv_begin(p, p->part_name, NULL);
+	else if (p->part == PART_ZIP && spool_open(p) != 0)
+		p->part = PART_NONE;
+	return p->part != PART_NONE;
+}
+
+static void
+on_part_data(void *ctx, const char *data, size_t len)
+{
+	struct pipeline *p = ctx;
+
+	switch (p->part) {
+	case PART_CSV:
+		csv_data(p, data, len);
+		break;
+	case PART_ZIP:
+		spool_data(p, data, len);
+		break;
+	case PART_TEXT:
+		if (p->text.len < TEXT_SCAN_MAX)
+			buf_append(&p->text, data, len < TEXT_SCAN_MAX ? len : TEXT_SCAN_MAX);
+		break;
+	case PART_NONE:
+		break;
+	}
+}
+
+static void
+on_part_end(void *ctx)
+{
+	struct pipeline *p = ctx;
+
+	if (p->part == PART_CSV)
+		csv_end(p, NULL);
+	else if (p->part == PART_ZIP)
+		spool_finish(p);
+	else if (p->part == PART_TEXT)
+		buf_append(&p->text, " ", 1);	/* keep parts apart for the scan */
+	p->part = PART_NONE;
+}
+
+static const struct mime_callbacks mime_cb = {
+	on_header, on_headers_done, on_part_begin, on_part_data, on_part_end,
+};
+
+/* --- the public face ----------------------------------------------------- */
+
+/* dkim_begin - our own verification runs alongside the MIME walk from the first byte */
+static void
+dkim_begin(struct pipeline *p)
+{
+	const struct dkim_keys *keys = p->cfg->dkim_keys;
+	char err[400];
+
+	if (keys == NULL &&
+	    (keys = p->own_keys = dkim_keys_new(p->cfg->test_public_keys, p->cfg->dns_timeout, err, sizeof(err))) == NULL) {
+		snprintf(p->internal_error, sizeof(p->internal_error), "DKIM verification cannot start: %s", err);
+		return;
+	}
+	p->dkim = dkim_check_new(keys, p->cfg->report_dkim_domain, "shadowmilter");
+}
+
+struct pipeline *
+pipeline_new(const struct config *cfg, const struct prefixmap *map)
+{
+	struct pipeline *p = xcalloc(1, sizeof(*p));
+
+	p->cfg = cfg;
+	p->map = map;
+	p->spool_fd = -1;
+	p->now = time(NULL);
+	p->digest[0] = 1469598103934665603ULL;
+	p->digest[1] = 0x6c62272e07bb0142ULL;
+	recognise_init(&p->rc, cfg);
+	p->mime = mime_parser_new(&mime_cb, p);
+	if (cfg->verify_dkim)
+		dkim_begin(p);
+	return p;
+}
+
+void
+pipeline_set_envelope_sender(struct pipeline *p, const char *sender)
+{
+	recognise_envelope_sender(&p->rc, sender);
+}
+
+void
+pipeline_set_now(struct pipeline *p, time_t now)
+{
+	p->now = now;
+}
+
+void
+pipeline_set_templates(struct pipeline *p, const struct template_set *set)
+{
+	p->templates = set;
+}
+
+void
+pipeline_set_store(struct pipeline *p, struct store *st, int queue_notices)
+{
+	p->store = st;
+	p->queue_notices = queue_notices;
+}
+
+void
+pipeline_set_notice_sink(struct pipeline *p, pipeline_notice_fn fn, void *ctx)
+{
+	p->sink = fn;
+	p->sink_ctx = ctx;
+}
+
+/* keeps_notices - the result holds the notices, unless they went to a sink
+ * or to the outbox as they were made: then memory stays flat however many
+ * customers a report names */
+static int
+keeps_notices(const struct pipeline *p)
+{
+	return p->sink == NULL && !(p->queue_notices && p->store && store_has_outbox(p->store));
+}
+
+void
+pipeline_set_queue_id(struct pipeline *p, const char *queue_id)
+{
+	free(p->queue_id);
+	p->queue_id = queue_id ? xstrdup(queue_id) : NULL;
+}
+
+void
+pipeline_feed(struct pipeline *p, const char *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		p->digest[0] = (p->digest[0] ^ (unsigned char)data[i]) * 1099511628211ULL;
+		p->digest[1] = (p->digest[1] ^ (unsigned char)data[i]) * 0x100000001b3ULL + (p->digest[0] >> 31);
+	}
+	if (p->dkim)	/* first: its verdict on the headers is in when the MIME walk ends them */
+		dkim_check_feed(p->dkim, data, len);
+	mime_parser_feed(p->mime, data, len);
+}
+
+int
+pipeline_store_failed(const struct pipeline *p)
+{
+	return p->store_failed;
+}
+
+int
+pipeline_wants_body(const struct pipeline *p)
+{
+	return p->processing;
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	mime_parser_free(p->mime);
+	recognise_free(&p->rc);
+	template_set_free(p->own_templates);
+	dkim_check_free(p->dkim);
+	dkim_keys_free(p->own_keys);
+	if (p->csv)
+		csvreport_free(p->csv);
+	if (p->spool_fd >= 0)
+		close(p->spool_fd);
+	for (i = 0; i < p->nreports; i++)	/* results not handed over */
+		report_file_free(p->reports[i].rf);
+	free(p->reports);
+	free(p->part_name);
+	free(p->queue_id);
+	free(p->message_id);
+	free(p->subject);
+	buf_free(&p->text);
+	free(p);
+}
+
+/* informational - the type's notices are informational (notice_needs_action) */
+static int
+informational(const struct config *cfg, const char *type)
+{
+	return !notice_needs_action(cfg, catalogue_lookup(cfg->catalogue, type));
+}
+
+/*
+ * history_name - what names report file I in the history: its name, and "#N"
+ * after a name the mail gives twice (each file is its own stream)
+ */
+static char *
+history_name(const struct pipeline_result *r, size_t i)
+{
+	const struct report_file *rf = r->reports[i].rf;
+	size_t j, same_name = 0;
+	struct buf b = BUF_INIT;
+
+	for (j = 0; j < i; j++)
+		same_name += strcmp(r->reports[j].rf->file, rf->file) == 0;
+	buf_puts(&b, rf->file);
+	if (same_name)
+		buf_printf(&b, "#%zu", same_name + 1);
+	return buf_steal(&b);
+}
+
+/* --- several files of one type: one notice per account ------------------- */
+
+struct merge_part {			/* one account's group in one file */
+	const struct account *account;
+	size_t file, group;
+};
+
+static int
+part_order(const void *a, const void *b)
+{
+	const struct merge_part *x = a, *y = b;
+	int c = strcmp(x->account->name, y->account->name);
+
+	if (c)
+		return c;
+	return x->file < y->file ? -1 : x->file > y->file;
+}
+
+struct merge_item {			/* a finding with what the history said of it */
+	struct finding *f;
+	struct state_finding h;
+};
+
+/* the group's order; the same finding in two files: the earliest detection first */
+static int
+item_order(const void *a, const void *b)
+{
+	const struct finding *fa = ((const struct merge_item *)a)->f, *fb = ((const struct merge_item *)b)->f;
+	int c = finding_compare(fa, fb);
+
+	if (c)
+		return c;
+	return fa->detected < fb->detected ? -1 : fa->detected > fb->detected;
+}
+
+/*
+ * merged_group - the account's groups in PARTS[0..N) as one into G, findings
+ * sorted, each once; G's findings go to DST and their history to HDST (room
+ * for all of the parts'). A
+ * finding of another file is adopted by INTO, so that the template reads its
+ * values through INTO's columns.
+ */
+static void
+merged_group(struct pipeline_result *r, struct report_file *into, const struct merge_part *parts, size_t n,
+    struct finding **dst, struct state_finding *hdst, struct notice_group *g, struct state_group *h)
+{
+	struct merge_item *items;
+	size_t i, j, total = 0, k = 0;
+
+	for (i = 0; i < n; i++)
+		total += r->reports[parts[i].file].rf->groups[parts[i].group].nfindings;
+	items = xcalloc(total + 1, sizeof(*items));
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < n; i++) {
+		const struct report_output *o = &r->reports[parts[i].file];
+		const struct notice_group *pg = &o->rf->groups[parts[i].group];
+		const struct state_group *ph = o->history ? &o->history->groups[parts[i].group] : NULL;
+
+		for (j = 0; j < pg->nfindings; j++, k++) {
+			items[k].f = o->rf == into ? pg->findings[j] : report_file_adopt(into, o->rf, pg->findings[j]);
+			if (ph)
+				items[k].h = ph->findings[j];
+		}
+		if (ph == NULL || ph->notify)
+			h->notify = 1;
+		if (ph && *ph->reference && !*h->reference)
+			snprintf(h->reference, sizeof(h->reference), "%s", ph->reference);
+	}
+	qsort(items, total, sizeof(*items), item_order);
+	g->account = parts[0].account;
+	g->findings = dst;
+	h->findings = hdst;
+	for (i = 0, g->nfindings = 0; i < total; i++) {
+		if (g->nfindings > 0 && finding_compare(items[i].f, g->findings[g->nfindings - 1]) == 0)
+			continue;	/* in two files: the earliest detection is kept */
+		h->findings[g->nfindings] = items[i].h;
+		g->findings[g->nfindings++] = items[i].f;
+	}
+	free(items);
+}
+
+/* same_type - report I is a readable file of report FIRST's type (and as
+ * much history), not yet merged into another */
+static int
+same_type(const struct pipeline_result *r, size_t first, size_t i)
+{
+	const struct report_output *o = &r->reports[i], *into = &r->reports[first];
+
+	return !o->rf->error && !o->merged_into && strcmp(o->rf->type, into->rf->type) == 0 &&
+	    (o->history == NULL) == (into->history == NULL);
+}
+
+/*
+ * merge_same_type - the readable files of FIRST's type in the mail: FIRST's
+ * groups become one per account over all of them, so each account gets ONE
+ * notice of the type listing every finding; the others are marked merged
+ * into FIRST and render none. The history keeps its streams per file: each
+ * was applied on its own before this. 1 when files were merged.
+ */
+static int
+merge_same_type(struct pipeline_result *r, size_t first)
+{
+	struct report_output *into = &r->reports[first];
+	struct merge_part *parts;
+	struct notice_group *groups;
+	struct finding **block, **next;
+	struct state_finding *hblock;
+	struct state_group *hist = NULL;
+	size_t i, j, n = 0, ngroups = 0, files = 0, total = 0;
+
+	for (i = first; i < r->nreports; i++)
+		files += same_type(r, first, i);
+	if (files < 2)
+		return 0;
+	for (i = first; i < r->nreports; i++) {
+		if (!same_type(r, first, i))
+			continue;
+		n += r->reports[i].rf->ngroups;
+		for (j = 0; j < r->reports[i].rf->ngroups; j++)
+			total += r->reports[i].rf->groups[j].nfindings;
+	}
+	parts = xcalloc(n + 1, sizeof(*parts));
+	for (i = first, n = 0; i < r->nreports; i++) {
+		struct report_output *o = &r->reports[i];
+
+		if (!same_type(r, first, i))
+			continue;
+		if (i != first)
+			o->merged_into = into->rf->file;
+		for (j = 0; j < o->rf->ngroups; j++)
+			parts[n++] = (struct merge_part){ o->rf->groups[j].account, i, j };
+	}
+	qsort(parts, n, sizeof(*parts), part_order);
+	groups = xcalloc(n + 1, sizeof(*groups));
+	next = block = xcalloc(total + 1, sizeof(*block));
+	hblock = xcalloc(total + 1, sizeof(*hblock));
+	if (into->history)
+		hist = xcalloc(n + 1, sizeof(*hist));
+	for (i = 0; i < n; i = j) {
+		struct state_group h;
+
+		for (j = i; j < n && parts[j].account == parts[i].account; j++)
+			;
+		merged_group(r, into->rf, parts + i, j - i, next, hblock + (next - block), &groups[ngroups], &h);
+		next += groups[ngroups].nfindings;
+		if (hist)
+			hist[ngroups] = h;
+		ngroups++;
+	}
+	free(into->rf->groups);
+	free(into->rf->grouped);
+	into->rf->groups = groups;
+	into->rf->grouped = block;
+	into->rf->ngroups = ngroups;
+	if (into->history) {
+		free(into->history->group_findings);
+		free(into->history->groups);
+		into->history->group_findings = hblock;
+		into->history->groups = hist;
+		into->history->ngroups = ngroups;
+	} else
+		free(hblock);
+	free(parts);
+	return 1;
+}
+
+/* apply_history - a readable report file into the history, if the store keeps one.
+ * An informational report type has its own RenotifyInterval, and with
+ * InfoNotices off its findings are recorded but nobody counts as notified. */
+static int
+apply_history(struct pipeline *p, struct db *db, const struct pipeline_result *r, struct report_output *out,
+    const char *file, char *err, size_t errlen)
+{
+	const struct config *cfg = p->cfg;
+	int info = informational(cfg, out->rf->type);
+	struct state_policy pol = { cfg->grace_days, info ? cfg->info_renotify_interval : cfg->renotify_interval,
+	    cfg->resolve_after_days, cfg->retain_days, p->queue_notices && (!info || cfg->info_notices) };
+	struct buf key = BUF_INIT;
+	int rc;
+
+	if (db == NULL || !store_has_history(p->store) || out->rf->error)
+		return 0;
+	buf_printf(&key, "%zu:%s|%s", strlen(r->report_ref), r->report_ref, file);
+	rc = state_apply(db, &pol, key.data, out->rf, p->now, &out->history, err, errlen);
+	buf_free(&key);
+	return rc;
+}
+
+/* templates - the set notices are rendered from: the caller's (the
+ * runtime's, parsed at start and reload), else read once for this message */
+static const struct template_set *
+templates(struct pipeline *p, char *err, size_t errlen)
+{
+	if (p->templates == NULL)
+		p->templates = p->own_templates = notice_templates_load(p->cfg, err, errlen);
+	return p->templates;
+}
+
+/* queue_notice - N into the outbox, in the report's transaction (the milter) */
+static int
+queue_notice(struct pipeline *p, struct db *db, struct pipeline_result *r, const struct notice *n, char *err,
+    size_t errlen)
+{
+	struct outbox_item it = { n->key, r->report_ref, n->report_type, n->account, n->to, n->nto, n->message,
+	    p->queue_id };
+	int added;
+
+	if (!p->queue_notices || db == NULL || !store_has_outbox(p->store))
+		return 0;
+	if (outbox_add(db, &it, p->now, &added, err, errlen) != 0) {
+		p->store_failed = 1;
+		return -1;
+	}
+	r->queued += (size_t)added;
+	return 0;
+}
+
+/* render_notices - one notice per group of a readable report file, but for
+ * groups the history holds back, and none of an informational type with
+ * InfoNotices off */
+static int
+render_notices(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
+    char *err, size_t errlen)
+{
+	struct notice_input in = { p->cfg, out->rf, NULL, r->report_ref, p->now,
+	    catalogue_lookup(p->cfg->catalogue, out->rf->type), NULL, NULL, NOTICE_FINDINGS };
+	const struct template_set *set;
+	const struct template *t;
+	size_t i;
+	int rc = 0;
+
+	if (out->rf->error || out->rf->ngroups == 0 || out->merged_into ||
+	    (!p->cfg->info_notices && informational(p->cfg, out->rf->type)))
+		return 0;
+	if ((set = templates(p, err, errlen)) == NULL ||
+	    (t = notice_template_find(set, p->cfg, out->rf->type, err, errlen)) == NULL)
+		return -1;
+	if (keeps_notices(p)) {
+		out->notices = xcalloc(out->rf->ngroups, sizeof(*out->notices));
+		out->notice_group = xcalloc(out->rf->ngroups, sizeof(*out->notice_group));
+	}
+	for (i = 0; rc == 0 && i < out->rf->ngroups; i++) {
+		const struct state_group *h = out->history ? &out->history->groups[i] : NULL;
+		struct notice n;
+
+		if (h && !h->notify)
+			continue;
+		in.group = &out->rf->groups[i];
+		in.history = h ? h->findings : NULL;
+		in.reference = h ? h->reference : NULL;
+		if ((rc = notice_build(&in, t, &n, err, errlen)) != 0)
+			break;
+		rc = queue_notice(p, db, r, &n, err, errlen);
+		if (rc == 0 && p->sink && (rc = p->sink(p->sink_ctx, r, out, i, &n)) != 0)
+			err_set(err, errlen, "the notice for %s could not be written out", n.account);
+		if (out->notices) {
+			out->notices[out->nnotices] = n;
+			out->notice_group[out->nnotices] = i;
+		} else
+			notice_free(&n);
+		out->nnotices++;
+	}
+	return rc;
+}
+
+/* a closed case's finding, rebuilt for the confirmation's template */
+struct closed_finding {
+	struct finding f;
+	struct state_finding h;
+};
+
+static int
+closed_order(const void *a, const void *b)
+{
+	return finding_compare(&((const struct closed_finding *)a)->f, &((const struct closed_finding *)b)->f);
+}
+
+/* closed_findings - C's findings owned by its account in today's customer
+ * map (sorted); *ACCOUNT is that account, NULL when none is any more */
+static struct closed_finding *
+closed_findings(const struct pipeline *p, const struct state_closed *c, const struct account **account,
+    size_t *n)
+{
+	struct closed_finding *cf = xcalloc(c->nitems + 1, sizeof(*cf));
+	size_t i;
+
+	*account = NULL;
+	*n = 0;
+	for (i = 0; i < c->nitems; i++) {
+		struct closed_finding *x = &cf[*n];
+		const struct state_item *it = &c->items[i];
+
+		/* an address, or the part of a listed network that was the account's */
+		if (ipaddr_parse_prefix(it->ip, &x->f.ip, &x->f.len) != 0 ||
+		    (x->f.account = prefixmap_lookup(p->map, &x->f.ip)) == NULL ||
+		    strcmp(x->f.account->name, c->account) != 0)
+			continue;
+		*account = x->f.account;
+		x->f.port = it->port;
+		x->f.protocol = it->protocol;
+		x->f.detected = it->last_seen;
+		x->h.first_seen = it->first_seen;
+		x->h.times_reported = it->times_reported;
+		(*n)++;
+	}
+	if (*n > 1)
+		qsort(cf, *n, sizeof(*cf), closed_order);
+	return cf;
+}
+
+/* confirm_closed - the "all fixed" notice for case C */
+static int
+confirm_closed(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
+    const struct state_closed *c, char *err, size_t errlen)
+{
+	struct report_file *rf = report_file_new("", c->report_type, "", "");
+	struct notice_group g = { NULL, NULL, 0 };
+	struct state_finding *hist;
+	struct closed_finding *cf = closed_findings(p, c, &g.account, &g.nfindings);
+	const struct template_set *set;
+	const struct template *t;
+	size_t i;
+	int rc = 0;
+
+	g.findings = xcalloc(g.nfindings + 1, sizeof(*g.findings));
+	hist = xcalloc(g.nfindings + 1, sizeof(*hist));
+	for (i = 0; i < g.nfindings; i++) {
+		g.findings[i] = &cf[i].f;
+		hist[i] = cf[i].h;
+	}
+	/* nobody to tell, or nobody was told of an informational case */
+	if (g.account != NULL && (p->cfg->info_notices || !informational(p->cfg, c->report_type))) {
+		struct notice_input in = { p->cfg, rf, &g, r->report_ref, p->now,
+		    catalogue_lookup(p->cfg->catalogue, c->report_type), hist, c->reference, NOTICE_RESOLUTION };
+
+		rc = -1;
+		if ((set = templates(p, err, errlen)) != NULL &&
+		    (t = notice_resolved_template_find(set, c->report_type, err, errlen)) != NULL) {
+			out->confirmations = xreallocarray(out->confirmations, out->nconfirmations + 1,
+			    sizeof(*out->confirmations));
+			if ((rc = notice_build(&in, t, &out->confirmations[out->nconfirmations], err, errlen)) == 0)
+				out->nconfirmations++;
+			if (rc == 0)
+				rc = queue_notice(p, db, r, &out->confirmations[out->nconfirmations - 1], err, errlen);
+		}
+	}
+	free(hist);
+	free(g.findings);
+	free(cf);
+	report_file_free(rf);
+	return rc;
+}
+
+static int
+render_confirmations(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
+    char *err, size_t errlen)
+{
+	size_t i;
+
+	if (out->history == NULL || !p->cfg->notify_resolved)
+		return 0;
+	for (i = 0; i < out->history->nclosed; i++)
+		if (confirm_closed(p, db, r, out, &out->history->closed[i], err, errlen) != 0)
+			return -1;
+	return 0;
+}
+
+/* explain - the reason line for an authenticated report */
+static void
+explain(struct pipeline_result *r)
+{
+	struct buf b = BUF_INIT;
+
+	if (r->nreports == 0 && r->link)
+		buf_printf(&b, "link only: the report data must be fetched from %s", r->link);
+	else if (r->nreports == 0)
+		buf_puts(&b, "authenticated report without a .csv or .csv.zip attachment");
+	else
+		buf_puts(&b, r->reason);
+	free(r->reason);
+	r->reason = buf_steal(&b);
+}
+
+static struct pipeline_result *
+take_result(struct pipeline *p)
+{
+	struct pipeline_result *r = xcalloc(1, sizeof(*r));
+	const struct mime_stats *st = mime_parser_stats(p->mime);
+	char ref[40];
+
+	r->report = recognise_is_report(&p->rc);
+	r->authenticated = p->processing;
+	r->reason = xstrdup(p->reason);
+	if (r->authenticated) {
+		char auth[512];
+
+		recognise_auth(&p->rc, auth, sizeof(auth));
+		r->auth = xstrdup(auth);
+	}
+	r->message_id = xstrdup(p->message_id ? p->message_id : "");
+	r->subject = xstrdup(p->subject ? p->subject : "");
+	snprintf(ref, sizeof(ref), "sha:%016llx%016llx", (unsigned long long)p->digest[0],
+	    (unsigned long long)p->digest[1]);
+	r->report_ref = xstrdup(*r->message_id ? r->message_id : ref);
+	r->reports = p->reports;
+	r->nreports = p->nreports;
+	p->reports = NULL;
+	p->nreports = 0;
+	r->bad_base64 = st->bad_base64;
+	r->truncated_parts = st->truncated_parts;
+	if (p->processing)
+		scan_for_link(p, &r->link);
+	return r;
+}
+
+/*
+ * finish_reports - history, notices and confirmations of every report file,
+ * in ONE store transaction: the history and the queued notices of a report
+ * commit together or not at all
+ */
+static int
+finish_reports(struct pipeline *p, struct pipeline_result *r, char *err, size_t errlen)
+{
+	struct db *db = NULL;
+	char *file;
+	size_t i;
+	int rc = 0;
+
+	if (p->store && r->nreports > 0 && (db = store_begin(p->store, err, errlen)) == NULL) {
+		p->store_failed = 1;
+		return -1;
+	}
+	for (i = 0; rc == 0 && i < r->nreports; i++) {	/* the history, file by file */
+		file = history_name(r, i);
+		if ((rc = apply_history(p, db, r, &r->reports[i], file, err, errlen)) != 0)
+			p->store_failed = 1;
+		free(file);
+	}
+	for (i = 0; rc == 0 && i < r->nreports; i++)	/* one notice per account and type */
+		if (merge_same_type(r, i) && r->reports[i].history &&
+		    (rc = state_notified(db, r->reports[i].rf, r->reports[i].history, err, errlen)) != 0)
+			p->store_failed = 1;	/* a merged notice counts for every file it lists */
+	for (i = 0; rc == 0 && i < r->nreports; i++)
+		rc = render_notices(p, db, r, &r->reports[i], err, errlen) != 0 ||
+		    render_confirmations(p, db, r, &r->reports[i], err, errlen) != 0 ? -1 : 0;
+	if (db && rc != 0)
+		store_abort(p->store, db);
+	else if (db && (rc = store_commit(p->store, db, err, errlen)) != 0)
+		p->store_failed = 1;
+	if (rc != 0)
+		r->queued = 0;
+	return rc;
+}
+
+/* drop_reports - what was read from a mail that turned out unauthenticated: no notice may come of it */
+static void
+drop_reports(struct pipeline *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nreports; i++)
+		report_file_free(p->reports[i].rf);
+	free(p->reports);
+	p->reports = NULL;
+	p->nreports = 0;
+}
+
+/*
+ * dkim_settle - VerifyDKIM yes, end of message: the body hash and l= are
+ * checked now, so a report read on the strength of its headers' signature
+ * may still be refused. -1: a report whose key lookup failed.
+ */
+static int
+dkim_settle(struct pipeline *p)
+{
+	struct dkim_verdict v;
+	int verdict;
+
+	if (p->dkim == NULL)
+		return 0;
+	dkim_check_finish(p->dkim, &v);
+	recognise_dkim(&p->rc, &v);
+	verdict = recognise_verdict(&p->rc, p->reason, sizeof(p->reason));
+	if (verdict != 1) {
+		drop_reports(p);
+		p->processing = 0;
+	}
+	p->key_unavailable = verdict < 0;
+	return verdict < 0 ? -1 : 0;
+}
+
+int
+pipeline_key_unavailable(const struct pipeline *p)
+{
+	return p->key_unavailable;
+}
+
+int
+pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, size_t errlen)
+{
+	struct pipeline_result *r;
+
+	*result = NULL;
+	mime_parser_finish(p->mime);
+	if (!p->headers_done)
+		on_headers_done(p);
+	if (p->csv)	/* a part the MIME walk never closed */
+		csv_end(p, "attachment cut short");
+	if (p->internal_error[0]) {
+		err_set(err, errlen, "%s", p->internal_error);
+		return -1;
+	}
+	if (dkim_settle(p) < 0) {	/* a report whose key could not be fetched */
+		err_set(err, errlen, "%s", p->reason);
+		return -1;
+	}
+	r = take_result(p);
+	if (r->authenticated)
+		explain(r);
+	if (finish_reports(p, r, err, errlen) != 0) {
+		pipeline_result_free(r);
+		return -1;
+	}
+	*result = r;
+	return 0;
+}
+
+int
+pipeline_expire(struct pipeline *p, struct pipeline_history *h, char *err, size_t errlen)
+{
+	const struct config *cfg = p->cfg;
+	struct state_policy pol = { cfg->grace_days, cfg->renotify_interval, cfg->resolve_after_days,
+	    cfg->retain_days, p->queue_notices };
+	struct pipeline_result *r = xcalloc(1, sizeof(*r));
+	struct report_output out;
+	struct db *db = NULL;
+	struct tm tm;
+	char ref[64];
+	size_t i;
+	int rc = -1;
+
+	memset(h, 0, sizeof(*h));
+	memset(&out, 0, sizeof(out));
+	gmtime_r(&p->now, &tm);
+	/* one confirmation per case, however often this runs: its key names the day */
+	snprintf(ref, sizeof(ref), "expiry:%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	r->report_ref = xstrdup(ref);
+	if (p->store == NULL || !store_has_history(p->store) || cfg->resolve_after_days == 0) {
+		rc = 0;
+		goto done;
+	}
+	if ((db = store_acquire(p->store, err, errlen)) == NULL)
+		goto done;
+	if ((rc = state_expiry_due(db, &pol, p->now, err, errlen)) <= 0) {	/* the usual round: nothing */
+		store_release(p->store, db);
+		goto done;
+	}
+	rc = -1;
+	if (db_begin(db, 1) != 0) {
+		store_error(db, err, errlen);
+		store_release(p->store, db);
+		goto done;
+	}
+	if (state_expire(db, &pol, p->now, &out.history, err, errlen) == 0 &&
+	    render_confirmations(p, db, r, &out, err, errlen) == 0)
+		rc = 0;
+	if (rc != 0)
+		store_abort(p->store, db);
+	else if ((rc = store_commit(p->store, db, err, errlen)) == 0 && out.history) {
+		h->recorded = 1;
+		h->expired = out.history->expired;
+		h->closed = out.history->nclosed;
+		h->queued = r->queued;
+	}
+done:
+	for (i = 0; i < out.nconfirmations; i++)
+		notice_free(&out.confirmations[i]);
+	free(out.confirmations);
+	state_outcome_free(out.history);
+	free(r->report_ref);
+	free(r);
+	return rc;
+}
+
+void
+pipeline_result_free(struct pipeline_result *r)
+{
+	size_t i, j;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nreports; i++) {
+		for (j = 0; r->reports[i].notices && j < r->reports[i].nnotices; j++)
+			notice_free(&r->reports[i].notices[j]);
+		free(r->reports[i].notices);
+		free(r->reports[i].notice_group);
+		for (j = 0; j < r->reports[i].nconfirmations; j++)
+			notice_free(&r->reports[i].confirmations[j]);
+		free(r->reports[i].confirmations);
+		state_outcome_free(r->reports[i].history);
+		report_file_free(r->reports[i].rf);
+	}
+	free(r->reports);
+	free(r->reason);
+	free(r->auth);
+	free(r->message_id);
+	free(r->subject);
+	free(r->report_ref);
+	free(r->link);
+	free(r);
+}
+
+void
+pipeline_counts(const struct pipeline_result *r, size_t *notices, size_t *unmatched,
+    unsigned long *skipped_rows)
+{
+	size_t i;
+
+	*notices = *unmatched = 0;
+	*skipped_rows = 0;
+	for (i = 0; i < r->nreports; i++) {
+		*notices += r->reports[i].nnotices + r->reports[i].nconfirmations;
+		*unmatched += r->reports[i].rf->nunmatched;
+		*skipped_rows += r->reports[i].rf->skipped_rows;
+	}
+}
+
+void
+pipeline_history_counts(const struct pipeline_result *r, struct pipeline_history *h)
+{
+	size_t i, j;
+
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < r->nreports; i++) {
+		const struct state_outcome *o = r->reports[i].history;
+
+		if (o == NULL)
+			continue;
+		h->recorded = 1;
+		for (j = 0; !r->reports[i].merged_into && j < o->ngroups; j++)	/* counted in the merge */
+			h->held += !o->groups[j].notify;
+		h->resolved += o->resolved;
+		h->expired += o->expired;
+		h->closed += o->nclosed;
+	}
+}

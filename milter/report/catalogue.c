@@ -1,0 +1,423 @@
+/*
+ * catalogue - what each ShadowServer report type is: title, severity, service
+ *
+ * See catalogue.h. Rows are read with csvreport (columns by header name, like
+ * every other CSV here), checked, cleaned of control characters, and kept
+ * sorted by type for lookups.
+ */
+#include "report/catalogue.h"
+#include "report/csvreport.h"
+#include "notice/mailheader.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CATALOGUE_VALUE_MAX 300	/* longest title, URL, ... kept */
+#define TYPE_MAX 63
+
+struct catalogue {
+	struct catalogue_entry **v;	/* sorted by type after each load */
+	size_t n;
+};
+
+struct loader {
+	struct catalogue *c;
+	const char *path;
+	char **seen;			/* types of this file so far */
+	size_t nseen;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+struct catalogue *
+catalogue_new(void)
+{
+	return xcalloc(1, sizeof(struct catalogue));
+}
+
+static void
+entry_free(struct catalogue_entry *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	for (i = 0; i < e->nevidence; i++)
+		free(e->evidence[i]);
+	free(e->evidence);
+	free(e->type);
+	free(e->title);
+	free(e->severity);
+	free(e->service);
+	free(e->port);
+	free(e->protocol);
+	free(e->info_url);
+	free(e->template);
+	free(e->alias_of);
+	free(e);
+}
+
+void
+catalogue_free(struct catalogue *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++)
+		entry_free(c->v[i]);
+	free(c->v);
+	free(c);
+}
+
+/* --- one row ------------------------------------------------------------- */
+
+static int
+column_of(const struct csvreport_row *row, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < row->ncols; i++)
+		if (strcmp(row->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* field - column NAME of ROW, "" when the file has no such column */
+static const char *
+field(const struct csvreport_row *row, const char *name)
+{
+	int i = column_of(row, name);
+
+	return i < 0 ? "" : row->values[i];
+}
+
+/* take - a cleaned, trimmed copy of column NAME */
+static char *
+take(const struct csvreport_row *row, const char *name)
+{
+	char *v = text_clean(field(row, name), CATALOGUE_VALUE_MAX), *t = ascii_trim(v);
+
+	memmove(v, t, strlen(t) + 1);
+	return v;
+}
+
+static int
+is_token(const char *s, const char *extra)
+{
+	const char *p;
+
+	if (*s == '\0' || strlen(s) > TYPE_MAX)
+		return 0;
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		    (*p && strchr(extra, *p))))
+			return 0;
+	return 1;
+}
+
+/* split_evidence - "infection; dst_ip" into lowercase column names */
+static const char *
+split_evidence(struct catalogue_entry *e, const char *list)
+{
+	char *copy = xstrdup(list), *tok, *save = NULL;
+	const char *problem = NULL;
+
+	for (tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+		char *name = ascii_trim(tok), *p;
+
+		for (p = name; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p += 'a' - 'A';
+		if (*name == '\0')
+			continue;
+		if (!is_token(name, ".-")) {
+			problem = "evidence_columns must be column names separated by ';'";
+			break;
+		}
+		e->evidence = xreallocarray(e->evidence, e->nevidence + 1, sizeof(char *));
+		e->evidence[e->nevidence++] = xstrdup(name);
+	}
+	free(copy);
+	return problem;
+}
+
+unsigned
+catalogue_severity_bit(const char *name)
+{
+	static const char *const names[] = { "info", "low", "medium", "high", "critical" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (ascii_strcasecmp(name, names[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+static int
+valid_severity(const char *s)
+{
+	return catalogue_severity_bit(s) != 0;
+}
+
+/* check_alias - an alias row names its target and nothing else */
+static const char *
+check_alias(const struct catalogue_entry *e)
+{
+	if (!is_token(e->alias_of, ""))
+		return "alias_of must be a report type";
+	if (strcmp(e->alias_of, e->type) == 0)
+		return "a type cannot be an alias of itself";
+	if (*e->title || *e->severity || *e->service || *e->port || *e->protocol || *e->info_url ||
+	    *e->template || e->nevidence)
+		return "an alias row holds only type and alias_of";
+	return NULL;
+}
+
+/* check_entry - why E is not a usable row, or NULL */
+static const char *
+check_entry(const struct catalogue_entry *e, const char *kind)
+{
+	const char *p;
+
+	if (*e->alias_of)
+		return *kind ? "an alias row holds only type and alias_of" : check_alias(e);
+	if (*e->title == '\0')
+		return "title is empty";
+	if (!valid_severity(e->severity))
+		return "severity must be critical, high, medium, low or info";
+	if (*kind && strcmp(kind, "exposed") != 0 && strcmp(kind, "event") != 0)
+		return "kind must be exposed or event";
+	for (p = e->port; *p; p++)
+		if (*p < '0' || *p > '9' || p - e->port > 4)
+			return "port must be a port number";
+	for (p = e->protocol; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || *p == '/'))
+			return "protocol must be UDP, TCP or empty";
+	if (*e->info_url && strncmp(e->info_url, "https://", 8) != 0 && strncmp(e->info_url, "http://", 7) != 0)
+		return "info_url must be an http(s) URL";
+	if (*e->template && !is_token(e->template, ""))
+		return "template must be a template name (letters, digits, '_')";
+	return NULL;
+}
+
+/* entry_from_row - the entry a row describes; NULL with PROBLEM set */
+static struct catalogue_entry *
+entry_from_row(const struct csvreport_row *row, const char **problem)
+{
+	struct catalogue_entry *e = xcalloc(1, sizeof(*e));
+	char *kind = take(row, "kind"), *p;
+
+	e->type = take(row, "type");
+	e->title = take(row, "title");
+	e->severity = take(row, "severity");
+	e->service = take(row, "service");
+	e->port = take(row, "port");
+	e->protocol = take(row, "protocol");
+	e->info_url = take(row, "info_url");
+	e->template = take(row, "template");
+	e->alias_of = take(row, "alias_of");
+	for (p = e->severity; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	for (p = e->protocol; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p -= 'a' - 'A';
+	e->kind = strcmp(kind, "event") == 0 ? CATALOGUE_EVENT : CATALOGUE_EXPOSED;
+	if (!is_token(e->type, ""))
+		*problem = "type must be a report type (lowercase letters, digits, '_')";
+	else if ((*problem = split_evidence(e, field(row, "evidence_columns"))) == NULL)
+		*problem = check_entry(e, kind);
+	free(kind);
+	if (*problem) {
+		entry_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* --- loading ------------------------------------------------------------- */
+
+static struct catalogue_entry **
+find_slot(struct catalogue *c, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i]->type, type) == 0)
+			return &c->v[i];
+	return NULL;
+}
+
+static int
+row_error(struct loader *ld, const struct csvreport_row *row, const char *msg)
+{
+	char *type = text_clean(field(row, "type"), 64);
+
+	err_set(ld->err, ld->errlen, "%s: row %lu (type \"%s\"): %s", ld->path, row->record, type, msg);
+	free(type);
+	ld->failed = 1;
+	return 1;
+}
+
+static int
+on_row(void *ctx, const struct csvreport_row *row)
+{
+	struct loader *ld = ctx;
+	struct catalogue_entry *e, **slot;
+	const char *problem = NULL;
+	size_t i;
+
+	if (column_of(row, "type") < 0 || column_of(row, "title") < 0) {
+		err_set(ld->err, ld->errlen, "%s: the header needs at least the columns type and title", ld->path);
+		ld->failed = 1;
+		return 1;
+	}
+	if (field(row, "type")[0] == '#' || (row->nfields == 1 && *field(row, "type") == '\0'))
+		return 0;	/* a comment, or a blank line */
+	if ((e = entry_from_row(row, &problem)) == NULL)
+		return row_error(ld, row, problem);
+	for (i = 0; i < ld->nseen; i++)
+		if (strcmp(ld->seen[i], e->type) == 0) {
+			entry_free(e);
+			return row_error(ld, row, "this type has a row already");
+		}
+	ld->seen = xreallocarray(ld->seen, ld->nseen + 1, sizeof(char *));
+	ld->seen[ld->nseen++] = xstrdup(e->type);
+	if ((slot = find_slot(ld->c, e->type)) != NULL) {
+		entry_free(*slot);
+		*slot = e;
+	} else {
+		ld->c->v = xreallocarray(ld->c->v, ld->c->n + 1, sizeof(*ld->c->v));
+		ld->c->v[ld->c->n++] = e;
+	}
+	return 0;
+}
+
+static int
+by_type(const void *a, const void *b)
+{
+	return strcmp((*(struct catalogue_entry *const *)a)->type, (*(struct catalogue_entry *const *)b)->type);
+}
+
+/* feed_file - PATH through the CSV reader; 0, or -1 with ERR (set by on_row or here) */
+static int
+feed_file(struct loader *ld, struct csvreport *csv)
+{
+	char chunk[8192], msg[256];
+	size_t n;
+	FILE *f;
+	int rc = 0;
+
+	if ((f = fopen(ld->path, "r")) == NULL) {
+		err_set(ld->err, ld->errlen, "%s: %s", ld->path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (csvreport_feed(csv, chunk, n, msg, sizeof(msg)) != 0)
+			rc = -1;
+	if (rc == 0 && ferror(f)) {
+		snprintf(msg, sizeof(msg), "read error: %s", strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && csvreport_finish(csv, msg, sizeof(msg)) != 0)
+		rc = -1;
+	fclose(f);
+	if (rc != 0 && !ld->failed)
+		err_set(ld->err, ld->errlen, "%s: %s", ld->path, msg);
+	return rc;
+}
+
+int
+catalogue_load(struct catalogue *c, const char *path, char *err, size_t errlen)
+{
+	struct loader ld = { c, path, NULL, 0, err, errlen, 0 };
+	struct csvreport *csv = csvreport_new(on_row, &ld);
+	int rc = feed_file(&ld, csv);
+	size_t i;
+
+	if (rc == 0 && ld.failed)
+		rc = -1;
+	if (rc == 0 && !csvreport_has_header(csv)) {
+		err_set(err, errlen, "%s: empty file: no header line", path);
+		rc = -1;
+	} else if (rc == 0 && (csvreport_column(csv, "type") < 0 || csvreport_column(csv, "title") < 0)) {
+		err_set(err, errlen, "%s: the header needs at least the columns type and title", path);
+		rc = -1;
+	}
+	csvreport_free(csv);
+	for (i = 0; i < ld.nseen; i++)
+		free(ld.seen[i]);
+	free(ld.seen);
+	if (c->n > 1)
+		qsort(c->v, c->n, sizeof(*c->v), by_type);
+	return rc;
+}
+
+/* --- lookups ------------------------------------------------------------- */
+
+static const struct catalogue_entry *
+find(const struct catalogue *c, const char *type)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(type, c->v[mid]->type);
+
+		if (cmp == 0)
+			return c->v[mid];
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+int
+catalogue_check(const struct catalogue *c, char *err, size_t errlen)
+{
+	const struct catalogue_entry *target;
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		if (*c->v[i]->alias_of == '\0')
+			continue;
+		target = find(c, c->v[i]->alias_of);
+		if (target == NULL || *target->alias_of) {
+			err_set(err, errlen, "catalogue: %s is an alias of %s, which is %s", c->v[i]->type,
+			    c->v[i]->alias_of, target ? "an alias itself" : "not in the catalogue");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const struct catalogue_entry *
+catalogue_lookup(const struct catalogue *c, const char *type)
+{
+	const struct catalogue_entry *e;
+
+	if (c == NULL || type == NULL || (e = find(c, type)) == NULL)
+		return NULL;
+	if (*e->alias_of)
+		e = find(c, e->alias_of);
+	return e && *e->alias_of == '\0' ? e : NULL;
+}
+
+size_t
+catalogue_count(const struct catalogue *c)
+{
+	return c ? c->n : 0;
+}
+
+const struct catalogue_entry *
+catalogue_at(const struct catalogue *c, size_t i)
+{
+	return c && i < c->n ? c->v[i] : NULL;
+}

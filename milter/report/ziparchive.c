@@ -1,0 +1,85 @@
+/*
+ * ziparchive - the CSV members of a spooled zip attachment, via libarchive
+ *
+ * See ziparchive.h.
+ */
+#include "report/ziparchive.h"
+#include "base/util.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && ascii_strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* read_member - stream one member; returns NULL or an error message */
+static const char *
+read_member(struct archive *a, unsigned long long max_member, const struct zip_callbacks *cb, void *ctx,
+    char *msg, size_t msglen)
+{
+	char block[65536];
+	unsigned long long total = 0;
+	la_ssize_t n;
+
+	while ((n = archive_read_data(a, block, sizeof(block))) > 0) {
+		total += (unsigned long long)n;
+		if (total > max_member) {
+			snprintf(msg, msglen, "zip member larger than %llu bytes uncompressed (MaxCSVSize)",
+			    max_member);
+			return msg;
+		}
+		if (cb->member_data(ctx, block, (size_t)n) != 0)
+			return NULL;
+	}
+	if (n < 0) {
+		snprintf(msg, msglen, "zip member unreadable: %s", archive_error_string(a));
+		return msg;
+	}
+	return NULL;
+}
+
+int
+zip_read_csv_members(int fd, unsigned long long max_member, const struct zip_callbacks *cb, void *ctx,
+    char *err, size_t errlen)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *entry;
+	char msg[256];
+	int count = 0, rc;
+
+	if (a == NULL || lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	archive_read_support_format_zip(a);
+	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+		err_set(err, errlen, "not a readable zip: %s", archive_error_string(a));
+		archive_read_free(a);
+		return -1;
+	}
+	while ((rc = archive_read_next_header(a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+		const char *name = archive_entry_pathname(entry);
+
+		if (name == NULL || !has_suffix(name, ".csv") || archive_entry_filetype(entry) != AE_IFREG)
+			continue;
+		count++;
+		cb->member_begin(ctx, name);
+		if (archive_entry_is_encrypted(entry))
+			cb->member_end(ctx, "zip member is encrypted");
+		else
+			cb->member_end(ctx, read_member(a, max_member, cb, ctx, msg, sizeof(msg)));
+	}
+	if (rc != ARCHIVE_EOF) {
+		err_set(err, errlen, "damaged zip: %s", archive_error_string(a));
+		count = -1;
+	}
+	archive_read_free(a);
+	return count;
+}
