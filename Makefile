@@ -33,7 +33,6 @@ ALL_CFLAGS = $(CPPFLAGS) $(WARN) $(CFLAGS) $(SAN)
 # The pipeline library: every folder of milter/ except the program shells, milter/cmd/
 # (milter/README.md says what each folder owns).
 SHELL_SRCS = $(wildcard milter/cmd/*.c)
-HDRS       = $(wildcard milter/*/*.h)
 LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*/*.c))
 LIB_OBJS   = $(LIB_SRCS:milter/%.c=$(BUILD)/lib/%.o)
 PROG_SRCS  = $(filter $(wildcard $(SHELL_SRCS)),$(SHELL_SRCS))
@@ -47,14 +46,17 @@ BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 all: $(BUILD)/shadowmilter
 
-$(BUILD)/lib/%.o: milter/%.c $(HDRS) | $(BUILD)/lib
+# -MMD -MP: each object depends on the headers it includes (its .d file, read
+# at the end), no more; an object without its .d file is remade
+DEPFLAGS = -MMD -MP
+$(BUILD)/lib/%.o: milter/%.c $(BUILD)/lib/%.d | $(BUILD)/lib
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-$(BUILD)/prog/%.o: milter/%.c $(HDRS) | $(BUILD)/prog
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+$(BUILD)/prog/%.o: milter/%.c $(BUILD)/prog/%.d | $(BUILD)/prog
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-$(BUILD)/tests/%.o: tests/%.c tests/*.h $(HDRS) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+$(BUILD)/tests/%.o: tests/%.c $(BUILD)/tests/%.d | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests -c -o $@ $<
 
 $(BUILD)/libshadowmilter.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -67,10 +69,10 @@ $(BUILD)/unit: $(TEST_OBJS) $(BUILD)/libshadowmilter.a
 
 # dkimsign: signs fixtures with the throwaway test key (tests/fixtures/dkim/) for the shell suites and the demo
 $(BUILD)/dkimsign: tests/tools/dkimsign.c $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests -o $@ $< $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a $(LIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libshadowmilter.a $(HDRS) | $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libshadowmilter.a $(LIBS) $(THREADLIBS)
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libshadowmilter.a | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -o $@ $< $(BUILD)/libshadowmilter.a $(LIBS) $(THREADLIBS)
 
 $(BUILD)/bench/noop_milter: tests/bench/noop_milter.c | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(MILTERLIBS)
@@ -125,14 +127,14 @@ FUZZ_SECONDS  ?= 60
 FUZZ_CHECK_SECONDS ?= 30
 FUZZ_SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # clang warns about things gcc does not: warnings, but not errors, in this build
-FUZZ_CFLAGS    = $(CPPFLAGS) $(filter-out -Werror,$(WARN)) -Wno-string-concatenation -Wno-format-nonliteral -g -O1 $(FUZZ_SAN)
+FUZZ_CFLAGS    = $(CPPFLAGS) $(filter-out -Werror,$(WARN)) -Wno-string-concatenation -g -O1 $(FUZZ_SAN)
 FUZZ_TARGETS   = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB_OBJS  = $(LIB_SRCS:milter/%.c=$(BUILD)/fuzz/lib/%.o)
 FUZZ_BINS      = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 
-$(BUILD)/fuzz/lib/%.o: milter/%.c $(HDRS)
+$(BUILD)/fuzz/lib/%.o: milter/%.c $(BUILD)/fuzz/lib/%.d
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 $(BUILD)/fuzz/libshadowmilter.a: $(FUZZ_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzzutil.c tests/fuzz/fuzzutil.h $(BUILD)/fuzz/libshadowmilter.a
@@ -166,3 +168,8 @@ install:
 
 clean:
 	rm -rf build build-asan build-install
+
+# the headers each object and program includes, as the compiler found them (-MMD)
+DEPFILES = $(LIB_OBJS:.o=.d) $(PROG_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)
+$(DEPFILES):
+-include $(DEPFILES) $(BUILD)/dkimsign.d $(BENCH_BINS:=.d)

@@ -2,9 +2,11 @@
  * test - a small self-registering unit test harness
  *
  * TEST(suite, name) defines a test; CHECK(cond) records a failure with file
- * and line and carries on; REQUIRE(cond) fails and leaves the test. The runner
- * (tests/unit_main.c) runs every test, or those whose "suite.name" contains
- * argv[1], and ends with "N passed, N failed".
+ * and line and carries on; REQUIRE(cond) fails and leaves the test; SKIP(why)
+ * leaves a test that cannot run here (what it needs is missing), which then
+ * counts as skipped, not passed (a failure recorded before it still fails).
+ * The runner (tests/unit_main.c) runs every test, or those whose "suite.name"
+ * contains argv[1], and ends with "N passed, N failed, N skipped".
  */
 #ifndef SM_TEST_H
 #define SM_TEST_H
@@ -21,6 +23,7 @@ struct test_case {
 
 void test_register(struct test_case *tc);
 void test_fail(const char *file, int line, const char *expr);
+void test_skip(const char *why);
 extern int test_current_failed;
 
 #define TEST(suite, name)						\
@@ -36,6 +39,8 @@ extern int test_current_failed;
 	do { if (!(cond)) test_fail(__FILE__, __LINE__, #cond); } while (0)
 #define REQUIRE(cond)							\
 	do { if (!(cond)) { test_fail(__FILE__, __LINE__, #cond); return; } } while (0)
+#define SKIP(why)							\
+	do { test_skip(why); return; } while (0)
 #define CHECK_STR(a, b)							\
 	do { const char *a_ = (a), *b_ = (b);				\
 	     if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {	\

@@ -92,20 +92,49 @@ has_email(const struct account *a, const char *email)
 	return 0;
 }
 
-TEST(prefixmap, nested_prefix_belongs_to_the_more_specific_owner)
+/*
+ * run_steps - a new map through STEPS, in order: "+PREFIX ACCOUNT" adds the
+ * prefix, "ADDR ACCOUNT" checks that ACCOUNT owns ADDR ("-": no one does).
+ * Returns the map, for its counts.
+ */
+static struct prefixmap *
+run_steps(const char *const *steps)
 {
 	struct prefixmap *map = prefixmap_new();
+	char arg[64], want[64];
+	const char *got;
 
-	REQUIRE(add(map, "192.0.2.0/24", "wide") == 0);
-	REQUIRE(add(map, "192.0.2.8/29", "narrow") == 0);
-	CHECK_STR(owner(map, "192.0.2.8"), "narrow");
-	CHECK_STR(owner(map, "192.0.2.15"), "narrow");
-	CHECK_STR(owner(map, "192.0.2.7"), "wide");
-	CHECK_STR(owner(map, "192.0.2.16"), "wide");
-	CHECK_STR(owner(map, "192.0.2.0"), "wide");
-	CHECK_STR(owner(map, "192.0.2.255"), "wide");
-	CHECK(owner(map, "192.0.3.0") == NULL);
-	CHECK(owner(map, "192.0.1.255") == NULL);
+	for (; *steps; steps++) {
+		if (sscanf(*steps + (**steps == '+'), "%63s %63s", arg, want) != 2) {
+			fprintf(stderr, "    test bug: step \"%s\"\n", *steps);
+			CHECK(0);
+		} else if (**steps == '+') {
+			CHECK(add(map, arg, want) == 0);
+		} else if (strcmp((got = owner(map, arg)) ? got : "-", want) != 0) {
+			fprintf(stderr, "    step \"%s\": the owner is %s\n", *steps, got ? got : "-");
+			CHECK(!"the owner the step names");
+		}
+	}
+	return map;
+}
+
+TEST(prefixmap, nested_prefix_belongs_to_the_more_specific_owner)
+{
+	static const char *const steps[] = {
+		"+192.0.2.0/24 wide",
+		"+192.0.2.8/29 narrow",
+		"192.0.2.8 narrow",
+		"192.0.2.15 narrow",
+		"192.0.2.7 wide",
+		"192.0.2.16 wide",
+		"192.0.2.0 wide",
+		"192.0.2.255 wide",
+		"192.0.3.0 -",
+		"192.0.1.255 -",
+		NULL
+	};
+	struct prefixmap *map = run_steps(steps);
+
 	CHECK_INT(prefixmap_prefix_count(map), 2);
 	CHECK_INT(prefixmap_account_count(map), 2);
 	prefixmap_free(map);
@@ -113,128 +142,145 @@ TEST(prefixmap, nested_prefix_belongs_to_the_more_specific_owner)
 
 TEST(prefixmap, nesting_does_not_depend_on_insertion_order)
 {
-	struct prefixmap *map = prefixmap_new();
+	static const char *const steps[] = {
+		"+192.0.2.8/29 narrow",
+		"+192.0.2.12/30 narrower",
+		"+192.0.2.0/24 wide",
+		"+192.0.0.0/16 wider",
+		"192.0.2.9 narrow",
+		"192.0.2.13 narrower",
+		"192.0.2.16 wide",
+		"192.0.200.1 wider",
+		"192.1.0.0 -",
+		NULL
+	};
 
-	REQUIRE(add(map, "192.0.2.8/29", "narrow") == 0);
-	REQUIRE(add(map, "192.0.2.12/30", "narrower") == 0);
-	REQUIRE(add(map, "192.0.2.0/24", "wide") == 0);
-	REQUIRE(add(map, "192.0.0.0/16", "wider") == 0);
-	CHECK_STR(owner(map, "192.0.2.9"), "narrow");
-	CHECK_STR(owner(map, "192.0.2.13"), "narrower");
-	CHECK_STR(owner(map, "192.0.2.16"), "wide");
-	CHECK_STR(owner(map, "192.0.200.1"), "wider");
-	CHECK(owner(map, "192.1.0.0") == NULL);
-	prefixmap_free(map);
+	prefixmap_free(run_steps(steps));
 }
 
 TEST(prefixmap, sibling_prefixes_split_on_a_glue_node)
 {
-	struct prefixmap *map = prefixmap_new();
+	static const char *const steps[] = {
+		/* 10.0.0.0/24 and 10.0.1.0/24 share 23 bits: a glue /23 that owns nothing */
+		"+10.0.0.0/24 left",
+		"+10.0.1.0/24 right",
+		"10.0.0.200 left",
+		"10.0.1.200 right",
+		"10.0.2.1 -",
+		/* adding exactly the glue prefix later makes it a real one */
+		"+10.0.0.0/23 both",
+		"10.0.1.200 right",
+		NULL
+	};
+	struct prefixmap *map = run_steps(steps);
 
-	/* 10.0.0.0/24 and 10.0.1.0/24 share 23 bits: a glue /23 that owns nothing */
-	REQUIRE(add(map, "10.0.0.0/24", "left") == 0);
-	REQUIRE(add(map, "10.0.1.0/24", "right") == 0);
-	CHECK_STR(owner(map, "10.0.0.200"), "left");
-	CHECK_STR(owner(map, "10.0.1.200"), "right");
-	CHECK(owner(map, "10.0.2.1") == NULL);
-	/* adding exactly the glue prefix later makes it a real one */
-	REQUIRE(add(map, "10.0.0.0/23", "both") == 0);
-	CHECK_STR(owner(map, "10.0.1.200"), "right");
 	CHECK_INT(prefixmap_prefix_count(map), 3);
 	prefixmap_free(map);
 }
 
 TEST(prefixmap, prefixes_either_side_of_sixteen_bits_nest)
 {
-	struct prefixmap *map = prefixmap_new();
+	static const char *const steps[] = {
+		/* the map files prefixes of 16 bits or more apart from shorter ones */
+		"+10.0.0.0/15 fifteen",
+		"+10.0.0.0/16 sixteen",
+		"+10.1.128.0/17 seventeen",
+		"+2000::/14 six-fourteen",
+		"10.0.200.1 sixteen",
+		"10.1.0.1 fifteen",
+		"10.1.200.1 seventeen",
+		"10.2.0.1 -",
+		"2001:db8::1 six-fourteen",
+		"2003::1 six-fourteen",
+		"2004::1 -",
+		NULL
+	};
 
-	/* the map files prefixes of 16 bits or more apart from shorter ones */
-	REQUIRE(add(map, "10.0.0.0/15", "fifteen") == 0);
-	REQUIRE(add(map, "10.0.0.0/16", "sixteen") == 0);
-	REQUIRE(add(map, "10.1.128.0/17", "seventeen") == 0);
-	REQUIRE(add(map, "2000::/14", "six-fourteen") == 0);
-	CHECK_STR(owner(map, "10.0.200.1"), "sixteen");
-	CHECK_STR(owner(map, "10.1.0.1"), "fifteen");
-	CHECK_STR(owner(map, "10.1.200.1"), "seventeen");
-	CHECK(owner(map, "10.2.0.1") == NULL);
-	CHECK_STR(owner(map, "2001:db8::1"), "six-fourteen");
-	CHECK_STR(owner(map, "2003::1"), "six-fourteen");
-	CHECK(owner(map, "2004::1") == NULL);
-	prefixmap_free(map);
+	prefixmap_free(run_steps(steps));
 }
 
 TEST(prefixmap, ipv6_nested_prefix_belongs_to_the_more_specific_owner)
 {
-	struct prefixmap *map = prefixmap_new();
+	static const char *const steps[] = {
+		"+2001:db8::/32 isp",
+		"+2001:db8:1::/48 site",
+		"+2001:db8:1:2::/64 lan",
+		"2001:db8:1:2::99 lan",
+		"2001:db8:1:3::1 site",
+		"2001:db8:2::1 isp",
+		"2001:db8:ffff:ffff:ffff:ffff:ffff:ffff isp",
+		"2001:db9::1 -",
+		NULL
+	};
 
-	REQUIRE(add(map, "2001:db8::/32", "isp") == 0);
-	REQUIRE(add(map, "2001:db8:1::/48", "site") == 0);
-	REQUIRE(add(map, "2001:db8:1:2::/64", "lan") == 0);
-	CHECK_STR(owner(map, "2001:db8:1:2::99"), "lan");
-	CHECK_STR(owner(map, "2001:db8:1:3::1"), "site");
-	CHECK_STR(owner(map, "2001:db8:2::1"), "isp");
-	CHECK_STR(owner(map, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"), "isp");
-	CHECK(owner(map, "2001:db9::1") == NULL);
-	prefixmap_free(map);
+	prefixmap_free(run_steps(steps));
 }
 
 TEST(prefixmap, single_addresses_match_only_themselves)
 {
-	struct prefixmap *map = prefixmap_new();
+	static const char *const steps[] = {
+		"+198.51.100.7/32 host4",
+		"+2001:db8::7/128 host6",
+		"+198.51.100.8 bare",	/* no length: a host */
+		"198.51.100.7 host4",
+		"198.51.100.8 bare",
+		"198.51.100.6 -",
+		"198.51.100.9 -",
+		"2001:db8::7 host6",
+		"2001:db8::6 -",
+		"2001:db8::8 -",
+		NULL
+	};
 
-	REQUIRE(add(map, "198.51.100.7/32", "host4") == 0);
-	REQUIRE(add(map, "2001:db8::7/128", "host6") == 0);
-	REQUIRE(add(map, "198.51.100.8", "bare") == 0);	/* no length: a host */
-	CHECK_STR(owner(map, "198.51.100.7"), "host4");
-	CHECK_STR(owner(map, "198.51.100.8"), "bare");
-	CHECK(owner(map, "198.51.100.6") == NULL);
-	CHECK(owner(map, "198.51.100.9") == NULL);
-	CHECK_STR(owner(map, "2001:db8::7"), "host6");
-	CHECK(owner(map, "2001:db8::6") == NULL);
-	CHECK(owner(map, "2001:db8::8") == NULL);
-	prefixmap_free(map);
+	prefixmap_free(run_steps(steps));
 }
 
 TEST(prefixmap, default_routes_catch_everything_else)
 {
-	struct prefixmap *map = prefixmap_new();
+	static const char *const steps[] = {
+		"+0.0.0.0/0 any4",
+		"+::/0 any6",
+		"+203.0.113.0/24 doc",
+		"0.0.0.0 any4",
+		"255.255.255.255 any4",
+		"203.0.113.9 doc",
+		":: any6",
+		"ffff::1 any6",
+		NULL
+	};
 
-	REQUIRE(add(map, "0.0.0.0/0", "any4") == 0);
-	REQUIRE(add(map, "::/0", "any6") == 0);
-	REQUIRE(add(map, "203.0.113.0/24", "doc") == 0);
-	CHECK_STR(owner(map, "0.0.0.0"), "any4");
-	CHECK_STR(owner(map, "255.255.255.255"), "any4");
-	CHECK_STR(owner(map, "203.0.113.9"), "doc");
-	CHECK_STR(owner(map, "::"), "any6");
-	CHECK_STR(owner(map, "ffff::1"), "any6");
-	prefixmap_free(map);
+	prefixmap_free(run_steps(steps));
 }
 
 TEST(prefixmap, ipv4_and_ipv6_do_not_mix)
 {
-	struct prefixmap *map = prefixmap_new();
+	static const char *const steps[] = {
+		/* 0a00::/8 has the same leading bits as 10.0.0.0/8 */
+		"+10.0.0.0/8 four",
+		"a00::1 -",
+		"::ffff:10.0.0.1 -",
+		"+::/0 six",
+		"10.1.2.3 four",
+		"11.0.0.1 -",
+		"a00::1 six",
+		NULL
+	};
 
-	/* 0a00::/8 has the same leading bits as 10.0.0.0/8 */
-	REQUIRE(add(map, "10.0.0.0/8", "four") == 0);
-	CHECK(owner(map, "a00::1") == NULL);
-	CHECK(owner(map, "::ffff:10.0.0.1") == NULL);
-	REQUIRE(add(map, "::/0", "six") == 0);
-	CHECK_STR(owner(map, "10.1.2.3"), "four");
-	CHECK(owner(map, "11.0.0.1") == NULL);
-	CHECK_STR(owner(map, "a00::1"), "six");
-	prefixmap_free(map);
+	prefixmap_free(run_steps(steps));
 }
 
 TEST(prefixmap, miss_returns_null)
 {
-	struct prefixmap *map = prefixmap_new();
+	static const char *const steps[] = {
+		"192.0.2.1 -",
+		"2001:db8::1 -",
+		"+192.0.2.0/25 half",
+		"192.0.2.128 -",
+		"2001:db8::1 -",
+		NULL
+	};
 
-	CHECK(owner(map, "192.0.2.1") == NULL);
-	CHECK(owner(map, "2001:db8::1") == NULL);
-	REQUIRE(add(map, "192.0.2.0/25", "half") == 0);
-	CHECK(owner(map, "192.0.2.128") == NULL);
-	CHECK(owner(map, "2001:db8::1") == NULL);
-	prefixmap_free(map);
+	prefixmap_free(run_steps(steps));
 }
 
 TEST(prefixmap, csv_columns_are_found_by_header_name)

@@ -122,10 +122,8 @@ TEST(samples, every_reference_csv_has_the_independent_row_count)
 	struct prefixmap *map;
 	size_t i;
 
-	if (dir == NULL) {
-		printf("  (skipped: ../shared/reference/shadowserver not present)\n");
-		return;
-	}
+	if (dir == NULL)
+		SKIP("../shared/reference/shadowserver not present");
 	cfg = test_catalogue_config();
 	map = test_map(EVERYONE);
 	for (i = 0; i < sizeof(csv_files) / sizeof(csv_files[0]); i++) {
@@ -156,10 +154,8 @@ TEST(samples, every_reference_mail_has_the_independent_row_count)
 	struct prefixmap *map;
 	size_t i;
 
-	if (dir == NULL) {
-		printf("  (skipped: ../shared/reference/shadowserver not present)\n");
-		return;
-	}
+	if (dir == NULL)
+		SKIP("../shared/reference/shadowserver not present");
 	cfg = test_catalogue_config();
 	map = test_map(EVERYONE);
 	for (i = 0; i < sizeof(eml_files) / sizeof(eml_files[0]); i++) {
@@ -194,7 +190,7 @@ TEST(samples, reference_mail_without_authentication_gets_nothing)
 	char path[4096], *eml;
 
 	if (dir == NULL)
-		return;
+		SKIP("../shared/reference/shadowserver not present");
 	cfg = test_config();
 	map = test_map(EVERYONE);
 	snprintf(path, sizeof(path), "%s/eml/%s", dir, eml_files[0].file);
@@ -220,7 +216,7 @@ TEST(samples, reference_sinkhole_mail_lists_the_infection_evidence)
 	char path[4096], *eml, *signed_eml;
 
 	if (dir == NULL)
-		return;
+		SKIP("../shared/reference/shadowserver not present");
 	cfg = test_catalogue_config();
 	map = test_map(EVERYONE);
 	snprintf(path, sizeof(path), "%s/eml/2015-01-01-sinkhole_http_drone-sample-asn.csv.zip.eml", dir);

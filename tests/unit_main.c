@@ -1,5 +1,5 @@
 /*
- * unit_main - runs every registered unit test and prints "N passed, N failed"
+ * unit_main - runs every registered unit test and prints "N passed, N failed, N skipped"
  */
 #include "test.h"
 
@@ -11,6 +11,7 @@
 
 static struct test_case *tests, **tail = &tests;
 int test_current_failed;
+static const char *test_current_skipped;	/* SKIP's reason, or NULL */
 
 void
 test_register(struct test_case *tc)
@@ -24,6 +25,12 @@ test_fail(const char *file, int line, const char *expr)
 {
 	fprintf(stderr, "  %s:%d: CHECK failed: %s\n", file, line, expr);
 	test_current_failed = 1;
+}
+
+void
+test_skip(const char *why)
+{
+	test_current_skipped = why;
 }
 
 const char *
@@ -123,7 +130,7 @@ int
 main(int argc, char **argv)
 {
 	struct test_case *tc;
-	int passed = 0, failed = 0;
+	int passed = 0, failed = 0, skipped = 0;
 
 	for (tc = tests; tc; tc = tc->next) {
 		char full[256];
@@ -132,16 +139,20 @@ main(int argc, char **argv)
 		if (argc > 1 && strstr(full, argv[1]) == NULL)
 			continue;
 		test_current_failed = 0;
+		test_current_skipped = NULL;
 		tc->fn();
 		if (test_current_failed) {
 			printf("FAIL %s\n", full);
 			failed++;
+		} else if (test_current_skipped) {
+			printf("SKIP %s (%s)\n", full, test_current_skipped);
+			skipped++;
 		} else {
 			printf("ok   %s\n", full);
 			passed++;
 		}
 		fflush(stdout);
 	}
-	printf("%d passed, %d failed\n", passed, failed);
+	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
 	return failed ? 1 : 0;
 }

@@ -4,8 +4,9 @@
  * Patterns come from the config; matching runs on hostile header text, so a
  * match limit bounds backtracking.
  *
- * Owns: the pcre2 code and a match-data block per pattern (not thread-safe
- * for concurrent matches on the same pattern; see regex_match).
+ * Owns: the pcre2 code and a match context (the limits) per pattern. Each
+ * match allocates its own match data, so the daemon's threads share one
+ * compiled pattern.
  */
 #ifndef SM_REGEX_H
 #define SM_REGEX_H

@@ -37,7 +37,8 @@ void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, int c);
 void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 const char *buf_cstr(struct buf *b);	/* "" for an empty buffer */
 char *buf_steal(struct buf *b);		/* caller frees; buffer is reset */
 /* buf_base64 - DATA as base64 (RFC 4648, padded), no line breaks: the one encoder */

@@ -1,5 +1,5 @@
 /*
- * runtime - what the daemon runs with: config, customer map, outbox, history
+ * runtime - what the daemon runs with: config, customer map, templates, store
  *
  * See runtime.h.
  */

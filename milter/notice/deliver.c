@@ -326,7 +326,10 @@ deliver_message(const struct config *cfg, char *const *rcpts, size_t n, const ch
 	return -1;
 }
 
-/* rehearsal - TestRecipient gets the notice; the real recipients go in a header */
+/*
+ * deliver_entry - E to its recipients; in a rehearsal (TestRecipient set), to
+ * the test recipient, with the real recipients in a header
+ */
 static int
 deliver_entry(const struct config *cfg, const struct outbox_entry *e, const struct deliver_hooks *hooks,
     char *err, size_t errlen)

@@ -614,7 +614,7 @@ append_body(struct buf *msg, const char *body)
 	}
 }
 
-/* fell_back - template_find gave generic.tmpl: there was no file of the name asked for */
+/* fell_back - template_set_find gave generic.tmpl: there was no file of the name asked for */
 static int
 fell_back(const struct template *t)
 {

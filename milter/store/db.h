@@ -129,7 +129,7 @@ struct db_stmt *db_run(struct db *db, const char *sql, const struct db_val *para
  */
 struct db_stmt *db_run_indexed(struct db *db, const char *sql, const struct db_val *params, size_t n);
 
-/* db_do - run a statement that returns no rows: 0, or -1 */
+/* DB_DO - run a statement that returns no rows: 0, or -1 (db_done ends one DB_RUN started) */
 #define DB_DO(db, sql, ...) (db_done(DB_RUN((db), (sql), __VA_ARGS__)))
 int db_done(struct db_stmt *s);
 

@@ -3,14 +3,17 @@
 # Postfix instance on loopback starts, accepts and delivers mail for the test
 # domains (SMTP, the milter-less injection port, sendmail), refuses relaying,
 # wires smtpd_milters in, and stops without leaving a process behind.
-# Needs root. Installs postfix and swaks if missing. Safe to run repeatedly and
+# Needs root (or sudo); tests/run.sh runs it before the suites that use the
+# library. Installs postfix and swaks if missing. Safe to run repeatedly and
 # several at once. Ends with "N passed, N failed"; exit status 1 on a failure.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/postfix-lib.sh"
 
 if [ "$(id -u)" != 0 ]; then
-	echo "test-postfix-harness: needs root (postfix start does)" >&2
+	command -v sudo >/dev/null 2>&1 && exec sudo -E sh "$0" "$@"
+	echo "FAIL test-postfix-harness needs root (postfix start does)"
+	echo "0 passed, 1 failed"
 	exit 1
 fi
 sh "$HERE/install-postfix.sh" || exit 1
