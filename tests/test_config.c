@@ -205,3 +205,27 @@ TEST(config, every_key_is_documented)
 	}
 	free(man);
 }
+
+TEST(config, customer_map_takes_a_file_sql_or_a_command)
+{
+	char err[512];
+	struct config *cfg;
+
+	cfg = load("CustomerMap sqlite:map.db\nCustomerMapQuery SELECT prefix, account, email FROM m\n", err,
+	    sizeof(err));
+	REQUIRE(cfg != NULL);
+	CHECK(strncmp(cfg->customer_map, "sqlite:/", 8) == 0 && strstr(cfg->customer_map, "/map.db") != NULL);
+	CHECK_STR(cfg->customer_map_query, "SELECT prefix, account, email FROM m");
+	CHECK_INT(cfg->customer_map_timeout, 60);
+	config_free(cfg);
+	cfg = load("CustomerMap exec:/usr/local/bin/export --csv\nCustomerMapTimeout 2m\n", err, sizeof(err));
+	REQUIRE(cfg != NULL);
+	CHECK_STR(cfg->customer_map, "exec:/usr/local/bin/export --csv");
+	CHECK_INT(cfg->customer_map_timeout, 120);
+	config_free(cfg);
+	cfg = load("CustomerMap postgresql://u@db.example/billing\n", err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK(strstr(err, "CustomerMapQuery is required") != NULL);
+	CHECK(load("CustomerMap exec:export --csv\n", err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "exec:/PATH") != NULL);
+}

@@ -5,6 +5,7 @@
  * pipeline it drives does not print.
  */
 #include "cmd/replay.h"
+#include "cmd/runtime.h"
 #include "report/catalogue.h"
 #include "config/config.h"
 #include "report/findings.h"
@@ -465,10 +466,10 @@ replay_in_date_order(struct replay *r, char **inputs, int ninputs)
 static struct prefixmap *
 load_map(const struct config *cfg)
 {
-	struct prefixmap *map = prefixmap_new();
+	struct prefixmap *map;
 	char err[512];
 
-	if (prefixmap_load(map, cfg->customer_map, err, sizeof(err)) != 0) {
+	if ((map = runtime_load_map(cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		exit(2);
 	}

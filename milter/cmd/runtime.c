@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "notice/notice.h"
 #include "customers/prefixmap.h"
+#include "customers/tablesource.h"
 #include "notice/sample.h"
 #include "store/store.h"
 #include "notice/template.h"
@@ -53,6 +54,20 @@ runtime_open_store(struct runtime *rt, char *err, size_t errlen)
 	return store_check(rt->store, err, errlen);
 }
 
+struct prefixmap *
+runtime_load_map(const struct config *cfg, char *err, size_t errlen)
+{
+	struct table_source src = { cfg->customer_map, cfg->customer_map_query, cfg->user_id,
+	    (unsigned)cfg->customer_map_timeout };
+	struct prefixmap *map = prefixmap_new();
+
+	if (prefixmap_load_source(map, &src, err, errlen) != 0) {
+		prefixmap_free(map);
+		return NULL;
+	}
+	return map;
+}
+
 /* runtime_load - config, customer map and the store (connected now with
  * RT_STORE); NULL with ERR */
 struct runtime *
@@ -63,8 +78,7 @@ runtime_load(const char *path, int flags, char *err, size_t errlen)
 	rt->refs = 1;
 	if ((rt->cfg = config_load(path, err, errlen)) == NULL)
 		goto fail;
-	rt->map = prefixmap_new();
-	if (prefixmap_load(rt->map, rt->cfg->customer_map, err, errlen) != 0)
+	if ((rt->map = runtime_load_map(rt->cfg, err, errlen)) == NULL)
 		goto fail;
 	/* parsed once here: an edit on disk counts from the next reload on */
 	if ((rt->templates = notice_templates_load(rt->cfg, err, errlen)) == NULL)

@@ -31,6 +31,10 @@ enum { RT_STORE = 1 };	/* what runtime_load opens */
 struct runtime *runtime_load(const char *path, int flags, char *err, size_t errlen);
 void runtime_destroy(struct runtime *rt);
 
+/* runtime_load_map - the CustomerMap CFG names, from whichever source
+ * (CSV, SQL, command: customers/tablesource.h); NULL with ERR */
+struct prefixmap *runtime_load_map(const struct config *cfg, char *err, size_t errlen);
+
 /* runtime_install - RT becomes current; PATH is what runtime_reload reads */
 void runtime_install(struct runtime *rt, const char *path);
 struct runtime *runtime_current(void);	/* start-up only: no reference taken */

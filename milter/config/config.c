@@ -45,6 +45,7 @@ config_defaults(void)
 	cfg->dns_timeout = 5;
 	cfg->template_dir = xstrdup("");
 	cfg->catalogue_path = xstrdup("");
+	cfg->customer_map_timeout = 60;
 	cfg->organization = xstrdup("Example Hosting");
 	cfg->notice_from = xstrdup("abuse@example.net");
 	cfg->support_address = xstrdup("support@example.net");
@@ -362,6 +363,34 @@ set_action_severities(struct config *cfg, const char *value)
 	return 0;
 }
 
+/* "CustomerMap customers.csv", "sqlite:map.db", "postgresql://...", "exec:/PATH ARGS" */
+static int
+set_customer_map(struct config *cfg, const char *value)
+{
+	struct buf b = BUF_INIT;
+	char *path;
+
+	if (strncmp(value, "exec:", 5) == 0) {
+		if (value[5] != '/')
+			return -1;
+		set_string(&cfg->customer_map, value);
+	} else if (strncmp(value, "sqlite:", 7) == 0) {
+		if (value[7] == '\0')
+			return -1;
+		path = resolve_path(cfg, value + 7);
+		buf_printf(&b, "sqlite:%s", path);
+		free(path);
+		free(cfg->customer_map);
+		cfg->customer_map = buf_steal(&b);
+	} else if (strncmp(value, "postgresql://", 13) == 0 || strncmp(value, "postgres://", 11) == 0) {
+		set_string(&cfg->customer_map, value);
+	} else {
+		free(cfg->customer_map);
+		cfg->customer_map = resolve_path(cfg, value);
+	}
+	return 0;
+}
+
 static int
 set_subject_tag(struct config *cfg, const char *value)
 {
@@ -423,7 +452,11 @@ static const struct config_key keys[] = {
 	CHECKED("ReportEnvelopeSenders", set_report_envelope_senders),
 	CHECKED("SubjectType", add_subject_rule),
 	/* the customers and the notices */
-	PATH("CustomerMap", customer_map),
+	CUSTOM("CustomerMap", set_customer_map,
+	    "a CSV file, sqlite:FILE, a postgresql:// URI or exec:/PATH [ARGS]"),
+	STRING("CustomerMapQuery", customer_map_query),
+	{ "CustomerMapTimeout", KEY_DURATION, FIELD(customer_map_timeout), 1, 3600,
+	    "a duration from 1s to 1h, such as 60s", NULL, NULL },
 	PATH("TemplateDir", template_dir),
 	PATH("Catalogue", catalogue_path),
 	STRING("Organization", organization),
@@ -593,6 +626,12 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		err_set(err, errlen, "%s: CustomerMap is required", cfg->path);
 		return -1;
 	}
+	if ((strncmp(cfg->customer_map, "sqlite:", 7) == 0 || strncmp(cfg->customer_map, "postgres", 8) == 0) &&
+	    cfg->customer_map_query == NULL) {
+		err_set(err, errlen, "%s: CustomerMapQuery is required with an SQL CustomerMap "
+		    "(SELECT prefix, account, email FROM ...)", cfg->path);
+		return -1;
+	}
 	if (!cfg->verify_dkim && cfg->ntrusted == 0) {
 		err_set(err, errlen, "%s: TrustedAuthservIDs is required with VerifyDKIM no "
 		    "(the authserv-id your DKIM verifier writes in Authentication-Results)", cfg->path);
@@ -722,6 +761,7 @@ config_free(struct config *cfg)
 	regex_free(cfg->report_senders);
 	free(cfg->path);
 	free(cfg->customer_map);
+	free(cfg->customer_map_query);
 	free(cfg->report_dkim_domain);
 	free(cfg->test_public_keys);
 	dkim_keys_free(cfg->dkim_keys);

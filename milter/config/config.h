@@ -27,7 +27,9 @@ struct subject_rule {
 
 struct config {
 	char *path;
-	char *customer_map;		/* CustomerMap */
+	char *customer_map;		/* CustomerMap: a CSV file, sqlite:FILE, postgresql://, exec:/PATH ARGS */
+	char *customer_map_query;	/* CustomerMapQuery: for an SQL CustomerMap, or NULL */
+	unsigned long customer_map_timeout;	/* CustomerMapTimeout, seconds: a command, a query */
 	struct regex *report_senders;	/* ReportSenders */
 	char **trusted_authserv_ids;	/* TrustedAuthservIDs, comma/space list */
 	size_t ntrusted;

@@ -18,16 +18,15 @@
  *   - Names, addresses and the per-account address arrays come from an arena:
  *     nothing in a map is freed before the whole map is.
  *
- * The CSV loader feeds libcsv one physical line at a time so that it knows
- * which line a record ended on; a record's first line is that minus the
- * newlines inside its quoted fields.
+ * The rows come from tablesource: a CSV file, an SQL query or a command,
+ * columns by name.
  *
  * Owns: the trie nodes, the account table, the string arena.
  */
 #include "customers/prefixmap.h"
+#include "customers/tablesource.h"
 #include "base/util.h"
 
-#include <csv.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,8 +37,6 @@
 #define ACCT_CHUNK	1024		/* accounts per chunk */
 #define ARENA_BLOCK	(256 * 1024)
 #define EMAIL_MAX	254		/* RFC 5321 path limit less the brackets */
-#define FIELD_MAX	(1024 * 1024)	/* a longer CSV field is a runaway quote */
-#define READ_CHUNK	(64 * 1024)
 #define TOP_BITS	16		/* prefixes this long are found via the table */
 
 struct node {
@@ -823,265 +820,53 @@ prefixmap_add(struct prefixmap *map, const struct ipaddr *prefix, unsigned plen,
 	return 0;
 }
 
-/* ---- CSV loading ---- */
+/* ---- loading ---- */
 
-enum { COL_PREFIX, COL_ACCOUNT, COL_EMAIL, NCOLS };
+static const char *const col_names[] = { "prefix", "account", "email" };
+static const struct table_cols map_cols = { col_names, 3, 3 };
 
-static const char *const col_names[NCOLS] = { "prefix", "account", "email" };
-
-struct loader {
-	struct prefixmap *map;
-	const char *path;
-	char *err;
-	size_t errlen;
-	struct csv_parser parser;
-	unsigned long line;	/* physical line being fed to libcsv */
-	unsigned long row_nl;	/* newlines inside the current record's fields */
-	size_t nfields;		/* fields of the current record so far */
-	int nonblank;		/* current record has a non-space character */
-	int comment;		/* current record's first field starts with '#' */
-	int have_header;
-	long col[NCOLS];	/* field index of each wanted column */
-	struct buf val[NCOLS];	/* the current record's wanted values */
-	char **hdr;		/* header fields, until the header record ends */
-	size_t nhdr;
-	int failed;
-};
-
-/* libcsv grows its field buffer through this; refusing makes csv_parse fail */
-static void *
-capped_realloc(void *ptr, size_t size)
+int
+prefixmap_add_row(struct prefixmap *map, const char *prefix_text, const char *account, const char *emails,
+    char *err, size_t errlen)
 {
-	return size > FIELD_MAX ? NULL : realloc(ptr, size);
-}
-
-/* note_field_text - newlines for the line count; blank and comment records */
-static void
-note_field_text(struct loader *ld, const char *s, size_t len)
-{
-	const char *p = s, *end = s + len;
-
-	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		ld->row_nl++;
-		p++;
-	}
-	for (p = s; p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'); p++)
-		;
-	if (p < end) {
-		if (ld->nfields == 0 && *p == '#')
-			ld->comment = 1;
-		ld->nonblank = 1;
-	}
-}
-
-static void
-on_field(void *data, size_t len, void *ctx)
-{
-	struct loader *ld = ctx;
-	const char *s = data ? data : "";
-	int k;
-
-	if (ld->failed)
-		return;
-	if (data == NULL)
-		len = 0;
-	note_field_text(ld, s, len);
-	if (!ld->have_header) {
-		ld->hdr = xreallocarray(ld->hdr, ld->nhdr + 1, sizeof(char *));
-		ld->hdr[ld->nhdr++] = xstrndup(s, len);
-	} else {
-		for (k = 0; k < NCOLS; k++) {
-			if (ld->col[k] == (long)ld->nfields) {
-				buf_reset(&ld->val[k]);
-				buf_append(&ld->val[k], s, len);
-			}
-		}
-	}
-	ld->nfields++;
-}
-
-static int
-load_error(struct loader *ld, unsigned long line, const char *msg)
-{
-	err_set(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
-	ld->failed = 1;
-	return -1;
-}
-
-static int
-take_header(struct loader *ld, unsigned long line)
-{
-	char msg[128];
-	size_t i;
-	int k;
-
-	for (k = 0; k < NCOLS; k++)
-		ld->col[k] = -1;
-	for (i = 0; i < ld->nhdr; i++) {
-		const char *name = ascii_trim(ld->hdr[i]);
-
-		for (k = 0; k < NCOLS; k++) {
-			if (ascii_strcasecmp(name, col_names[k]) != 0)
-				continue;
-			if (ld->col[k] >= 0) {
-				snprintf(msg, sizeof(msg), "duplicate column \"%s\"", col_names[k]);
-				return load_error(ld, line, msg);
-			}
-			ld->col[k] = (long)i;
-		}
-	}
-	for (k = 0; k < NCOLS; k++) {
-		if (ld->col[k] < 0) {
-			snprintf(msg, sizeof(msg), "missing column \"%s\"", col_names[k]);
-			return load_error(ld, line, msg);
-		}
-	}
-	ld->have_header = 1;
-	return 0;
-}
-
-static int
-take_row(struct loader *ld, unsigned long line)
-{
-	char msg[512], q[80];
 	struct ipaddr prefix;
 	unsigned plen;
-	char *text;
-	int k;
+	char *text = xstrdup(prefix_text ? prefix_text : ""), *t, q[80];
+	int rc;
 
-	for (k = 0; k < NCOLS; k++) {
-		if ((size_t)ld->col[k] >= ld->nfields) {
-			snprintf(msg, sizeof(msg), "no \"%s\" field (%zu fields)",
-			    col_names[k], ld->nfields);
-			return load_error(ld, line, msg);
-		}
-	}
-	text = ascii_trim(ld->val[COL_PREFIX].data);
-	if (ipaddr_parse_prefix(text, &prefix, &plen) != 0) {
-		snprintf(msg, sizeof(msg), "bad prefix \"%s\"", err_quote(text, strlen(text), q, sizeof(q)));
-		return load_error(ld, line, msg);
-	}
-	if (prefixmap_add(ld->map, &prefix, plen, ld->val[COL_ACCOUNT].data,
-	    ld->val[COL_EMAIL].data, msg, sizeof(msg)) != 0)
-		return load_error(ld, line, msg);
-	return 0;
-}
-
-static void
-row_reset(struct loader *ld)
-{
-	size_t i;
-	int k;
-
-	for (i = 0; i < ld->nhdr && !ld->have_header; i++)
-		free(ld->hdr[i]);
-	if (!ld->have_header)
-		ld->nhdr = 0;
-	for (k = 0; k < NCOLS; k++)
-		buf_reset(&ld->val[k]);
-	ld->nfields = 0;
-	ld->row_nl = 0;
-	ld->nonblank = ld->comment = 0;
-}
-
-static void
-on_row(int c, void *ctx)
-{
-	struct loader *ld = ctx;
-	unsigned long line = ld->line - ld->row_nl;
-
-	(void)c;
-	if (!ld->failed && ld->nonblank && !ld->comment) {
-		if (!ld->have_header)
-			take_header(ld, line);
-		else
-			take_row(ld, line);
-	}
-	row_reset(ld);
+	t = ascii_trim(text);
+	if (ipaddr_parse_prefix(t, &prefix, &plen) != 0) {
+		err_set(err, errlen, "bad prefix \"%s\"", err_quote(t, strlen(t), q, sizeof(q)));
+		rc = -1;
+	} else
+		rc = prefixmap_add(map, &prefix, plen, account, emails, err, errlen);
+	free(text);
+	return rc;
 }
 
 static int
-parse_error(struct loader *ld)
+on_map_row(void *ctx, const char *const *vals, char *err, size_t errlen)
 {
-	int code = csv_error(&ld->parser);
-
-	if (code == CSV_ETOOBIG || code == CSV_ENOMEM)
-		return load_error(ld, ld->line, "field too long (unbalanced quote?)");
-	return load_error(ld, ld->line, csv_strerror(code));
+	return prefixmap_add_row(ctx, vals[0], vals[1], vals[2], err, errlen);
 }
 
-/* feed - hand DATA to libcsv one line at a time, so we know the line number */
-static int
-feed(struct loader *ld, const char *data, size_t len)
+int
+prefixmap_load_source(struct prefixmap *map, const struct table_source *src, char *err, size_t errlen)
 {
-	const char *nl;
-	size_t seg;
-
-	while (len > 0 && !ld->failed) {
-		nl = memchr(data, '\n', len);
-		seg = nl ? (size_t)(nl - data) + 1 : len;
-		if (csv_parse(&ld->parser, data, seg, on_field, on_row, ld) != seg)
-			return parse_error(ld);
-		if (nl)
-			ld->line++;
-		data += seg;
-		len -= seg;
-	}
-	return ld->failed ? -1 : 0;
-}
-
-static int
-read_all(struct loader *ld, FILE *f)
-{
-	char *chunk = xmalloc(READ_CHUNK);
-	size_t n, skip;
-	int first = 1, rc = 0;
-
-	while (rc == 0 && (n = fread(chunk, 1, READ_CHUNK, f)) > 0) {
-		skip = first && n >= 3 && memcmp(chunk, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-		first = 0;
-		rc = feed(ld, chunk + skip, n - skip);
-	}
-	free(chunk);
-	if (rc == 0 && ferror(f)) {
-		err_set(ld->err, ld->errlen, "%s: read error: %s", ld->path, strerror(errno));
-		return -1;
-	}
-	if (rc == 0 && csv_fini(&ld->parser, on_field, on_row, ld) != 0)
-		return parse_error(ld);
-	return rc != 0 || ld->failed ? -1 : 0;
+	return table_read(src, &map_cols, on_map_row, map, err, errlen);
 }
 
 int
 prefixmap_load(struct prefixmap *map, const char *path, char *err, size_t errlen)
 {
-	struct loader ld;
 	FILE *f;
-	size_t i;
-	int rc, k;
+	int rc;
 
 	if ((f = fopen(path, "rb")) == NULL) {
 		err_set(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	memset(&ld, 0, sizeof(ld));
-	ld.map = map;
-	ld.path = path;
-	ld.err = err;
-	ld.errlen = errlen;
-	ld.line = 1;
-	if (csv_init(&ld.parser, 0) != 0)
-		abort();	/* only fails on bad options */
-	csv_set_realloc_func(&ld.parser, capped_realloc);
-	rc = read_all(&ld, f);
-	if (rc == 0 && !ld.have_header)
-		rc = load_error(&ld, ld.line, "no header line (prefix,account,email)");
-	csv_free(&ld.parser);
+	rc = table_read_csv(f, path, &map_cols, on_map_row, map, err, errlen);
 	fclose(f);
-	for (i = 0; i < ld.nhdr; i++)
-		free(ld.hdr[i]);
-	free(ld.hdr);
-	for (k = 0; k < NCOLS; k++)
-		buf_free(&ld.val[k]);
 	return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * prefixmap - longest-prefix map from IPv4/IPv6 addresses to customer accounts
  *
- * Loads the CustomerMap CSV (header names prefix, account, email; other
- * columns ignored; emails separated by ';') into a path-compressed binary
+ * Loads the CustomerMap (columns prefix, account, email by name, from a CSV
+ * file, an SQL query or a command: tablesource.h; other columns ignored;
+ * emails separated by ';') into a path-compressed binary
  * trie, one per address family. The most specific prefix wins: a /29 inside
  * a customer's /24 belongs to the /29's owner. Holds 1M prefixes.
  *
@@ -42,6 +43,22 @@ int prefixmap_add(struct prefixmap *map, const struct ipaddr *prefix, unsigned p
  * and line ("customers.csv:12: bad prefix \"10.0.0.1/33\"").
  */
 int prefixmap_load(struct prefixmap *map, const char *path, char *err, size_t errlen);
+
+/*
+ * prefixmap_load_source - every row of SRC (tablesource.h: a CSV file,
+ * sqlite:, postgresql:// with a query, or exec: a command printing the CSV),
+ * columns prefix, account and email by name
+ */
+struct table_source;
+int prefixmap_load_source(struct prefixmap *map, const struct table_source *src, char *err, size_t errlen);
+
+/*
+ * prefixmap_add_row - one row as text, the way every map source hands it
+ * over: PREFIX ("192.0.2.0/24", spaces trimmed), ACCOUNT, EMAILS. As
+ * prefixmap_add, with "bad prefix" for text that is not a prefix.
+ */
+int prefixmap_add_row(struct prefixmap *map, const char *prefix, const char *account, const char *emails,
+    char *err, size_t errlen);
 
 /* prefixmap_lookup - account owning ADDR, or NULL; the most specific prefix wins */
 const struct account *prefixmap_lookup(const struct prefixmap *map, const struct ipaddr *addr);

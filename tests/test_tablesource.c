@@ -1,0 +1,282 @@
+/*
+ * test_tablesource - the customer map from a CSV file, SQLite, PostgreSQL and
+ * a command: the same rows give the same map, whatever the source
+ *
+ * The PostgreSQL case needs SM_TEST_PG_URI (tests/e2e/with-pg.sh sets it);
+ * without it that case says SKIP on stderr.
+ */
+#include "test.h"
+
+#include "customers/prefixmap.h"
+#include "customers/tablesource.h"
+#include "base/ipaddr.h"
+#include "base/util.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* the map every source holds: nested prefixes, IPv6, two rows for one account, two addresses */
+static const char *const ROWS[][3] = {
+	{ "192.0.2.0/24", "acme", "noc@acme.example" },
+	{ "192.0.2.64/29", "beta", "abuse@beta.example; ops@beta.example" },
+	{ "198.51.100.0/24", "acme", "security@acme.example" },
+	{ "2001:db8::/32", "gamma", "noc@gamma.example" },
+	{ "2001:db8:1::/48", "acme", "noc@acme.example" },
+	{ "10.0.0.1/32", "Delta, Inc.", "d@delta.example" },
+};
+#define NROWS (sizeof(ROWS) / sizeof(ROWS[0]))
+
+/* map_csv - ROWS as a CSV with the columns in another order, an extra column and a comment */
+static char *
+map_csv(void)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_puts(&b, "# exported for the test\nemail,notes,account,prefix\n");
+	for (i = 0; i < NROWS; i++)
+		buf_printf(&b, "\"%s\",\"row %zu\",\"%s\",%s\n", ROWS[i][2], i, ROWS[i][1], ROWS[i][0]);
+	return buf_steal(&b);
+}
+
+static void
+dump_part(void *ctx, const struct account *a, const struct ipaddr *part, unsigned len)
+{
+	struct buf *b = ctx;
+	char text[IPADDR_STRLEN];
+	size_t i;
+
+	ipaddr_format(part, text, sizeof(text));
+	buf_printf(b, "%s/%u %s", text, len, a->name);
+	for (i = 0; i < a->nemails; i++)
+		buf_printf(b, " %s", a->emails[i]);
+	buf_putc(b, '\n');
+}
+
+/* dump - every prefix of MAP with its account and addresses, in address order */
+static char *
+dump(const struct prefixmap *map)
+{
+	struct buf b = BUF_INIT;
+	struct ipaddr any4, any6;
+
+	ipaddr_parse("0.0.0.0", &any4);
+	ipaddr_parse("::", &any6);
+	prefixmap_overlaps(map, &any4, 0, dump_part, &b);
+	prefixmap_overlaps(map, &any6, 0, dump_part, &b);
+	return buf_steal(&b);
+}
+
+/* load_dump - SRC loaded and dumped, or the error text */
+static char *
+load_dump(const char *source, const char *query, unsigned timeout)
+{
+	struct table_source src = { source, query, NULL, timeout };
+	struct prefixmap *map = prefixmap_new();
+	char err[512], *out;
+
+	out = prefixmap_load_source(map, &src, err, sizeof(err)) == 0 ? dump(map) : xstrdup(err);
+	prefixmap_free(map);
+	return out;
+}
+
+static char *
+write_csv(const char *dir)
+{
+	struct buf path = BUF_INIT;
+	char *csv = map_csv();
+
+	buf_printf(&path, "%s/customers.csv", dir);
+	test_write_file(path.data, csv);
+	free(csv);
+	return buf_steal(&path);
+}
+
+static const char *QUERY = "SELECT email, account, prefix, 'x' AS notes FROM custmap ORDER BY prefix DESC";
+
+static void
+fill_sqlite(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	size_t i;
+
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "CREATE TABLE custmap (prefix TEXT, account TEXT, email TEXT)", NULL, NULL, NULL);
+	sqlite3_prepare_v2(db, "INSERT INTO custmap VALUES (?, ?, ?)", -1, &st, NULL);
+	for (i = 0; i < NROWS; i++) {
+		sqlite3_bind_text(st, 1, ROWS[i][0], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ROWS[i][1], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, ROWS[i][2], -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* fill_pg - the rows in a table of the test server; 0, or -1 when there is none */
+static int
+fill_pg(const char *uri)
+{
+	PGconn *c = PQconnectdb(uri);
+	PGresult *res;
+	size_t i;
+	int ok = PQstatus(c) == CONNECTION_OK;
+
+	if (ok) {
+		PQclear(PQexec(c, "DROP TABLE IF EXISTS custmap"));
+		res = PQexec(c, "CREATE TABLE custmap (prefix cidr, account text, email text)");
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+	}
+	for (i = 0; ok && i < NROWS; i++) {
+		const char *vals[3] = { ROWS[i][0], ROWS[i][1], ROWS[i][2] };
+
+		res = PQexecParams(c, "INSERT INTO custmap VALUES ($1, $2, $3)", 3, NULL, vals, NULL, NULL, 0);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+	}
+	if (!ok)
+		fprintf(stderr, "    %s", PQerrorMessage(c));
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+TEST(tablesource, every_source_gives_the_identical_map)
+{
+	char *dir = test_tmpdir(), *csv = write_csv(dir), *want, *got;
+	struct buf src = BUF_INIT;
+	const char *pg = getenv("SM_TEST_PG_URI");
+
+	want = load_dump(csv, NULL, 0);
+	CHECK(strstr(want, "192.0.2.64/29 beta abuse@beta.example ops@beta.example\n") != NULL);
+	CHECK(strstr(want, "10.0.0.1/32 Delta, Inc. d@delta.example\n") != NULL);
+	CHECK(strstr(want, "198.51.100.0/24 acme noc@acme.example security@acme.example\n") != NULL);
+	buf_printf(&src, "sqlite:%s/map.db", dir);
+	fill_sqlite(src.data + 7);
+	got = load_dump(src.data, QUERY, 0);
+	CHECK_STR(got, want);
+	free(got);
+	buf_reset(&src);
+	buf_printf(&src, "exec:/bin/cat %s", csv);
+	got = load_dump(src.data, NULL, 5);
+	CHECK_STR(got, want);
+	free(got);
+	if (pg == NULL || *pg == '\0')
+		fprintf(stderr, "  SKIP PostgreSQL source (no SM_TEST_PG_URI; run under tests/e2e/with-pg.sh)\n");
+	else if (fill_pg(pg) != 0)
+		CHECK(!"the test PostgreSQL takes no table");
+	else {
+		got = load_dump(pg, QUERY, 5);
+		CHECK_STR(got, want);
+		free(got);
+	}
+	buf_free(&src);
+	free(want);
+	free(csv);
+	free(dir);
+}
+
+TEST(tablesource, an_sql_source_names_its_columns)
+{
+	char *dir = test_tmpdir(), *got;
+	struct buf src = BUF_INIT;
+
+	buf_printf(&src, "sqlite:%s/map.db", dir);
+	fill_sqlite(src.data + 7);
+	got = load_dump(src.data, "SELECT prefix, account AS acct, email FROM custmap", 0);
+	CHECK(strstr(got, ": missing column \"account\"") != NULL);
+	free(got);
+	got = load_dump(src.data, "SELECT prefix, account, email FROM nosuchtable", 0);
+	CHECK(strstr(got, "no such table") != NULL);
+	free(got);
+	got = load_dump(src.data, "SELECT 'x' AS prefix, account, email FROM custmap", 0);
+	CHECK(strstr(got, ": row 1: bad prefix \"x\"") != NULL);
+	free(got);
+	got = load_dump(src.data, NULL, 0);
+	CHECK(strstr(got, "needs a query") != NULL);
+	free(got);
+	buf_free(&src);
+	free(dir);
+}
+
+TEST(tablesource, a_postgresql_error_never_shows_the_password)
+{
+	char *got = load_dump("postgresql://shadow:s3kr1t@127.0.0.1:1/map?password=s3kr1t&sslmode=disable",
+	    "SELECT prefix, account, email FROM m", 2);
+
+	CHECK(strncmp(got, "postgresql://127.0.0.1:1/map: ", 30) == 0);
+	CHECK(strstr(got, "s3kr1t") == NULL);
+	free(got);
+}
+
+TEST(tablesource, a_failing_command_is_a_failed_load)
+{
+	char *got;
+
+	got = load_dump("exec:/bin/ls /nonexistent-sm-test", NULL, 5);
+	CHECK(strncmp(got, "exec:/bin/ls /nonexistent-sm-test: exit status 2: ", 50) == 0);
+	CHECK(strstr(got + 50, "nonexistent-sm-test") != NULL);
+	free(got);
+	got = load_dump("exec:/bin/true", NULL, 5);
+	CHECK_STR(got, "exec:/bin/true: printed nothing");
+	free(got);
+	got = load_dump("exec:/nonexistent/command", NULL, 5);
+	CHECK_STR(got, "exec:/nonexistent/command: exit status 127: cannot execute the command");
+	free(got);
+	got = load_dump("exec:bin/cat x", NULL, 5);
+	CHECK_STR(got, "exec:bin/cat x: the command must be an absolute path");
+	free(got);
+	got = load_dump("exec:/bin/echo prefix,account", NULL, 5);
+	CHECK_STR(got, "exec:/bin/echo prefix,account:1: missing column \"email\"");
+	free(got);
+}
+
+TEST(tablesource, a_command_that_hangs_is_killed_at_the_timeout)
+{
+	char *got = load_dump("exec:/bin/sleep 30", NULL, 1);
+
+	CHECK_STR(got, "exec:/bin/sleep 30: no answer within 1 s, killed");
+	free(got);
+}
+
+TEST(tablesource, the_command_runs_as_userid)
+{
+	char *dir = test_tmpdir(), *got;
+	struct buf script = BUF_INIT, src = BUF_INIT;
+	struct table_source ts;
+	struct prefixmap *map = prefixmap_new();
+	char err[512] = "";
+	struct ipaddr a;
+	const struct account *acct;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "  SKIP the command as UserID (needs root)\n");
+		prefixmap_free(map);
+		free(dir);
+		return;
+	}
+	buf_printf(&script, "%s/map.sh", dir);
+	test_write_file(script.data, "#!/bin/sh\necho prefix,account,email\necho 10.0.0.0/8,uid$(id -u),a@b.example\n");
+	chmod(dir, 0755);	/* and the run's root above it: nobody must reach the script */
+	*strrchr(dir, '/') = '\0';
+	chmod(dir, 0755);
+	chmod(script.data, 0755);
+	buf_printf(&src, "exec:%s", script.data);
+	ts = (struct table_source){ src.data, NULL, "nobody", 5 };
+	CHECK(prefixmap_load_source(map, &ts, err, sizeof(err)) == 0);
+	CHECK_STR(err, "");
+	ipaddr_parse("10.1.2.3", &a);
+	acct = prefixmap_lookup(map, &a);
+	got = acct ? acct->name : "(none)";
+	CHECK_STR(got, "uid65534");
+	prefixmap_free(map);
+	buf_free(&script);
+	buf_free(&src);
+	free(dir);
+}
