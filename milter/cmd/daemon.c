@@ -103,7 +103,8 @@ deliver_round(void)
 	runtime_release(rt);
 }
 
-void
+/* daemon_wake_delivery - notices were queued: deliver now, not at the next interval (milter_register's hook) */
+static void
 daemon_wake_delivery(void)
 {
 	pthread_mutex_lock(&wake_lock);
@@ -276,7 +277,7 @@ open_socket(const struct config *cfg)
 
 	if (sock && clear_stale_socket(sock) != 0)
 		return -1;
-	if (smfi_setconn(cfg->socket) != MI_SUCCESS || milter_register() != 0 ||
+	if (smfi_setconn(cfg->socket) != MI_SUCCESS || milter_register(daemon_wake_delivery) != 0 ||
 	    smfi_opensocket(0) != MI_SUCCESS) {
 		fprintf(stderr, "shadowmilter: cannot listen on %s\n", cfg->socket);
 		return -1;

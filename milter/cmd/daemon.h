@@ -10,7 +10,4 @@ int daemon_main(const char *conf, int foreground, int check_only);
 /* deliver_once_main - "shadowmilter deliver": drain the outbox once */
 int deliver_once_main(const char *conf);
 
-/* daemon_wake_delivery - notices were queued: deliver now, not at the next interval */
-void daemon_wake_delivery(void);
-
 #endif

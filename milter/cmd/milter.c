@@ -10,7 +10,6 @@
  * Owns: the per-connection state.
  */
 #include "cmd/milter.h"
-#include "cmd/daemon.h"
 #include "pipeline/filter.h"
 #include "cmd/runtime.h"
 #include "base/util.h"
@@ -22,6 +21,9 @@
 #include <time.h>
 
 /* per SMTP connection */
+/* the daemon's hook: a message queued notices (milter_register) */
+static void (*wake_delivery)(void);
+
 struct conn {
 	struct runtime *rt;
 	struct filter_msg *msg;
@@ -245,8 +247,8 @@ cb_eom(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	filter_set_queue_id(c->msg, smfi_getsymval(ctx, "i"));
 	rc = to_milter(c, filter_eom(c->msg, &io, time(NULL)));
-	if (filter_notices_queued(c->msg) > 0)
-		daemon_wake_delivery();
+	if (filter_notices_queued(c->msg) > 0 && wake_delivery)
+		wake_delivery();
 	message_done(c);
 	return rc;
 }
@@ -294,7 +296,8 @@ static struct smfiDesc filter_desc = {
 };
 
 int
-milter_register(void)
+milter_register(void (*wake)(void))
 {
+	wake_delivery = wake;
 	return smfi_register(filter_desc) == MI_SUCCESS ? 0 : -1;
 }
