@@ -379,7 +379,8 @@ TEST(catalogue, event_notice_lists_the_evidence_and_the_port_connected_from)
 	REQUIRE(n != NULL);
 	CHECK_STR(n->subject, "ACTION REQUIRED: Sinkhole Events reported for your Example Hosting servers");
 	CHECK(strstr(n->message, "\n192.0.2.10 (from port 50123) detected at 2026-11-24 01:00:00 UTC\n"
-	    "    infection=andromeda, family=gamarue, dst_ip=198.51.100.7, dst_port=80\n") != NULL);
+	    "    infection: \"andromeda\", family: \"gamarue\", dst_ip: \"198.51.100.7\",\n"
+	    "    dst_port: \"80\"\n") != NULL);
 	CHECK(strstr(n->message, "All of these need to be cleaned up or shut down.") != NULL);
 	pipeline_result_free(r);
 	config_free(cfg);
@@ -396,10 +397,10 @@ TEST(catalogue, evidence_is_cleaned_and_wrapped)
 	const char *body, *line;
 
 	REQUIRE(n != NULL);
-	CHECK(strstr(n->message, "\n    infection=bad") != NULL);
+	CHECK(strstr(n->message, "\n    infection: \"bad Bcc: x\"") != NULL);
 	CHECK(strstr(n->message, "\nBcc:") == NULL && strstr(n->message, "\r") == NULL);
-	CHECK(strstr(n->message, "\n    http_url=/a/very/long/path/that/goes/on/and/on/index.php,\n"
-	    "    http_host=c2.example.net, dst_ip=198.51.100.7\n") != NULL);
+	CHECK(strstr(n->message, "\n    http_url: \"/a/very/long/path/that/goes/on/and/on/index.php\",\n"
+	    "    http_host: \"c2.example.net\", dst_ip: \"198.51.100.7\"\n") != NULL);
 	body = strstr(n->message, "\n\n");
 	REQUIRE(body != NULL);
 	for (line = body; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != '\0'))

@@ -55,3 +55,22 @@ TEST(mailheader, long_subjects_fold_at_spaces)
 	CHECK(strstr(b.data, "\n ") != NULL);
 	buf_free(&b);
 }
+
+TEST(mailheader, bidi_zero_width_and_unicode_line_breaks_never_reach_the_text)
+{
+	/* U+202E RLO, U+2066 LRI, U+2069 PDI, U+200B ZWSP, U+FEFF BOM, U+2060 WJ,
+	 * U+0085 NEL, U+2028 LS, U+2029 PS */
+	char *s = text_clean("a\xE2\x80\xAE" "b\xE2\x81\xA6" "c\xE2\x81\xA9" "d\xE2\x80\x8B" "e\xEF\xBB\xBF"
+	    "f\xE2\x81\xA0" "g\xC2\x85" "h\xE2\x80\xA8" "i\xE2\x80\xA9" "j", 100);
+
+	CHECK_STR(s, "abcdefg h i j");
+	free(s);
+}
+
+TEST(mailheader, a_right_to_left_override_is_not_encoded_into_a_header)
+{
+	char *v = header_encode("Subject", "exe.\xE2\x80\xAEgpj");
+
+	CHECK_STR(v, "exe.gpj");
+	free(v);
+}

@@ -477,6 +477,30 @@ TEST(pipeline, event_reports_name_the_host_in_src_ip)
 	pipeline_result_free(r);
 }
 
+TEST(pipeline, an_event_value_is_quoted_data_without_bidi_or_line_separators)
+{
+	const char *csv = "timestamp,src_ip,src_port,dst_ip,infection\n"
+	    "2026-11-24 01:00:00,192.0.2.66,51234,198.18.0.1,"
+	    "\"evil\xE2\x80\xAE" "gpj.exe\xE2\x80\xA8" "Bcc: victim@evil.example\xC2\x85" "FAKE \"\"BODY\"\"\"\n";
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-event4_sinkhole-x.csv", csv, NULL, NULL };
+	struct config *cfg = test_catalogue_config();	/* the catalogue names the evidence columns */
+	struct prefixmap *map = test_map(MAP);
+	char *msg = testmail_build(&tm);
+	struct pipeline_result *r = test_run(cfg, map, msg, strlen(msg), 0);
+	const struct notice *n;
+
+	free(msg);
+	REQUIRE(r != NULL && r->nreports == 1);
+	REQUIRE((n = notice_for(r, "bob")) != NULL);
+	CHECK(strstr(n->message, "infection: \"evilgpj.exe Bcc: victim@evil.example FAKE \\\"BODY\\\"\"") != NULL);
+	CHECK(strstr(n->message, "\xE2\x80\xAE") == NULL);
+	CHECK(strstr(n->message, "\xE2\x80\xA8") == NULL);
+	CHECK(strstr(n->message, "\xC2\x85") == NULL);
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+}
+
 TEST(pipeline, a_zip_with_two_csvs_gives_two_reports)
 {
 	struct testreport tr = { .zip = 1, .files = { { "2026-11-24-scan_portmapper-x.csv", CSV },

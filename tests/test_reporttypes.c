@@ -568,7 +568,8 @@ TEST(reporttypes, each_connection_of_an_event_host_is_a_finding_with_its_own_row
 		fputs(r->reports[0].notices[0].message, stderr);
 	CHECK(strstr(r->reports[0].notices[0].message,
 	    "\n192.0.2.5 (from port 49431/TCP) detected at 2026-11-24 09:14:01 UTC\n"
-	    "    infection=earliest-row, family=gamarue, dst_ip=198.51.100.9,\n    dst_port=8080\n") != NULL);
+	    "    infection: \"earliest-row\", family: \"gamarue\", dst_ip: \"198.51.100.9\",\n"
+	    "    dst_port: \"8080\"\n") != NULL);
 	CHECK(strstr(r->reports[0].notices[0].message, "\n192.0.2.5 (from port 49460/TCP) detected at") != NULL);
 	/* the first screen names the host once, its connections summed up */
 	CHECK(strstr(r->reports[0].notices[0].message,

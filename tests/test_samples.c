@@ -226,7 +226,7 @@ TEST(samples, reference_sinkhole_mail_lists_the_infection_evidence)
 	free(signed_eml);
 	r = test_run(cfg, map, msg.data, msg.len, 0);
 	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
-	CHECK(strstr(r->reports[0].notices[0].message, "\n    type=downadup, url=GET /search?q=0 HTTP/1.0,") != NULL);
+	CHECK(strstr(r->reports[0].notices[0].message, "\n    type: \"downadup\", url: \"GET /search?q=0 HTTP/1.0\",") != NULL);
 	CHECK(strstr(r->reports[0].notices[0].message, "All of these need to be cleaned up or shut down.") != NULL);
 	pipeline_result_free(r);
 	buf_free(&msg);

@@ -13,32 +13,66 @@
 #define HEADER_VALUE_MAX 900	/* before encoding; well under 998 per line after folding */
 #define FOLD_WIDTH 78
 
-/* utf8_len - length of the valid UTF-8 sequence at P, or 0 */
+/* utf8_decode - length of the valid UTF-8 sequence at P (its code point in *CP), or 0 */
 static size_t
-utf8_len(const unsigned char *p)
+utf8_decode(const unsigned char *p, uint32_t *cp)
 {
 	size_t n, i;
-	uint32_t cp;
 
+	*cp = p[0];
 	if (p[0] < 0x80)
 		return 1;
 	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		n = 2, cp = p[0] & 0x1F;
+		n = 2, *cp = p[0] & 0x1F;
 	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-		n = 3, cp = p[0] & 0x0F;
+		n = 3, *cp = p[0] & 0x0F;
 	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-		n = 4, cp = p[0] & 0x07;
+		n = 4, *cp = p[0] & 0x07;
 	else
 		return 0;
 	for (i = 1; i < n; i++) {
 		if ((p[i] & 0xC0) != 0x80)
 			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
+		*cp = (*cp << 6) | (p[i] & 0x3F);
 	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
+	if ((n == 3 && *cp < 0x800) || (n == 4 && (*cp < 0x10000 || *cp > 0x10FFFF)) ||
+	    (*cp >= 0xD800 && *cp <= 0xDFFF))
 		return 0;
 	return n;
+}
+
+static size_t
+utf8_len(const unsigned char *p)
+{
+	uint32_t cp;
+
+	return utf8_decode(p, &cp);
+}
+
+/*
+ * is_line_break - characters a reader takes for the end of a line: ASCII
+ * tab, CR, LF, and Unicode's NEL (U+0085), LINE and PARAGRAPH SEPARATOR
+ */
+static int
+is_line_break(uint32_t cp)
+{
+	return cp == '\t' || cp == '\r' || cp == '\n' || cp == 0x85 || cp == 0x2028 || cp == 0x2029;
+}
+
+/*
+ * is_invisible - controls and format characters that change how the text
+ * around them is shown without being seen: C0/C1 controls, soft hyphen,
+ * bidi embeddings, overrides and isolates (U+202A-E, U+2066-9), marks and
+ * zero-width characters (U+200B-F, U+2060-4, U+FEFF), Arabic letter mark,
+ * Mongolian vowel separator, interlinear annotation and tag characters
+ */
+static int
+is_invisible(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xAD || cp == 0x061C || cp == 0x180E ||
+	    (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+	    (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB) ||
+	    (cp >= 0xE0000 && cp <= 0xE007F);
 }
 
 char *
@@ -46,20 +80,22 @@ text_clean(const char *value, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)value;
 	struct buf b = BUF_INIT;
+	uint32_t cp;
 	size_t n;
 
 	while (*p) {
-		n = utf8_len(p);
+		n = utf8_decode(p, &cp);
 		if (n == 0) {
 			n = 1;
 			if (b.len + 1 > max)
 				break;
 			buf_putc(&b, '?');
-		} else if (n == 1 && (*p < ' ' || *p == 0x7f)) {
-			/* tabs and line breaks become one space; other controls vanish */
-			if ((*p == '\t' || *p == '\r' || *p == '\n') && b.len && b.data[b.len - 1] != ' ' &&
-			    b.len + 1 <= max)
+		} else if (is_line_break(cp)) {
+			/* line breaks become one space */
+			if (b.len && b.data[b.len - 1] != ' ' && b.len + 1 <= max)
 				buf_putc(&b, ' ');
+		} else if (is_invisible(cp)) {
+			;	/* dropped */
 		} else {
 			if (b.len + n > max)
 				break;

@@ -3,7 +3,9 @@
  *
  * Report fields (hostnames, account names, subjects) reach notice headers and
  * the tagged original. Everything headed for a header goes through here:
- * CR, LF and other control characters are dropped, invalid UTF-8 becomes '?',
+ * CR, LF and other control characters, Unicode line separators and the
+ * invisible format characters (bidi controls, zero-width characters) are
+ * dropped or become a space, invalid UTF-8 becomes '?',
  * non-ASCII is RFC 2047 encoded, and long lines are folded. Body values take
  * the same cleaning without the encoding.
  *
@@ -16,8 +18,10 @@
 
 struct buf;
 
-/* text_clean - VALUE without control characters, invalid UTF-8 as '?',
- * at most MAX bytes (cut on a character boundary); caller frees */
+/* text_clean - VALUE on one line: line breaks (also U+0085, U+2028/9) as one
+ * space, without control and invisible format characters (bidi overrides and
+ * isolates, zero-width characters), invalid UTF-8 as '?', at most MAX bytes
+ * (cut on a character boundary); caller frees */
 char *text_clean(const char *value, size_t max);
 
 /* header_encode - a cleaned, RFC 2047 encoded (when needed) and folded value

@@ -114,35 +114,52 @@ long_date(struct notice_ctx *c, time_t t)
 	return keep(c, "%d %s %d", tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900);
 }
 
-/* evidence - "infection=x, dst_ip=y" of the catalogue's evidence columns,
+/* quoted - VALUE as data in double quotes, its own '"' and '\\' escaped, so
+ * that no report value can read as a sentence of ours */
+static void
+quoted(struct buf *b, const char *value)
+{
+	buf_putc(b, '"');
+	for (; *value; value++) {
+		if (*value == '"' || *value == '\\')
+			buf_putc(b, '\\');
+		buf_putc(b, *value);
+	}
+	buf_putc(b, '"');
+}
+
+/* evidence - 'infection: "x", dst_ip: "y"' of the catalogue's evidence columns,
  * wrapped before EVIDENCE_WIDTH with continuation lines indented by 4 */
 static const char *
 evidence(struct notice_ctx *c, const struct finding *f)
 {
 	const struct catalogue_entry *e = c->in->entry;
+	struct buf item = BUF_INIT;
 	size_t i, col = 0;
 
 	buf_reset(&c->scratch);
 	for (i = 0; e && i < e->nevidence; i++) {
 		const char *raw = report_file_value(c->in->rf, f, e->evidence[i]);
 		char *v;
-		size_t len;
 
 		if (raw == NULL || *raw == '\0')
 			continue;
 		v = text_clean(raw, BODY_VALUE_MAX);
-		len = strlen(e->evidence[i]) + 1 + strlen(v);
-		if (col > 0 && col + 3 + len > EVIDENCE_WIDTH) {
+		buf_reset(&item);
+		buf_printf(&item, "%s: ", e->evidence[i]);
+		quoted(&item, v);
+		free(v);
+		if (col > 0 && col + 3 + item.len > EVIDENCE_WIDTH) {
 			buf_puts(&c->scratch, ",\n    ");
 			col = 0;
 		} else if (col > 0) {
 			buf_puts(&c->scratch, ", ");
 			col += 2;
 		}
-		buf_printf(&c->scratch, "%s=%s", e->evidence[i], v);
-		col += len;
-		free(v);
+		buf_append(&c->scratch, item.data, item.len);
+		col += item.len;
 	}
+	buf_free(&item);
 	return buf_cstr(&c->scratch);
 }
 
