@@ -309,6 +309,106 @@ sed -e "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" -e "s|^#Templa
 check "-n with a broken site template exits 1" test $? -eq 1
 check "-n names the broken template and the variable" grep -q "$T/site/scan_ntp.tmpl: unknown variable {{servce}}" "$T/n2.out"
 
+# the command line: help on stdout with 0, usage errors on stderr with 2 saying what was wrong
+"$SM" --help >"$T/help.out" 2>"$T/help.err"
+check "--help exits 0" test $? -eq 0
+check "--help prints usage on stdout" grep -q '^usage: shadowmilter' "$T/help.out"
+check "... and nothing on stderr" test ! -s "$T/help.err"
+"$SM" -h >"$T/h.out" 2>&1
+check "-h exits 0" test $? -eq 0
+check "-h lists every command" sh -c 'grep -q "shadowmilter replay -c CONF" "$1" && grep -q "shadowmilter status" "$1" && grep -q "shadowmilter deliver" "$1"' - "$T/h.out"
+for v in -V --version version; do
+	"$SM" $v >"$T/version.out" 2>&1
+	check "$v exits 0" test $? -eq 0
+	for lib in libmilter libopendkim SQLite libpq pcre2 libcsv; do
+		check "$v names the $lib version" grep -q "^  $lib [0-9]" "$T/version.out"
+	done
+done
+check "-V names shadowmilter's version first" sh -c 'head -1 "$1" | grep -q "^shadowmilter [0-9]"' - "$T/version.out"
+for cmd in replay deliver preview overdue history status; do
+	"$SM" help $cmd >"$T/help-$cmd.out" 2>&1
+	check "help $cmd exits 0" test $? -eq 0
+	check "help $cmd prints its usage" grep -q "^usage: shadowmilter $cmd" "$T/help-$cmd.out"
+	"$SM" $cmd --help >"$T/dash-help-$cmd.out" 2>&1
+	check "$cmd --help exits 0 with the same usage" cmp -s "$T/help-$cmd.out" "$T/dash-help-$cmd.out"
+done
+"$SM" help frobnicate >"$T/help-bad.out" 2>&1
+check "help of an unknown command exits 2" test $? -eq 2
+check "... naming it" grep -q 'unknown command "frobnicate"' "$T/help-bad.out"
+# usage_error WANT ARGS...: exit 2, WANT on stderr, the usage there too, nothing on stdout
+usage_error() {
+	want=$1; shift
+	"$SM" "$@" >"$T/ue.out" 2>"$T/ue.err"
+	rc=$?
+	check "$* exits 2" test "$rc" -eq 2
+	check "$* says: $want" grep -qF "$want" "$T/ue.err"
+	check "$* prints usage on stderr, nothing on stdout" sh -c 'grep -q "^usage: " "$1" && test ! -s "$2"' - "$T/ue.err" "$T/ue.out"
+}
+usage_error 'unknown command "frobnicate"' frobnicate
+usage_error 'unknown option -x' -x
+usage_error 'replay: --now "yesterday" is not' replay -c "$CONF" --now yesterday "$DEMO"
+usage_error 'replay: no configuration: give -c CONF' replay "$DEMO"
+usage_error 'replay: no input' replay -c "$CONF"
+usage_error 'replay: -c needs a value' replay -c
+usage_error 'replay: unknown option --bogus' replay --bogus -c "$CONF" "$DEMO"
+usage_error 'status: no configuration: give -c CONF' status
+usage_error 'status: --now "soon" is not' status -c "$CONF" --now soon
+usage_error 'status: unexpected argument "extra"' status -c "$CONF" extra
+usage_error 'history: give the IP address or the account' history -c "$CONF"
+usage_error 'preview: no report type' preview
+usage_error 'preview: --all takes no report type' preview --all scan_ntp
+usage_error 'deliver: unexpected argument "now"' deliver -c "$CONF" now
+# the daemon has no --trust-saved: only replay may take mail on the operator's word
+usage_error 'unknown option --trust-saved' -f --trust-saved -c "$CONF"
+# -c everywhere: preview takes -c as it takes --config
+"$SM" preview scan_ntp -c "$GOLDEN" >"$T/preview-c.eml" 2>&1
+check "preview -c CONF uses the site's wording" grep -q '^Andy Smith$' "$T/preview-c.eml"
+# exit codes are in both man pages
+check "shadowmilter(8) has EXIT STATUS" grep -q '^\.SH EXIT STATUS' contrib/shadowmilter.8
+check "shadowmilter.conf(5) has EXIT STATUS" grep -q '^\.SH EXIT STATUS' contrib/shadowmilter.conf.5
+
+# deliver --dry-run: says what would be sent, sends and changes nothing
+printf '#!/bin/sh\ncat >>"%s/sent.mbox"\n' "$T" >"$T/fake-sendmail"
+chmod +x "$T/fake-sendmail"
+printf 'OutboxDB %s/dry-outbox.db\nTransport sendmail:%s/fake-sendmail\n' "$T" "$T" | cat "$CONF" - >"$T/dry.conf"
+"$SM" deliver -c "$T/dry.conf" --dry-run >"$T/dry0.out" 2>&1
+check "deliver --dry-run on an empty outbox exits 0" test $? -eq 0
+if command -v sqlite3 >/dev/null 2>&1; then
+	now=$(date +%s)
+	sqlite3 "$T/dry-outbox.db" "INSERT INTO notices (idem_key, report_ref, report_type, account, recipients, message,
+	    created, next_attempt) VALUES ('k1', 'r1', 'scan_ntp', 'acme', 'ops@acme.example' || char(10) || 'noc@acme.example',
+	    'Subject: hi' || char(10) || char(10) || 'hello' || char(10), $now, $now)"
+	"$SM" deliver -c "$T/dry.conf" --dry-run >"$T/dry.out" 2>&1
+	check "deliver --dry-run exits 0" test $? -eq 0
+	check "deliver --dry-run names the notice and its recipients" \
+	    grep -q '^would send notice 1 for acme (scan_ntp) to ops@acme.example, noc@acme.example$' "$T/dry.out"
+	check "deliver --dry-run says nothing was sent" grep -q '^dry run: 1 notices due, 0 waiting to retry; nothing sent' "$T/dry.out"
+	check "deliver --dry-run hands nothing to the MTA" test ! -e "$T/sent.mbox"
+	check "deliver --dry-run leaves the notice pending and unclaimed" \
+	    test "$(sqlite3 "$T/dry-outbox.db" "SELECT state || ',' || attempts || ',' || coalesce(claimed_until, 'none') FROM notices")" = "pending,0,none"
+	"$SM" deliver -c "$T/dry.conf" -n >"$T/dry-n.out" 2>&1
+	check "deliver -n is the dry run too" sh -c 'grep -q "^would send notice 1" "$1" && test ! -e "$2"' - "$T/dry-n.out" "$T/sent.mbox"
+	"$SM" deliver -c "$T/dry.conf" >"$T/wet.out" 2>&1
+	check "deliver without --dry-run sends it" grep -q '^hello$' "$T/sent.mbox"
+else
+	echo "SKIPPED: deliver --dry-run with a pending notice needs sqlite3"
+fi
+
+# replay --trust-saved: the bundled (unsigned) report on the operator's word, as README's first look
+"$SM" replay --trust-saved -c conf/shadowmilter.conf tests/fixtures/demo-portmapper.eml >"$T/trust.out" 2>"$T/trust.err"
+check "replay --trust-saved on the bundled report exits 0" test $? -eq 0
+check "... shows its notices" test "$(grep -c '^-- notice for' "$T/trust.out")" -eq 4
+check "... warns on stderr" grep -q 'warning: --trust-saved: the DKIM signature of these files is not checked' "$T/trust.err"
+"$SM" replay --trust-saved --json -c conf/shadowmilter.conf tests/fixtures/demo-portmapper.eml >"$T/trust.json" 2>/dev/null
+check "replay --trust-saved marks each JSON object trusted_by_operator" \
+    grep -q '"report":true,"authenticated":true,"trusted_by_operator":true,' "$T/trust.json"
+"$SM" replay --json -c conf/shadowmilter.conf tests/fixtures/demo-portmapper.eml >"$T/notrust.json" 2>"$T/notrust.err"
+check "without --trust-saved the bundled report is refused" grep -q '"authenticated":false' "$T/notrust.json"
+check "... and nothing is marked trusted_by_operator" sh -c '! grep -q trusted_by_operator "$1" "$2"' - "$T/notrust.json" "$T/notrust.err"
+printf 'From: someone@example.org\nSubject: Shadowserver scan_ntp report\n\nhi\n' >"$T/notss.eml"
+"$SM" replay --trust-saved --json -c conf/shadowmilter.conf "$T/notss.eml" >"$T/trust-notss.json" 2>/dev/null
+check "--trust-saved still wants a ReportSenders From" grep -q '"report":false,"authenticated":false' "$T/trust-notss.json"
+
 # make install lays out a working system: the installed binary, pointed at the
 # installed templates, renders every report type
 make -s install DESTDIR="$T/inst" PREFIX=/usr >"$T/install.log" 2>&1

@@ -41,13 +41,14 @@ TEST(json, strings_are_escaped_and_made_valid_utf8)
 	free(s);
 }
 
-TEST(json, a_message_the_pipeline_could_not_handle)
+TEST(json, a_message_the_pipeline_could_not_handle_keeps_the_documented_fields_as_null)
 {
 	struct buf b = BUF_INIT;
 
 	json_result(&b, "inbox/1.eml", NULL, "spool: No space left on device");
 	CHECK_STR(buf_cstr(&b), "{\"message\":\"inbox/1.eml\",\"report\":false,\"authenticated\":false,"
-	    "\"reason\":\"\",\"error\":\"spool: No space left on device\",\"reports\":[]}\n");
+	    "\"reason\":\"\",\"error\":\"spool: No space left on device\",\"message_id\":null,\"subject\":null,"
+	    "\"link\":null,\"reports\":[]}\n");
 	buf_free(&b);
 }
 

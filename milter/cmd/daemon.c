@@ -496,17 +496,65 @@ daemon_main(const char *conf, int foreground, int check_only)
 	return rc;
 }
 
+struct dry_run {
+	const struct config *cfg;
+	time_t now;
+	unsigned long due, later;
+};
+
+/* dry_run_entry - one line per pending notice: whom it would go to, and when */
+static void
+dry_run_entry(void *ctx, const struct outbox_entry *e, time_t next_attempt)
+{
+	struct dry_run *d = ctx;
+	size_t i;
+
+	if (next_attempt <= d->now)
+		d->due++;
+	else
+		d->later++;
+	printf("would send notice %lld for %s (%s) to ", e->id, e->account, e->report_type);
+	if (d->cfg->test_recipient)
+		printf("%s (TestRecipient, instead of ", d->cfg->test_recipient);
+	for (i = 0; i < e->nrecipients; i++)
+		printf("%s%s", i ? ", " : "", e->recipients[i]);
+	printf("%s%s\n", d->cfg->test_recipient ? ")" : "", next_attempt <= d->now ? "" :
+	    " (not yet: waiting to retry)");
+}
+
+/* deliver_dry_run - "deliver --dry-run": the pending notices, nothing sent or changed */
+static int
+deliver_dry_run(const struct runtime *rt)
+{
+	struct dry_run d = { rt->cfg, time(NULL), 0, 0 };
+	char err[512];
+
+	if (outbox_list_pending(rt->store, dry_run_entry, &d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		return 1;
+	}
+	printf("dry run: %lu notices due, %lu waiting to retry; nothing sent (transport %s)\n", d.due, d.later,
+	    rt->cfg->transport);
+	return 0;
+}
+
 int
-deliver_once_main(const char *conf)
+deliver_once_main(const char *conf, int dry_run)
 {
 	struct deliver_stats st;
 	struct runtime *rt;
 	char err[512];
+	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((rt = runtime_load(conf, RT_STORE, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		return 1;
+	}
+	if (dry_run) {
+		rc = deliver_dry_run(rt);
+		runtime_destroy(rt);
+		return rc;
 	}
 	openlog("shadowmilter", LOG_PID | LOG_PERROR, LOG_MAIL);
 	if (expire_silent_streams(rt, time(NULL)) != 0) {

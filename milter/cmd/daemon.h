@@ -7,7 +7,8 @@
 /* daemon_main - run the filter (CHECK_ONLY: validate the config and exit) */
 int daemon_main(const char *conf, int foreground, int check_only);
 
-/* deliver_once_main - "shadowmilter deliver": drain the outbox once */
-int deliver_once_main(const char *conf);
+/* deliver_once_main - "shadowmilter deliver": drain the outbox once;
+ * DRY_RUN: say what would be sent, change nothing */
+int deliver_once_main(const char *conf, int dry_run);
 
 #endif

@@ -7,6 +7,7 @@
  * alike. A PostgreSQL URI is shown without its password.
  */
 #include "cmd/ops.h"
+#include "cmd/usage.h"
 #include "report/catalogue.h"
 #include "config/config.h"
 #include "report/findings.h"
@@ -42,16 +43,6 @@ struct cmd {
 	const char *query;		/* history: IP or ACCOUNT */
 };
 
-static int
-usage(const char *command)
-{
-	if (strcmp(command, "history") == 0)
-		fprintf(stderr, "usage: shadowmilter history -c CONF [--state FILE] [--json] IP|ACCOUNT\n");
-	else
-		fprintf(stderr, "usage: shadowmilter %s -c CONF [--state FILE] [--json] [--now 'YYYY-MM-DD HH:MM:SS']\n",
-		    command);
-	return 2;
-}
 
 /* --- formatting ---------------------------------------------------------- */
 
@@ -647,21 +638,25 @@ parse_args(struct cmd *c, int argc, char **argv)
 	char err[512];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:j", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:j", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf = optarg; break;
 		case 'S': c->state_path = optarg; break;
 		case 'j': c->json = 1; break;
 		case 'N':
 			if (parse_detection_time(optarg, &c->now) != 0)
-				return usage(c->name);
+				return usage_error(c->name, "--now \"%s\" is not 'YYYY-MM-DD HH:MM:SS'", optarg);
 			break;
-		default: return usage(c->name);
+		default: return usage_bad_option(c->name, opt, argv);
 		}
 	}
-	if (conf == NULL || (strcmp(c->name, "history") == 0) != (optind == argc - 1) ||
-	    (strcmp(c->name, "history") != 0 && optind != argc))
-		return usage(c->name);
+	if (conf == NULL)
+		return usage_error(c->name, "no configuration: give -c CONF");
+	if (strcmp(c->name, "history") == 0 && optind == argc)
+		return usage_error(c->name, "give the IP address or the account to look up");
+	if (optind < argc - (strcmp(c->name, "history") == 0))
+		return usage_error(c->name, "unexpected argument \"%s\"", argv[argc - 1]);
 	c->query = optind < argc ? argv[optind] : NULL;
 	if ((c->cfg = config_load(conf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shadowmilter: %s\n", err);

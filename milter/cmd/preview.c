@@ -5,6 +5,7 @@
  * rendering (sample.c, notice.c) is the pipeline's.
  */
 #include "cmd/preview.h"
+#include "cmd/usage.h"
 #include "report/catalogue.h"
 #include "config/config.h"
 #include "report/findings.h"
@@ -21,13 +22,6 @@
 
 #define BANNER "======================================================================"
 
-static int
-usage(void)
-{
-	fprintf(stderr, "usage: shadowmilter preview TYPE [--config CONF] [--history] [--now 'YYYY-MM-DD HH:MM:SS']\n"
-	    "       shadowmilter preview --all [--config CONF] [--history] [--now 'YYYY-MM-DD HH:MM:SS']\n");
-	return 2;
-}
 
 /* preview_one - TYPE's notice on stdout (with the sample history when
  * HISTORY), under a banner naming its template and the wording its
@@ -90,20 +84,25 @@ preview_main(int argc, char **argv)
 	size_t i, ntypes;
 	char **types;
 
-	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
 		case 'a': all = 1; break;
 		case 'H': history = 1; break;
 		case 'N':
 			if (parse_detection_time(optarg, &now) != 0)
-				return usage();
+				return usage_error("preview", "--now \"%s\" is not 'YYYY-MM-DD HH:MM:SS'", optarg);
 			break;
-		default: return usage();
+		default: return usage_bad_option("preview", c, argv);
 		}
 	}
-	if (all ? optind != argc : optind != argc - 1)
-		return usage();
+	if (all && optind != argc)
+		return usage_error("preview", "--all takes no report type (\"%s\" given)", argv[optind]);
+	if (!all && optind == argc)
+		return usage_error("preview", "no report type: give one (such as scan_ntp), or --all");
+	if (!all && optind != argc - 1)
+		return usage_error("preview", "one report type at a time (\"%s\" is extra)", argv[optind + 1]);
 	if ((cfg = preview_config(conf)) == NULL)
 		return 2;
 	/* the set the daemon would parse at start: a template that does not parse is named here */

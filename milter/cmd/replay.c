@@ -6,6 +6,7 @@
  */
 #include "cmd/replay.h"
 #include "cmd/runtime.h"
+#include "cmd/usage.h"
 #include "report/catalogue.h"
 #include "config/config.h"
 #include "report/findings.h"
@@ -33,6 +34,7 @@ struct replay {
 	const struct prefixmap *map;
 	struct template_set *templates;	/* parsed once for the whole run */
 	int json;
+	int trust_saved;		/* --trust-saved: the operator vouches for the files */
 	const char *outdir;
 	time_t now;			/* 0: the real time */
 	struct store *state;		/* --state: the detection history, or NULL */
@@ -46,13 +48,6 @@ struct replay {
 	size_t notices_in_open;		/* notices printed in the open report (next_report - 1) */
 };
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: shadowmilter replay -c CONF [--json] [--out DIR] [--now 'YYYY-MM-DD HH:MM:SS'] "
-	    "[--state FILE] FILE|MAILDIR|- ...\n");
-	exit(2);
-}
 
 static int on_notice(void *ctx, const struct pipeline_result *res, const struct report_output *ro, size_t group,
     const struct notice *n);
@@ -66,6 +61,8 @@ on_begin(void *ctx, const char *name)
 	pipeline_set_templates(r->p, r->templates);
 	if (r->now)
 		pipeline_set_now(r->p, r->now);
+	if (r->trust_saved)
+		pipeline_set_trust_saved(r->p);
 	if (r->state)		/* a dry run: nothing is sent, so nothing counts as notified */
 		pipeline_set_store(r->p, r->state, 0);
 	if (r->json || r->outdir)	/* notice by notice: memory stays flat however big the report */
@@ -482,7 +479,8 @@ replay_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
 		{ "out", required_argument, NULL, 'o' }, { "now", required_argument, NULL, 'N' },
-		{ "state", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
+		{ "state", required_argument, NULL, 'S' }, { "trust-saved", no_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct replay r;
 	const char *conf = NULL, *state_path = NULL;
@@ -491,21 +489,25 @@ replay_main(int argc, char **argv)
 	int c, i;
 
 	memset(&r, 0, sizeof(r));
-	while ((c = getopt_long(argc, argv, "c:jo:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:jo:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
 		case 'j': r.json = 1; break;
 		case 'o': r.outdir = optarg; break;
 		case 'N':
 			if (parse_detection_time(optarg, &r.now) != 0)
-				usage();
+				return usage_error("replay", "--now \"%s\" is not 'YYYY-MM-DD HH:MM:SS'", optarg);
 			break;
 		case 'S': state_path = optarg; break;
-		default: usage();
+		case 'T': r.trust_saved = 1; break;
+		default: return usage_bad_option("replay", c, argv);
 		}
 	}
-	if (conf == NULL || optind >= argc)
-		usage();
+	if (conf == NULL)
+		return usage_error("replay", "no configuration: give -c CONF");
+	if (optind >= argc)
+		return usage_error("replay", "no input: give a file, a Maildir, or - for stdin");
 	if ((cfg = config_load(conf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		return 2;
@@ -524,6 +526,10 @@ replay_main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
+	if (r.trust_saved)
+		fprintf(stderr, "shadowmilter: warning: --trust-saved: the DKIM signature of these files is not "
+		    "checked; any of them with a ShadowServer From address is taken as a real report. Use it only "
+		    "on mail you saved from ShadowServer yourself.\n");
 	r.progress = isatty(STDERR_FILENO) && (argc - optind > 1 || r.json);
 	if (r.state)
 		replay_in_date_order(&r, argv + optind, argc - optind);

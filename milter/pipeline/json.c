@@ -257,6 +257,8 @@ json_message_fields(struct buf *out, const struct pipeline_result *r)
 {
 	buf_printf(out, ",\"report\":%s,\"authenticated\":%s", r->report ? "true" : "false",
 	    r->authenticated ? "true" : "false");
+	if (r->trusted_by_operator)
+		buf_puts(out, ",\"trusted_by_operator\":true");
 	json_key(out, "reason", 0);
 	json_string(out, r->reason);
 	json_key(out, "error", 0);
@@ -288,7 +290,7 @@ json_result(struct buf *out, const char *message, const struct pipeline_result *
 		json_string(out, "");
 		json_key(out, "error", 0);
 		json_string(out, error);
-		buf_puts(out, ",\"reports\":[]}\n");
+		buf_puts(out, ",\"message_id\":null,\"subject\":null,\"link\":null,\"reports\":[]}\n");
 		return;
 	}
 	json_message_fields(out, r);

@@ -49,6 +49,7 @@ struct pipeline_result {
 	int report;			/* the sender matches ReportSenders */
 	int authenticated;		/* ... and DKIM passed (our own verification, or a trusted
 					 * authserv-id's Authentication-Results with VerifyDKIM no) */
+	int trusted_by_operator;	/* ... not checked: replay --trust-saved vouched for it */
 	char *reason;			/* why (not) processed, or what is missing */
 	char *auth;			/* authenticated: what vouched for it ("dkim d=shadowserver.org
 					 * s=mail a=rsa-sha256", "authres mx.example.net"), else NULL */
@@ -73,6 +74,11 @@ void pipeline_set_envelope_sender(struct pipeline *p, const char *sender);
 
 /* pipeline_set_now - the time notices are dated (tests, previews) */
 void pipeline_set_now(struct pipeline *p, time_t now);
+
+/* pipeline_set_trust_saved - "replay --trust-saved": a mail from ReportSenders
+ * is taken as authentic without its signature (saved mail whose DKIM key was
+ * rotated). Before the first byte; the milter never calls it. */
+void pipeline_set_trust_saved(struct pipeline *p);
 
 /*
  * pipeline_set_templates - render notices from SET (notice_templates_load),

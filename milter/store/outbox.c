@@ -342,6 +342,40 @@ outbox_get_counts(struct store *st, time_t now, struct outbox_counts *c, char *e
 }
 
 int
+outbox_list_pending(struct store *st, void (*fn)(void *ctx, const struct outbox_entry *e, time_t next_attempt),
+    void *ctx, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT id, report_ref, report_type, account, recipients, message, attempts,"
+	    " created, queue_id, next_attempt FROM notices WHERE state = 'pending' ORDER BY next_attempt, id";
+	struct db *db = store_acquire(st, err, errlen);
+	struct outbox_entry e;
+	struct db_stmt *s;
+	int rc = 0, row = 0;
+
+	if (db == NULL)
+		return -1;
+	if ((s = db_run(db, sql, NULL, 0)) == NULL)
+		rc = store_error(db, err, errlen);
+	while (s && (row = db_step(db, s)) == 1) {
+		e.id = db_int(s, 0);
+		e.report_ref = db_strdup(s, 1);
+		e.report_type = db_strdup(s, 2);
+		e.account = db_strdup(s, 3);
+		e.recipients = split_lines(db_text(s, 4), &e.nrecipients);
+		e.message = db_strdup(s, 5);
+		e.attempts = (int)db_int(s, 6);
+		e.created = (time_t)db_int(s, 7);
+		e.queue_id = db_strdup(s, 8);
+		fn(ctx, &e, (time_t)db_int(s, 9));
+		outbox_entry_free(&e);
+	}
+	if (s && row < 0)
+		rc = store_error(db, err, errlen);
+	store_release(st, db);
+	return rc;
+}
+
+int
 outbox_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen)
 {
 	static const char sql[] = "DELETE FROM notices WHERE state = 'sent' AND sent_at < ?1";

@@ -118,6 +118,12 @@ int outbox_release(struct store *st, long long id, char *err, size_t errlen);
 /* outbox_prune - forget notices sent before BEFORE; *REMOVED counts them */
 int outbox_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen);
 
+/* outbox_list_pending - each pending notice (recipients, message and all,
+ * claimed or not) to FN in the order delivery takes them; reads only.
+ * FN's entry is freed after it returns. */
+int outbox_list_pending(struct store *st, void (*fn)(void *ctx, const struct outbox_entry *e, time_t next_attempt),
+    void *ctx, char *err, size_t errlen);
+
 int outbox_get_counts(struct store *st, time_t now, struct outbox_counts *c, char *err, size_t errlen);
 
 #endif

@@ -455,8 +455,9 @@ authres_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
 	return 1;
 }
 
-int
-recognise_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
+/* from_verdict - 1 when the headers name ShadowServer once, else 0 with a reason */
+static int
+from_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
 {
 	if (rc->from_count > 1) {
 		err_set(reason, reasonlen, "not a report: %d From headers", rc->from_count);
@@ -470,6 +471,23 @@ recognise_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
 		err_set(reason, reasonlen, "unauthenticated: a second Content-Type or Content-Transfer-Encoding header");
 		return 0;
 	}
+	return 1;
+}
+
+int
+recognise_verdict_trusted(const struct recognise *rc, char *reason, size_t reasonlen)
+{
+	if (!from_verdict(rc, reason, reasonlen))
+		return 0;
+	err_set(reason, reasonlen, "trusted by the operator (--trust-saved): signature not checked");
+	return 1;
+}
+
+int
+recognise_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
+{
+	if (!from_verdict(rc, reason, reasonlen))
+		return 0;
 	if (envelope_mismatch(rc)) {
 		err_set(reason, reasonlen, "unauthenticated: envelope sender <%s> does not match ReportEnvelopeSenders",
 		    rc->envelope_sender);

@@ -69,6 +69,13 @@ int recognise_is_report(const struct recognise *rc);
  */
 int recognise_verdict(const struct recognise *rc, char *reason, size_t reasonlen);
 
+/*
+ * recognise_verdict_trusted - recognise_verdict for saved mail the operator
+ * vouches for (replay --trust-saved): the From checks only, no signature,
+ * no Authentication-Results, no envelope. Never for mail arriving live.
+ */
+int recognise_verdict_trusted(const struct recognise *rc, char *reason, size_t reasonlen);
+
 /* recognise_auth - what vouched for an authenticated report, for the ops copy and the log:
  * "dkim d=shadowserver.org s=mail a=rsa-sha256" or "authres mx.example.net" */
 void recognise_auth(const struct recognise *rc, char *out, size_t outlen);
