@@ -3,10 +3,11 @@
 # Runs apt-get only when something is missing; uses sudo when not root.
 # libwrap0: a library the Sendmail suite's unpacked sendmail-bin links (Sendmail
 # itself conflicts with postfix, so the suite fetches and unpacks it itself).
+# python3: the suites' report helper (tests/e2e/report-as-file.py); openssl: test CAs.
 set -e
 PKGS="build-essential pkg-config libmilter-dev libcsv-dev libpcre2-dev libarchive-dev
       libsqlite3-dev libcurl4-openssl-dev libpq-dev libopendkim-dev zip miltertest procps
-      postgresql opendkim opendkim-tools m4 clang libclang-rt-14-dev libwrap0"
+      postgresql opendkim opendkim-tools m4 clang libclang-rt-14-dev libwrap0 python3 openssl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

@@ -282,7 +282,7 @@ TEST(state, without_renotify_interval_every_report_notifies)
 
 	rig_init(&r, NULL);
 	d1 = day(&r, "2026-11-01", "192.0.2.10");
-	d2 = day(&r, "2026-11-01", "192.0.2.10");
+	d2 = day(&r, "2026-11-02", "192.0.2.10");
 	CHECK(notice_for(d1, "acme") && notice_for(d2, "acme"));
 	pipeline_result_free(d1);
 	pipeline_result_free(d2);
@@ -500,7 +500,7 @@ struct writer {
 	int failures;
 };
 
-/* write_reports - REPORTS_EACH reports (distinct Message-IDs, one day) through ST */
+/* write_reports - REPORTS_EACH reports (distinct Message-IDs, a day and a file each) through ST */
 static int
 write_reports(const struct test_rig *r, struct store *st, int id)
 {
@@ -513,11 +513,16 @@ write_reports(const struct test_rig *r, struct store *st, int id)
 		struct buf hdr = BUF_INIT;
 		const char *csv = "timestamp,ip,port,protocol\n2026-11-01 08:00:00,192.0.2.10,111,udp\n"
 		    "2026-11-01 08:00:00,192.0.2.130,111,udp\n";
-		struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-01-scan_portmapper-as64500.csv", csv,
-		    NULL, NULL };
+		struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, NULL, csv, NULL, NULL };
 		struct pipeline_result *res;
-		char *msg, err[512];
+		char *msg, err[512], name[64];
+		/* a file of its own per report (one identity is applied once): one day each */
+		time_t date = test_time("2026-08-01 00:00:00") + 86400L * ((id == 99 ? WRITERS : id) * REPORTS_EACH + i);
+		struct tm tm_date;
 
+		gmtime_r(&date, &tm_date);
+		strftime(name, sizeof(name), "%Y-%m-%d-scan_portmapper-as64500.csv", &tm_date);
+		tm.filename = name;
 		buf_printf(&hdr, "Message-ID: <w%d.%d@shadowserver.example>\n", id, i);
 		tm.extra_headers = hdr.data;
 		msg = testmail_build(&tm);

@@ -17,6 +17,7 @@
 #include "notice/deliver.h"
 #include "report/findings.h"
 #include "store/outbox.h"
+#include "store/fileclaim.h"
 #include "pipeline/pipeline.h"
 #include "customers/prefixmap.h"
 #include "store/state.h"
@@ -216,6 +217,98 @@ STORE_TEST(two_same_type_files_give_each_account_one_notice_with_all_its_finding
 	}
 	state_items_free(items, nitems);
 	free(msg);
+	test_rig_free(&r);
+}
+
+/* --- one identity per report file ------------------------------------------- */
+
+/* portmapper_mail - a report mail MESSAGE_ID carrying FILE (acme's and bob's host) */
+static char *
+portmapper_mail(const char *message_id, const char *file)
+{
+	struct buf hdr = BUF_INIT;
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, file, "timestamp,ip,port,protocol\n"
+	    "2026-11-24 01:00:00,192.0.2.10,111,udp\n2026-11-24 01:00:00,192.0.2.130,111,udp\n", NULL, NULL };
+	char *msg;
+
+	buf_printf(&hdr, "Message-ID: <%s>\n", message_id);
+	tm.extra_headers = hdr.data;
+	msg = testmail_build(&tm);
+	buf_free(&hdr);
+	return msg;
+}
+
+/* run_as - MSG through R's pipeline as ROUTE brought it; its result */
+static struct pipeline_result *
+run_as(struct test_rig *r, const char *msg, const char *route, time_t now)
+{
+	struct pipeline *p = pipeline_new(r->cfg, r->map);
+	struct pipeline_result *res = NULL;
+	char err[512];
+
+	pipeline_set_store(p, r->st, 1);
+	pipeline_set_route(p, route);
+	pipeline_set_now(p, now);
+	pipeline_feed(p, msg, strlen(msg));
+	if (pipeline_finish(p, &res, err, sizeof(err)) != 0)
+		fprintf(stderr, "  pipeline: %s\n", err);
+	pipeline_free(p);
+	return res;
+}
+
+STORE_TEST(the_same_file_by_another_mail_or_route_makes_no_second_notice_or_history)
+{
+	static const char file[] = "2026-11-24-scan_portmapper-as64500.csv";
+	struct test_rig r;
+	struct pipeline_result *res;
+	struct state_stream *streams;
+	struct file_claim held;
+	char *mail = portmapper_mail("first@shadowserver.example", file), err[512];
+	char *again = portmapper_mail("second@shadowserver.example", "x/2026-11-24-scan_portmapper-as64500.csv.zip");
+	char *link = portmapper_mail("link@shadowserver.example", file);
+	struct claimed c[4];
+	size_t n;
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	res = run_as(&r, mail, "mail", 1795000000);
+	REQUIRE(res != NULL && res->nreports == 1);
+	CHECK_INT(res->queued, 2);			/* acme and bob */
+	CHECK(!res->reports[0].already_applied);
+	pipeline_result_free(res);
+	/* the same file through a link's download, then in another mail: applied already */
+	res = run_as(&r, link, "link", 1795000100);
+	REQUIRE(res != NULL && res->nreports == 1);
+	CHECK(res->reports[0].already_applied);
+	CHECK_INT(res->queued, 0);
+	pipeline_result_free(res);
+	res = run_as(&r, again, "api", 1795000200);
+	REQUIRE(res != NULL && res->nreports == 1);
+	CHECK_INT(res->queued, 0);
+	CHECK_INT(res->reports[0].nnotices, 0);
+	CHECK(res->reports[0].already_applied);
+	CHECK(res->reports[0].rf->note && strstr(res->reports[0].rf->note, "already applied") &&
+	    strstr(res->reports[0].rf->note, "by mail"));
+	CHECK(res->reports[0].history == NULL);
+	pipeline_result_free(res);
+	/* the first mail again (an MTA retry) is its owner: replayed, nothing new queued */
+	res = run_as(&r, mail, "mail", 1795000300);
+	REQUIRE(res != NULL);
+	CHECK(!res->reports[0].already_applied);
+	CHECK_INT(res->queued, 0);
+	pipeline_result_free(res);
+	n = claim_all(r.st, 1795000400, c, 4);
+	CHECK_INT(n, 2);				/* the first mail's two notices, no more */
+	claimed_free(c, n);
+	REQUIRE(state_streams(r.st, &streams, &n, err, sizeof(err)) == 0 && n == 1);
+	CHECK_INT(streams[0].reports, 1);		/* one history entry */
+	state_streams_free(streams, n);
+	CHECK_INT(file_claim_get(r.st, "2026-11-24-scan_portmapper-as64500", &held, err, sizeof(err)), 1);
+	CHECK_STR(held.route, "mail");
+	file_claim_free(&held);
+	CHECK_INT(file_claim_get(r.st, "2026-11-25-scan_portmapper-as64500", &held, err, sizeof(err)), 0);
+	free(mail);
+	free(again);
+	free(link);
 	test_rig_free(&r);
 }
 
@@ -982,6 +1075,7 @@ TEST(store_pg, connections_the_server_dropped_are_replaced_without_a_tempfail)
 	CHECK(pg_admin(uri, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
 	    " WHERE datname = current_database() AND pid <> pg_backend_pid()") == 0);
 	tm.extra_headers = "Message-ID: <after@shadowserver.example>\n";
+	tm.filename = "2026-11-11-scan_portmapper-as64500.csv";	/* a file of its own */
 	msg = testmail_build(&tm);
 	res = test_rig_run(&r, msg, 1794830060, err, sizeof(err));
 	CHECK(res != NULL);

@@ -14,6 +14,8 @@
 #include "report/findings.h"
 #include "notice/mailheader.h"
 #include "report/mime.h"
+#include "report/reportid.h"
+#include "store/fileclaim.h"
 #include "notice/notice.h"
 #include "store/outbox.h"
 #include "customers/prefixmap.h"
@@ -43,6 +45,7 @@ struct pipeline {
 	struct store *store;		/* history and/or outbox, or NULL */
 	int queue_notices;		/* the milter: notices go to the outbox and count as notified */
 	char *queue_id;			/* the MTA's, for the outbox */
+	char route[8];			/* how the report came: "mail", "link", "api" */
 	int store_failed;		/* finish failed at the store (not a template, not a spool) */
 	pipeline_notice_fn sink;	/* each notice as it is made, or NULL */
 	void *sink_ctx;
@@ -454,6 +457,7 @@ pipeline_new(const struct config *cfg, const struct prefixmap *map)
 	p->map = map;
 	p->spool_fd = -1;
 	p->now = time(NULL);
+	snprintf(p->route, sizeof(p->route), "mail");
 	p->digest[0] = 1469598103934665603ULL;
 	p->digest[1] = 0x6c62272e07bb0142ULL;
 	recognise_init(&p->rc, cfg);
@@ -510,6 +514,12 @@ static int
 keeps_notices(const struct pipeline *p)
 {
 	return p->sink == NULL && !(p->queue_notices && p->store && store_has_outbox(p->store));
+}
+
+void
+pipeline_set_route(struct pipeline *p, const char *route)
+{
+	snprintf(p->route, sizeof(p->route), "%s", route);
 }
 
 void
@@ -686,7 +696,7 @@ same_type(const struct pipeline_result *r, size_t first, size_t i)
 {
 	const struct report_output *o = &r->reports[i], *into = &r->reports[first];
 
-	return !o->rf->error && !o->merged_into && strcmp(o->rf->type, into->rf->type) == 0 &&
+	return !o->rf->error && !o->merged_into && !o->already_applied && strcmp(o->rf->type, into->rf->type) == 0 &&
 	    (o->history == NULL) == (into->history == NULL);
 }
 
@@ -778,12 +788,44 @@ apply_history(struct pipeline *p, struct db *db, const struct pipeline_result *r
 	struct buf key = BUF_INIT;
 	int rc;
 
-	if (db == NULL || !store_has_history(p->store) || out->rf->error)
+	if (db == NULL || !store_has_history(p->store) || out->rf->error || out->already_applied)
 		return 0;
 	buf_printf(&key, "%zu:%s|%s", strlen(r->report_ref), r->report_ref, file);
 	rc = state_apply(db, &pol, key.data, out->rf, p->now, &out->history, err, errlen);
 	buf_free(&key);
 	return rc;
+}
+
+/*
+ * claim_file - the report file's identity claimed for this report, before
+ * anything of it is applied: a file some other report (another route, another
+ * mail) applied first is already applied, and makes nothing again. A file
+ * outside ShadowServer's naming rule has no identity beyond its report.
+ */
+static int
+claim_file(struct pipeline *p, struct db *db, const struct pipeline_result *r, struct report_output *out,
+    const char *file, char *err, size_t errlen)
+{
+	struct report_id id;
+	struct file_claim held;
+	struct buf owner = BUF_INIT, note = BUF_INIT;
+	int rc;
+
+	if (db == NULL || out->rf->error || report_id_parse(out->rf->file, &id) != 0)
+		return 0;
+	buf_printf(&owner, "%zu:%s|%s", strlen(r->report_ref), r->report_ref, file);
+	rc = file_claim_take(db, id.key, owner.data, p->route, p->now, &held, err, errlen);
+	if (rc == 0) {
+		out->already_applied = 1;
+		buf_printf(&note, "already applied: %s came first by %s; no notices from this copy", id.key,
+		    held.route);
+		free(out->rf->note);
+		out->rf->note = buf_steal(&note);
+		file_claim_free(&held);
+	}
+	buf_free(&owner);
+	report_id_free(&id);
+	return rc < 0 ? -1 : 0;
 }
 
 /* templates - the set notices are rendered from: the caller's (the
@@ -829,7 +871,7 @@ render_notices(struct pipeline *p, struct db *db, struct pipeline_result *r, str
 	size_t i;
 	int rc = 0;
 
-	if (out->rf->error || out->rf->ngroups == 0 || out->merged_into ||
+	if (out->rf->error || out->rf->ngroups == 0 || out->merged_into || out->already_applied ||
 	    (!p->cfg->info_notices && informational(p->cfg, out->rf->type)))
 		return 0;
 	if ((set = templates(p, err, errlen)) == NULL ||
@@ -1035,7 +1077,8 @@ finish_reports(struct pipeline *p, struct pipeline_result *r, char *err, size_t 
 	}
 	for (i = 0; rc == 0 && i < r->nreports; i++) {	/* the history, file by file */
 		file = history_name(r, i);
-		if ((rc = apply_history(p, db, r, &r->reports[i], file, err, errlen)) != 0)
+		if ((rc = claim_file(p, db, r, &r->reports[i], file, err, errlen)) != 0 ||
+		    (rc = apply_history(p, db, r, &r->reports[i], file, err, errlen)) != 0)
 			p->store_failed = 1;
 		free(file);
 	}

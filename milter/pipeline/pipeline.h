@@ -41,6 +41,9 @@ struct report_output {
 	struct notice *confirmations;	/* NotifyResolved: "all fixed" notices of cases this
 					 * report closed (their report_type may differ) */
 	size_t nconfirmations;
+	int already_applied;		/* the same report file (its identity, report/reportid.h)
+					 * came first through another report or route: nothing of
+					 * it is applied or notified again (rf->note says so) */
 	const char *merged_into;	/* the file of the same type whose notices also list this
 					 * file's findings (one notice per account and type), or NULL */
 };
@@ -109,6 +112,10 @@ void pipeline_set_store(struct pipeline *p, struct store *st, int queue_notices)
 typedef int (*pipeline_notice_fn)(void *ctx, const struct pipeline_result *r, const struct report_output *ro,
     size_t group, const struct notice *n);
 void pipeline_set_notice_sink(struct pipeline *p, pipeline_notice_fn fn, void *ctx);
+
+/* pipeline_set_route - how the report came, kept with the claim of its
+ * files (store/fileclaim.h): "mail" (the default), "link", "api" */
+void pipeline_set_route(struct pipeline *p, const char *route);
 
 /* pipeline_set_queue_id - the MTA's queue id, kept with queued notices for the log */
 void pipeline_set_queue_id(struct pipeline *p, const char *queue_id);

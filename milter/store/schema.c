@@ -31,6 +31,12 @@ struct step {
 	const char *sql;		/* one statement */
 };
 
+#define REPORT_FILES "CREATE TABLE IF NOT EXISTS {s}report_files (" \
+	" file_id TEXT PRIMARY KEY," \
+	" owner TEXT NOT NULL," \
+	" route TEXT NOT NULL," \
+	" claimed_at {int} NOT NULL)"
+
 static const struct step steps[] = {
 	{ HISTORY, 1, "CREATE TABLE IF NOT EXISTS reports ("
 	    " id {id},"
@@ -124,10 +130,17 @@ static const struct step steps[] = {
 	    " WHERE resolved_at IS NULL" },
 	{ OUTBOX, 2, "ALTER TABLE {s}notices ADD COLUMN claimed_until {int}" },
 	{ OUTBOX, 2, "ALTER TABLE {s}notices ADD COLUMN claimed_by TEXT" },
+	/*
+	 * 3: one claim per report file identity (fileclaim.h), in whichever
+	 * half the store keeps: a store of both halves in one database reads
+	 * the history's (an unqualified name finds the main schema first)
+	 */
+	{ HISTORY, 3, REPORT_FILES },
+	{ OUTBOX, 3, REPORT_FILES },
 };
 
-#define HISTORY_VERSION 2
-#define OUTBOX_VERSION 2
+#define HISTORY_VERSION 3
+#define OUTBOX_VERSION 3
 
 /* expand - the engine's words for the tokens */
 static char *

@@ -49,8 +49,9 @@
 #       public half), by the dkimsign built next to $SM
 #   ml_report ID OUT [signed|bare|planted]
 #       the bundled report (tests/fixtures/demo-portmapper.eml) with
-#       Message-ID <ID> (the daemon makes a report's notices once per
-#       Message-ID) in OUT: signed (the default) with ml_sign; bare: not signed
+#       Message-ID <ID> and a file of its own named after ID's local part
+#       (the daemon makes a report file's notices once, whatever mail brings
+#       it) in OUT: signed (the default) with ml_sign; bare: not signed
 #       and without the fixture's Authentication-Results; planted: not signed,
 #       the fixture's "dkim=pass" Authentication-Results kept (a forgery)
 #   ml_check_demo_notices
@@ -166,15 +167,18 @@ ml_sign() {
 }
 
 ml_report() {
+	# a report of its own carries a file of its own: one report file is applied
+	# once, whatever mail brings it (the file's list gets the Message-ID's local part)
+	python3 tests/e2e/report-as-file.py tests/fixtures/demo-portmapper.eml "$2.src" "${1%%@*}" || return 2
 	case ${3:-signed} in
 	signed)
-		sed "s/^Message-ID: .*/Message-ID: <$1>/" tests/fixtures/demo-portmapper.eml >"$2.unsigned" &&
-			ml_sign "$2.unsigned" "$2" && rm -f "$2.unsigned" ;;
+		sed "s/^Message-ID: .*/Message-ID: <$1>/" "$2.src" >"$2.unsigned" &&
+			ml_sign "$2.unsigned" "$2" && rm -f "$2.unsigned" "$2.src" ;;
 	bare)
 		sed -e "s/^Message-ID: .*/Message-ID: <$1>/" -e '/^Authentication-Results:/,/spf=pass/d' \
-		    tests/fixtures/demo-portmapper.eml >"$2" ;;
+		    "$2.src" >"$2" && rm -f "$2.src" ;;
 	planted)
-		sed "s/^Message-ID: .*/Message-ID: <$1>/" tests/fixtures/demo-portmapper.eml >"$2" ;;
+		sed "s/^Message-ID: .*/Message-ID: <$1>/" "$2.src" >"$2" && rm -f "$2.src" ;;
 	*)
 		echo "ml_report: $3: signed, bare or planted" >&2
 		return 2 ;;

@@ -46,7 +46,7 @@ show_logs() {
 # report is signed here with the throwaway test key (tests/fixtures/dkim/),
 # whose public half the milter reads from TestPublicKeys instead of DNS
 # (milter-lib.sh: ml_report signs, ml_conf names the keys); each report has a
-# Message-ID of its own (the milter makes a report's notices once per Message-ID)
+# Message-ID and a file of its own (the milter makes a report file's notices once)
 
 # ---- Postfix: the mailboxes (no milter there) --------------------------------
 PF_MILTERS=""
