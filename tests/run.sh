@@ -27,6 +27,10 @@ tally() {
 	fi
 }
 out=$(mktemp)
+echo "== the #include rules of milter/README.md"
+sh tests/include-graph.sh >"$out" 2>&1
+cat "$out"
+tally "$out" include-graph
 echo "== unit tests ($BUILD)"
 # under a private PostgreSQL: the store's suite runs on SQLite and on PostgreSQL
 sh tests/e2e/with-pg.sh "$BUILD/unit" >"$out" 2>&1

@@ -16,7 +16,6 @@
 #include "notice/notice.h"
 #include "store/outbox.h"
 #include "store/state.h"
-#include "store/db.h"
 #include "store/store.h"
 #include "base/util.h"
 
@@ -463,7 +462,7 @@ read_outbox(const struct cmd *c, struct status *s)
 		outbox_get_counts(c->st, c->now, &s->outbox, s->outbox_error, sizeof(s->outbox_error));
 		return;
 	}
-	if (!db_is_pg_uri(c->cfg->outbox_db) && stat(c->cfg->outbox_db, &st) != 0 && errno == ENOENT) {
+	if (!store_is_pg_uri(c->cfg->outbox_db) && stat(c->cfg->outbox_db, &st) != 0 && errno == ENOENT) {
 		s->outbox_missing = 1;
 		return;
 	}
@@ -678,9 +677,9 @@ open_history(struct cmd *c)
 	struct stat st;
 	char err[512];
 
-	c->state_where = db_where(c->state_path);
-	c->outbox_where = db_where(c->cfg->outbox_db);
-	if (!db_is_pg_uri(c->state_path) && stat(c->state_path, &st) != 0) {
+	c->state_where = store_uri_where(c->state_path);
+	c->outbox_where = store_uri_where(c->cfg->outbox_db);
+	if (!store_is_pg_uri(c->state_path) && stat(c->state_path, &st) != 0) {
 		fprintf(stderr, "shadowmilter: %s: %s (no report recorded yet?)\n", c->state_path, strerror(errno));
 		return 1;
 	}

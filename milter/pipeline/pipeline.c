@@ -22,7 +22,6 @@
 #include "trust/recognise.h"
 #include "base/regex.h"
 #include "store/state.h"
-#include "store/db.h"
 #include "store/store.h"
 #include "notice/template.h"
 #include "base/util.h"
@@ -1202,8 +1201,7 @@ pipeline_expire(struct pipeline *p, struct pipeline_history *h, char *err, size_
 		goto done;
 	}
 	rc = -1;
-	if (db_begin(db, 1) != 0) {
-		store_error(db, err, errlen);
+	if (store_begin_on(db, err, errlen) != 0) {
 		store_release(p->store, db);
 		goto done;
 	}

@@ -195,6 +195,24 @@ store_begin(struct store *s, char *err, size_t errlen)
 }
 
 int
+store_begin_on(struct db *db, char *err, size_t errlen)
+{
+	return db_begin(db, 1) == 0 ? 0 : store_error(db, err, errlen);
+}
+
+int
+store_is_pg_uri(const char *uri)
+{
+	return db_is_pg_uri(uri);
+}
+
+char *
+store_uri_where(const char *uri)
+{
+	return db_where(uri);
+}
+
+int
 store_commit(struct store *s, struct db *db, char *err, size_t errlen)
 {
 	int rc = 0;

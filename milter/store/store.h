@@ -54,6 +54,11 @@ int store_has_outbox(const struct store *s);
 /* store_where - the database as it may be shown (no password) */
 const char *store_where(const struct store *s);
 
+/* store_is_pg_uri - is URI (StateDB, OutboxDB) a PostgreSQL database rather than a SQLite file? */
+int store_is_pg_uri(const char *uri);
+/* store_uri_where - URI as it may be shown: a libpq URI loses its password (malloc'd) */
+char *store_uri_where(const char *uri);
+
 /* store_acquire - a connection of the pool, opened (and the schema made current) when none is idle */
 struct db *store_acquire(struct store *s, char *err, size_t errlen);
 void store_release(struct store *s, struct db *db);
@@ -62,6 +67,8 @@ void store_discard(struct store *s, struct db *db);
 
 /* store_begin - a connection in a transaction that has the store to itself */
 struct db *store_begin(struct store *s, char *err, size_t errlen);
+/* store_begin_on - the same on DB, a connection already acquired: 0, or -1 with ERR (DB stays acquired) */
+int store_begin_on(struct db *db, char *err, size_t errlen);
 int store_commit(struct store *s, struct db *db, char *err, size_t errlen);	/* releases DB */
 void store_abort(struct store *s, struct db *db);				/* releases DB */
 
