@@ -286,6 +286,22 @@ if command -v python3 >/dev/null 2>&1; then
 	    "$T/hist.json" "$T/overdue.json" "$T/history.json" "$T/status.json"
 fi
 
+# a password libpq decodes from "pass%77ord" is still a password: it appears
+# in no output (status, status --json, replay --state, deliver), whichever
+# database it is in
+SECRET_URI='postgresql://127.0.0.1:1/sm?pass%77ord=S3CRETPW'
+{ cat "$CONF"; echo "StateDB $SECRET_URI"; echo "OutboxDB $SECRET_URI"; } >"$T/secret.conf"
+{ cat "$CONF"; echo "StateDB $T/secret-state.db"; echo "OutboxDB $SECRET_URI"; } >"$T/secret2.conf"
+"$SM" replay -c "$T/secret.conf" --state "$T/secret-state.db" "$DEMO" >/dev/null 2>&1
+for run in "status -c $T/secret.conf" "status -c $T/secret.conf --json" "status -c $T/secret2.conf" \
+    "status -c $T/secret2.conf --json" "deliver -c $T/secret.conf" "replay -c $T/secret.conf --state $SECRET_URI $DEMO" \
+    "replay -c $T/secret.conf --state $SECRET_URI --json $DEMO"; do
+	# shellcheck disable=SC2086 # the words of RUN are the arguments
+	"$SM" $run >"$T/secret.out" 2>&1
+	check "no password in the output of $(echo "$run" | sed "s|$T/||g; s|$SECRET_URI|URI|g")" \
+	    sh -c '! grep -q S3CRETPW "$1" && grep -q "127.0.0.1:1/sm" "$1"' - "$T/secret.out"
+done
+
 # every real ShadowServer sample: host, port, protocol and time agree with an
 # independent extraction (Python's csv module), read in place from ../shared
 if command -v python3 >/dev/null 2>&1 && [ -d ../shared/reference/shadowserver ]; then

@@ -1124,8 +1124,16 @@ TEST(store_sqlite, a_connection_is_shown_without_its_password)
 		{ "/var/lib/shadowmilter/store.db", "/var/lib/shadowmilter/store.db" },
 		{ "postgresql:///sm?host=/run/postgresql", "postgresql:///sm?host=/run/postgresql" },
 		{ "postgresql://sm:pw@db.example/sm", "postgresql://sm@db.example/sm" },
-		{ "postgres://db.example/sm?password=pw&port=5433", "postgres://db.example/sm?port=5433" },
-		{ "postgresql://db.example/sm?port=5433&password=pw", "postgresql://db.example/sm?port=5433" },
+		{ "postgres://db.example/sm?password=pw&port=5433", "postgres://db.example:5433/sm" },
+		{ "postgresql://db.example/sm?port=5433&password=pw", "postgresql://db.example:5433/sm" },
+		/* libpq decodes the keyword: so does the redaction */
+		{ "postgresql://127.0.0.1:1/sm?pass%77ord=S3CRETPW", "postgresql://127.0.0.1:1/sm" },
+		{ "postgresql://u%3Ax:p%40ss@[::1]:5432/s%20m?sslpassword=k&sslmode=require&application_name=a%26b",
+		    "postgresql://u%3Ax@[::1]:5432/s%20m?application_name=a%26b&sslmode=require" },
+		{ "postgresql:///sm?host=/run/postgresql&port=5433&password=pw",
+		    "postgresql:///sm?host=/run/postgresql&port=5433" },
+		{ "postgresql://h1:5432,h2:5433/sm?user=me&password=pw", "postgresql://me@/sm?host=h1%2Ch2&port=5432%2C5433" },
+		{ "postgresql://db.example/sm?password=pw&bogus=1", "postgresql://(a connection libpq cannot parse)" },
 	};
 	size_t i;
 

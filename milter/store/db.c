@@ -7,6 +7,7 @@
 #include "store/db.h"
 #include "base/util.h"
 
+#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,38 +22,103 @@ db_is_pg_uri(const char *uri)
 	return uri && (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0);
 }
 
-/* db_where - a file as it is; a URI without "user:password@"'s password nor a password= parameter */
+/* uri_escape - VALUE percent-encoded for a URI; KEEP are the reserved
+ * characters that may stay as they are in this part */
+static void
+uri_escape(struct buf *b, const char *value, const char *keep)
+{
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~", *p) || (*p && strchr(keep, *p)))
+			buf_putc(b, (char)*p);
+		else
+			buf_printf(b, "%%%02X", *p);
+	}
+}
+
+/* secret - a connection option never shown: libpq marks passwords with
+ * dispchar "*"; the names are checked too, whatever this libpq says */
+static int
+secret(const PQconninfoOption *o)
+{
+	return (o->dispchar && strchr(o->dispchar, '*')) || strcmp(o->keyword, "password") == 0 ||
+	    strcmp(o->keyword, "sslpassword") == 0;
+}
+
+/* simple_host - a host that fits in the authority as is (one name or
+ * address, not a socket directory nor a list) */
+static int
+simple_host(const char *h)
+{
+	return h && *h && h[0] != '/' && h[0] != '@' && strpbrk(h, ",/%") == NULL;
+}
+
+/* uri_authority - "user@host:port" of the options O */
+static void
+uri_authority(struct buf *b, const PQconninfoOption *user, const PQconninfoOption *host,
+    const PQconninfoOption *port)
+{
+	if (user && user->val) {
+		uri_escape(b, user->val, "");
+		buf_putc(b, '@');
+	}
+	if (simple_host(host->val)) {
+		if (strchr(host->val, ':'))
+			buf_printf(b, "[%s]", host->val);	/* an IPv6 address */
+		else
+			uri_escape(b, host->val, "");
+		if (port && port->val && strspn(port->val, "0123456789") == strlen(port->val) && *port->val)
+			buf_printf(b, ":%s", port->val);
+	}
+}
+
+/* pg_uri_redacted - URI parsed by libpq (so "pass%77ord" is "password"
+ * here as it is there) and written back without its secrets */
+static char *
+pg_uri_redacted(const char *uri)
+{
+	PQconninfoOption *opts = PQconninfoParse(uri, NULL), *o, *user = NULL, *host = NULL, *port = NULL;
+	struct buf b = BUF_INIT;
+	char sep = '?';
+
+	buf_append(&b, uri, (size_t)(strstr(uri, "://") + 3 - uri));
+	if (opts == NULL) {
+		buf_puts(&b, "(a connection libpq cannot parse)");
+		return buf_steal(&b);
+	}
+	for (o = opts; o->keyword; o++) {
+		if (strcmp(o->keyword, "user") == 0)
+			user = o;
+		else if (strcmp(o->keyword, "host") == 0)
+			host = o;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o;
+	}
+	uri_authority(&b, user, host, port);
+	for (o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "dbname") == 0 && o->val) {
+			buf_putc(&b, '/');
+			uri_escape(&b, o->val, "");
+		}
+	for (o = opts; o->keyword; o++) {
+		if (o->val == NULL || secret(o) || o == user || strcmp(o->keyword, "dbname") == 0 ||
+		    ((o == host || o == port) && simple_host(host->val)))
+			continue;
+		buf_printf(&b, "%c%s=", sep, o->keyword);
+		uri_escape(&b, o->val, "/:");
+		sep = '&';
+	}
+	PQconninfoFree(opts);
+	return buf_steal(&b);
+}
+
+/* db_where - a file as it is; a URI as libpq reads it, without its password */
 char *
 db_where(const char *uri)
 {
-	struct buf b = BUF_INIT;
-	const char *p, *at, *colon, *scheme_end;
-
 	if (!db_is_pg_uri(uri))
 		return xstrdup(uri);
-	scheme_end = strstr(uri, "://") + 3;
-	at = strchr(scheme_end, '@');
-	colon = strchr(scheme_end, ':');
-	if (at && colon && colon < at && !memchr(scheme_end, '/', (size_t)(at - scheme_end))) {
-		buf_append(&b, uri, (size_t)(colon - uri));
-		p = at;
-	} else
-		p = uri;
-	/* query parameters: drop password=... */
-	while (*p) {
-		char prev = b.len ? b.data[b.len - 1] : '\0';
-
-		if ((prev == '?' || prev == '&') && strncmp(p, "password=", 9) == 0) {
-			p += strcspn(p, "&");
-			if (*p == '&')
-				p++;
-			continue;
-		}
-		buf_putc(&b, *p++);
-	}
-	if (b.len && (b.data[b.len - 1] == '&' || b.data[b.len - 1] == '?'))
-		b.data[--b.len] = '\0';
-	return buf_steal(&b);
+	return pg_uri_redacted(uri);
 }
 
 struct db *
