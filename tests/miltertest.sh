@@ -170,6 +170,29 @@ else fail "the reload with a broken edit was not refused"; tail -n 5 "$T/milter.
 send_report after-refused-reload "a report after the refused reload is handled"
 check_count "with the template parsed before" "$(marked)" 5
 
+# the customer map is read again when the CSV changes (no SIGHUP): a prefix
+# that moved goes to its new owner only; a map that shrank too much is refused
+to_count() {	# to_count ADDRESS: how many of the new notices are addressed to it
+	n=0
+	for f in $(cat "$T/spool.new"); do grep -q "^To: .*$1" "$T/spool/$f" && n=$((n + 1)); done
+	echo "$n"
+}
+before=$(ready_count "$T/milter.log" 'CustomerMap refreshed')
+sed 's/^198.51.100.0\/25,carol,carol@carol.example/198.51.100.0\/25,frank,frank@frank.example/' "$T/customers.csv" \
+    >"$T/customers.new" && mv "$T/customers.new" "$T/customers.csv"
+ready_log "$T/milter.log" 'CustomerMap refreshed' "$before" 60 "$(ml_pid milter)"
+send_report moved-prefix "a report after the CSV moved a prefix"
+check_count "the moved prefix's notice goes to the new owner" "$(to_count frank@frank.example)" 1
+check_count "and not to the old one" "$(to_count carol@carol.example)" 0
+before=$(ready_count "$T/milter.log" 'CustomerMap refresh refused')
+printf 'prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n' >"$T/customers.new" && mv "$T/customers.new" "$T/customers.csv"
+ready_log "$T/milter.log" 'CustomerMap refresh refused' "$before" 60 "$(ml_pid milter)"
+if tail -n 3 "$T/milter.log" | grep -q 'the new map has 1 prefixes, [0-9]*% fewer than the [0-9]* in use'
+then ok "a map that shrank too much is refused and logged"
+else fail "the shrunk map was not refused"; tail -n 3 "$T/milter.log" | sed 's/^/    /'; fi
+send_report after-shrink "a report after the refused map"
+check_count "the map in use still knows the moved prefix" "$(to_count frank@frank.example)" 1
+
 # a second instance must not steal a socket somebody answers on
 if "$SM" -f -c "$T/milter.conf" >"$T/second" 2>&1; then
 	fail "a second instance started on a live socket"

@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define MAP_CHECK_SECONDS 10	/* how often the refresh thread asks whether the CustomerMap is due */
+
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
 static int wake_pending, stopping;
@@ -151,6 +153,22 @@ reload_thread(void *arg)
 	for (;;)
 		if (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
 			runtime_reload();
+	return NULL;
+}
+
+/* refresh_thread - the CustomerMap: a CSV when it changes, SQL and commands every CustomerMapRefresh */
+static void *
+refresh_thread(void *arg)
+{
+	struct timespec pause = { MAP_CHECK_SECONDS, 0 };
+
+	(void)arg;
+	for (;;) {
+		while (nanosleep(&pause, &pause) != 0)
+			;
+		pause.tv_sec = MAP_CHECK_SECONDS;
+		runtime_refresh_map(0);
+	}
 	return NULL;
 }
 
@@ -302,6 +320,7 @@ start_threads(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* inherited by every thread */
 	signal(SIGPIPE, SIG_IGN);		/* a sendmail that dies early */
 	if (pthread_create(&t, NULL, reload_thread, NULL) != 0 ||
+	    pthread_create(&t, NULL, refresh_thread, NULL) != 0 ||
 	    pthread_create(&delivery, NULL, delivery_thread, NULL) != 0) {
 		syslog(LOG_ERR, "cannot start threads");
 		exit(1);

@@ -1,11 +1,21 @@
 /*
- * runtime - what the daemon runs with: config, customer map, templates, store
+ * runtime - what the daemon runs with: config, customer map, outbox, history
  *
- * See runtime.h.
+ * See runtime.h. A bundle points at two counted parts: the configuration
+ * part (config, templates, store) and the map. A reload makes both anew; a
+ * map refresh makes a bundle with the running configuration part and a new
+ * map. A part is freed by whoever drops its last reference, so a message in
+ * flight finishes with the parts it started with.
+ *
+ * The map's refresh record (customers/mapwatch) is one for the process; the
+ * refresh lock keeps two refreshes (the timer and a SIGHUP) from crossing.
  */
 #include "cmd/runtime.h"
 #include "config/config.h"
+#include "notice/deliver.h"
+#include "notice/mailheader.h"
 #include "notice/notice.h"
+#include "customers/mapwatch.h"
 #include "customers/prefixmap.h"
 #include "customers/tablesource.h"
 #include "notice/sample.h"
@@ -14,18 +24,90 @@
 #include "base/util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <syslog.h>
 
+struct rt_parts {
+	struct config *cfg;
+	struct template_set *templates;
+	struct store *store;
+	atomic_int refs;
+};
+
+struct rt_map {
+	struct prefixmap *map;
+	atomic_int refs;
+};
+
 static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;	/* one refresh at a time; the watch */
 static struct runtime *current;
 static const char *config_path;
+static struct mapwatch *watch;
+
+static void
+parts_drop(struct rt_parts *p)
+{
+	if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	store_close(p->store);
+	template_set_free(p->templates);
+	config_free(p->cfg);
+	free(p);
+}
+
+static void
+map_drop(struct rt_map *m)
+{
+	if (m == NULL || atomic_fetch_sub(&m->refs, 1) != 1)
+		return;
+	prefixmap_free(m->map);
+	free(m);
+}
+
+static struct rt_map *
+map_new(struct prefixmap *map)
+{
+	struct rt_map *m = xcalloc(1, sizeof(*m));
+
+	m->map = map;
+	atomic_init(&m->refs, 1);
+	return m;
+}
+
+/* bundle - a bundle over PARTS and M (references taken by the caller) */
+static struct runtime *
+bundle(struct rt_parts *parts, struct rt_map *m)
+{
+	struct runtime *rt = xcalloc(1, sizeof(*rt));
+
+	rt->refs = 1;
+	rt->parts = parts;
+	rt->mapref = m;
+	rt->cfg = parts->cfg;
+	rt->templates = parts->templates;
+	rt->store = parts->store;
+	rt->map = m ? m->map : NULL;
+	rt->env.cfg = rt->cfg;
+	rt->env.map = rt->map;
+	rt->env.templates = rt->templates;
+	rt->env.store = rt->store;
+	return rt;
+}
 
 void
 runtime_install(struct runtime *rt, const char *path)
 {
+	pthread_mutex_lock(&refresh_lock);
+	if (rt->watch) {
+		mapwatch_free(watch);
+		watch = rt->watch;
+		rt->watch = NULL;
+	}
+	pthread_mutex_unlock(&refresh_lock);
 	pthread_mutex_lock(&rt_lock);
 	current = rt;
 	config_path = path;
@@ -41,10 +123,9 @@ runtime_current(void)
 void
 runtime_destroy(struct runtime *rt)
 {
-	store_close(rt->store);
-	prefixmap_free(rt->map);
-	template_set_free(rt->templates);
-	config_free(rt->cfg);
+	map_drop(rt->mapref);
+	parts_drop(rt->parts);
+	mapwatch_free(rt->watch);
 	free(rt);
 }
 
@@ -54,11 +135,27 @@ runtime_open_store(struct runtime *rt, char *err, size_t errlen)
 	return store_check(rt->store, err, errlen);
 }
 
-struct prefixmap *
-runtime_load_map(const struct config *cfg, char *err, size_t errlen)
+static struct table_source
+map_source(const struct config *cfg)
 {
 	struct table_source src = { cfg->customer_map, cfg->customer_map_query, cfg->user_id,
 	    (unsigned)cfg->customer_map_timeout };
+
+	return src;
+}
+
+static struct mapwatch *
+watch_new(const struct config *cfg)
+{
+	struct table_source src = map_source(cfg);
+
+	return mapwatch_new(&src, cfg->customer_map_refresh, cfg->customer_map_max_shrink);
+}
+
+struct prefixmap *
+runtime_load_map(const struct config *cfg, char *err, size_t errlen)
+{
+	struct table_source src = map_source(cfg);
 	struct prefixmap *map = prefixmap_new();
 
 	if (prefixmap_load_source(map, &src, err, errlen) != 0) {
@@ -68,29 +165,46 @@ runtime_load_map(const struct config *cfg, char *err, size_t errlen)
 	return map;
 }
 
+/* load_parts - config, templates and the store's shape; NULL with ERR */
+static struct rt_parts *
+load_parts(const char *path, char *err, size_t errlen)
+{
+	struct rt_parts *p = xcalloc(1, sizeof(*p));
+
+	atomic_init(&p->refs, 1);
+	if ((p->cfg = config_load(path, err, errlen)) == NULL)
+		goto fail;
+	/* parsed once here: an edit on disk counts from the next reload on */
+	if ((p->templates = notice_templates_load(p->cfg, err, errlen)) == NULL)
+		goto fail;
+	/* the shape is checked now; the database is reached when first needed */
+	if ((p->store = store_new(p->cfg->state_db, p->cfg->outbox_db, STORE_BUSY_TIMEOUT_MS, err, errlen)) == NULL)
+		goto fail;
+	return p;
+fail:
+	parts_drop(p);
+	return NULL;
+}
+
 /* runtime_load - config, customer map and the store (connected now with
  * RT_STORE); NULL with ERR */
 struct runtime *
 runtime_load(const char *path, int flags, char *err, size_t errlen)
 {
-	struct runtime *rt = xcalloc(1, sizeof(*rt));
+	struct rt_parts *parts;
+	struct runtime *rt;
+	struct prefixmap *map;
+	int tell;
 
-	rt->refs = 1;
-	if ((rt->cfg = config_load(path, err, errlen)) == NULL)
+	if ((parts = load_parts(path, err, errlen)) == NULL)
+		return NULL;
+	rt = bundle(parts, NULL);
+	rt->watch = watch_new(rt->cfg);
+	if (mapwatch_refresh(rt->watch, NULL, time(NULL), &map, &tell, err, errlen) != MAPWATCH_NEW)
 		goto fail;
-	if ((rt->map = runtime_load_map(rt->cfg, err, errlen)) == NULL)
-		goto fail;
-	/* parsed once here: an edit on disk counts from the next reload on */
-	if ((rt->templates = notice_templates_load(rt->cfg, err, errlen)) == NULL)
-		goto fail;
-	/* the shape is checked now; the database is reached when first needed */
-	if ((rt->store = store_new(rt->cfg->state_db, rt->cfg->outbox_db, STORE_BUSY_TIMEOUT_MS, err,
-	    errlen)) == NULL)
-		goto fail;
-	rt->env.cfg = rt->cfg;
-	rt->env.map = rt->map;
-	rt->env.templates = rt->templates;
-	rt->env.store = rt->store;
+	rt->mapref = map_new(map);
+	rt->map = map;
+	rt->env.map = map;
 	if ((flags & RT_STORE) && runtime_open_store(rt, err, errlen) != 0)
 		goto fail;
 	return rt;
@@ -150,29 +264,170 @@ runtime_check_templates(const struct runtime *rt, size_t *ntypes, char *err, siz
 	return rc;
 }
 
-void
-runtime_reload(void)
+/* swap_in - FRESH becomes current; the old bundle goes when its last message ends */
+static void
+swap_in(struct runtime *fresh)
 {
-	struct runtime *fresh, *old;
-	char err[512];
+	struct runtime *old;
 
-	if ((fresh = runtime_load(config_path, 0, err, sizeof(err))) == NULL) {
-		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
-		return;
-	}
-	if (runtime_check_templates(fresh, NULL, err, sizeof(err)) != 0) {
-		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
-		runtime_destroy(fresh);
-		return;
-	}
 	pthread_mutex_lock(&rt_lock);
 	old = current;
 	current = fresh;
 	pthread_mutex_unlock(&rt_lock);
 	runtime_release(old);
-	if (runtime_open_store(fresh, err, sizeof(err)) != 0)	/* reports are deferred until it can be */
-		syslog(LOG_ERR, "%s; reports are deferred until the store can be reached", err);
-	syslog(LOG_INFO, "reloaded %s: %zu prefixes, %zu accounts", config_path,
-	    prefixmap_prefix_count(fresh->map), prefixmap_account_count(fresh->map));
 }
 
+/* tell_ops - one mail to OpsAddress that the map in use is kept; best effort */
+static void
+tell_ops(const struct config *cfg, const char *why)
+{
+	struct buf msg = BUF_INIT;
+	char *to[1] = { cfg->ops_address }, err[256];
+
+	if (cfg->ops_address == NULL)
+		return;
+	header_append(&msg, "From", cfg->notice_from);
+	header_append(&msg, "To", cfg->ops_address);
+	header_append(&msg, "Subject", "shadowmilter: the CustomerMap refresh was refused, the old map stays in use");
+	header_append(&msg, "Auto-Submitted", "auto-generated");
+	header_append(&msg, "Content-Type", "text/plain; charset=utf-8");
+	buf_printf(&msg, "\nshadowmilter could not take the new customer map and keeps the one it has:\n\n  %s\n\n"
+	    "It tries again at the next refresh or SIGHUP. This mail is sent once until a refresh succeeds.\n", why);
+	if (deliver_message(cfg, to, 1, msg.data, NULL, err, sizeof(err)) != 0)
+		syslog(LOG_ERR, "cannot tell %s about the CustomerMap: %s", cfg->ops_address, err);
+	buf_free(&msg);
+}
+
+/* refused - the log line and, once, the mail */
+static void
+refused(const struct config *cfg, const char *why, int tell)
+{
+	syslog(LOG_ERR, "CustomerMap refresh refused, the map in use stays: %s", why);
+	if (tell)
+		tell_ops(cfg, why);
+}
+
+void
+runtime_refresh_map(int force)
+{
+	struct runtime *rt, *fresh;
+	struct prefixmap *map;
+	char err[512];
+	int tell;
+
+	pthread_mutex_lock(&refresh_lock);
+	rt = runtime_acquire();
+	if (watch == NULL || (!force && !mapwatch_due(watch, time(NULL)))) {
+		runtime_release(rt);
+		pthread_mutex_unlock(&refresh_lock);
+		return;
+	}
+	if (mapwatch_refresh(watch, rt->map, time(NULL), &map, &tell, err, sizeof(err)) != MAPWATCH_NEW)
+		refused(rt->cfg, err, tell);
+	else {
+		atomic_fetch_add(&rt->parts->refs, 1);
+		fresh = bundle(rt->parts, map_new(map));
+		swap_in(fresh);
+		syslog(LOG_INFO, "CustomerMap refreshed: %zu prefixes, %zu accounts", prefixmap_prefix_count(map),
+		    prefixmap_account_count(map));
+	}
+	runtime_release(rt);
+	pthread_mutex_unlock(&refresh_lock);
+}
+
+/* reload_map - the reload's map: the same source is refreshed against the
+ * map in use (kept when refused), another source must load; 0 or -1 with ERR */
+static int
+reload_map(struct runtime *fresh, const struct runtime *old, char *err, size_t errlen)
+{
+	struct table_source src = map_source(fresh->cfg);
+	struct prefixmap *map;
+	int tell;
+
+	if (watch == NULL || !mapwatch_same_source(watch, &src)) {
+		fresh->watch = watch_new(fresh->cfg);
+		if (mapwatch_refresh(fresh->watch, NULL, time(NULL), &map, &tell, err, errlen) != MAPWATCH_NEW)
+			return -1;
+		fresh->mapref = map_new(map);
+	} else if (mapwatch_refresh(watch, old->map, time(NULL), &map, &tell, err, errlen) == MAPWATCH_NEW)
+		fresh->mapref = map_new(map);
+	else {
+		refused(fresh->cfg, err, tell);
+		atomic_fetch_add(&old->mapref->refs, 1);
+		fresh->mapref = old->mapref;
+	}
+	fresh->map = fresh->mapref->map;
+	fresh->env.map = fresh->map;
+	return 0;
+}
+
+void
+runtime_reload(void)
+{
+	struct runtime *fresh, *old;
+	struct rt_parts *parts;
+	char err[512];
+
+	pthread_mutex_lock(&refresh_lock);
+	old = runtime_acquire();
+	fresh = NULL;
+	if ((parts = load_parts(config_path, err, sizeof(err))) != NULL &&
+	    reload_map((fresh = bundle(parts, NULL)), old, err, sizeof(err)) == 0 &&
+	    runtime_check_templates(fresh, NULL, err, sizeof(err)) == 0) {
+		if (fresh->watch) {
+			mapwatch_free(watch);
+			watch = fresh->watch;
+			fresh->watch = NULL;
+		}
+		swap_in(fresh);
+		if (runtime_open_store(fresh, err, sizeof(err)) != 0)	/* reports are deferred until it can be */
+			syslog(LOG_ERR, "%s; reports are deferred until the store can be reached", err);
+		syslog(LOG_INFO, "reloaded %s: %zu prefixes, %zu accounts", config_path,
+		    prefixmap_prefix_count(fresh->map), prefixmap_account_count(fresh->map));
+	} else {
+		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
+		if (fresh)
+			runtime_destroy(fresh);
+		else if (parts)
+			parts_drop(parts);
+	}
+	runtime_release(old);
+	pthread_mutex_unlock(&refresh_lock);
+}
+
+static void
+age_text(time_t then, time_t now, char *out, size_t outlen)
+{
+	long s = (long)(now - then);
+
+	if (then == 0)
+		snprintf(out, outlen, "never");
+	else if (s < 120)
+		snprintf(out, outlen, "%ld s ago", s);
+	else if (s < 7200)
+		snprintf(out, outlen, "%ld min ago", s / 60);
+	else
+		snprintf(out, outlen, "%ld h ago", s / 3600);
+}
+
+void
+runtime_map_status(char *out, size_t outlen)
+{
+	struct mapwatch_status st;
+	char age[32], eage[32];
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&refresh_lock);
+	if (watch == NULL) {
+		snprintf(out, outlen, "CustomerMap: not loaded");
+		pthread_mutex_unlock(&refresh_lock);
+		return;
+	}
+	mapwatch_status(watch, &st);
+	age_text(st.loaded_at, now, age, sizeof(age));
+	age_text(st.error_at, now, eage, sizeof(eage));
+	snprintf(out, outlen, "CustomerMap %s: %zu prefixes, %zu accounts, read %s; last error: %s%s%s%s",
+	    st.label, st.prefixes, st.accounts, age, *st.last_error ? st.last_error : "none",
+	    *st.last_error ? " (" : "", *st.last_error ? eage : "", *st.last_error ? ")" : "");
+	pthread_mutex_unlock(&refresh_lock);
+}

@@ -22,6 +22,10 @@ struct runtime {
 	struct store *store;		/* outbox and history: StateDB, OutboxDB */
 	struct filter_env env;
 	int refs;
+	/* a map refresh makes a bundle sharing the config part: each part is counted on its own */
+	struct rt_parts *parts;		/* cfg, templates, store */
+	struct rt_map *mapref;		/* map */
+	struct mapwatch *watch;		/* the map's refresh record, until runtime_install takes it */
 };
 
 enum { RT_STORE = 1 };	/* what runtime_load opens */
@@ -58,8 +62,25 @@ int runtime_open_store(struct runtime *rt, char *err, size_t errlen);
  */
 int runtime_check_templates(const struct runtime *rt, size_t *ntypes, char *err, size_t errlen);
 
-/* runtime_reload - load PATH again and swap it in; a failure (including a
- * template that does not render) is logged and the running configuration kept */
+/*
+ * runtime_reload - load PATH again and swap it in; a failure (including a
+ * template that does not render) is logged and the running configuration
+ * kept. The CustomerMap is read again as by runtime_refresh_map: a map from
+ * the same source that fails or shrinks too much leaves the old map in use
+ * with the new configuration.
+ */
 void runtime_reload(void);
+
+/*
+ * runtime_refresh_map - read the CustomerMap again if it is due (FORCE: now)
+ * and swap it in; the configuration stays. A refresh that fails or shrinks
+ * the map by more than CustomerMapMaxShrink keeps the old map, is logged,
+ * and ops (OpsAddress) are told once per run of refusals. Messages in flight
+ * keep the map they started with.
+ */
+void runtime_refresh_map(int force);
+
+/* runtime_map_status - the map's source, age, size, last error: one line into OUT */
+void runtime_map_status(char *out, size_t outlen);
 
 #endif

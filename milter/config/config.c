@@ -46,6 +46,8 @@ config_defaults(void)
 	cfg->template_dir = xstrdup("");
 	cfg->catalogue_path = xstrdup("");
 	cfg->customer_map_timeout = 60;
+	cfg->customer_map_refresh = 15 * 60;
+	cfg->customer_map_max_shrink = 50;
 	cfg->organization = xstrdup("Example Hosting");
 	cfg->notice_from = xstrdup("abuse@example.net");
 	cfg->support_address = xstrdup("support@example.net");
@@ -457,6 +459,9 @@ static const struct config_key keys[] = {
 	STRING("CustomerMapQuery", customer_map_query),
 	{ "CustomerMapTimeout", KEY_DURATION, FIELD(customer_map_timeout), 1, 3600,
 	    "a duration from 1s to 1h, such as 60s", NULL, NULL },
+	{ "CustomerMapRefresh", KEY_DURATION, FIELD(customer_map_refresh), 0, 0,
+	    "0 (only on SIGHUP) or a duration such as 15m", NULL, NULL },
+	NUMBER("CustomerMapMaxShrink", customer_map_max_shrink, 0, 100, "a percentage from 0 to 100"),
 	PATH("TemplateDir", template_dir),
 	PATH("Catalogue", catalogue_path),
 	STRING("Organization", organization),

@@ -30,6 +30,8 @@ struct config {
 	char *customer_map;		/* CustomerMap: a CSV file, sqlite:FILE, postgresql://, exec:/PATH ARGS */
 	char *customer_map_query;	/* CustomerMapQuery: for an SQL CustomerMap, or NULL */
 	unsigned long customer_map_timeout;	/* CustomerMapTimeout, seconds: a command, a query */
+	unsigned long customer_map_refresh;	/* CustomerMapRefresh, seconds: SQL and command maps; 0: SIGHUP only */
+	unsigned customer_map_max_shrink;	/* CustomerMapMaxShrink: a refresh losing more prefixes (%) is refused */
 	struct regex *report_senders;	/* ReportSenders */
 	char **trusted_authserv_ids;	/* TrustedAuthservIDs, comma/space list */
 	size_t ntrusted;
