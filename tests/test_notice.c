@@ -158,3 +158,57 @@ TEST(notice, a_type_the_catalogue_does_not_know_needs_action)
 	CHECK(notice_needs_action(cfg, NULL));
 	config_free(cfg);
 }
+
+/* header_value - the unfolded value of header NAME in MSG, or NULL; caller frees */
+static char *
+header_value(const char *msg, const char *name)
+{
+	struct buf b = BUF_INIT;
+	size_t nlen = strlen(name);
+	const char *p = msg;
+
+	while (p && *p && *p != '\n') {
+		if (strncmp(p, name, nlen) == 0 && p[nlen] == ':') {
+			for (p += nlen + 1; *p && !(*p == '\n' && p[1] != ' ' && p[1] != '\t'); p++)
+				if (*p != '\n')
+					buf_putc(&b, *p);
+			return buf_steal(&b);
+		}
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return NULL;
+}
+
+TEST(notice, forty_recipients_are_folded_into_the_to_header_never_cut)
+{
+	struct buf map = BUF_INIT, want = BUF_INIT;
+	struct config *cfg = test_catalogue_config();
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	struct prefixmap *pm;
+	struct pipeline_result *r;
+	char *msg = testmail_build(&tm), *to = NULL;
+	const char *line;
+	int i;
+
+	buf_puts(&map, "prefix,account,email\n192.0.2.0/24,many,");
+	for (i = 1; i <= 40; i++)
+		buf_printf(&map, "%srecipient%02d@customer-with-many-contacts.example", i > 1 ? ";" : "", i);
+	buf_puts(&map, "\n");
+	pm = test_map(buf_cstr(&map));
+	r = test_run(cfg, pm, msg, strlen(msg), 0);
+	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
+	REQUIRE((to = header_value(r->reports[0].notices[0].message, "To")) != NULL);
+	for (i = 1; i <= 40; i++)
+		buf_printf(&want, "%srecipient%02d@customer-with-many-contacts.example", i > 1 ? ", " : " ", i);
+	CHECK_STR(to, buf_cstr(&want));
+	for (line = r->reports[0].notices[0].message; *line && *line != '\n'; line += strcspn(line, "\n") + 1)
+		CHECK(strcspn(line, "\n") <= 78);	/* the header lines */
+	free(to);
+	buf_free(&want);
+	buf_free(&map);
+	pipeline_result_free(r);
+	prefixmap_free(pm);
+	config_free(cfg);
+	free(msg);
+}

@@ -334,21 +334,17 @@ static int
 deliver_entry(const struct config *cfg, const struct outbox_entry *e, const struct deliver_hooks *hooks,
     char *err, size_t errlen)
 {
-	struct buf msg = BUF_INIT, orig = BUF_INIT;
+	struct buf msg = BUF_INIT;
 	char *test[1];
-	size_t i;
 	int rc;
 
 	if (cfg->test_recipient == NULL)
 		return deliver_message(cfg, e->recipients, e->nrecipients, e->message, hooks, err, errlen);
-	for (i = 0; i < e->nrecipients; i++)
-		buf_printf(&orig, "%s%s", i ? ", " : "", e->recipients[i]);
-	header_append(&msg, "X-Shadowmilter-Original-To", buf_cstr(&orig));
+	header_append_list(&msg, "X-Shadowmilter-Original-To", e->recipients, e->nrecipients);
 	buf_puts(&msg, e->message);
 	test[0] = cfg->test_recipient;
 	rc = deliver_message(cfg, test, 1, msg.data, hooks, err, errlen);
 	buf_free(&msg);
-	buf_free(&orig);
 	return rc;
 }
 

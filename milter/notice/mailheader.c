@@ -184,3 +184,35 @@ header_append(struct buf *msg, const char *name, const char *value)
 	buf_printf(msg, "%s: %s\n", name, v);
 	free(v);
 }
+
+/*
+ * header_append_list - "Name: a, b, c\n" from N items (addresses), folded
+ * after a comma before FOLD_WIDTH; never cut: every item is there whole.
+ * Each item is cleaned and capped like a value; an empty one is left out.
+ */
+void
+header_append_list(struct buf *msg, const char *name, char *const *items, size_t n)
+{
+	size_t i, col = strlen(name) + 1, first = 1;
+
+	buf_printf(msg, "%s:", name);
+	for (i = 0; i < n; i++) {
+		char *clean = text_clean(items[i], HEADER_VALUE_MAX);
+		size_t len = strlen(clean);
+
+		if (len > 0) {
+			if (!first)
+				buf_putc(msg, ',');
+			if (!first && col + 2 + len > FOLD_WIDTH) {
+				buf_puts(msg, "\n");
+				col = 0;
+			}
+			buf_putc(msg, ' ');
+			buf_append(msg, clean, len);
+			col += 2 + len;
+			first = 0;
+		}
+		free(clean);
+	}
+	buf_putc(msg, '\n');
+}

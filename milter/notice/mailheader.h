@@ -31,4 +31,8 @@ char *header_encode(const char *name, const char *value);
 /* header_append - "Name: value\n" into MSG; NAME must be a literal token */
 void header_append(struct buf *msg, const char *name, const char *value);
 
+/* header_append_list - "Name: a, b\n" of N ITEMS (addresses) into MSG, folded
+ * between items, never cut however many there are */
+void header_append_list(struct buf *msg, const char *name, char *const *items, size_t n);
+
 #endif

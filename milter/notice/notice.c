@@ -579,7 +579,6 @@ append_headers(struct buf *msg, const struct notice_input *in, const struct noti
 	struct buf v = BUF_INIT;
 	char date[64];
 	struct tm tm;
-	size_t i;
 
 	gmtime_r(&in->now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -594,10 +593,7 @@ append_headers(struct buf *msg, const struct notice_input *in, const struct noti
 	buf_printf(&v, "\" <%s>", in->cfg->notice_from);
 	header_append(msg, "From", buf_cstr(&v));
 	header_append(msg, "Reply-To", in->cfg->support_address);
-	buf_reset(&v);
-	for (i = 0; i < n->nto; i++)
-		buf_printf(&v, "%s%s", i ? ", " : "", n->to[i]);
-	header_append(msg, "To", buf_cstr(&v));
+	header_append_list(msg, "To", n->to, n->nto);
 	header_append(msg, "Subject", n->subject);
 	header_append(msg, "MIME-Version", "1.0");
 	header_append(msg, "Content-Type", "text/plain; charset=utf-8");
