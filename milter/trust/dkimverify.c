@@ -280,16 +280,35 @@ dkim_check_feed(struct dkim_check *c, const char *data, size_t len)
 
 /* --- the verdict --------------------------------------------------------- */
 
+/*
+ * sig_algorithm - the signature's a= as written: libopendkim fills in the
+ * algorithm only when it processes a signature, so one that failed early
+ * (expired x=, foreign i=) would read as its default, rsa-sha1. Only
+ * letters, digits and '-' are kept (the tag is the sender's text).
+ */
+static void
+sig_algorithm(DKIM_SIGINFO *sig, char *out, size_t outlen)
+{
+	const char *a = (const char *)dkim_sig_gettagvalue(sig, 0, (u_char *)"a");
+	size_t n = 0;
+
+	if (a == NULL)
+		a = (const char *)dkim_sig_getalgorithm(sig);
+	for (; a && *a && n + 1 < outlen; a++)
+		if ((*a >= 'a' && *a <= 'z') || (*a >= 'A' && *a <= 'Z') || (*a >= '0' && *a <= '9') || *a == '-')
+			out[n++] = *a;
+	out[n] = '\0';
+}
+
 static void
 verdict_sig(struct dkim_verdict *v, DKIM_SIGINFO *sig)
 {
 	const char *d = (const char *)dkim_sig_getdomain(sig);
 	const char *s = (const char *)dkim_sig_getselector(sig);
-	const char *a = (const char *)dkim_sig_getalgorithm(sig);
 
 	snprintf(v->domain, sizeof(v->domain), "%s", d ? d : "");
 	snprintf(v->selector, sizeof(v->selector), "%s", s ? s : "");
-	snprintf(v->algorithm, sizeof(v->algorithm), "%s", a ? a : "");
+	sig_algorithm(sig, v->algorithm, sizeof(v->algorithm));
 }
 
 /*
