@@ -15,6 +15,7 @@
 #include "report/mime.h"
 #include "notice/notice.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/linkfetch.h"
 #include "customers/prefixmap.h"
 #include "store/state.h"
 #include "store/store.h"
@@ -35,6 +36,7 @@ struct replay {
 	struct template_set *templates;	/* parsed once for the whole run */
 	int json;
 	int trust_saved;		/* --trust-saved: the operator vouches for the files */
+	int offline;			/* --offline: a link-only report's link is not fetched */
 	const char *outdir;
 	time_t now;			/* 0: the real time */
 	struct store *state;		/* --state: the detection history, or NULL */
@@ -52,21 +54,30 @@ struct replay {
 static int on_notice(void *ctx, const struct pipeline_result *res, const struct report_output *ro, size_t group,
     const struct notice *n);
 
+/* new_pipeline - a pipeline set up as replay runs every message */
+static struct pipeline *
+new_pipeline(struct replay *r)
+{
+	struct pipeline *p = pipeline_new(r->cfg, r->map);
+
+	pipeline_set_templates(p, r->templates);
+	if (r->now)
+		pipeline_set_now(p, r->now);
+	if (r->trust_saved)
+		pipeline_set_trust_saved(p);
+	if (r->state)		/* a dry run: nothing is sent, so nothing counts as notified */
+		pipeline_set_store(p, r->state, 0);
+	if (r->json || r->outdir)	/* notice by notice: memory stays flat however big the report */
+		pipeline_set_notice_sink(p, on_notice, r);
+	return p;
+}
+
 static void
 on_begin(void *ctx, const char *name)
 {
 	struct replay *r = ctx;
 
-	r->p = pipeline_new(r->cfg, r->map);
-	pipeline_set_templates(r->p, r->templates);
-	if (r->now)
-		pipeline_set_now(r->p, r->now);
-	if (r->trust_saved)
-		pipeline_set_trust_saved(r->p);
-	if (r->state)		/* a dry run: nothing is sent, so nothing counts as notified */
-		pipeline_set_store(r->p, r->state, 0);
-	if (r->json || r->outdir)	/* notice by notice: memory stays flat however big the report */
-		pipeline_set_notice_sink(r->p, on_notice, r);
+	r->p = new_pipeline(r);
 	r->message_open = 0;
 	r->next_report = 0;
 	r->notices_in_open = 0;
@@ -236,6 +247,33 @@ print_text(struct replay *r, const struct pipeline_result *res)
 	}
 }
 
+/*
+ * fetch_link - an authenticated link-only report's file, fetched and run
+ * through a pipeline of its own as that mail's report: *RES becomes its
+ * result (and R's pipeline that one). A fetch that fails leaves *RES and
+ * says why in its reason.
+ */
+static void
+fetch_link(struct replay *r, struct pipeline_result **res)
+{
+	struct pipeline *p = new_pipeline(r);
+	struct pipeline_result *fetched = NULL;
+	struct buf reason = BUF_INIT;
+	char why[512];
+
+	if (linkfetch_into(p, r->cfg, *res, why, sizeof(why)) != FETCH_OK || pipeline_finish(p, &fetched, why, sizeof(why)) != 0) {
+		buf_printf(&reason, "%s; not fetched: %s", (*res)->reason, why);
+		free((*res)->reason);
+		(*res)->reason = buf_steal(&reason);
+		pipeline_free(p);
+		return;
+	}
+	pipeline_result_free(*res);
+	*res = fetched;
+	pipeline_free(r->p);
+	r->p = p;
+}
+
 static void
 on_end(void *ctx)
 {
@@ -256,6 +294,8 @@ on_end(void *ctx)
 			fputs(buf_cstr(&out), stdout);
 		}
 	} else {
+		if (res->authenticated && res->nreports == 0 && res->link && !r->offline)
+			fetch_link(r, &res);
 		for (i = 0; i < res->nreports; i++) {
 			for (j = 0; res->reports[i].notices && j < res->reports[i].nnotices; j++) {	/* kept */
 				r->notices++;
@@ -480,7 +520,7 @@ replay_main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
 		{ "out", required_argument, NULL, 'o' }, { "now", required_argument, NULL, 'N' },
 		{ "state", required_argument, NULL, 'S' }, { "trust-saved", no_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 },
+		{ "offline", no_argument, NULL, 'F' }, { NULL, 0, NULL, 0 },
 	};
 	struct replay r;
 	const char *conf = NULL, *state_path = NULL;
@@ -501,6 +541,7 @@ replay_main(int argc, char **argv)
 			break;
 		case 'S': state_path = optarg; break;
 		case 'T': r.trust_saved = 1; break;
+		case 'F': r.offline = 1; break;
 		default: return usage_bad_option("replay", c, argv);
 		}
 	}

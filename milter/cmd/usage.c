@@ -29,7 +29,7 @@ static const struct {
 	    "  -n        check the configuration and everything it names, then exit\n"
 	    "  -h, --help     this help\n"
 	    "  -V, --version  the version and the libraries' versions\n" },
-	{ "replay", "shadowmilter replay -c CONF [--json] [--out DIR] [--now TIME] [--state FILE] [--trust-saved]"
+	{ "replay", "shadowmilter replay -c CONF [--json] [--out DIR] [--now TIME] [--state FILE] [--trust-saved] [--offline]"
 	    " FILE|MAILDIR|- ...",
 	    "  -c, --config CONF  the configuration\n"
 	    "  --json        one JSON object per message on stdout\n"
@@ -37,7 +37,8 @@ static const struct {
 	    "  --now TIME    'YYYY-MM-DD HH:MM:SS' (UTC) instead of the clock\n"
 	    "  --state FILE  keep the detection history in FILE (a dry run: nothing counts as sent)\n"
 	    "  --trust-saved treat the given files as sent by ShadowServer (saved mail whose DKIM\n"
-	    "                key has been rotated); each result is marked trusted_by_operator\n" },
+	    "                key has been rotated); each result is marked trusted_by_operator\n"
+	    "  --offline     a link-only report's link is not fetched\n" },
 	{ "deliver", "shadowmilter deliver -c CONF [--dry-run]",
 	    "  -c, --config CONF  the configuration\n"
 	    "  -n, --dry-run      say what would be sent, send nothing\n" },

@@ -59,6 +59,11 @@ config_defaults(void)
 	cfg->info_notices = 1;
 	cfg->info_renotify_interval = 30 * 86400;
 	cfg->tmp_dir = xstrdup("/tmp");
+	cfg->link_hosts = xcalloc(1, sizeof(char *));
+	cfg->link_hosts[0] = xstrdup("dl.shadowserver.org");
+	cfg->nlink_hosts = 1;
+	cfg->fetch_timeout = 300;
+	cfg->ca_file = xstrdup("");
 	cfg->max_attachment_size = 512ULL << 20;
 	cfg->max_csv_size = 2048ULL << 20;
 	cfg->max_rows = 5000000;
@@ -206,6 +211,28 @@ set_trusted_ids(struct config *cfg, const char *value, char *err, size_t errlen)
 	free(copy);
 	if (cfg->ntrusted == before) {
 		err_set(err, errlen, "TrustedAuthservIDs: \"%s\" is not a list of one or more authserv-ids", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* ReportLinkHosts: the hosts a report link (or a Reports API download) is fetched from; replaces the default */
+static int
+set_link_hosts(struct config *cfg, const char *value, char *err, size_t errlen)
+{
+	char *copy = xstrdup(value), *tok, *save = NULL;
+	size_t i;
+
+	for (i = 0; i < cfg->nlink_hosts; i++)
+		free(cfg->link_hosts[i]);
+	cfg->nlink_hosts = 0;
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		cfg->link_hosts = xreallocarray(cfg->link_hosts, cfg->nlink_hosts + 1, sizeof(char *));
+		cfg->link_hosts[cfg->nlink_hosts++] = xstrdup(tok);
+	}
+	free(copy);
+	if (cfg->nlink_hosts == 0) {
+		err_set(err, errlen, "ReportLinkHosts: \"%s\" is not a list of one or more host names", value);
 		return -1;
 	}
 	return 0;
@@ -481,6 +508,11 @@ static const struct config_key keys[] = {
 	NUMBER("MaxHeaders", max_headers, 0, 100000, "a number of headers from 0 to 100000"),
 	SIZE("MaxHeaderBytes", max_header_bytes, 1, 1ULL << 40, "a size from 1 to 1T, such as 1M"),
 	SIZE("MaxReportSize", max_report_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 1G"),
+	/* reports fetched from ShadowServer (link-only mails) */
+	CHECKED("ReportLinkHosts", set_link_hosts),
+	{ "FetchTimeout", KEY_DURATION, FIELD(fetch_timeout), 1, 3600,
+	    "a duration from 1s to 1h, such as 5m", NULL, NULL },
+	PATH("CAFile", ca_file),
 	/* the daemon */
 	CUSTOM("Socket", set_socket, "unix:PATH or inet:PORT@HOST"),
 	STRING("UserID", user_id),
@@ -758,6 +790,10 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->ntrusted; i++)
 		free(cfg->trusted_authserv_ids[i]);
 	free(cfg->trusted_authserv_ids);
+	for (i = 0; i < cfg->nlink_hosts; i++)
+		free(cfg->link_hosts[i]);
+	free(cfg->link_hosts);
+	free(cfg->ca_file);
 	for (i = 0; i < cfg->nsubject_rules; i++) {
 		free(cfg->subject_rules[i].type);
 		regex_free(cfg->subject_rules[i].re);

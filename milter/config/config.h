@@ -76,7 +76,11 @@ struct config {
 	char *redirect_to;		/* ReportAction redirect ADDRESS */
 	unsigned long max_headers;	/* MaxHeaders */
 	unsigned long long max_header_bytes;	/* MaxHeaderBytes */
-	unsigned long long max_report_size;	/* MaxReportSize: whole message */
+	unsigned long long max_report_size;	/* MaxReportSize: whole message, or a fetched file */
+	char **link_hosts;		/* ReportLinkHosts: hosts report links are fetched from */
+	size_t nlink_hosts;
+	unsigned long fetch_timeout;	/* FetchTimeout, seconds: one whole fetch */
+	char *ca_file;			/* CAFile: a private CA for the fetches, or "": the system's */
 	unsigned deliver_interval;	/* DeliverInterval, seconds */
 	unsigned retry_interval;	/* RetryInterval: first backoff, seconds */
 

@@ -15,6 +15,7 @@
 #include "notice/mailheader.h"
 #include "report/mime.h"
 #include "report/reportid.h"
+#include "report/fetch.h"
 #include "store/fileclaim.h"
 #include "notice/notice.h"
 #include "store/outbox.h"
@@ -45,6 +46,9 @@ struct pipeline {
 	int queue_notices;		/* the milter: notices go to the outbox and count as notified */
 	char *queue_id;			/* the MTA's, for the outbox */
 	char route[8];			/* how the report came: "mail", "link", "api" */
+	char *fetched_ref;		/* a fetched file's report (pipeline_set_fetched), or NULL */
+	char *fetched_auth;		/* ... and what vouched for it */
+	char *fetched_link;		/* ... and where it came from, or NULL */
 	int store_failed;		/* finish failed at the store (not a template, not a spool) */
 	pipeline_notice_fn sink;	/* each notice as it is made, or NULL */
 	void *sink_ctx;
@@ -307,21 +311,40 @@ spool_finish(struct pipeline *p)
 
 /* --- text parts: the download link --------------------------------------- */
 
+/* link_at - the URL at HIT, cleaned, 512 bytes at most */
+static char *
+link_at(const char *hit)
+{
+	size_t len = strcspn(hit, " \t\r\n\"'<>()[]");
+	char *raw = xstrndup(hit, len > 512 ? 512 : len), *url = text_clean(raw, 512);
+
+	free(raw);
+	return url;
+}
+
+/*
+ * scan_for_link - the report's download link in the text parts: the first
+ * http(s) URL on a ReportLinkHosts host, else the URL after ShadowServer's
+ * "obtained from the following link:" (which then is not fetched, and ops
+ * are told why). Other links (a report type's documentation) are not it.
+ */
 static void
 scan_for_link(struct pipeline *p, char **link)
 {
-	static const char *const prefixes[] = { "https://dl.shadowserver.org/", "http://dl.shadowserver.org/" };
-	const char *s = buf_cstr(&p->text), *hit;
-	size_t i, len;
+	static const char intro[] = "obtained from the following link:";
+	struct fetch_opts o = { p->cfg->link_hosts, p->cfg->nlink_hosts, 0, 0, NULL, NULL };
+	const char *s = buf_cstr(&p->text), *hit, *after = strstr(s, intro);
+	char why[64], *url;
 
-	for (i = 0; i < 2 && *link == NULL; i++) {
-		if ((hit = strstr(s, prefixes[i])) == NULL)
+	for (hit = strstr(s, "http"); hit && *link == NULL; hit = strstr(hit + 4, "http")) {
+		if (strncmp(hit, "https://", 8) != 0 && strncmp(hit, "http://", 7) != 0)
 			continue;
-		len = strcspn(hit, " \t\r\n\"'<>()[]");
-		char *raw = xstrndup(hit, len > 512 ? 512 : len);
-
-		*link = text_clean(raw, 512);
-		free(raw);
+		url = link_at(hit);
+		if (fetch_url_allowed(&o, url, why, sizeof(why)) ||
+		    (after && hit == after + sizeof(intro) - 1 + strspn(after + sizeof(intro) - 1, " \t\r\n")))
+			*link = url;
+		else
+			free(url);
 	}
 }
 
@@ -349,6 +372,8 @@ on_headers_done(void *ctx)
 	struct pipeline *p = ctx;
 	struct dkim_verdict v;
 
+	if (p->fetched_ref)	/* no mail: the report mail was judged when it came */
+		return;
 	p->headers_done = 1;
 	/* keys are fetched and header hashes checked by now: a bad or missing
 	 * signature skips the body; a good one is settled at the end */
@@ -522,6 +547,66 @@ pipeline_set_route(struct pipeline *p, const char *route)
 }
 
 void
+pipeline_set_fetched(struct pipeline *p, const struct pipeline_origin *o)
+{
+	pipeline_set_route(p, o->route);
+	p->fetched_ref = xstrdup(o->report_ref);
+	p->fetched_auth = xstrdup(o->auth);
+	p->fetched_link = o->link ? xstrdup(o->link) : NULL;
+	free(p->subject);
+	p->subject = xstrdup(o->subject ? o->subject : "");
+	free(p->message_id);
+	p->message_id = xstrdup(o->message_id ? o->message_id : "");
+	dkim_check_free(p->dkim);	/* no mail comes: its report's own vouched for it */
+	p->dkim = NULL;
+	p->headers_done = 1;
+	p->processing = 1;
+	snprintf(p->reason, sizeof(p->reason), "%s", o->reason);
+}
+
+/* fetched_name - NAME as the MIME walk would have named the part: a zip's ends in ".zip" */
+static char *
+fetched_name(const char *name, int zip)
+{
+	struct buf b = BUF_INIT;
+
+	buf_puts(&b, name && *name ? name : "download.csv");
+	if (zip && !has_suffix(b.data, ".zip"))
+		buf_puts(&b, ".zip");
+	return buf_steal(&b);
+}
+
+int
+pipeline_add_file(struct pipeline *p, const char *name, int fd, int zip)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	free(p->part_name);
+	p->part_name = fetched_name(name, zip);
+	if (zip) {
+		if ((p->spool_fd = dup(fd)) < 0)
+			return -1;
+		p->spool_overflow = 0;
+		spool_finish(p);
+		return 0;
+	}
+	csv_begin(p, p->part_name, NULL);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			csv_end(p, "the fetched file could not be read back");
+			return -1;
+		}
+		if (csv_data(p, chunk, (size_t)n) != 0)
+			break;
+	}
+	csv_end(p, NULL);
+	return 0;
+}
+
+void
 pipeline_set_queue_id(struct pipeline *p, const char *queue_id)
 {
 	free(p->queue_id);
@@ -575,6 +660,9 @@ pipeline_free(struct pipeline *p)
 	free(p->reports);
 	free(p->part_name);
 	free(p->queue_id);
+	free(p->fetched_ref);
+	free(p->fetched_auth);
+	free(p->fetched_link);
 	free(p->message_id);
 	free(p->subject);
 	buf_free(&p->text);
@@ -1045,14 +1133,20 @@ take_result(struct pipeline *p)
 	r->subject = xstrdup(p->subject ? p->subject : "");
 	snprintf(ref, sizeof(ref), "sha:%016llx%016llx", (unsigned long long)p->digest[0],
 	    (unsigned long long)p->digest[1]);
-	r->report_ref = xstrdup(*r->message_id ? r->message_id : ref);
+	r->report_ref = xstrdup(p->fetched_ref ? p->fetched_ref : *r->message_id ? r->message_id : ref);
+	if (p->fetched_ref) {	/* the mail (or the API) that vouched for the file */
+		r->report = 1;
+		free(r->auth);
+		r->auth = xstrdup(p->fetched_auth);
+		r->link = p->fetched_link ? xstrdup(p->fetched_link) : NULL;
+	}
 	r->reports = p->reports;
 	r->nreports = p->nreports;
 	p->reports = NULL;
 	p->nreports = 0;
 	r->bad_base64 = st->bad_base64;
 	r->truncated_parts = st->truncated_parts;
-	if (p->processing)
+	if (p->processing && !p->fetched_ref)
 		scan_for_link(p, &r->link);
 	return r;
 }

@@ -117,6 +117,29 @@ void pipeline_set_notice_sink(struct pipeline *p, pipeline_notice_fn fn, void *c
  * files (store/fileclaim.h): "mail" (the default), "link", "api" */
 void pipeline_set_route(struct pipeline *p, const char *route);
 
+/*
+ * pipeline_set_fetched - no mail is fed: the report is a file fetched for
+ * an authenticated link-only mail (a link's download) or from the Reports
+ * API, as O says: its report reference, Message-ID, Subject and link, the
+ * route ("link", "api"), what vouched for it and the reason line the result
+ * carries. Then pipeline_add_file, then pipeline_finish as for a mail: the
+ * same history, claims and notices.
+ */
+struct pipeline_origin {
+	const char *report_ref;
+	const char *message_id;		/* or NULL */
+	const char *subject;		/* or NULL */
+	const char *link;		/* or NULL */
+	const char *route;
+	const char *auth;
+	const char *reason;
+};
+void pipeline_set_fetched(struct pipeline *p, const struct pipeline_origin *o);
+
+/* pipeline_add_file - a fetched file, its bytes in FD from offset 0: a zip when ZIP, else CSV;
+ * NAME (the download's Content-Disposition file name, or NULL) types it, else the Subject does */
+int pipeline_add_file(struct pipeline *p, const char *name, int fd, int zip);
+
 /* pipeline_set_queue_id - the MTA's queue id, kept with queued notices for the log */
 void pipeline_set_queue_id(struct pipeline *p, const char *queue_id);
 
