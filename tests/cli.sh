@@ -323,7 +323,7 @@ printf 'Subject: ACTION REQUIRED: {{servce}}\n\nhello {{account}}\n' >"$T/site/s
 sed -e "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" -e "s|^#TemplateDir .*|TemplateDir $T/site|" "$CONF" >"$T/site.conf"
 "$SM" -n -c "$T/site.conf" >"$T/n2.out" 2>&1
 check "-n with a broken site template exits 1" test $? -eq 1
-check "-n names the broken template and the variable" grep -q "$T/site/scan_ntp.tmpl: unknown variable {{servce}}" "$T/n2.out"
+check "-n names the broken template, its line and the variable" grep -q "$T/site/scan_ntp.tmpl:1: unknown variable {{servce}}" "$T/n2.out"
 
 # the command line: help on stdout with 0, usage errors on stderr with 2 saying what was wrong
 "$SM" --help >"$T/help.out" 2>"$T/help.err"

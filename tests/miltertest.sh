@@ -94,7 +94,7 @@ echo "TemplateDir $T/site" >>"$T/milter.conf"
 before=$(ready_count "$T/milter.log" 'reload failed')
 kill -HUP "$(ml_pid milter)"
 ready_log "$T/milter.log" 'reload failed' "$before" 60 "$(ml_pid milter)"
-if grep -q "reload failed, keeping the running configuration: report type .*unknown variable {{servce}}" "$T/milter.log"
+if grep -q "reload failed, keeping the running configuration: .*/site/scan_portmapper.tmpl:1: unknown variable {{servce}}" "$T/milter.log"
 then ok "a reload with a broken template is refused and logged"
 else fail "a broken template was not refused at reload"; fi
 ml_report after-bad-reload@reports.shadowserver.org "$T/reload.eml"
@@ -164,7 +164,7 @@ check_count "with the parsed template" "$(marked)" 5
 before=$(ready_count "$T/milter.log" 'reload failed')
 kill -HUP "$(ml_pid milter)"
 ready_log "$T/milter.log" 'reload failed' "$before" 60 "$(ml_pid milter)"
-if tail -n 5 "$T/milter.log" | grep -q "reload failed, keeping the running configuration: report type scan_portmapper: .*unknown variable {{servce}}"
+if tail -n 5 "$T/milter.log" | grep -q "reload failed, keeping the running configuration: .*/site/scan_portmapper.tmpl:1: unknown variable {{servce}}"
 then ok "the reload with the broken edit is refused, naming the template"
 else fail "the reload with a broken edit was not refused"; tail -n 5 "$T/milter.log" | sed 's/^/    /'; fi
 send_report after-refused-reload "a report after the refused reload is handled"

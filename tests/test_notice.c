@@ -45,7 +45,7 @@ fixture_init(struct fixture *f)
 	f->map = test_map(MAP);
 	f->msg = testmail_build(&tm);
 	f->r = test_run(f->cfg, f->map, f->msg, strlen(f->msg), 0);
-	f->t = template_parse(TEMPLATE, "test.tmpl", err, sizeof(err));
+	f->t = template_parse(TEMPLATE, "test.tmpl", notice_template_vars(), err, sizeof(err));
 	return f->r != NULL && f->r->nreports == 1 && f->r->reports[0].rf->ngroups == 2 && f->t != NULL;
 }
 

@@ -84,6 +84,16 @@ text_clean(const char *value, size_t max)
 	size_t n;
 
 	while (*p) {
+		/* a run of printable ASCII, most of any value, is copied at once */
+		for (n = 0; p[n] >= ' ' && p[n] < 0x7f; n++)
+			;
+		if (n > 0) {
+			buf_append(&b, p, b.len + n > max ? max - b.len : n);
+			if (b.len == max)
+				break;
+			p += n;
+			continue;
+		}
 		n = utf8_decode(p, &cp);
 		if (n == 0) {
 			n = 1;

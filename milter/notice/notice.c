@@ -1,8 +1,9 @@
 /*
  * notice - one customer's notice for one report type, as an RFC 5322 message
  *
- * See notice.h. The template sees variables through notice_get(); report
- * values are cleaned (no control characters, bounded length) before they
+ * See notice.h. The template sees variables through one table, notice_vars
+ * (a name, a finding's getter, the notice's getter), resolved to its rows
+ * when the templates are loaded; report values are cleaned (no control characters, bounded length) before they
  * reach the body, and headers are built only by mailheader.
  */
 #include "notice/notice.h"
@@ -40,6 +41,7 @@ struct notice_ctx {
 	int listing_hosts;		/* inside first_findings: item N is host N */
 	size_t earliest_due;		/* the finding with the earliest deadline */
 	size_t overdue;			/* findings past their deadline (action notices) */
+	size_t nhistory;		/* findings with a history (0 without a state database) */
 };
 
 #define HOST_LINE_PORTS 4	/* a host's ports named on its first-screen line */
@@ -274,72 +276,97 @@ host_line(struct notice_ctx *c, size_t k)
 	return buf_cstr(&c->scratch);
 }
 
-static const char *
-item_get(struct notice_ctx *c, const struct finding *f, const char *name)
-{
-	const struct report_file *rf = c->in->rf;
-	char tmp[FINDING_ADDRSTRLEN];
+/* --- the variables a template sees ---------------------------------------- */
 
-	if (!strcmp(name, "ip")) {
-		finding_address(f, tmp, sizeof(tmp));
-		return keep(c, "%s", tmp);
-	}
-	if (!strcmp(name, "endpoint"))
-		return endpoint(c, f);
-	if (!strcmp(name, "listed")) {
-		finding_listed(f, tmp, sizeof(tmp));
-		return keep(c, "%s", tmp);
-	}
-	if (!strcmp(name, "endpoint_proto"))
-		return endpoint_proto(c, f);
-	if (!strcmp(name, "port"))
-		return f->port < 0 ? "" : keep(c, "%d", f->port);
-	if (!strcmp(name, "protocol"))
-		return f->protocol;
-	if (!strcmp(name, "protocol_upper")) {
-		keep(c, "%s", f->protocol);
-		for (char *p = c->scratch.data; p && *p; p++)
-			if (*p >= 'a' && *p <= 'z')
-				*p -= 'a' - 'A';
-		return buf_cstr(&c->scratch);
-	}
-	if (!strcmp(name, "timestamp"))
-		return format_time(c, f->detected, 1);
-	if (!strcmp(name, "detected_date"))
-		return format_time(c, f->detected, 0);
-	if (!strcmp(name, "hostname") || !strcmp(name, "tag") || !strcmp(name, "asn"))
-		return clean(c, report_file_value(rf, f, name));
-	if (!strncmp(name, "col.", 4))
-		return clean(c, report_file_value(rf, f, name + 4));
-	if (!strcmp(name, "evidence"))
-		return evidence(c, f);
-	return NULL;
+/* a finding's variables: F is finding I of the group */
+#define ITEM_GETTER(fn) static const char *fn(struct notice_ctx *c, const struct finding *f, size_t i, \
+    const char *name)
+/* the notice's variables */
+#define TOP_GETTER(fn) static const char *fn(struct notice_ctx *c)
+
+static const char *
+upper(struct notice_ctx *c, const char *s)
+{
+	keep(c, "%s", s);
+	for (char *p = c->scratch.data; p && *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p -= 'a' - 'A';
+	return buf_cstr(&c->scratch);
 }
 
-/* history_item_get - a finding's detection history; "" without a state database */
-static const char *
-history_item_get(struct notice_ctx *c, size_t item, const char *name)
+ITEM_GETTER(v_ip)
 {
-	const struct state_finding *h = c->in->history ? &c->in->history[item] : NULL;
-	const struct state_finding *due = c->action ? h : NULL;	/* informational: no deadline */
+	char tmp[FINDING_ADDRSTRLEN];
 
-	if (!strcmp(name, "first_detected"))
-		return h ? format_time(c, h->first_seen, 0) : "";
-	if (!strcmp(name, "deadline"))
-		return due ? format_time(c, due->deadline, 0) : "";
-	if (!strcmp(name, "deadline_date"))
-		return due ? long_date(c, due->deadline) : "";
-	if (!strcmp(name, "overdue"))
-		return due && due->overdue ? "yes" : "";
-	if (!strcmp(name, "new"))
-		return h && h->is_new ? "yes" : "";
-	if (!strcmp(name, "times_reported"))
-		return h ? keep(c, "%lu", h->times_reported) : "";
-	return NULL;
+	(void)i, (void)name;
+	finding_address(f, tmp, sizeof(tmp));
+	return keep(c, "%s", tmp);
+}
+
+ITEM_GETTER(v_listed)
+{
+	char tmp[FINDING_ADDRSTRLEN];
+
+	(void)i, (void)name;
+	finding_listed(f, tmp, sizeof(tmp));
+	return keep(c, "%s", tmp);
+}
+
+ITEM_GETTER(v_endpoint) { (void)i, (void)name; return endpoint(c, f); }
+ITEM_GETTER(v_endpoint_proto) { (void)i, (void)name; return endpoint_proto(c, f); }
+ITEM_GETTER(v_port) { (void)i, (void)name; return f->port < 0 ? "" : keep(c, "%d", f->port); }
+ITEM_GETTER(v_protocol) { (void)c, (void)i, (void)name; return f->protocol; }
+ITEM_GETTER(v_protocol_upper) { (void)i, (void)name; return upper(c, f->protocol); }
+ITEM_GETTER(v_timestamp) { (void)i, (void)name; return format_time(c, f->detected, 1); }
+ITEM_GETTER(v_detected_date) { (void)i, (void)name; return format_time(c, f->detected, 0); }
+ITEM_GETTER(v_evidence) { (void)i, (void)name; return evidence(c, f); }
+/* hostname, tag, asn: the report's own columns; col.NAME: any column */
+ITEM_GETTER(v_column) { (void)i; return clean(c, report_file_value(c->in->rf, f, name)); }
+ITEM_GETTER(v_col) { (void)i; return clean(c, report_file_value(c->in->rf, f, name + 4)); }
+
+/* a finding's detection history; "" without a state database, and no
+ * deadline for an informational notice */
+static const struct state_finding *
+history_of(const struct notice_ctx *c, size_t i)
+{
+	return c->in->history ? &c->in->history[i] : NULL;
+}
+
+static const struct state_finding *
+due_of(const struct notice_ctx *c, size_t i)
+{
+	return c->action ? history_of(c, i) : NULL;
+}
+
+ITEM_GETTER(v_first_detected_item)
+{
+	(void)f, (void)name;
+	return history_of(c, i) ? format_time(c, history_of(c, i)->first_seen, 0) : "";
+}
+
+ITEM_GETTER(v_deadline_item)
+{
+	(void)f, (void)name;
+	return due_of(c, i) ? format_time(c, due_of(c, i)->deadline, 0) : "";
+}
+
+ITEM_GETTER(v_deadline_date_item)
+{
+	(void)f, (void)name;
+	return due_of(c, i) ? long_date(c, due_of(c, i)->deadline) : "";
+}
+
+ITEM_GETTER(v_overdue) { (void)f, (void)name; return due_of(c, i) && due_of(c, i)->overdue ? "yes" : ""; }
+ITEM_GETTER(v_new) { (void)f, (void)name; return history_of(c, i) && history_of(c, i)->is_new ? "yes" : ""; }
+
+ITEM_GETTER(v_times_reported)
+{
+	(void)f, (void)name;
+	return history_of(c, i) ? keep(c, "%lu", history_of(c, i)->times_reported) : "";
 }
 
 /* sum_history - the group's earliest deadline and overdue count, once per
- * notice: every template lookup of a top-level name passes through here */
+ * notice: the top-level history variables read them */
 static void
 sum_history(struct notice_ctx *c)
 {
@@ -347,6 +374,7 @@ sum_history(struct notice_ctx *c)
 	size_t i, n = c->in->group && h ? c->in->group->nfindings : 0;
 
 	c->earliest_due = c->overdue = 0;
+	c->nhistory = n;
 	for (i = 0; i < n; i++) {
 		if (h[i].deadline < h[c->earliest_due].deadline)
 			c->earliest_due = i;
@@ -354,41 +382,23 @@ sum_history(struct notice_ctx *c)
 	}
 }
 
-/* history_top_get - the group's history: the earliest deadline names the
- * date; an informational notice has none, so nothing is overdue either */
-static const char *
-history_top_get(struct notice_ctx *c, const char *name)
-{
-	const struct notice_input *in = c->in;
-	const struct state_finding *h = in->history;
-	size_t n = in->group && h ? in->group->nfindings : 0, first = c->earliest_due, overdue = c->overdue;
-	size_t due = c->action ? n : 0;
+/* the group's history: the earliest deadline names the date; an
+ * informational notice has none, so nothing is overdue either */
+#define EARLIEST(c) (&(c)->in->history[(c)->earliest_due])
+#define NDUE(c) ((c)->action ? (c)->nhistory : 0)
 
-	if (!strcmp(name, "history"))
-		return n ? "yes" : "";
-	if (!strcmp(name, "reference"))
-		return in->reference ? in->reference : "";
-	if (!strcmp(name, "first_detected"))
-		return n ? format_time(c, h[first].first_seen, 0) : "";
-	if (!strcmp(name, "deadline"))
-		return due ? format_time(c, h[first].deadline, 0) : "";
-	if (!strcmp(name, "deadline_date"))
-		return due ? long_date(c, h[first].deadline) : "";
-	if (!strcmp(name, "any_overdue"))
-		return overdue ? "yes" : "";
-	if (!strcmp(name, "overdue_count"))
-		return due ? keep(c, "%zu", overdue) : "";
-	/* "1 of the services ... was", "2 of the services ... were" */
-	if (!strcmp(name, "overdue_was"))
-		return overdue == 1 ? "was" : "were";
-	if (!strcmp(name, "overdue_is"))
-		return overdue == 1 ? "is" : "are";
-	if (!strcmp(name, "overdue_has"))
-		return overdue == 1 ? "has" : "have";
-	if (!strcmp(name, "overdue_them"))
-		return overdue == 1 ? "it" : "them";
-	return NULL;
-}
+TOP_GETTER(v_history) { return c->nhistory ? "yes" : ""; }
+TOP_GETTER(v_reference) { return c->in->reference ? c->in->reference : ""; }
+TOP_GETTER(v_first_detected) { return c->nhistory ? format_time(c, EARLIEST(c)->first_seen, 0) : ""; }
+TOP_GETTER(v_deadline) { return NDUE(c) ? format_time(c, EARLIEST(c)->deadline, 0) : ""; }
+TOP_GETTER(v_deadline_date) { return NDUE(c) ? long_date(c, EARLIEST(c)->deadline) : ""; }
+TOP_GETTER(v_any_overdue) { return c->overdue ? "yes" : ""; }
+TOP_GETTER(v_overdue_count) { return NDUE(c) ? keep(c, "%zu", c->overdue) : ""; }
+/* "1 of the services ... was", "2 of the services ... were" */
+TOP_GETTER(v_overdue_was) { return c->overdue == 1 ? "was" : "were"; }
+TOP_GETTER(v_overdue_is) { return c->overdue == 1 ? "is" : "are"; }
+TOP_GETTER(v_overdue_has) { return c->overdue == 1 ? "has" : "have"; }
+TOP_GETTER(v_overdue_them) { return c->overdue == 1 ? "it" : "them"; }
 
 /*
  * action_deadline - the date an ACTION REQUIRED notice's first screen names:
@@ -413,8 +423,7 @@ action_deadline(const struct notice_ctx *c)
 }
 
 /* outside_check - a command that shows from outside whether the type's usual port answers */
-static const char *
-outside_check(struct notice_ctx *c)
+TOP_GETTER(v_outside_check)
 {
 	const struct catalogue_entry *e = c->in->entry;
 
@@ -427,121 +436,184 @@ outside_check(struct notice_ctx *c)
 	return "";
 }
 
-/* first_screen_get - what the top of an ACTION REQUIRED notice says */
-static const char *
-first_screen_get(struct notice_ctx *c, const char *name)
+/* what the top of an ACTION REQUIRED notice says */
+TOP_GETTER(v_action_required) { return c->action ? "yes" : ""; }
+TOP_GETTER(v_action_deadline) { return c->action ? long_date(c, action_deadline(c)) : ""; }
+
+/* hosts beyond the first screen's */
+TOP_GETTER(v_more_count)
 {
-	if (!strcmp(name, "action_required"))
-		return c->action ? "yes" : "";
-	if (!strcmp(name, "action_deadline"))
-		return c->action ? long_date(c, action_deadline(c)) : "";
-	if (!strcmp(name, "more_count"))	/* hosts beyond the first screen's */
-		return c->nhosts > FIRST_SCREEN_HOSTS ? keep(c, "%zu", c->nhosts - FIRST_SCREEN_HOSTS) : "";
-	if (!strcmp(name, "outside_check"))
-		return outside_check(c);
-	return NULL;
+	return c->nhosts > FIRST_SCREEN_HOSTS ? keep(c, "%zu", c->nhosts - FIRST_SCREEN_HOSTS) : "";
 }
 
-/* catalogue_get - the report type's catalogue fields, with fallbacks for a
- * type the catalogue does not know */
-static const char *
-catalogue_get(struct notice_ctx *c, const char *name)
+/* the report type's catalogue fields, with fallbacks for a type the
+ * catalogue does not know */
+TOP_GETTER(v_service_title)
 {
-	const struct catalogue_entry *e = c->in->entry;
+	if (c->in->entry)
+		return c->in->entry->title;
+	return keep(c, "Shadowserver report \"%s\"", clean(c, c->in->rf->type));
+}
 
-	if (!strcmp(name, "service_title")) {
-		if (e)
-			return e->title;
-		return keep(c, "Shadowserver report \"%s\"", clean(c, c->in->rf->type));
-	}
-	if (!strcmp(name, "service"))
-		return e ? e->service : "";
-	if (!strcmp(name, "severity"))
-		return e ? e->severity : "";
-	if (!strcmp(name, "service_port"))
-		return e ? e->port : "";
-	if (!strcmp(name, "service_protocol"))
-		return e ? e->protocol : "";
-	if (!strcmp(name, "info_url"))
-		return e && *e->info_url ? e->info_url : REPORTS_INDEX_URL;
-	return NULL;
+TOP_GETTER(v_service) { return c->in->entry ? c->in->entry->service : ""; }
+TOP_GETTER(v_severity) { return c->in->entry ? c->in->entry->severity : ""; }
+TOP_GETTER(v_service_port) { return c->in->entry ? c->in->entry->port : ""; }
+TOP_GETTER(v_service_protocol) { return c->in->entry ? c->in->entry->protocol : ""; }
+
+TOP_GETTER(v_info_url)
+{
+	return c->in->entry && *c->in->entry->info_url ? c->in->entry->info_url : REPORTS_INDEX_URL;
+}
+
+/* the customer, the site, the report */
+TOP_GETTER(v_account) { return c->in->group ? clean(c, c->in->group->account->name) : "example-account"; }
+TOP_GETTER(v_organization) { return c->in->cfg->organization; }
+TOP_GETTER(v_support_address) { return c->in->cfg->support_address; }
+TOP_GETTER(v_notice_from) { return c->in->cfg->notice_from; }
+TOP_GETTER(v_policy_url) { return c->in->cfg->policy_url; }
+
+TOP_GETTER(v_signature)
+{
+	return *c->in->cfg->signature ? c->in->cfg->signature : keep(c, "%s", c->in->cfg->organization);
+}
+
+TOP_GETTER(v_grace_days) { return keep(c, "%u", c->in->cfg->grace_days); }
+TOP_GETTER(v_report_type) { return clean(c, c->in->rf->type); }
+TOP_GETTER(v_report_date) { return clean(c, c->in->rf->date); }
+TOP_GETTER(v_report_file) { return clean(c, c->in->rf->file); }
+TOP_GETTER(v_finding_count) { return keep(c, "%zu", c->in->group ? c->in->group->nfindings : 0); }
+TOP_GETTER(v_today) { return format_time(c, c->in->now, 0); }
+
+/*
+ * The variables: in a list, a name with an item getter is the item's (a
+ * finding's; in first_findings, host K seen through its first finding, with
+ * its own line as endpoint_proto); every other name, and every name outside
+ * a list, is the notice's. A name with neither getter where it is used has
+ * no value there (a render error).
+ */
+struct notice_var {
+	const char *name;
+	const char *(*item)(struct notice_ctx *c, const struct finding *f, size_t i, const char *name);
+	const char *(*top)(struct notice_ctx *c);
+	int list;
+};
+
+static const struct notice_var notice_vars[] = {
+	/* lists */
+	{ "findings", NULL, NULL, 1 },
+	{ "first_findings", NULL, NULL, 1 },
+	/* a finding's */
+	{ "ip", v_ip, NULL, 0 },
+	{ "endpoint", v_endpoint, NULL, 0 },
+	{ "listed", v_listed, NULL, 0 },
+	{ "endpoint_proto", v_endpoint_proto, NULL, 0 },	/* VAR_ENDPOINT_PROTO */
+	{ "port", v_port, NULL, 0 },
+	{ "protocol", v_protocol, NULL, 0 },
+	{ "protocol_upper", v_protocol_upper, NULL, 0 },
+	{ "timestamp", v_timestamp, NULL, 0 },
+	{ "detected_date", v_detected_date, NULL, 0 },
+	{ "hostname", v_column, NULL, 0 },
+	{ "tag", v_column, NULL, 0 },
+	{ "asn", v_column, NULL, 0 },
+	{ "evidence", v_evidence, NULL, 0 },
+	{ "col.", v_col, NULL, 0 },				/* VAR_COL: col.NAME */
+	{ "overdue", v_overdue, NULL, 0 },
+	{ "new", v_new, NULL, 0 },
+	{ "times_reported", v_times_reported, NULL, 0 },
+	/* a finding's in a list, the earliest one's outside */
+	{ "first_detected", v_first_detected_item, v_first_detected, 0 },
+	{ "deadline", v_deadline_item, v_deadline, 0 },
+	{ "deadline_date", v_deadline_date_item, v_deadline_date, 0 },
+	/* the notice's */
+	{ "history", NULL, v_history, 0 },
+	{ "reference", NULL, v_reference, 0 },
+	{ "any_overdue", NULL, v_any_overdue, 0 },
+	{ "overdue_count", NULL, v_overdue_count, 0 },
+	{ "overdue_was", NULL, v_overdue_was, 0 },
+	{ "overdue_is", NULL, v_overdue_is, 0 },
+	{ "overdue_has", NULL, v_overdue_has, 0 },
+	{ "overdue_them", NULL, v_overdue_them, 0 },
+	{ "action_required", NULL, v_action_required, 0 },
+	{ "action_deadline", NULL, v_action_deadline, 0 },
+	{ "more_count", NULL, v_more_count, 0 },
+	{ "outside_check", NULL, v_outside_check, 0 },
+	{ "service_title", NULL, v_service_title, 0 },
+	{ "service", NULL, v_service, 0 },
+	{ "severity", NULL, v_severity, 0 },
+	{ "service_port", NULL, v_service_port, 0 },
+	{ "service_protocol", NULL, v_service_protocol, 0 },
+	{ "info_url", NULL, v_info_url, 0 },
+	{ "account", NULL, v_account, 0 },
+	{ "organization", NULL, v_organization, 0 },
+	{ "support_address", NULL, v_support_address, 0 },
+	{ "notice_from", NULL, v_notice_from, 0 },
+	{ "policy_url", NULL, v_policy_url, 0 },
+	{ "signature", NULL, v_signature, 0 },
+	{ "grace_days", NULL, v_grace_days, 0 },
+	{ "report_type", NULL, v_report_type, 0 },
+	{ "report_date", NULL, v_report_date, 0 },
+	{ "report_file", NULL, v_report_file, 0 },
+	{ "finding_count", NULL, v_finding_count, 0 },
+	{ "today", NULL, v_today, 0 },
+};
+
+#define NVARS (sizeof(notice_vars) / sizeof(notice_vars[0]))
+enum { VAR_FIRST_FINDINGS = 1, VAR_ENDPOINT_PROTO = 5, VAR_COL = 15 };
+
+/* notice_resolve - NAME's row of notice_vars (template_vars.resolve) */
+static int
+notice_resolve(const char *name, int *is_list)
+{
+	size_t i;
+
+	*is_list = 0;
+	if (strncmp(name, "col.", 4) == 0)
+		return VAR_COL;
+	for (i = 0; i < NVARS; i++)
+		if (strcmp(notice_vars[i].name, name) == 0) {
+			*is_list = notice_vars[i].list;
+			return (int)i;
+		}
+	return -1;
+}
+
+const struct template_vars *
+notice_template_vars(void)
+{
+	static const struct template_vars vars = { notice_resolve };
+
+	return &vars;
 }
 
 static const char *
-top_get(struct notice_ctx *c, const char *name)
-{
-	const struct notice_input *in = c->in;
-	const struct config *cfg = in->cfg;
-	const char *v;
-
-	if (!strcmp(name, "account"))
-		return in->group ? clean(c, in->group->account->name) : "example-account";
-	if (!strcmp(name, "organization"))
-		return cfg->organization;
-	if (!strcmp(name, "support_address"))
-		return cfg->support_address;
-	if (!strcmp(name, "notice_from"))
-		return cfg->notice_from;
-	if (!strcmp(name, "policy_url"))
-		return cfg->policy_url;
-	if (!strcmp(name, "signature"))
-		return *cfg->signature ? cfg->signature : keep(c, "%s", cfg->organization);
-	if (!strcmp(name, "grace_days"))
-		return keep(c, "%u", cfg->grace_days);
-	if (!strcmp(name, "report_type"))
-		return clean(c, in->rf->type);
-	if (!strcmp(name, "report_date"))
-		return clean(c, in->rf->date);
-	if (!strcmp(name, "report_file"))
-		return clean(c, in->rf->file);
-	if (!strcmp(name, "finding_count"))
-		return keep(c, "%zu", in->group ? in->group->nfindings : 0);
-	if (!strcmp(name, "today"))
-		return format_time(c, in->now, 0);
-	if ((v = history_top_get(c, name)) != NULL || (v = first_screen_get(c, name)) != NULL)
-		return v;
-	return catalogue_get(c, name);
-}
-
-static const char *
-notice_get(void *ctx, const char *name, long item)
+notice_get(void *ctx, int id, const char *name, long item)
 {
 	struct notice_ctx *c = ctx;
-	const char *v;
+	const struct notice_var *v = &notice_vars[id];
+	const struct notice_group *g = c->in->group;
 
 	if (item >= 0 && c->listing_hosts) {	/* host ITEM, seen through its first finding */
 		if ((size_t)item >= c->nhosts)
-			return top_get(c, name);
-		if (!strcmp(name, "endpoint_proto"))
+			return v->top ? v->top(c) : NULL;
+		if (id == VAR_ENDPOINT_PROTO)
 			return host_line(c, (size_t)item);
 		item = (long)c->host_first[item];
 	}
-	if (item >= 0 && c->in->group && (size_t)item < c->in->group->nfindings &&
-	    ((v = history_item_get(c, (size_t)item, name)) != NULL ||
-	    (v = item_get(c, c->in->group->findings[item], name)) != NULL))
-		return v;
-	return top_get(c, name);
+	if (item >= 0 && v->item && g && (size_t)item < g->nfindings)
+		return v->item(c, g->findings[item], (size_t)item, name);
+	return v->top ? v->top(c) : NULL;
 }
 
 /* the lists: every finding, and the first screen's first few hosts */
-static int
-notice_is_list(void *ctx, const char *name)
-{
-	(void)ctx;
-	return strcmp(name, "findings") == 0 || strcmp(name, "first_findings") == 0;
-}
-
 static size_t
-notice_count(void *ctx, const char *name)
+notice_count(void *ctx, int id)
 {
 	struct notice_ctx *c = ctx;
 	size_t n = c->in->group ? c->in->group->nfindings : 0;
 
-	if (!notice_is_list(ctx, name))
-		return 0;
 	/* the engine asks a list's length as it enters it, and notice lists do
 	 * not nest: from here on items are hosts or findings */
-	c->listing_hosts = strcmp(name, "first_findings") == 0;
+	c->listing_hosts = id == VAR_FIRST_FINDINGS;
 	if (c->listing_hosts)
 		return c->nhosts > FIRST_SCREEN_HOSTS ? FIRST_SCREEN_HOSTS : c->nhosts;
 	return n;
@@ -639,7 +711,7 @@ fell_back(const struct template *t)
 struct template_set *
 notice_templates_load(const struct config *cfg, char *err, size_t errlen)
 {
-	return template_set_load(cfg->template_dir, template_shipped_dir(), err, errlen);
+	return template_set_load(cfg->template_dir, template_shipped_dir(), notice_template_vars(), err, errlen);
 }
 
 const struct template *
@@ -676,8 +748,8 @@ int
 notice_build(const struct notice_input *in, const struct template *t, struct notice *out, char *err,
     size_t errlen)
 {
-	struct notice_ctx c = { in, notice_needs_action(in->cfg, in->entry), BUF_INIT, NULL, NULL, 0, 0, 0, 0 };
-	struct template_scope scope = { notice_get, notice_count, notice_is_list, &c };
+	struct notice_ctx c = { in, notice_needs_action(in->cfg, in->entry), BUF_INIT, NULL, NULL, 0, 0, 0, 0, 0 };
+	struct template_scope scope = { notice_get, notice_count, &c };
 	struct buf subject = BUF_INIT, body = BUF_INIT, msg = BUF_INIT;
 	int rc = -1;
 

@@ -36,6 +36,7 @@ struct catalogue_entry;
 struct template;
 struct template_set;
 struct template_scope;
+struct template_vars;
 struct ipaddr;
 struct state_finding;
 
@@ -64,6 +65,9 @@ struct notice_input {
 	const char *reference;			/* the case reference, or NULL */
 	enum notice_kind kind;			/* findings, or a resolution confirmation */
 };
+
+/* notice_template_vars - the names a notice template may use (template_vars) */
+const struct template_vars *notice_template_vars(void);
 
 /*
  * notice_templates_load - CFG's templates (TemplateDir over the shipped

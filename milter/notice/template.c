@@ -1,31 +1,100 @@
 /*
  * template - notice templates: a Subject line and a body with {{variables}}
  *
- * See template.h. Rendering walks the text directly; sections recurse with
- * the item index so list variables resolve per finding.
+ * See template.h. A template is compiled once, when its set is loaded: the
+ * standalone tag lines dropped, then the text cut into nodes (text, variable,
+ * section, partial) whose names are already the caller's ids. Rendering walks
+ * the nodes; sections recurse with the item index so list variables resolve
+ * per finding. Partials are parsed once per set and shared by reference.
  */
 #include "notice/template.h"
 #include "base/util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define TEMPLATE_MAX_SIZE (256 * 1024)
-#define TEMPLATE_MAX_DEPTH 8
+#define TEMPLATE_MAX_DEPTH 8		/* sections within sections, partials counted in */
+#define TEMPLATE_MAX_PARTIALS 8		/* partials within partials */
+#define TEMPLATE_NAME_MAX 64
 
 #ifndef SM_TEMPLATE_DIR
 #define SM_TEMPLATE_DIR "/usr/share/shadowmilter/templates"
 #endif
 
+enum node_kind { NODE_TEXT, NODE_VAR, NODE_SECTION, NODE_INVERTED, NODE_PARTIAL };
+
+struct node;
+
+struct nodes {
+	struct node *v;
+	size_t n;
+};
+
+struct node {
+	enum node_kind kind;
+	const char *file;		/* for errors: the template's or partial's path */
+	unsigned line;
+	const char *text;		/* NODE_TEXT: a span of the compiled text */
+	size_t len;
+	char *name;			/* as written: variables, sections, partials */
+	int id, is_list;		/* the caller's id of NAME */
+	struct nodes inner;		/* sections */
+	const struct nodes *partial;	/* NODE_PARTIAL: the partial's nodes (the set owns them) */
+};
+
 struct template {
 	char *path;
 	char *subject;
-	char *body;
+	char *body;			/* standalone tag lines dropped; text nodes point here */
+	struct nodes subject_nodes, body_nodes;
 };
+
+/* a partial: parsed once per lookup path of a set (struct partials) */
+struct partial {
+	char *name;
+	char *path;
+	char *text;
+	struct nodes nodes;
+	int depth;			/* its deepest section nesting */
+	int parsing;			/* being parsed: meeting it again is a cycle */
+};
+
+/* the partials one shelf's templates see: the directories to look in, in
+ * order, and the partials read from them so far */
+struct partials {
+	char *dirs[4];
+	size_t ndirs;
+	struct partial **v;
+	size_t n;
+};
+
+/* the line starts of a compiled text: where each line of the file begins */
+struct lines {
+	size_t *start;
+	size_t n;
+	unsigned first;			/* the file's line number of the text's first line */
+};
+
+struct parser {
+	const char *path;
+	const char *base;		/* the compiled text */
+	const struct lines *lines;
+	const struct template_vars *vars;
+	struct partials *partials;	/* NULL: partials are an error */
+	int nesting;			/* partials within partials so far */
+	int max_depth;			/* the deepest section nesting seen */
+	char *err;
+	size_t errlen;
+};
+
+static void nodes_free(struct nodes *ns);
+static int parse_span(struct parser *pr, const char *p, const char *end, int depth, struct nodes *out);
 
 const char *
 template_shipped_dir(void)
@@ -35,25 +104,43 @@ template_shipped_dir(void)
 	return env && *env ? env : SM_TEMPLATE_DIR;
 }
 
-/* drop_standalone_tags - "{{#x}}" alone on a line loses the line break */
+/* standalone_tag - the line LINE (LEN bytes) holds only a section or partial
+ * tag (and blanks before it): the tag's end, else NULL */
+static const char *
+standalone_tag(const char *line, size_t len, size_t *lead)
+{
+	const char *close;
+
+	*lead = strspn(line, " \t");
+	close = *lead + 3 < len ? strstr(line + *lead, "}}") : NULL;
+	if (close && line[*lead] == '{' && line[*lead + 1] == '{' && strchr("#^/>", line[*lead + 2]) &&
+	    close + 2 == line + len - (len && line[len - 1] == '\r') &&
+	    memchr(line + *lead + 2, '{', (size_t)(close - line - *lead - 2)) == NULL)
+		return close + 2;
+	return NULL;
+}
+
+/* drop_standalone_tags - "{{#x}}" alone on a line loses the line break;
+ * LINES gets where each line of TEXT starts in the result */
 static char *
-drop_standalone_tags(const char *text)
+drop_standalone_tags(const char *text, struct lines *lines)
 {
 	struct buf b = BUF_INIT;
-	const char *line = text, *nl;
+	const char *line = text, *nl, *tag_end;
+	size_t cap = 16;
 
+	lines->start = xcalloc(cap, sizeof(size_t));
+	lines->n = 0;
 	while (*line) {
 		size_t len, lead;
-		const char *close;
 
+		if (lines->n == cap)
+			lines->start = xreallocarray(lines->start, cap *= 2, sizeof(size_t));
+		lines->start[lines->n++] = b.len;
 		nl = strchr(line, '\n');
 		len = nl ? (size_t)(nl - line) : strlen(line);
-		lead = strspn(line, " \t");
-		close = lead + 3 < len ? strstr(line + lead, "}}") : NULL;
-		if (close && line[lead] == '{' && line[lead + 1] == '{' && strchr("#^/", line[lead + 2]) &&
-		    close + 2 == line + len - (len && line[len - 1] == '\r') &&
-		    memchr(line + lead + 2, '{', (size_t)(close - line - lead - 2)) == NULL)
-			buf_append(&b, line + lead, (size_t)(close + 2 - line - lead));
+		if ((tag_end = standalone_tag(line, len, &lead)) != NULL)
+			buf_append(&b, line + lead, (size_t)(tag_end - line - lead));
 		else
 			buf_append(&b, line, len + (nl != NULL));
 		line += len + (nl != NULL);
@@ -61,11 +148,338 @@ drop_standalone_tags(const char *text)
 	return buf_steal(&b);
 }
 
-struct template *
-template_parse(const char *text, const char *name, char *err, size_t errlen)
+/* --- parsing -------------------------------------------------------------- */
+
+/* line_of - the file's line of P, a position in the compiled text */
+static unsigned
+line_of(const struct parser *pr, const char *p)
 {
+	size_t off = (size_t)(p - pr->base), lo = 0, hi;
+
+	if (pr->lines == NULL || pr->lines->n == 0)
+		return pr->lines ? pr->lines->first : 1;
+	hi = pr->lines->n;
+	while (hi - lo > 1) {		/* the last line starting at or before OFF */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pr->lines->start[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return pr->lines->first + (unsigned)lo;
+}
+
+static struct node *
+node_add(struct parser *pr, struct nodes *ns, enum node_kind kind, const char *at)
+{
+	struct node *n;
+
+	ns->v = xreallocarray(ns->v, ns->n + 1, sizeof(struct node));
+	n = &ns->v[ns->n++];
+	memset(n, 0, sizeof(*n));
+	n->kind = kind;
+	n->file = pr->path;
+	n->line = line_of(pr, at);
+	return n;
+}
+
+/* find_close - the matching {{/NAME}} for a section starting at P */
+static const char *
+find_close(const char *p, const char *end, const char *name, const char **after)
+{
+	char open1[80], open2[80], close[80];
+	size_t l1, l2, lc;
+	int level = 1;
+
+	l1 = (size_t)snprintf(open1, sizeof(open1), "{{#%s}}", name);
+	l2 = (size_t)snprintf(open2, sizeof(open2), "{{^%s}}", name);
+	lc = (size_t)snprintf(close, sizeof(close), "{{/%s}}", name);
+	for (; p < end; p++) {
+		if (*p != '{')
+			continue;
+		if (!strncmp(p, open1, l1) || !strncmp(p, open2, l2))
+			level++;
+		else if (!strncmp(p, close, lc) && --level == 0) {
+			*after = p + lc;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static int parse_error(struct parser *pr, const char *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* parse_error - "FILE:LINE: what" into the parser's ERR; -1 */
+static int
+parse_error(struct parser *pr, const char *at, const char *fmt, ...)
+{
+	struct buf what = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&what, fmt, ap);
+	va_end(ap);
+	err_set(pr->err, pr->errlen, "%s:%u: %s", pr->path, line_of(pr, at), buf_cstr(&what));
+	buf_free(&what);
+	return -1;
+}
+
+/* resolve - NAME's id from the caller's table into node N */
+static int
+resolve(struct parser *pr, struct node *n, const char *at)
+{
+	if ((n->id = pr->vars->resolve(n->name, &n->is_list)) < 0)
+		return parse_error(pr, at, "unknown variable {{%s}}", n->name);
+	return 0;
+}
+
+static int
+parse_section(struct parser *pr, const char *tag, size_t len, const char **p, const char *end, int depth,
+    struct nodes *out)
+{
+	char name[TEMPLATE_NAME_MAX];
+	const char *close, *after;
+	struct node *n;
+
+	snprintf(name, sizeof(name), "%.*s", (int)len - 1, tag + 1);
+	if ((close = find_close(*p, end, name, &after)) == NULL) {
+		char what[4] = { tag[0], '\0' };
+
+		return parse_error(pr, tag - 2, "{{%s%s}} is never closed", what, name);
+	}
+	n = node_add(pr, out, tag[0] == '#' ? NODE_SECTION : NODE_INVERTED, tag - 2);
+	n->name = xstrdup(name);
+	if (resolve(pr, n, tag - 2) != 0 || parse_span(pr, *p, close, depth + 1, &n->inner) != 0)
+		return -1;
+	*p = after;
+	return 0;
+}
+
+static int parse_partial(struct parser *pr, const char *tag, size_t len, int depth, struct nodes *out);
+
+static int
+parse_tag(struct parser *pr, const char *tag, size_t len, const char **p, const char *end, int depth,
+    struct nodes *out)
+{
+	struct node *n;
+
+	if (len == 0 || len >= TEMPLATE_NAME_MAX + 1) {
+		char shown[48];
+
+		snprintf(shown, sizeof(shown), "%.*s", (int)(len > 40 ? 40 : len), tag);
+		return parse_error(pr, tag - 2, "bad tag {{%s}}", shown);
+	}
+	if (tag[0] == '#' || tag[0] == '^')
+		return parse_section(pr, tag, len, p, end, depth, out);
+	if (tag[0] == '>')
+		return parse_partial(pr, tag, len, depth, out);
+	n = node_add(pr, out, NODE_VAR, tag - 2);
+	n->name = xstrndup(tag, len < TEMPLATE_NAME_MAX ? len : TEMPLATE_NAME_MAX - 1);
+	if (tag[0] == '/')
+		return parse_error(pr, tag - 2, "{{%s}} closes nothing", n->name);
+	if (resolve(pr, n, tag - 2) != 0)
+		return -1;
+	if (n->is_list)
+		return parse_error(pr, tag - 2, "{{%s}} is a list: {{#%s}}...{{/...}} repeats its items",
+		    n->name, n->name);
+	return 0;
+}
+
+static int
+parse_span(struct parser *pr, const char *p, const char *end, int depth, struct nodes *out)
+{
+	const char *open, *close;
+	struct node *n;
+
+	if (depth > TEMPLATE_MAX_DEPTH)
+		return parse_error(pr, p, "sections nested too deeply");
+	if (depth > pr->max_depth)
+		pr->max_depth = depth;
+	while (p < end) {
+		open = memmem(p, (size_t)(end - p), "{{", 2);
+		if (open != p) {
+			n = node_add(pr, out, NODE_TEXT, p);
+			n->text = p;
+			n->len = open ? (size_t)(open - p) : (size_t)(end - p);
+		}
+		if (open == NULL)
+			break;
+		if ((close = memmem(open, (size_t)(end - open), "}}", 2)) == NULL)
+			return parse_error(pr, open, "unterminated {{");
+		p = close + 2;
+		if (parse_tag(pr, open + 2, (size_t)(close - open - 2), &p, end, depth, out) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* compile - TEXT (the compiled text of PATH) into OUT; the deepest nesting in *DEPTH */
+static int
+compile(const char *path, const char *text, const struct lines *lines, const struct template_vars *vars,
+    struct partials *partials, int nesting, struct nodes *out, int *depth, char *err, size_t errlen)
+{
+	struct parser pr = { path, text, lines, vars, partials, nesting, 0, err, errlen };
+	int rc = parse_span(&pr, text, text + strlen(text), 0, out);
+
+	if (depth)
+		*depth = pr.max_depth;
+	return rc;
+}
+
+static void
+nodes_free(struct nodes *ns)
+{
+	size_t i;
+
+	for (i = 0; i < ns->n; i++) {
+		free(ns->v[i].name);
+		nodes_free(&ns->v[i].inner);
+	}
+	free(ns->v);
+	ns->v = NULL;
+	ns->n = 0;
+}
+
+/* --- partials ------------------------------------------------------------- */
+
+static char *read_small_file(const char *path, int *missing, char *err, size_t errlen);
+static int safe_type(const char *type);
+
+/* partial_read - NAME from the first of P's directories that has it; NULL
+ * with ERR when none has, or when the file cannot be read */
+static struct partial *
+partial_read(const struct partials *p, const char *name, char *err, size_t errlen)
+{
+	struct partial *pa;
+	struct buf path = BUF_INIT;
+	char *text = NULL;
+	size_t i;
+	int missing = 1;
+
+	for (i = 0; i < p->ndirs && text == NULL && missing; i++) {
+		buf_reset(&path);
+		buf_printf(&path, "%s/partials/%s.tmpl", p->dirs[i], name);
+		text = read_small_file(buf_cstr(&path), &missing, err, errlen);
+	}
+	if (text == NULL && missing) {
+		buf_reset(&path);
+		for (i = 0; i < p->ndirs; i++)
+			buf_printf(&path, "%s%s/partials", i ? ", " : "", p->dirs[i]);
+		err_set(err, errlen, "no %s.tmpl in %s", name, buf_cstr(&path));
+	}
+	if (text == NULL) {
+		buf_free(&path);
+		return NULL;
+	}
+	pa = xcalloc(1, sizeof(*pa));
+	pa->name = xstrdup(name);
+	pa->path = buf_steal(&path);
+	pa->text = text;
+	return pa;
+}
+
+/* partial_parse - PA's text into its nodes, once; its own partials from P */
+static int
+partial_parse(struct partials *p, struct partial *pa, const struct template_vars *vars, int nesting, char *err,
+    size_t errlen)
+{
+	struct lines lines = { NULL, 0, 1 };
+	char *raw = pa->text;
+	int rc;
+
+	pa->text = drop_standalone_tags(raw, &lines);
+	free(raw);
+	pa->parsing = 1;
+	rc = compile(pa->path, pa->text, &lines, vars, p, nesting, &pa->nodes, &pa->depth, err, errlen);
+	pa->parsing = 0;
+	free(lines.start);
+	return rc;
+}
+
+static void
+partials_free(struct partials *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		nodes_free(&p->v[i]->nodes);
+		free(p->v[i]->name);
+		free(p->v[i]->path);
+		free(p->v[i]->text);
+		free(p->v[i]);
+	}
+	free(p->v);
+	for (i = 0; i < p->ndirs; i++)
+		free(p->dirs[i]);
+	memset(p, 0, sizeof(*p));
+}
+
+/* partial_find - partial NAME, parsed: the one read before, else read now */
+static struct partial *
+partial_find(struct parser *pr, const char *name, const char *at)
+{
+	struct partials *p = pr->partials;
+	struct partial *pa;
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->v[i]->name, name) == 0) {
+			if (p->v[i]->parsing)
+				parse_error(pr, at, "partial {{> %s}} includes itself", name);
+			return p->v[i]->parsing ? NULL : p->v[i];
+		}
+	if ((pa = partial_read(p, name, err, sizeof(err))) == NULL) {
+		parse_error(pr, at, "unknown partial {{> %s}}: %s", name, err);
+		return NULL;
+	}
+	p->v = xreallocarray(p->v, p->n + 1, sizeof(*p->v));
+	p->v[p->n++] = pa;
+	if (partial_parse(p, pa, pr->vars, pr->nesting + 1, pr->err, pr->errlen) != 0)
+		return NULL;
+	return pa;
+}
+
+static int
+parse_partial(struct parser *pr, const char *tag, size_t len, int depth, struct nodes *out)
+{
+	char name[TEMPLATE_NAME_MAX];
+	const struct partial *pa;
+	struct node *n;
+
+	snprintf(name, sizeof(name), "%.*s", (int)len - 1, tag + 1);
+	memmove(name, ascii_trim(name), strlen(ascii_trim(name)) + 1);
+	if (pr->partials == NULL)
+		return parse_error(pr, tag - 2, "{{> %s}}: no partials here (only in a template's body)",
+		    name);
+	if (!safe_type(name))
+		return parse_error(pr, tag - 2, "bad partial name {{> %s}}: a-z, 0-9 and _ only", name);
+	if (pr->nesting >= TEMPLATE_MAX_PARTIALS)
+		return parse_error(pr, tag - 2, "{{> %s}}: partials nested too deeply", name);
+	if ((pa = partial_find(pr, name, tag - 2)) == NULL)
+		return -1;
+	if (depth + pa->depth > TEMPLATE_MAX_DEPTH)
+		return parse_error(pr, tag - 2, "sections nested too deeply (with {{> %s}})", name);
+	if (depth + pa->depth > pr->max_depth)
+		pr->max_depth = depth + pa->depth;
+	n = node_add(pr, out, NODE_PARTIAL, tag - 2);
+	n->name = xstrdup(name);
+	n->partial = &pa->nodes;
+	return 0;
+}
+
+/* --- templates ------------------------------------------------------------ */
+
+static struct template *
+template_compile(const char *text, const char *name, const struct template_vars *vars, struct partials *partials,
+    char *err, size_t errlen)
+{
+	struct lines subject_line = { NULL, 0, 1 }, lines = { NULL, 0, 3 };
 	struct template *t;
 	const char *nl, *body;
+	int rc;
 
 	if (ascii_strncasecmp(text, "Subject:", 8) != 0 || (nl = strchr(text, '\n')) == NULL) {
 		err_set(err, errlen, "%s: the first line must be \"Subject: ...\"", name);
@@ -82,8 +496,21 @@ template_parse(const char *text, const char *name, char *err, size_t errlen)
 	t->path = xstrdup(name);
 	t->subject = xstrndup(text + 8, (size_t)(nl - text - 8));
 	memmove(t->subject, ascii_trim(t->subject), strlen(ascii_trim(t->subject)) + 1);
-	t->body = drop_standalone_tags(body + 1);
+	t->body = drop_standalone_tags(body + 1, &lines);
+	rc = compile(t->path, t->subject, &subject_line, vars, NULL, 0, &t->subject_nodes, NULL, err, errlen) != 0 ||
+	    compile(t->path, t->body, &lines, vars, partials, 0, &t->body_nodes, NULL, err, errlen) != 0;
+	free(lines.start);
+	if (rc) {
+		template_free(t);
+		return NULL;
+	}
 	return t;
+}
+
+struct template *
+template_parse(const char *text, const char *name, const struct template_vars *vars, char *err, size_t errlen)
+{
+	return template_compile(text, name, vars, NULL, err, errlen);
 }
 
 static char *
@@ -127,10 +554,12 @@ struct shelf {
 	char **names;			/* TYPE of each TYPE.tmpl */
 	struct template **templates;
 	size_t n;
+	struct partials *partials;	/* what its templates' {{> name}} find */
 };
 
 struct template_set {
 	struct shelf shelves[NSHELVES];
+	struct partials top, resolved;	/* the shelves' partials: top level, resolved/ */
 };
 
 /* path_join - "DIR/NAME" (caller frees) */
@@ -152,10 +581,29 @@ shelf_add(struct shelf *sh, const char *name, struct template *t)
 	sh->templates[sh->n++] = t;
 }
 
+/* shelf_read - one TYPE.tmpl of the shelf's directory */
+static int
+shelf_read(struct shelf *sh, const char *name, const char *path, const struct template_vars *vars, char *err,
+    size_t errlen)
+{
+	struct template *t;
+	char *text;
+	int missing, rc = 0;
+
+	if ((text = read_small_file(path, &missing, err, errlen)) == NULL)
+		rc = -1;
+	else if ((t = template_compile(text, path, vars, sh->partials, err, errlen)) == NULL)
+		rc = -1;
+	else
+		shelf_add(sh, name, t);
+	free(text);
+	return rc;
+}
+
 /* shelf_load - every TYPE.tmpl in DIR with a plain-token TYPE (the only
  * names a lookup can ask for); a missing DIR is an empty shelf */
 static int
-shelf_load(struct shelf *sh, const char *dir, char *err, size_t errlen)
+shelf_load(struct shelf *sh, const char *dir, const struct template_vars *vars, char *err, size_t errlen)
 {
 	struct dirent *d;
 	struct stat st;
@@ -173,23 +621,14 @@ shelf_load(struct shelf *sh, const char *dir, char *err, size_t errlen)
 	}
 	while (rc == 0 && (d = readdir(dp)) != NULL) {
 		size_t len = strlen(d->d_name);
-		struct template *t;
-		char *name, *path, *text;
-		int missing;
+		char *name, *path;
 
 		if (len <= 5 || strcmp(d->d_name + len - 5, ".tmpl") != 0)
 			continue;
 		name = xstrndup(d->d_name, len - 5);
 		path = path_join(dir, d->d_name);
-		if (safe_type(name) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			if ((text = read_small_file(path, &missing, err, errlen)) == NULL)
-				rc = -1;
-			else if ((t = template_parse(text, path, err, errlen)) == NULL)
-				rc = -1;
-			else
-				shelf_add(sh, name, t);
-			free(text);
-		}
+		if (safe_type(name) && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			rc = shelf_read(sh, name, path, vars, err, errlen);
 		free(path);
 		free(name);
 	}
@@ -208,8 +647,16 @@ shelf_find(const struct shelf *sh, const char *name)
 	return NULL;
 }
 
+static void
+partials_dir(struct partials *p, const char *dir)
+{
+	if (*dir)
+		p->dirs[p->ndirs++] = xstrdup(dir);
+}
+
 struct template_set *
-template_set_load(const char *site_dir, const char *shipped_dir, char *err, size_t errlen)
+template_set_load(const char *site_dir, const char *shipped_dir, const struct template_vars *vars, char *err,
+    size_t errlen)
 {
 	struct template_set *s = xcalloc(1, sizeof(*s));
 	char *site_resolved, *shipped_resolved;
@@ -219,11 +666,20 @@ template_set_load(const char *site_dir, const char *shipped_dir, char *err, size
 		site_dir = "";
 	site_resolved = *site_dir ? path_join(site_dir, "resolved") : xstrdup("");
 	shipped_resolved = path_join(shipped_dir, "resolved");
+	/* partials: the site's before the shipped ones, resolved/'s before the top's */
+	partials_dir(&s->top, site_dir);
+	partials_dir(&s->top, shipped_dir);
+	partials_dir(&s->resolved, site_resolved);
+	partials_dir(&s->resolved, shipped_resolved);
+	partials_dir(&s->resolved, site_dir);
+	partials_dir(&s->resolved, shipped_dir);
+	s->shelves[SHELF_SITE].partials = s->shelves[SHELF_SHIPPED].partials = &s->top;
+	s->shelves[SHELF_SITE_RESOLVED].partials = s->shelves[SHELF_SHIPPED_RESOLVED].partials = &s->resolved;
 
-	rc = shelf_load(&s->shelves[SHELF_SITE], site_dir, err, errlen) != 0 ||
-	    shelf_load(&s->shelves[SHELF_SHIPPED], shipped_dir, err, errlen) != 0 ||
-	    shelf_load(&s->shelves[SHELF_SITE_RESOLVED], site_resolved, err, errlen) != 0 ||
-	    shelf_load(&s->shelves[SHELF_SHIPPED_RESOLVED], shipped_resolved, err, errlen) != 0;
+	rc = shelf_load(&s->shelves[SHELF_SITE], site_dir, vars, err, errlen) != 0 ||
+	    shelf_load(&s->shelves[SHELF_SHIPPED], shipped_dir, vars, err, errlen) != 0 ||
+	    shelf_load(&s->shelves[SHELF_SITE_RESOLVED], site_resolved, vars, err, errlen) != 0 ||
+	    shelf_load(&s->shelves[SHELF_SHIPPED_RESOLVED], shipped_resolved, vars, err, errlen) != 0;
 	free(site_resolved);
 	free(shipped_resolved);
 	if (rc) {
@@ -249,6 +705,8 @@ template_set_free(struct template_set *s)
 		free(s->shelves[i].templates);
 		free(s->shelves[i].dir);
 	}
+	partials_free(&s->top);
+	partials_free(&s->resolved);
 	free(s);
 }
 
@@ -284,6 +742,8 @@ template_free(struct template *t)
 {
 	if (t == NULL)
 		return;
+	nodes_free(&t->subject_nodes);
+	nodes_free(&t->body_nodes);
 	free(t->path);
 	free(t->subject);
 	free(t->body);
@@ -303,141 +763,79 @@ struct render {
 	struct buf *out;
 	char *err;
 	size_t errlen;
-	const char *path;
 };
 
-static int render_span(struct render *r, const char *p, const char *end, long item, int depth);
-
-/* find_close - the matching {{/NAME}} for a section starting at P */
-static const char *
-find_close(const char *p, const char *end, const char *name, const char **after)
-{
-	char open1[80], open2[80], close[80];
-	int level = 1;
-
-	snprintf(open1, sizeof(open1), "{{#%s}}", name);
-	snprintf(open2, sizeof(open2), "{{^%s}}", name);
-	snprintf(close, sizeof(close), "{{/%s}}", name);
-	for (; p < end; p++) {
-		if (*p != '{')
-			continue;
-		if (!strncmp(p, open1, strlen(open1)) || !strncmp(p, open2, strlen(open2)))
-			level++;
-		else if (!strncmp(p, close, strlen(close)) && --level == 0) {
-			*after = p + strlen(close);
-			return p;
-		}
-	}
-	return NULL;
-}
+static int render_nodes(struct render *r, const struct nodes *ns, long item);
 
 static int
-unknown_name(struct render *r, const char *name)
+no_value(struct render *r, const struct node *n)
 {
-	err_set(r->err, r->errlen, "%s: unknown variable {{%s}}", r->path, name);
+	err_set(r->err, r->errlen, "%s:%u: unknown variable {{%s}}", n->file, n->line, n->name);
 	return -1;
 }
 
 static int
-render_section(struct render *r, char kind, const char *name, const char *inner, const char *inner_end,
-    long item, int depth)
+render_section(struct render *r, const struct node *n, long item)
 {
 	const struct template_scope *s = r->scope;
-	const char *v = s->get(s->ctx, name, item);
-	size_t i, n = s->is_list(s->ctx, name) ? s->count(s->ctx, name) : 0;
-	int truthy = n > 0 || (v != NULL && *v != '\0');
+	const char *v = n->is_list ? NULL : s->get(s->ctx, n->id, n->name, item);
+	size_t i, count = n->is_list ? s->count(s->ctx, n->id) : 0;
+	int truthy = count > 0 || (v != NULL && *v != '\0');
 
-	if (!s->is_list(s->ctx, name) && v == NULL)
-		return unknown_name(r, name);
-	if (kind == '^')
-		return truthy ? 0 : render_span(r, inner, inner_end, item, depth + 1);
-	if (!s->is_list(s->ctx, name))
-		return truthy ? render_span(r, inner, inner_end, item, depth + 1) : 0;
-	for (i = 0; i < n; i++)
-		if (render_span(r, inner, inner_end, (long)i, depth + 1) != 0)
+	if (!n->is_list && v == NULL)
+		return no_value(r, n);
+	if (n->kind == NODE_INVERTED)
+		return truthy ? 0 : render_nodes(r, &n->inner, item);
+	if (!n->is_list)
+		return truthy ? render_nodes(r, &n->inner, item) : 0;
+	for (i = 0; i < count; i++)
+		if (render_nodes(r, &n->inner, (long)i) != 0)
 			return -1;
 	return 0;
 }
 
 static int
-render_tag(struct render *r, const char *tag, size_t len, const char **p, const char *end, long item, int depth)
+render_nodes(struct render *r, const struct nodes *ns, long item)
 {
-	char name[64];
-	const char *v, *close, *after;
+	const struct node *n, *end = ns->v + ns->n;
+	const char *v;
 
-	if (len == 0 || len >= sizeof(name) + 1) {
-		err_set(r->err, r->errlen, "%s: bad tag {{%.*s}}", r->path, (int)(len > 40 ? 40 : len), tag);
-		return -1;
-	}
-	if (tag[0] == '#' || tag[0] == '^') {
-		snprintf(name, sizeof(name), "%.*s", (int)len - 1, tag + 1);
-		if ((close = find_close(*p, end, name, &after)) == NULL) {
-			err_set(r->err, r->errlen, "%s: {{%c%s}} is never closed", r->path, tag[0], name);
-			return -1;
-		}
-		if (render_section(r, tag[0], name, *p, close, item, depth) != 0)
-			return -1;
-		*p = after;
-		return 0;
-	}
-	if (tag[0] == '/') {
-		err_set(r->err, r->errlen, "%s: {{%.*s}} closes nothing", r->path, (int)len, tag);
-		return -1;
-	}
-	snprintf(name, sizeof(name), "%.*s", (int)len, tag);
-	if ((v = r->scope->get(r->scope->ctx, name, item)) == NULL)
-		return unknown_name(r, name);
-	buf_puts(r->out, v);
-	return 0;
-}
-
-static int
-render_span(struct render *r, const char *p, const char *end, long item, int depth)
-{
-	const char *open, *close;
-
-	if (depth > TEMPLATE_MAX_DEPTH) {
-		err_set(r->err, r->errlen, "%s: sections nested too deeply", r->path);
-		return -1;
-	}
-	while (p < end) {
-		open = memmem(p, (size_t)(end - p), "{{", 2);
-		if (open == NULL) {
-			buf_append(r->out, p, (size_t)(end - p));
+	for (n = ns->v; n < end; n++) {
+		switch (n->kind) {
+		case NODE_TEXT:
+			buf_append(r->out, n->text, n->len);
 			break;
+		case NODE_VAR:
+			if ((v = r->scope->get(r->scope->ctx, n->id, n->name, item)) == NULL)
+				return no_value(r, n);
+			buf_puts(r->out, v);
+			break;
+		case NODE_PARTIAL:
+			if (render_nodes(r, n->partial, item) != 0)
+				return -1;
+			break;
+		default:
+			if (render_section(r, n, item) != 0)
+				return -1;
 		}
-		buf_append(r->out, p, (size_t)(open - p));
-		close = memmem(open, (size_t)(end - open), "}}", 2);
-		if (close == NULL) {
-			err_set(r->err, r->errlen, "%s: unterminated {{", r->path);
-			return -1;
-		}
-		p = close + 2;
-		if (render_tag(r, open + 2, (size_t)(close - open - 2), &p, end, item, depth) != 0)
-			return -1;
 	}
 	return 0;
-}
-
-static int
-render_text(const struct template *t, const char *text, const struct template_scope *scope, struct buf *out,
-    char *err, size_t errlen)
-{
-	struct render r = { scope, out, err, errlen, t->path };
-
-	return render_span(&r, text, text + strlen(text), -1, 0);
 }
 
 int
 template_render_subject(const struct template *t, const struct template_scope *scope, struct buf *out,
     char *err, size_t errlen)
 {
-	return render_text(t, t->subject, scope, out, err, errlen);
+	struct render r = { scope, out, err, errlen };
+
+	return render_nodes(&r, &t->subject_nodes, -1);
 }
 
 int
 template_render_body(const struct template *t, const struct template_scope *scope, struct buf *out,
     char *err, size_t errlen)
 {
-	return render_text(t, t->body, scope, out, err, errlen);
+	struct render r = { scope, out, err, errlen };
+
+	return render_nodes(&r, &t->body_nodes, -1);
 }

@@ -4,17 +4,30 @@
  * A template file is "Subject: ..." on its first line, a blank line, then the
  * body. Markup is a small, strict subset of mustache:
  *   {{name}}                 a variable (unknown names are errors, so a typo
- *                            is caught by "preview", not by a customer)
+ *                            is caught by "shadowmilter -n", with its file
+ *                            and line, not by a customer)
  *   {{#name}}...{{/name}}    a list repeated per item, or a block shown when
  *                            the variable is non-empty
  *   {{^name}}...{{/name}}    shown when the list or variable is empty
- * A section tag alone on its line takes the whole line with it.
+ *   {{> name}}               a partial: the text of partials/name.tmpl (no
+ *                            Subject line), as if written here; partials may
+ *                            include partials, never themselves
+ * A section or partial tag alone on its line takes the whole line with it.
  *
  * Lookup: the site's TemplateDir first, then the shipped directory; TYPE.tmpl,
- * then generic.tmpl. Templates are read and parsed once, as a set (at start
- * and at each reload), never per message.
+ * then generic.tmpl. A partial is looked up the same way, site first, in the
+ * partials/ folder beside the including template (resolved/partials/ for a
+ * resolved/ template), then in the top partials/ folders: a site can reword
+ * a paragraph of every shipped template with one file, and a template
+ * directory below the top (resolved/, a language) shares the top's partials
+ * unless it has its own.
  *
- * Owns: the loaded template text, the parsed set.
+ * Templates and partials are read and parsed once, as a set (at start and
+ * at each reload), never per message: into nodes whose variables are
+ * already ids, so a render is a walk of the nodes and a table lookup per
+ * variable.
+ *
+ * Owns: the loaded template text, the parsed nodes, the partials, the set.
  */
 #ifndef SM_TEMPLATE_H
 #define SM_TEMPLATE_H
@@ -23,13 +36,23 @@
 
 struct buf;
 
+/*
+ * template_vars - the names a template may use, resolved to ids once, when
+ * it is parsed: RESOLVE gives the id (>= 0) of variable or list NAME and
+ * sets *IS_LIST for a list, or -1 when there is no such name (a parse error
+ * naming the file and line)
+ */
+struct template_vars {
+	int (*resolve)(const char *name, int *is_list);
+};
+
 struct template_scope {
-	/* value of NAME for list item ITEM (-1 outside any list); NULL if unknown */
-	const char *(*get)(void *ctx, const char *name, long item);
-	/* length of list NAME; 0 when empty or not a list */
-	size_t (*count)(void *ctx, const char *name);
-	/* is NAME a list at all */
-	int (*is_list)(void *ctx, const char *name);
+	/* value of variable ID (NAME as written, for a family of names such as
+	 * col.X) for list item ITEM (-1 outside any list); NULL when ID has no
+	 * value here (an item's variable outside its list): a render error */
+	const char *(*get)(void *ctx, int id, const char *name, long item);
+	/* length of list ID, asked as a section of it is entered; 0 when empty */
+	size_t (*count)(void *ctx, int id);
 	void *ctx;
 };
 
@@ -44,8 +67,8 @@ struct template_set;
  * on disk counts only when the set is loaded again. NULL with ERR naming the
  * file that does not parse (or the directory that cannot be read).
  */
-struct template_set *template_set_load(const char *site_dir, const char *shipped_dir, char *err,
-    size_t errlen);
+struct template_set *template_set_load(const char *site_dir, const char *shipped_dir,
+    const struct template_vars *vars, char *err, size_t errlen);
 void template_set_free(struct template_set *s);
 size_t template_set_count(const struct template_set *s);
 
@@ -57,8 +80,9 @@ size_t template_set_count(const struct template_set *s);
 const struct template *template_set_find(const struct template_set *s, int resolved, const char *type,
     char *err, size_t errlen);
 
-/* template_parse - a template from text (tests); NULL with ERR */
-struct template *template_parse(const char *text, const char *name, char *err, size_t errlen);
+/* template_parse - a template from text, without partials (tests); NULL with ERR */
+struct template *template_parse(const char *text, const char *name, const struct template_vars *vars,
+    char *err, size_t errlen);
 
 void template_free(struct template *t);
 const char *template_path(const struct template *t);

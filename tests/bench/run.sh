@@ -4,6 +4,8 @@ BUILD=${1:-build}
 rc=0
 echo "== bench_replay"
 "$BUILD/bench/bench_replay" || rc=1
+echo "== bench_render (notices of the 100k-customer report; before and after the compiled templates)"
+"$BUILD/bench/bench_render" || rc=1
 echo "== bench_prefixmap"
 "$BUILD/bench/bench_prefixmap" || rc=1
 echo "== bench_passthrough"

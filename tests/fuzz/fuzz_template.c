@@ -9,6 +9,8 @@
  *    sample_notice_from (the same template choice, scope and notice_build as
  *    the pipeline's). A notice that renders must have a header block that
  *    parses: whatever the template says, it cannot inject a header.
+ *    The site's partials/ holds p.tmpl, the same text (so {{> p}} is a
+ *    cycle), and q.tmpl, a list that includes r.tmpl.
  *  - parsed with template_parse and rendered against a small synthetic
  *    scope with two nested lists, so sections, inverted sections and the
  *    depth limit are reached without the notice's variable names.
@@ -38,12 +40,17 @@ static char site_dir[4096], empty_dir[4096];
 static void
 setup(void)
 {
-	char err[512];
+	char err[512], partials[4096 + 32];
 
 	fuzz_path(site_dir, sizeof(site_dir), "templates");
 	fuzz_path(empty_dir, sizeof(empty_dir), "empty");
-	if (mkdir(site_dir, 0700) != 0 || mkdir(empty_dir, 0700) != 0)
+	snprintf(partials, sizeof(partials), "%s/partials", site_dir);
+	if (mkdir(site_dir, 0700) != 0 || mkdir(empty_dir, 0700) != 0 || mkdir(partials, 0700) != 0)
 		abort();
+	snprintf(partials, sizeof(partials), "%s/partials/q.tmpl", site_dir);
+	fuzz_write_file(partials, "{{#findings}}\n{{> r}}\n{{/findings}}\n", 36);
+	snprintf(partials, sizeof(partials), "%s/partials/r.tmpl", site_dir);
+	fuzz_write_file(partials, "{{endpoint}} {{account}}\n", 25);
 	cfg = config_defaults();
 	if (config_set(cfg, "TemplateDir", site_dir, err, sizeof(err)) != 0 ||
 	    config_set(cfg, "NoticeSignature", "The Abuse Team\\nExample Hosting", err, sizeof(err)) != 0 ||
@@ -55,45 +62,50 @@ setup(void)
 
 /* --- the synthetic scope: lists "l" (3 items) and "m" (2), scalars a-z ---- */
 
+/* syn_resolve - a single letter names variable (or list) letter - 'a' */
+static int
+syn_resolve(const char *name, int *is_list)
+{
+	if (strlen(name) != 1 || name[0] < 'a' || name[0] > 'z')
+		return -1;
+	*is_list = name[0] == 'l' || name[0] == 'm';
+	return name[0] - 'a';
+}
+
+static const struct template_vars syn_vars = { syn_resolve };
+
 static const char *
-syn_get(void *ctx, const char *name, long item)
+syn_get(void *ctx, int id, const char *name, long item)
 {
 	static char v[32];
 
 	(void)ctx;
-	if (strlen(name) != 1 || name[0] < 'a' || name[0] > 'z' || name[0] == 'l' || name[0] == 'm')
-		return NULL;
-	if (name[0] == 'e')		/* an empty scalar, for {{^e}} */
+	if (id == 'e' - 'a')		/* an empty scalar, for {{^e}} */
 		return "";
-	if (name[0] == 'n')		/* a value with a line break and a tag in it */
+	if (id == 'n' - 'a')		/* a value with a line break and a tag in it */
 		return "x\r\nBcc: victim@example.org {{a}}";
+	if (id == 'z' - 'a' && item < 0)	/* an item's variable: no value outside a list */
+		return NULL;
 	snprintf(v, sizeof(v), "%c%ld", name[0], item);
 	return v;
 }
 
 static size_t
-syn_count(void *ctx, const char *name)
+syn_count(void *ctx, int id)
 {
 	(void)ctx;
-	return !strcmp(name, "l") ? 3 : !strcmp(name, "m") ? 2 : 0;
-}
-
-static int
-syn_is_list(void *ctx, const char *name)
-{
-	(void)ctx;
-	return !strcmp(name, "l") || !strcmp(name, "m");
+	return id == 'l' - 'a' ? 3 : id == 'm' - 'a' ? 2 : 0;
 }
 
 static void
 render_synthetic(const char *text)
 {
-	struct template_scope scope = { syn_get, syn_count, syn_is_list, NULL };
+	struct template_scope scope = { syn_get, syn_count, NULL };
 	struct buf out = BUF_INIT;
 	struct template *t;
 	char err[512];
 
-	if ((t = template_parse(text, "fuzz.tmpl", err, sizeof(err))) == NULL)
+	if ((t = template_parse(text, "fuzz.tmpl", &syn_vars, err, sizeof(err))) == NULL)
 		return;
 	if (template_render_subject(t, &scope, &out, err, sizeof(err)) == 0)
 		buf_reset(&out);
@@ -107,16 +119,21 @@ render_synthetic(const char *text)
 static void
 render_notice(const char *type, const char *text, size_t len, int history)
 {
-	char path[4096], err[1024], *tpath = NULL;
+	char path[4096], ppath[4096], err[1024], *tpath = NULL;
 	struct template_set *set;
 	struct notice n;
 
 	snprintf(path, sizeof(path), "%s/%s.tmpl", site_dir, type);
 	fuzz_write_file(path, text, len);
+	/* partials: "p" is the fuzzed text too (it may include itself: a
+	 * cycle), "q" a fixed one with a list in it */
+	snprintf(ppath, sizeof(ppath), "%s/partials/p.tmpl", site_dir);
+	fuzz_write_file(ppath, text, len);
 	/* the set a reload would build, of this one template (no shipped ones:
 	 * the fuzzed text is what gets chosen, and loading stays cheap) */
-	set = template_set_load(site_dir, empty_dir, err, sizeof(err));
+	set = template_set_load(site_dir, empty_dir, notice_template_vars(), err, sizeof(err));
 	unlink(path);
+	unlink(ppath);
 	if (set == NULL)
 		return;
 	memset(&n, 0, sizeof(n));
