@@ -52,6 +52,10 @@ echo "== link-only reports fetched from a test ShadowServer ($BUILD)"
 sh tests/e2e/test-fetch.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" fetch must-run
+echo "== link-only reports through the daemon: fetch jobs ($BUILD)"
+sh tests/e2e/test-fetch-milter.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" fetch-milter must-run
 echo "== the private Postfix the suites below start (tests/e2e/postfix-lib.sh)"
 sh tests/e2e/test-postfix-harness.sh >"$out" 2>&1
 cat "$out"

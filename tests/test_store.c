@@ -18,6 +18,7 @@
 #include "report/findings.h"
 #include "store/outbox.h"
 #include "store/fileclaim.h"
+#include "store/fetchjobs.h"
 #include "pipeline/pipeline.h"
 #include "customers/prefixmap.h"
 #include "store/state.h"
@@ -309,6 +310,45 @@ STORE_TEST(the_same_file_by_another_mail_or_route_makes_no_second_notice_or_hist
 	free(mail);
 	free(again);
 	free(link);
+	test_rig_free(&r);
+}
+
+STORE_TEST(a_link_only_report_becomes_one_fetch_job_in_the_reports_transaction)
+{
+	struct test_rig r;
+	struct pipeline_result *res;
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, NULL, NULL,
+	    "The report content can be obtained from the following link:\n"
+	    "https://dl.shadowserver.org/AbC-d_e?x=1\nFor more information: https://www.shadowserver.org/what-we-do/\n",
+	    "Message-ID: <link-only@shadowserver.example>\n" };
+	char *msg = testmail_build(&tm), err[512];
+	long long n = -1;
+	struct fetch_job j;
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	res = run_as(&r, msg, "mail", 1795000000);
+	REQUIRE(res != NULL && res->authenticated);
+	CHECK_INT(res->nreports, 0);
+	CHECK(res->fetch_queued);
+	CHECK_STR(res->link, "https://dl.shadowserver.org/AbC-d_e?x=1");	/* not the documentation link */
+	CHECK(strstr(res->reason, "will be fetched from https://dl.shadowserver.org/") != NULL);
+	pipeline_result_free(res);
+	res = run_as(&r, msg, "mail", 1795000100);	/* an MTA retry: the same job */
+	REQUIRE(res != NULL);
+	pipeline_result_free(res);
+	CHECK(fetchjob_pending(r.st, &n, err, sizeof(err)) == 0);
+	CHECK_INT(n, 1);
+	REQUIRE(fetchjob_claim(r.st, 1795000200, 60, "test", &j, err, sizeof(err)) == 1);
+	CHECK_STR(j.url, "https://dl.shadowserver.org/AbC-d_e?x=1");
+	CHECK_STR(j.report_ref, "<link-only@shadowserver.example>");
+	CHECK(fetchjob_claim(r.st, 1795000200, 60, "other", &(struct fetch_job){ 0 }, err, sizeof(err)) == 0);
+	CHECK(fetchjob_retry(r.st, j.id, 1795000500, "HTTP 503", err, sizeof(err)) == 0);
+	CHECK(fetchjob_claim(r.st, 1795000300, 60, "other", &(struct fetch_job){ 0 }, err, sizeof(err)) == 0);
+	CHECK(fetchjob_finish(r.st, j.id, NULL, err, sizeof(err)) == 0);
+	CHECK(fetchjob_pending(r.st, &n, err, sizeof(err)) == 0);
+	CHECK_INT(n, 0);
+	fetch_job_free(&j);
+	free(msg);
 	test_rig_free(&r);
 }
 

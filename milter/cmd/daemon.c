@@ -25,6 +25,8 @@
 #include "pipeline/filter.h"
 #include "store/outbox.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/linkfetch.h"
+#include "store/fetchjobs.h"
 #include "customers/prefixmap.h"
 #include "base/util.h"
 
@@ -90,6 +92,31 @@ expire_silent_streams(const struct runtime *rt, time_t now)
 	return rc;
 }
 
+static void
+log_fetch(void *ctx, const struct fetch_job *j, int failed, const char *outcome, const char *detail)
+{
+	(void)ctx;
+	syslog(failed ? LOG_WARNING : LOG_INFO, "%s: report link %s (fetch job %lld, ref=%s): %s: %s",
+	    *j->queue_id ? j->queue_id : "NOQUEUE", j->url, j->id, j->report_ref, outcome, detail);
+}
+
+/* fetch_links - the links of link-only report mails, before the notices go out. -1 when the store failed (logged) */
+static int
+fetch_links(const struct runtime *rt, time_t now)
+{
+	struct linkfetch_env env = { rt->cfg, rt->map, rt->templates, rt->store };
+	struct linkfetch_stats st;
+	char err[512], host[256] = "localhost", worker[300];
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(worker, sizeof(worker), "%s:%ld", host, (long)getpid());
+	if (linkfetch_round(&env, now, worker, log_fetch, NULL, &st, err, sizeof(err)) != 0) {
+		syslog(LOG_ERR, "fetching report links: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* deliver_round - expiry, then one pass over the outbox */
 static void
 deliver_round(void)
@@ -100,6 +127,7 @@ deliver_round(void)
 	time_t now = time(NULL);
 
 	expire_silent_streams(rt, now);
+	fetch_links(rt, now);
 	if (deliver_pending(rt->cfg, rt->store, now, log_delivery, NULL, &st, err, sizeof(err)) != 0)
 		syslog(LOG_ERR, "delivery: %s", err);
 	runtime_release(rt);
@@ -576,7 +604,7 @@ deliver_once_main(const char *conf, int dry_run)
 		return rc;
 	}
 	openlog("shadowmilter", LOG_PID | LOG_PERROR, LOG_MAIL);
-	if (expire_silent_streams(rt, time(NULL)) != 0) {
+	if (expire_silent_streams(rt, time(NULL)) != 0 || fetch_links(rt, time(NULL)) != 0) {
 		runtime_destroy(rt);
 		return 1;
 	}

@@ -6,10 +6,15 @@
 #include "pipeline/linkfetch.h"
 #include "pipeline/pipeline.h"
 #include "config/config.h"
+#include "store/fetchjobs.h"
+#include "report/findings.h"
 #include "base/util.h"
+
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct fetch_opts
 linkfetch_opts(const struct config *cfg)
@@ -47,4 +52,107 @@ linkfetch_into(struct pipeline *p, const struct config *cfg, const struct pipeli
 	buf_free(&reason);
 	fetch_result_free(&res);
 	return out;
+}
+
+#define GONE_TRIES 3			/* a 404/410 is tried this often: the file may come late */
+
+/* job_mail - the link-only mail as the job remembers it */
+static struct pipeline_result
+job_mail(const struct fetch_job *j)
+{
+	struct pipeline_result m;
+
+	memset(&m, 0, sizeof(m));
+	m.report = m.authenticated = 1;
+	m.report_ref = j->report_ref;
+	m.message_id = j->message_id;
+	m.subject = j->subject;
+	m.link = j->url;
+	m.auth = j->auth;
+	return m;
+}
+
+/* run_job - fetch J's link and run its file through a pipeline that queues notices */
+static enum fetch_outcome
+run_job(const struct linkfetch_env *env, const struct fetch_job *j, time_t now, struct buf *detail)
+{
+	struct pipeline *p = pipeline_new(env->cfg, env->map);
+	struct pipeline_result mail = job_mail(j), *r = NULL;
+	enum fetch_outcome out;
+	char why[600];
+	size_t notices, unmatched;
+	unsigned long skipped;
+
+	pipeline_set_templates(p, env->templates);
+	pipeline_set_store(p, env->store, 1);
+	pipeline_set_now(p, now);
+	pipeline_set_queue_id(p, *j->queue_id ? j->queue_id : NULL);
+	if ((out = linkfetch_into(p, env->cfg, &mail, why, sizeof(why))) == FETCH_OK &&
+	    pipeline_finish(p, &r, why, sizeof(why)) != 0)
+		out = FETCH_RETRY;	/* the store: the file is fetched again next time */
+	if (out == FETCH_OK) {
+		pipeline_counts(r, &notices, &unmatched, &skipped);
+		buf_printf(detail, "notices=%zu queued=%zu unmatched=%zu files=%zu", notices, r->queued, unmatched,
+		    r->nreports);
+		for (size_t i = 0; i < r->nreports; i++) {
+			const struct report_file *rf = r->reports[i].rf;
+
+			buf_printf(detail, "%s%s%s%s", i ? "; " : " file=", rf->file, rf->error ? ": " : rf->note ? ": " : "",
+			    rf->error ? rf->error : rf->note ? rf->note : "");
+		}
+	} else
+		buf_puts(detail, why);
+	pipeline_result_free(r);
+	pipeline_free(p);
+	return out;
+}
+
+/* settle - what becomes of job J after OUT: done, failed, or due again */
+static int
+settle(const struct linkfetch_env *env, const struct fetch_job *j, enum fetch_outcome out, const char *detail,
+    time_t now, struct linkfetch_stats *stats, const char **outcome, char *err, size_t errlen)
+{
+	const struct config *cfg = env->cfg;
+	long delay = (long)cfg->retry_interval << (j->attempts < 6 ? j->attempts : 6);
+	int expired = cfg->max_retry_days && now - j->created > (time_t)cfg->max_retry_days * 86400;
+
+	if (out == FETCH_OK) {
+		stats->fetched++;
+		*outcome = "fetched";
+		return fetchjob_finish(env->store, j->id, NULL, err, errlen);
+	}
+	if (out == FETCH_FAILED || expired || (out == FETCH_GONE && j->attempts + 1 >= GONE_TRIES)) {
+		stats->failed++;
+		*outcome = "not fetched, given up";
+		return fetchjob_finish(env->store, j->id, detail, err, errlen);
+	}
+	stats->retried++;
+	*outcome = "not fetched, will try again";
+	return fetchjob_retry(env->store, j->id, now + (delay < 3600 ? delay : 3600), detail, err, errlen);
+}
+
+int
+linkfetch_round(const struct linkfetch_env *env, time_t now, const char *worker, linkfetch_log_fn log, void *ctx,
+    struct linkfetch_stats *stats, char *err, size_t errlen)
+{
+	struct fetch_job j;
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	if (env->store == NULL || !store_has_outbox(env->store))
+		return 0;
+	while ((rc = fetchjob_claim(env->store, now, (long)env->cfg->delivery_lease, worker, &j, err, errlen)) == 1) {
+		struct buf detail = BUF_INIT;
+		enum fetch_outcome out = run_job(env, &j, now, &detail);
+		const char *outcome = "";
+
+		rc = settle(env, &j, out, buf_cstr(&detail), now, stats, &outcome, err, errlen);
+		if (log)
+			log(ctx, &j, out != FETCH_OK, outcome, buf_cstr(&detail));
+		buf_free(&detail);
+		fetch_job_free(&j);
+		if (rc != 0)
+			return -1;
+	}
+	return rc < 0 ? -1 : 0;
 }

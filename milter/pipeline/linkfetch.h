@@ -14,12 +14,25 @@
 #define SM_LINKFETCH_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "report/fetch.h"
 
 struct config;
+struct fetch_job;
 struct pipeline;
 struct pipeline_result;
+struct prefixmap;
+struct store;
+struct template_set;
+
+/* what a fetched file is read with: the daemon's runtime, or a command's */
+struct linkfetch_env {
+	const struct config *cfg;
+	const struct prefixmap *map;
+	const struct template_set *templates;
+	struct store *store;
+};
 
 /* linkfetch_opts - the fetch limits CFG sets */
 struct fetch_opts linkfetch_opts(const struct config *cfg);
@@ -32,5 +45,23 @@ struct fetch_opts linkfetch_opts(const struct config *cfg);
  */
 enum fetch_outcome linkfetch_into(struct pipeline *p, const struct config *cfg, const struct pipeline_result *mail,
     char *why, size_t whylen);
+
+/*
+ * linkfetch_round - the due fetch jobs of ST (store/fetchjobs.h), one after
+ * the other, as WORKER: each link fetched and its file run through the
+ * pipeline as the milter runs a mail (history, claims, notices queued in the
+ * outbox), then the job is done; a 5xx or a timeout is due again later
+ * (backing off from RetryInterval), a 404/410 too for its first tries; a
+ * refused link, a file too large or neither CSV nor zip, or a job older than
+ * MaxRetryDays, fails for good. LOG gets one line per job. -1 with ERR when
+ * the store failed (what was done is kept).
+ */
+struct linkfetch_stats {
+	unsigned long fetched, retried, failed;
+};
+typedef void (*linkfetch_log_fn)(void *ctx, const struct fetch_job *job, int failed, const char *outcome,
+    const char *detail);
+int linkfetch_round(const struct linkfetch_env *env, time_t now, const char *worker, linkfetch_log_fn log,
+    void *ctx, struct linkfetch_stats *stats, char *err, size_t errlen);
 
 #endif

@@ -17,6 +17,7 @@
 #include "report/reportid.h"
 #include "report/fetch.h"
 #include "store/fileclaim.h"
+#include "store/fetchjobs.h"
 #include "notice/notice.h"
 #include "store/outbox.h"
 #include "customers/prefixmap.h"
@@ -1152,6 +1153,49 @@ take_result(struct pipeline *p)
 }
 
 /*
+ * queue_fetch - an authenticated link-only report: its link becomes a fetch
+ * job in the store (the milter), committed before the MTA is answered, so
+ * the delivery workers fetch it later and nothing is lost. A link that may
+ * not be fetched is not queued; the reason line says why.
+ */
+static int
+queue_fetch(struct pipeline *p, struct pipeline_result *r, char *err, size_t errlen)
+{
+	struct fetch_opts o = { p->cfg->link_hosts, p->cfg->nlink_hosts, 0, 0, NULL, NULL };
+	struct fetch_job job = { 0, r->report_ref, r->link, r->message_id, r->subject, r->auth, p->queue_id, 0, 0 };
+	struct buf b = BUF_INIT;
+	struct db *db;
+	char why[600];
+	int added;
+
+	if (!r->authenticated || r->nreports > 0 || r->link == NULL || !p->queue_notices || p->store == NULL ||
+	    !store_has_outbox(p->store))
+		return 0;
+	if (!fetch_url_allowed(&o, r->link, why, sizeof(why)))
+		buf_printf(&b, "link only, not fetched: %s", why);
+	else {
+		if ((db = store_begin(p->store, err, errlen)) == NULL) {
+			p->store_failed = 1;
+			return -1;
+		}
+		if (fetchjob_add(db, &job, p->now, &added, err, errlen) != 0) {
+			store_abort(p->store, db);
+			p->store_failed = 1;
+			return -1;
+		}
+		if (store_commit(p->store, db, err, errlen) != 0) {	/* releases DB */
+			p->store_failed = 1;
+			return -1;
+		}
+		r->fetch_queued = 1;
+		buf_printf(&b, "link only: the report data will be fetched from %s", r->link);
+	}
+	free(r->reason);
+	r->reason = buf_steal(&b);
+	return 0;
+}
+
+/*
  * finish_reports - history, notices and confirmations of every report file,
  * in ONE store transaction: the history and the queued notices of a report
  * commit together or not at all
@@ -1256,7 +1300,7 @@ pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, 
 	r = take_result(p);
 	if (r->authenticated)
 		explain(r);
-	if (finish_reports(p, r, err, errlen) != 0) {
+	if (finish_reports(p, r, err, errlen) != 0 || queue_fetch(p, r, err, errlen) != 0) {
 		pipeline_result_free(r);
 		return -1;
 	}

@@ -63,6 +63,8 @@ struct pipeline_result {
 	struct report_output *reports;
 	size_t nreports;
 	size_t queued;			/* notices newly queued in the outbox (the milter) */
+	int fetch_queued;		/* a link-only report: its link is a fetch job in the store
+					 * (the milter; store/fetchjobs.h) */
 	unsigned long bad_base64;	/* damage the MIME walk saw */
 	unsigned long truncated_parts;
 };

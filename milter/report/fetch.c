@@ -203,6 +203,8 @@ status_outcome(const char *url, long status, char *why, size_t whylen)
 	err_set(why, whylen, "%.200s: HTTP %ld", url, status);
 	if (status >= 500 || status == 429 || status == 408)
 		return FETCH_RETRY;
+	if (status == 404 || status == 410)
+		return FETCH_GONE;
 	return FETCH_FAILED;
 }
 

@@ -22,7 +22,12 @@
 
 #include <stddef.h>
 
-enum fetch_outcome { FETCH_OK, FETCH_RETRY, FETCH_FAILED };
+enum fetch_outcome {
+	FETCH_OK,
+	FETCH_RETRY,			/* a 5xx, 408 or 429, a timeout, a failed connection */
+	FETCH_GONE,			/* 404 or 410: not there (yet); given up after a few tries */
+	FETCH_FAILED			/* refused URL, too large, neither CSV nor zip, another 4xx */
+};
 
 struct fetch_opts {
 	char *const *hosts;		/* ReportLinkHosts: the only hosts fetched from */

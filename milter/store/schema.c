@@ -137,10 +137,27 @@ static const struct step steps[] = {
 	 */
 	{ HISTORY, 3, REPORT_FILES },
 	{ OUTBOX, 3, REPORT_FILES },
+	/* 4: the links of link-only report mails, fetched by the delivery workers (fetchjobs.h) */
+	{ OUTBOX, 4, "CREATE TABLE IF NOT EXISTS {s}fetch_jobs ("
+	    " id {id},"
+	    " report_ref TEXT NOT NULL UNIQUE,"		/* one job per report mail */
+	    " url TEXT NOT NULL,"
+	    " message_id TEXT NOT NULL,"
+	    " subject TEXT NOT NULL,"
+	    " auth TEXT NOT NULL,"
+	    " queue_id TEXT NOT NULL,"
+	    " state TEXT NOT NULL DEFAULT 'pending',"	/* pending, done, failed */
+	    " attempts {int} NOT NULL DEFAULT 0,"
+	    " created {int} NOT NULL,"
+	    " next_attempt {int} NOT NULL,"
+	    " claimed_until {int},"
+	    " claimed_by TEXT,"
+	    " last_error TEXT)" },
+	{ OUTBOX, 4, "CREATE INDEX IF NOT EXISTS {s}fetch_jobs_due ON fetch_jobs(state, next_attempt)" },
 };
 
 #define HISTORY_VERSION 3
-#define OUTBOX_VERSION 3
+#define OUTBOX_VERSION 4
 
 /* expand - the engine's words for the tokens */
 static char *

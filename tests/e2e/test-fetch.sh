@@ -7,8 +7,9 @@
 BUILD=${1:-build}
 SM="$BUILD/shadowmilter"
 T=$(mktemp -d)
-SRV=""
-trap '[ -n "$SRV" ] && kill "$SRV" 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$T"' EXIT
+FS_PID=""
+. tests/e2e/fetch-lib.sh
+trap 'fs_stop; [ -n "$KEEP" ] || rm -rf "$T"' EXIT
 passed=0 failed=0 skipped=0
 ok()   { passed=$((passed + 1)); echo "ok   $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1"; }
@@ -22,44 +23,7 @@ for tool in python3 openssl; do
 	fi
 done
 
-# ---- a CA made now, and the server's certificate for localhost -----------------
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=shadowmilter test CA" \
-    -keyout "$T/ca.key" -out "$T/ca.pem" >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$T/srv.key" -out "$T/srv.csr" >/dev/null 2>&1
-printf 'subjectAltName=DNS:localhost\n' >"$T/ext"
-openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
-    -extfile "$T/ext" -out "$T/srv.pem" >/dev/null 2>&1
-check "a test CA and a certificate for localhost are made" test -s "$T/srv.pem"
-
-# ---- the server's reports: the demo report's CSV, plain and zipped -------------
-mkdir -p "$T/srv/files"
-printf 'test-secret\n' >"$T/secret"
-python3 - "$T/srv/files" tests/fixtures/demo-portmapper.eml <<'PY'
-import base64, email, io, sys, zipfile
-msg = email.message_from_binary_file(open(sys.argv[2], "rb"))
-for part in msg.walk():
-    if part.get_filename():
-        data = part.get_payload(decode=True)
-        z = zipfile.ZipFile(io.BytesIO(data))
-        name = z.namelist()[0]
-        out = sys.argv[1]
-        open(out + "/csv1", "wb").write(z.read(name))
-        open(out + "/csv1.name", "w").write(name + "\n")
-        open(out + "/zip1", "wb").write(data)
-        open(out + "/zip1.name", "w").write(part.get_filename() + "\n")
-        open(out + "/plain1", "wb").write(z.read(name))   # no Content-Disposition
-        open(out + "/junk", "wb").write(b"\x00\x01\x02 not a report\n")
-        open(out + "/junk.name", "w").write(name + "\n")
-PY
-python3 tests/e2e/fakeshadowserver.py --dir "$T/srv" --secret "$T/secret" --cert "$T/srv.pem" --key "$T/srv.key" \
-    >"$T/srv.out" 2>&1 &
-SRV=$!
-i=0
-while [ ! -s "$T/srv/ports" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-check "the test ShadowServer listens" test -s "$T/srv/ports"
-HTTPS=$(awk '$1 == "https" {print $2}' "$T/srv/ports")
-HTTP=$(awk '$1 == "http" {print $2}' "$T/srv/ports")
-REQ=$T/srv/requests.log
+fs_start
 
 # ---- the config: ReportLinkHosts localhost, the test CA ------------------------
 KEYS="$(pwd)/tests/fixtures/dkim/keys"
@@ -68,17 +32,6 @@ KEYS="$(pwd)/tests/fixtures/dkim/keys"
   echo "FetchTimeout 3s"; echo "MaxReportSize 1M"; } >"$T/sm.conf"
 CONF=$T/sm.conf
 
-# linkmail URL OUT - the demo report without its attachment, its link URL, signed
-linkmail() {
-	awk -v url="$1" '
-		/^--b1_demo--/ { print; next }
-		/^--b1_demo$/ { part++ }
-		part >= 2 { next }
-		/^https:\/\/dl.shadowserver.org\// { print url; next }
-		{ print }' tests/fixtures/demo-portmapper.eml >"$2.unsigned"
-	printf -- '--b1_demo--\n' >>"$2.unsigned"
-	"$BUILD/dkimsign" -k tests/fixtures/dkim/test.private <"$2.unsigned" >"$2"
-}
 "$BUILD/dkimsign" -k tests/fixtures/dkim/test.private <tests/fixtures/demo-portmapper.eml >"$T/attached.eml"
 replay() { "$SM" replay -c "$CONF" --json --now "2026-11-25 06:00:00" "$@"; }
 # notices FILE - the notices of a replay's JSON, one per line
@@ -92,7 +45,6 @@ for l in open(sys.argv[1]):
 # same A B - the notices of A and B are the same, and there are some
 same() { test -s "$1" && cmp -s "$1" "$2"; }
 reason() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["reason"])' "$1"; }
-asked() { grep -c " $1 " "$REQ" 2>/dev/null || true; }
 
 replay "$T/attached.eml" >"$T/attached.json" 2>"$T/err"
 notices "$T/attached.json" >"$T/attached.notices"
