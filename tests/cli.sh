@@ -35,6 +35,42 @@ if ! cmp -s tests/golden/scan_portmapper-acme.eml "$T/golden/0001-scan_portmappe
 fi
 check "replay --out writes one file per customer" test "$(ls "$T/golden" | wc -l)" -eq 4
 
+# replay --out never writes through a planted symlink, makes only new files
+# (0640 under the umask of 027 it sets), creates a missing directory 0750,
+# and refuses a directory that is not the running user's or that everyone may
+# write to without the sticky bit
+umask 022	# the commands must not rely on the caller's umask
+mode_of() { stat -c %a "$1"; }
+check "replay --out creates files 0640 whatever the caller's umask" test "$(mode_of "$T/golden/0001-scan_portmapper-acme.eml")" = 640
+check "replay --out creates a missing directory 0750" test "$(mode_of "$T/golden")" = 750
+mkdir -m 1777 "$T/shared-out"
+printf 'victim\n' >"$T/victim"
+chmod 600 "$T/victim"
+ln -s "$T/victim" "$T/shared-out/0001-scan_portmapper-acme.eml"
+"$SM" replay -c "$GOLDEN" --now "$NOW" --out "$T/shared-out" "$DEMO" >"$T/planted.log" 2>&1
+check "replay --out: a planted symlink is not followed (victim untouched)" test "$(cat "$T/victim")" = victim
+check "replay --out: the notice is a new regular file in place of the symlink" \
+    sh -c '[ ! -L "$1" ] && [ -f "$1" ] && cmp -s "$1" "$2"' - "$T/shared-out/0001-scan_portmapper-acme.eml" "$T/golden/0001-scan_portmapper-acme.eml"
+mkdir -m 777 "$T/open-out"
+"$SM" replay -c "$GOLDEN" --now "$NOW" --out "$T/open-out" "$DEMO" >"$T/open-out.log" 2>&1
+check "replay --out refuses a world-writable directory without the sticky bit" test $? -eq 2
+check "... and says why" grep -q 'writable by everyone and has no sticky bit' "$T/open-out.log"
+check "... and writes nothing there" test -z "$(ls "$T/open-out")"
+ln -s "$T/golden" "$T/linked-out"
+"$SM" replay -c "$GOLDEN" --now "$NOW" --out "$T/linked-out" "$DEMO" >"$T/linked-out.log" 2>&1
+check "replay --out refuses a directory that is a symbolic link" test $? -eq 2
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	mkdir -m 755 "$T/nobody-out"
+	chown nobody "$T/nobody-out"
+	"$SM" replay -c "$GOLDEN" --now "$NOW" --out "$T/nobody-out" "$DEMO" >"$T/nobody-out.log" 2>&1
+	check "replay --out refuses a directory of another user" sh -c '[ $1 -eq 2 ] && grep -q "belongs to another user" "$2"' - $? "$T/nobody-out.log"
+else
+	echo "SKIP replay --out refuses a directory of another user (needs root and a nobody user)"
+	skipped=$((skipped + 1))
+fi
+"$SM" replay -c "$GOLDEN" --now "$NOW" --state "$T/modes.db" "$DEMO" >/dev/null 2>&1
+check "replay --state creates its database 0640" test "$(mode_of "$T/modes.db")" = 640
+
 # the rendered notice keeps the agreed wording
 N="$T/golden/0001-scan_portmapper-acme.eml"
 # headers unfolded (long subjects are folded at 78 columns)

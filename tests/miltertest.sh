@@ -24,7 +24,15 @@ EOS
 chmod 755 "$T/sendmail"
 cp conf/customers.csv "$T/customers.csv"
 ML_CUSTOMERS=$T/customers.csv
-ml_conf milter "sendmail:$T/sendmail" StateDB "$T/state/history.db" DeliveryLease 5s MaxReportSize 64K
+# the PidFile's directory is shared (sticky, world-writable) and nobody has
+# planted a symlink to a root-owned 0600 file where the pid file goes
+mkdir -m 1777 "$T/run"
+printf 'victim\n' >"$T/victim"
+chmod 600 "$T/victim"
+ln -s "$T/victim" "$T/run/milter.pid"
+chown -h nobody "$T/run/milter.pid"
+ml_conf milter "sendmail:$T/sendmail" StateDB "$T/state/history.db" DeliveryLease 5s MaxReportSize 64K \
+    PidFile "$T/run/milter.pid"
 
 # fixtures: the demo report and one too big, DKIM-signed with the test key
 # (tests/fixtures/dkim/, verified through TestPublicKeys); a forged copy: not
@@ -65,6 +73,17 @@ if grep -q 'QTEST1: notice [0-9]* for acme (scan_portmapper): sent' "$T/milter.l
 else fail "delivery log lines lack the report's queue id"; sed 's/^/    /' "$T/milter.log"; fi
 if [ "$(stat -c %U "$T/state/outbox.db")" = nobody ]; then ok "runs as UserID"
 else fail "outbox not owned by UserID"; fi
+if [ "$(cat "$T/victim")" = victim ] && [ ! -L "$T/run/milter.pid" ] && [ "$(cat "$T/run/milter.pid")" = "$(ml_pid milter)" ]
+then ok "the PidFile replaces a planted symlink, never writes through it"
+else fail "the PidFile followed a planted symlink"; ls -l "$T/run" "$T/victim" | sed 's/^/    /'; fi
+# state is not world-readable: the outbox, its -wal and -shm (the daemon holds them open)
+modes_ok=1
+for f in "$T/state/outbox.db" "$T/state/outbox.db-wal" "$T/state/outbox.db-shm" "$T/state/history.db"; do
+	m=$(stat -c %a "$f" 2>/dev/null) || { modes_ok=0; echo "    $f: missing"; continue; }
+	[ $((0$m & 027)) -eq 0 ] || { modes_ok=0; echo "    $f: mode $m"; }
+done
+if [ $modes_ok = 1 ]; then ok "databases and their -wal/-shm are 0640 or tighter"
+else fail "a database file is readable by others"; fi
 if [ "$(stat -c %U "$T/state/history.db")" = nobody ] &&
     "$SM" history -c "$T/milter.conf" 192.0.2.10 2>&1 | grep -q ' first detected  acme scan_portmapper 192.0.2.10:111/udp SM-'; then
 	ok "the daemon records detection history (StateDB, as UserID)"

@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *MAP =
@@ -1183,4 +1184,44 @@ TEST(store_sqlite, a_connection_is_shown_without_its_password)
 		CHECK_STR(w, cases[i][1]);
 		free(w);
 	}
+}
+
+/* private_mode - PATH exists and no one but its owner and group may read it,
+ * nor its group write it */
+static int
+private_mode(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "    %s: missing\n", path);
+		return 0;
+	}
+	if (st.st_mode & 0027)
+		fprintf(stderr, "    %s: mode %o\n", path, (unsigned)(st.st_mode & 07777));
+	return (st.st_mode & 0027) == 0;
+}
+
+TEST(store_sqlite, the_database_and_its_wal_and_shm_are_not_world_readable_whatever_the_umask)
+{
+	char *dir = test_tmpdir(), path[4096], side[4200], err[512];
+	mode_t old = umask(022);	/* a library user that set none */
+	struct store *st;
+
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	st = store_open(path, path, 100, err, sizeof(err));
+	umask(old);
+	REQUIRE(st != NULL);
+	CHECK(private_mode(path));
+	snprintf(side, sizeof(side), "%s-wal", path);
+	CHECK(private_mode(side));
+	snprintf(side, sizeof(side), "%s-shm", path);
+	CHECK(private_mode(side));
+	store_close(st);
+	/* one made 0644 by an older version is tightened when opened */
+	CHECK(chmod(path, 0644) == 0);
+	REQUIRE((st = store_open(path, path, 100, err, sizeof(err))) != NULL);
+	CHECK(private_mode(path));
+	store_close(st);
+	free(dir);
 }

@@ -28,6 +28,7 @@
 #include "pipeline/linkfetch.h"
 #include "store/fetchjobs.h"
 #include "customers/prefixmap.h"
+#include "base/safefile.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -302,15 +303,34 @@ drop_privileges(const struct config *cfg, const char *sock)
 	return 0;
 }
 
+/*
+ * write_pid_file - PATH as a new file (O_EXCL|O_NOFOLLOW: root never writes
+ * through a planted symlink or into an old file), in a directory owned by
+ * root or by us that not everyone may write to without the sticky bit
+ */
 static int
 write_pid_file(const char *path)
 {
-	FILE *f;
+	char *dir, err[512];
+	const char *base;
+	FILE *f = NULL;
+	int dirfd, fd = -1;
 
 	if (path == NULL || *path == '\0')
 		return 0;
-	if ((f = fopen(path, "w")) == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-		syslog(LOG_ERR, "pid file %s: %s", path, strerror(errno));
+	base = strrchr(path, '/');
+	dir = base ? xstrndup(path, (size_t)(base - path)) : xstrdup(".");
+	base = base ? base + 1 : path;
+	if ((dirfd = safefile_dir(*dir ? dir : "/", 0, SAFEFILE_ROOT_DIR, err, sizeof(err))) >= 0)
+		fd = safefile_create(dirfd, base, 0644, err, sizeof(err));
+	free(dir);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		if (fd >= 0 && f == NULL)
+			close(fd);
+		fprintf(stderr, "shadowmilter: pid file %s: %s\n", path, fd < 0 ? err : strerror(errno));
+		syslog(LOG_ERR, "pid file %s: %s", path, fd < 0 ? err : strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -22,6 +22,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int
 daemon_command(int argc, char **argv, int deliver_only)
@@ -92,6 +93,7 @@ main(int argc, char **argv)
 {
 	const char *cmd = argc >= 2 ? argv[1] : "";
 
+	umask(027);	/* state, notices and the pid file are nobody else's business */
 	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0)
 		return argc == 2 ? usage_version() : usage_error(NULL, "%s takes no arguments", cmd);
 	if (*cmd == '-' || *cmd == '\0') {

@@ -20,6 +20,7 @@
 #include "store/state.h"
 #include "store/store.h"
 #include "notice/template.h"
+#include "base/safefile.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ struct replay {
 	int trust_saved;		/* --trust-saved: the operator vouches for the files */
 	int offline;			/* --offline: a link-only report's link is not fetched */
 	const char *outdir;
+	int outfd;			/* --out DIR, opened once (safefile_dir), or -1 */
 	time_t now;			/* 0: the real time */
 	struct store *state;		/* --state: the detection history, or NULL */
 	struct pipeline *p;
@@ -102,27 +104,34 @@ file_safe(struct buf *b, const char *s)
 		    *s == '.' || *s == '-' || *s == '_' ? *s : '_');
 }
 
-/* write_notice - DIR/NNNN-TYPE-ACCOUNT.eml; a confirmation's TYPE gets "-resolved" */
+/* write_notice - DIR/NNNN-TYPE-ACCOUNT.eml, a new file (safefile_create);
+ * a confirmation's TYPE gets "-resolved" */
 static int
 write_notice(struct replay *r, const struct notice *n, int confirmation)
 {
-	struct buf path = BUF_INIT;
-	FILE *f;
-	int rc = 0;
+	struct buf name = BUF_INIT;
+	char err[512];
+	FILE *f = NULL;
+	int fd, rc = 0;
 
-	buf_printf(&path, "%s/%04lu-", r->outdir, ++r->written);
-	file_safe(&path, n->report_type);
+	buf_printf(&name, "%04lu-", ++r->written);
+	file_safe(&name, n->report_type);
 	if (confirmation)
-		buf_puts(&path, "-resolved");
-	buf_putc(&path, '-');
-	file_safe(&path, n->account);
-	buf_puts(&path, ".eml");
-	if ((f = fopen(path.data, "w")) == NULL || fputs(n->message, f) == EOF || fclose(f) != 0) {
-		fprintf(stderr, "shadowmilter: %s: %s\n", path.data, strerror(errno));
+		buf_puts(&name, "-resolved");
+	buf_putc(&name, '-');
+	file_safe(&name, n->account);
+	buf_puts(&name, ".eml");
+	if ((fd = safefile_create(r->outfd, name.data, 0640, err, sizeof(err))) < 0) {
+		fprintf(stderr, "shadowmilter: %s/%s\n", r->outdir, err);
+		rc = -1;
+	} else if ((f = fdopen(fd, "w")) == NULL || fputs(n->message, f) == EOF || fclose(f) != 0) {
+		fprintf(stderr, "shadowmilter: %s/%s: %s\n", r->outdir, name.data, strerror(errno));
+		if (f == NULL)
+			close(fd);
 		rc = -1;
 	} else if (!r->json)
-		printf("wrote %s\n", path.data);
-	buf_free(&path);
+		printf("wrote %s/%s\n", r->outdir, name.data);
+	buf_free(&name);
 	return rc;
 }
 
@@ -553,8 +562,9 @@ replay_main(int argc, char **argv)
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		return 2;
 	}
-	if (r.outdir && mkdir(r.outdir, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "shadowmilter: %s: %s\n", r.outdir, strerror(errno));
+	if (r.outdir && (r.outfd = safefile_dir(r.outdir, 1, SAFEFILE_OWN_DIR, err, sizeof(err))) < 0) {
+		fprintf(stderr, "shadowmilter: --out %s\n", err);
+		config_free(cfg);
 		return 2;
 	}
 	r.cfg = cfg;
@@ -565,6 +575,8 @@ replay_main(int argc, char **argv)
 		template_set_free(r.templates);
 		prefixmap_free((struct prefixmap *)r.map);
 		config_free(cfg);
+		if (r.outdir)
+			close(r.outfd);
 		return 1;
 	}
 	if (r.trust_saved)
@@ -586,5 +598,7 @@ replay_main(int argc, char **argv)
 	prefixmap_free((struct prefixmap *)r.map);
 	config_free(cfg);
 	free(r.name);
+	if (r.outdir)
+		close(r.outfd);
 	return r.failures ? 1 : 0;
 }

@@ -13,10 +13,13 @@
 #include "base/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* engine_error - SQLite's message, the OS error when there is one, and what to do */
 static void
@@ -46,6 +49,34 @@ sq_exec(struct db *db, const char *sql)
 	return 0;
 }
 
+/*
+ * keep_private - PATH and its -wal and -shm readable by owner and group at
+ * most: a missing database is created 0640 here (SQLite gives its -wal and
+ * -shm the database's mode), an existing one of ours loses the group's
+ * write and every other user's bits. The store holds customer addresses
+ * and notices.
+ */
+static void
+keep_private(const char *path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	struct stat st;
+	size_t i;
+	int fd;
+
+	if (*path == '\0' || strcmp(path, ":memory:") == 0)
+		return;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) >= 0)
+		close(fd);
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		char *p = sqlite3_mprintf("%s%s", path, suffix[i]);
+
+		if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 0027))
+			(void)chmod(p, st.st_mode & 0740);
+		sqlite3_free(p);
+	}
+}
+
 static int
 sq_connect(struct db *db, const char *uri, const char *attach_as, const char *attach_uri)
 {
@@ -53,6 +84,9 @@ sq_connect(struct db *db, const char *uri, const char *attach_as, const char *at
 	char *sql;
 	int rc;
 
+	keep_private(uri);
+	if (attach_uri)
+		keep_private(attach_uri);
 	rc = sqlite3_open_v2(uri, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
 	db->conn = h;
 	if (rc != SQLITE_OK) {
