@@ -136,8 +136,6 @@ sed 's/^\tdkim=pass (2048-bit key)/\tdkim\/1=pass (2048-bit key)/' tests/fixture
 "$SM" replay -c "$T/authres.conf" --json "$T/authres-forged.eml" >"$T/authres-forged.json" 2>&1
 check "VerifyDKIM no: an unparsable pass is refused" \
     grep -q '"authenticated":false,"reason":"unauthenticated: Authentication-Results from mx.example.net refused' "$T/authres-forged.json"
-"$SM" -n -c "$T/authres.conf" >"$T/n-authres.out" 2>&1
-check "VerifyDKIM no: -n warns that the verifier must always add its header" grep -q 'AlwaysAddARHeader' "$T/n-authres.out"
 
 # config errors name file and line and exit 2
 printf 'CustomerMap customers.csv\nTrustedAuthservIDs mx\nBogusKey 1\n' >"$T/bad.conf"
@@ -350,16 +348,102 @@ else
 	skipped=$((skipped + 1))
 fi
 
-# -n checks the config, the customer map, and that every report type's notice renders
-"$SM" -n -c "$CONF" >"$T/n.out" 2>&1
+# -n checks the config, the customer map, and that every report type's notice renders.
+# It also checks the host (user, directories, programs), so its config names a
+# socket directory and an outbox directory that exist here, and, as root, a
+# UserID that can write the outbox directory (T is 0700: nobody must traverse it).
+mkdir -p "$T/run" "$T/lib" "$T/ro"
+chmod 711 "$T"
+if [ "$(id -u)" -eq 0 ]; then
+	chown nobody "$T/lib"
+	NUSER=nobody
+else
+	chmod 555 "$T/ro"
+	NUSER=$(id -un)
+fi
+printf 'Socket unix:%s/run/shadowmilter.sock\nOutboxDB %s/lib/outbox.db\nUserID %s\n' "$T" "$T" "$NUSER" | cat "$CONF" - >"$T/n.conf"
+NCONF=$T/n.conf
+"$SM" -n -c "$NCONF" >"$T/n.out" 2>&1
 check "-n on the demo config exits 0" test $? -eq 0
 check "-n says every report type renders" grep -q 'report types render' "$T/n.out"
+{ cat "$NCONF"; echo "VerifyDKIM no"; echo "TrustedAuthservIDs mx.example.net"; } >"$T/n-authres.conf"
+"$SM" -n -c "$T/n-authres.conf" >"$T/n-authres.out" 2>&1
+check "VerifyDKIM no: -n warns that the verifier must always add its header" grep -q 'AlwaysAddARHeader' "$T/n-authres.out"
 mkdir -p "$T/site"
-printf 'Subject: ACTION REQUIRED: {{servce}}\n\nhello {{account}}\n' >"$T/site/scan_ntp.tmpl"
-sed -e "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" -e "s|^#TemplateDir .*|TemplateDir $T/site|" "$CONF" >"$T/site.conf"
+printf 'Subject: ACTION REQUIRED: {{service}}\n\nhello {{account}}\n{{#findings}}\n{{ip}}\n{{/findings}}\nline 7 {{servce}}\n' >"$T/site/scan_ntp.tmpl"
+{ cat "$NCONF"; echo "TemplateDir $T/site"; } >"$T/site.conf"
 "$SM" -n -c "$T/site.conf" >"$T/n2.out" 2>&1
 check "-n with a broken site template exits 1" test $? -eq 1
-check "-n names the broken template, its line and the variable" grep -q "$T/site/scan_ntp.tmpl:1: unknown variable {{servce}}" "$T/n2.out"
+check "-n names the broken template, its line and the variable" grep -q "$T/site/scan_ntp.tmpl:7: unknown variable {{servce}}" "$T/n2.out"
+check "... under the type whose file it is (scan_ntp, not scan6_ntp)" grep -q ": report type scan_ntp (its template serves scan6_ntp too): $T/site/scan_ntp.tmpl:7:" "$T/n2.out"
+printf 'Subject: hi\n\nhello\n' >"$T/site2.tmpl"
+mkdir -p "$T/site2" && mv "$T/site2.tmpl" "$T/site2/scan_ntpp.tmpl"
+{ cat "$NCONF"; echo "TemplateDir $T/site2"; } >"$T/site2.conf"
+"$SM" -n -c "$T/site2.conf" >"$T/n3.out" 2>&1
+check "-n: a template for a type the catalogue does not know is a warning, exit 0" test $? -eq 0
+check "... naming TemplateDir's line and the file" grep -q \
+    "site2.conf:$(wc -l <"$T/site2.conf" | tr -d ' '): TemplateDir: warning: $T/site2/scan_ntpp.tmpl: report type scan_ntpp is not in the catalogue" "$T/n3.out"
+
+# n_refuses NAME KEY 'LINE': the line appended to the good config makes -n exit 1,
+# naming the config file, the line (the last one) and KEY
+n_refuses() {
+	what=$1 key=$2 line=$3
+	{ cat "$NCONF"; echo "$line"; } >"$T/nr.conf"
+	at=$(wc -l <"$T/nr.conf" | tr -d ' ')
+	"$SM" -n -c "$T/nr.conf" >"$T/nr.out" 2>&1
+	rc=$?
+	check "-n refuses $what: exit 1" test "$rc" -eq 1
+	check "-n refuses $what: names nr.conf:$at and $key" grep -q "nr.conf:$at: $key" "$T/nr.out" || cat "$T/nr.out"
+}
+n_refuses "a UserID that does not exist" UserID "UserID no-such-user-here"
+n_refuses "a StateDB directory that does not exist" StateDB "StateDB $T/no-such-dir/state.db"
+n_refuses "an OutboxDB directory that does not exist" OutboxDB "OutboxDB $T/no-such-dir/outbox.db"
+if [ "$(id -u)" -eq 0 ]; then
+	n_refuses "a StateDB directory UserID cannot write" StateDB "StateDB $T/ro/state.db"
+elif [ -w "$T/ro" ]; then
+	echo "SKIP -n refuses a StateDB directory UserID cannot write (a 0555 directory is writable here)"
+	skipped=$((skipped + 1))
+else
+	n_refuses "a StateDB directory UserID cannot write" StateDB "StateDB $T/ro/state.db"
+fi
+n_refuses "a PostgreSQL URI that does not connect" StateDB "StateDB postgresql://sm:secret@127.0.0.1:1/sm"
+check "... without the password" sh -c '! grep -q secret "$1"' - "$T/nr.out"
+n_refuses "a TemplateDir that does not exist" TemplateDir "TemplateDir $T/no-such-templates"
+n_refuses "a Catalogue that does not exist" Catalogue "Catalogue $T/no-such-catalogue.csv"
+n_refuses "a CustomerMap that does not exist" CustomerMap "CustomerMap $T/no-such-map.csv"
+n_refuses "a sendmail that does not exist" Transport "Transport sendmail:$T/no-such-sendmail"
+printf 'not a program\n' >"$T/not-executable"
+n_refuses "a sendmail that is not executable" Transport "Transport sendmail:$T/not-executable"
+n_refuses "an smtp: port out of range" Transport "Transport smtp:127.0.0.1:99999"
+n_refuses "an smtp: transport without a host" Transport "Transport smtp::25"
+n_refuses "an inet: socket port out of range" Socket "Socket inet:99999@localhost"
+n_refuses "a unix socket whose directory does not exist" Socket "Socket unix:$T/no-such-run/shadowmilter.sock"
+{ cat "$NCONF"; echo "TestRecipient rehearsal@example.net"; } >"$T/rehearsal.conf"
+"$SM" -n -c "$T/rehearsal.conf" >"$T/rehearsal.out" 2>&1
+check "-n with TestRecipient (rehearsal) exits 0" test $? -eq 0
+check "... with a warning naming TestRecipient and its line" \
+    grep -q "rehearsal.conf:$(wc -l <"$T/rehearsal.conf" | tr -d ' '): TestRecipient: warning: rehearsal" "$T/rehearsal.out"
+
+# the customer map drops nothing silently
+printf 'prefix,account,email\n192.0.2.0/24,acme,ops@acme.example, bob@acme.example\n' >"$T/map-comma.csv"
+n_refuses "a map row with an unquoted comma list" CustomerMap "CustomerMap $T/map-comma.csv"
+check "... naming the map's file and line" grep -q "$T/map-comma.csv:2: 4 fields, the header has 3" "$T/nr.out"
+printf 'prefix,account,email\n' >"$T/map-empty.csv"
+n_refuses "an empty map" CustomerMap "CustomerMap $T/map-empty.csv"
+check "... saying how to allow it" grep -q 'AllowEmptyCustomerMap yes' "$T/nr.out"
+{ cat "$NCONF"; echo "CustomerMap $T/map-empty.csv"; echo "AllowEmptyCustomerMap yes"; } >"$T/empty-ok.conf"
+"$SM" -n -c "$T/empty-ok.conf" >"$T/empty-ok.out" 2>&1
+check "AllowEmptyCustomerMap yes: an empty map is OK" grep -q 'OK (0 prefixes' "$T/empty-ok.out"
+printf 'prefix;account;email\n192.0.2.0/24;acme;ops@acme.example\n' >"$T/map-semi.csv"
+{ cat "$NCONF"; echo "CustomerMap $T/map-semi.csv"; } >"$T/semi.conf"
+"$SM" -n -c "$T/semi.conf" >"$T/semi.out" 2>&1
+check "a map separated by ; fails" test $? -eq 1
+check "... with a hint" grep -q "map-semi.csv:1: .*the header is separated by ';'" "$T/semi.out"
+printf 'prefix,account,email\n192.0.2.0/24,acme,"ops@acme.example, bob@acme.example carol@acme.example;dan@acme.example"\n' >"$T/map-list.csv"
+{ cat "$CONF"; echo "CustomerMap $T/map-list.csv"; } >"$T/list.conf"
+"$SM" replay -c "$T/list.conf" --json "$DEMO" >"$T/list.json" 2>&1
+check "every address of a quoted list is a recipient (',' ' ' and ';')" \
+    grep -q '"to":\["ops@acme.example","bob@acme.example","carol@acme.example","dan@acme.example"\]' "$T/list.json"
 
 # the command line: help on stdout with 0, usage errors on stderr with 2 saying what was wrong
 "$SM" --help >"$T/help.out" 2>"$T/help.err"
@@ -468,7 +552,7 @@ make -s install DESTDIR="$T/inst" PREFIX=/usr >"$T/install.log" 2>&1
 check "make install succeeds" test $? -eq 0
 check "make install puts the program in sbin" test -x "$T/inst/usr/sbin/shadowmilter"
 check "make install puts the man pages in place" test -f "$T/inst/usr/share/man/man5/shadowmilter.conf.5"
-SM_TEMPLATE_DIR="$T/inst/usr/share/shadowmilter/templates" "$T/inst/usr/sbin/shadowmilter" -n -c "$CONF" >"$T/inst.out" 2>&1
+SM_TEMPLATE_DIR="$T/inst/usr/share/shadowmilter/templates" "$T/inst/usr/sbin/shadowmilter" -n -c "$NCONF" >"$T/inst.out" 2>&1
 check "the installed templates render every report type" grep -q 'report types render' "$T/inst.out"
 
 # the ops commands on a PostgreSQL store (a private server: tests/e2e/pg-lib.sh)

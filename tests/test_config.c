@@ -175,7 +175,11 @@ TEST(config, other_keys_name_key_value_and_rule)
 	check_refused("NoticeFrom", "nobody", "a mail address");
 	check_refused("OpsAddress", "a@b@c", "a mail address");
 	check_refused("Transport", "carrier-pigeon", "sendmail:/PATH or smtp:HOST:PORT");
-	check_refused("Socket", "/run/x.sock", "unix:PATH or inet:PORT@HOST");
+	check_refused("Socket", "/run/x.sock", "unix:/PATH or inet:PORT@HOST");
+	check_refused("Socket", "inet:99999@localhost", "a PORT from 1 to 65535");
+	check_refused("Socket", "inet:25@", "unix:/PATH or inet:PORT@HOST");
+	check_refused("Transport", "smtp:localhost:0", "a PORT from 1 to 65535");
+	check_refused("Transport", "smtp::25", "smtp:HOST:PORT");
 	check_refused("ReportAction", "redirect nowhere", "pass, discard or redirect ADDRESS");
 	check_refused("ReportAction", "bounce", "pass, discard or redirect ADDRESS");
 	check_refused("NotifyResolved", "maybe", "yes or no");

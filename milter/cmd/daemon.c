@@ -18,6 +18,7 @@
  * Owns: the delivery thread, the pid file, the filter process.
  */
 #include "cmd/daemon.h"
+#include "cmd/check.h"
 #include "cmd/milter.h"
 #include "cmd/runtime.h"
 #include "config/config.h"
@@ -532,6 +533,8 @@ daemon_main(const char *conf, int foreground, int check_only)
 	char err[512];
 	int rc;
 
+	if (check_only && check_setup(conf) != 0)	/* the host: users, directories, programs */
+		return 1;
 	if ((current = runtime_load(conf, 0, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shadowmilter: %s\n", err);
 		return 1;

@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <syslog.h>
 
@@ -158,7 +159,17 @@ runtime_load_map(const struct config *cfg, char *err, size_t errlen)
 	struct table_source src = map_source(cfg);
 	struct prefixmap *map = prefixmap_new();
 
-	if (prefixmap_load_source(map, &src, err, errlen) != 0) {
+	char where[512], why[512];
+
+	config_where(cfg, "CustomerMap", where, sizeof(where));
+	if (prefixmap_load_source(map, &src, why, sizeof(why)) != 0) {
+		err_set(err, errlen, "%s: %s", where, why);
+		prefixmap_free(map);
+		return NULL;
+	}
+	if (prefixmap_prefix_count(map) == 0 && !cfg->allow_empty_map) {
+		err_set(err, errlen, "%s: %s has no prefixes (only a header?); every report would reach nobody. "
+		    "AllowEmptyCustomerMap yes if that is meant", where, cfg->customer_map);
 		prefixmap_free(map);
 		return NULL;
 	}
@@ -239,6 +250,26 @@ runtime_release(struct runtime *rt)
 		runtime_destroy(rt);
 }
 
+/* template_error - MSG about TYPE's notice, under the type whose file it is:
+ * an error in scan_ntp.tmpl is scan_ntp's, though scan6_ntp found it first */
+static void
+template_error(const struct runtime *rt, const char *type, const char *msg, char *err, size_t errlen)
+{
+	char why[256], *own = NULL;
+	const struct template *t = notice_template_find(rt->templates, rt->cfg, type, why, sizeof(why));
+	const char *base = t ? strrchr(template_path(t), '/') : NULL;
+	size_t len;
+
+	base = base ? base + 1 : t ? template_path(t) : NULL;
+	if (base && (len = strlen(base)) > 5 && strcmp(base + len - 5, ".tmpl") == 0)
+		own = xstrndup(base, len - 5);
+	if (own && strcmp(own, type) != 0 && strcmp(own, "generic") != 0 && strcmp(own, "generic_event") != 0)
+		err_set(err, errlen, "report type %s (its template serves %s too): %s", own, type, msg);
+	else
+		err_set(err, errlen, "report type %s: %s", type, msg);
+	free(own);
+}
+
 int
 runtime_check_templates(const struct runtime *rt, size_t *ntypes, char *err, size_t errlen)
 {
@@ -252,7 +283,7 @@ runtime_check_templates(const struct runtime *rt, size_t *ntypes, char *err, siz
 			path = NULL;
 			if (sample_notice_from(rt->templates, rt->cfg, types[i], time(NULL), history, &notice, &path,
 			    msg, sizeof(msg)) != 0) {
-				err_set(err, errlen, "report type %s: %s", types[i], msg);
+				template_error(rt, types[i], msg, err, errlen);
 				rc = -1;
 			} else
 				notice_free(&notice);

@@ -337,11 +337,33 @@ parse_octal_mode(const char *value, unsigned long long *out)
 	return errno || *end != '\0' || *out > 0777 ? -1 : 0;
 }
 
+/* parse_port - "1" to "65535", digits only */
+static int
+parse_port(const char *s, size_t len)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	return v >= 1 && v <= 65535 ? 0 : -1;
+}
+
+/* "sendmail:/PATH" or "smtp:HOST:PORT" (HOST may be [IPv6]) */
 static int
 set_transport(struct config *cfg, const char *value)
 {
-	if ((strncmp(value, "sendmail:/", 10) != 0 || strlen(value) < 11) &&
-	    (strncmp(value, "smtp:", 5) != 0 || strchr(value + 5, ':') == NULL))
+	const char *colon;
+
+	if (strncmp(value, "sendmail:/", 10) == 0 && strlen(value) >= 11)
+		;
+	else if (strncmp(value, "smtp:", 5) != 0 || (colon = strrchr(value + 5, ':')) == NULL ||
+	    colon == value + 5 || parse_port(colon + 1, strlen(colon + 1)) != 0)
 		return -1;
 	set_string(&cfg->transport, value);
 	return 0;
@@ -362,11 +384,24 @@ set_report_action(struct config *cfg, const char *value)
 	return 0;
 }
 
+/* valid_socket - unix:/PATH (fits sun_path), or inet:PORT[@HOST] with PORT 1..65535 */
+static int
+valid_socket(const char *value)
+{
+	const char *rest = strchr(value, ':') + 1, *at;
+
+	if (strncmp(value, "unix:", 5) == 0 || strncmp(value, "local:", 6) == 0)
+		return rest[0] == '/' && strlen(rest) < 108;
+	if ((at = strchr(rest, '@')) != NULL && at[1] == '\0')
+		return 0;
+	return parse_port(rest, at ? (size_t)(at - rest) : strlen(rest)) == 0;
+}
+
 static int
 set_socket(struct config *cfg, const char *value)
 {
-	if (strncmp(value, "unix:", 5) != 0 && strncmp(value, "local:", 6) != 0 &&
-	    strncmp(value, "inet:", 5) != 0 && strncmp(value, "inet6:", 6) != 0)
+	if ((strncmp(value, "unix:", 5) != 0 && strncmp(value, "local:", 6) != 0 &&
+	    strncmp(value, "inet:", 5) != 0 && strncmp(value, "inet6:", 6) != 0) || !valid_socket(value))
 		return -1;
 	set_string(&cfg->socket, value);
 	return 0;
@@ -489,6 +524,7 @@ static const struct config_key keys[] = {
 	{ "CustomerMapRefresh", KEY_DURATION, FIELD(customer_map_refresh), 0, 0,
 	    "0 (only on SIGHUP) or a duration such as 15m", NULL, NULL },
 	NUMBER("CustomerMapMaxShrink", customer_map_max_shrink, 0, 100, "a percentage from 0 to 100"),
+	{ "AllowEmptyCustomerMap", KEY_BOOL, FIELD(allow_empty_map), 0, 1, "yes or no", NULL, NULL },
 	PATH("TemplateDir", template_dir),
 	PATH("Catalogue", catalogue_path),
 	STRING("Organization", organization),
@@ -514,7 +550,7 @@ static const struct config_key keys[] = {
 	    "a duration from 1s to 1h, such as 5m", NULL, NULL },
 	PATH("CAFile", ca_file),
 	/* the daemon */
-	CUSTOM("Socket", set_socket, "unix:PATH or inet:PORT@HOST"),
+	CUSTOM("Socket", set_socket, "unix:/PATH or inet:PORT@HOST with a PORT from 1 to 65535"),
 	STRING("UserID", user_id),
 	PATH("PidFile", pid_file),
 	{ "SocketMode", KEY_OCTAL, FIELD(socket_mode), 0, 0777, "an octal file mode such as 0660", NULL, NULL },
@@ -522,7 +558,7 @@ static const struct config_key keys[] = {
 	CUSTOM("ReportAction", set_report_action, "pass, discard or redirect ADDRESS"),
 	/* the outbox and its delivery */
 	DATABASE("OutboxDB", outbox_db),
-	CUSTOM("Transport", set_transport, "sendmail:/PATH or smtp:HOST:PORT"),
+	CUSTOM("Transport", set_transport, "sendmail:/PATH or smtp:HOST:PORT with a PORT from 1 to 65535"),
 	ADDRESS("TestRecipient", test_recipient),
 	ADDRESS("OpsAddress", ops_address),
 	NUMBER("MaxRetryDays", max_retry_days, 0, 365, "a number of days from 0 to 365"),
@@ -693,7 +729,7 @@ open_dkim_keys(struct config *cfg, char *err, size_t errlen)
 }
 
 static int
-parse_line(struct config *cfg, char *line, char *err, size_t errlen)
+parse_line(struct config *cfg, char *line, unsigned lineno, char *err, size_t errlen)
 {
 	char *key, *value, *hash;
 
@@ -710,7 +746,31 @@ parse_line(struct config *cfg, char *line, char *err, size_t errlen)
 		err_set(err, errlen, "%s: no value given", key);
 		return -1;
 	}
-	return config_set(cfg, key, value, err, errlen);
+	if (config_set(cfg, key, value, err, errlen) != 0)
+		return -1;
+	if (cfg->key_lines == NULL)
+		cfg->key_lines = xcalloc(config_key_count(), sizeof(*cfg->key_lines));
+	cfg->key_lines[find_key(key) - keys] = lineno;
+	return 0;
+}
+
+unsigned
+config_key_line(const struct config *cfg, const char *key)
+{
+	const struct config_key *k = find_key(key);
+
+	return k && cfg->key_lines ? cfg->key_lines[k - keys] : 0;
+}
+
+void
+config_where(const struct config *cfg, const char *key, char *out, size_t outlen)
+{
+	unsigned line = config_key_line(cfg, key);
+
+	if (line)
+		snprintf(out, outlen, "%s:%u: %s", cfg->path, line, key);
+	else
+		snprintf(out, outlen, "%s: %s (default)", cfg->path ? cfg->path : "(no file)", key);
 }
 
 struct config *
@@ -730,7 +790,7 @@ config_load(const char *path, char *err, size_t errlen)
 	}
 	while (getline(&line, &cap, f) != -1) {
 		lineno++;
-		if (parse_line(cfg, line, msg, sizeof(msg)) != 0) {
+		if (parse_line(cfg, line, lineno, msg, sizeof(msg)) != 0) {
 			err_set(err, errlen, "%s:%u: %s", path, lineno, msg);
 			free(line);
 			fclose(f);
@@ -740,8 +800,15 @@ config_load(const char *path, char *err, size_t errlen)
 	}
 	free(line);
 	fclose(f);
-	if (config_check(cfg, err, errlen) != 0 || open_dkim_keys(cfg, err, errlen) != 0 ||
-	    config_load_catalogue(cfg, err, errlen) != 0) {
+	if (config_check(cfg, err, errlen) != 0 || open_dkim_keys(cfg, err, errlen) != 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	if (config_load_catalogue(cfg, msg, sizeof(msg)) != 0) {	/* the site's file, most likely: say which key */
+		char where[512];
+
+		config_where(cfg, "Catalogue", where, sizeof(where));
+		err_set(err, errlen, "%s: %s", *cfg->catalogue_path ? where : cfg->path, msg);
 		config_free(cfg);
 		return NULL;
 	}
@@ -826,5 +893,6 @@ config_free(struct config *cfg)
 	free(cfg->report_subject_tag);
 	free(cfg->redirect_to);
 	free(cfg->state_db);
+	free(cfg->key_lines);
 	free(cfg);
 }

@@ -32,6 +32,8 @@ struct config {
 	unsigned long customer_map_timeout;	/* CustomerMapTimeout, seconds: a command, a query */
 	unsigned long customer_map_refresh;	/* CustomerMapRefresh, seconds: SQL and command maps; 0: SIGHUP only */
 	unsigned customer_map_max_shrink;	/* CustomerMapMaxShrink: a refresh losing more prefixes (%) is refused */
+	int allow_empty_map;		/* AllowEmptyCustomerMap: a map with no prefix is not an error */
+	unsigned *key_lines;		/* per key (the table's order): its line in the file, 0 for the default */
 	struct regex *report_senders;	/* ReportSenders */
 	char **trusted_authserv_ids;	/* TrustedAuthservIDs, comma/space list */
 	size_t ntrusted;
@@ -117,6 +119,12 @@ int config_is_trusted_authserv(const struct config *cfg, const char *id);
 /* config_set - apply one "Key value" (also used by tests); 0 or -1 with ERR,
  * which names the key, the value and the rule it breaks */
 int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen);
+
+/* config_key_line - the line of PATH that set KEY, 0 when it was left at its default */
+unsigned config_key_line(const struct config *cfg, const char *key);
+
+/* config_where - "PATH:LINE: KEY", or "PATH: KEY (default)", for messages about a key's value */
+void config_where(const struct config *cfg, const char *key, char *out, size_t outlen);
 
 /* config_key_count, config_key_name - the known keys, in the table's order
  * (the documentation test walks them) */

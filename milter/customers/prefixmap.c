@@ -304,22 +304,17 @@ email_plausible(const char *s, size_t len)
 	return domain_plausible(at + 1, len - local - 1);
 }
 
-/* email_next - the next ';'-separated item of *LIST, trimmed; 0 at the end */
+/* email_next - the next item of *LIST, split at ';', ',' or white space
+ * (every address is a recipient: none is dropped); 0 at the end */
 static int
 email_next(const char **list, const char **item, size_t *len)
 {
-	const char *p = *list, *end;
+	const char *p = *list + strspn(*list, "; ,\t"), *end;
 
 	if (*p == '\0')
 		return 0;
-	end = strchr(p, ';');
-	if (end == NULL)
-		end = p + strlen(p);
-	*list = *end ? end + 1 : end;
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
+	end = p + strcspn(p, "; ,\t");
+	*list = end;
 	*item = p;
 	*len = (size_t)(end - p);
 	return 1;

@@ -205,8 +205,12 @@ take_header(struct csvread *cr, unsigned long line)
 
 	for (i = 0; i < cr->nhdr; i++)
 		ascii_trim(cr->hdr[i]);
-	if (cols_find(cr->cols, cr->hdr, cr->nhdr, cr->col, msg, sizeof(msg)) != 0)
+	if (cols_find(cr->cols, cr->hdr, cr->nhdr, cr->col, msg, sizeof(msg)) != 0) {
+		if (cr->nhdr == 1 && strchr(cr->hdr[0], ';'))	/* a spreadsheet's "CSV" in some locales */
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " (the header is separated by ';': "
+			    "the fields must be separated by ',')");
 		return csv_fail(cr, line, msg);
+	}
 	cr->have_header = 1;
 	return 0;
 }
@@ -218,6 +222,12 @@ take_row(struct csvread *cr, unsigned long line)
 	char msg[512];
 	size_t k;
 
+	/* "…,ops@x, bob@x": an unquoted list spills into columns the header never named */
+	if (cr->nfields > cr->nhdr) {
+		snprintf(msg, sizeof(msg), "%zu fields, the header has %zu (a list in one field must be quoted: "
+		    "\"a@x, b@x\")", cr->nfields, cr->nhdr);
+		return csv_fail(cr, line, msg);
+	}
 	for (k = 0; k < cr->cols->n; k++) {
 		if (cr->col[k] < 0) {
 			vals[k] = NULL;
