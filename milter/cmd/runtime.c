@@ -153,23 +153,41 @@ watch_new(const struct config *cfg)
 	return mapwatch_new(&src, cfg->customer_map_refresh, cfg->customer_map_max_shrink);
 }
 
+/* map_failed - ERR (from loading the map) names the CustomerMap line too */
+static void
+map_failed(const struct config *cfg, char *err, size_t errlen)
+{
+	char where[512], *why = xstrdup(err);
+
+	config_where(cfg, "CustomerMap", where, sizeof(where));
+	err_set(err, errlen, "%s: %s", where, why);
+	free(why);
+}
+
+/* map_empty - a map without a prefix is a mistake unless AllowEmptyCustomerMap; 1 with ERR */
+static int
+map_empty(const struct config *cfg, const struct prefixmap *map, char *err, size_t errlen)
+{
+	if (prefixmap_prefix_count(map) > 0 || cfg->allow_empty_map)
+		return 0;
+	err_set(err, errlen, "%s has no prefixes (only a header?); every report would reach nobody. "
+	    "AllowEmptyCustomerMap yes if that is meant", cfg->customer_map);
+	map_failed(cfg, err, errlen);
+	return 1;
+}
+
 struct prefixmap *
 runtime_load_map(const struct config *cfg, char *err, size_t errlen)
 {
 	struct table_source src = map_source(cfg);
 	struct prefixmap *map = prefixmap_new();
 
-	char where[512], why[512];
-
-	config_where(cfg, "CustomerMap", where, sizeof(where));
-	if (prefixmap_load_source(map, &src, why, sizeof(why)) != 0) {
-		err_set(err, errlen, "%s: %s", where, why);
+	if (prefixmap_load_source(map, &src, err, errlen) != 0) {
+		map_failed(cfg, err, errlen);
 		prefixmap_free(map);
 		return NULL;
 	}
-	if (prefixmap_prefix_count(map) == 0 && !cfg->allow_empty_map) {
-		err_set(err, errlen, "%s: %s has no prefixes (only a header?); every report would reach nobody. "
-		    "AllowEmptyCustomerMap yes if that is meant", where, cfg->customer_map);
+	if (map_empty(cfg, map, err, errlen)) {
 		prefixmap_free(map);
 		return NULL;
 	}
@@ -211,8 +229,14 @@ runtime_load(const char *path, int flags, char *err, size_t errlen)
 		return NULL;
 	rt = bundle(parts, NULL);
 	rt->watch = watch_new(rt->cfg);
-	if (mapwatch_refresh(rt->watch, NULL, time(NULL), &map, &tell, err, errlen) != MAPWATCH_NEW)
+	if (mapwatch_refresh(rt->watch, NULL, time(NULL), &map, &tell, err, errlen) != MAPWATCH_NEW) {
+		map_failed(rt->cfg, err, errlen);
 		goto fail;
+	}
+	if (map_empty(rt->cfg, map, err, errlen)) {
+		prefixmap_free(map);
+		goto fail;
+	}
 	rt->mapref = map_new(map);
 	rt->map = map;
 	rt->env.map = map;
