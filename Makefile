@@ -154,11 +154,12 @@ DESTDIR ?=
 DATADIR  = $(PREFIX)/share/shadowmilter
 install:
 	$(MAKE) BUILD=build-install TEMPLATEDIR=$(DATADIR)/templates all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DATADIR)/templates/resolved \
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DATADIR)/templates/resolved $(DESTDIR)$(DATADIR)/templates/partials \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 build-install/shadowmilter $(DESTDIR)$(PREFIX)/sbin/shadowmilter
 	install -m 644 templates/*.tmpl templates/catalogue.csv $(DESTDIR)$(DATADIR)/templates/
 	install -m 644 templates/resolved/*.tmpl $(DESTDIR)$(DATADIR)/templates/resolved/
+	install -m 644 templates/partials/*.tmpl $(DESTDIR)$(DATADIR)/templates/partials/
 	install -m 644 contrib/shadowmilter.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 contrib/shadowmilter.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 conf/shadowmilter.conf $(DESTDIR)$(DATADIR)/shadowmilter.conf.example

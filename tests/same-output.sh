@@ -15,9 +15,15 @@ trap 'rm -rf "$T"' EXIT
 passed=0 failed=0 skipped=0
 NOW="2026-12-09 06:00:00"
 
-{ sed "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" conf/shadowmilter.conf
-  echo "TestPublicKeys $(pwd)/tests/fixtures/dkim/keys"
-  echo "TemplateDir $(pwd)/templates"; } >"$T/conf"
+# each build reads the templates of its own tree (the build directory's
+# parent), so a change of the templates is compared too
+for side in OLD NEW; do
+	eval "dir=\$$side"
+	{ sed "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" conf/shadowmilter.conf
+	  echo "TestPublicKeys $(pwd)/tests/fixtures/dkim/keys"
+	  echo "TemplateDir $(cd "$dir/.." && pwd)/templates"; } >"$T/$side.conf"
+	eval "${side}_TREE=$(cd "$dir/.." && pwd)"
+done
 for f in demo-portmapper demo-portmapper-later; do
 	"$NEW/dkimsign" -k tests/fixtures/dkim/test.private <tests/fixtures/$f.eml >"$T/$f.eml" || exit 1
 done
@@ -29,10 +35,24 @@ else
 	skipped=$((skipped + 1))
 fi
 
+run_side() {	# BUILD CONF ARGS... - BUILD's shadowmilter with ARGS, the word CONF replaced by the path CONF
+	bin=$1/shadowmilter conf=$2; shift 2
+	for a do
+		shift
+		[ "$a" = CONF ] && a=$conf
+		set -- "$@" "$a"
+	done
+	"$bin" "$@"
+}
 compare() {	# NAME ARGS... - run both builds with ARGS, compare stdout and exit code
 	name=$1; shift
-	"$OLD/shadowmilter" "$@" >"$T/old.out" 2>"$T/old.err"; echo "exit $?" >>"$T/old.out"
-	"$NEW/shadowmilter" "$@" >"$T/new.out" 2>"$T/new.err"; echo "exit $?" >>"$T/new.out"
+	run_side "$OLD" "$T/OLD.conf" "$@" >"$T/old.out" 2>"$T/old.err"; echo "exit $?" >>"$T/old.out"
+	run_side "$NEW" "$T/NEW.conf" "$@" >"$T/new.out" 2>"$T/new.err"; echo "exit $?" >>"$T/new.out"
+	# where each tree's templates are is not a difference (preview names them)
+	for side in old new; do
+		eval "tree=\$$(echo $side | tr a-z A-Z)_TREE"
+		sed -i "s|$tree/templates/|TEMPLATES/|g" "$T/$side.out" "$T/$side.err"
+	done
 	if cmp -s "$T/old.out" "$T/new.out" && cmp -s "$T/old.err" "$T/new.err"; then
 		echo "ok   $name"; passed=$((passed + 1))
 	else
@@ -42,10 +62,10 @@ compare() {	# NAME ARGS... - run both builds with ARGS, compare stdout and exit 
 	fi
 }
 for m in "$@"; do
-	compare "replay --json $(basename "$m")" replay -c "$T/conf" --json --now "$NOW" "$m"
-	compare "replay $(basename "$m")" replay -c "$T/conf" --now "$NOW" "$m"
+	compare "replay --json $(basename "$m")" replay -c CONF --json --now "$NOW" "$m"
+	compare "replay $(basename "$m")" replay -c CONF --now "$NOW" "$m"
 done
-compare "preview --all" preview --all --config "$T/conf" --now "$NOW"
-compare "preview --all --history" preview --all --history --config "$T/conf" --now "$NOW"
+compare "preview --all" preview --all --config CONF --now "$NOW"
+compare "preview --all --history" preview --all --history --config CONF --now "$NOW"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

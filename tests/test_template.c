@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 static const char *items[] = { "a", "b", "c" };
@@ -380,4 +381,41 @@ TEST(template, sections_nested_too_deeply_through_a_partial_are_an_error)
 	CHECK(strstr(err, "generic.tmpl:3: sections nested too deeply (with {{> deep}})") != NULL);
 	free(err);
 	free(dir);
+}
+
+/* the shipped templates: each scan notice's shared paragraphs are partials,
+ * so a wording change is an edit of one file, and no template repeats them */
+TEST(template, the_scan_templates_share_their_common_wording_through_partials)
+{
+	static const char *partials[] = { "opening", "first_screen", "questions", "list_intro", "closing" };
+	const char *dir = template_shipped_dir();
+	char path[4096], tag[64];
+	struct dirent *d;
+	size_t i, nscan = 0;
+	DIR *dp;
+
+	REQUIRE((dp = opendir(dir)) != NULL);
+	while ((d = readdir(dp)) != NULL) {
+		char *text;
+
+		if (strncmp(d->d_name, "scan_", 5) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		REQUIRE((text = test_read_file(path, NULL)) != NULL);
+		nscan++;
+		for (i = 0; i < sizeof(partials) / sizeof(partials[0]); i++) {
+			int portmapper = strcmp(d->d_name, "scan_portmapper.tmpl") == 0;
+
+			snprintf(tag, sizeof(tag), "{{> %s}}\n", partials[i]);
+			/* the golden portmapper notice keeps its own first screen and list intro */
+			if (!portmapper || (strcmp(partials[i], "first_screen") && strcmp(partials[i], "list_intro")))
+				CHECK(strstr(text, tag) != NULL);
+		}
+		CHECK(strstr(text, "Dear customer,") == NULL);
+		CHECK(strstr(text, "If you have any questions") == NULL);
+		CHECK(strstr(text, "Best regards,") == NULL);
+		free(text);
+	}
+	closedir(dp);
+	CHECK_INT(nscan, 28);
 }

@@ -9,8 +9,9 @@
  *    sample_notice_from (the same template choice, scope and notice_build as
  *    the pipeline's). A notice that renders must have a header block that
  *    parses: whatever the template says, it cannot inject a header.
- *    The site's partials/ holds p.tmpl, the same text (so {{> p}} is a
- *    cycle), and q.tmpl, a list that includes r.tmpl.
+ *    The site's partials/ holds the shipped partials (so the shipped
+ *    templates among the seeds render), p.tmpl, the same text as the
+ *    template (so {{> p}} is a cycle), and q.tmpl, a list that includes r.tmpl.
  *  - parsed with template_parse and rendered against a small synthetic
  *    scope with two nested lists, so sections, inverted sections and the
  *    depth limit are reached without the notice's variable names.
@@ -26,6 +27,7 @@
 #include "notice/template.h"
 #include "base/util.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,38 @@
 static struct config *cfg;
 static char site_dir[4096], empty_dir[4096];
 
+/* copy_shipped_partials - the shipped partials into the site's partials/,
+ * so the shipped templates among the seeds load and render */
+static void
+copy_shipped_partials(const char *to)
+{
+	char from[4096], path[4096 + 256];
+	struct dirent *d;
+	struct buf b = BUF_INIT;
+	DIR *dp;
+	FILE *f;
+	int c;
+
+	snprintf(from, sizeof(from), "%s/partials", template_shipped_dir());
+	if ((dp = opendir(from)) == NULL)
+		return;
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", from, d->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		buf_reset(&b);
+		while ((c = getc(f)) != EOF)
+			buf_putc(&b, c);
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/%s", to, d->d_name);
+		fuzz_write_file(path, b.data ? b.data : "", b.len);
+	}
+	closedir(dp);
+	buf_free(&b);
+}
+
 static void
 setup(void)
 {
@@ -47,6 +81,7 @@ setup(void)
 	snprintf(partials, sizeof(partials), "%s/partials", site_dir);
 	if (mkdir(site_dir, 0700) != 0 || mkdir(empty_dir, 0700) != 0 || mkdir(partials, 0700) != 0)
 		abort();
+	copy_shipped_partials(partials);
 	snprintf(partials, sizeof(partials), "%s/partials/q.tmpl", site_dir);
 	fuzz_write_file(partials, "{{#findings}}\n{{> r}}\n{{/findings}}\n", 36);
 	snprintf(partials, sizeof(partials), "%s/partials/r.tmpl", site_dir);
