@@ -37,7 +37,7 @@ LIB_SRCS   = $(filter-out $(SHELL_SRCS),$(wildcard milter/*/*.c))
 LIB_OBJS   = $(LIB_SRCS:milter/%.c=$(BUILD)/lib/%.o)
 PROG_SRCS  = $(filter $(wildcard $(SHELL_SRCS)),$(SHELL_SRCS))
 PROG_OBJS  = $(PROG_SRCS:milter/%.c=$(BUILD)/prog/%.o)
-TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c tests/fakemta.c tests/fakesmtp.c tests/testmail.c tests/testrig.c tests/testsign.c
+TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c tests/fakemta.c tests/fakesmtp.c tests/testmail.c tests/testrig.c tests/testsign.c tests/hostilemail.c
 TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
@@ -73,6 +73,12 @@ $(BUILD)/dkimsign: tests/tools/dkimsign.c $(BUILD)/tests/testsign.o $(BUILD)/lib
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libshadowmilter.a | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -o $@ $< $(BUILD)/libshadowmilter.a $(LIBS) $(THREADLIBS)
+
+# bench_hostile builds issue 17's mails with the test helpers that sign them
+$(BUILD)/bench/bench_hostile: tests/bench/bench_hostile.c tests/hostilemail.c tests/testsign.c tests/hostilemail.h \
+    tests/testsign.h $(BUILD)/libshadowmilter.a $(HDRS) | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< tests/hostilemail.c tests/testsign.c $(BUILD)/libshadowmilter.a \
+	    $(LIBS) $(THREADLIBS)
 
 $(BUILD)/bench/noop_milter: tests/bench/noop_milter.c | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(MILTERLIBS)

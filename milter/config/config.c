@@ -67,6 +67,9 @@ config_defaults(void)
 	cfg->max_attachment_size = 512ULL << 20;
 	cfg->max_csv_size = 2048ULL << 20;
 	cfg->max_rows = 5000000;
+	cfg->max_report_files = 64;
+	cfg->max_columns = 1024;
+	cfg->max_report_memory = 64ULL << 20;
 	cfg->socket = xstrdup("unix:/run/shadowmilter/shadowmilter.sock");
 	cfg->pid_file = xstrdup("");
 	cfg->socket_mode = 0660;
@@ -541,6 +544,9 @@ static const struct config_key keys[] = {
 	SIZE("MaxAttachmentSize", max_attachment_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 512M"),
 	SIZE("MaxCSVSize", max_csv_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 2G"),
 	SIZE("MaxRows", max_rows, 1, 1ULL << 40, "a number of rows from 1 to 1T, such as 5M"),
+	NUMBER("MaxReportFiles", max_report_files, 1, 1000000, "a number of files from 1 to 1000000"),
+	NUMBER("MaxColumns", max_columns, 1, 1000000, "a number of columns from 1 to 1000000"),
+	SIZE("MaxReportMemory", max_report_memory, 1, 1ULL << 40, "a size from 1 to 1T, such as 64M"),
 	NUMBER("MaxHeaders", max_headers, 0, 100000, "a number of headers from 0 to 100000"),
 	SIZE("MaxHeaderBytes", max_header_bytes, 1, 1ULL << 40, "a size from 1 to 1T, such as 1M"),
 	SIZE("MaxReportSize", max_report_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 1G"),

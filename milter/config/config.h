@@ -61,6 +61,9 @@ struct config {
 	unsigned long long max_attachment_size;	/* MaxAttachmentSize */
 	unsigned long long max_csv_size;	/* MaxCSVSize (uncompressed, per file) */
 	unsigned long max_rows;		/* MaxRows per file */
+	unsigned long max_report_files;	/* MaxReportFiles: CSV files in one message */
+	unsigned long max_columns;	/* MaxColumns: of any one CSV file */
+	unsigned long long max_report_memory;	/* MaxReportMemory: findings and rows of one message */
 
 	/* the daemon */
 	char *socket;			/* Socket: unix:PATH or inet:PORT@HOST */

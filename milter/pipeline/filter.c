@@ -243,17 +243,24 @@ pass_unprocessed(const struct filter_msg *m, const struct filter_io *io, const c
  * the message or the system) is the SMTP reply the sender sees.
  */
 static enum filter_action
-tempfail(const struct filter_msg *m, const struct filter_io *io, const char *what, const char *detail,
-    const char *reason)
+tempfail_code(const struct filter_msg *m, const struct filter_io *io, const char *xcode, const char *what,
+    const char *detail, const char *reason)
 {
 	struct buf text = BUF_INIT;
 
 	io->log(io->ctx, LOG_ERR, "%s: %s, sender must retry: %s", m->queue_id, what, detail);
 	buf_printf(&text, "shadowmilter: %s, try again later", reason);
-	if (io->set_reply && io->set_reply(io->ctx, "451", "4.3.0", text.data) != 0)
+	if (io->set_reply && io->set_reply(io->ctx, "451", xcode, text.data) != 0)
 		io->log(io->ctx, LOG_WARNING, "%s: the MTA refused the reply text \"%s\"", m->queue_id, text.data);
 	buf_free(&text);
 	return FILTER_TEMPFAIL;
+}
+
+static enum filter_action
+tempfail(const struct filter_msg *m, const struct filter_io *io, const char *what, const char *detail,
+    const char *reason)
+{
+	return tempfail_code(m, io, "4.3.0", what, detail, reason);
 }
 
 /* describe_history - what the detection history did, when there is one */
@@ -420,8 +427,17 @@ filter_eom(struct filter_msg *m, const struct filter_io *io, time_t now)
 		return tempfail(m, io, "report not handled", err, pipeline_store_failed(m->pipeline) ?
 		    "notice queue unavailable" : pipeline_key_unavailable(m->pipeline) ?
 		    "DKIM key lookup failed" : "report could not be processed");
-	if (!r->authenticated) {
-		enum filter_action a = pass_unprocessed(m, io, r->reason);
+	if (!r->authenticated || r->too_large) {
+		/*
+		 * An authenticated report over MaxReportFiles, MaxColumns or
+		 * MaxReportMemory is deferred (451 4.3.4, "message too big for
+		 * system"), not refused: only the sender's own signed mail gets
+		 * here (a forged body fails its hash first and passes without
+		 * notices), so the report stays in ShadowServer's queue while
+		 * the log tells the site which limit to raise.
+		 */
+		enum filter_action a = r->too_large ? tempfail_code(m, io, "4.3.4", "report not handled", r->reason,
+		    "report too large for this site's limits") : pass_unprocessed(m, io, r->reason);
 
 		pipeline_result_free(r);
 		return a;

@@ -30,6 +30,7 @@
 #include "report/ziparchive.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,9 @@ struct pipeline {
 	time_t now;
 	uint64_t digest[2];		/* of every byte fed, for reports without Message-ID */
 	char internal_error[512];	/* set: finish fails, the MTA must retry */
+	char too_large[256];		/* set: a limit of the whole message was hit ("report too large: ...") */
+	struct report_budget budget;	/* MaxReportMemory, shared by the message's files */
+	unsigned long nfiles;		/* report files begun (MaxReportFiles) */
 
 	enum part_kind part;
 	char *part_name;
@@ -142,6 +146,7 @@ report_file_for(struct pipeline *p, const char *name, const char *outer)
 	clean = text_clean(name, 255);
 	rf = report_file_new(clean, type, date, id);
 	report_file_set_entry(rf, catalogue_lookup(p->cfg->catalogue, type));
+	report_file_set_budget(rf, &p->budget);
 	free(clean);
 	free(date);
 	free(type);
@@ -150,6 +155,32 @@ report_file_for(struct pipeline *p, const char *name, const char *outer)
 	memset(&p->reports[p->nreports], 0, sizeof(*p->reports));
 	p->reports[p->nreports++].rf = rf;
 	return rf;
+}
+
+static void drop_reports(struct pipeline *p);
+
+/* --- the budget of the whole message ------------------------------------- */
+
+/*
+ * over_limit - a limit of the whole message (MaxReportFiles, MaxColumns,
+ * MaxReportMemory) was hit: nothing more is read, what was read is dropped
+ * at the end of the part, and the message is refused as a whole. The first
+ * reason stands.
+ */
+static void over_limit(struct pipeline *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+over_limit(struct pipeline *p, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (p->too_large[0])
+		return;
+	n = (size_t)snprintf(p->too_large, sizeof(p->too_large), "report too large: ");
+	va_start(ap, fmt);
+	vsnprintf(p->too_large + n, sizeof(p->too_large) - n, fmt, ap);
+	va_end(ap);
 }
 
 /* --- CSV files ----------------------------------------------------------- */
@@ -163,15 +194,36 @@ on_row(void *ctx, const struct csvreport_row *row)
 		report_file_set_error(p->rf, "more rows than MaxRows; file not used");
 		return 1;
 	}
-	return report_file_add_row(p->rf, p->map, row) < 0;
+	if (report_file_add_row(p->rf, p->map, row) >= 0)
+		return 0;
+	if (report_budget_exceeded(&p->budget))
+		over_limit(p, "findings and rows over MaxReportMemory (%llu bytes)", p->budget.limit);
+	return 1;
 }
 
-static void
+/* csv_begin - a report file NAME begins; 0, or -1 when it is one more than MaxReportFiles */
+static int
 csv_begin(struct pipeline *p, const char *name, const char *outer)
 {
+	if (++p->nfiles > p->cfg->max_report_files) {
+		over_limit(p, "more than MaxReportFiles (%lu) report files", p->cfg->max_report_files);
+		return -1;
+	}
 	p->rf = report_file_for(p, name, outer);
 	p->csv = csvreport_new(on_row, p);
+	csvreport_set_max_columns(p->csv, p->cfg->max_columns);
 	p->csv_bytes = 0;
+	return 0;
+}
+
+/* csv_limit - the parse of a file stopped at a limit of the whole message */
+static void
+csv_limit(struct pipeline *p)
+{
+	if (csvreport_over_limit(p->csv) == CSVREPORT_TOO_WIDE)
+		over_limit(p, "a file has more than MaxColumns (%lu) columns", p->cfg->max_columns);
+	else
+		over_limit(p, "a file has a record longer than %u bytes", CSVREPORT_MAX_RECORD);
 }
 
 static int
@@ -179,7 +231,7 @@ csv_data(struct pipeline *p, const char *data, size_t len)
 {
 	char err[256];
 
-	if (p->csv == NULL || p->rf->error)
+	if (p->csv == NULL || p->rf->error || p->too_large[0])
 		return 1;
 	p->csv_bytes += len;
 	if (p->csv_bytes > p->cfg->max_csv_size) {
@@ -188,6 +240,8 @@ csv_data(struct pipeline *p, const char *data, size_t len)
 	}
 	if (csvreport_feed(p->csv, data, len, err, sizeof(err)) != 0) {
 		report_file_set_error(p->rf, err);
+		if (csvreport_over_limit(p->csv))
+			csv_limit(p);
 		return 1;
 	}
 	return 0;
@@ -214,20 +268,24 @@ csv_end(struct pipeline *p, const char *error)
 
 /* --- zip attachments ----------------------------------------------------- */
 
-static void
+static int
 zip_member_begin(void *ctx, const char *name)
 {
 	struct pipeline *p = ctx;
 	char *outer = xstrndup(p->part_name, strlen(p->part_name) - 4);	/* without ".zip" */
+	int rc = p->too_large[0] ? -1 : csv_begin(p, name, outer);
 
-	csv_begin(p, name, outer);
 	free(outer);
+	return rc;	/* the zip's walk stops at the first file over the limit */
 }
 
 static int
 zip_member_data(void *ctx, const char *data, size_t len)
 {
-	return csv_data(ctx, data, len);
+	struct pipeline *p = ctx;
+	int rc = csv_data(p, data, len);
+
+	return p->too_large[0] ? -1 : rc;
 }
 
 static void
@@ -294,14 +352,16 @@ spool_finish(struct pipeline *p)
 
 	if (p->spool_fd < 0)
 		return;
-	if (p->spool_overflow)
+	if (p->too_large[0])
+		;	/* nothing more is read */
+	else if (p->spool_overflow)
 		report_file_set_error(report_file_for(p, p->part_name, NULL),
 		    "attachment larger than MaxAttachmentSize; not read");
 	else if ((n = zip_read_csv_members(p->spool_fd, p->cfg->max_csv_size, &zip_cb, p, err,
 	    sizeof(err))) <= 0) {
 		if (n == 0)
 			snprintf(err, sizeof(err), "zip holds no .csv file");
-		if (p->nreports == first)
+		if (p->nreports == first && !p->too_large[0])
 			report_file_for(p, p->part_name, NULL);
 		for (i = first; i < p->nreports; i++)	/* a damaged zip taints all it held */
 			report_file_set_error(p->reports[i].rf, err);
@@ -405,13 +465,13 @@ on_part_begin(void *ctx, const struct mime_part *part)
 {
 	struct pipeline *p = ctx;
 
-	if (!p->processing || p->internal_error[0])
+	if (!p->processing || p->internal_error[0] || p->too_large[0])
 		return 0;
 	p->part = classify_part(part);
 	free(p->part_name);
 	p->part_name = xstrdup(part->filename ? part->filename : "");
-	if (p->part == PART_CSV)
-		csv_begin(p, p->part_name, NULL);
+	if (p->part == PART_CSV && csv_begin(p, p->part_name, NULL) != 0)
+		p->part = PART_NONE;
 	else if (p->part == PART_ZIP && spool_open(p) != 0)
 		p->part = PART_NONE;
 	return p->part != PART_NONE;
@@ -450,6 +510,8 @@ on_part_end(void *ctx)
 	else if (p->part == PART_TEXT)
 		buf_append(&p->text, " ", 1);	/* keep parts apart for the scan */
 	p->part = PART_NONE;
+	if (p->too_large[0])	/* the memory goes now, not at the end of the message */
+		drop_reports(p);
 }
 
 static const struct mime_callbacks mime_cb = {
@@ -483,6 +545,7 @@ pipeline_new(const struct config *cfg, const struct prefixmap *map)
 	p->spool_fd = -1;
 	p->now = time(NULL);
 	snprintf(p->route, sizeof(p->route), "mail");
+	p->budget.limit = cfg->max_report_memory;
 	p->digest[0] = 1469598103934665603ULL;
 	p->digest[1] = 0x6c62272e07bb0142ULL;
 	recognise_init(&p->rc, cfg);
@@ -1117,11 +1180,13 @@ take_result(struct pipeline *p)
 	struct pipeline_result *r = xcalloc(1, sizeof(*r));
 	const struct mime_stats *st = mime_parser_stats(p->mime);
 	char ref[40];
+	size_t i;
 
 	r->report = recognise_is_report(&p->rc);
 	r->authenticated = p->processing;
 	r->trusted_by_operator = p->processing && p->trust_saved;
-	r->reason = xstrdup(p->reason);
+	r->too_large = p->processing && p->too_large[0];
+	r->reason = xstrdup(r->too_large ? p->too_large : p->reason);
 	if (r->trusted_by_operator)
 		r->auth = xstrdup("the operator (replay --trust-saved), signature not checked");
 	else if (r->authenticated) {
@@ -1141,6 +1206,8 @@ take_result(struct pipeline *p)
 		r->auth = xstrdup(p->fetched_auth);
 		r->link = p->fetched_link ? xstrdup(p->fetched_link) : NULL;
 	}
+	for (i = 0; i < p->nreports; i++)	/* the budget stays with the pipeline */
+		report_file_set_budget(p->reports[i].rf, NULL);
 	r->reports = p->reports;
 	r->nreports = p->nreports;
 	p->reports = NULL;
@@ -1297,8 +1364,10 @@ pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, 
 		err_set(err, errlen, "%s", p->reason);
 		return -1;
 	}
+	if (p->too_large[0])	/* what was read is dropped, whatever the verdict */
+		drop_reports(p);
 	r = take_result(p);
-	if (r->authenticated)
+	if (r->authenticated && !r->too_large)
 		explain(r);
 	if (finish_reports(p, r, err, errlen) != 0 || queue_fetch(p, r, err, errlen) != 0) {
 		pipeline_result_free(r);

@@ -8,8 +8,12 @@
  * trusted Authentication-Results), and only then are its CSV attachments
  * (plain or zipped) decoded and streamed through csvreport into findings.
  * The body hash is known only at the end: a report whose signature fails
- * there has everything read from it dropped, and makes no notice. pipeline_finish groups findings per
- * customer and renders one notice per (report type, account).
+ * there has everything read from it dropped, and makes no notice. What the
+ * files of one message may cost is bounded as a whole, before the body hash
+ * is known (MaxReportFiles, MaxColumns, MaxReportMemory): over it, nothing
+ * more is read, what was read is freed, and the result is "report too
+ * large". pipeline_finish groups findings per customer and renders one
+ * notice per (report type, account).
  *
  * Nothing here talks to the MTA or logs: the caller decides what a result
  * means (deliver notices, TEMPFAIL, print JSON).
@@ -53,6 +57,8 @@ struct pipeline_result {
 	int authenticated;		/* ... and DKIM passed (our own verification, or a trusted
 					 * authserv-id's Authentication-Results with VerifyDKIM no) */
 	int trusted_by_operator;	/* ... not checked: replay --trust-saved vouched for it */
+	int too_large;			/* ... but over MaxReportFiles, MaxColumns or MaxReportMemory:
+					 * refused as a whole, no report read (reason says which) */
 	char *reason;			/* why (not) processed, or what is missing */
 	char *auth;			/* authenticated: what vouched for it ("dkim d=shadowserver.org
 					 * s=mail a=rsa-sha256", "authres mx.example.net"), else NULL */

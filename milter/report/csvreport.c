@@ -3,12 +3,14 @@
  *
  * libcsv calls us once per field and once per record end; we collect the
  * fields of one record, then either take them as the header or hand them to
- * the caller. Nothing beyond one record is kept.
+ * the caller. Nothing beyond one record is kept, and a record is held only
+ * up to the column limit and CSVREPORT_MAX_RECORD bytes.
  */
 #include "report/csvreport.h"
 #include "base/util.h"
 
 #include <csv.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,9 @@ struct csvreport {
 	char **aligned;		/* values aligned to the header */
 	unsigned long records;
 	int stopped;
+	size_t max_columns;	/* fields a record may have */
+	size_t record_bytes;	/* what the current record holds */
+	int over;		/* CSVREPORT_TOO_WIDE, CSVREPORT_TOO_LONG, or 0 */
 	char head[3];		/* the first bytes, held back until we know if they are a BOM */
 	size_t nhead;
 	int past_head;
@@ -47,7 +52,20 @@ csvreport_new(csvreport_row_fn fn, void *ctx)
 	csv_set_realloc_func(&r->parser, capped_realloc);
 	r->fn = fn;
 	r->ctx = ctx;
+	r->max_columns = SIZE_MAX;
 	return r;
+}
+
+void
+csvreport_set_max_columns(struct csvreport *r, size_t n)
+{
+	r->max_columns = n;
+}
+
+int
+csvreport_over_limit(const struct csvreport *r)
+{
+	return r->over;
 }
 
 static void
@@ -58,6 +76,7 @@ free_fields(struct csvreport *r)
 	for (i = 0; i < r->nfields; i++)
 		free(r->fields[i]);
 	r->nfields = 0;
+	r->record_bytes = 0;
 }
 
 void
@@ -82,6 +101,16 @@ on_field(void *s, size_t len, void *data)
 {
 	struct csvreport *r = data;
 
+	if (r->over)
+		return;
+	if (r->nfields >= r->max_columns) {
+		r->over = CSVREPORT_TOO_WIDE;
+		return;
+	}
+	if ((r->record_bytes += len + 1 + 2 * sizeof(char *)) > CSVREPORT_MAX_RECORD) {
+		r->over = CSVREPORT_TOO_LONG;
+		return;
+	}
 	if (r->nfields == r->fields_cap) {
 		r->fields_cap = r->fields_cap ? r->fields_cap * 2 : 32;
 		r->fields = xreallocarray(r->fields, r->fields_cap, sizeof(char *));
@@ -124,7 +153,7 @@ on_record(int c, void *data)
 	size_t i;
 
 	(void)c;
-	if (r->stopped || record_is_blank(r)) {
+	if (r->stopped || r->over || record_is_blank(r)) {
 		free_fields(r);
 		return;
 	}
@@ -158,11 +187,23 @@ parse_error(struct csvreport *r, char *err, size_t errlen)
 }
 
 static int
+limit_error(struct csvreport *r, char *err, size_t errlen)
+{
+	if (r->over == CSVREPORT_TOO_WIDE)
+		err_set(err, errlen, "CSV record %lu has more than %zu columns", r->records + 1, r->max_columns);
+	else
+		err_set(err, errlen, "CSV record %lu is longer than %u bytes", r->records + 1, CSVREPORT_MAX_RECORD);
+	return -1;
+}
+
+static int
 parse(struct csvreport *r, const char *data, size_t len, char *err, size_t errlen)
 {
+	if (r->over)
+		return limit_error(r, err, errlen);
 	if (csv_parse(&r->parser, data, len, on_field, on_record, r) != len)
 		return parse_error(r, err, errlen);
-	return 0;
+	return r->over ? limit_error(r, err, errlen) : 0;
 }
 
 /* skip_bom - a UTF-8 BOM must go before libcsv sees it, or a quoted first
@@ -200,9 +241,9 @@ csvreport_finish(struct csvreport *r, char *err, size_t errlen)
 	if (!r->past_head && r->nhead > 0 && memcmp(r->head, "\xEF\xBB\xBF", r->nhead) != 0 &&
 	    parse(r, r->head, r->nhead, err, errlen) != 0)
 		return -1;
-	if (csv_fini(&r->parser, on_field, on_record, r) != 0)
+	if (!r->over && csv_fini(&r->parser, on_field, on_record, r) != 0)
 		return parse_error(r, err, errlen);
-	return 0;
+	return r->over ? limit_error(r, err, errlen) : 0;
 }
 
 int

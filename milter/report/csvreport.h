@@ -17,6 +17,8 @@
 
 /* no single field may exceed this: a runaway quote must not eat memory */
 #define CSVREPORT_MAX_FIELD (1u << 20)
+/* nor a whole record (its fields as held, pointers included) */
+#define CSVREPORT_MAX_RECORD (4u << 20)
 
 struct csvreport_row {
 	size_t ncols;
@@ -39,6 +41,20 @@ int csvreport_feed(struct csvreport *r, const char *data, size_t len, char *err,
 
 /* csvreport_finish - end of file: flush the last record */
 int csvreport_finish(struct csvreport *r, char *err, size_t errlen);
+
+/*
+ * csvreport_set_max_columns - a record of more than N fields (the header
+ * too, and it is held whole before it is a header) stops the parse: the
+ * next csvreport_feed fails, and csvreport_over_limit says why. Default: no
+ * limit but CSVREPORT_MAX_RECORD.
+ */
+void csvreport_set_max_columns(struct csvreport *r, size_t n);
+
+/* csvreport_over_limit - why the parse stopped: CSVREPORT_TOO_WIDE (more
+ * than the columns allowed), CSVREPORT_TOO_LONG (a record over
+ * CSVREPORT_MAX_RECORD), or 0: it did not stop for a limit */
+enum { CSVREPORT_TOO_WIDE = 1, CSVREPORT_TOO_LONG };
+int csvreport_over_limit(const struct csvreport *r);
 
 /* csvreport_column - index of header NAME, or -1; valid once the header is read */
 int csvreport_column(const struct csvreport *r, const char *name);

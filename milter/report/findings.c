@@ -27,7 +27,10 @@ report_file_new(const char *file, const char *type, const char *date, const char
 	return rf;
 }
 
-#define FINDINGS_CHUNK	1024		/* findings a chunk: 64 KiB */
+#define CHUNK_FIRST	8		/* findings in the first chunk; each next one twice */
+#define CHUNK_MAX	1024		/* ... up to this many (64 KiB) */
+#define CHUNK_GROWING	7		/* chunks 0..6 grow: 8 .. 512 findings */
+#define SMALL_ALLOC	16		/* what malloc adds to a small allocation, as counted */
 #define DICT_MAX	255		/* one-byte codes per column (0: written out) */
 #define PROTOCOLS	UINT32_MAX	/* the strtab space of protocols */
 
@@ -58,6 +61,7 @@ struct strtab {
 	size_t ncolumns;
 	char **protocols;		/* the protocol strings (slots point into them) */
 	size_t nprotocols;
+	unsigned long long bytes;	/* allocated so far, as counted for the budget */
 };
 
 static struct strtab *
@@ -65,10 +69,11 @@ strtab_new(size_t ncolumns)
 {
 	struct strtab *t = xcalloc(1, sizeof(*t));
 
-	t->nslots = 64;
+	t->nslots = 16;
 	t->slots = xcalloc(t->nslots, sizeof(*t->slots));
 	t->ncolumns = ncolumns;
 	t->dicts = xcalloc(ncolumns + 1, sizeof(*t->dicts));
+	t->bytes = sizeof(*t) + t->nslots * sizeof(*t->slots) + (ncolumns + 1) * sizeof(*t->dicts) + 3 * SMALL_ALLOC;
 	return t;
 }
 
@@ -125,6 +130,7 @@ strtab_insert(struct strtab *t, uint32_t column, const char *s, uint32_t hash, u
 
 		t->nslots *= 2;
 		t->slots = xcalloc(t->nslots, sizeof(*t->slots));
+		t->bytes += t->nslots * sizeof(*t->slots);
 		for (i = 0; i < n; i++)
 			if (old[i].s)
 				*strtab_slot(t, old[i].column, old[i].s, old[i].hash) = old[i];
@@ -147,6 +153,7 @@ strtab_protocol(struct strtab *t, const char *s)
 	if (slot->s)
 		return slot->s;
 	copy = xstrdup(s);
+	t->bytes += strlen(s) + 1 + SMALL_ALLOC + sizeof(*t->protocols);
 	t->protocols = xreallocarray(t->protocols, t->nprotocols + 1, sizeof(*t->protocols));
 	t->protocols[t->nprotocols++] = copy;
 	return strtab_insert(t, PROTOCOLS, copy, hash, 0)->s;
@@ -167,8 +174,10 @@ strtab_code(struct strtab *t, size_t column, const char *s)
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 4;
 		d->values = xreallocarray(d->values, d->cap, sizeof(*d->values));
+		t->bytes += d->cap * sizeof(*d->values) + SMALL_ALLOC;
 	}
 	d->values[d->n] = xstrdup(s);
+	t->bytes += strlen(s) + 1 + SMALL_ALLOC;
 	d->n++;
 	return strtab_insert(t, (uint32_t)column, d->values[d->n - 1], hash, d->n)->code;
 }
@@ -181,7 +190,8 @@ strtab_code(struct strtab *t, size_t column, const char *s)
  * strtab, 0 is followed by the value written out with its NUL.
  */
 #define LISTED_SIZE	18
-#define ROW_BLOCK	(64 * 1024)
+#define ROW_BLOCK_FIRST	512		/* a file's first row block; each next one twice */
+#define ROW_BLOCK	(64 * 1024)	/* ... up to this */
 
 struct row_block {
 	struct row_block *next;
@@ -242,20 +252,24 @@ row_length(const struct report_file *rf, const struct finding *f)
 
 /*
  * row_alloc - SIZE bytes for a new finding's row from the file's row blocks
- * (no allocation per row); a row that grows later gets its own allocation
+ * (no allocation per row; the blocks grow from 1 KiB to 64 KiB, so a small
+ * file stays small); a row that grows later gets its own allocation
  */
 static unsigned char *
 row_alloc(struct report_file *rf, size_t size)
 {
 	struct row_block *b = rf->row_blocks;
-	size_t cap;
+	size_t cap, next = rf->row_block_next ? rf->row_block_next : ROW_BLOCK_FIRST;
 
 	if (b == NULL || b->cap - b->used < size) {
-		cap = size > ROW_BLOCK / 4 ? size : ROW_BLOCK;
+		cap = size > next / 4 ? size : next;
+		if (cap == next)
+			rf->row_block_next = next * 2 > ROW_BLOCK ? ROW_BLOCK : next * 2;
 		b = xmalloc(sizeof(*b) + cap);
+		rf->bytes += sizeof(*b) + cap + SMALL_ALLOC;
 		b->used = 0;
 		b->cap = cap;
-		if (cap != ROW_BLOCK && rf->row_blocks != NULL) {	/* the current block stays in use */
+		if (cap != next && rf->row_blocks != NULL) {	/* the current block stays in use */
 			b->next = rf->row_blocks->next;
 			rf->row_blocks->next = b;
 		} else {
@@ -295,6 +309,7 @@ set_row(struct report_file *rf, struct finding *f, const char *const *values, co
 		if (f->row_own)
 			free(f->row);
 		f->row = xmalloc(size);
+		rf->bytes += size + SMALL_ALLOC;
 		f->row_own = 1;
 	}
 	row_write(rf, f->row, values, network ? listed : NULL, listed_len);
@@ -303,19 +318,41 @@ set_row(struct report_file *rf, struct finding *f, const char *const *values, co
 
 /* --- the findings ---------------------------------------------------------- */
 
+/* chunk_of - the chunk that holds finding I, and I's place in it: chunk k
+ * < CHUNK_GROWING holds CHUNK_FIRST << k findings, every later one CHUNK_MAX */
+static size_t
+chunk_of(size_t i, size_t *offset)
+{
+	size_t grown = CHUNK_FIRST * ((1u << CHUNK_GROWING) - 1), k;
+
+	if (i >= grown) {
+		*offset = (i - grown) % CHUNK_MAX;
+		return CHUNK_GROWING + (i - grown) / CHUNK_MAX;
+	}
+	k = (size_t)(8 * sizeof(unsigned long) - 1 - (size_t)__builtin_clzl(i / CHUNK_FIRST + 1));
+	*offset = i - CHUNK_FIRST * (((size_t)1 << k) - 1);
+	return k;
+}
+
 static struct finding *
 finding_at(const struct report_file *rf, size_t i)
 {
-	return &rf->chunks[i / FINDINGS_CHUNK][i % FINDINGS_CHUNK];
+	size_t off, k = chunk_of(i, &off);
+
+	return &rf->chunks[k][off];
 }
 
 /* new_finding - room for one more finding; they never move */
 static struct finding *
 new_finding(struct report_file *rf)
 {
-	if (rf->nfindings % FINDINGS_CHUNK == 0) {
-		rf->chunks = xreallocarray(rf->chunks, rf->nfindings / FINDINGS_CHUNK + 1, sizeof(*rf->chunks));
-		rf->chunks[rf->nfindings / FINDINGS_CHUNK] = xcalloc(FINDINGS_CHUNK, sizeof(struct finding));
+	size_t off, k = chunk_of(rf->nfindings, &off), n;
+
+	if (off == 0) {
+		n = k < CHUNK_GROWING ? (size_t)CHUNK_FIRST << k : CHUNK_MAX;
+		rf->chunks = xreallocarray(rf->chunks, k + 1, sizeof(*rf->chunks));
+		rf->chunks[k] = xcalloc(n, sizeof(struct finding));
+		rf->bytes += n * sizeof(struct finding) + sizeof(*rf->chunks) + SMALL_ALLOC;
 	}
 	return finding_at(rf, rf->nfindings++);
 }
@@ -324,7 +361,7 @@ void
 report_file_free(struct report_file *rf)
 {
 	struct row_block *b, *next;
-	size_t i;
+	size_t i, n, off;
 
 	if (rf == NULL)
 		return;
@@ -335,8 +372,9 @@ report_file_free(struct report_file *rf)
 		next = b->next;
 		free(b);
 	}
-	for (i = 0; i < rf->nfindings; i += FINDINGS_CHUNK)
-		free(rf->chunks[i / FINDINGS_CHUNK]);
+	if (rf->nfindings > 0)
+		for (i = 0, n = chunk_of(rf->nfindings - 1, &off); i <= n; i++)
+			free(rf->chunks[i]);
 	free(rf->chunks);
 	for (i = 0; i < rf->ncolumns; i++)
 		free(rf->columns[i]);
@@ -355,6 +393,37 @@ report_file_free(struct report_file *rf)
 	free(rf->error);
 	free(rf->note);
 	free(rf);
+}
+
+int
+report_budget_exceeded(const struct report_budget *b)
+{
+	return b->limit > 0 && b->used > b->limit;
+}
+
+/* charge - tell the budget what RF allocated since last time; 1 when the
+ * total is over it */
+static int
+charge(struct report_file *rf)
+{
+	unsigned long long now = rf->bytes + (rf->strings ? rf->strings->bytes : 0);
+
+	if (rf->budget == NULL)
+		return 0;
+	rf->budget->used += now - rf->charged;
+	rf->charged = now;
+	return report_budget_exceeded(rf->budget);
+}
+
+void
+report_file_set_budget(struct report_file *rf, struct report_budget *b)
+{
+	rf->budget = b;
+	rf->charged = 0;
+	if (rf->bytes == 0)	/* the file itself, its names and its parser */
+		rf->bytes = sizeof(*rf) + strlen(rf->file) + strlen(rf->type) + strlen(rf->date) +
+		    strlen(rf->identifier) + 4 * (1 + SMALL_ALLOC) + 512;
+	charge(rf);
 }
 
 void
@@ -500,8 +569,9 @@ table_grow(struct report_file *rf)
 	size_t i;
 
 	free(rf->slots);
-	rf->nslots = rf->nslots ? rf->nslots * 2 : 1024;
+	rf->nslots = rf->nslots ? rf->nslots * 2 : 32;
 	rf->slots = xcalloc(rf->nslots, sizeof(*rf->slots));
+	rf->bytes += rf->nslots * sizeof(*rf->slots);
 	for (i = 0; i < rf->nfindings; i++)
 		table_insert(rf, i);
 }
@@ -545,8 +615,10 @@ take_columns(struct report_file *rf, const struct csvreport_row *row)
 
 	rf->ncolumns = row->ncols;
 	rf->columns = xcalloc(row->ncols ? row->ncols : 1, sizeof(char *));
-	for (i = 0; i < row->ncols; i++)
+	for (i = 0; i < row->ncols; i++) {
 		rf->columns[i] = xstrdup(row->names[i]);
+		rf->bytes += sizeof(char *) + strlen(row->names[i]) + 1 + SMALL_ALLOC + 1;	/* + its code */
+	}
 	strtab_free(rf->strings);
 	rf->strings = strtab_new(rf->ncolumns);
 	rf->codes = xcalloc(rf->ncolumns + 1, 1);
@@ -793,8 +865,8 @@ value_at(const struct csvreport_row *row, int column)
 	return column < 0 ? "" : row->values[column];
 }
 
-int
-report_file_add_row(struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row)
+static int
+add_row(struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row)
 {
 	struct finding key;
 	const char *bad, *port, *proto;
@@ -826,6 +898,20 @@ report_file_add_row(struct report_file *rf, const struct prefixmap *map, const s
 	else
 		record_finding(rf, row, &key, NULL, 0, prefixmap_lookup(map, &key.ip));
 	return 0;
+}
+
+int
+report_file_add_row(struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row)
+{
+	int rc = add_row(rf, map, row);
+	struct buf b = BUF_INIT;
+
+	if (!charge(rf))
+		return rc;
+	buf_printf(&b, "report too large: findings and rows over MaxReportMemory (%llu bytes)", rf->budget->limit);
+	report_file_set_error(rf, b.data);
+	buf_free(&b);
+	return -1;
 }
 
 /* --- grouping ------------------------------------------------------------ */
@@ -890,6 +976,7 @@ report_file_close(struct report_file *rf)
 		nunmatched += finding_at(rf, i)->account == NULL;
 	rf->grouped = xcalloc(rf->nfindings - nunmatched + 1, sizeof(*rf->grouped));
 	rf->unmatched = xcalloc(nunmatched + 1, sizeof(*rf->unmatched));
+	rf->bytes += (rf->nfindings + 2) * sizeof(struct finding *) + 2 * SMALL_ALLOC;
 	for (i = 0; i < rf->nfindings; i++) {
 		struct finding *f = finding_at(rf, i);
 
@@ -901,6 +988,8 @@ report_file_close(struct report_file *rf)
 	if (rf->nunmatched > 1)
 		qsort(rf->unmatched, rf->nunmatched, sizeof(*rf->unmatched), finding_order);
 	build_groups(rf, nmatched);
+	rf->bytes += (rf->ngroups + 1) * sizeof(*rf->groups) + SMALL_ALLOC;
+	charge(rf);	/* counted; the rows were the limit, the grouping follows them */
 }
 
 struct finding *

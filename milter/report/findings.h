@@ -25,8 +25,15 @@
  * value the file repeats (the ASN, the country, "udp") is a one-byte code
  * for a string kept once per file, and any other value is written out.
  *
+ * What a file holds is counted as it is allocated (findings, rows, column
+ * names, the strings kept once, the dedup table, the groups) against a
+ * budget that all the files of one message share (MaxReportMemory): a row
+ * that takes the total over it makes the file fail with "report too large",
+ * and the caller refuses the message. Nothing is allocated ahead of need: a
+ * file of one row costs about 2 KiB, not the 64 KiB blocks it once did.
+ *
  * Owns: the findings and their rows, the dedup hash table, the strings kept
- * once, the groups.
+ * once, the groups. Not the budget: the caller's.
  */
 #ifndef SM_FINDINGS_H
 #define SM_FINDINGS_H
@@ -94,19 +101,36 @@ struct report_file {
 	struct finding **unmatched;	/* after report_file_close, sorted */
 	size_t nunmatched;
 	/* private */
-	struct finding **chunks;	/* the findings, FINDINGS_CHUNK a chunk: they never move */
+	struct finding **chunks;	/* the findings, in chunks of 8, 16, ... 1024: they never move */
 	size_t nfindings;
 	uint32_t *slots;		/* dedup: open addressing of finding indices + 1 */
 	size_t nslots;
 	struct strtab *strings;		/* protocols and the rows' common values, kept once */
 	struct row_block *row_blocks;	/* where the rows are */
 	unsigned char *codes;		/* scratch: a row's value codes while it is encoded */
+	size_t row_block_next;		/* the size of the next row block (they grow to 64 KiB) */
+	struct report_budget *budget;	/* or NULL */
+	unsigned long long bytes;	/* allocated so far, as counted */
+	unsigned long long charged;	/* ... of which the budget was told */
 };
+
+/* what the report files of one message may hold between them */
+struct report_budget {
+	unsigned long long limit;	/* bytes; 0: no limit */
+	unsigned long long used;	/* bytes allocated by the files, as counted */
+};
+
+/* report_budget_exceeded - a file took the total over the limit */
+int report_budget_exceeded(const struct report_budget *b);
 
 struct report_file *report_file_new(const char *file, const char *type, const char *date,
     const char *identifier);
 void report_file_free(struct report_file *rf);
 void report_file_set_error(struct report_file *rf, const char *error);
+
+/* report_file_set_budget - RF counts what it holds against B (shared by the
+ * files of one message, kept by the caller) until set again with NULL */
+void report_file_set_budget(struct report_file *rf, struct report_budget *b);
 
 /* report_file_set_entry - what the catalogue says of the type (E may be NULL),
  * before the first row: a known type may name no host, and its transport
@@ -116,7 +140,7 @@ void report_file_set_entry(struct report_file *rf, const struct catalogue_entry 
 /*
  * report_file_add_row - one CSV record; the first call also records the
  * header. Returns 0 when taken, 1 when skipped (counted), -1 when the header
- * lacks a required column (the file's error is set).
+ * lacks a required column or the budget is exceeded (the file's error is set).
  */
 int report_file_add_row(struct report_file *rf, const struct prefixmap *map,
     const struct csvreport_row *row);

@@ -21,11 +21,14 @@ has_suffix(const char *s, const char *suffix)
 	return n >= m && ascii_strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* read_member - stream one member; returns NULL or an error message */
+/* read_member - stream one member; returns NULL or an error message; *STOP
+ * when the caller wants nothing more of the zip */
 static const char *
 read_member(struct archive *a, unsigned long long max_member, const struct zip_callbacks *cb, void *ctx,
-    char *msg, size_t msglen)
+    int *stop, char *msg, size_t msglen)
 {
+	int rc;
+
 	char block[65536];
 	unsigned long long total = 0;
 	la_ssize_t n;
@@ -37,8 +40,10 @@ read_member(struct archive *a, unsigned long long max_member, const struct zip_c
 			    max_member);
 			return msg;
 		}
-		if (cb->member_data(ctx, block, (size_t)n) != 0)
+		if ((rc = cb->member_data(ctx, block, (size_t)n)) != 0) {
+			*stop = rc < 0;
 			return NULL;
+		}
 	}
 	if (n < 0) {
 		snprintf(msg, msglen, "zip member unreadable: %s", archive_error_string(a));
@@ -54,7 +59,7 @@ zip_read_csv_members(int fd, unsigned long long max_member, const struct zip_cal
 	struct archive *a = archive_read_new();
 	struct archive_entry *entry;
 	char msg[256];
-	int count = 0, rc;
+	int count = 0, rc, stop = 0;
 
 	if (a == NULL || lseek(fd, 0, SEEK_SET) != 0)
 		abort();
@@ -64,19 +69,20 @@ zip_read_csv_members(int fd, unsigned long long max_member, const struct zip_cal
 		archive_read_free(a);
 		return -1;
 	}
-	while ((rc = archive_read_next_header(a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+	while (!stop && ((rc = archive_read_next_header(a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN)) {
 		const char *name = archive_entry_pathname(entry);
 
 		if (name == NULL || !has_suffix(name, ".csv") || archive_entry_filetype(entry) != AE_IFREG)
 			continue;
 		count++;
-		cb->member_begin(ctx, name);
+		if ((stop = cb->member_begin(ctx, name)) != 0)
+			break;
 		if (archive_entry_is_encrypted(entry))
 			cb->member_end(ctx, "zip member is encrypted");
 		else
-			cb->member_end(ctx, read_member(a, max_member, cb, ctx, msg, sizeof(msg)));
+			cb->member_end(ctx, read_member(a, max_member, cb, ctx, &stop, msg, sizeof(msg)));
 	}
-	if (rc != ARCHIVE_EOF) {
+	if (!stop && rc != ARCHIVE_EOF) {
 		err_set(err, errlen, "damaged zip: %s", archive_error_string(a));
 		count = -1;
 	}

@@ -15,9 +15,10 @@
 #include <stddef.h>
 
 struct zip_callbacks {
-	/* a *.csv member begins */
-	void (*member_begin)(void *ctx, const char *name);
-	/* data of the current member; return non-zero to stop reading it */
+	/* a *.csv member begins; return non-zero to stop the walk (nothing more is read) */
+	int (*member_begin)(void *ctx, const char *name);
+	/* data of the current member; return non-zero to stop reading it,
+	 * negative to stop the walk as well */
 	int (*member_data)(void *ctx, const char *data, size_t len);
 	/* the member ended; ERROR is NULL or why it could not be read fully */
 	void (*member_end)(void *ctx, const char *error);
@@ -25,8 +26,9 @@ struct zip_callbacks {
 
 /*
  * zip_read_csv_members - walk the zip in FD (from its start). MAX_MEMBER caps
- * each member's uncompressed size. Returns the number of CSV members, or -1
- * with ERR when the archive itself cannot be read.
+ * each member's uncompressed size. Returns the number of CSV members begun
+ * (up to where a callback stopped the walk), or -1 with ERR when the archive
+ * itself cannot be read.
  */
 int zip_read_csv_members(int fd, unsigned long long max_member, const struct zip_callbacks *cb, void *ctx,
     char *err, size_t errlen);

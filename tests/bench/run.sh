@@ -6,6 +6,8 @@ echo "== bench_replay"
 "$BUILD/bench/bench_replay" || rc=1
 echo "== bench_render (notices of the 100k-customer report; before and after the compiled templates)"
 "$BUILD/bench/bench_render" || rc=1
+echo "== bench_hostile (issue 17: must stay under 64 MiB and 1 s each)"
+"$BUILD/bench/bench_hostile" || rc=1
 echo "== bench_prefixmap"
 "$BUILD/bench/bench_prefixmap" || rc=1
 echo "== bench_passthrough"
