@@ -225,6 +225,9 @@ TEST(tablesource, a_postgresql_error_never_shows_the_password)
 	CHECK(strncmp(got, "postgresql://127.0.0.1:1/map: ", 30) == 0);
 	CHECK(strstr(got, "s3kr1t") == NULL);
 	free(got);
+	got = load_dump("postgresql://shadow:s3k@r1t@127.0.0.1:1/map", "SELECT prefix, account, email FROM m", 2);
+	CHECK(strstr(got, "s3k") == NULL);	/* libpq reads the password up to the first @ */
+	free(got);
 }
 
 TEST(tablesource, a_failing_command_is_a_failed_load)

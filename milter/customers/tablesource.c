@@ -59,7 +59,7 @@ table_label(const char *source)
 		return xstrdup(source);
 	host = strstr(source, "://") + 3;
 	slash = host + strcspn(host, "/?");
-	at = memchr(host, '@', (size_t)(slash - host));
+	at = memchr(host, '@', (size_t)(slash - host));	/* the first, as libpq reads it */
 	buf_append(&b, source, (size_t)(host - source));
 	if (at)
 		host = at + 1;
