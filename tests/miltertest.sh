@@ -211,6 +211,11 @@ then ok "a map that shrank too much is refused and logged"
 else fail "the shrunk map was not refused"; tail -n 3 "$T/milter.log" | sed 's/^/    /'; fi
 send_report after-shrink "a report after the refused map"
 check_count "the map in use still knows the moved prefix" "$(to_count frank@frank.example)" 1
+"$SM" status -c "$T/milter.conf" >"$T/status.out" 2>&1
+if grep -q "^    CustomerMap@[^ ]* $T/customers.csv: 6 prefixes, 5 accounts, read " "$T/status.out" &&
+    grep -q "WARNING: the last refresh, .*, was refused: .*the new map has 1 prefixes" "$T/status.out"
+then ok "status shows the map's source, age, size and last error"
+else fail "status does not show the map"; sed 's/^/    /' "$T/status.out"; fi
 
 # a second instance must not steal a socket somebody answers on
 if "$SM" -f -c "$T/milter.conf" >"$T/second" 2>&1; then

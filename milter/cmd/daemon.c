@@ -193,6 +193,7 @@ refresh_thread(void *arg)
 	struct timespec pause = { MAP_CHECK_SECONDS, 0 };
 
 	(void)arg;
+	runtime_record_map_status();	/* the map read at start, for "status" */
 	for (;;) {
 		while (nanosleep(&pause, &pause) != 0)
 			;

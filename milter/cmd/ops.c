@@ -15,6 +15,7 @@
 #include "pipeline/json.h"
 #include "notice/notice.h"
 #include "store/outbox.h"
+#include "store/sources.h"
 #include "store/state.h"
 #include "store/store.h"
 #include "base/util.h"
@@ -450,7 +451,67 @@ struct status {
 	size_t open_findings, open_cases, overdue_accounts;
 	struct type_status *types;
 	size_t ntypes;
+	struct source_status *sources;	/* what each daemon read from its customer data */
+	size_t nsources;
+	char sources_error[512];	/* "" when read */
 };
+
+/* sources_text - "customer data:" and a line or two per source a daemon recorded */
+static void
+sources_text(const struct cmd *c, const struct status *s)
+{
+	char t1[40], t2[40];
+	size_t i;
+
+	printf("customer data:\n");
+	if (*s->sources_error)
+		printf("    cannot be read: %s\n", s->sources_error);
+	else if (s->nsources == 0)
+		printf("    none recorded yet (the daemon records its CustomerMap when it starts)\n");
+	for (i = 0; i < s->nsources; i++) {
+		const struct source_status *r = &s->sources[i];
+
+		printf("    %s %s: %lld prefixes, %lld accounts, read %s (%ld min ago), checked %s\n", r->name,
+		    r->label, r->entries, r->accounts, fmt_time(r->loaded_at, t1, sizeof(t1), TEXT_TIME),
+		    (long)(c->now - r->loaded_at) / 60, fmt_time(r->checked_at, t2, sizeof(t2), TEXT_TIME));
+		if (*r->last_error)
+			printf("    WARNING: the last refresh, %s, was refused: %s\n",
+			    fmt_time(r->error_at, t1, sizeof(t1), TEXT_TIME), r->last_error);
+	}
+}
+
+static void
+sources_json(struct buf *b, const struct status *s)
+{
+	size_t i;
+
+	buf_puts(b, ",\"customer_data\":");
+	if (*s->sources_error) {
+		buf_puts(b, "{\"error\":");
+		json_string(b, s->sources_error);
+		buf_puts(b, "}");
+		return;
+	}
+	buf_puts(b, "[");
+	for (i = 0; i < s->nsources; i++) {
+		const struct source_status *r = &s->sources[i];
+
+		buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+		json_string(b, r->name);
+		buf_puts(b, ",\"source\":");
+		json_string(b, r->label);
+		json_time_or_null(b, "loaded_at", r->loaded_at);
+		json_time_or_null(b, "checked_at", r->checked_at);
+		buf_printf(b, ",\"prefixes\":%lld,\"accounts\":%lld,\"last_error\":", r->entries, r->accounts);
+		if (*r->last_error)
+			json_string(b, r->last_error);
+		else
+			buf_puts(b, "null");
+		json_time_or_null(b, "error_at", *r->last_error ? r->error_at : 0);
+		buf_puts(b, "}");
+	}
+	buf_puts(b, "]");
+}
 
 static void
 read_outbox(const struct cmd *c, struct status *s)
@@ -543,6 +604,7 @@ status_text(const struct cmd *c, const struct status *s)
 			printf("    WARNING: no %s report for over %d days: has it stopped arriving?\n", t->type,
 			    STALE_AFTER_DAYS);
 	}
+	sources_text(c, s);
 }
 
 static void
@@ -579,7 +641,9 @@ status_json(const struct cmd *c, const struct status *s)
 		buf_printf(&b, ",\"age_days\":%ld,\"reports\":%lu,\"networks\":%zu,\"stale\":%s}",
 		    age_days(c, t), t->reports, t->networks, t->stale ? "true" : "false");
 	}
-	buf_puts(&b, "],\"warnings\":[");
+	buf_puts(&b, "]");
+	sources_json(&b, s);
+	buf_puts(&b, ",\"warnings\":[");
 	for (i = 0; i < s->ntypes; i++)
 		if (s->types[i].stale) {
 			struct buf w = BUF_INIT;
@@ -613,11 +677,13 @@ cmd_status(struct cmd *c)
 	}
 	count_open(c, items, n, &s);
 	s.types = per_type(c, streams, nstreams, &s.ntypes);
+	sources_list(c->st, &s.sources, &s.nsources, s.sources_error, sizeof(s.sources_error));
 	if (c->json)
 		status_json(c, &s);
 	else
 		status_text(c, &s);
 	free(s.types);
+	sources_free(s.sources, s.nsources);
 	state_streams_free(streams, nstreams);
 	state_items_free(items, n);
 	return *s.outbox_error ? 1 : 0;

@@ -19,6 +19,7 @@
 #include "customers/prefixmap.h"
 #include "customers/tablesource.h"
 #include "notice/sample.h"
+#include "store/sources.h"
 #include "store/store.h"
 #include "notice/template.h"
 #include "base/util.h"
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 #include <syslog.h>
+#include <unistd.h>
 
 struct rt_parts {
 	struct config *cfg;
@@ -362,6 +364,47 @@ refused(const struct config *cfg, const char *why, int tell)
 		tell_ops(cfg, why);
 }
 
+/* record - the map's refresh record into the store for "status" (refresh lock held); best effort */
+static void
+record(const struct runtime *rt)
+{
+	struct mapwatch_status ms;
+	struct source_status ss;
+	struct buf name = BUF_INIT;
+	char host[256], err[512];
+
+	if (watch == NULL || !store_has_history(rt->store))
+		return;
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	buf_printf(&name, "CustomerMap@%s", host);
+	mapwatch_status(watch, &ms);
+	ss.name = name.data;
+	ss.label = (char *)ms.label;
+	ss.loaded_at = ms.loaded_at;
+	ss.entries = (long long)ms.prefixes;
+	ss.accounts = (long long)ms.accounts;
+	ss.checked_at = ms.checked_at;
+	ss.last_error = (char *)ms.last_error;
+	ss.error_at = ms.error_at;
+	if (sources_put(rt->store, &ss, err, sizeof(err)) != 0)
+		syslog(LOG_WARNING, "cannot record the CustomerMap's state for status: %s", err);
+	buf_free(&name);
+}
+
+void
+runtime_record_map_status(void)
+{
+	struct runtime *rt;
+
+	pthread_mutex_lock(&refresh_lock);
+	rt = runtime_acquire();
+	record(rt);
+	runtime_release(rt);
+	pthread_mutex_unlock(&refresh_lock);
+}
+
 void
 runtime_refresh_map(int force)
 {
@@ -386,6 +429,7 @@ runtime_refresh_map(int force)
 		syslog(LOG_INFO, "CustomerMap refreshed: %zu prefixes, %zu accounts", prefixmap_prefix_count(map),
 		    prefixmap_account_count(map));
 	}
+	record(rt);
 	runtime_release(rt);
 	pthread_mutex_unlock(&refresh_lock);
 }
@@ -439,6 +483,7 @@ runtime_reload(void)
 			syslog(LOG_ERR, "%s; reports are deferred until the store can be reached", err);
 		syslog(LOG_INFO, "reloaded %s: %zu prefixes, %zu accounts", config_path,
 		    prefixmap_prefix_count(fresh->map), prefixmap_account_count(fresh->map));
+		record(fresh);
 	} else {
 		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
 		if (fresh)
@@ -447,42 +492,5 @@ runtime_reload(void)
 			parts_drop(parts);
 	}
 	runtime_release(old);
-	pthread_mutex_unlock(&refresh_lock);
-}
-
-static void
-age_text(time_t then, time_t now, char *out, size_t outlen)
-{
-	long s = (long)(now - then);
-
-	if (then == 0)
-		snprintf(out, outlen, "never");
-	else if (s < 120)
-		snprintf(out, outlen, "%ld s ago", s);
-	else if (s < 7200)
-		snprintf(out, outlen, "%ld min ago", s / 60);
-	else
-		snprintf(out, outlen, "%ld h ago", s / 3600);
-}
-
-void
-runtime_map_status(char *out, size_t outlen)
-{
-	struct mapwatch_status st;
-	char age[32], eage[32];
-	time_t now = time(NULL);
-
-	pthread_mutex_lock(&refresh_lock);
-	if (watch == NULL) {
-		snprintf(out, outlen, "CustomerMap: not loaded");
-		pthread_mutex_unlock(&refresh_lock);
-		return;
-	}
-	mapwatch_status(watch, &st);
-	age_text(st.loaded_at, now, age, sizeof(age));
-	age_text(st.error_at, now, eage, sizeof(eage));
-	snprintf(out, outlen, "CustomerMap %s: %zu prefixes, %zu accounts, read %s; last error: %s%s%s%s",
-	    st.label, st.prefixes, st.accounts, age, *st.last_error ? st.last_error : "none",
-	    *st.last_error ? " (" : "", *st.last_error ? eage : "", *st.last_error ? ")" : "");
 	pthread_mutex_unlock(&refresh_lock);
 }

@@ -80,7 +80,8 @@ void runtime_reload(void);
  */
 void runtime_refresh_map(int force);
 
-/* runtime_map_status - the map's source, age, size, last error: one line into OUT */
-void runtime_map_status(char *out, size_t outlen);
+/* runtime_record_map_status - the map's source, age, size and last error into
+ * the store (history half) for the status command; best effort, logged */
+void runtime_record_map_status(void);
 
 #endif

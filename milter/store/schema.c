@@ -154,9 +154,19 @@ static const struct step steps[] = {
 	    " claimed_by TEXT,"
 	    " last_error TEXT)" },
 	{ OUTBOX, 4, "CREATE INDEX IF NOT EXISTS {s}fetch_jobs_due ON fetch_jobs(state, next_attempt)" },
+	/* 4: what each daemon last read from its customer data sources (sources.c) */
+	{ HISTORY, 4, "CREATE TABLE IF NOT EXISTS sources ("
+	    " name TEXT PRIMARY KEY,"			/* "CustomerMap@HOST" */
+	    " label TEXT NOT NULL,"
+	    " loaded_at {int} NOT NULL,"
+	    " entries {int} NOT NULL,"
+	    " accounts {int} NOT NULL,"
+	    " checked_at {int} NOT NULL,"
+	    " last_error TEXT NOT NULL,"
+	    " error_at {int} NOT NULL)" },
 };
 
-#define HISTORY_VERSION 3
+#define HISTORY_VERSION 4
 #define OUTBOX_VERSION 4
 
 /* expand - the engine's words for the tokens */
