@@ -375,6 +375,16 @@ printf 'Subject: ACTION REQUIRED: {{service}}\n\nhello {{account}}\n{{#findings}
 "$SM" -n -c "$T/site.conf" >"$T/n2.out" 2>&1
 check "-n with a broken site template exits 1" test $? -eq 1
 check "-n names the broken template, its line and the variable" grep -q "$T/site/scan_ntp.tmpl:7: unknown variable {{servce}}" "$T/n2.out"
+printf 'Subject: s\n\n{{> opening}}\nhello\n{{> no_such_part}}\n' >"$T/site/scan_ntp.tmpl"
+"$SM" -n -c "$T/site.conf" >"$T/n3.out" 2>&1
+check "-n with an unknown partial exits 1" test $? -eq 1
+check "-n names the template, its line and the partial" grep -q "$T/site/scan_ntp.tmpl:5: unknown partial {{> no_such_part}}" "$T/n3.out"
+mkdir -p "$T/site/partials"
+printf 'Dear {{acount}},\n' >"$T/site/partials/opening.tmpl"
+printf 'Subject: s\n\n{{> opening}}\n' >"$T/site/scan_ntp.tmpl"
+"$SM" -n -c "$T/site.conf" >"$T/n4.out" 2>&1
+check "-n names a site partial's line when it shadows a shipped one" grep -q "$T/site/partials/opening.tmpl:1: unknown variable {{acount}}" "$T/n4.out"
+rm -rf "$T/site/partials"
 check "... and not under another type that uses the file (scan6_ntp)" sh -c '! grep -q scan6_ntp "$1"' - "$T/n2.out"
 printf 'Subject: hi\n\nhello\n' >"$T/site2.tmpl"
 mkdir -p "$T/site2" && mv "$T/site2.tmpl" "$T/site2/scan_ntpp.tmpl"
