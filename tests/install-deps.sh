@@ -6,7 +6,7 @@
 # python3: the suites' report helper (tests/e2e/report-as-file.py); openssl: test CAs.
 set -e
 PKGS="build-essential pkg-config libmilter-dev libcsv-dev libpcre2-dev libarchive-dev
-      libsqlite3-dev libcurl4-openssl-dev libpq-dev libopendkim-dev zip miltertest procps
+      libsqlite3-dev libcurl4-openssl-dev libssl-dev libpq-dev libopendkim-dev zip miltertest procps
       postgresql opendkim opendkim-tools m4 clang libclang-rt-14-dev libwrap0 python3 openssl"
 missing=""
 for p in $PKGS; do

@@ -27,6 +27,7 @@
 #include "store/outbox.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/linkfetch.h"
+#include "report/reportsapi.h"
 #include "store/fetchjobs.h"
 #include "customers/prefixmap.h"
 #include "base/safefile.h"
@@ -509,9 +510,32 @@ trust_warnings(FILE *out, const char *conf, const struct config *cfg)
 		    "(for tests and closed networks)\n", conf, cfg->test_public_keys);
 }
 
-/* check_config - "-n": the config, the customer map, and every notice renders */
+/* ping_api - "-n" with ReportsAPIKey set: test/ping answers, with our key and secret */
 static int
-check_config(const char *conf, const struct runtime *rt)
+ping_api(const struct config *cfg)
+{
+	struct reportsapi api = { cfg->reports_api_url, cfg->reports_api_key, NULL, cfg->ca_file,
+	    (long)cfg->fetch_timeout, 64 * 1024 };
+	char *secret = NULL, *answer = NULL, why[600];
+	int rc = -1;
+
+	if (reportsapi_read_secret(cfg->reports_api_secret_file, &secret, why, sizeof(why)) == 0) {
+		api.secret = secret;
+		rc = reportsapi_call(&api, "test/ping", "", &answer, why, sizeof(why));
+	}
+	if (rc == 0)
+		printf("Reports API %s: test/ping answered %.200s\n", cfg->reports_api_url, answer);
+	else
+		fprintf(stderr, "shadowmilter: Reports API %s: %s\n", cfg->reports_api_url, why);
+	free(answer);
+	free(secret);
+	return rc;
+}
+
+/* check_config - "-n": the config, the customer map, and every notice renders;
+ * with ReportsAPIKey, the API answers (unless OFFLINE) */
+static int
+check_config(const char *conf, const struct runtime *rt, int offline)
 {
 	char err[512];
 	size_t ntypes;
@@ -522,13 +546,15 @@ check_config(const char *conf, const struct runtime *rt)
 		fprintf(stderr, "shadowmilter: %s: %s\n", conf, err);
 		return 1;
 	}
+	if (*rt->cfg->reports_api_key && !offline && ping_api(rt->cfg) != 0)
+		return 1;
 	printf("%s: OK (%zu prefixes, %zu accounts, %zu report types render)\n", conf,
 	    prefixmap_prefix_count(rt->map), prefixmap_account_count(rt->map), ntypes);
 	return 0;
 }
 
 int
-daemon_main(const char *conf, int foreground, int check_only)
+daemon_main(const char *conf, int foreground, int check_only, int offline)
 {
 	struct runtime *current;
 	char err[512];
@@ -542,7 +568,7 @@ daemon_main(const char *conf, int foreground, int check_only)
 	}
 	runtime_install(current, conf);
 	if (check_only)
-		return check_config(conf, current);
+		return check_config(conf, current, offline);
 	if (runtime_check_templates(current, NULL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shadowmilter: %s: %s\n", conf, err);
 		return 1;

@@ -4,8 +4,9 @@
 #ifndef SM_DAEMON_H
 #define SM_DAEMON_H
 
-/* daemon_main - run the filter (CHECK_ONLY: validate the config and exit) */
-int daemon_main(const char *conf, int foreground, int check_only);
+/* daemon_main - run the filter (CHECK_ONLY: validate the config and exit; with ReportsAPIKey it
+ * also calls the API's test/ping, unless OFFLINE) */
+int daemon_main(const char *conf, int foreground, int check_only, int offline);
 
 /* deliver_once_main - "shadowmilter deliver": drain the outbox once;
  * DRY_RUN: say what would be sent, change nothing */

@@ -23,10 +23,11 @@ static const struct {
 	const char *synopsis;
 	const char *options;
 } commands[] = {
-	{ "daemon", "shadowmilter [-c CONF] [-f] [-n]",
+	{ "daemon", "shadowmilter [-c CONF] [-f] [-n [--offline]]",
 	    "  -c CONF   the configuration (default /etc/shadowmilter/shadowmilter.conf)\n"
 	    "  -f        stay in the foreground, log to stderr too\n"
-	    "  -n        check the configuration and everything it names, then exit\n"
+	    "  -n        check the configuration and everything it names, then exit; with\n"
+	    "            ReportsAPIKey, the Reports API's test/ping (not with --offline)\n"
 	    "  -h, --help     this help\n"
 	    "  -V, --version  the version and the libraries' versions\n" },
 	{ "replay", "shadowmilter replay -c CONF [--json] [--out DIR] [--now TIME] [--state FILE] [--trust-saved] [--offline]"

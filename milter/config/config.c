@@ -64,6 +64,9 @@ config_defaults(void)
 	cfg->nlink_hosts = 1;
 	cfg->fetch_timeout = 300;
 	cfg->ca_file = xstrdup("");
+	cfg->reports_api_key = xstrdup("");
+	cfg->reports_api_secret_file = xstrdup("");
+	cfg->reports_api_url = xstrdup("https://transform.shadowserver.org/api2/");
 	cfg->max_attachment_size = 512ULL << 20;
 	cfg->max_csv_size = 2048ULL << 20;
 	cfg->max_rows = 5000000;
@@ -555,6 +558,10 @@ static const struct config_key keys[] = {
 	{ "FetchTimeout", KEY_DURATION, FIELD(fetch_timeout), 1, 3600,
 	    "a duration from 1s to 1h, such as 5m", NULL, NULL },
 	PATH("CAFile", ca_file),
+	/* the Reports API */
+	STRING("ReportsAPIKey", reports_api_key),
+	PATH("ReportsAPISecretFile", reports_api_secret_file),
+	STRING("ReportsAPIURL", reports_api_url),
 	/* the daemon */
 	CUSTOM("Socket", set_socket, "unix:/PATH or inet:PORT@HOST with a PORT from 1 to 65535"),
 	STRING("UserID", user_id),
@@ -867,6 +874,9 @@ config_free(struct config *cfg)
 		free(cfg->link_hosts[i]);
 	free(cfg->link_hosts);
 	free(cfg->ca_file);
+	free(cfg->reports_api_key);
+	free(cfg->reports_api_secret_file);
+	free(cfg->reports_api_url);
 	for (i = 0; i < cfg->nsubject_rules; i++) {
 		free(cfg->subject_rules[i].type);
 		regex_free(cfg->subject_rules[i].re);

@@ -86,6 +86,9 @@ struct config {
 	size_t nlink_hosts;
 	unsigned long fetch_timeout;	/* FetchTimeout, seconds: one whole fetch */
 	char *ca_file;			/* CAFile: a private CA for the fetches, or "": the system's */
+	char *reports_api_key;		/* ReportsAPIKey, or "" */
+	char *reports_api_secret_file;	/* ReportsAPISecretFile, or "" */
+	char *reports_api_url;		/* ReportsAPIURL */
 	unsigned deliver_interval;	/* DeliverInterval, seconds */
 	unsigned retry_interval;	/* RetryInterval: first backoff, seconds */
 

@@ -110,4 +110,25 @@ grep -v '^CAFile' "$CONF" >"$T/noca.conf"
 "$SM" replay -c "$T/noca.conf" --json "$T/csv1.eml" >"$T/noca.json" 2>&1
 check "without CAFile the test CA is not trusted (the system's store)" sh -c "grep -q 'not fetched' '$T/noca.json'"
 check "... and nothing is notified" test "$(notices "$T/noca.json" 2>/dev/null | wc -l)" -eq 0
+
+# ---- the Reports API: test/ping signed with HMAC2 --------------------------------
+chmod 600 "$T/secret"
+{ cat "$CONF"; echo "ReportsAPIKey test-api-key"; echo "ReportsAPISecretFile $T/secret"
+  echo "ReportsAPIURL https://localhost:$HTTPS/api2/"
+  # what -n checks of the host: the daemon's user, its socket and database directories
+  echo "UserID $(id -un)"; echo "Socket inet:10025@127.0.0.1"; echo "OutboxDB $T/outbox.db"; } >"$T/api.conf"
+"$SM" -n -c "$T/api.conf" >"$T/ping.out" 2>&1
+check "-n calls test/ping, signed with HMAC2, and shows the answer" grep -q 'test/ping answered {"pong"' "$T/ping.out"
+check "... which the server checked" test "$(asked /api2/test/ping)" -eq 1
+printf 'wrong-secret\n' >"$T/wrong"
+chmod 640 "$T/wrong"
+sed "s|^ReportsAPISecretFile .*|ReportsAPISecretFile $T/wrong|" "$T/api.conf" >"$T/wrong.conf"
+"$SM" -n -c "$T/wrong.conf" >"$T/wrong.out" 2>&1
+check "a wrong HMAC2 fails -n with the API's error text" sh -c "grep -q 'HTTP 401: invalid HMAC2 signature' '$T/wrong.out'"
+chmod 644 "$T/wrong"
+"$SM" -n -c "$T/wrong.conf" >"$T/mode.out" 2>&1
+check "a secret file other than 0600/0640 is refused" sh -c "grep -q 'mode 0600 or 0640' '$T/mode.out'"
+before=$(asked /api2/test/ping)
+"$SM" -n --offline -c "$T/api.conf" >"$T/offline.out" 2>&1
+check "-n --offline asks the API nothing" test "$(asked /api2/test/ping)" -eq "$before"
 finish
