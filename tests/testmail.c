@@ -144,8 +144,10 @@ testmail_build(const struct testmail *tm)
 	struct buf b = BUF_INIT, id = BUF_INIT;
 
 	buf_printf(&id, "test.%p@shadowserver.org", (const void *)tm);
+	/* a Message-ID among the extra headers is the mail's one: a second is refused */
 	head(&b, tm->authres, tm->extra_headers, tm->from,
-	    tm->subject ? tm->subject : "[Test] Shadowserver Test Open Portmapper Report: 2026-11-24", id.data, tm->text);
+	    tm->subject ? tm->subject : "[Test] Shadowserver Test Open Portmapper Report: 2026-11-24",
+	    tm->extra_headers && strcasestr(tm->extra_headers, "Message-ID:") ? NULL : id.data, tm->text);
 	buf_free(&id);
 	if (tm->csv && tm->filename) {
 		size_t n = strlen(tm->filename);

@@ -29,6 +29,14 @@ struct buf {
 
 #define BUF_INIT { NULL, 0, 0 }
 
+/*
+ * HEADER_BLOCK_MAX - the one limit on a message's header block that the
+ * MIME walk (report/mime.c), the report checks and DKIM (trust/dkimverify.c)
+ * share, the milter's MaxHeaderBytes default too: a block over it is "not a
+ * report (header block too large)", never a partial view.
+ */
+#define HEADER_BLOCK_MAX (1024 * 1024)
+
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);

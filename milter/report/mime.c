@@ -28,7 +28,7 @@
 
 #define LINE_CAP	MIME_LINE_MAX	/* bytes of one line we inspect */
 #define HEADER_CAP	(64 * 1024)	/* one unfolded header */
-#define BLOCK_CAP	(256 * 1024)	/* one header block */
+#define BLOCK_CAP	HEADER_BLOCK_MAX	/* one header block: DKIM's and the checks' limit (util.h) */
 #define COUNT_CAP	1000		/* headers in one block */
 #define DEPTH_CAP	32		/* nested multiparts */
 #define OUT_CAP		8192		/* decoded bytes gathered for part_data */

@@ -16,7 +16,6 @@
 #include <sys/types.h>
 
 #define MAX_CANDIDATES	4		/* signatures of the report domain we fetch keys for */
-#define HEADER_BLOCK_MAX (1024 * 1024)	/* the header block held until it ends */
 #define BODY_CHUNK	8192
 
 struct dkim_keys {

@@ -357,6 +357,26 @@ recognise_dkim(struct recognise *rc, const struct dkim_verdict *v)
 	rc->dkim_known = 1;
 }
 
+/* note_deciding - a header that decides the report's identity or reading:
+ * we read the first, DKIM signs the last, so a second one is refused */
+static void
+note_deciding(struct recognise *rc, const char *name)
+{
+	static const char *const names[] = { "Message-ID", "Subject", "Date", "MIME-Version" };
+	int *seen[] = { &rc->seen_id, &rc->seen_subject, &rc->seen_date, &rc->seen_version };
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (!ascii_strcasecmp(name, names[i]) && (*seen[i])++ && rc->repeated == NULL)
+			rc->repeated = names[i];
+}
+
+void
+recognise_block_too_large(struct recognise *rc)
+{
+	rc->block_too_large = 1;
+}
+
 void
 recognise_header(struct recognise *rc, const char *name, const char *value)
 {
@@ -370,7 +390,10 @@ recognise_header(struct recognise *rc, const char *name, const char *value)
 		 * with two, a signed body could be read as something else */
 		if (!ascii_strcasecmp(name, "Content-Type") ? rc->seen_ctype++ : rc->seen_cte++)
 			rc->mime_headers_repeated = 1;
-	} else if (!ascii_strcasecmp(name, "Return-Path") && rc->envelope_sender == NULL)
+	} else if (!ascii_strcasecmp(name, "Message-ID") || !ascii_strcasecmp(name, "Subject") ||
+	    !ascii_strcasecmp(name, "Date") || !ascii_strcasecmp(name, "MIME-Version"))
+		note_deciding(rc, name);
+	else if (!ascii_strcasecmp(name, "Return-Path") && rc->envelope_sender == NULL)
 		recognise_envelope_sender(rc, value);
 	else if (!ascii_strcasecmp(name, "Authentication-Results"))
 		note_authres(rc, value);
@@ -459,6 +482,10 @@ authres_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
 static int
 from_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
 {
+	if (rc->block_too_large) {
+		err_set(reason, reasonlen, "not a report (header block too large)");
+		return 0;
+	}
 	if (rc->from_count > 1) {
 		err_set(reason, reasonlen, "not a report: %d From headers", rc->from_count);
 		return 0;
@@ -469,6 +496,10 @@ from_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
 	}
 	if (rc->mime_headers_repeated) {
 		err_set(reason, reasonlen, "unauthenticated: a second Content-Type or Content-Transfer-Encoding header");
+		return 0;
+	}
+	if (rc->repeated) {
+		err_set(reason, reasonlen, "not a report: a second %s header", rc->repeated);
 		return 0;
 	}
 	return 1;

@@ -34,6 +34,9 @@ struct recognise {
 	int from_malformed;		/* From had several or no usable address */
 	int seen_ctype, seen_cte;	/* top-level Content-Type, Content-Transfer-Encoding headers */
 	int mime_headers_repeated;	/* ... one of them twice */
+	int seen_id, seen_subject, seen_date, seen_version;	/* Message-ID, Subject, Date, MIME-Version */
+	const char *repeated;		/* the first of those given twice, or NULL */
+	int block_too_large;		/* the header block was over HEADER_BLOCK_MAX: not seen whole */
 	char *envelope_sender;		/* when known */
 	int authres_seen;		/* a trusted Authentication-Results was seen */
 	int dkim_pass;			/* ... and it said dkim=pass header.d=domain */
@@ -49,6 +52,10 @@ void recognise_envelope_sender(struct recognise *rc, const char *sender);
 
 /* recognise_header - feed each top-level header in message order */
 void recognise_header(struct recognise *rc, const char *name, const char *value);
+
+/* recognise_block_too_large - the MIME walk could not see the whole header
+ * block (over HEADER_BLOCK_MAX, or a header it dropped): not a report */
+void recognise_block_too_large(struct recognise *rc);
 
 /* recognise_from_matches - does this From header value name a report sender?
  * (The milter's early exit for ordinary mail, before the pipeline sees it.) */

@@ -1,0 +1,135 @@
+/*
+ * test_headerview - the MIME walk, the report checks and DKIM see one header
+ * block (issue 17, findings 2 and 3): a block over the one limit is "not a
+ * report (header block too large)", and a deciding header given twice is
+ * refused, however far down the second one is.
+ */
+#include "test.h"
+#include "testmail.h"
+
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+#include "customers/prefixmap.h"
+#include "base/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *MAP = "prefix,account,email\n192.0.2.0/24,acme,ops@acme.example\n";
+static const char *CSV = "timestamp,ip,port\n2026-11-24 10:00:00,192.0.2.1,111\n";
+
+/* signed_from_jane - a mail shadowserver.org signed for jane@, with a CSV,
+ * CRLF line ends, and PREPEND put above its signature */
+static char *
+signed_with_prepended(const char *from, const char *prepend, unsigned pad, size_t padlen)
+{
+	struct testmail tm = { NULL, from, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	char *msg = testmail_build(&tm), *sig = testmail_sign(msg, NULL);
+	struct buf b = BUF_INIT;
+	unsigned i;
+	size_t j;
+
+	buf_puts(&b, prepend);
+	for (i = 0; i < pad; i++) {
+		buf_printf(&b, "X-Pad-%u: ", i);
+		for (j = 0; j < padlen; j++)
+			buf_putc(&b, 'a' + (char)(j % 26));
+		buf_puts(&b, "\n");
+	}
+	buf_puts(&b, sig);
+	free(msg);
+	free(sig);
+	return buf_steal(&b);
+}
+
+static struct pipeline_result *
+run(char *msg)
+{
+	static struct config *cfg;
+	static struct prefixmap *map;
+	struct pipeline_result *r;
+
+	if (cfg == NULL) {
+		cfg = test_config();
+		map = test_map(MAP);
+	}
+	r = test_run(cfg, map, msg, strlen(msg), 4096);
+	free(msg);
+	return r;
+}
+
+/* the review's mail: a second From and Content-Type on top, 280 x 950 bytes of padding */
+TEST(headerview, padded_block_with_a_prepended_from_is_refused)
+{
+	struct pipeline_result *r = run(signed_with_prepended("Jane <jane@shadowserver.org>",
+	    "From: Shadowserver <autoreports@shadowserver.org>\nContent-Type: multipart/mixed; boundary=\"X\"\n",
+	    280, 950));
+
+	REQUIRE(r != NULL);
+	CHECK(!r->authenticated);
+	CHECK_INT(r->nreports, 0);
+	CHECK(strstr(r->reason, "not a report") != NULL);
+	pipeline_result_free(r);
+}
+
+/* over the one limit: no partial view, whatever the rest says */
+TEST(headerview, block_over_the_limit_is_not_a_report)
+{
+	struct pipeline_result *r = run(signed_with_prepended(NULL, "", 1200, 950));
+
+	REQUIRE(r != NULL);
+	CHECK(!r->authenticated);
+	CHECK_INT(r->nreports, 0);
+	CHECK_STR(r->reason, "not a report (header block too large)");
+	pipeline_result_free(r);
+}
+
+/* a genuine report under a padded block within the limit is still read */
+TEST(headerview, padded_block_within_the_limit_is_read)
+{
+	struct pipeline_result *r = run(signed_with_prepended(NULL, "", 280, 950));
+
+	REQUIRE(r != NULL);
+	CHECK(r->authenticated);
+	CHECK_INT(r->nreports, 1);
+	pipeline_result_free(r);
+}
+
+TEST(headerview, prepended_subject_is_refused)
+{
+	struct pipeline_result *r = run(signed_with_prepended(NULL,
+	    "Subject: [Example] Shadowserver Example Open Memcached Report: 2026-11-24\n", 0, 0));
+
+	REQUIRE(r != NULL);
+	CHECK(!r->authenticated);
+	CHECK_INT(r->nreports, 0);
+	CHECK(strstr(r->reason, "a second Subject header") != NULL);
+	pipeline_result_free(r);
+}
+
+TEST(headerview, prepended_message_id_is_refused)
+{
+	struct pipeline_result *r = run(signed_with_prepended(NULL, "Message-ID: <fresh.1@evil.example>\n", 0, 0));
+
+	REQUIRE(r != NULL);
+	CHECK(!r->authenticated);
+	CHECK_INT(r->nreports, 0);
+	CHECK(strstr(r->reason, "a second Message-ID header") != NULL);
+	pipeline_result_free(r);
+}
+
+TEST(headerview, prepended_date_and_mime_version_are_refused)
+{
+	struct pipeline_result *r = run(signed_with_prepended(NULL, "Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+	    "Date: Tue, 2 Jan 2024 00:00:00 +0000\n", 0, 0));
+
+	REQUIRE(r != NULL);
+	CHECK(!r->authenticated);
+	CHECK(strstr(r->reason, "a second Date header") != NULL);
+	pipeline_result_free(r);
+	r = run(signed_with_prepended(NULL, "MIME-Version: 1.0\n", 0, 0));
+	REQUIRE(r != NULL);
+	CHECK(!r->authenticated);
+	CHECK(strstr(r->reason, "a second MIME-Version header") != NULL);
+	pipeline_result_free(r);
+}
