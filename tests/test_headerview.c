@@ -133,3 +133,25 @@ TEST(headerview, prepended_date_and_mime_version_are_refused)
 	CHECK(strstr(r->reason, "a second MIME-Version header") != NULL);
 	pipeline_result_free(r);
 }
+
+/* the same rule in the part that carries the report */
+TEST(headerview, part_with_a_second_content_type_is_refused)
+{
+	struct testmail tm = { NULL, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV, NULL, NULL };
+	char *msg = testmail_build(&tm), *at = strstr(msg, "Content-Transfer-Encoding: base64\n");
+	struct buf b = BUF_INIT;
+	struct pipeline_result *r;
+
+	REQUIRE(at != NULL);
+	buf_append(&b, msg, (size_t)(at - msg));
+	buf_puts(&b, "Content-Type: text/plain\n");
+	buf_puts(&b, at);
+	r = run(testmail_sign(buf_cstr(&b), NULL));
+	REQUIRE(r != NULL);
+	CHECK(!r->authenticated);
+	CHECK_INT(r->nreports, 0);
+	CHECK(strstr(r->reason, "a part gives Content-Type") != NULL);
+	pipeline_result_free(r);
+	buf_free(&b);
+	free(msg);
+}

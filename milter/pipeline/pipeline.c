@@ -1368,6 +1368,12 @@ pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, 
 	}
 	if (p->too_large[0])	/* what was read is dropped, whatever the verdict */
 		drop_reports(p);
+	if (p->processing && mime_parser_stats(p->mime)->repeated_part_headers > 0) {
+		drop_reports(p);	/* which of the two a reader believes is anyone's guess */
+		p->processing = 0;
+		snprintf(p->reason, sizeof(p->reason), "not a report: a part gives Content-Type, "
+		    "Content-Disposition or Content-Transfer-Encoding twice");
+	}
 	r = take_result(p);
 	if (r->authenticated && !r->too_large)
 		explain(r);

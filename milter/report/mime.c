@@ -1132,6 +1132,10 @@ header_complete(struct mime_parser *p)
 	*end = '\0';
 	if (p->depth == 0 && p->cb->header)
 		p->cb->header(p->ctx, h, value);
+	if (p->depth > 0 && ((p->ctype && !ascii_strcasecmp(h, "Content-Type")) ||
+	    (p->cdisp && !ascii_strcasecmp(h, "Content-Disposition")) ||
+	    (p->cte && !ascii_strcasecmp(h, "Content-Transfer-Encoding"))))
+		p->stats.repeated_part_headers++;	/* the caller refuses: DKIM signs the bytes, we read the first */
 	keep_first(&p->ctype, "Content-Type", h, value);
 	keep_first(&p->cdisp, "Content-Disposition", h, value);
 	keep_first(&p->cte, "Content-Transfer-Encoding", h, value);

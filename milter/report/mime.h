@@ -44,6 +44,8 @@ struct mime_stats {
 	unsigned long truncated_parts;	/* multiparts without a closing boundary */
 	unsigned long dropped_headers;	/* headers beyond the count/size caps */
 	unsigned long parts;		/* leaf parts seen */
+	unsigned long repeated_part_headers;	/* a part's Content-Type, -Disposition or
+					 * -Transfer-Encoding given twice (the first is read) */
 };
 
 struct mime_parser;
