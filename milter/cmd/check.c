@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "customers/tablesource.h"
 #include "report/catalogue.h"
+#include "base/msg.h"
 #include "base/util.h"
 
 #include <dirent.h>
@@ -282,7 +283,7 @@ check_setup(const char *conf)
 	char err[1024];
 
 	if ((cfg = config_load(conf, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		return 1;
 	}
 	memset(&c, 0, sizeof(c));

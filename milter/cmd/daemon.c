@@ -30,6 +30,7 @@
 #include "report/reportsapi.h"
 #include "store/fetchjobs.h"
 #include "customers/prefixmap.h"
+#include "base/msg.h"
 #include "base/safefile.h"
 #include "base/util.h"
 
@@ -65,7 +66,7 @@ log_delivery(void *ctx, const struct outbox_entry *e, const char *outcome, const
 {
 	(void)ctx;
 	/* the report's queue id first, so one grep follows a report to its notices */
-	syslog(*detail ? LOG_WARNING : LOG_INFO, "%s: notice %lld for %s (%s): %s%s%s",
+	msg_log(*detail ? LOG_WARNING : LOG_INFO, "%s: notice %lld for %s (%s): %s%s%s",
 	    *e->queue_id ? e->queue_id : "NOQUEUE", e->id, e->account, e->report_type, outcome,
 	    *detail ? ": " : "", detail);
 }
@@ -87,9 +88,9 @@ expire_silent_streams(const struct runtime *rt, time_t now)
 	pipeline_set_store(p, rt->store, 1);
 	pipeline_set_now(p, now);
 	if ((rc = pipeline_expire(p, &h, err, sizeof(err))) != 0)
-		syslog(LOG_ERR, "expiry of silent report streams: %s", err);
+		msg_error("expiry of silent report streams: %s", err);
 	else if (h.expired || h.closed)
-		syslog(LOG_INFO, "report streams silent for %u days: %lu findings resolved, %zu cases closed, "
+		msg_info("report streams silent for %u days: %lu findings resolved, %zu cases closed, "
 		    "%zu confirmations queued", rt->cfg->resolve_after_days, h.expired, h.closed, h.queued);
 	pipeline_free(p);
 	return rc;
@@ -99,7 +100,7 @@ static void
 log_fetch(void *ctx, const struct fetch_job *j, int failed, const char *outcome, const char *detail)
 {
 	(void)ctx;
-	syslog(failed ? LOG_WARNING : LOG_INFO, "%s: report link %s (fetch job %lld, ref=%s): %s: %s",
+	msg_log(failed ? LOG_WARNING : LOG_INFO, "%s: report link %s (fetch job %lld, ref=%s): %s: %s",
 	    *j->queue_id ? j->queue_id : "NOQUEUE", j->url, j->id, j->report_ref, outcome, detail);
 }
 
@@ -114,7 +115,7 @@ fetch_links(const struct runtime *rt, time_t now)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(worker, sizeof(worker), "%s:%ld", host, (long)getpid());
 	if (linkfetch_round(&env, now, worker, log_fetch, NULL, &st, err, sizeof(err)) != 0) {
-		syslog(LOG_ERR, "fetching report links: %s", err);
+		msg_error("fetching report links: %s", err);
 		return -1;
 	}
 	return 0;
@@ -132,7 +133,7 @@ deliver_round(void)
 	expire_silent_streams(rt, now);
 	fetch_links(rt, now);
 	if (deliver_pending(rt->cfg, rt->store, now, log_delivery, NULL, &st, err, sizeof(err)) != 0)
-		syslog(LOG_ERR, "delivery: %s", err);
+		msg_error("delivery: %s", err);
 	runtime_release(rt);
 }
 
@@ -227,7 +228,7 @@ clear_stale_socket(const char *path)
 	if (lstat(path, &st) != 0)
 		return 0;
 	if (!S_ISSOCK(st.st_mode)) {
-		fprintf(stderr, "shadowmilter: %s exists and is not a socket\n", path);
+		msg_error("%s exists and is not a socket", path);
 		return -1;
 	}
 	memset(&sun, 0, sizeof(sun));
@@ -240,7 +241,7 @@ clear_stale_socket(const char *path)
 	answered = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
 	close(fd);
 	if (answered) {
-		fprintf(stderr, "shadowmilter: another filter answers on %s\n", path);
+		msg_error("another filter answers on %s", path);
 		return -1;
 	}
 	return unlink(path);
@@ -257,14 +258,14 @@ lookup_user(const char *spec, uid_t *uid, gid_t *gid, char **name)
 	if (colon)
 		*colon++ = '\0';
 	if ((pw = getpwnam(copy)) == NULL) {
-		fprintf(stderr, "shadowmilter: UserID %s: no such user\n", copy);
+		msg_error("UserID %s: no such user", copy);
 		free(copy);
 		return -1;
 	}
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	if (colon && (gr = getgrnam(colon)) == NULL) {
-		fprintf(stderr, "shadowmilter: UserID %s: no such group\n", spec);
+		msg_error("UserID %s: no such group", spec);
 		free(copy);
 		return -1;
 	} else if (colon)
@@ -284,7 +285,7 @@ drop_privileges(const struct config *cfg, const char *sock)
 
 	if (cfg->user_id == NULL) {
 		if (geteuid() == 0) {
-			fprintf(stderr, "shadowmilter: refusing to run as root: set UserID\n");
+			msg_error("refusing to run as root: set UserID");
 			return -1;
 		}
 		return 0;
@@ -292,15 +293,15 @@ drop_privileges(const struct config *cfg, const char *sock)
 	if (lookup_user(cfg->user_id, &uid, &gid, &name) != 0)
 		return -1;
 	if (sock && chown(sock, uid, gid) != 0)
-		fprintf(stderr, "shadowmilter: chown %s: %s\n", sock, strerror(errno));
+		msg_error("chown %s: %s", sock, strerror(errno));
 	if (geteuid() == 0 && (initgroups(name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) {
-		fprintf(stderr, "shadowmilter: cannot become %s: %s\n", cfg->user_id, strerror(errno));
+		msg_error("cannot become %s: %s", cfg->user_id, strerror(errno));
 		free(name);
 		return -1;
 	}
 	free(name);
 	if (uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
-		fprintf(stderr, "shadowmilter: could regain root after dropping privileges\n");
+		msg_error("could regain root after dropping privileges");
 		return -1;
 	}
 	return 0;
@@ -332,8 +333,7 @@ write_pid_file(const char *path)
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
 		if (fd >= 0 && f == NULL)
 			close(fd);
-		fprintf(stderr, "shadowmilter: pid file %s: %s\n", path, fd < 0 ? err : strerror(errno));
-		syslog(LOG_ERR, "pid file %s: %s", path, fd < 0 ? err : strerror(errno));
+		msg_error("pid file %s: %s", path, fd < 0 ? err : strerror(errno));	/* syslog; with -f stderr too */
 		return -1;
 	}
 	return 0;
@@ -348,11 +348,11 @@ open_socket(const struct config *cfg)
 		return -1;
 	if (smfi_setconn(cfg->socket) != MI_SUCCESS || milter_register(daemon_wake_delivery) != 0 ||
 	    smfi_opensocket(0) != MI_SUCCESS) {
-		fprintf(stderr, "shadowmilter: cannot listen on %s\n", cfg->socket);
+		msg_error("cannot listen on %s", cfg->socket);
 		return -1;
 	}
 	if (sock && chmod(sock, cfg->socket_mode) != 0) {
-		fprintf(stderr, "shadowmilter: chmod %s: %s\n", sock, strerror(errno));
+		msg_error("chmod %s: %s", sock, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -373,8 +373,7 @@ start_threads(void)
 	if (pthread_create(&t, NULL, reload_thread, NULL) != 0 ||
 	    pthread_create(&t, NULL, refresh_thread, NULL) != 0 ||
 	    pthread_create(&delivery, NULL, delivery_thread, NULL) != 0) {
-		syslog(LOG_ERR, "cannot start threads");
-		exit(1);
+		msg_fatal("cannot start threads");
 	}
 }
 
@@ -401,9 +400,9 @@ filter_process(pid_t supervisor, int restarted)
 	/* opened as UserID, so the database files belong to it; one that cannot be
 	 * reached defers reports, not ordinary mail, and every report tries again */
 	if (runtime_open_store(current, err, sizeof(err)) != 0)
-		syslog(LOG_ERR, "%s; reports are deferred until the store can be reached", err);
+		msg_error("%s; reports are deferred until the store can be reached", err);
 	start_threads();
-	syslog(LOG_INFO, "listening on %s as uid %ld", current->cfg->socket, (long)getuid());
+	msg_info("listening on %s as uid %ld", current->cfg->socket, (long)getuid());
 	rc = smfi_main();
 	/* a clean stop: the delivery thread finishes (or gives back) its notice */
 	deliver_request_stop();
@@ -412,7 +411,7 @@ filter_process(pid_t supervisor, int restarted)
 	pthread_cond_signal(&wake_cond);
 	pthread_mutex_unlock(&wake_lock);
 	pthread_join(delivery, NULL);
-	syslog(LOG_INFO, "stopped");
+	msg_info("stopped");
 	return rc == MI_SUCCESS ? 0 : 1;
 }
 
@@ -476,11 +475,11 @@ supervise(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	for (;;) {
 		if (too_many_restarts(starts, 5, time(NULL))) {
-			syslog(LOG_ERR, "the filter process keeps dying; giving up");
+			msg_error("the filter process keeps dying; giving up");
 			return 1;
 		}
 		if ((child = fork()) < 0) {
-			syslog(LOG_ERR, "fork: %s", strerror(errno));
+			msg_error("fork: %s", strerror(errno));
 			return 1;
 		}
 		/* counted in the supervisor: counted in the child, every restart looked like the first */
@@ -489,7 +488,7 @@ supervise(void)
 		restarts++;
 		if (watch(child, &status))
 			return 0;
-		syslog(LOG_ERR, "filter process %ld %s %d; restarting", (long)child,
+		msg_error("filter process %ld %s %d; restarting", (long)child,
 		    WIFSIGNALED(status) ? "killed by signal" : "exited with status",
 		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 		sleep(1);
@@ -543,7 +542,7 @@ check_config(const char *conf, const struct runtime *rt, int offline)
 	trust_warnings(stdout, conf, rt->cfg);
 
 	if (runtime_check_templates(rt, &ntypes, err, sizeof(err)) != 0) {
-		fprintf(stderr, "shadowmilter: %s: %s\n", conf, err);
+		msg_error("%s: %s", conf, err);
 		return 1;
 	}
 	if (*rt->cfg->reports_api_key && !offline && ping_api(rt->cfg) != 0)
@@ -563,27 +562,28 @@ daemon_main(const char *conf, int foreground, int check_only, int offline)
 	if (check_only && check_setup(conf) != 0)	/* the host: users, directories, programs */
 		return 1;
 	if ((current = runtime_load(conf, 0, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		return 1;
 	}
 	runtime_install(current, conf);
 	if (check_only)
 		return check_config(conf, current, offline);
 	if (runtime_check_templates(current, NULL, err, sizeof(err)) != 0) {
-		fprintf(stderr, "shadowmilter: %s: %s\n", conf, err);
+		msg_error("%s: %s", conf, err);
 		return 1;
 	}
-	openlog("shadowmilter", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
-	if (!current->cfg->verify_dkim)
-		syslog(LOG_WARNING, "VerifyDKIM no: reports are trusted on the Authentication-Results of "
-		    "TrustedAuthservIDs; the verifier must add its header to every message (OpenDKIM: "
-		    "AlwaysAddARHeader yes)");
 	if (open_socket(current->cfg) != 0)
 		return 1;
 	if (!foreground && daemon(0, 0) != 0) {
-		fprintf(stderr, "shadowmilter: daemon: %s\n", strerror(errno));
+		msg_error("daemon: %s", strerror(errno));
 		return 1;
 	}
+	/* on its own now: from here on messages go to syslog (and stderr too with -f) */
+	msg_syslog_init("shadowmilter", foreground);
+	if (!current->cfg->verify_dkim)
+		msg_warn("VerifyDKIM no: reports are trusted on the Authentication-Results of "
+		    "TrustedAuthservIDs; the verifier must add its header to every message (OpenDKIM: "
+		    "AlwaysAddARHeader yes)");
 	if (write_pid_file(current->cfg->pid_file) != 0 ||
 	    drop_privileges(current->cfg, unix_socket_path(current->cfg->socket)) != 0)
 		return 1;
@@ -627,7 +627,7 @@ deliver_dry_run(const struct runtime *rt)
 	char err[512];
 
 	if (outbox_list_pending(rt->store, dry_run_entry, &d, err, sizeof(err)) != 0) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		return 1;
 	}
 	printf("dry run: %lu notices due, %lu waiting to retry; nothing sent (transport %s)\n", d.due, d.later,
@@ -645,7 +645,7 @@ deliver_once_main(const char *conf, int dry_run)
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((rt = runtime_load(conf, RT_STORE, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		return 1;
 	}
 	if (dry_run) {
@@ -653,13 +653,13 @@ deliver_once_main(const char *conf, int dry_run)
 		runtime_destroy(rt);
 		return rc;
 	}
-	openlog("shadowmilter", LOG_PID | LOG_PERROR, LOG_MAIL);
+	msg_syslog_init("shadowmilter", 1);
 	if (expire_silent_streams(rt, time(NULL)) != 0 || fetch_links(rt, time(NULL)) != 0) {
 		runtime_destroy(rt);
 		return 1;
 	}
 	if (deliver_pending(rt->cfg, rt->store, time(NULL), log_delivery, NULL, &st, err, sizeof(err)) != 0) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		runtime_destroy(rt);
 		return 1;
 	}

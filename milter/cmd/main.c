@@ -18,6 +18,7 @@
 #include "cmd/preview.h"
 #include "cmd/replay.h"
 #include "cmd/usage.h"
+#include "base/msg.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -95,6 +96,7 @@ main(int argc, char **argv)
 	const char *cmd = argc >= 2 ? argv[1] : "";
 
 	umask(027);	/* state, notices and the pid file are nobody else's business */
+	msg_stderr_init("shadowmilter");	/* the daemon turns to syslog once it runs on its own */
 	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0)
 		return argc == 2 ? usage_version() : usage_error(NULL, "%s takes no arguments", cmd);
 	if (*cmd == '-' || *cmd == '\0') {

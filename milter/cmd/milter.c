@@ -12,12 +12,12 @@
 #include "cmd/milter.h"
 #include "pipeline/filter.h"
 #include "cmd/runtime.h"
+#include "base/msg.h"
 #include "base/util.h"
 
 #include <libmilter/mfapi.h>
 #include <stdarg.h>
 #include <stdlib.h>
-#include <syslog.h>
 #include <time.h>
 
 /* per SMTP connection */
@@ -94,7 +94,7 @@ io_log(void *ctx, int priority, const char *fmt, ...)
 
 	(void)ctx;
 	va_start(ap, fmt);
-	vsyslog(priority, fmt, ap);
+	msg_vlog(priority, fmt, ap);
 	va_end(ap);
 }
 
@@ -141,7 +141,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	(void)f2;
 	(void)f3;
 	if ((f0 & need) != need) {
-		syslog(LOG_ERR, "the MTA does not offer the actions shadowmilter needs "
+		msg_error("the MTA does not offer the actions shadowmilter needs "
 		    "(add/change headers, add/delete recipients): offered 0x%lx", f0);
 		free(c);
 		return SMFIS_REJECT;
@@ -259,7 +259,7 @@ cb_abort(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c && c->msg)
-		syslog(LOG_INFO, "%s: message aborted by the MTA", filter_queue_id(c->msg));
+		msg_info("%s: message aborted by the MTA", filter_queue_id(c->msg));
 	if (c)
 		message_done(c);
 	return SMFIS_CONTINUE;

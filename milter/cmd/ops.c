@@ -18,6 +18,7 @@
 #include "store/sources.h"
 #include "store/state.h"
 #include "store/store.h"
+#include "base/msg.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -260,7 +261,7 @@ cmd_overdue(struct cmd *c)
 	char err[512];
 
 	if (state_items(c->st, NULL, NULL, 1, &items, &n, err, sizeof(err)) != 0) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		return 1;
 	}
 	find_overdue(c, items, n, &o);
@@ -388,7 +389,7 @@ cmd_history(struct cmd *c)
 			snprintf(canon + strlen(canon), sizeof(canon) - strlen(canon), "/%u", len);
 	}
 	if (state_items(c->st, is_ip ? NULL : c->query, is_ip ? canon : NULL, 0, &items, &n, err, sizeof(err)) != 0) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		return 1;
 	}
 	ev = timeline(items, n, &nev);
@@ -672,7 +673,7 @@ cmd_status(struct cmd *c)
 	read_outbox(c, &s);
 	if (state_items(c->st, NULL, NULL, 1, &items, &n, err, sizeof(err)) != 0 ||
 	    state_streams(c->st, &streams, &nstreams, err, sizeof(err)) != 0) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		return 1;
 	}
 	count_open(c, items, n, &s);
@@ -724,13 +725,13 @@ parse_args(struct cmd *c, int argc, char **argv)
 		return usage_error(c->name, "unexpected argument \"%s\"", argv[argc - 1]);
 	c->query = optind < argc ? argv[optind] : NULL;
 	if ((c->cfg = config_load(conf, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		return 2;
 	}
 	if (c->state_path == NULL)
 		c->state_path = c->cfg->state_db;
 	if (c->state_path == NULL) {
-		fprintf(stderr, "shadowmilter: %s: no detection history: set StateDB, or give --state FILE\n", conf);
+		msg_error("%s: no detection history: set StateDB, or give --state FILE", conf);
 		return 2;
 	}
 	return 0;
@@ -746,13 +747,13 @@ open_history(struct cmd *c)
 	c->state_where = store_uri_where(c->state_path);
 	c->outbox_where = store_uri_where(c->cfg->outbox_db);
 	if (!store_is_pg_uri(c->state_path) && stat(c->state_path, &st) != 0) {
-		fprintf(stderr, "shadowmilter: %s: %s (no report recorded yet?)\n", c->state_path, strerror(errno));
+		msg_error("%s: %s (no report recorded yet?)", c->state_path, strerror(errno));
 		return 1;
 	}
 	/* the outbox too when it is the same database (the recommended shape) */
 	if ((c->st = store_open(c->state_path, strcmp(c->state_path, c->cfg->outbox_db) == 0 ? c->state_path : NULL,
 	    STORE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		return 1;
 	}
 	return 0;

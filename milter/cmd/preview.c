@@ -12,6 +12,7 @@
 #include "notice/notice.h"
 #include "notice/sample.h"
 #include "notice/template.h"
+#include "base/msg.h"
 #include "base/util.h"
 
 #include <getopt.h>
@@ -35,7 +36,7 @@ preview_one(const struct template_set *set, const struct config *cfg, const char
 	char err[512], *path;
 
 	if (sample_notice_from(set, cfg, type, now, history, &n, &path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "shadowmilter: preview %s: %s\n", type, err);
+		msg_error("preview %s: %s", type, err);
 		return -1;
 	}
 	if (all)
@@ -63,7 +64,7 @@ preview_config(const char *conf)
 		cfg = NULL;
 	}
 	if (cfg == NULL)
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 	return cfg;
 }
 
@@ -107,7 +108,7 @@ preview_main(int argc, char **argv)
 		return 2;
 	/* the set the daemon would parse at start: a template that does not parse is named here */
 	if ((set = notice_templates_load(cfg, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		config_free(cfg);
 		return 2;
 	}

@@ -20,6 +20,7 @@
 #include "store/state.h"
 #include "store/store.h"
 #include "notice/template.h"
+#include "base/msg.h"
 #include "base/safefile.h"
 #include "base/util.h"
 
@@ -122,10 +123,10 @@ write_notice(struct replay *r, const struct notice *n, int confirmation)
 	file_safe(&name, n->account);
 	buf_puts(&name, ".eml");
 	if ((fd = safefile_create(r->outfd, name.data, 0640, err, sizeof(err))) < 0) {
-		fprintf(stderr, "shadowmilter: %s/%s\n", r->outdir, err);
+		msg_error("%s/%s", r->outdir, err);
 		rc = -1;
 	} else if ((f = fdopen(fd, "w")) == NULL || fputs(n->message, f) == EOF || fclose(f) != 0) {
-		fprintf(stderr, "shadowmilter: %s/%s: %s\n", r->outdir, name.data, strerror(errno));
+		msg_error("%s/%s: %s", r->outdir, name.data, strerror(errno));
 		if (f == NULL)
 			close(fd);
 		rc = -1;
@@ -294,7 +295,7 @@ on_end(void *ctx)
 
 	r->messages++;
 	if (pipeline_finish(r->p, &res, err, sizeof(err)) != 0) {
-		fprintf(stderr, "shadowmilter: %s: %s\n", r->name, err);
+		msg_error("%s: %s", r->name, err);
 		r->failures++;
 		if (r->json && r->message_open)	/* notices already out: end that line, then say why */
 			buf_puts(&out, "]}]}\n");
@@ -400,7 +401,7 @@ order_begin(void *ctx, const char *name)
 		q->path = buf_steal(&path);
 		q->spooled = 1;
 		if ((o->spool = fopen(q->path, "wb")) == NULL) {
-			fprintf(stderr, "shadowmilter: %s: %s\n", q->path, strerror(errno));
+			msg_error("%s: %s", q->path, strerror(errno));
 			o->failures++;
 		}
 	}
@@ -414,7 +415,7 @@ order_data(void *ctx, const char *data, size_t len)
 
 	mime_parser_feed(o->mime, data, len);
 	if (o->spool && fwrite(data, 1, len, o->spool) != len) {
-		fprintf(stderr, "shadowmilter: %s: %s\n", o->q[o->n - 1].path, strerror(errno));
+		msg_error("%s: %s", o->q[o->n - 1].path, strerror(errno));
 		fclose(o->spool);
 		o->spool = NULL;
 		o->failures++;
@@ -430,7 +431,7 @@ order_end(void *ctx)
 	mime_parser_free(o->mime);
 	o->mime = NULL;
 	if (o->spool && fclose(o->spool) != 0) {
-		fprintf(stderr, "shadowmilter: %s: %s\n", o->q[o->n - 1].path, strerror(errno));
+		msg_error("%s: %s", o->q[o->n - 1].path, strerror(errno));
 		o->failures++;
 	}
 	o->spool = NULL;
@@ -456,7 +457,7 @@ replay_queued(struct replay *r, const struct queued *q)
 	size_t n;
 
 	if (f == NULL) {
-		fprintf(stderr, "shadowmilter: %s: %s\n", q->path, strerror(errno));
+		msg_error("%s: %s", q->path, strerror(errno));
 		free(chunk);
 		return -1;
 	}
@@ -482,7 +483,7 @@ replay_in_date_order(struct replay *r, char **inputs, int ninputs)
 	memset(&o, 0, sizeof(o));
 	buf_printf(&dir, "%s/shadowmilter-replay.XXXXXX", r->cfg->tmp_dir);
 	if (mkdtemp(dir.data) == NULL) {
-		fprintf(stderr, "shadowmilter: %s: %s\n", dir.data, strerror(errno));
+		msg_error("%s: %s", dir.data, strerror(errno));
 		r->failures++;
 		buf_free(&dir);
 		return;
@@ -490,7 +491,7 @@ replay_in_date_order(struct replay *r, char **inputs, int ninputs)
 	o.spool_dir = dir.data;
 	for (k = 0; k < ninputs; k++)
 		if (mailsource_read(inputs[k], &order_cb, &o, err, sizeof(err)) != 0) {
-			fprintf(stderr, "shadowmilter: %s\n", err);
+			msg_error("%s", err);
 			r->failures++;
 		}
 	if (o.n > 1)
@@ -516,7 +517,7 @@ load_map(const struct config *cfg)
 	char err[512];
 
 	if ((map = runtime_load_map(cfg, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		exit(2);
 	}
 	return map;
@@ -559,11 +560,11 @@ replay_main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("replay", "no input: give a file, a Maildir, or - for stdin");
 	if ((cfg = config_load(conf, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		return 2;
 	}
 	if (r.outdir && (r.outfd = safefile_dir(r.outdir, 1, SAFEFILE_OWN_DIR, err, sizeof(err))) < 0) {
-		fprintf(stderr, "shadowmilter: --out %s\n", err);
+		msg_error("--out %s", err);
 		config_free(cfg);
 		return 2;
 	}
@@ -571,7 +572,7 @@ replay_main(int argc, char **argv)
 	r.map = load_map(cfg);
 	if ((r.templates = notice_templates_load(cfg, err, sizeof(err))) == NULL ||
 	    (state_path && (r.state = store_open(state_path, NULL, STORE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL)) {
-		fprintf(stderr, "shadowmilter: %s\n", err);
+		msg_error("%s", err);
 		template_set_free(r.templates);
 		prefixmap_free((struct prefixmap *)r.map);
 		config_free(cfg);
@@ -580,15 +581,15 @@ replay_main(int argc, char **argv)
 		return 1;
 	}
 	if (r.trust_saved)
-		fprintf(stderr, "shadowmilter: warning: --trust-saved: the DKIM signature of these files is not "
+		msg_warn("--trust-saved: the DKIM signature of these files is not "
 		    "checked; any of them with a ShadowServer From address is taken as a real report. Use it only "
-		    "on mail you saved from ShadowServer yourself.\n");
+		    "on mail you saved from ShadowServer yourself.");
 	r.progress = isatty(STDERR_FILENO) && (argc - optind > 1 || r.json);
 	if (r.state)
 		replay_in_date_order(&r, argv + optind, argc - optind);
 	for (i = optind; r.state == NULL && i < argc; i++)
 		if (mailsource_read(argv[i], &source_cb, &r, err, sizeof(err)) != 0) {
-			fprintf(stderr, "shadowmilter: %s\n", err);
+			msg_error("%s", err);
 			r.failures++;
 		}
 	if (r.progress)

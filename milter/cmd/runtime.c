@@ -22,6 +22,7 @@
 #include "store/sources.h"
 #include "store/store.h"
 #include "notice/template.h"
+#include "base/msg.h"
 #include "base/util.h"
 
 #include <pthread.h>
@@ -30,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <syslog.h>
 #include <unistd.h>
 
 struct rt_parts {
@@ -351,7 +351,7 @@ tell_ops(const struct config *cfg, const char *why)
 	buf_printf(&msg, "\nshadowmilter could not take the new customer map and keeps the one it has:\n\n  %s\n\n"
 	    "It tries again at the next refresh or SIGHUP. This mail is sent once until a refresh succeeds.\n", why);
 	if (deliver_message(cfg, to, 1, msg.data, NULL, err, sizeof(err)) != 0)
-		syslog(LOG_ERR, "cannot tell %s about the CustomerMap: %s", cfg->ops_address, err);
+		msg_error("cannot tell %s about the CustomerMap: %s", cfg->ops_address, err);
 	buf_free(&msg);
 }
 
@@ -359,7 +359,7 @@ tell_ops(const struct config *cfg, const char *why)
 static void
 refused(const struct config *cfg, const char *why, int tell)
 {
-	syslog(LOG_ERR, "CustomerMap refresh refused, the map in use stays: %s", why);
+	msg_error("CustomerMap refresh refused, the map in use stays: %s", why);
 	if (tell)
 		tell_ops(cfg, why);
 }
@@ -389,7 +389,7 @@ record(const struct runtime *rt)
 	ss.last_error = (char *)ms.last_error;
 	ss.error_at = ms.error_at;
 	if (sources_put(rt->store, &ss, err, sizeof(err)) != 0)
-		syslog(LOG_WARNING, "cannot record the CustomerMap's state for status: %s", err);
+		msg_warn("cannot record the CustomerMap's state for status: %s", err);
 	buf_free(&name);
 }
 
@@ -426,7 +426,7 @@ runtime_refresh_map(int force)
 		atomic_fetch_add(&rt->parts->refs, 1);
 		fresh = bundle(rt->parts, map_new(map));
 		swap_in(fresh);
-		syslog(LOG_INFO, "CustomerMap refreshed: %zu prefixes, %zu accounts", prefixmap_prefix_count(map),
+		msg_info("CustomerMap refreshed: %zu prefixes, %zu accounts", prefixmap_prefix_count(map),
 		    prefixmap_account_count(map));
 	}
 	record(rt);
@@ -480,12 +480,12 @@ runtime_reload(void)
 		}
 		swap_in(fresh);
 		if (runtime_open_store(fresh, err, sizeof(err)) != 0)	/* reports are deferred until it can be */
-			syslog(LOG_ERR, "%s; reports are deferred until the store can be reached", err);
-		syslog(LOG_INFO, "reloaded %s: %zu prefixes, %zu accounts", config_path,
+			msg_error("%s; reports are deferred until the store can be reached", err);
+		msg_info("reloaded %s: %zu prefixes, %zu accounts", config_path,
 		    prefixmap_prefix_count(fresh->map), prefixmap_account_count(fresh->map));
 		record(fresh);
 	} else {
-		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
+		msg_error("reload failed, keeping the running configuration: %s", err);
 		if (fresh)
 			runtime_destroy(fresh);
 		else if (parts)
