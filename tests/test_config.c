@@ -210,6 +210,89 @@ TEST(config, every_key_is_documented)
 	free(man);
 }
 
+/* man_default - the "Default: VALUE." of key NAME's entry in the man page MAN, roff escapes undone (caller frees); NULL if none */
+static char *
+man_default(const char *man, const char *name)
+{
+	char needle[128], *value;
+	const char *entry, *end, *d, *eol;
+	size_t i, n = 0;
+
+	snprintf(needle, sizeof(needle), ".B %s\n", name);
+	if ((entry = strstr(man, needle)) == NULL)
+		return NULL;
+	entry += strlen(needle);
+	if ((end = strstr(entry, "\n.TP")) == NULL && (end = strstr(entry, "\n.SH")) == NULL)
+		end = entry + strlen(entry);
+	if ((d = strstr(entry, "Default: ")) == NULL || d > end)
+		return NULL;
+	d += 9;
+	eol = d + strcspn(d, "\n");
+	if (eol > d && eol[-1] == '.')
+		eol--;
+	if (*d != '(' && memmem(d, (size_t)(eol - d), " (", 2))	/* "no (why)": the value, not the why */
+		eol = memmem(d, (size_t)(eol - d), " (", 2);
+	value = malloc((size_t)(eol - d) + 1);
+	for (i = 0; d + i < eol; i++) {
+		if (d[i] == '\\' && (d[i + 1] == '\\' || d[i + 1] == '-'))
+			i++;			/* \\ is a backslash, \- a minus */
+		else if (d[i] == '\\' && d[i + 1] == 'f') {
+			i += 2;			/* \fB, \fI, \fR: fonts */
+			continue;
+		}
+		value[n++] = d[i];
+	}
+	value[n] = '\0';
+	return value;
+}
+
+/* each key's default in the table is the one shadowmilter.conf(5) states ("(none)" and the like: no value) */
+TEST(config, every_default_is_the_documented_one)
+{
+	char path[4096], *man, *doc;
+	const char *def;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/../contrib/shadowmilter.conf.5", test_srcdir());
+	REQUIRE((man = test_read_file(path, NULL)) != NULL);
+	for (i = 0; i < config_key_count(); i++) {
+		def = config_key_default(i);
+		if ((doc = man_default(man, config_key_name(i))) == NULL) {
+			printf("  %s: no \"Default:\" in shadowmilter.conf(5)\n", config_key_name(i));
+			CHECK(doc != NULL);
+		} else if (doc[0] == '(' && (def == NULL || strcmp(def, doc) != 0)) {	/* "(none)": no value */
+			if (def && *def)
+				printf("  %s: the table says %s, the manual %s\n", config_key_name(i), def, doc);
+			CHECK(def == NULL || *def == '\0');
+		} else {
+			if (def == NULL || strcmp(def, doc) != 0)
+				printf("  %s: the table says %s, the manual %s\n", config_key_name(i), def ? def : "(none)",
+				    doc);
+			CHECK(def != NULL && strcmp(def, doc) == 0);
+		}
+		free(doc);
+	}
+	free(man);
+}
+
+/* the defaults are what a config without a file holds */
+TEST(config, defaults_are_applied_as_the_file_would_set_them)
+{
+	struct config *cfg = config_new();
+
+	CHECK_INT(cfg->customer_map_timeout, 60);
+	CHECK_INT(cfg->max_csv_size, 2048ULL << 20);
+	CHECK_INT(cfg->socket_mode, 0660);
+	CHECK_INT(cfg->delivery_lease, 900);
+	CHECK_INT(cfg->info_renotify_interval, 30 * 86400);
+	CHECK_STR(cfg->report_subject_tag, "");
+	CHECK_STR(cfg->template_dir, "");
+	CHECK(cfg->verify_dkim && cfg->info_notices && !cfg->notify_resolved);
+	CHECK(cfg->user_id == NULL && cfg->state_db == NULL && cfg->customer_map == NULL);
+	CHECK(cfg->report_senders != NULL && cfg->nsubject_rules > 0 && cfg->nsite_subject_rules == 0);
+	config_free(cfg);
+}
+
 TEST(config, customer_map_takes_a_file_sql_or_a_command)
 {
 	char err[512];

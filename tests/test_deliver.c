@@ -63,7 +63,7 @@ fake_sendmail(const char *dir, int status)
 TEST(deliver, sendmail_gets_an_argv_never_a_shell_or_t)
 {
 	char *dir = test_tmpdir(), *sm = fake_sendmail(dir, 0), err[256], path[4096], *argv, *in;
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	char *rcpts[] = { "a@x.example", "-oi;rm -rf /@x.example" };
 	struct buf t = BUF_INIT;
 
@@ -87,7 +87,7 @@ TEST(deliver, sendmail_gets_an_argv_never_a_shell_or_t)
 TEST(deliver, failing_sendmail_is_retried_then_sent)
 {
 	char *dir = test_tmpdir(), *sm = fake_sendmail(dir, 75), err[256], dbpath[4096];
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	struct outbox_item it = item("<r@x>", "scan_ntp", "acme");
 	struct deliver_stats st;
 	struct outbox_counts c;
@@ -121,7 +121,7 @@ TEST(deliver, failing_sendmail_is_retried_then_sent)
 TEST(deliver, test_recipient_gets_everything_with_the_real_recipients_named)
 {
 	char *dir = test_tmpdir(), *sm = fake_sendmail(dir, 0), err[256], dbpath[4096], path[4096], *argv, *in;
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	struct outbox_item it = item("<r@x>", "scan_ntp", "acme");
 	struct deliver_stats st;
 	struct store *ob;
@@ -211,7 +211,7 @@ seen_dot(struct fakesmtp *f)
 static int
 smtp_send(struct fakesmtp *f, struct seen *w, const char *dot_reply, char *err, size_t errlen)
 {
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	struct deliver_hooks hooks = { seen_before_end, seen_waiting, seen_accepted, w };
 	char *rcpts[] = { "a@x.example" }, transport[64];
 	int rc = -1;
@@ -296,7 +296,7 @@ eof_sendmail(const char *dir)
 TEST(deliver, sendmail_prepares_the_mark_before_it_starts_and_a_failed_preparation_never_starts_it)
 {
 	char *dir = test_tmpdir(), *sm = eof_sendmail(dir), err[256], done[4096], in[4096];
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	char *rcpts[] = { "a@x.example" };
 	struct buf t = BUF_INIT;
 	int refuse;

@@ -227,7 +227,7 @@ TEST(severity, info_notices_no_sends_none_but_the_history_records_them)
 
 TEST(severity, config_keys_take_severities_durations_and_yes_no)
 {
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	char err[512];
 
 	/* the defaults */

@@ -238,7 +238,7 @@ testmail_sign(const char *msg, const char *domain)
 struct config *
 test_config(void)
 {
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	char err[256];
 
 	if (config_set(cfg, "TrustedAuthservIDs", "mx.test.example", err, sizeof(err)) != 0 ||

@@ -59,7 +59,7 @@ preview_config(const char *conf)
 
 	if (conf != NULL)
 		cfg = config_load(conf, err, sizeof(err));
-	else if ((cfg = config_defaults()) != NULL && config_load_catalogue(cfg, err, sizeof(err)) != 0) {
+	else if ((cfg = config_new()) != NULL && config_load_catalogue(cfg, err, sizeof(err)) != 0) {
 		config_free(cfg);
 		cfg = NULL;
 	}

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_REPORT_SENDERS	"(?i)^autoreports@shadowserver\\.org$"
 
 /* Fallback when a file name carries no type: "Shadowserver scan_ntp-sample
  * Report" names it; otherwise match the human title. */
@@ -31,75 +30,6 @@ static const char *default_subject_rules[][2] = {
 	{ "scan_memcached", "(?i)\\bopen\\s+memcached\\b" },
 	{ "scan_dns", "(?i)\\bopen\\s+(?:dns\\s+)?resolvers?\\b" },
 };
-
-struct config *
-config_defaults(void)
-{
-	struct config *cfg = xcalloc(1, sizeof(*cfg));
-	char err[256];
-	size_t i;
-
-	cfg->report_senders = regex_compile(DEFAULT_REPORT_SENDERS, err, sizeof(err));
-	cfg->report_dkim_domain = xstrdup("shadowserver.org");
-	cfg->verify_dkim = 1;
-	cfg->dns_timeout = 5;
-	cfg->template_dir = xstrdup("");
-	cfg->catalogue_path = xstrdup("");
-	cfg->customer_map_timeout = 60;
-	cfg->customer_map_refresh = 15 * 60;
-	cfg->customer_map_max_shrink = 50;
-	cfg->organization = xstrdup("Example Hosting");
-	cfg->notice_from = xstrdup("abuse@example.net");
-	cfg->support_address = xstrdup("support@example.net");
-	cfg->policy_url = xstrdup("");
-	cfg->signature = xstrdup("");
-	cfg->grace_days = 21;
-	cfg->action_severities = catalogue_severity_bit("critical") | catalogue_severity_bit("high") |
-	    catalogue_severity_bit("medium");
-	cfg->info_notices = 1;
-	cfg->info_renotify_interval = 30 * 86400;
-	cfg->tmp_dir = xstrdup("/tmp");
-	cfg->link_hosts = xcalloc(1, sizeof(char *));
-	cfg->link_hosts[0] = xstrdup("dl.shadowserver.org");
-	cfg->nlink_hosts = 1;
-	cfg->fetch_timeout = 300;
-	cfg->ca_file = xstrdup("");
-	cfg->reports_api_key = xstrdup("");
-	cfg->reports_api_secret_file = xstrdup("");
-	cfg->reports_api_url = xstrdup("https://transform.shadowserver.org/api2/");
-	cfg->max_attachment_size = 512ULL << 20;
-	cfg->max_csv_size = 2048ULL << 20;
-	cfg->max_rows = 5000000;
-	cfg->max_report_files = 64;
-	cfg->max_columns = 1024;
-	cfg->max_report_memory = 64ULL << 20;
-	cfg->socket = xstrdup("unix:/run/shadowmilter/shadowmilter.sock");
-	cfg->pid_file = xstrdup("");
-	cfg->socket_mode = 0660;
-	cfg->outbox_db = xstrdup("/var/lib/shadowmilter/outbox.db");
-	cfg->delivery_lease = 900;
-	cfg->transport = xstrdup("sendmail:/usr/sbin/sendmail");
-	cfg->max_retry_days = 5;
-	/* none: the Subject is signed, and a tag would break the ops copy's DKIM signature */
-	cfg->report_subject_tag = xstrdup("");
-	cfg->report_action = REPORT_PASS;
-	cfg->max_headers = 1000;
-	cfg->max_header_bytes = 1ULL << 20;
-	cfg->max_report_size = 1ULL << 30;
-	cfg->deliver_interval = 30;
-	cfg->retry_interval = 60;
-	cfg->resolve_after_days = 7;
-	cfg->retain_days = 365;
-	for (i = 0; i < sizeof(default_subject_rules) / sizeof(default_subject_rules[0]); i++) {
-		cfg->subject_rules = xreallocarray(cfg->subject_rules, cfg->nsubject_rules + 1,
-		    sizeof(*cfg->subject_rules));
-		cfg->subject_rules[cfg->nsubject_rules].type = xstrdup(default_subject_rules[i][0]);
-		cfg->subject_rules[cfg->nsubject_rules].re =
-		    regex_compile(default_subject_rules[i][1], err, sizeof(err));
-		cfg->nsubject_rules++;
-	}
-	return cfg;
-}
 
 static void
 set_string(char **slot, const char *value)
@@ -469,8 +399,10 @@ set_subject_tag(struct config *cfg, const char *value)
 }
 
 /*
- * The keys. Each row names its key, the kind of value, where it goes and the
- * rule a value must follow; an error message is always "Key: "value" is not
+ * The keys. Each row names its key, its default (as the file would say it;
+ * config_new applies it as it applies a line of the file, and test_config
+ * checks it against shadowmilter.conf(5)), the kind of value, where it goes
+ * and the rule a value must follow; an error message is always "Key: "value" is not
  * RULE", so it names all three. Numbers take MIN..MAX; a KEY_CUSTOM row has a
  * setter of its own that returns -1 when the value breaks the rule, and
  * KEY_CHECKED rows (regexes, lists) write their own message.
@@ -499,95 +431,98 @@ struct config_key {
 	const char *rule;		/* what a valid value is, for the error message */
 	int (*set)(struct config *, const char *);
 	int (*check)(struct config *, const char *, char *, size_t);
+	const char *def;		/* the default, as the file would say it; NULL: none (unset) */
 };
 
 #define FIELD(f)	offsetof(struct config, f), sizeof(((struct config *)0)->f)
-#define PATH(k, f)	{ k, KEY_PATH, FIELD(f), 0, 0, "a file name", NULL, NULL }
-#define DATABASE(k, f)	{ k, KEY_DATABASE, FIELD(f), 0, 0, "a SQLite file name or a postgresql:// URI", NULL, NULL }
-#define STRING(k, f)	{ k, KEY_STRING, FIELD(f), 0, 0, "text", NULL, NULL }
-#define ADDRESS(k, f)	{ k, KEY_ADDRESS, FIELD(f), 0, 0, "a mail address such as abuse@example.net", NULL, NULL }
-#define NUMBER(k, f, lo, hi, what) { k, KEY_NUMBER, FIELD(f), lo, hi, what, NULL, NULL }
-#define SIZE(k, f, lo, hi, what) { k, KEY_SIZE, FIELD(f), lo, hi, what, NULL, NULL }
-#define CUSTOM(k, fn, what) { k, KEY_CUSTOM, 0, 0, 0, 0, what, fn, NULL }
-#define CHECKED(k, fn)	{ k, KEY_CHECKED, 0, 0, 0, 0, NULL, NULL, fn }
+#define PATH(k, d, f)	{ k, KEY_PATH, FIELD(f), 0, 0, "a file name", NULL, NULL, d }
+#define DATABASE(k, d, f) { k, KEY_DATABASE, FIELD(f), 0, 0, "a SQLite file name or a postgresql:// URI", NULL, NULL, d }
+#define STRING(k, d, f)	{ k, KEY_STRING, FIELD(f), 0, 0, "text", NULL, NULL, d }
+#define ADDRESS(k, d, f) { k, KEY_ADDRESS, FIELD(f), 0, 0, "a mail address such as abuse@example.net", NULL, NULL, d }
+#define NUMBER(k, d, f, lo, hi, what) { k, KEY_NUMBER, FIELD(f), lo, hi, what, NULL, NULL, d }
+#define SIZE(k, d, f, lo, hi, what) { k, KEY_SIZE, FIELD(f), lo, hi, what, NULL, NULL, d }
+#define CUSTOM(k, d, fn, what) { k, KEY_CUSTOM, 0, 0, 0, 0, what, fn, NULL, d }
+#define CHECKED(k, d, fn) { k, KEY_CHECKED, 0, 0, 0, 0, NULL, NULL, fn, d }
 
 static const struct config_key keys[] = {
 	/* what a report is and who may send one */
-	CHECKED("ReportSenders", set_report_senders),
-	CHECKED("TrustedAuthservIDs", set_trusted_ids),
-	STRING("ReportDKIMDomain", report_dkim_domain),
-	{ "VerifyDKIM", KEY_BOOL, FIELD(verify_dkim), 0, 1, "yes or no", NULL, NULL },
-	PATH("TestPublicKeys", test_public_keys),
-	NUMBER("DNSTimeout", dns_timeout, 1, 60, "a number of seconds from 1 to 60"),
-	CHECKED("ReportEnvelopeSenders", set_report_envelope_senders),
-	CHECKED("SubjectType", add_subject_rule),
+	CHECKED("ReportSenders", "(?i)^autoreports@shadowserver\\.org$", set_report_senders),
+	CHECKED("TrustedAuthservIDs", NULL, set_trusted_ids),
+	STRING("ReportDKIMDomain", "shadowserver.org", report_dkim_domain),
+	{ "VerifyDKIM", KEY_BOOL, FIELD(verify_dkim), 0, 1, "yes or no", NULL, NULL, "yes" },
+	PATH("TestPublicKeys", NULL, test_public_keys),
+	NUMBER("DNSTimeout", "5", dns_timeout, 1, 60, "a number of seconds from 1 to 60"),
+	CHECKED("ReportEnvelopeSenders", NULL, set_report_envelope_senders),
+	CHECKED("SubjectType", NULL, add_subject_rule),
 	/* the customers and the notices */
-	CUSTOM("CustomerMap", set_customer_map,
+	CUSTOM("CustomerMap", NULL, set_customer_map,
 	    "a CSV file, sqlite:FILE, a postgresql:// URI or exec:/PATH [ARGS]"),
-	STRING("CustomerMapQuery", customer_map_query),
+	STRING("CustomerMapQuery", NULL, customer_map_query),
 	{ "CustomerMapTimeout", KEY_DURATION, FIELD(customer_map_timeout), 1, 3600,
-	    "a duration from 1s to 1h, such as 60s", NULL, NULL },
+	    "a duration from 1s to 1h, such as 60s", NULL, NULL, "60s" },
 	{ "CustomerMapRefresh", KEY_DURATION, FIELD(customer_map_refresh), 0, 0,
-	    "0 (only on SIGHUP) or a duration such as 15m", NULL, NULL },
-	NUMBER("CustomerMapMaxShrink", customer_map_max_shrink, 0, 100, "a percentage from 0 to 100"),
-	{ "AllowEmptyCustomerMap", KEY_BOOL, FIELD(allow_empty_map), 0, 1, "yes or no", NULL, NULL },
-	PATH("TemplateDir", template_dir),
-	PATH("Catalogue", catalogue_path),
-	STRING("Organization", organization),
-	ADDRESS("NoticeFrom", notice_from),
-	ADDRESS("SupportAddress", support_address),
-	STRING("PolicyURL", policy_url),
-	{ "NoticeSignature", KEY_TEXT, FIELD(signature), 0, 0, "text", NULL, NULL },
-	NUMBER("GraceDays", grace_days, 0, 3650, "a number of days from 0 to 3650"),
-	CUSTOM("ActionSeverities", set_action_severities,
+	    "0 (only on SIGHUP) or a duration such as 15m", NULL, NULL, "15m" },
+	NUMBER("CustomerMapMaxShrink", "50", customer_map_max_shrink, 0, 100, "a percentage from 0 to 100"),
+	{ "AllowEmptyCustomerMap", KEY_BOOL, FIELD(allow_empty_map), 0, 1, "yes or no", NULL, NULL, "no" },
+	PATH("TemplateDir", "", template_dir),
+	PATH("Catalogue", "", catalogue_path),
+	STRING("Organization", "Example Hosting", organization),
+	ADDRESS("NoticeFrom", "abuse@example.net", notice_from),
+	ADDRESS("SupportAddress", "support@example.net", support_address),
+	STRING("PolicyURL", "", policy_url),
+	{ "NoticeSignature", KEY_TEXT, FIELD(signature), 0, 0, "text", NULL, NULL, "" },
+	NUMBER("GraceDays", "21", grace_days, 0, 3650, "a number of days from 0 to 3650"),
+	CUSTOM("ActionSeverities", "critical high medium", set_action_severities,
 	    "a list of one or more of critical, high, medium, low and info"),
-	{ "InfoNotices", KEY_BOOL, FIELD(info_notices), 0, 1, "yes or no", NULL, NULL },
+	{ "InfoNotices", KEY_BOOL, FIELD(info_notices), 0, 1, "yes or no", NULL, NULL, "yes" },
 	/* limits on what a report may cost */
-	PATH("TempDir", tmp_dir),
-	SIZE("MaxAttachmentSize", max_attachment_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 512M"),
-	SIZE("MaxCSVSize", max_csv_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 2G"),
-	SIZE("MaxRows", max_rows, 1, 1ULL << 40, "a number of rows from 1 to 1T, such as 5M"),
-	NUMBER("MaxReportFiles", max_report_files, 1, 1000000, "a number of files from 1 to 1000000"),
-	NUMBER("MaxColumns", max_columns, 1, 1000000, "a number of columns from 1 to 1000000"),
-	SIZE("MaxReportMemory", max_report_memory, 1, 1ULL << 40, "a size from 1 to 1T, such as 64M"),
-	NUMBER("MaxHeaders", max_headers, 0, 100000, "a number of headers from 0 to 100000"),
-	SIZE("MaxHeaderBytes", max_header_bytes, 1, 1ULL << 40, "a size from 1 to 1T, such as 1M"),
-	SIZE("MaxReportSize", max_report_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 1G"),
+	PATH("TempDir", "/tmp", tmp_dir),
+	SIZE("MaxAttachmentSize", "512M", max_attachment_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 512M"),
+	SIZE("MaxCSVSize", "2G", max_csv_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 2G"),
+	SIZE("MaxRows", "5000000", max_rows, 1, 1ULL << 40, "a number of rows from 1 to 1T, such as 5M"),
+	NUMBER("MaxReportFiles", "64", max_report_files, 1, 1000000, "a number of files from 1 to 1000000"),
+	NUMBER("MaxColumns", "1024", max_columns, 1, 1000000, "a number of columns from 1 to 1000000"),
+	SIZE("MaxReportMemory", "64M", max_report_memory, 1, 1ULL << 40, "a size from 1 to 1T, such as 64M"),
+	NUMBER("MaxHeaders", "1000", max_headers, 0, 100000, "a number of headers from 0 to 100000"),
+	SIZE("MaxHeaderBytes", "1M", max_header_bytes, 1, 1ULL << 40, "a size from 1 to 1T, such as 1M"),
+	SIZE("MaxReportSize", "1G", max_report_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 1G"),
 	/* reports fetched from ShadowServer (link-only mails) */
-	CHECKED("ReportLinkHosts", set_link_hosts),
+	CHECKED("ReportLinkHosts", "dl.shadowserver.org", set_link_hosts),
 	{ "FetchTimeout", KEY_DURATION, FIELD(fetch_timeout), 1, 3600,
-	    "a duration from 1s to 1h, such as 5m", NULL, NULL },
-	PATH("CAFile", ca_file),
+	    "a duration from 1s to 1h, such as 5m", NULL, NULL, "5m" },
+	PATH("CAFile", "", ca_file),
 	/* the Reports API */
-	STRING("ReportsAPIKey", reports_api_key),
-	PATH("ReportsAPISecretFile", reports_api_secret_file),
-	STRING("ReportsAPIURL", reports_api_url),
+	STRING("ReportsAPIKey", "", reports_api_key),
+	PATH("ReportsAPISecretFile", "", reports_api_secret_file),
+	STRING("ReportsAPIURL", "https://transform.shadowserver.org/api2/", reports_api_url),
 	/* the daemon */
-	CUSTOM("Socket", set_socket, "unix:/PATH or inet:PORT@HOST with a PORT from 1 to 65535"),
-	STRING("UserID", user_id),
-	PATH("PidFile", pid_file),
-	{ "SocketMode", KEY_OCTAL, FIELD(socket_mode), 0, 0777, "an octal file mode such as 0660", NULL, NULL },
-	CUSTOM("ReportSubjectTag", set_subject_tag, "text, or none"),
-	CUSTOM("ReportAction", set_report_action, "pass, discard or redirect ADDRESS"),
+	CUSTOM("Socket", "unix:/run/shadowmilter/shadowmilter.sock", set_socket,
+	    "unix:/PATH or inet:PORT@HOST with a PORT from 1 to 65535"),
+	STRING("UserID", NULL, user_id),
+	PATH("PidFile", "", pid_file),
+	{ "SocketMode", KEY_OCTAL, FIELD(socket_mode), 0, 0777, "an octal file mode such as 0660", NULL, NULL, "0660" },
+	CUSTOM("ReportSubjectTag", "none", set_subject_tag, "text, or none"),
+	CUSTOM("ReportAction", "pass", set_report_action, "pass, discard or redirect ADDRESS"),
 	/* the outbox and its delivery */
-	DATABASE("OutboxDB", outbox_db),
-	CUSTOM("Transport", set_transport, "sendmail:/PATH or smtp:HOST:PORT with a PORT from 1 to 65535"),
-	ADDRESS("TestRecipient", test_recipient),
-	ADDRESS("OpsAddress", ops_address),
-	NUMBER("MaxRetryDays", max_retry_days, 0, 365, "a number of days from 0 to 365"),
-	NUMBER("DeliverInterval", deliver_interval, 1, 86400, "a number of seconds from 1 to 86400"),
-	NUMBER("RetryInterval", retry_interval, 1, 86400, "a number of seconds from 1 to 86400"),
+	DATABASE("OutboxDB", "/var/lib/shadowmilter/outbox.db", outbox_db),
+	CUSTOM("Transport", "sendmail:/usr/sbin/sendmail", set_transport,
+	    "sendmail:/PATH or smtp:HOST:PORT with a PORT from 1 to 65535"),
+	ADDRESS("TestRecipient", NULL, test_recipient),
+	ADDRESS("OpsAddress", NULL, ops_address),
+	NUMBER("MaxRetryDays", "5", max_retry_days, 0, 365, "a number of days from 0 to 365"),
+	NUMBER("DeliverInterval", "30", deliver_interval, 1, 86400, "a number of seconds from 1 to 86400"),
+	NUMBER("RetryInterval", "60", retry_interval, 1, 86400, "a number of seconds from 1 to 86400"),
 	{ "DeliveryLease", KEY_DURATION, FIELD(delivery_lease), 5, 86400,
-	    "a duration from 5s to 1d, such as 15m", NULL, NULL },
+	    "a duration from 5s to 1d, such as 15m", NULL, NULL, "15m" },
 	/* the detection history */
-	DATABASE("StateDB", state_db),
+	DATABASE("StateDB", NULL, state_db),
 	{ "RenotifyInterval", KEY_DURATION, FIELD(renotify_interval), 0, 0,
-	    "0 or a duration such as 12h or 7d", NULL, NULL },
+	    "0 or a duration such as 12h or 7d", NULL, NULL, "0" },
 	{ "InfoRenotifyInterval", KEY_DURATION, FIELD(info_renotify_interval), 0, 0,
-	    "0 or a duration such as 30d or 4w", NULL, NULL },
-	{ "NotifyResolved", KEY_BOOL, FIELD(notify_resolved), 0, 1, "yes or no", NULL, NULL },
-	NUMBER("ResolveAfterDays", resolve_after_days, 0, 3650, "a number of days from 0 (never) to 3650"),
-	NUMBER("RetainDays", retain_days, 1, 36500, "a number of days from 1 to 36500"),
+	    "0 or a duration such as 30d or 4w", NULL, NULL, "30d" },
+	{ "NotifyResolved", KEY_BOOL, FIELD(notify_resolved), 0, 1, "yes or no", NULL, NULL, "no" },
+	NUMBER("ResolveAfterDays", "7", resolve_after_days, 0, 3650, "a number of days from 0 (never) to 3650"),
+	NUMBER("RetainDays", "365", retain_days, 1, 36500, "a number of days from 1 to 36500"),
 };
 
 static const struct config_key *
@@ -704,6 +639,45 @@ config_key_name(size_t i)
 	return i < config_key_count() ? keys[i].name : NULL;
 }
 
+const char *
+config_key_default(size_t i)
+{
+	return i < config_key_count() ? keys[i].def : NULL;
+}
+
+/* add_builtin_subject_rules - the SubjectType rules tried after the site's */
+static void
+add_builtin_subject_rules(struct config *cfg)
+{
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(default_subject_rules) / sizeof(default_subject_rules[0]); i++) {
+		cfg->subject_rules = xreallocarray(cfg->subject_rules, cfg->nsubject_rules + 1,
+		    sizeof(*cfg->subject_rules));
+		cfg->subject_rules[cfg->nsubject_rules].type = xstrdup(default_subject_rules[i][0]);
+		cfg->subject_rules[cfg->nsubject_rules].re =
+		    regex_compile(default_subject_rules[i][1], err, sizeof(err));
+		cfg->nsubject_rules++;
+	}
+}
+
+struct config *
+config_new(void)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < config_key_count(); i++)
+		if (keys[i].def && config_set(cfg, keys[i].name, keys[i].def, err, sizeof(err)) != 0) {
+			fprintf(stderr, "shadowmilter: the default of %s\n", err);	/* a bug: test_config fails */
+			abort();
+		}
+	add_builtin_subject_rules(cfg);
+	return cfg;
+}
+
 /* config_check - what must hold once the whole file is read */
 static int
 config_check(const struct config *cfg, char *err, size_t errlen)
@@ -789,7 +763,7 @@ config_where(const struct config *cfg, const char *key, char *out, size_t outlen
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	char *line = NULL, msg[512];
 	size_t cap = 0;
 	unsigned lineno = 0;

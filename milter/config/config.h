@@ -106,13 +106,13 @@ enum { REPORT_PASS, REPORT_DISCARD, REPORT_REDIRECT };
 /* config_load - parse PATH and load the catalogue; NULL with "file:line: message" in ERR */
 struct config *config_load(const char *path, char *err, size_t errlen);
 
-/* config_defaults - a config with every default and no file (tests); no catalogue */
-struct config *config_defaults(void);
+/* config_new - a config with every key at its default (the key table's) and no file; no catalogue */
+struct config *config_new(void);
 
 /*
  * config_load_catalogue - the shipped catalogue.csv (template_shipped_dir),
  * then the site's Catalogue file over it. config_load calls it; tests and
- * previews built on config_defaults call it themselves. 0, or -1 with ERR
+ * previews built on config_new call it themselves. 0, or -1 with ERR
  * (the config keeps its previous catalogue).
  */
 int config_load_catalogue(struct config *cfg, char *err, size_t errlen);
@@ -136,5 +136,7 @@ void config_where(const struct config *cfg, const char *key, char *out, size_t o
  * (the documentation test walks them) */
 size_t config_key_count(void);
 const char *config_key_name(size_t i);
+/* config_key_default - key I's default as the file would say it, or NULL (none) */
+const char *config_key_default(size_t i);
 
 #endif

@@ -67,7 +67,7 @@ peak_rss_mib(void)
 static int
 replay_child(const char *mail, const char *mapfile)
 {
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	struct prefixmap *map = prefixmap_new();
 	struct pipeline_result *r;
 	struct pipeline *p;

@@ -143,7 +143,7 @@ int
 main(int argc, char **argv)
 {
 	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	struct template_set *set;
 	const struct template *t;
 	struct prefixmap *map;

@@ -118,7 +118,7 @@ write_mail(const char *path, unsigned long rows, int zipped)
 static int
 replay_child(const char *mail, const char *mapfile, unsigned long rows)
 {
-	struct config *cfg = config_defaults();
+	struct config *cfg = config_new();
 	struct prefixmap *map = prefixmap_new();
 	struct pipeline_result *r;
 	struct pipeline *p;

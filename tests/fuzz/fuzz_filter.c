@@ -103,7 +103,7 @@ setup(void)
 	if ((broken = store_new(bad, path, 200, err, sizeof(err))) == NULL)
 		goto fail;
 	for (i = 0; i <= NENVS; i++) {
-		struct config *cfg = config_defaults();
+		struct config *cfg = config_new();
 		const char *const *kv = env_settings[i < NENVS ? i : 0];
 
 		/* VerifyDKIM no: a mutated message keeps no DKIM signature valid, so

@@ -183,7 +183,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 
 	if (cfg == NULL) {
-		cfg = config_defaults();
+		cfg = config_new();
 		/* the Authentication-Results verdict (VerifyDKIM no): DKIM itself needs a body */
 		if (config_set(cfg, "TrustedAuthservIDs", TRUSTED_ID, err, sizeof(err)) != 0 ||
 		    config_set(cfg, "VerifyDKIM", "no", err, sizeof(err)) != 0)

@@ -34,7 +34,7 @@ setup(void)
 	if (fd < 0 || write(fd, csv, sizeof(csv) - 1) != (ssize_t)(sizeof(csv) - 1))
 		abort();
 	close(fd);
-	cfg = config_defaults();
+	cfg = config_new();
 	map = prefixmap_new();
 	if (config_set(cfg, "TrustedAuthservIDs", "mx.fuzz.example", err, sizeof(err)) != 0 ||
 	    config_set(cfg, "VerifyDKIM", "no", err, sizeof(err)) != 0 ||

@@ -86,7 +86,7 @@ setup(void)
 	fuzz_write_file(partials, "{{#findings}}\n{{> r}}\n{{/findings}}\n", 36);
 	snprintf(partials, sizeof(partials), "%s/partials/r.tmpl", site_dir);
 	fuzz_write_file(partials, "{{endpoint}} {{account}}\n", 25);
-	cfg = config_defaults();
+	cfg = config_new();
 	if (config_set(cfg, "TemplateDir", site_dir, err, sizeof(err)) != 0 ||
 	    config_set(cfg, "NoticeSignature", "The Abuse Team\\nExample Hosting", err, sizeof(err)) != 0 ||
 	    config_load_catalogue(cfg, err, sizeof(err)) != 0) {
