@@ -7,8 +7,9 @@
  * that minus the newlines inside its quoted fields. Blank records and records
  * whose first field starts with '#' are skipped; a UTF-8 BOM is dropped.
  *
- * The SQL readers stream: PostgreSQL in single-row mode, SQLite a step at a
- * time, so a million rows never sit in memory twice. A command's output is
+ * The SQL readers stream: PostgreSQL through a cursor, 10,000 rows per
+ * FETCH (single-row mode made a result per row: 16 s for a million rows),
+ * SQLite a step at a time, so a million rows never sit in memory twice. A command's output is
  * read whole (poll with a deadline) and then parsed as a CSV.
  *
  * Owns: the connection, the child process and the CSV parser of one read.
@@ -36,6 +37,7 @@
 #define OUTPUT_MAX	(1024UL * 1024 * 1024)	/* a command printing more is broken */
 #define STDERR_KEEP	300		/* of a failed command's stderr, for the log line */
 #define MAXARGS		64
+#define PG_BATCH	"10000"		/* rows per FETCH: a round trip each, a bounded result */
 
 enum table_kind
 table_kind(const char *source)
@@ -474,12 +476,17 @@ out:
 	return rc;
 }
 
+struct pgrow {
+	PGresult *res;
+	int row;
+};
+
 static const char *
 pg_get(void *r, int i)
 {
-	PGresult *res = r;
+	struct pgrow *p = r;
 
-	return PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+	return PQgetisnull(p->res, p->row, i) ? NULL : PQgetvalue(p->res, p->row, i);
 }
 
 /* pg_error - libpq's message on one line */
@@ -552,36 +559,62 @@ pg_connect(const struct table_source *src, const char *label, char *err, size_t 
 	return c;
 }
 
+/* pg_command - SQL that returns no rows; 0, or -1 with ERR */
+static int
+pg_command(PGconn *c, const char *label, const char *sql, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(c, sql);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		pg_error(label, c, res, err, errlen);
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/* pg_batch - the rows of one FETCH; *N how many there were */
+static int
+pg_batch(PGresult *res, const char *label, unsigned long *row, const struct table_cols *cols, long *at,
+    table_row_fn fn, void *ctx, char *err, size_t errlen)
+{
+	struct pgrow r = { res, 0 };
+	int n = PQntuples(res);
+
+	for (r.row = 0; r.row < n; r.row++)
+		if (sql_row(label, ++*row, cols, at, pg_get, &r, fn, ctx, err, errlen) != 0)
+			return -1;
+	return 0;
+}
+
 static int
 read_pg(const struct table_source *src, const char *label, const struct table_cols *cols, table_row_fn fn,
     void *ctx, char *err, size_t errlen)
 {
+	struct buf declare = BUF_INIT;
 	PGconn *c;
 	PGresult *res;
 	long at[TABLE_MAXCOLS];
 	unsigned long row = 0;
-	int rc = 0, have_cols = 0;
+	int rc, have_cols = 0, n = 1;
 
 	if ((c = pg_connect(src, label, err, errlen)) == NULL)
 		return -1;
-	if (!PQsendQuery(c, src->query) || !PQsetSingleRowMode(c)) {
-		pg_error(label, c, NULL, err, errlen);
-		PQfinish(c);
-		return -1;
-	}
-	while (rc == 0 && (res = PQgetResult(c)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
-
-		if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
+	buf_printf(&declare, "DECLARE sm_rows NO SCROLL CURSOR FOR %s", src->query);
+	rc = pg_command(c, label, "BEGIN READ ONLY", err, errlen) != 0 ||
+	    pg_command(c, label, declare.data, err, errlen) != 0 ? -1 : 0;
+	while (rc == 0 && n > 0) {
+		res = PQexec(c, "FETCH FORWARD " PG_BATCH " FROM sm_rows");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			pg_error(label, c, res, err, errlen);
 			rc = -1;
 		} else if (!have_cols && (rc = pg_columns(res, label, cols, at, err, errlen)) == 0)
 			have_cols = 1;
-		if (rc == 0 && st == PGRES_SINGLE_TUPLE)
-			rc = sql_row(label, ++row, cols, at, pg_get, res, fn, ctx, err, errlen);
+		if (rc == 0 && (n = PQntuples(res)) > 0)
+			rc = pg_batch(res, label, &row, cols, at, fn, ctx, err, errlen);
 		PQclear(res);
 	}
-	PQfinish(c);	/* a read stopped half way is discarded with the connection */
+	buf_free(&declare);
+	PQfinish(c);	/* the read-only transaction ends with the connection */
 	return rc;
 }
 

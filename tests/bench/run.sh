@@ -10,6 +10,8 @@ echo "== bench_hostile (issue 17: must stay under 64 MiB and 1 s each)"
 "$BUILD/bench/bench_hostile" || rc=1
 echo "== bench_prefixmap"
 "$BUILD/bench/bench_prefixmap" || rc=1
+echo "== bench_mapsource (CustomerMap refresh from PostgreSQL, 1M prefixes; target <= 2 s, <= 200 MiB)"
+sh tests/e2e/with-pg.sh "$BUILD/bench/bench_mapsource" || rc=1
 echo "== bench_passthrough"
 "$BUILD/bench/bench_passthrough" "$BUILD/shadowmilter" "$BUILD/bench/noop_milter" || rc=1
 echo "== bench-store (history with SQLite and PostgreSQL; reports naming 1k-100k customers)"

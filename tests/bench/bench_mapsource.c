@@ -1,0 +1,127 @@
+/*
+ * bench_mapsource - a CustomerMap refresh from PostgreSQL with a million prefixes
+ *
+ * Fills a table of the test server (SM_TEST_PG_URI; run it under
+ * tests/e2e/with-pg.sh) with 1,000,000 prefixes by COPY: 800k IPv4 /24s and
+ * 200k IPv6 /64s, 500k accounts. Then a fresh process (this program again,
+ * so its peak RSS is the load's alone) reads the map the way the daemon's
+ * refresh does (prefixmap_load_source, PostgreSQL single-row mode) and
+ * prints the time and peak RSS. Target (issue 19): at most 2 s and 200 MiB.
+ * Without SM_TEST_PG_URI it prints SKIP and exits 0.
+ *
+ * Usage: bench_mapsource [count]
+ */
+#include "customers/prefixmap.h"
+#include "customers/tablesource.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QUERY "SELECT prefix, account, email FROM bench_map"
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+exec_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		fprintf(stderr, "bench_mapsource: %s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	return ok;
+}
+
+/* fill - COUNT rows into bench_map by COPY */
+static int
+fill(const char *uri, long count)
+{
+	PGconn *c = PQconnectdb(uri);
+	char line[160];
+	PGresult *r;
+	long i;
+	int n, ok;
+
+	if (PQstatus(c) != CONNECTION_OK || !exec_ok(c, "DROP TABLE IF EXISTS bench_map") ||
+	    !exec_ok(c, "CREATE TABLE bench_map (prefix cidr, account text, email text)") ||
+	    PQresultStatus(r = PQexec(c, "COPY bench_map FROM STDIN")) != PGRES_COPY_IN) {
+		fprintf(stderr, "bench_mapsource: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return -1;
+	}
+	PQclear(r);
+	for (i = 0; i < count; i++) {
+		long a = i % 500000;
+
+		if (i % 5 != 4)	/* IPv4 /24s from 16.0.0.0 up */
+			n = snprintf(line, sizeof(line), "%ld.%ld.%ld.0/24\tacct%ld\tnoc@acct%ld.example\n",
+			    16 + (i >> 16), (i >> 8) & 255, i & 255, a, a);
+		else
+			n = snprintf(line, sizeof(line), "2001:db8:%lx:%lx::/64\tacct%ld\tnoc@acct%ld.example\n",
+			    (i >> 16) & 0xffff, i & 0xffff, a, a);
+		if (PQputCopyData(c, line, n) != 1)
+			break;
+	}
+	ok = PQputCopyEnd(c, NULL) == 1 && PQresultStatus(r = PQgetResult(c)) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "bench_mapsource: COPY: %s", PQerrorMessage(c));
+	PQclear(r);
+	ok = ok && exec_ok(c, "ANALYZE bench_map");
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+/* load - the refresh, in this fresh process: prints its time and peak RSS */
+static int
+load(const char *uri)
+{
+	struct table_source src = { uri, QUERY, NULL, 60 };
+	struct prefixmap *map = prefixmap_new();
+	struct rusage ru;
+	char err[512];
+	double t0 = now(), t;
+
+	if (prefixmap_load_source(map, &src, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench_mapsource: %s\n", err);
+		return 1;
+	}
+	t = now() - t0;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("map refresh from PostgreSQL: %zu prefixes, %zu accounts in %.2f s, peak RSS %.0f MiB "
+	    "(target: <= 2 s, <= 200 MiB)\n", prefixmap_prefix_count(map), prefixmap_account_count(map), t,
+	    ru.ru_maxrss / 1024.0);
+	prefixmap_free(map);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *uri = getenv("SM_TEST_PG_URI");
+	long count = argc > 1 && strcmp(argv[1], "--load") != 0 ? atol(argv[1]) : 1000000;
+
+	if (argc > 1 && strcmp(argv[1], "--load") == 0)
+		return load(uri);
+	if (uri == NULL || *uri == '\0') {
+		printf("SKIP bench_mapsource: no SM_TEST_PG_URI (run under tests/e2e/with-pg.sh)\n");
+		return 0;
+	}
+	if (fill(uri, count) != 0)
+		return 1;
+	execl("/proc/self/exe", argv[0], "--load", (char *)NULL);
+	perror("bench_mapsource: exec");
+	return 1;
+}
