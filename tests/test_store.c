@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "notice/deliver.h"
+#include "notice/worker.h"
 #include "report/findings.h"
 #include "store/outbox.h"
 #include "store/fileclaim.h"
@@ -28,9 +29,11 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *MAP =
@@ -1224,4 +1227,67 @@ TEST(store_sqlite, the_database_and_its_wal_and_shm_are_not_world_readable_whate
 	CHECK(private_mode(path));
 	store_close(st);
 	free(dir);
+}
+
+/* --- claims of a process that is gone ----------------------------------- */
+
+/* dead_worker - the worker name a process of this host had, the process gone */
+static int
+dead_worker(char *name, size_t len)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	if (worker_name(pid, name, len) != 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return -1;
+	}
+	kill(pid, SIGKILL);
+	return waitpid(pid, &status, 0) == pid ? 0 : -1;
+}
+
+STORE_TEST(a_restarted_daemon_takes_back_its_dead_processes_claims_at_once_other_hosts_keep_theirs)
+{
+	struct test_rig r;
+	struct outbox_entry e[5], again;
+	char err[512], dead[300], live[300], reused[300], *colon;
+	long long released;
+	int i;
+
+	if (worker_name(getpid(), live, sizeof(live)) != 0)
+		SKIP("no /proc: a process's start time is unknown here");
+	REQUIRE(dead_worker(dead, sizeof(dead)) == 0);
+	/* our own pid, but a process that started at another time: the pid was reused */
+	colon = strchr(strchr(live, ':') + 1, ':');
+	snprintf(reused, sizeof(reused), "%.*s:1:%s", (int)(colon - live), live, strrchr(live, ':') + 1);
+	REQUIRE(rig_on(&r, uri) == 0);
+	queue(r.st, 5);
+	REQUIRE(outbox_claim(r.st, 1000, 900, dead, &e[0], err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(r.st, 1000, 900, reused, &e[1], err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(r.st, 1000, 900, live, &e[2], err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(r.st, 1000, 900, "mx2.example:4242:100:0123abcd", &e[3], err, sizeof(err)) == 1);
+	memcpy(dead + strlen(dead) - 8, "00000000", 8);	/* a claim from before the last boot */
+	REQUIRE(outbox_claim(r.st, 1000, 900, dead, &e[4], err, sizeof(err)) == 1);
+	REQUIRE(deliver_reclaim(r.st, 1010, &released, err, sizeof(err)) == 0);
+	CHECK_INT(released, 3);
+	/* the dead ones' notices are due at once, in order; the live and the other host's are held */
+	for (i = 0; i < 5; i++) {
+		if (i == 2 || i == 3)
+			continue;
+		REQUIRE(outbox_claim(r.st, 1010, 900, "worker-new", &again, err, sizeof(err)) == 1);
+		CHECK(again.id == e[i].id);
+		outbox_entry_free(&again);
+	}
+	CHECK_INT(outbox_claim(r.st, 1010, 900, "worker-new", &again, err, sizeof(err)), 0);
+	CHECK(deliver_reclaim(r.st, 1011, &released, err, sizeof(err)) == 0 && released == 0);
+	for (i = 0; i < 5; i++)
+		outbox_entry_free(&e[i]);
+	test_rig_free(&r);
 }

@@ -121,6 +121,29 @@ fetch_links(const struct runtime *rt, time_t now)
 	return 0;
 }
 
+/*
+ * reclaim_dead_claims - once, as this process starts delivering: the notices
+ * an earlier process of this host claimed and died with are due again now,
+ * not when their lease runs out (deliver_reclaim)
+ */
+static void
+reclaim_dead_claims(const struct runtime *rt, time_t now)
+{
+	static int done;
+	long long n;
+	char err[512];
+
+	if (done)
+		return;
+	if (deliver_reclaim(rt->store, now, &n, err, sizeof(err)) != 0) {
+		syslog(LOG_ERR, "taking back the claims of dead processes: %s", err);
+		return;		/* tried again next round */
+	}
+	done = 1;
+	if (n > 0)
+		syslog(LOG_INFO, "took back %lld notices claimed by a process of this host that is gone", n);
+}
+
 /* deliver_round - expiry, then one pass over the outbox */
 static void
 deliver_round(void)
@@ -130,6 +153,7 @@ deliver_round(void)
 	char err[512];
 	time_t now = time(NULL);
 
+	reclaim_dead_claims(rt, now);
 	expire_silent_streams(rt, now);
 	fetch_links(rt, now);
 	if (deliver_pending(rt->cfg, rt->store, now, log_delivery, NULL, &st, err, sizeof(err)) != 0)

@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "notice/mailheader.h"
 #include "store/outbox.h"
+#include "notice/worker.h"
 #include "base/util.h"
 
 #include <limits.h>
@@ -447,14 +448,27 @@ settle(const struct config *cfg, struct store *st, const struct outbox_entry *e,
 	return outbox_mark_retry(st, e->id, now + deliver_backoff(cfg->retry_interval, e->attempts), why, err, errlen);
 }
 
-/* worker_name - who holds a claim: host and process */
-static void
-worker_name(char *out, size_t outlen)
+int
+deliver_reclaim(struct store *st, time_t now, long long *released, char *err, size_t errlen)
 {
-	char host[HOST_NAME_MAX + 1] = "localhost";
+	char prefix[HOST_NAME_MAX + 2], **holders;
+	size_t i, n;
+	long long one;
+	int rc;
 
-	gethostname(host, sizeof(host) - 1);
-	snprintf(out, outlen, "%s:%ld", host, (long)getpid());
+	*released = 0;
+	worker_host_prefix(prefix, sizeof(prefix));
+	if ((rc = outbox_claim_holders(st, now, prefix, &holders, &n, err, errlen)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && worker_is_dead(holders[i])) {
+			rc = outbox_release_holder(st, holders[i], now, &one, err, errlen);
+			*released += one;
+		}
+		free(holders[i]);
+	}
+	free(holders);
+	return rc;
 }
 
 int
@@ -462,12 +476,12 @@ deliver_pending(const struct config *cfg, struct store *st, time_t now, deliver_
     struct deliver_stats *stats, char *err, size_t errlen)
 {
 	struct outbox_entry e;
-	char why[600], worker[HOST_NAME_MAX + 32];
+	char why[600], worker[HOST_NAME_MAX + 64];
 	const char *outcome;
 	int rc = 0;
 
 	memset(stats, 0, sizeof(*stats));
-	worker_name(worker, sizeof(worker));
+	worker_name(getpid(), worker, sizeof(worker));
 	/* sent notices are kept RetainDays for "what did we tell them?", then dropped */
 	if (outbox_prune(st, now - (time_t)cfg->retain_days * 86400, &stats->pruned, err, errlen) != 0)
 		return -1;

@@ -313,6 +313,55 @@ outbox_release(struct store *st, long long id, char *err, size_t errlen)
 }
 
 int
+outbox_claim_holders(struct store *st, time_t now, const char *prefix, char ***holders, size_t *n, char *err,
+    size_t errlen)
+{
+	static const char sql[] = "SELECT DISTINCT claimed_by FROM notices WHERE state = 'pending'"
+	    " AND claimed_until > ?1 AND substr(claimed_by, 1, length(?2)) = ?2 ORDER BY claimed_by";
+	struct db *db = store_acquire(st, err, errlen);
+	struct db_stmt *s;
+	int rc = 0, row;
+
+	*holders = NULL;
+	*n = 0;
+	if (db == NULL)
+		return -1;
+	if ((s = DB_RUN(db, sql, DBI(now), DBT(prefix))) == NULL)
+		rc = store_error(db, err, errlen);
+	while (rc == 0 && (row = db_step(db, s)) != 0) {
+		if (row < 0) {
+			rc = store_error(db, err, errlen);
+			break;
+		}
+		*holders = xreallocarray(*holders, *n + 1, sizeof(**holders));
+		(*holders)[(*n)++] = db_strdup(s, 0);
+	}
+	store_release(st, db);
+	return rc;
+}
+
+int
+outbox_release_holder(struct store *st, const char *holder, time_t now, long long *released, char *err,
+    size_t errlen)
+{
+	static const char sql[] = "UPDATE notices SET claimed_until = NULL WHERE state = 'pending'"
+	    " AND claimed_by = ?1 AND claimed_until > ?2";
+	struct db *db = store_acquire(st, err, errlen);
+	struct db_stmt *s;
+	int rc = 0;
+
+	*released = 0;
+	if (db == NULL)
+		return -1;
+	if ((s = DB_RUN(db, sql, DBT(holder), DBI(now))) == NULL)
+		rc = store_error(db, err, errlen);
+	else
+		*released = db_changes(s);
+	store_release(st, db);
+	return rc;
+}
+
+int
 outbox_get_counts(struct store *st, time_t now, struct outbox_counts *c, char *err, size_t errlen)
 {
 	static const char sql[] = "SELECT"

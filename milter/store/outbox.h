@@ -115,6 +115,19 @@ int outbox_mark_failed(struct store *st, long long id, const char *error, char *
 /* outbox_release - give a claim back untried (a stop): due again at once */
 int outbox_release(struct store *st, long long id, char *err, size_t errlen);
 
+/*
+ * outbox_claim_holders - the workers (claimed_by) whose names start with
+ * PREFIX and who hold a live claim at NOW: *HOLDERS, *N (free each and the
+ * array)
+ */
+int outbox_claim_holders(struct store *st, time_t now, const char *prefix, char ***holders, size_t *n, char *err,
+    size_t errlen);
+
+/* outbox_release_holder - give back every live claim of HOLDER (a worker known
+ * dead): due again at once; *RELEASED counts them */
+int outbox_release_holder(struct store *st, const char *holder, time_t now, long long *released, char *err,
+    size_t errlen);
+
 /* outbox_prune - forget notices sent before BEFORE; *REMOVED counts them */
 int outbox_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen);
 
