@@ -549,7 +549,7 @@ ping_api(const struct config *cfg)
 	if (rc == 0)
 		printf("Reports API %s: test/ping answered %.200s\n", cfg->reports_api_url, answer);
 	else
-		fprintf(stderr, "shadowmilter: Reports API %s: %s\n", cfg->reports_api_url, why);
+		msg_error("Reports API %s: %s", cfg->reports_api_url, why);
 	free(answer);
 	free(secret);
 	return rc;
