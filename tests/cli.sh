@@ -336,6 +336,38 @@ for run in "status -c $T/secret.conf" "status -c $T/secret.conf --json" "status 
 	    sh -c '! grep -q S3CRETPW "$1" && grep -q "127.0.0.1:1/sm" "$1"' - "$T/secret.out"
 done
 
+# ownership: run as root, the commands that write a database do so as UserID
+# (or, without one, as the owner of the database's directory): no root-owned file is left
+if [ "$(id -u)" -eq 0 ]; then
+	mkdir -p "$T/own" "$T/own2"
+	chmod 711 "$T"
+	chown nobody "$T/own" "$T/own2"
+	{ cat "$GOLDEN"; printf 'UserID nobody\nStateDB %s/own/state.db\nOutboxDB %s/own/state.db\n' "$T" "$T"; } >"$T/own.conf"
+	"$SM" replay -c "$T/own.conf" --state "$T/own/state.db" "$DEMO" >"$T/own.log" 2>&1
+	check "root: replay --state exits 0" test $? -eq 0
+	check "root: replay --state creates the history as UserID" test "$(stat -c %U "$T/own/state.db")" = nobody
+	"$SM" deliver -c "$T/own.conf" --dry-run >"$T/own-deliver.log" 2>&1
+	check "root: deliver exits 0" test $? -eq 0
+	"$SM" status -c "$T/own.conf" >"$T/own-status.log" 2>&1
+	check "root: status exits 0" test $? -eq 0
+	"$SM" history -c "$T/own.conf" acme >"$T/own-history.log" 2>&1
+	check "root: history exits 0" test $? -eq 0
+	check "root: no root-owned file is left beside the database" test -z "$(find "$T/own" -user root)"
+	{ cat "$GOLDEN"; printf 'OutboxDB %s/own2/outbox.db\n' "$T"; } >"$T/own2.conf"
+	"$SM" replay -c "$T/own2.conf" --state "$T/own2/state.db" "$DEMO" >"$T/own2.log" 2>&1
+	check "root without UserID: the history belongs to its directory's owner" test "$(stat -c %U "$T/own2/state.db")" = nobody
+	"$SM" deliver -c "$T/own2.conf" >"$T/own2-deliver.log" 2>&1
+	check "root without UserID: so does the outbox deliver creates" test "$(stat -c %U "$T/own2/outbox.db")" = nobody
+	{ cat "$T/own.conf"; echo "UserID no-such-user-here"; } >"$T/own-bad.conf"
+	"$SM" replay -c "$T/own-bad.conf" --state "$T/own/bad.db" "$DEMO" >"$T/own-bad.log" 2>&1
+	check "root with a UserID that does not exist: replay --state refuses (exit 1)" test $? -eq 1
+	check "... saying how to run it" grep -q 'runuser -u USER -- shadowmilter replay --state' "$T/own-bad.log"
+	check "... and creates nothing" test ! -e "$T/own/bad.db"
+else
+	echo "SKIP ownership of databases made by root (not root)"
+	skipped=$((skipped + 1))
+fi
+
 # every real ShadowServer sample: host, port, protocol and time agree with an
 # independent extraction (Python's csv module), read in place from ../shared
 if command -v python3 >/dev/null 2>&1 && [ -d ../shared/reference/shadowserver ]; then

@@ -19,6 +19,7 @@
  */
 #include "cmd/daemon.h"
 #include "cmd/check.h"
+#include "cmd/privs.h"
 #include "cmd/milter.h"
 #include "cmd/runtime.h"
 #include "config/config.h"
@@ -668,8 +669,15 @@ deliver_once_main(const char *conf, int dry_run)
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	if ((rt = runtime_load(conf, RT_STORE, err, sizeof(err))) == NULL) {
+	if ((rt = runtime_load(conf, 0, err, sizeof(err))) == NULL) {
 		msg_error("%s", err);
+		return 1;
+	}
+	/* as root: the outbox (and anything SQLite adds beside it) stays the daemon's */
+	if (privs_as_user(rt->cfg, rt->cfg->outbox_db, "deliver", err, sizeof(err)) != 0 ||
+	    runtime_open_store(rt, err, sizeof(err)) != 0) {
+		msg_error("%s", err);
+		runtime_destroy(rt);
 		return 1;
 	}
 	if (dry_run) {

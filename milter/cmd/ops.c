@@ -7,6 +7,7 @@
  * alike. A PostgreSQL URI is shown without its password.
  */
 #include "cmd/ops.h"
+#include "cmd/privs.h"
 #include "cmd/usage.h"
 #include "report/catalogue.h"
 #include "config/config.h"
@@ -737,12 +738,18 @@ parse_args(struct cmd *c, int argc, char **argv)
 	return 0;
 }
 
-/* open_history - the database, which must exist: these commands only read */
+/* open_history - the database, which must exist: these commands only read,
+ * but SQLite may add its -wal and -shm files: as root, as the daemon's user */
 static int
 open_history(struct cmd *c)
 {
 	struct stat st;
 	char err[512];
+
+	if (privs_as_user(c->cfg, c->state_path, c->name, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shadowmilter: %s\n", err);
+		return 1;
+	}
 
 	c->state_where = store_uri_where(c->state_path);
 	c->outbox_where = store_uri_where(c->cfg->outbox_db);

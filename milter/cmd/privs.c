@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,8 +79,30 @@ privs_access(const struct privs_user *u, const char *path, int mode)
 	return WEXITSTATUS(status) == 0;
 }
 
+/* dir_owner - the owner of DB's directory, for a SQLite file; 0 if none or unknown */
+static int
+dir_owner(const char *db, struct privs_user *u)
+{
+	char *dir = xstrdup(db), *slash = strrchr(dir, '/');
+	struct passwd *pw;
+	struct stat st;
+	int found = 0;
+
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (strstr(db, "://") == NULL && stat(slash ? dir : ".", &st) == 0 && st.st_uid != 0 &&
+	    (pw = getpwuid(st.st_uid)) != NULL && strlen(pw->pw_name) < sizeof(u->name)) {
+		u->uid = pw->pw_uid;
+		u->gid = pw->pw_gid;
+		snprintf(u->name, sizeof(u->name), "%s", pw->pw_name);
+		found = 1;
+	}
+	free(dir);
+	return found;
+}
+
 int
-privs_as_user(const struct config *cfg, const char *command, char *err, size_t errlen)
+privs_as_user(const struct config *cfg, const char *db, const char *command, char *err, size_t errlen)
 {
 	struct privs_user u;
 	char why[256];
@@ -87,14 +110,17 @@ privs_as_user(const struct config *cfg, const char *command, char *err, size_t e
 	if (geteuid() != 0)
 		return 0;
 	if (cfg->user_id == NULL) {
-		err_set(err, errlen, "%s: run as root without UserID in %s: the database would belong to root and "
-		    "the daemon could not write it; set UserID, or run it as the daemon's user "
-		    "(runuser -u USER -- shadowmilter %s ...)", command, cfg->path, command);
-		return -1;
+		if (db && dir_owner(db, &u) && privs_become(&u, why, sizeof(why)) != 0) {
+			err_set(err, errlen, "%s: %s; run it as %s (runuser -u %s -- shadowmilter %s ...)", command, why,
+			    u.name, u.name, command);
+			return -1;
+		}
+		return 0;	/* the directory is root's: so is the database */
 	}
 	if (privs_lookup(cfg->user_id, &u, why, sizeof(why)) != 0 || privs_become(&u, why, sizeof(why)) != 0) {
-		err_set(err, errlen, "%s: UserID %s: %s; run it as the daemon's user instead "
-		    "(runuser -u USER -- shadowmilter %s ...)", command, cfg->user_id, why, command);
+		err_set(err, errlen, "%s: UserID %s: %s; as root it runs as UserID so the daemon can write what it "
+		    "creates: fix UserID, or run it as the daemon's user (runuser -u USER -- shadowmilter %s ...)",
+		    command, cfg->user_id, why, command);
 		return -1;
 	}
 	return 0;

@@ -30,9 +30,11 @@ int privs_become(const struct privs_user *u, char *err, size_t errlen);
  * -1 cannot be known (we are neither root nor U) */
 int privs_access(const struct privs_user *u, const char *path, int mode);
 
-/* privs_as_user - become UserID when we are root, so what we create is
- * UserID's; 0 (also when not root), or -1 with ERR saying how to run it */
+/* privs_as_user - root becomes the database's user before opening DB (a
+ * SQLite file or a URI), so what it creates is the daemon's: UserID when
+ * set, else the owner of DB's directory when that is not root; 0 (also when
+ * not root), or -1 with ERR saying how to run COMMAND instead */
 struct config;
-int privs_as_user(const struct config *cfg, const char *command, char *err, size_t errlen);
+int privs_as_user(const struct config *cfg, const char *db, const char *command, char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include "cmd/replay.h"
 #include "cmd/runtime.h"
+#include "cmd/privs.h"
 #include "cmd/usage.h"
 #include "report/catalogue.h"
 #include "config/config.h"
@@ -571,6 +572,7 @@ replay_main(int argc, char **argv)
 	r.cfg = cfg;
 	r.map = load_map(cfg);
 	if ((r.templates = notice_templates_load(cfg, err, sizeof(err))) == NULL ||
+	    (state_path && privs_as_user(cfg, state_path, "replay --state", err, sizeof(err)) != 0) ||
 	    (state_path && (r.state = store_open(state_path, NULL, STORE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL)) {
 		msg_error("%s", err);
 		template_set_free(r.templates);
