@@ -10,6 +10,7 @@
 #                   private Postfix; prints "kills N, lost N, doubled N" (not in make check)
 #   make fuzz       every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each (clang)
 #   make install    PREFIX=/usr/local DESTDIR= : program, templates, man pages, examples
+#   make deb        a Debian package in $(BUILD)/deb/ (contrib/debian/, dpkg-buildpackage), checked by lintian
 
 CC      ?= cc
 # recursive makes stay quiet, so the last line of "make check" is the test summary
@@ -18,6 +19,7 @@ BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=
 CFLAGS  ?= $(OPT) -g
+LDFLAGS ?=
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 TEMPLATEDIR ?= $(CURDIR)/templates
 # libpq and libopendkim keep their headers in subdirectories (Debian: /usr/include/postgresql, /usr/include/opendkim)
@@ -42,7 +44,7 @@ TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps demo demo-replay fuzz fuzz-build install check check-plain check-asan unit bench crash-trial clean
+.PHONY: all deb deps demo demo-replay fuzz fuzz-build install check check-plain check-asan unit bench crash-trial clean
 
 all: $(BUILD)/shadowmilter
 
@@ -62,7 +64,7 @@ $(BUILD)/libshadowmilter.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/shadowmilter: $(PROG_OBJS) $(BUILD)/libshadowmilter.a
-	$(CC) $(SAN) -o $@ $(PROG_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $(PROG_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(MILTERLIBS)
 
 $(BUILD)/unit: $(TEST_OBJS) $(BUILD)/libshadowmilter.a
 	$(CC) $(SAN) -o $@ $(TEST_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) $(THREADLIBS)
@@ -105,14 +107,16 @@ check: deps
 	$(MAKE) check-plain
 	$(MAKE) check-asan
 
+# the stock-Debian suite (the .deb in a Debian 12 root) runs in the plain pass only
+STOCK_DEBIAN ?= yes
 check-plain: $(BUILD)/shadowmilter $(BUILD)/unit $(BUILD)/dkimsign
-	@SM_FUZZ_SECONDS=$(SM_FUZZ_SECONDS) sh tests/run.sh $(BUILD)
+	@SM_FUZZ_SECONDS=$(SM_FUZZ_SECONDS) SM_STOCK_DEBIAN=$(STOCK_DEBIAN) sh tests/run.sh $(BUILD)
 
 # the ASan pass also runs each fuzz target for FUZZ_CHECK_SECONDS
 check-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    SM_FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) check-plain
+	    SM_FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) STOCK_DEBIAN=no check-plain
 
 bench: $(BUILD)/shadowmilter $(BUILD)/dkimsign $(BENCH_BINS)
 	@sh tests/bench/run.sh $(BUILD)
@@ -172,6 +176,18 @@ install:
 	install -m 644 conf/customers.csv $(DESTDIR)$(DATADIR)/customers.csv.example
 	install -m 644 contrib/shadowmilter.service contrib/postfix-main.cf contrib/sendmail.mc contrib/opendkim.conf \
 	    $(DESTDIR)$(DATADIR)/
+
+# make deb: the package is built from a copy of the sources with contrib/debian/
+# as its debian/ (the top level has no debian/ of its own), by dpkg-buildpackage
+# and debhelper; the .deb lands in $(BUILD)/deb/. lintian must find no errors.
+DEB_SRC = $(BUILD)/deb/shadowmilter
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	tar -cf - Makefile README.md NEWS conf contrib milter templates | tar -xf - -C $(DEB_SRC)
+	cp -R contrib/debian $(DEB_SRC)/debian
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	lintian --fail-on error $(BUILD)/deb/shadowmilter_*.changes
+	@ls $(BUILD)/deb/shadowmilter_*.deb
 
 clean:
 	rm -rf build build-asan build-install

@@ -80,6 +80,14 @@ echo "== Sendmail end to end ($BUILD)"
 sh tests/e2e/test-milter-sendmail.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" sendmail must-run
+# the package on a stock Debian 12 root: the plain pass only (make check-asan
+# sets SM_STOCK_DEBIAN=no): it tests the .deb, which is built without ASan
+if [ "${SM_STOCK_DEBIAN:-yes}" = yes ]; then
+	echo "== stock Debian 12: the package, Debian's chrooted Postfix ($BUILD)"
+	sh tests/e2e/test-stock-debian.sh "$BUILD" >"$out" 2>&1
+	cat "$out"
+	tally "$out" stock-debian
+fi
 # the ASan pass (make check-asan sets SM_FUZZ_SECONDS) also runs every fuzz target
 if [ -n "$SM_FUZZ_SECONDS" ]; then
 	echo "== fuzz targets, ${SM_FUZZ_SECONDS}s each ($BUILD/fuzz)"

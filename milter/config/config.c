@@ -496,7 +496,7 @@ static const struct config_key keys[] = {
 	PATH("ReportsAPISecretFile", "", reports_api_secret_file),
 	STRING("ReportsAPIURL", "https://transform.shadowserver.org/api2/", reports_api_url),
 	/* the daemon */
-	CUSTOM("Socket", "unix:/run/shadowmilter/shadowmilter.sock", set_socket,
+	CUSTOM("Socket", "unix:/var/spool/postfix/shadowmilter/shadowmilter.sock", set_socket,
 	    "unix:/PATH or inet:PORT@HOST with a PORT from 1 to 65535"),
 	STRING("UserID", NULL, user_id),
 	PATH("PidFile", "", pid_file),

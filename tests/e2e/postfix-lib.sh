@@ -30,6 +30,9 @@
 #   PF_MAIL_USER          owner of the Maildirs (default nobody); delivery runs
 #                         with its uid and its primary group's gid
 #   PF_MAIN_EXTRA         extra main.cf lines, appended last (so they win)
+#   PF_CHROOT             y: smtpd, cleanup and the others Debian's master.cf
+#                         chroots run chrooted into $PF_QUEUE (default n);
+#                         pf_set_chroot switches a running instance
 #
 # Variables set by pf_setup:
 #   PF_DIR    the directory given     PF_CONF   $PF_DIR/etc   (config_directory)
@@ -76,7 +79,7 @@
 # Functions: pf_setup pf_start pf_stop pf_port pf_inject_port pf_maildir
 #   pf_count pf_wait_delivered pf_flush pf_queue_empty pf_wait_queue_empty pf_log
 #   pf_log_grep pf_sendmail pf_postconf pf_reload pf_add_mailbox pf_wait_milter
-#   pf_pids pf_running pf_master_pid pf_alive pf_free_port
+#   pf_pids pf_running pf_master_pid pf_alive pf_free_port pf_set_chroot
 #
 # Every function returns non-zero on failure and writes its complaint to stderr.
 
@@ -125,40 +128,57 @@ pf__backdate() {
 	touch -d "@$(($(date +%s) - 10))" "$@"
 }
 
+# pf__write_master_cf - master.cf of the instance. The chroot column (5th) is
+# PF_CHROOT's: n (default) everywhere, or y where Debian's own master.cf has
+# it (smtpd, cleanup, pickup, ...): those daemons then chroot into the
+# instance's queue directory as Debian's do into /var/spool/postfix, and see a
+# milter socket under it by its path inside ($PF_QUEUE/x.sock is /x.sock).
 pf__write_master_cf() {
-	# chroot (5th column) is n everywhere: a private queue has no chroot jail.
+	_pf_y=n
+	[ "${PF_CHROOT:-n}" = y ] && _pf_y=y
 	cat >"$PF_CONF/master.cf" <<EOF
-# private test instance; written by postfix-lib.sh
+# private test instance; written by postfix-lib.sh (PF_CHROOT=${PF_CHROOT:-n})
 # service type  private unpriv  chroot  wakeup  maxproc command + args
-127.0.0.1:$PF_PORT inet n - n - - smtpd
-127.0.0.1:$PF_INJECT_PORT inet n - n - - smtpd
+127.0.0.1:$PF_PORT inet n - $_pf_y - - smtpd
+127.0.0.1:$PF_INJECT_PORT inet n - $_pf_y - - smtpd
   -o smtpd_milters=
   -o syslog_name=postfix-test/inject
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
+pickup    unix  n       -       $_pf_y       60      1       pickup
+cleanup   unix  n       -       $_pf_y       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
+rewrite   unix  -       -       $_pf_y       -       -       trivial-rewrite
+bounce    unix  -       -       $_pf_y       -       0       bounce
+defer     unix  -       -       $_pf_y       -       0       bounce
+trace     unix  -       -       $_pf_y       -       0       bounce
+verify    unix  -       -       $_pf_y       -       1       verify
+flush     unix  n       -       $_pf_y       1000?   0       flush
 proxymap  unix  -       -       n       -       -       proxymap
 proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
+smtp      unix  -       -       $_pf_y       -       -       smtp
+relay     unix  -       -       $_pf_y       -       -       smtp
+showq     unix  n       -       $_pf_y       -       -       showq
+error     unix  -       -       $_pf_y       -       -       error
+retry     unix  -       -       $_pf_y       -       -       error
+discard   unix  -       -       $_pf_y       -       -       discard
 local     unix  -       n       n       -       -       local
 virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
+lmtp      unix  -       -       $_pf_y       -       -       lmtp
+anvil     unix  -       -       $_pf_y       -       1       anvil
+scache    unix  -       -       $_pf_y       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 	pf__backdate "$PF_CONF/master.cf"
+}
+
+# pf_set_chroot y|n - switch the chroot column of master.cf (see
+# pf__write_master_cf) and reload a running instance
+pf_set_chroot() {
+	case ${1:-} in
+	y | n) PF_CHROOT=$1 ;;
+	*) pf__err "usage: pf_set_chroot y|n"; return 2 ;;
+	esac
+	pf__write_master_cf
+	if pf_running; then pf_reload; fi
 }
 
 # pf_setup DIR [DOMAIN | ADDRESS]... - write a private instance's config under

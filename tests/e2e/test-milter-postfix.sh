@@ -128,6 +128,30 @@ check "a report that cannot be recorded gets a 451" grep -q '^451$' "$T/smtp.out
 check "Postfix logs the milter's reply: code and reason" ready_log "$PF_LOG" "$REJECT_LINE" "$rejects_before" 30
 check "the milter logs the detail" grep -q "report not handled, sender must retry: .*$T/readonly/history.db" "$T/milter.log"
 
+# 8. chroot y, as Debian's master.cf has it: smtpd and cleanup chrooted into
+# the queue directory reach the milter by the socket's path inside it
+ml_stop milter TERM 30
+mkdir -p "$PF_QUEUE/shadowmilter" && chmod 755 "$PF_QUEUE/shadowmilter"
+conf Socket "unix:$PF_QUEUE/shadowmilter/milter.sock"
+check "chroot y: the milter starts on a socket inside the queue directory" ml_start milter
+pf_postconf -e "smtpd_milters = unix:/shadowmilter/milter.sock"
+pf_set_chroot y
+ml_report chroot-1@reports.shadowserver.org "$T/fifth.eml"
+send autoreports@shadowserver.org ops@example.net "$T/fifth.eml"
+check "chroot y: the report is accepted" grep -q '^250$' "$T/smtp.out"
+smtpd_chrooted() {
+	for _p in $(pf_pids); do
+		[ "$(readlink "/proc/$_p/exe")" = /usr/lib/postfix/sbin/smtpd ] &&
+		    [ "$(readlink "/proc/$_p/root")" = "$PF_QUEUE" ] && return 0
+	done
+	return 1
+}
+check "chroot y: smtpd runs chrooted into the queue directory" smtpd_chrooted
+pf_wait_delivered "$(pf_maildir ops@acme.example)" 4 60 2>/dev/null
+check "chroot y: the report's notice arrives" test "$(count ops@acme.example)" -eq 4
+send alice@elsewhere.example rcpt@elsewhere.example "$T/plain.eml"
+check "chroot y: ordinary mail is accepted" grep -q '^250$' "$T/smtp.out"
+
 if [ "$failed" -ne 0 ]; then
 	echo "--- milter log"; tail -30 "$T/milter.log"
 	echo "--- postfix log"; pf_log | tail -30
