@@ -35,8 +35,14 @@ if [ -z "${SM_STOCK_INNER:-}" ]; then
 		[ "$failed" -eq 0 ]
 		exit
 	fi
-	SM_STOCK_INNER=1 SM_STOCK_PASSED=$passed SM_STOCK_FAILED=$failed SM_STOCK_DEB=$(pwd)/$DEB \
-	    exec unshare --net --mount --pid --fork --mount-proc sh "$0" "$BUILD"
+	# the run's files (an overlay over the cached root) are removed once the
+	# namespace, and its mounts and processes, are gone
+	T=$(mktemp -d "$CACHE/run.XXXXXX") || ml_give_up "tmp"
+	SM_STOCK_INNER=1 SM_STOCK_PASSED=$passed SM_STOCK_FAILED=$failed SM_STOCK_DEB=$(pwd)/$DEB SM_STOCK_T=$T \
+	    unshare --net --mount --pid --fork --mount-proc sh "$0" "$BUILD"
+	rc=$?
+	[ -n "${SM_KEEP:-}" ] || rm -rf "$T"
+	exit $rc
 fi
 
 # --- inside: a private net, mount and pid namespace; all processes die with it -
@@ -48,9 +54,7 @@ checkv() {
 	if "$@"; then ok "$_cv_name"; else fail "$_cv_name"; tail -n 20 "$_cv_file" 2>/dev/null | sed 's/^/    /'; fi
 }
 ip link set lo up || ml_give_up "loopback up"
-T=$(mktemp -d "$CACHE/run.XXXXXX") || ml_give_up "tmp"
-cleanup() { [ -n "${SM_KEEP:-}" ] || rm -rf "$T"; }
-trap cleanup EXIT
+T=$SM_STOCK_T
 R=$T/root
 mkdir -p "$T/upper" "$T/work" "$R"
 mount -t overlay overlay -o "lowerdir=$CACHE/root,upperdir=$T/upper,workdir=$T/work" "$R" ||
