@@ -615,11 +615,41 @@ else
 	fail "PostgreSQL: no private server: $(tail -n 2 "$T/pg.err" | tr '\n' ' ')"
 fi
 
-# every config key the parser knows is documented in the README and the man page
-for key in $(grep -o 'ascii_strcasecmp(key, "[A-Za-z]*")' milter/config/config.c | sed 's/.*"\(.*\)")/\1/'); do
+# every config key the parser knows (the rows of keys[] in config.c) is
+# documented in the README and the man page; finding no key at all is a failure
+# (the old pattern matched nothing once the table replaced the strcmp chain)
+KEYS_IN_TABLE=$(sed -n '/keys\[\] = {/,/^};/p' milter/config/config.c |
+    grep -oE '^[[:space:]]*([A-Z]+\(|\{ )"[A-Z][A-Za-z0-9]*"' | grep -oE '"[A-Za-z0-9]*"' | tr -d '"')
+check "the config key table lists at least 40 keys" test "$(echo "$KEYS_IN_TABLE" | wc -w)" -ge 40
+for key in $KEYS_IN_TABLE; do
 	check "config key $key is in README.md" grep -q "^| \`$key\`" README.md
 	check "config key $key is in shadowmilter.conf(5)" grep -q "^\.B $key\$" contrib/shadowmilter.conf.5
 done
+
+# replay reads every input or says why, once per input, and exits 1: a missing
+# file, an empty, binary or plain-text input ("not a mail message"), and a
+# signed report whose only zip is damaged
+: >"$T/empty.eml"
+printf 'PK\003\004\000\000binary\000data\n' >"$T/binary.eml"
+printf 'hello world\nthis is not mail\n' >"$T/text.eml"
+{ sed -n '1,24p' tests/fixtures/demo-portmapper.eml
+  printf 'UEsDBBQAAAAIAAAAIQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n\n--b1_demo--\n'; } >"$T/damaged-zip.raw"
+sign "$T/damaged-zip.raw" "$T/damaged-zip.eml"
+for input in missing empty binary text damaged-zip; do
+	"$SM" replay -c "$CONF" --json "$T/$input.eml" >"$T/in-$input.json" 2>"$T/in-$input.err"
+	check "replay of a $input input exits 1" test $? -eq 1
+	check "... with exactly one JSON line" test "$(wc -l <"$T/in-$input.json")" -eq 1
+	check "... that names the input" grep -q "\"message\":\"$T/$input.eml\"" "$T/in-$input.json"
+done
+check "a missing file: the JSON line carries the error" grep -q '"error":".*No such file or directory"' "$T/in-missing.json"
+check "an empty input is not a mail message" grep -q 'not a mail message (empty input)' "$T/in-empty.err"
+check "a binary input is not a mail message" grep -q 'not a mail message (binary data' "$T/in-binary.err"
+check "a plain-text input is not a mail message" grep -q 'not a mail message (its first line is not a header field)' "$T/in-text.err"
+check "a damaged zip is named on stderr with libarchive's reason" grep -q 'csv.zip: damaged zip: ' "$T/in-damaged-zip.err"
+check "... never as (null)" sh -c '! grep -q "(null)" "$1"' - "$T/in-damaged-zip.json"
+"$SM" replay -c "$CONF" --json "$T/missing.eml" "$DEMO" >"$T/in-mixed.json" 2>/dev/null
+check "a missing file among good ones: exit 1" test $? -eq 1
+check "... and one JSON line for each input" test "$(wc -l <"$T/in-mixed.json")" -eq 2
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

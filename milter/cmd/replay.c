@@ -33,6 +33,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* mail_shape - what the first bytes of an input say: a mail message starts
+ * with a header field ("Name:") or an mbox "From " line, and holds no NUL */
+struct mail_shape {
+	size_t bytes;			/* read so far */
+	int binary;			/* a NUL byte in the first 64 KiB */
+	int no_header;			/* the first line is not a header field */
+};
+
 struct replay {
 	const struct config *cfg;
 	const struct prefixmap *map;
@@ -52,6 +60,7 @@ struct replay {
 	int message_open;		/* its fields up to "reports" are out */
 	size_t next_report;		/* the first report not opened yet */
 	size_t notices_in_open;		/* notices printed in the open report (next_report - 1) */
+	struct mail_shape shape;	/* is the current input a mail message at all? */
 };
 
 
@@ -87,6 +96,53 @@ on_begin(void *ctx, const char *name)
 	r->notices_in_open = 0;
 	free(r->name);
 	r->name = xstrdup(name);
+	memset(&r->shape, 0, sizeof(r->shape));
+}
+
+/* shape_first_line - does DATA (the input's first bytes) open with a header
+ * field name and its colon? A first chunk too short to tell counts as yes. */
+static int
+shape_first_line(const char *data, size_t len)
+{
+	size_t i;
+
+	if (len >= 5 && memcmp(data, "From ", 5) == 0)
+		return 1;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if (c == ':')
+			return i > 0;
+		if (c < 33 || c > 126)
+			return 0;
+	}
+	return 1;
+}
+
+/* shape_feed - note what DATA says of the input's shape */
+static void
+shape_feed(struct mail_shape *s, const char *data, size_t len)
+{
+	size_t head = s->bytes < 65536 ? 65536 - s->bytes : 0;
+
+	if (s->bytes == 0 && len > 0 && !shape_first_line(data, len))
+		s->no_header = 1;
+	if (head > 0 && memchr(data, '\0', len < head ? len : head) != NULL)
+		s->binary = 1;
+	s->bytes += len;
+}
+
+/* shape_error - why the input is not a mail message, or NULL */
+static const char *
+shape_error(const struct mail_shape *s)
+{
+	if (s->bytes == 0)
+		return "not a mail message (empty input)";
+	if (s->binary)
+		return "not a mail message (binary data: a NUL byte in its first 64 KiB)";
+	if (s->no_header)
+		return "not a mail message (its first line is not a header field)";
+	return NULL;
 }
 
 static void
@@ -94,6 +150,7 @@ on_data(void *ctx, const char *data, size_t len)
 {
 	struct replay *r = ctx;
 
+	shape_feed(&r->shape, data, len);
 	pipeline_feed(r->p, data, len);
 }
 
@@ -285,6 +342,20 @@ fetch_link(struct replay *r, struct pipeline_result **res)
 	r->p = p;
 }
 
+/* count_unread_files - an attachment that could not be read (a damaged zip,
+ * a file over a limit) makes the run fail: the report was not fully read */
+static void
+count_unread_files(struct replay *r, const struct pipeline_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->nreports; i++)
+		if (res->reports[i].rf && res->reports[i].rf->error) {
+			msg_error("%s: %s: %s", r->name, res->reports[i].rf->file, res->reports[i].rf->error);
+			r->failures++;
+		}
+}
+
 static void
 on_end(void *ctx)
 {
@@ -295,7 +366,11 @@ on_end(void *ctx)
 	size_t i, j;
 
 	r->messages++;
-	if (pipeline_finish(r->p, &res, err, sizeof(err)) != 0) {
+	if (shape_error(&r->shape) != NULL) {
+		snprintf(err, sizeof(err), "%s", shape_error(&r->shape));
+		res = NULL;
+	}
+	if (shape_error(&r->shape) != NULL || pipeline_finish(r->p, &res, err, sizeof(err)) != 0) {
 		msg_error("%s: %s", r->name, err);
 		r->failures++;
 		if (r->json && r->message_open)	/* notices already out: end that line, then say why */
@@ -307,6 +382,7 @@ on_end(void *ctx)
 	} else {
 		if (res->authenticated && res->nreports == 0 && res->link && !r->offline)
 			fetch_link(r, &res);
+		count_unread_files(r, res);
 		for (i = 0; i < res->nreports; i++) {
 			for (j = 0; res->reports[i].notices && j < res->reports[i].nnotices; j++) {	/* kept */
 				r->notices++;
@@ -337,6 +413,23 @@ on_end(void *ctx)
 }
 
 static const struct mailsource_callbacks source_cb = { on_begin, on_data, on_end };
+
+/* unreadable_input - PATH could not be read at all: one line on stderr and,
+ * with --json, its own error object, so every input has one JSON line */
+static void
+unreadable_input(struct replay *r, const char *path, const char *err)
+{
+	struct buf out = BUF_INIT;
+
+	msg_error("%s", err);
+	r->failures++;
+	if (r->json) {
+		json_result(&out, path, NULL, err);
+		fputs(buf_cstr(&out), stdout);
+		fflush(stdout);
+	}
+	buf_free(&out);
+}
 
 /* --- date order (--state) -------------------------------------------------
  *
@@ -491,10 +584,8 @@ replay_in_date_order(struct replay *r, char **inputs, int ninputs)
 	}
 	o.spool_dir = dir.data;
 	for (k = 0; k < ninputs; k++)
-		if (mailsource_read(inputs[k], &order_cb, &o, err, sizeof(err)) != 0) {
-			msg_error("%s", err);
-			r->failures++;
-		}
+		if (mailsource_read(inputs[k], &order_cb, &o, err, sizeof(err)) != 0)
+			unreadable_input(r, inputs[k], err);
 	if (o.n > 1)
 		qsort(o.q, o.n, sizeof(*o.q), by_date);
 	for (i = 0; i < o.n; i++) {
@@ -590,10 +681,8 @@ replay_main(int argc, char **argv)
 	if (r.state)
 		replay_in_date_order(&r, argv + optind, argc - optind);
 	for (i = optind; r.state == NULL && i < argc; i++)
-		if (mailsource_read(argv[i], &source_cb, &r, err, sizeof(err)) != 0) {
-			msg_error("%s", err);
-			r.failures++;
-		}
+		if (mailsource_read(argv[i], &source_cb, &r, err, sizeof(err)) != 0)
+			unreadable_input(&r, argv[i], err);
 	if (r.progress)
 		fprintf(stderr, "\n");
 	store_close(r.state);

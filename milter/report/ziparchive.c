@@ -83,7 +83,9 @@ zip_read_csv_members(int fd, unsigned long long max_member, const struct zip_cal
 			cb->member_end(ctx, read_member(a, max_member, cb, ctx, &stop, msg, sizeof(msg)));
 	}
 	if (!stop && rc != ARCHIVE_EOF) {
-		err_set(err, errlen, "damaged zip: %s", archive_error_string(a));
+		const char *why = archive_error_string(a);	/* NULL when libarchive gives no reason */
+
+		err_set(err, errlen, "damaged zip: %s", why ? why : "not a readable zip archive");
 		count = -1;
 	}
 	archive_read_free(a);
