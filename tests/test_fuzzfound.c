@@ -14,6 +14,7 @@
 #include "pipeline/filter.h"
 #include "base/ipaddr.h"
 #include "notice/mailheader.h"
+#include "notice/template.h"
 #include "store/outbox.h"
 #include "store/store.h"
 #include "customers/prefixmap.h"
@@ -22,6 +23,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* fuzz_template: a template whose body (or a section) is empty rendered
+ * "ns->v + ns->n" with v NULL and n 0, pointer arithmetic on NULL (UBSan:
+ * "applying zero offset to null pointer"); the input was a Subject line, a
+ * blank line and a body cut short by a NUL */
+static int
+one_var(const char *name, int *is_list)
+{
+	*is_list = 0;
+	return strcmp(name, "a") == 0 ? 0 : -1;
+}
+
+static const char *
+one_value(void *ctx, int id, const char *name, long item)
+{
+	(void)ctx, (void)id, (void)name, (void)item;
+	return "value";
+}
+
+static size_t
+no_items(void *ctx, int id)
+{
+	(void)ctx, (void)id;
+	return 0;
+}
+
+TEST(fuzzfound, a_template_with_an_empty_body_or_section_renders_nothing)
+{
+	static const struct template_vars vars = { one_var };
+	struct template_scope scope = { one_value, no_items, NULL };
+	static const char *texts[] = { "Subject: Resolved: {{a}}\n\n", "Subject: x\n\n{{#a}}{{/a}}{{^a}}{{/a}}" };
+	struct buf out = BUF_INIT;
+	struct template *t;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		t = template_parse(texts[i], "empty.tmpl", &vars, err, sizeof(err));
+		REQUIRE(t != NULL);
+		buf_reset(&out);
+		CHECK_INT(template_render_body(t, &scope, &out, err, sizeof(err)), 0);
+		CHECK_INT((int)out.len, 0);
+		template_free(t);
+	}
+	buf_free(&out);
+}
 
 /* fuzz_headers: a header name longer than a folded line made fold_ascii read
  * past the end of an empty value (strchr(p + 1)) */

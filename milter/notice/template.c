@@ -797,9 +797,12 @@ render_section(struct render *r, const struct node *n, long item)
 static int
 render_nodes(struct render *r, const struct nodes *ns, long item)
 {
-	const struct node *n, *end = ns->v + ns->n;
+	const struct node *n, *end;
 	const char *v;
 
+	if (ns->n == 0)		/* an empty body or section: v is NULL, and NULL + 0 is undefined */
+		return 0;
+	end = ns->v + ns->n;
 	for (n = ns->v; n < end; n++) {
 		switch (n->kind) {
 		case NODE_TEXT:
