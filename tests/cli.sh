@@ -651,5 +651,17 @@ check "... never as (null)" sh -c '! grep -q "(null)" "$1"' - "$T/in-damaged-zip
 check "a missing file among good ones: exit 1" test $? -eq 1
 check "... and one JSON line for each input" test "$(wc -l <"$T/in-mixed.json")" -eq 2
 
+# a message that fails after some of its notices were made still has one
+# JSON line: its error object, with none of the notices that were never kept
+# (a directory planted where the second notice's file goes fails that notice)
+mkdir -p "$T/fail-late/0002-scan_portmapper-bobs-vps.eml"
+chmod 750 "$T/fail-late"
+"$SM" replay -c "$CONF" --json --out "$T/fail-late" "$DEMO" >"$T/fail-late.json" 2>"$T/fail-late.err"
+check "a message failing after its first notice: exit 1" test $? -eq 1
+check "... one JSON line, not a closed line and then an error line" test "$(wc -l <"$T/fail-late.json")" -eq 1
+check "... which carries the error" grep -q '"error":"[^"]' "$T/fail-late.json"
+check "... and lists no notice" sh -c '! grep -q "\"notices\"" "$1"' - "$T/fail-late.json"
+check "... and is valid JSON" python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/fail-late.json"
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

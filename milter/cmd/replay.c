@@ -60,6 +60,7 @@ struct replay {
 	int message_open;		/* its fields up to "reports" are out */
 	size_t next_report;		/* the first report not opened yet */
 	size_t notices_in_open;		/* notices printed in the open report (next_report - 1) */
+	FILE *json_spool;		/* the open message's streamed pieces, until it ends well */
 	struct mail_shape shape;	/* is the current input a mail message at all? */
 };
 
@@ -194,6 +195,71 @@ write_notice(struct replay *r, const struct notice *n, int confirmation)
 	return rc;
 }
 
+/*
+ * The streamed pieces of a message's JSON line wait in an unlinked file in
+ * TempDir until the message ends: one that fails after some notices were
+ * made then prints only its error object, so every input has exactly one
+ * line, and memory stays flat however many notices the line holds.
+ */
+
+/* json_spool_put - append a piece of the open message's line to the spool */
+static int
+json_spool_put(struct replay *r, const struct buf *piece)
+{
+	struct buf path = BUF_INIT;
+	int fd;
+
+	if (r->json_spool == NULL) {
+		buf_printf(&path, "%s/shadowmilter-json.XXXXXX", r->cfg->tmp_dir);
+		if ((fd = mkstemp(path.data)) < 0 || unlink(path.data) != 0 ||
+		    (r->json_spool = fdopen(fd, "w+")) == NULL) {
+			msg_error("TempDir %s: cannot spool the JSON output: %s", r->cfg->tmp_dir, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			buf_free(&path);
+			return -1;
+		}
+		buf_free(&path);
+	}
+	if (fwrite(piece->data, 1, piece->len, r->json_spool) != piece->len) {
+		msg_error("TempDir %s: cannot spool the JSON output: %s", r->cfg->tmp_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* json_spool_drop - forget what the spool holds (the message failed) */
+static void
+json_spool_drop(struct replay *r)
+{
+	if (r->json_spool == NULL)
+		return;
+	rewind(r->json_spool);
+	if (ftruncate(fileno(r->json_spool), 0) != 0)
+		msg_warn("TempDir %s: cannot empty the JSON spool: %s", r->cfg->tmp_dir, strerror(errno));
+}
+
+/* json_spool_copy - the spooled pieces to stdout, then an empty spool */
+static int
+json_spool_copy(struct replay *r)
+{
+	char chunk[65536];
+	size_t n;
+	int rc = 0;
+
+	if (r->json_spool == NULL)
+		return 0;
+	if (fflush(r->json_spool) != 0 || fseek(r->json_spool, 0, SEEK_SET) != 0)
+		rc = -1;
+	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), r->json_spool)) > 0)
+		if (fwrite(chunk, 1, n, stdout) != n)
+			rc = -1;
+	if (rc == 0 && ferror(r->json_spool))
+		rc = -1;
+	json_spool_drop(r);
+	return rc;
+}
+
 /* json_reports_upto - open (and close, notices done) every report before END; END itself is opened */
 static void
 json_reports_upto(struct replay *r, const struct pipeline_result *res, size_t end, struct buf *out)
@@ -229,6 +295,7 @@ on_notice(void *ctx, const struct pipeline_result *res, const struct report_outp
 	struct replay *r = ctx;
 	struct buf out = BUF_INIT;
 	size_t report = (size_t)(ro - res->reports);
+	int rc;
 
 	r->notices++;
 	if (r->outdir && write_notice(r, n, 0) != 0)
@@ -237,9 +304,9 @@ on_notice(void *ctx, const struct pipeline_result *res, const struct report_outp
 		return 0;
 	json_reports_upto(r, res, report, &out);
 	json_report_notice(&out, ro, group, n, r->notices_in_open++ == 0);
-	fputs(buf_cstr(&out), stdout);
+	rc = json_spool_put(r, &out);
 	buf_free(&out);
-	return 0;
+	return rc;
 }
 
 static void
@@ -373,8 +440,7 @@ on_end(void *ctx)
 	if (shape_error(&r->shape) != NULL || pipeline_finish(r->p, &res, err, sizeof(err)) != 0) {
 		msg_error("%s: %s", r->name, err);
 		r->failures++;
-		if (r->json && r->message_open)	/* notices already out: end that line, then say why */
-			buf_puts(&out, "]}]}\n");
+		json_spool_drop(r);	/* its streamed notices were never made: only the error */
 		if (r->json) {
 			json_result(&out, r->name, NULL, err);
 			fputs(buf_cstr(&out), stdout);
@@ -395,8 +461,13 @@ on_end(void *ctx)
 					r->failures++;
 			}
 		}
-		if (r->json && r->message_open)
+		if (r->json && r->message_open) {
 			json_message_finish(r, res, &out);
+			if (json_spool_copy(r) != 0) {
+				msg_error("%s: the JSON output could not be copied from TempDir", r->name);
+				r->failures++;
+			}
+		}
 		else if (r->json)
 			json_result(&out, r->name, res, NULL);
 		else
@@ -689,6 +760,8 @@ replay_main(int argc, char **argv)
 	template_set_free(r.templates);
 	prefixmap_free((struct prefixmap *)r.map);
 	config_free(cfg);
+	if (r.json_spool != NULL)
+		fclose(r.json_spool);
 	free(r.name);
 	if (r.outdir)
 		close(r.outfd);
