@@ -174,7 +174,7 @@ install:
 	install -m 644 contrib/shadowmilter.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 conf/shadowmilter.conf $(DESTDIR)$(DATADIR)/shadowmilter.conf.example
 	install -m 644 conf/customers.csv $(DESTDIR)$(DATADIR)/customers.csv.example
-	install -m 644 contrib/shadowmilter.service contrib/postfix-main.cf contrib/sendmail.mc contrib/opendkim.conf \
+	install -m 644 contrib/shadowmilter.service contrib/shadowmilter.path contrib/postfix-main.cf contrib/sendmail.mc contrib/opendkim.conf \
 	    $(DESTDIR)$(DATADIR)/
 
 # make deb: the package is built from a copy of the sources with contrib/debian/

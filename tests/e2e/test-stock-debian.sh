@@ -35,6 +35,11 @@ if [ -z "${SM_STOCK_INNER:-}" ]; then
 		[ "$failed" -eq 0 ]
 		exit
 	fi
+	# Debian's postfix package, to install it again inside (no network there):
+	# the package's trigger must put a later-installed postfix in the group
+	if ! ls "$CACHE"/postfix_*.deb >/dev/null 2>&1; then
+		(cd "$CACHE" && apt-get download -q postfix >"$CACHE/postfix-download.log" 2>&1)
+	fi
 	# the run's files (an overlay over the cached root) are removed once the
 	# namespace, and its mounts and processes, are gone
 	T=$(mktemp -d "$CACHE/run.XXXXXX") || ml_give_up "tmp"
@@ -79,6 +84,9 @@ check "postfix is in the shadowmilter group" sh -c "in_groups=\$(chroot '$R' id 
     echo \" \$in_groups \" | grep -q ' shadowmilter '"
 check "the config is a conffile" grep -qx /etc/shadowmilter/shadowmilter.conf "$R/var/lib/dpkg/info/shadowmilter.conffiles"
 check "the unit is enabled" test -L "$R/etc/systemd/system/multi-user.target.wants/shadowmilter.service"
+check "shadowmilter.path is enabled (starts the unit once the customer map exists)" \
+    sh -c "[ -L '$R/etc/systemd/system/paths.target.wants/shadowmilter.path' ] &&
+        grep -qx 'PathExists=/etc/shadowmilter/customers.csv' '$R/lib/systemd/system/shadowmilter.path'"
 U=$R/lib/systemd/system/shadowmilter.service
 doc_ok() {
 	for d in $(sed -n 's/^Documentation=//p' "$U"); do
@@ -103,10 +111,11 @@ check "unit ReadWritePaths= covers the socket directory" \
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# --man=no: the host's man(1) cannot look into the root; doc_ok above found the pages
 	verify() {
-		systemd-analyze verify --man=no --root="$R" /lib/systemd/system/shadowmilter.service >"$T/verify.log" 2>&1 &&
-		    ! grep -q shadowmilter.service "$T/verify.log"
+		systemd-analyze verify --man=no --root="$R" /lib/systemd/system/shadowmilter.service \
+		    /lib/systemd/system/shadowmilter.path >"$T/verify.log" 2>&1 &&
+		    ! grep -q 'shadowmilter\.' "$T/verify.log"
 	}
-	checkv "systemd-analyze verify: the unit is clean" "$T/verify.log" verify
+	checkv "systemd-analyze verify: the unit and its .path are clean" "$T/verify.log" verify
 else
 	echo "SKIP systemd-analyze verify: systemd is not installed"
 	skipped=1
@@ -191,7 +200,24 @@ ls -ln "$R/var/lib/shadowmilter" >"$T/state.ls" 2>&1
 checkv "the state files belong to shadowmilter" "$T/state.ls" sh -c \
     "[ -s '$R/var/lib/shadowmilter/shadowmilter.db' ] && [ -z \"\$(find '$R/var/lib/shadowmilter' ! -uid '$SMUID')\" ]"
 
-# 5. dpkg --purge: no process left, the state kept as opendkim keeps its keys
+# 5. Postfix installed after shadowmilter: the package's dpkg trigger on
+# /usr/sbin/postfix puts the postfix user in the shadowmilter group (taken out
+# first, as if postfix had come later)
+in_root postfix stop >/dev/null 2>&1
+POSTFIX_DEB=$(ls "$CACHE"/postfix_*.deb 2>/dev/null | head -n 1)
+if [ -n "$POSTFIX_DEB" ]; then
+	cp "$POSTFIX_DEB" "$R/tmp/postfix.deb"
+	in_root gpasswd -d postfix shadowmilter >"$T/trigger.log" 2>&1
+	check "... (postfix taken out of the group first)" sh -c "! chroot '$R' id -nG postfix | tr ' ' '\\n' | grep -qx shadowmilter"
+	in_root dpkg -i /tmp/postfix.deb >>"$T/trigger.log" 2>&1
+	in_group() { chroot "$R" id -nG postfix | tr ' ' '\n' | grep -qx shadowmilter; }
+	checkv "postfix installed later is put in the shadowmilter group (dpkg trigger)" "$T/trigger.log" in_group
+else
+	echo "SKIP postfix installed later: no postfix .deb ($(tail -n 1 "$CACHE/postfix-download.log" 2>/dev/null))"
+	skipped=$((${skipped:-0} + 1))
+fi
+
+# 6. dpkg --purge: no process left, the state kept as opendkim keeps its keys
 in_root dpkg --purge shadowmilter >"$T/purge.log" 2>&1
 checkv "dpkg --purge succeeds" "$T/purge.log" grep -q 'Purging configuration files for shadowmilter' "$T/purge.log"
 left() { for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = shadowmilter ] && echo "${p#/proc/}"; done; }
