@@ -36,10 +36,8 @@
 #include "base/util.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -272,41 +270,12 @@ clear_stale_socket(const char *path)
 	return unlink(path);
 }
 
-/* lookup_user - "user" or "user:group" */
-static int
-lookup_user(const char *spec, uid_t *uid, gid_t *gid, char **name)
-{
-	char *copy = xstrdup(spec), *colon = strchr(copy, ':');
-	struct passwd *pw;
-	struct group *gr;
-
-	if (colon)
-		*colon++ = '\0';
-	if ((pw = getpwnam(copy)) == NULL) {
-		msg_error("UserID %s: no such user", copy);
-		free(copy);
-		return -1;
-	}
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	if (colon && (gr = getgrnam(colon)) == NULL) {
-		msg_error("UserID %s: no such group", spec);
-		free(copy);
-		return -1;
-	} else if (colon)
-		*gid = gr->gr_gid;
-	*name = xstrdup(copy);
-	free(copy);
-	return 0;
-}
-
-/* drop_privileges - root opens the socket, then becomes UserID for good */
+/* drop_privileges - root opens the socket, then becomes UserID for good (cmd/privs.c) */
 static int
 drop_privileges(const struct config *cfg, const char *sock)
 {
-	uid_t uid;
-	gid_t gid;
-	char *name;
+	struct privs_user u;
+	char err[256];
 
 	if (cfg->user_id == NULL) {
 		if (geteuid() == 0) {
@@ -315,18 +284,14 @@ drop_privileges(const struct config *cfg, const char *sock)
 		}
 		return 0;
 	}
-	if (lookup_user(cfg->user_id, &uid, &gid, &name) != 0)
-		return -1;
-	if (sock && chown(sock, uid, gid) != 0)
-		msg_error("chown %s: %s", sock, strerror(errno));
-	if (geteuid() == 0 && (initgroups(name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) {
-		msg_error("cannot become %s: %s", cfg->user_id, strerror(errno));
-		free(name);
+	if (privs_lookup(cfg->user_id, &u, err, sizeof(err)) != 0) {
+		msg_error("UserID %s: %s", cfg->user_id, err);
 		return -1;
 	}
-	free(name);
-	if (uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
-		msg_error("could regain root after dropping privileges");
+	if (sock && chown(sock, u.uid, u.gid) != 0)
+		msg_error("chown %s: %s", sock, strerror(errno));
+	if (geteuid() == 0 && privs_become(&u, err, sizeof(err)) != 0) {
+		msg_error("%s", err);
 		return -1;
 	}
 	return 0;
