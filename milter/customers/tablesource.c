@@ -15,6 +15,7 @@
  * Owns: the connection, the child process and the CSV parser of one read.
  */
 #include "customers/tablesource.h"
+#include "base/pguri.h"
 #include "base/util.h"
 
 #include <csv.h>
@@ -54,19 +55,9 @@ table_kind(const char *source)
 char *
 table_label(const char *source)
 {
-	const char *host, *at, *slash;
-	struct buf b = BUF_INIT;
-
 	if (table_kind(source) != TABLE_PG)
 		return xstrdup(source);
-	host = strstr(source, "://") + 3;
-	slash = host + strcspn(host, "/?");
-	at = memchr(host, '@', (size_t)(slash - host));	/* the first, as libpq reads it */
-	buf_append(&b, source, (size_t)(host - source));
-	if (at)
-		host = at + 1;
-	buf_append(&b, host, strcspn(host, "?"));
-	return buf_steal(&b);
+	return pguri_redacted(source);
 }
 
 /* quote - S shortened, control bytes replaced: safe inside a log line */

@@ -49,7 +49,7 @@ typedef int (*table_row_fn)(void *ctx, const char *const *vals, char *err, size_
 
 enum table_kind table_kind(const char *source);
 
-/* table_label - SOURCE as it may be shown: a URI loses user, password and parameters */
+/* table_label - SOURCE as it may be shown: a URI without its password (base/pguri) */
 char *table_label(const char *source);
 
 /* table_read - every row of SRC through FN; 0, or -1 with ERR */
