@@ -165,7 +165,7 @@ wide_body(struct buf *b, unsigned columns, unsigned rows)
 static char *
 finish(struct buf *hostile, const char *key_file, int swap_body, size_t *len)
 {
-	struct testsign opt = { key_file, NULL, NULL, NULL, 0, 0, 0, 0 };
+	struct testsign opt = { .key_file = key_file };
 	struct buf genuine = BUF_INIT, out = BUF_INIT;
 	char err[256], *signed_msg, *end;
 

@@ -200,7 +200,7 @@ TEST(authentic, data_appended_past_l_gives_nothing_for_the_appended_host)
 	    "Content-Type: text/csv; name=\"2026-11-24-scan_portmapper-x.csv\"\n"
 	    "Content-Disposition: attachment; filename=\"2026-11-24-scan_portmapper-x.csv\"\n\n"
 	    "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,111,udp\n";
-	struct testsign opt = { test_key_file(), NULL, NULL, NULL, 0, -1, 0, 0 };
+	struct testsign opt = { .key_file = test_key_file(), .body_length = -1 };
 	struct test_rig rg;
 	struct buf b = BUF_INIT;
 	char reason[512], err[256], *m = testsign(msg, strlen(msg), &opt, err, sizeof(err));

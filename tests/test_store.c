@@ -1291,3 +1291,79 @@ STORE_TEST(a_restarted_daemon_takes_back_its_dead_processes_claims_at_once_other
 		outbox_entry_free(&e[i]);
 	test_rig_free(&r);
 }
+
+/* --- the report's identity: only what its signature covers (issue 17, item 3) --- */
+
+/* unsigned_identity_mail - a signed report of acme's and bob's hosts in a file
+ * outside ShadowServer's naming (no file claim guards it), whose h= covers
+ * none of Message-ID, Subject and Date */
+static char *
+unsigned_identity_mail(void)
+{
+	static const char *const h[] = { "from", "to", "mime-version", "content-type", NULL };
+
+	return testmail_signed_report("Subject: Shadowserver Open Portmapper Report\n"
+	    "Date: Tue, 24 Nov 2026 06:00:00 +0000\nMessage-ID: <orig.1@shadowserver.org>\n", "portmapper.csv",
+	    "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,111,udp\n"
+	    "2026-11-24 01:00:00,192.0.2.130,111,udp\n", h);
+}
+
+STORE_TEST(a_report_replayed_under_another_message_id_or_date_queues_no_new_notice)
+{
+	struct test_rig r;
+	struct pipeline_result *res;
+	struct claimed c[8];
+	char *msg = unsigned_identity_mail();
+	char *fresh = testmail_disguise(msg, "Message-ID", "Message-ID: <fresh.1@evil.example>\n");
+	char *dated = testmail_disguise(fresh, "Date", "Date: Thu, 1 Jan 2032 00:00:00 +0000\n");
+	size_t n;
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	res = run_as(&r, msg, "mail", 1795000000);
+	REQUIRE(res != NULL && res->authenticated && res->nreports == 1);
+	CHECK_INT(res->queued, 2);			/* acme and bob */
+	pipeline_result_free(res);
+	res = run_as(&r, fresh, "mail", 1795000100);
+	REQUIRE(res != NULL && res->authenticated && res->nreports == 1);
+	CHECK_INT(res->queued, 0);
+	pipeline_result_free(res);
+	res = run_as(&r, dated, "mail", 1795000200);
+	REQUIRE(res != NULL && res->authenticated && res->nreports == 1);
+	CHECK_INT(res->queued, 0);
+	pipeline_result_free(res);
+	n = claim_all(r.st, 1795000300, c, 8);
+	CHECK_INT(n, 2);				/* the first mail's two notices, no more */
+	claimed_free(c, n);
+	free(msg);
+	free(fresh);
+	free(dated);
+	test_rig_free(&r);
+}
+
+/* with no history kept, the outbox alone knows a notice by the report's identity */
+STORE_TEST(an_outbox_without_history_knows_a_replayed_report_by_its_signed_content)
+{
+	struct test_rig_spec spec = { .map = MAP, .outbox = uri, .queue_id = "QSTORE2" };
+	struct test_rig r;
+	struct pipeline_result *res;
+	char *msg = unsigned_identity_mail();
+	char *fresh = testmail_disguise(msg, "Message-ID", "Message-ID: <fresh.2@evil.example>\n");
+	struct claimed c[8];
+	size_t n;
+
+	REQUIRE(test_rig_init(&r, &spec) == 0);
+	res = run_as(&r, msg, "mail", 1795000000);
+	REQUIRE(res != NULL && res->nreports == 1);
+	CHECK_INT(res->queued, 2);
+	pipeline_result_free(res);
+	res = run_as(&r, fresh, "mail", 1795000100);
+	REQUIRE(res != NULL && res->nreports == 1);
+	CHECK_INT(res->queued, 0);
+	pipeline_result_free(res);
+	n = claim_all(r.st, 1795000300, c, 8);
+	CHECK_INT(n, 2);
+	claimed_free(c, n);
+	free(msg);
+	free(fresh);
+	test_rig_free(&r);
+}

@@ -225,7 +225,7 @@ test_public_keys(void)
 char *
 testmail_sign(const char *msg, const char *domain)
 {
-	struct testsign opt = { test_key_file(), domain, NULL, NULL, 0, 0, 0, 0 };
+	struct testsign opt = { .key_file = test_key_file(), .domain = domain };
 	char err[256], *out = testsign(msg, strlen(msg), &opt, err, sizeof(err));
 
 	if (out == NULL) {
@@ -233,6 +233,57 @@ testmail_sign(const char *msg, const char *domain)
 		abort();
 	}
 	return out;
+}
+
+char *
+testmail_sign_headers(const char *msg, const char *const *headers)
+{
+	struct testsign opt = { .key_file = test_key_file(), .headers = headers };
+	char err[256], *out = testsign(msg, strlen(msg), &opt, err, sizeof(err));
+
+	if (out == NULL) {
+		fprintf(stderr, "testmail_sign_headers: %s\n", err);
+		abort();
+	}
+	return out;
+}
+
+char *
+testmail_signed_report(const char *headers, const char *name, const char *csv, const char *const *signed_headers)
+{
+	struct buf b = BUF_INIT;
+	char *out;
+
+	buf_printf(&b, "From: Shadowserver <autoreports@shadowserver.org>\nTo: abuse@example.net\n%s", headers);
+	buf_puts(&b, "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n"
+	    "--BOUNDARY\nContent-Type: text/plain\n\nReport attached.\n");
+	attach(&b, name, csv, strlen(csv));
+	buf_puts(&b, "--BOUNDARY--\n");
+	out = signed_headers ? testmail_sign_headers(buf_cstr(&b), signed_headers) : testmail_sign(buf_cstr(&b), NULL);
+	buf_free(&b);
+	return out;
+}
+
+char *
+testmail_disguise(const char *msg, const char *name, const char *line)
+{
+	const char *end = strstr(msg, "\n\n"), *at = msg, *eol;
+	size_t n = strlen(name);
+	struct buf b = BUF_INIT;
+
+	for (; at && at < end; at = strchr(at, '\n') ? strchr(at, '\n') + 1 : NULL)
+		if (ascii_strncasecmp(at, name, n) == 0 && at[n] == ':')
+			break;
+	if (at == NULL || at >= end) {
+		buf_puts(&b, line);
+		buf_puts(&b, msg);
+		return buf_steal(&b);
+	}
+	eol = strchr(at, '\n');
+	buf_append(&b, msg, (size_t)(at - msg));
+	buf_puts(&b, line);
+	buf_puts(&b, eol + 1);
+	return buf_steal(&b);
 }
 
 struct config *

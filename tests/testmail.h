@@ -70,6 +70,24 @@ char *testmail_base64(const char *data, size_t len);
 /* testmail_sign - MSG DKIM-signed with the test key for DOMAIN (NULL: shadowserver.org); caller frees */
 char *testmail_sign(const char *msg, const char *domain);
 
+/* testmail_sign_headers - MSG signed with the test key for shadowserver.org with
+ * h= the NULL-ended lowercase HEADERS (what a signer may leave unsigned); caller frees */
+char *testmail_sign_headers(const char *msg, const char *const *headers);
+
+/*
+ * testmail_signed_report - a report mail from autoreports@shadowserver.org,
+ * LF line ends: HEADERS (lines ending "\n", e.g. its Subject, Date and
+ * Message-ID, as the test wants them), a text part and the CSV attachment
+ * NAME, DKIM-signed with h= SIGNED (NULL: testsign's default list); caller frees
+ */
+char *testmail_signed_report(const char *headers, const char *name, const char *csv,
+    const char *const *signed_headers);
+
+/* testmail_disguise - MSG with its first NAME header line replaced by LINE
+ * ("Name: value\n"), or LINE put on top when MSG has no NAME line: the
+ * replay of a signed mail under another header; caller frees */
+char *testmail_disguise(const char *msg, const char *name, const char *line);
+
 /* test_key_file, test_public_keys - the throwaway key pair in tests/fixtures/dkim/ */
 const char *test_key_file(void);
 const char *test_public_keys(void);

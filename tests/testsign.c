@@ -90,7 +90,8 @@ set_lib_options(DKIM_LIB *lib, const struct testsign *opt)
 	static const char *signed_headers[] = { "from", "to", "cc", "reply-to", "subject", "date", "message-id",
 	    "mime-version", "content-type", "content-transfer-encoding", NULL };
 
-	if (dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, (void *)signed_headers,
+	if (dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS,
+	    (void *)(opt->headers ? (const char **)opt->headers : signed_headers),
 	    sizeof(unsigned char **)) != DKIM_STAT_OK)
 		return -1;
 	if (opt->when && dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &when, sizeof(when)) != DKIM_STAT_OK)

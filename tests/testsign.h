@@ -22,6 +22,9 @@ struct testsign {
 	long body_length;	/* l=: 0 none, -1 the whole body, else that many bytes */
 	time_t when;		/* t= (0: now) */
 	unsigned long ttl;	/* x= t + ttl (0: no x=) */
+	const char *const *headers;	/* h=: the names a signer signs, NULL-ended, lowercase
+					 * (NULL: From, To, Cc, Reply-To, Subject, Date, Message-ID,
+					 * MIME-Version, Content-Type, Content-Transfer-Encoding) */
 };
 
 /*

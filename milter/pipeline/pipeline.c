@@ -21,6 +21,7 @@
 #include "notice/notice.h"
 #include "store/outbox.h"
 #include "customers/prefixmap.h"
+#include "trust/identity.h"
 #include "trust/recognise.h"
 #include "base/regex.h"
 #include "store/state.h"
@@ -65,10 +66,13 @@ struct pipeline {
 	int processing;			/* an authenticated report: read attachments */
 	int trust_saved;		/* pipeline_set_trust_saved: the operator vouches */
 	char reason[512];
-	char *message_id;
-	char *subject;
+	char *message_id;		/* a fetched file's origin's (pipeline_set_fetched), or NULL */
+	char *subject;			/* the Subject that types files: the signature covers it */
+	char *read_subject;		/* the Subject the MIME walk read, signed or not */
+	unsigned covers;		/* DKIM_COVERS_* of the signature the headers passed */
 	time_t now;
-	uint64_t digest[2];		/* of every byte fed, for reports without Message-ID */
+	struct identity *identity;	/* the signed content's digest: the reference without
+					 * a signed Message-ID */
 	char internal_error[512];	/* set: finish fails, the MTA must retry */
 	char too_large[256];		/* set: a limit of the whole message was hit ("report too large: ...") */
 	struct report_budget budget;	/* MaxReportMemory, shared by the message's files */
@@ -411,20 +415,38 @@ scan_for_link(struct pipeline *p, char **link)
 
 /* --- the MIME walk ------------------------------------------------------- */
 
+/* subject_clean - a Subject value decoded and made safe for logs and notices */
+static char *
+subject_clean(const char *value)
+{
+	char *decoded = mime_decode_words(value), *clean = text_clean(decoded, 500);
+
+	free(decoded);
+	return clean;
+}
+
 static void
 on_header(void *ctx, const char *name, const char *value)
 {
 	struct pipeline *p = ctx;
 
 	recognise_header(&p->rc, name, value);
-	if (!ascii_strcasecmp(name, "Message-ID") && p->message_id == NULL)
-		p->message_id = text_clean(value, 250);
-	else if (!ascii_strcasecmp(name, "Subject") && p->subject == NULL) {
-		char *decoded = mime_decode_words(value);
+	if (!ascii_strcasecmp(name, "Subject") && p->read_subject == NULL)
+		p->read_subject = subject_clean(value);
+}
 
-		p->subject = text_clean(decoded, 500);
-		free(decoded);
-	}
+/*
+ * signed_subject - after the header verdict: the Subject types files only
+ * when the signature that passed covers it (a second Subject is refused, so
+ * the one read is the one signed); with VerifyDKIM no or --trust-saved no
+ * signature says what it covers, and none does
+ */
+static void
+signed_subject(struct pipeline *p, const struct dkim_verdict *v)
+{
+	p->covers = v->outcome == DKIM_PASS ? v->covers : 0;
+	if ((p->covers & DKIM_COVERS_SUBJECT) && p->read_subject)
+		p->subject = xstrdup(p->read_subject);
 }
 
 static void
@@ -444,8 +466,10 @@ on_headers_done(void *ctx)
 		p->processing = recognise_verdict_trusted(&p->rc, p->reason, sizeof(p->reason));
 		return;
 	}
-	if (p->dkim && dkim_check_headers(p->dkim, &v))
+	if (p->dkim && dkim_check_headers(p->dkim, &v)) {
 		recognise_dkim(&p->rc, &v);
+		signed_subject(p, &v);
+	}
 	p->processing = recognise_verdict(&p->rc, p->reason, sizeof(p->reason)) == 1;
 }
 
@@ -548,8 +572,7 @@ pipeline_new(const struct config *cfg, const struct prefixmap *map)
 	p->now = time(NULL);
 	snprintf(p->route, sizeof(p->route), "mail");
 	p->budget.limit = cfg->max_report_memory;
-	p->digest[0] = 1469598103934665603ULL;
-	p->digest[1] = 0x6c62272e07bb0142ULL;
+	p->identity = identity_new();
 	recognise_init(&p->rc, cfg);
 	p->mime = mime_parser_new(&mime_cb, p);
 	if (cfg->verify_dkim)
@@ -682,12 +705,7 @@ pipeline_set_queue_id(struct pipeline *p, const char *queue_id)
 void
 pipeline_feed(struct pipeline *p, const char *data, size_t len)
 {
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		p->digest[0] = (p->digest[0] ^ (unsigned char)data[i]) * 1099511628211ULL;
-		p->digest[1] = (p->digest[1] ^ (unsigned char)data[i]) * 0x100000001b3ULL + (p->digest[0] >> 31);
-	}
+	identity_feed(p->identity, data, len);
 	if (p->dkim)	/* first: its verdict on the headers is in when the MIME walk ends them */
 		dkim_check_feed(p->dkim, data, len);
 	mime_parser_feed(p->mime, data, len);
@@ -731,6 +749,8 @@ pipeline_free(struct pipeline *p)
 	free(p->fetched_link);
 	free(p->message_id);
 	free(p->subject);
+	free(p->read_subject);
+	identity_free(p->identity);
 	buf_free(&p->text);
 	free(p);
 }
@@ -1176,12 +1196,50 @@ explain(struct pipeline_result *r)
 	r->reason = buf_steal(&b);
 }
 
+/*
+ * signed_identity - the result's Message-ID, Subject and reference. A header
+ * counts only when the signature that passed hashed it (the field DKIM took,
+ * its value as DKIM saw it); with VerifyDKIM no or --trust-saved, none does.
+ * Without a signed Message-ID the reference is the signed content's digest
+ * and the file names (trust/identity.h). A fetched file keeps its origin's.
+ */
+static void
+signed_identity(struct pipeline *p, struct pipeline_result *r)
+{
+	char *id = NULL, *subject = NULL;
+	const char **files;
+	size_t i;
+
+	if (p->fetched_ref) {
+		r->message_id = xstrdup(p->message_id ? p->message_id : "");
+		r->subject = xstrdup(p->subject ? p->subject : "");
+		r->report_ref = xstrdup(p->fetched_ref);
+		return;
+	}
+	if (p->dkim && p->processing) {
+		id = dkim_check_signed_value(p->dkim, "Message-ID");
+		subject = dkim_check_signed_value(p->dkim, "Subject");
+	}
+	r->message_id = id ? text_clean(id, 250) : xstrdup("");
+	r->subject = subject ? subject_clean(subject) : xstrdup("");
+	free(id);
+	free(subject);
+	if (*r->message_id) {
+		r->report_ref = xstrdup(r->message_id);
+		return;
+	}
+	files = xcalloc(r->nreports + 1, sizeof(*files));
+	for (i = 0; i < r->nreports; i++)
+		files[i] = r->reports[i].rf->file;
+	r->report_ref = identity_ref(p->identity, files, r->nreports);
+	free(files);
+}
+
 static struct pipeline_result *
 take_result(struct pipeline *p)
 {
 	struct pipeline_result *r = xcalloc(1, sizeof(*r));
 	const struct mime_stats *st = mime_parser_stats(p->mime);
-	char ref[40];
 	size_t i;
 
 	r->report = recognise_is_report(&p->rc);
@@ -1197,11 +1255,6 @@ take_result(struct pipeline *p)
 		recognise_auth(&p->rc, auth, sizeof(auth));
 		r->auth = xstrdup(auth);
 	}
-	r->message_id = xstrdup(p->message_id ? p->message_id : "");
-	r->subject = xstrdup(p->subject ? p->subject : "");
-	snprintf(ref, sizeof(ref), "sha:%016llx%016llx", (unsigned long long)p->digest[0],
-	    (unsigned long long)p->digest[1]);
-	r->report_ref = xstrdup(p->fetched_ref ? p->fetched_ref : *r->message_id ? r->message_id : ref);
 	if (p->fetched_ref) {	/* the mail (or the API) that vouched for the file */
 		r->report = 1;
 		free(r->auth);
@@ -1214,6 +1267,7 @@ take_result(struct pipeline *p)
 	r->nreports = p->nreports;
 	p->reports = NULL;
 	p->nreports = 0;
+	signed_identity(p, r);
 	r->bad_base64 = st->bad_base64;
 	r->truncated_parts = st->truncated_parts;
 	if (p->processing && !p->fetched_ref)

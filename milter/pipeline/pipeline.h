@@ -62,9 +62,11 @@ struct pipeline_result {
 	char *reason;			/* why (not) processed, or what is missing */
 	char *auth;			/* authenticated: what vouched for it ("dkim d=shadowserver.org
 					 * s=mail a=rsa-sha256", "authres mx.example.net"), else NULL */
-	char *message_id;		/* the report's Message-ID, cleaned, or "" */
-	char *subject;			/* decoded and cleaned */
-	char *report_ref;		/* Message-ID, or a digest of the message when none */
+	char *message_id;		/* the report's Message-ID, cleaned, when the DKIM
+					 * signature covers it; else "" */
+	char *subject;			/* its Subject, decoded and cleaned, likewise */
+	char *report_ref;		/* that Message-ID, else the digest of the signed body
+					 * and the file names (trust/identity.h) */
 	char *link;			/* a dl.shadowserver.org link in the text, or NULL */
 	struct report_output *reports;
 	size_t nreports;

@@ -16,6 +16,8 @@
 #include <sys/types.h>
 
 #define MAX_CANDIDATES	4		/* signatures of the report domain we fetch keys for */
+#define SIGNED_FIELDS_MAX 64		/* h= entries of a passing signature we look at */
+#define SIGNED_FIELD_MAX 4096		/* ... and the bytes of each field we keep */
 #define BODY_CHUNK	8192
 
 struct dkim_keys {
@@ -48,6 +50,8 @@ struct dkim_check {
 	int nsigs;			/* all signatures */
 	int finished;
 	struct dkim_verdict final;
+	char *signed_fields;		/* the final pass: the fields it hashed, SIGNED_FIELD_MAX apart */
+	unsigned nsigned;
 };
 
 /* --- the library --------------------------------------------------------- */
@@ -142,6 +146,7 @@ dkim_check_free(struct dkim_check *c)
 	buf_free(&c->line);
 	buf_free(&c->fields);
 	buf_free(&c->field);
+	free(c->signed_fields);
 	free(c->domain);
 	free(c->id);
 	free(c);
@@ -368,9 +373,18 @@ judge(const struct dkim_check *c, DKIM_SIGINFO *sig, int final, char *reason, si
 	return DKIM_PASS;
 }
 
-/* decide - the best signature of the domain: a pass, else a lookup to retry, else the first failure */
+/* covers - DKIM_COVERS_* of what SIG's h= lists */
+static unsigned
+covers(DKIM_SIGINFO *sig)
+{
+	return (dkim_sig_hdrsigned(sig, (u_char *)"message-id") ? DKIM_COVERS_MESSAGE_ID : 0) |
+	    (dkim_sig_hdrsigned(sig, (u_char *)"subject") ? DKIM_COVERS_SUBJECT : 0) |
+	    (dkim_sig_hdrsigned(sig, (u_char *)"date") ? DKIM_COVERS_DATE : 0);
+}
+
+/* decide - the best signature of the domain: a pass (in *PASSED), else a lookup to retry, else the first failure */
 static void
-decide(const struct dkim_check *c, int final, struct dkim_verdict *v)
+decide(const struct dkim_check *c, int final, struct dkim_verdict *v, DKIM_SIGINFO **passed)
 {
 	DKIM_SIGINFO **sigs = NULL;
 	struct dkim_verdict first, temp;
@@ -401,7 +415,10 @@ decide(const struct dkim_check *c, int final, struct dkim_verdict *v)
 		verdict_sig(&one, sigs[i]);
 		one.outcome = judge(c, sigs[i], final, one.reason, sizeof(one.reason));
 		if (one.outcome == DKIM_PASS) {
+			one.covers = covers(sigs[i]);
 			*v = one;
+			if (passed)
+				*passed = sigs[i];
 			return;
 		}
 		if (one.outcome == DKIM_TEMPFAIL && !have_temp++)
@@ -421,13 +438,29 @@ dkim_check_headers(const struct dkim_check *c, struct dkim_verdict *v)
 {
 	if (!c->headers_done)
 		return 0;
-	decide(c, 0, v);
+	decide(c, 0, v, NULL);
 	return 1;
+}
+
+/* keep_signed_fields - the fields the passing SIG hashed, for dkim_check_signed_value */
+static void
+keep_signed_fields(struct dkim_check *c, DKIM_SIGINFO *sig)
+{
+	u_int n = 0;
+
+	if (dkim_sig_getsignedhdrs(c->dkim, sig, NULL, 0, &n) != DKIM_STAT_NORESOURCE || n == 0 ||
+	    n > SIGNED_FIELDS_MAX)
+		return;		/* none, or more than a sender signs: nothing is taken as signed */
+	c->signed_fields = xcalloc(n, SIGNED_FIELD_MAX);
+	if (dkim_sig_getsignedhdrs(c->dkim, sig, (u_char *)c->signed_fields, SIGNED_FIELD_MAX, &n) != DKIM_STAT_OK)
+		n = 0;
+	c->nsigned = n;
 }
 
 void
 dkim_check_finish(struct dkim_check *c, struct dkim_verdict *v)
 {
+	DKIM_SIGINFO *passed = NULL;
 	_Bool testkey = 0;
 
 	if (c->finished) {
@@ -447,8 +480,50 @@ dkim_check_finish(struct dkim_check *c, struct dkim_verdict *v)
 	body_flush(c);
 	if (c->dkim && c->header_error[0] == '\0' && c->eoh_status == DKIM_STAT_OK)
 		(void)dkim_eom(c->dkim, &testkey);
-	decide(c, 1, &c->final);
+	decide(c, 1, &c->final, &passed);
+	if (passed)
+		keep_signed_fields(c, passed);
 	*v = c->final;
+}
+
+/* field_value - the value of FIELD ("Name: value", folded) if its name is NAME, unfolded and trimmed */
+static char *
+field_value(const char *field, const char *name)
+{
+	const char *colon = strchr(field, ':'), *end = colon;
+	struct buf b = BUF_INIT;
+	size_t len;
+
+	if (colon == NULL)
+		return NULL;
+	while (end > field && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;		/* libopendkim's name: up to the colon, less trailing blanks */
+	if ((size_t)(end - field) != strlen(name) || ascii_strncasecmp(field, name, strlen(name)) != 0)
+		return NULL;
+	for (colon++; *colon; colon++)
+		if (*colon != '\r' && *colon != '\n')
+			buf_putc(&b, *colon);
+	buf_putc(&b, '\0');
+	for (len = strlen(b.data); len > 0 && (b.data[len - 1] == ' ' || b.data[len - 1] == '\t'); len--)
+		b.data[len - 1] = '\0';
+	len = strspn(b.data, " \t");
+	memmove(b.data, b.data + len, strlen(b.data + len) + 1);
+	return buf_steal(&b);
+}
+
+char *
+dkim_check_signed_value(const struct dkim_check *c, const char *name)
+{
+	unsigned i;
+	char *v;
+
+	for (i = 0; i < c->nsigned; i++) {
+		const char *f = c->signed_fields + (size_t)i * SIGNED_FIELD_MAX;
+
+		if (strlen(f) < SIGNED_FIELD_MAX - 1 && (v = field_value(f, name)) != NULL)
+			return v;	/* h= lists a name bottom-up: its first is the last field */
+	}
+	return NULL;
 }
 
 void

@@ -52,8 +52,14 @@ enum dkim_outcome {
 	DKIM_TEMPFAIL,		/* a key could not be fetched: try again later */
 };
 
+/* what a passing signature's h= covers of the headers that name a report */
+#define DKIM_COVERS_MESSAGE_ID	0x1
+#define DKIM_COVERS_SUBJECT	0x2
+#define DKIM_COVERS_DATE	0x4
+
 struct dkim_verdict {
 	enum dkim_outcome outcome;
+	unsigned covers;	/* PASS: DKIM_COVERS_* its h= lists, else 0 */
 	char domain[128];	/* d= of the signature the verdict is about, or "" */
 	char selector[128];	/* s= */
 	char algorithm[32];	/* a= */
@@ -87,6 +93,15 @@ int dkim_check_headers(const struct dkim_check *c, struct dkim_verdict *v);
 
 /* dkim_check_finish - end of message: the verdict */
 void dkim_check_finish(struct dkim_check *c, struct dkim_verdict *v);
+
+/*
+ * dkim_check_signed_value - after dkim_check_finish gave a PASS: the value
+ * of the NAME field that signature hashed (of several, the one DKIM took:
+ * the last), unfolded and trimmed as the MIME walk reads a value; caller
+ * frees. NULL when the signature does not cover a NAME field, or it was too
+ * long to be told (over 4,000 bytes).
+ */
+char *dkim_check_signed_value(const struct dkim_check *c, const char *name);
 
 /* dkim_verdict_describe - "d=shadowserver.org s=mail a=rsa-sha256: body hash mismatch" */
 void dkim_verdict_describe(const struct dkim_verdict *v, char *out, size_t outlen);

@@ -20,7 +20,7 @@
 int
 main(int argc, char **argv)
 {
-	struct testsign opt = { NULL, NULL, NULL, NULL, 0, 0, 0, 0 };
+	struct testsign opt = { 0 };
 	struct buf in = BUF_INIT;
 	char chunk[65536], err[512], *out;
 	size_t n;
