@@ -647,6 +647,9 @@ check "a binary input is not a mail message" grep -q 'not a mail message (binary
 check "a plain-text input is not a mail message" grep -q 'not a mail message (its first line is not a header field)' "$T/in-text.err"
 check "a damaged zip is named on stderr with libarchive's reason" grep -q 'csv.zip: damaged zip: ' "$T/in-damaged-zip.err"
 check "... never as (null)" sh -c '! grep -q "(null)" "$1"' - "$T/in-damaged-zip.json"
+"$SM" replay -c "$CONF" --state "$T/shape-state.db" "$T/empty.eml" >/dev/null 2>"$T/in-empty-state.err"
+check "replay --state (inputs read again in date order): an empty input is not a mail message either" \
+    grep -q 'not a mail message (empty input)' "$T/in-empty-state.err"
 "$SM" replay -c "$CONF" --json "$T/missing.eml" "$DEMO" >"$T/in-mixed.json" 2>/dev/null
 check "a missing file among good ones: exit 1" test $? -eq 1
 check "... and one JSON line for each input" test "$(wc -l <"$T/in-mixed.json")" -eq 2

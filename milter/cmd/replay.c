@@ -33,14 +33,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* mail_shape - what the first bytes of an input say: a mail message starts
- * with a header field ("Name:") or an mbox "From " line, and holds no NUL */
-struct mail_shape {
-	size_t bytes;			/* read so far */
-	int binary;			/* a NUL byte in the first 64 KiB */
-	int no_header;			/* the first line is not a header field */
-};
-
 struct replay {
 	const struct config *cfg;
 	const struct prefixmap *map;
@@ -61,7 +53,6 @@ struct replay {
 	size_t next_report;		/* the first report not opened yet */
 	size_t notices_in_open;		/* notices printed in the open report (next_report - 1) */
 	FILE *json_spool;		/* the open message's streamed pieces, until it ends well */
-	struct mail_shape shape;	/* is the current input a mail message at all? */
 };
 
 
@@ -97,53 +88,6 @@ on_begin(void *ctx, const char *name)
 	r->notices_in_open = 0;
 	free(r->name);
 	r->name = xstrdup(name);
-	memset(&r->shape, 0, sizeof(r->shape));
-}
-
-/* shape_first_line - does DATA (the input's first bytes) open with a header
- * field name and its colon? A first chunk too short to tell counts as yes. */
-static int
-shape_first_line(const char *data, size_t len)
-{
-	size_t i;
-
-	if (len >= 5 && memcmp(data, "From ", 5) == 0)
-		return 1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)data[i];
-
-		if (c == ':')
-			return i > 0;
-		if (c < 33 || c > 126)
-			return 0;
-	}
-	return 1;
-}
-
-/* shape_feed - note what DATA says of the input's shape */
-static void
-shape_feed(struct mail_shape *s, const char *data, size_t len)
-{
-	size_t head = s->bytes < 65536 ? 65536 - s->bytes : 0;
-
-	if (s->bytes == 0 && len > 0 && !shape_first_line(data, len))
-		s->no_header = 1;
-	if (head > 0 && memchr(data, '\0', len < head ? len : head) != NULL)
-		s->binary = 1;
-	s->bytes += len;
-}
-
-/* shape_error - why the input is not a mail message, or NULL */
-static const char *
-shape_error(const struct mail_shape *s)
-{
-	if (s->bytes == 0)
-		return "not a mail message (empty input)";
-	if (s->binary)
-		return "not a mail message (binary data: a NUL byte in its first 64 KiB)";
-	if (s->no_header)
-		return "not a mail message (its first line is not a header field)";
-	return NULL;
 }
 
 static void
@@ -151,7 +95,6 @@ on_data(void *ctx, const char *data, size_t len)
 {
 	struct replay *r = ctx;
 
-	shape_feed(&r->shape, data, len);
 	pipeline_feed(r->p, data, len);
 }
 
@@ -424,7 +367,7 @@ count_unread_files(struct replay *r, const struct pipeline_result *res)
 }
 
 static void
-on_end(void *ctx)
+on_end(void *ctx, const char *not_mail)
 {
 	struct replay *r = ctx;
 	struct pipeline_result *res;
@@ -433,11 +376,11 @@ on_end(void *ctx)
 	size_t i, j;
 
 	r->messages++;
-	if (shape_error(&r->shape) != NULL) {
-		snprintf(err, sizeof(err), "%s", shape_error(&r->shape));
+	if (not_mail != NULL) {
+		snprintf(err, sizeof(err), "%s", not_mail);
 		res = NULL;
 	}
-	if (shape_error(&r->shape) != NULL || pipeline_finish(r->p, &res, err, sizeof(err)) != 0) {
+	if (not_mail != NULL || pipeline_finish(r->p, &res, err, sizeof(err)) != 0) {
 		msg_error("%s: %s", r->name, err);
 		r->failures++;
 		json_spool_drop(r);	/* its streamed notices were never made: only the error */
@@ -588,10 +531,11 @@ order_data(void *ctx, const char *data, size_t len)
 }
 
 static void
-order_end(void *ctx)
+order_end(void *ctx, const char *not_mail)
 {
 	struct order *o = ctx;
 
+	(void)not_mail;		/* the second pass says it, once */
 	mime_parser_finish(o->mime);
 	mime_parser_free(o->mime);
 	o->mime = NULL;
@@ -613,25 +557,16 @@ by_date(const void *a, const void *b)
 	return c ? c : qa->seq < qb->seq ? -1 : qa->seq > qb->seq;
 }
 
-/* replay_queued - Q through the pipeline, as mailsource would have fed it */
+/* replay_queued - Q through the pipeline, as one message of its own */
 static int
 replay_queued(struct replay *r, const struct queued *q)
 {
-	char *chunk = xmalloc(65536);
-	FILE *f = fopen(q->path, "rb");
-	size_t n;
+	char err[512];
 
-	if (f == NULL) {
-		msg_error("%s: %s", q->path, strerror(errno));
-		free(chunk);
+	if (mailsource_read_one(q->path, q->name, &source_cb, r, err, sizeof(err)) != 0) {
+		msg_error("%s", err);
 		return -1;
 	}
-	on_begin(r, q->name);
-	while ((n = fread(chunk, 1, 65536, f)) > 0)
-		on_data(r, chunk, n);
-	on_end(r);
-	fclose(f);
-	free(chunk);
 	return 0;
 }
 
