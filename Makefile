@@ -170,6 +170,12 @@ install:
 	install -m 644 templates/*.tmpl templates/catalogue.csv $(DESTDIR)$(DATADIR)/templates/
 	install -m 644 templates/resolved/*.tmpl $(DESTDIR)$(DATADIR)/templates/resolved/
 	install -m 644 templates/partials/*.tmpl $(DESTDIR)$(DATADIR)/templates/partials/
+	for l in $(notdir $(wildcard templates/??)); do \
+	    install -d $(DESTDIR)$(DATADIR)/templates/$$l/resolved $(DESTDIR)$(DATADIR)/templates/$$l/partials && \
+	    install -m 644 templates/$$l/*.tmpl $(DESTDIR)$(DATADIR)/templates/$$l/ && \
+	    install -m 644 templates/$$l/resolved/*.tmpl $(DESTDIR)$(DATADIR)/templates/$$l/resolved/ && \
+	    install -m 644 templates/$$l/partials/*.tmpl $(DESTDIR)$(DATADIR)/templates/$$l/partials/ || exit 1; \
+	done
 	install -m 644 contrib/shadowmilter.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 contrib/shadowmilter.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 conf/shadowmilter.conf $(DESTDIR)$(DATADIR)/shadowmilter.conf.example

@@ -184,6 +184,23 @@ check "preview --history opens with the OVERDUE paragraph" grep -q '^OVERDUE: 1 
 check "preview --history names the deadline date" grep -q 'Unless this is fixed by 10 November 2026 (21 days$' "$T/preview-hist.eml"
 check "preview --history marks the overdue sample" \
     grep -q '^192.0.2.10:123 (UDP) detected at 2026-11-24 08:52:55 UTC (first detected 2026-10-20, OVERDUE)$' "$T/preview-hist.eml"
+# preview --lang: the notice a customer who reads German gets (templates/de/, English per missing file)
+"$SM" preview scan_ntp --lang de --history --now "$NOW" >"$T/preview-de.eml" 2>&1
+check "preview --lang de exits 0" test $? -eq 0
+check "preview --lang de says the notice is German" grep -q '^Content-Language: de$' "$T/preview-de.eml"
+check "preview --lang de opens in German" grep -q '^Sehr geehrte Damen und Herren,$' "$T/preview-de.eml"
+check "preview --lang de writes the deadline the German way" \
+    grep -q 'Ist das Problem bis zum 10\. November 2026 (21 Tage nach$' "$T/preview-de.eml"
+check "preview --lang de writes the detection times the German way" \
+    grep -q '^192.0.2.10:123 (UDP) festgestellt am 24.11.2026 08:52:55 UTC (erstmals festgestellt am 20.10.2026, ÜBERFÄLLIG)$' "$T/preview-de.eml"
+"$SM" preview scan_ftp --lang de-AT --now "$NOW" >"$T/preview-de-ftp.eml" 2>&1
+check "preview --lang de-AT of a type without a German template: the English one, English dates" \
+    sh -c 'grep -q "^Dear customer,$" "$1" && ! grep -q "^Content-Language" "$1" && grep -q "detected at 2026-11-24" "$1"' - "$T/preview-de-ftp.eml"
+"$SM" preview scan_ntp --lang fr >"$T/preview-fr.out" 2>&1
+check "preview --lang with no such template directory exits 2" test $? -eq 2
+check "... naming the languages there are" grep -q 'no templates in language "fr" (there are: en, de)' "$T/preview-fr.out"
+"$SM" preview scan_ntp --lang ../de >"$T/preview-bad.out" 2>&1
+check "preview --lang with a path is a usage error" test $? -eq 2
 "$SM" preview --all --history --config "$GOLDEN" >"$T/all-hist.txt" 2>"$T/all-hist.err"
 check "preview --all --history exits 0" test $? -eq 0
 notices=$(($(grep -c '^=\{70\}$' "$T/all-hist.txt") / 2))
@@ -417,6 +434,16 @@ printf 'Subject: s\n\n{{> opening}}\n' >"$T/site/scan_ntp.tmpl"
 "$SM" -n -c "$T/site.conf" >"$T/n4.out" 2>&1
 check "-n names a site partial's line when it shadows a shipped one" grep -q "$T/site/partials/opening.tmpl:1: unknown variable {{acount}}" "$T/n4.out"
 rm -rf "$T/site/partials"
+mkdir -p "$T/site/de"
+printf 'Subject: s\n\n{{> opening}}\nZeile 4 {{Konto}}\n' >"$T/site/de/scan_ntp.tmpl"
+"$SM" -n -c "$T/site.conf" >"$T/n5.out" 2>&1
+check "-n with a broken German site template exits 1" test $? -eq 1
+check "-n names the German template, its line and the variable" grep -q "$T/site/de/scan_ntp.tmpl:4: unknown variable {{Konto}}" "$T/n5.out"
+printf 'Subject: s\n\n{{> eroeffnung}}\n' >"$T/site/de/scan_ntp.tmpl"
+"$SM" -n -c "$T/site.conf" >"$T/n6.out" 2>&1
+check "-n names a German template's unknown partial, its line and where it looked" \
+    grep -q "$T/site/de/scan_ntp.tmpl:3: unknown partial {{> eroeffnung}}: no eroeffnung.tmpl in $T/site/de/partials" "$T/n6.out"
+rm -rf "$T/site/de"
 check "... and not under another type that uses the file (scan6_ntp)" sh -c '! grep -q scan6_ntp "$1"' - "$T/n2.out"
 printf 'Subject: hi\n\nhello\n' >"$T/site2.tmpl"
 mkdir -p "$T/site2" && mv "$T/site2.tmpl" "$T/site2/scan_ntpp.tmpl"

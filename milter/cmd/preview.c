@@ -12,6 +12,7 @@
 #include "notice/notice.h"
 #include "notice/sample.h"
 #include "notice/template.h"
+#include "base/lang.h"
 #include "base/msg.h"
 #include "base/util.h"
 
@@ -28,14 +29,14 @@
  * HISTORY), under a banner naming its template and the wording its
  * severity gives it when ALL */
 static int
-preview_one(const struct template_set *set, const struct config *cfg, const char *type, time_t now,
-    int history, int all)
+preview_one(const struct template_set *set, const struct config *cfg, const char *type, const char *lang,
+    time_t now, int history, int all)
 {
 	const struct catalogue_entry *e = catalogue_lookup(cfg->catalogue, type);
 	struct notice n;
 	char err[512], *path;
 
-	if (sample_notice_from(set, cfg, type, now, history, &n, &path, err, sizeof(err)) != 0) {
+	if (sample_notice_lang(set, cfg, type, lang, now, history, &n, &path, err, sizeof(err)) != 0) {
 		msg_error("preview %s: %s", type, err);
 		return -1;
 	}
@@ -49,6 +50,26 @@ preview_one(const struct template_set *set, const struct config *cfg, const char
 	notice_free(&n);
 	free(path);
 	return 0;
+}
+
+/* preview_lang - LANG is a language SET has templates of (English always);
+ * else one line on stderr naming the ones it has */
+static int
+preview_lang(const struct template_set *set, const char *lang)
+{
+	const char *langs[16];
+	size_t n, i;
+	struct buf have = BUF_INIT;
+
+	if (lang == NULL || ascii_strncasecmp(lang, "en", 2) == 0 || template_set_has_language(set, lang))
+		return 0;
+	n = template_set_languages(set, langs, 16);
+	buf_puts(&have, "en");
+	for (i = 0; i < n && i < 16; i++)
+		buf_printf(&have, ", %s", langs[i]);
+	msg_error("preview: no templates in language \"%s\" (there are: %s)", lang, buf_cstr(&have));
+	buf_free(&have);
+	return -1;
 }
 
 static struct config *
@@ -74,14 +95,14 @@ preview_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "all", no_argument, NULL, 'a' },
 		{ "now", required_argument, NULL, 'N' }, { "history", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 },
+		{ "lang", required_argument, NULL, 'L' }, { NULL, 0, NULL, 0 },
 	};
-	const char *conf = NULL;
+	const char *conf = NULL, *lang = NULL;
 	struct template_set *set;
 	struct config *cfg;
 	char err[512];
 	time_t now = time(NULL);
-	int c, all = 0, history = 0, failures = 0;
+	int c, all = 0, history = 0, failures = 0, bad_lang = 0;
 	size_t i, ntypes;
 	char **types;
 
@@ -91,6 +112,11 @@ preview_main(int argc, char **argv)
 		case 'c': conf = optarg; break;
 		case 'a': all = 1; break;
 		case 'H': history = 1; break;
+		case 'L':
+			if (!lang_code_ok(optarg))
+				return usage_error("preview", "--lang \"%s\" is not a language tag (such as de)", optarg);
+			lang = optarg;
+			break;
 		case 'N':
 			if (parse_detection_time(optarg, &now) != 0)
 				return usage_error("preview", "--now \"%s\" is not 'YYYY-MM-DD HH:MM:SS'", optarg);
@@ -112,15 +138,17 @@ preview_main(int argc, char **argv)
 		config_free(cfg);
 		return 2;
 	}
-	if (!all)
-		failures = preview_one(set, cfg, argv[optind], now, history, 0) != 0;
+	if (preview_lang(set, lang) != 0)
+		bad_lang = 1;
+	else if (!all)
+		failures = preview_one(set, cfg, argv[optind], lang, now, history, 0) != 0;
 	else {
 		types = sample_types(cfg, &ntypes);
 		for (i = 0; i < ntypes; i++)
-			failures += preview_one(set, cfg, types[i], now, history, 1) != 0;
+			failures += preview_one(set, cfg, types[i], lang, now, history, 1) != 0;
 		sample_types_free(types, ntypes);
 	}
 	template_set_free(set);
 	config_free(cfg);
-	return failures ? 1 : 0;
+	return bad_lang ? 2 : failures ? 1 : 0;
 }

@@ -296,25 +296,44 @@ template_error(const struct runtime *rt, const char *type, const char *msg, char
 	free(own);
 }
 
+/* check_type - TYPE's notice in LANG (NULL: English) renders, with and
+ * without history; else ERR names the type, the language and the template */
+static int
+check_type(const struct runtime *rt, const char *type, const char *lang, char *err, size_t errlen)
+{
+	char msg[512], *path, what[600];
+	struct notice notice;
+	int history;
+
+	for (history = 0; history < 2; history++) {
+		path = NULL;
+		if (sample_notice_lang(rt->templates, rt->cfg, type, lang, time(NULL), history, &notice, &path,
+		    msg, sizeof(msg)) != 0) {
+			snprintf(what, sizeof(what), "%s%s%s%s", lang ? "(language " : "", lang ? lang : "",
+			    lang ? ") " : "", msg);
+			template_error(rt, type, what, err, errlen);
+			return -1;
+		}
+		notice_free(&notice);
+		free(path);
+	}
+	return 0;
+}
+
 int
 runtime_check_templates(const struct runtime *rt, size_t *ntypes, char *err, size_t errlen)
 {
-	size_t n, i;
-	char **types = sample_types(rt->cfg, &n), msg[512], *path;
-	struct notice notice;
-	int history, rc = 0;
+	size_t n, i, l, nlangs;
+	char **types = sample_types(rt->cfg, &n);
+	const char *langs[33] = { NULL };
+	int rc = 0;
 
-	for (i = 0; i < n && rc == 0; i++)
-		for (history = 0; history < 2 && rc == 0; history++) {
-			path = NULL;
-			if (sample_notice_from(rt->templates, rt->cfg, types[i], time(NULL), history, &notice, &path,
-			    msg, sizeof(msg)) != 0) {
-				template_error(rt, types[i], msg, err, errlen);
-				rc = -1;
-			} else
-				notice_free(&notice);
-			free(path);
-		}
+	/* English, then each language directory the set has (de/): its templates and the English standing in */
+	nlangs = 1 + template_set_languages(rt->templates, langs + 1, 32);
+	nlangs = nlangs > 33 ? 33 : nlangs;
+	for (l = 0; l < nlangs && rc == 0; l++)
+		for (i = 0; i < n && rc == 0; i++)
+			rc = check_type(rt, types[i], langs[l], err, errlen);
 	if (ntypes)
 		*ntypes = n;
 	sample_types_free(types, n);

@@ -43,10 +43,11 @@ static const struct {
 	{ "deliver", "shadowmilter deliver -c CONF [--dry-run]",
 	    "  -c, --config CONF  the configuration\n"
 	    "  -n, --dry-run      say what would be sent, send nothing\n" },
-	{ "preview", "shadowmilter preview TYPE|--all [-c CONF] [--history] [--now TIME]",
+	{ "preview", "shadowmilter preview TYPE|--all [-c CONF] [--history] [--lang LANG] [--now TIME]",
 	    "  -c, --config CONF  the configuration (default: the shipped templates only)\n"
 	    "  --all         every report type in the catalogue\n"
 	    "  --history     with a made-up detection history (deadline, OVERDUE)\n"
+	    "  --lang LANG   as a customer who reads LANG gets it (de: templates/de/)\n"
 	    "  --now TIME    'YYYY-MM-DD HH:MM:SS' (UTC) instead of the clock\n" },
 	{ "overdue", "shadowmilter overdue -c CONF [--state FILE] [--json] [--now TIME]",
 	    "  -c, --config CONF  the configuration\n"

@@ -14,6 +14,7 @@
 #include "customers/prefixmap.h"
 #include "store/state.h"
 #include "notice/template.h"
+#include "base/lang.h"
 #include "base/util.h"
 
 #include <stdarg.h>
@@ -33,6 +34,7 @@
 struct notice_ctx {
 	const struct notice_input *in;
 	int action;			/* an ACTION REQUIRED notice (notice_needs_action) */
+	const struct lang *lang;	/* the template's language: its dates and words */
 	struct buf scratch;
 	char *cleaned;
 	size_t *host_first;		/* each distinct host's first finding (they are
@@ -92,29 +94,29 @@ clean(struct notice_ctx *c, const char *value)
 	return c->cleaned;
 }
 
+/* format_time - "2026-12-01" or "2026-12-01 09:14:00 UTC", as the notice's language writes them */
 static const char *
 format_time(struct notice_ctx *c, time_t t, int with_time)
 {
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	if (!with_time)
-		return keep(c, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-	return keep(c, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
-	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	buf_reset(&c->scratch);
+	if (with_time)
+		lang_time(c->lang, t, &c->scratch);
+	else
+		lang_date(c->lang, t, &c->scratch);
+	return buf_cstr(&c->scratch);
 }
 
-/* long_date - "1 December 2026" */
+/* long_date - "1 December 2026", "1. Dezember 2026" */
 static const char *
 long_date(struct notice_ctx *c, time_t t)
 {
-	static const char *const months[] = { "January", "February", "March", "April", "May", "June", "July",
-	    "August", "September", "October", "November", "December" };
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	return keep(c, "%d %s %d", tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900);
+	buf_reset(&c->scratch);
+	lang_long_date(c->lang, t, &c->scratch);
+	return buf_cstr(&c->scratch);
 }
+
+/* word - one of the few words the program writes itself, in the notice's language */
+#define WORD(c, w) lang_word((c)->lang, (w))
 
 /* quoted - VALUE as data in double quotes, its own '"' and '\\' escaped, so
  * that no report value can read as a sentence of ours */
@@ -179,7 +181,7 @@ endpoint(struct notice_ctx *c, const struct finding *f)
 	finding_listed(f, listed, sizeof(listed));
 	if (f->source_port && f->port >= 0) {
 		finding_address(f, where, sizeof(where));
-		keep(c, "%s (from port %d%s", where, f->port, *f->protocol ? "/" : "");
+		keep(c, "%s (%s %d%s", where, WORD(c, LANG_FROM_PORT), f->port, *f->protocol ? "/" : "");
 		for (const char *p = f->protocol; *p; p++)
 			buf_putc(&c->scratch, *p >= 'a' && *p <= 'z' ? *p - ('a' - 'A') : *p);
 		buf_putc(&c->scratch, ')');
@@ -187,7 +189,7 @@ endpoint(struct notice_ctx *c, const struct finding *f)
 	}
 	finding_endpoint(f, where, sizeof(where));
 	if (*listed)
-		return keep(c, "%s (your part of the listed network %s)", where, listed);
+		return keep(c, "%s (%s %s)", where, WORD(c, LANG_LISTED_PART), listed);
 	return keep(c, "%s", where);
 }
 
@@ -220,10 +222,31 @@ endpoint_proto(struct notice_ctx *c, const struct finding *f)
 
 	if (f->source_port) {	/* a connection: the port is not a service of the host's */
 		finding_address(f, where, sizeof(where));
-		return keep(c, "%s (from port %d%s%s)", where, f->port, *f->protocol ? "/" : "", f->protocol);
+		return keep(c, "%s (%s %d%s%s)", where, WORD(c, LANG_FROM_PORT), f->port, *f->protocol ? "/" : "",
+		    f->protocol);
 	}
 	finding_endpoint(f, where, sizeof(where));	/* a network part keeps its length */
 	return f->port >= 0 && *f->protocol ? keep(c, "%s/%s", where, f->protocol) : keep(c, "%s", where);
+}
+
+/* connections_between - "192.0.2.5 (3 connections between 09:14 and 09:16
+ * UTC)", with the dates when LO and HI are not on one day */
+static void
+connections_between(struct notice_ctx *c, const char *where, size_t n, time_t lo, time_t hi)
+{
+	struct tm a, b;
+
+	gmtime_r(&lo, &a);
+	gmtime_r(&hi, &b);
+	buf_printf(&c->scratch, "%s (%zu %s ", where, n, WORD(c, LANG_CONNECTIONS));
+	if (a.tm_yday != b.tm_yday || a.tm_year != b.tm_year) {
+		lang_date_minute(c->lang, lo, &c->scratch);
+		buf_printf(&c->scratch, " %s ", WORD(c, LANG_AND));
+		lang_date_minute(c->lang, hi, &c->scratch);
+		buf_puts(&c->scratch, " UTC)");
+	} else
+		buf_printf(&c->scratch, "%02d:%02d %s %02d:%02d UTC)", a.tm_hour, a.tm_min, WORD(c, LANG_AND),
+		    b.tm_hour, b.tm_min);
 }
 
 /*
@@ -240,7 +263,6 @@ host_line(struct notice_ctx *c, size_t k)
 	const struct finding *f = g->findings[first];
 	char where[FINDING_ADDRSTRLEN];
 	time_t lo = f->detected, hi = f->detected;
-	struct tm a, b;
 
 	if (end - first == 1)
 		return endpoint_proto(c, f);
@@ -251,19 +273,10 @@ host_line(struct notice_ctx *c, size_t k)
 			lo = g->findings[i]->detected < lo ? g->findings[i]->detected : lo;
 			hi = g->findings[i]->detected > hi ? g->findings[i]->detected : hi;
 		}
-		gmtime_r(&lo, &a);
-		gmtime_r(&hi, &b);
-		buf_printf(&c->scratch, "%s (%zu connections between ", where, end - first);
-		if (a.tm_yday != b.tm_yday || a.tm_year != b.tm_year)
-			buf_printf(&c->scratch, "%04d-%02d-%02d %02d:%02d and %04d-%02d-%02d %02d:%02d UTC)",
-			    a.tm_year + 1900, a.tm_mon + 1, a.tm_mday, a.tm_hour, a.tm_min,
-			    b.tm_year + 1900, b.tm_mon + 1, b.tm_mday, b.tm_hour, b.tm_min);
-		else
-			buf_printf(&c->scratch, "%02d:%02d and %02d:%02d UTC)", a.tm_hour, a.tm_min, b.tm_hour,
-			    b.tm_min);
+		connections_between(c, where, end - first, lo, hi);
 		return buf_cstr(&c->scratch);
 	}
-	buf_printf(&c->scratch, "%s (ports ", where);
+	buf_printf(&c->scratch, "%s (%s ", where, WORD(c, LANG_PORTS));
 	for (i = first; i < end && i - first < HOST_LINE_PORTS; i++) {
 		if (i > first)
 			buf_puts(&c->scratch, ", ");
@@ -395,10 +408,10 @@ TOP_GETTER(v_deadline_date) { return NDUE(c) ? long_date(c, EARLIEST(c)->deadlin
 TOP_GETTER(v_any_overdue) { return c->overdue ? "yes" : ""; }
 TOP_GETTER(v_overdue_count) { return NDUE(c) ? keep(c, "%zu", c->overdue) : ""; }
 /* "1 of the services ... was", "2 of the services ... were" */
-TOP_GETTER(v_overdue_was) { return c->overdue == 1 ? "was" : "were"; }
-TOP_GETTER(v_overdue_is) { return c->overdue == 1 ? "is" : "are"; }
-TOP_GETTER(v_overdue_has) { return c->overdue == 1 ? "has" : "have"; }
-TOP_GETTER(v_overdue_them) { return c->overdue == 1 ? "it" : "them"; }
+TOP_GETTER(v_overdue_was) { return WORD(c, c->overdue == 1 ? LANG_WAS : LANG_WERE); }
+TOP_GETTER(v_overdue_is) { return WORD(c, c->overdue == 1 ? LANG_IS : LANG_ARE); }
+TOP_GETTER(v_overdue_has) { return WORD(c, c->overdue == 1 ? LANG_HAS : LANG_HAVE); }
+TOP_GETTER(v_overdue_them) { return WORD(c, c->overdue == 1 ? LANG_IT : LANG_THEM); }
 
 /*
  * action_deadline - the date an ACTION REQUIRED notice's first screen names:
@@ -456,7 +469,7 @@ TOP_GETTER(v_service_title)
 }
 
 TOP_GETTER(v_service) { return c->in->entry ? c->in->entry->service : ""; }
-TOP_GETTER(v_severity) { return c->in->entry ? c->in->entry->severity : ""; }
+TOP_GETTER(v_severity) { return c->in->entry ? lang_severity(c->lang, c->in->entry->severity) : ""; }
 TOP_GETTER(v_service_port) { return c->in->entry ? c->in->entry->port : ""; }
 TOP_GETTER(v_service_protocol) { return c->in->entry ? c->in->entry->protocol : ""; }
 
@@ -646,7 +659,7 @@ copy_recipients(struct notice *out, const struct notice_group *g)
 }
 
 static void
-append_headers(struct buf *msg, const struct notice_input *in, const struct notice *n)
+append_headers(struct buf *msg, const struct notice_input *in, const struct notice *n, const char *lang)
 {
 	struct buf v = BUF_INIT;
 	char date[64];
@@ -670,6 +683,8 @@ append_headers(struct buf *msg, const struct notice_input *in, const struct noti
 	header_append(msg, "MIME-Version", "1.0");
 	header_append(msg, "Content-Type", "text/plain; charset=utf-8");
 	header_append(msg, "Content-Transfer-Encoding", "8bit");
+	if (*lang)	/* a template of a language directory; English ones say nothing, as before */
+		header_append(msg, "Content-Language", lang);
 	header_append(msg, "Auto-Submitted", "auto-generated");
 	header_append(msg, "X-Shadowmilter-Account", n->account);
 	header_append(msg, "X-Shadowmilter-Report-Type", in->rf->type);
@@ -718,6 +733,13 @@ const struct template *
 notice_template_find(const struct template_set *set, const struct config *cfg, const char *type, char *err,
     size_t errlen)
 {
+	return notice_template_find_lang(set, cfg, type, NULL, err, errlen);
+}
+
+const struct template *
+notice_template_find_lang(const struct template_set *set, const struct config *cfg, const char *type,
+    const char *lang, char *err, size_t errlen)
+{
 	const struct catalogue_entry *e = catalogue_lookup(cfg->catalogue, type);
 	const struct template *t = NULL;
 	const char *names[4];
@@ -731,7 +753,7 @@ notice_template_find(const struct template_set *set, const struct config *cfg, c
 	if (e && e->kind == CATALOGUE_EVENT)
 		names[n++] = "generic_event";
 	for (i = 0; i < n; i++) {
-		t = template_set_find(set, 0, names[i], err, errlen);
+		t = template_set_find_lang(set, lang, 0, names[i], err, errlen);
 		if (t == NULL || !fell_back(t))
 			break;
 	}
@@ -744,11 +766,19 @@ notice_resolved_template_find(const struct template_set *set, const char *type, 
 	return template_set_find(set, 1, type, err, errlen);
 }
 
+const struct template *
+notice_resolved_template_find_lang(const struct template_set *set, const char *type, const char *lang,
+    char *err, size_t errlen)
+{
+	return template_set_find_lang(set, lang, 1, type, err, errlen);
+}
+
 int
 notice_build(const struct notice_input *in, const struct template *t, struct notice *out, char *err,
     size_t errlen)
 {
-	struct notice_ctx c = { in, notice_needs_action(in->cfg, in->entry), BUF_INIT, NULL, NULL, 0, 0, 0, 0, 0 };
+	struct notice_ctx c = { in, notice_needs_action(in->cfg, in->entry), lang_get(template_lang(t)), BUF_INIT,
+	    NULL, NULL, 0, 0, 0, 0, 0 };
 	struct template_scope scope = { notice_get, notice_count, &c };
 	struct buf subject = BUF_INIT, body = BUF_INIT, msg = BUF_INIT;
 	int rc = -1;
@@ -773,7 +803,7 @@ notice_build(const struct notice_input *in, const struct template *t, struct not
 	}
 	out->action_required = c.action;
 	copy_recipients(out, in->group);
-	append_headers(&msg, in, out);
+	append_headers(&msg, in, out, template_lang(t));
 	buf_putc(&msg, '\n');
 	append_body(&msg, buf_cstr(&body));
 	out->message = buf_steal(&msg);

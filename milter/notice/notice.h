@@ -4,7 +4,8 @@
  * Renders the template with the customer's findings only (the group is the
  * whole of what the template can see) and wraps it in headers built by
  * mailheader: Date, Message-ID, From, Reply-To, To, Subject, MIME-Version,
- * Content-Type text/plain UTF-8, Auto-Submitted. The Message-ID and the
+ * Content-Type text/plain UTF-8, Auto-Submitted (and Content-Language when
+ * the template is from a language directory, such as de/). The Message-ID and the
  * outbox key both come from the notice's key (noticekey.h: report, type,
  * account, kind), so the same notice made twice has the same id and is
  * queued once.
@@ -86,12 +87,24 @@ const struct template *notice_template_find(const struct template_set *set, cons
     const char *type, char *err, size_t errlen);
 
 /*
+ * notice_template_find_lang - the same for a customer who reads LANG ("de";
+ * NULL or "" for English): per file, LANG/'s template before the English
+ * one of the same name (template_set_find_lang). The notice's dates and the
+ * few words the program writes follow the language of the template found.
+ */
+const struct template *notice_template_find_lang(const struct template_set *set, const struct config *cfg,
+    const char *type, const char *lang, char *err, size_t errlen);
+
+/*
  * notice_resolved_template_find - the "all fixed" confirmation for report
  * TYPE (NotifyResolved): resolved/TYPE.tmpl, else resolved/generic.tmpl, in
  * TemplateDir, then in the shipped directory. NULL with ERR.
  */
 const struct template *notice_resolved_template_find(const struct template_set *set, const char *type,
     char *err, size_t errlen);
+/* notice_resolved_template_find_lang - the same in LANG, per file as notice_template_find_lang */
+const struct template *notice_resolved_template_find_lang(const struct template_set *set, const char *type,
+    const char *lang, char *err, size_t errlen);
 
 /*
  * notice_needs_action - does a report of catalogue entry E (NULL: a type the

@@ -244,6 +244,25 @@ int
 sample_notice_from(const struct template_set *set, const struct config *cfg, const char *type, time_t now,
     int history, struct notice *out, char **path, char *err, size_t errlen)
 {
+	return sample_notice_lang(set, cfg, type, NULL, now, history, out, path, err, errlen);
+}
+
+/* sample_template - TYPE's template in LANG for a notice of KIND */
+static const struct template *
+sample_template(const struct template_set *set, const struct config *cfg, const char *type, const char *lang,
+    enum notice_kind kind, char *err, size_t errlen)
+{
+	if (kind == NOTICE_RESOLUTION)
+		return notice_resolved_template_find_lang(set, type, lang, err, errlen);
+	return notice_template_find_lang(set, cfg, type, lang, err, errlen);
+}
+
+/* sample_build - TYPE's notice of KIND in LANG from the sample findings (a
+ * resolution always with the history: it names the first detections) */
+static int
+sample_build(const struct template_set *set, const struct config *cfg, const char *type, const char *lang,
+    time_t now, int history, enum notice_kind kind, struct notice *out, char **path, char *err, size_t errlen)
+{
 	struct prefixmap *map = sample_map();
 	struct report_file *rf = sample_report(cfg, map, type, err, errlen);
 	const struct template *t;
@@ -254,11 +273,11 @@ sample_notice_from(const struct template_set *set, const struct config *cfg, con
 	*path = NULL;
 	if (rf != NULL && rf->ngroups != 1)
 		err_set(err, errlen, "%s: the sample findings did not reach %s", type, SAMPLE_ACCOUNT);
-	else if (rf != NULL && (t = notice_template_find(set, cfg, type, err, errlen)) != NULL) {
+	else if (rf != NULL && (t = sample_template(set, cfg, type, lang, kind, err, errlen)) != NULL) {
 		struct notice_input in = { cfg, rf, &rf->groups[0], "<sample@shadowmilter.invalid>", now,
-		    catalogue_lookup(cfg->catalogue, type), NULL, NULL, NOTICE_FINDINGS };
+		    catalogue_lookup(cfg->catalogue, type), NULL, NULL, kind };
 
-		if (history) {
+		if (history || kind == NOTICE_RESOLUTION) {
 			in.history = h = sample_history(cfg, &rf->groups[0], ref, sizeof(ref));
 			in.reference = ref;
 		}
@@ -270,6 +289,20 @@ sample_notice_from(const struct template_set *set, const struct config *cfg, con
 	report_file_free(rf);
 	prefixmap_free(map);
 	return rc;
+}
+
+int
+sample_notice_lang(const struct template_set *set, const struct config *cfg, const char *type, const char *lang,
+    time_t now, int history, struct notice *out, char **path, char *err, size_t errlen)
+{
+	return sample_build(set, cfg, type, lang, now, history, NOTICE_FINDINGS, out, path, err, errlen);
+}
+
+int
+sample_resolution_lang(const struct template_set *set, const struct config *cfg, const char *type,
+    const char *lang, time_t now, struct notice *out, char **path, char *err, size_t errlen)
+{
+	return sample_build(set, cfg, type, lang, now, 1, NOTICE_RESOLUTION, out, path, err, errlen);
 }
 
 int

@@ -49,6 +49,15 @@ char *sample_file_name(const char *type);
 int sample_notice_from(const struct template_set *set, const struct config *cfg, const char *type, time_t now,
     int history, struct notice *out, char **template_path, char *err, size_t errlen);
 
+/* sample_notice_lang - the same for a customer who reads LANG ("de"; NULL: English) */
+int sample_notice_lang(const struct template_set *set, const struct config *cfg, const char *type, const char *lang,
+    time_t now, int history, struct notice *out, char **template_path, char *err, size_t errlen);
+
+/* sample_resolution_lang - TYPE's "all fixed" confirmation (resolved/) in
+ * LANG for the sample findings, with their sample history */
+int sample_resolution_lang(const struct template_set *set, const struct config *cfg, const char *type,
+    const char *lang, time_t now, struct notice *out, char **template_path, char *err, size_t errlen);
+
 /* sample_notice - the same, with CFG's templates read for this one call (tests) */
 int sample_notice(const struct config *cfg, const char *type, time_t now, int history,
     struct notice *out, char **template_path, char *err, size_t errlen);

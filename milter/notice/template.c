@@ -8,6 +8,7 @@
  * per finding. Partials are parsed once per set and shared by reference.
  */
 #include "notice/template.h"
+#include "base/lang.h"
 #include "base/util.h"
 
 #include <dirent.h>
@@ -50,6 +51,7 @@ struct node {
 
 struct template {
 	char *path;
+	char *lang;			/* its language directory's name, "" for the top (English) */
 	char *subject;
 	char *body;			/* standalone tag lines dropped; text nodes point here */
 	struct nodes subject_nodes, body_nodes;
@@ -68,7 +70,7 @@ struct partial {
 /* the partials one shelf's templates see: the directories to look in, in
  * order, and the partials read from them so far */
 struct partials {
-	char *dirs[4];
+	char *dirs[8];
 	size_t ndirs;
 	struct partial **v;
 	size_t n;
@@ -549,6 +551,8 @@ safe_type(const char *type)
 
 enum { SHELF_SITE, SHELF_SHIPPED, SHELF_SITE_RESOLVED, SHELF_SHIPPED_RESOLVED, NSHELVES };
 
+#define TEMPLATE_MAX_LANGS 32		/* language directories a set reads */
+
 struct shelf {
 	char *dir;			/* "" when there is none (no TemplateDir) */
 	char **names;			/* TYPE of each TYPE.tmpl */
@@ -557,17 +561,29 @@ struct shelf {
 	struct partials *partials;	/* what its templates' {{> name}} find */
 };
 
-struct template_set {
+/* one language's shelves: the top directories (English, lang "") or their
+ * LANG/ subdirectories */
+struct lang_shelves {
+	char *lang;
 	struct shelf shelves[NSHELVES];
 	struct partials top, resolved;	/* the shelves' partials: top level, resolved/ */
 };
 
-/* path_join - "DIR/NAME" (caller frees) */
+struct template_set {
+	struct lang_shelves *langs;	/* [0]: the top, English */
+	size_t nlangs;
+};
+
+/* path_join - "DIR/NAME" (caller frees); "" when DIR is "" (no TemplateDir) */
 static char *
 path_join(const char *dir, const char *name)
 {
 	struct buf b = BUF_INIT;
 
+	if (*dir == '\0')
+		return xstrdup("");
+	if (*name == '\0')
+		return xstrdup(dir);
 	buf_printf(&b, "%s/%s", dir, name);
 	return buf_steal(&b);
 }
@@ -581,10 +597,10 @@ shelf_add(struct shelf *sh, const char *name, struct template *t)
 	sh->templates[sh->n++] = t;
 }
 
-/* shelf_read - one TYPE.tmpl of the shelf's directory */
+/* shelf_read - one TYPE.tmpl of the shelf's directory, in language LANG */
 static int
-shelf_read(struct shelf *sh, const char *name, const char *path, const struct template_vars *vars, char *err,
-    size_t errlen)
+shelf_read(struct shelf *sh, const char *lang, const char *name, const char *path,
+    const struct template_vars *vars, char *err, size_t errlen)
 {
 	struct template *t;
 	char *text;
@@ -594,8 +610,10 @@ shelf_read(struct shelf *sh, const char *name, const char *path, const struct te
 		rc = -1;
 	else if ((t = template_compile(text, path, vars, sh->partials, err, errlen)) == NULL)
 		rc = -1;
-	else
+	else {
+		t->lang = xstrdup(lang);
 		shelf_add(sh, name, t);
+	}
 	free(text);
 	return rc;
 }
@@ -603,7 +621,8 @@ shelf_read(struct shelf *sh, const char *name, const char *path, const struct te
 /* shelf_load - every TYPE.tmpl in DIR with a plain-token TYPE (the only
  * names a lookup can ask for); a missing DIR is an empty shelf */
 static int
-shelf_load(struct shelf *sh, const char *dir, const struct template_vars *vars, char *err, size_t errlen)
+shelf_load(struct shelf *sh, const char *lang, const char *dir, const struct template_vars *vars, char *err,
+    size_t errlen)
 {
 	struct dirent *d;
 	struct stat st;
@@ -628,7 +647,7 @@ shelf_load(struct shelf *sh, const char *dir, const struct template_vars *vars, 
 		name = xstrndup(d->d_name, len - 5);
 		path = path_join(dir, d->d_name);
 		if (safe_type(name) && stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			rc = shelf_read(sh, name, path, vars, err, errlen);
+			rc = shelf_read(sh, lang, name, path, vars, err, errlen);
 		free(path);
 		free(name);
 	}
@@ -650,8 +669,107 @@ shelf_find(const struct shelf *sh, const char *name)
 static void
 partials_dir(struct partials *p, const char *dir)
 {
-	if (*dir)
+	if (*dir && p->ndirs < sizeof(p->dirs) / sizeof(p->dirs[0]))
 		p->dirs[p->ndirs++] = xstrdup(dir);
+}
+
+/* lang_partials - where LS's templates find partials: its own directories
+ * (resolved/ first, for resolved/), the site's before the shipped ones,
+ * then, for a language, the top's the same way: per file, English stands in */
+static void
+lang_partials(struct lang_shelves *ls, const char *site_dir, const char *shipped_dir)
+{
+	char *dirs[2][4];
+	size_t i, levels = *ls->lang ? 2 : 1;
+
+	for (i = 0; i < levels; i++) {
+		const char *sub = i == 0 ? ls->lang : "";
+
+		dirs[i][0] = path_join(site_dir, sub);
+		dirs[i][1] = path_join(shipped_dir, sub);
+		dirs[i][2] = path_join(dirs[i][0], "resolved");
+		dirs[i][3] = path_join(dirs[i][1], "resolved");
+	}
+	for (i = 0; i < levels; i++) {
+		partials_dir(&ls->top, dirs[i][0]);
+		partials_dir(&ls->top, dirs[i][1]);
+	}
+	for (i = 0; i < levels; i++) {
+		partials_dir(&ls->resolved, dirs[i][2]);
+		partials_dir(&ls->resolved, dirs[i][3]);
+		partials_dir(&ls->resolved, dirs[i][0]);
+		partials_dir(&ls->resolved, dirs[i][1]);
+	}
+	for (i = 0; i < levels * 4; i++)
+		free(dirs[i / 4][i % 4]);
+}
+
+/* lang_shelves_load - LANG's templates ("" for the top's): SITE_DIR/LANG,
+ * SHIPPED_DIR/LANG and their resolved/ */
+static int
+lang_shelves_load(struct lang_shelves *ls, const char *lang, const char *site_dir, const char *shipped_dir,
+    const struct template_vars *vars, char *err, size_t errlen)
+{
+	char *site = path_join(site_dir, lang), *shipped = path_join(shipped_dir, lang);
+	char *site_resolved = path_join(site, "resolved"), *shipped_resolved = path_join(shipped, "resolved");
+	int rc;
+
+	ls->lang = xstrdup(lang);
+	lang_partials(ls, site_dir, shipped_dir);
+	ls->shelves[SHELF_SITE].partials = ls->shelves[SHELF_SHIPPED].partials = &ls->top;
+	ls->shelves[SHELF_SITE_RESOLVED].partials = ls->shelves[SHELF_SHIPPED_RESOLVED].partials = &ls->resolved;
+	rc = shelf_load(&ls->shelves[SHELF_SITE], lang, site, vars, err, errlen) != 0 ||
+	    shelf_load(&ls->shelves[SHELF_SHIPPED], lang, shipped, vars, err, errlen) != 0 ||
+	    shelf_load(&ls->shelves[SHELF_SITE_RESOLVED], lang, site_resolved, vars, err, errlen) != 0 ||
+	    shelf_load(&ls->shelves[SHELF_SHIPPED_RESOLVED], lang, shipped_resolved, vars, err, errlen) != 0;
+	free(site);
+	free(shipped);
+	free(site_resolved);
+	free(shipped_resolved);
+	return rc ? -1 : 0;
+}
+
+static int
+lang_known(char **langs, size_t n, const char *lang)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(langs[i], lang) == 0)
+			return 1;
+	return 0;
+}
+
+/* lang_dirs_add - each language directory of DIR ("de", "pt-br": a
+ * lowercase language tag, never partials/ or resolved/) not in LANGS yet */
+static void
+lang_dirs_add(const char *dir, char **langs, size_t *n)
+{
+	struct dirent *d;
+	struct stat st;
+	char code[16];
+	DIR *dp;
+
+	if (*dir == '\0' || (dp = opendir(dir)) == NULL)
+		return;
+	while ((d = readdir(dp)) != NULL && *n < TEMPLATE_MAX_LANGS) {
+		char *path;
+
+		lang_normalise(d->d_name, code, sizeof(code));
+		if (*code == '\0' || strcmp(code, d->d_name) != 0 || lang_known(langs, *n, code))
+			continue;
+		path = path_join(dir, d->d_name);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			langs[(*n)++] = xstrdup(code);
+		free(path);
+	}
+	closedir(dp);
+}
+
+static int
+by_string(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 struct template_set *
@@ -659,29 +777,24 @@ template_set_load(const char *site_dir, const char *shipped_dir, const struct te
     size_t errlen)
 {
 	struct template_set *s = xcalloc(1, sizeof(*s));
-	char *site_resolved, *shipped_resolved;
-	int rc;
+	char *langs[TEMPLATE_MAX_LANGS + 1];
+	size_t n = 1, i;
+	int rc = 0;
 
 	if (site_dir == NULL)
 		site_dir = "";
-	site_resolved = *site_dir ? path_join(site_dir, "resolved") : xstrdup("");
-	shipped_resolved = path_join(shipped_dir, "resolved");
-	/* partials: the site's before the shipped ones, resolved/'s before the top's */
-	partials_dir(&s->top, site_dir);
-	partials_dir(&s->top, shipped_dir);
-	partials_dir(&s->resolved, site_resolved);
-	partials_dir(&s->resolved, shipped_resolved);
-	partials_dir(&s->resolved, site_dir);
-	partials_dir(&s->resolved, shipped_dir);
-	s->shelves[SHELF_SITE].partials = s->shelves[SHELF_SHIPPED].partials = &s->top;
-	s->shelves[SHELF_SITE_RESOLVED].partials = s->shelves[SHELF_SHIPPED_RESOLVED].partials = &s->resolved;
-
-	rc = shelf_load(&s->shelves[SHELF_SITE], site_dir, vars, err, errlen) != 0 ||
-	    shelf_load(&s->shelves[SHELF_SHIPPED], shipped_dir, vars, err, errlen) != 0 ||
-	    shelf_load(&s->shelves[SHELF_SITE_RESOLVED], site_resolved, vars, err, errlen) != 0 ||
-	    shelf_load(&s->shelves[SHELF_SHIPPED_RESOLVED], shipped_resolved, vars, err, errlen) != 0;
-	free(site_resolved);
-	free(shipped_resolved);
+	langs[0] = xstrdup("");
+	lang_dirs_add(site_dir, langs, &n);
+	lang_dirs_add(shipped_dir, langs, &n);
+	qsort(langs + 1, n - 1, sizeof(char *), by_string);	/* the same set from the same files */
+	s->langs = xcalloc(n, sizeof(*s->langs));
+	for (i = 0; i < n; i++) {
+		if (rc == 0) {
+			rc = lang_shelves_load(&s->langs[i], langs[i], site_dir, shipped_dir, vars, err, errlen);
+			s->nlangs = i + 1;
+		}
+		free(langs[i]);
+	}
 	if (rc) {
 		template_set_free(s);
 		return NULL;
@@ -689,52 +802,110 @@ template_set_load(const char *site_dir, const char *shipped_dir, const struct te
 	return s;
 }
 
-void
-template_set_free(struct template_set *s)
+static void
+lang_shelves_free(struct lang_shelves *ls)
 {
 	size_t i, j;
 
+	for (i = 0; i < NSHELVES; i++) {
+		for (j = 0; j < ls->shelves[i].n; j++) {
+			free(ls->shelves[i].names[j]);
+			template_free(ls->shelves[i].templates[j]);
+		}
+		free(ls->shelves[i].names);
+		free(ls->shelves[i].templates);
+		free(ls->shelves[i].dir);
+	}
+	partials_free(&ls->top);
+	partials_free(&ls->resolved);
+	free(ls->lang);
+}
+
+void
+template_set_free(struct template_set *s)
+{
+	size_t i;
+
 	if (s == NULL)
 		return;
-	for (i = 0; i < NSHELVES; i++) {
-		for (j = 0; j < s->shelves[i].n; j++) {
-			free(s->shelves[i].names[j]);
-			template_free(s->shelves[i].templates[j]);
-		}
-		free(s->shelves[i].names);
-		free(s->shelves[i].templates);
-		free(s->shelves[i].dir);
-	}
-	partials_free(&s->top);
-	partials_free(&s->resolved);
+	for (i = 0; i < s->nlangs; i++)
+		lang_shelves_free(&s->langs[i]);
+	free(s->langs);
 	free(s);
 }
 
 size_t
 template_set_count(const struct template_set *s)
 {
+	size_t i, j, n = 0;
+
+	for (i = 0; i < s->nlangs; i++)
+		for (j = 0; j < NSHELVES; j++)
+			n += s->langs[i].shelves[j].n;
+	return n;
+}
+
+size_t
+template_set_languages(const struct template_set *s, const char **langs, size_t max)
+{
 	size_t i, n = 0;
 
-	for (i = 0; i < NSHELVES; i++)
-		n += s->shelves[i].n;
-	return n;
+	for (i = 1; i < s->nlangs && n < max; i++)
+		langs[n++] = s->langs[i].lang;
+	return s->nlangs - 1;
+}
+
+/* lang_find - LANG's shelves ("de-at": de-at/, else de/), or NULL */
+static const struct lang_shelves *
+lang_find(const struct template_set *s, const char *lang)
+{
+	char code[16];
+	size_t i, primary;
+
+	lang_normalise(lang ? lang : "", code, sizeof(code));
+	if (*code == '\0')
+		return NULL;
+	for (i = 1; i < s->nlangs; i++)
+		if (strcmp(s->langs[i].lang, code) == 0)
+			return &s->langs[i];
+	primary = strcspn(code, "-");
+	for (i = 1; i < s->nlangs; i++)
+		if (strlen(s->langs[i].lang) == primary && strncmp(s->langs[i].lang, code, primary) == 0)
+			return &s->langs[i];
+	return NULL;
+}
+
+int
+template_set_has_language(const struct template_set *s, const char *lang)
+{
+	return lang_find(s, lang) != NULL;
+}
+
+const struct template *
+template_set_find_lang(const struct template_set *s, const char *lang, int resolved, const char *type, char *err,
+    size_t errlen)
+{
+	const char *names[2] = { safe_type(type) ? type : "generic", "generic" };
+	const struct lang_shelves *order[2] = { lang_find(s, lang), &s->langs[0] };
+	const struct template *t;
+	int i, j, site = resolved ? SHELF_SITE_RESOLVED : SHELF_SITE;
+
+	/* per file: the language's TYPE.tmpl, else the English one, before either's generic.tmpl */
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 2; j++)
+			if (order[j] != NULL && ((t = shelf_find(&order[j]->shelves[site], names[i])) != NULL ||
+			    (t = shelf_find(&order[j]->shelves[site + 1], names[i])) != NULL))
+				return t;
+	err_set(err, errlen, "no template for \"%s\" and no generic.tmpl in %s or %s", type,
+	    *s->langs[0].shelves[site].dir ? s->langs[0].shelves[site].dir : "(no TemplateDir)",
+	    s->langs[0].shelves[site + 1].dir);
+	return NULL;
 }
 
 const struct template *
 template_set_find(const struct template_set *s, int resolved, const char *type, char *err, size_t errlen)
 {
-	const char *names[2] = { safe_type(type) ? type : "generic", "generic" };
-	const struct shelf *site = &s->shelves[resolved ? SHELF_SITE_RESOLVED : SHELF_SITE];
-	const struct shelf *shipped = &s->shelves[resolved ? SHELF_SHIPPED_RESOLVED : SHELF_SHIPPED];
-	const struct template *t;
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if ((t = shelf_find(site, names[i])) != NULL || (t = shelf_find(shipped, names[i])) != NULL)
-			return t;
-	err_set(err, errlen, "no template for \"%s\" and no generic.tmpl in %s or %s", type,
-	    *site->dir ? site->dir : "(no TemplateDir)", shipped->dir);
-	return NULL;
+	return template_set_find_lang(s, NULL, resolved, type, err, errlen);
 }
 
 void
@@ -745,6 +916,7 @@ template_free(struct template *t)
 	nodes_free(&t->subject_nodes);
 	nodes_free(&t->body_nodes);
 	free(t->path);
+	free(t->lang);
 	free(t->subject);
 	free(t->body);
 	free(t);
@@ -754,6 +926,12 @@ const char *
 template_path(const struct template *t)
 {
 	return t->path;
+}
+
+const char *
+template_lang(const struct template *t)
+{
+	return t->lang ? t->lang : "";
 }
 
 /* --- rendering ----------------------------------------------------------- */

@@ -22,6 +22,13 @@
  * directory below the top (resolved/, a language) shares the top's partials
  * unless it has its own.
  *
+ * Languages: a LANG/ subdirectory of either directory ("de", "pt-br": a
+ * lowercase language tag) holds the templates of that language, with its own
+ * resolved/ and partials/. Lookup per file: LANG/TYPE.tmpl (site, then
+ * shipped), else the English TYPE.tmpl, before either's generic.tmpl; a
+ * partial of a LANG/ template is looked for in LANG/partials/ (site, then
+ * shipped) before the English partials/.
+ *
  * Templates and partials are read and parsed once, as a set (at start and
  * at each reload), never per message: into nodes whose variables are
  * already ids, so a render is a walk of the nodes and a table lookup per
@@ -80,12 +87,31 @@ size_t template_set_count(const struct template_set *s);
 const struct template *template_set_find(const struct template_set *s, int resolved, const char *type,
     char *err, size_t errlen);
 
+/*
+ * template_set_find_lang - the same for a notice in language LANG (a tag
+ * such as "de" or "de-AT"; NULL or "" for English): per file, LANG/'s
+ * template (LANG's primary subtag's when LANG itself has no directory), else
+ * the English one, for TYPE, then for generic. A language the set has no
+ * directory of gets English.
+ */
+const struct template *template_set_find_lang(const struct template_set *s, const char *lang, int resolved,
+    const char *type, char *err, size_t errlen);
+
+/* template_set_has_language - the set has a directory of LANG (or of its primary subtag) */
+int template_set_has_language(const struct template_set *s, const char *lang);
+
+/* template_set_languages - the set's languages but English, up to MAX of
+ * them into LANGS (sorted; the set owns them); returns how many there are */
+size_t template_set_languages(const struct template_set *s, const char **langs, size_t max);
+
 /* template_parse - a template from text, without partials (tests); NULL with ERR */
 struct template *template_parse(const char *text, const char *name, const struct template_vars *vars,
     char *err, size_t errlen);
 
 void template_free(struct template *t);
 const char *template_path(const struct template *t);
+/* template_lang - the language directory the template came from ("de"), "" for English */
+const char *template_lang(const struct template *t);
 
 int template_render_subject(const struct template *t, const struct template_scope *scope,
     struct buf *out, char *err, size_t errlen);

@@ -1,0 +1,350 @@
+/*
+ * test_language - notices in the customer's language: dates as the language
+ * writes them (from a table, never the system locale), templates/LANG/ per
+ * file with English standing in, and every shipped German template rendered
+ * byte for byte as its golden file under tests/golden/de/.
+ *
+ * The golden files are made once from the sample report (sample.h) at a
+ * fixed time, with the shipped catalogue and the default site wording:
+ * SM_GOLDEN_UPDATE=1 build/unit language writes them (then read the diff
+ * before committing). Without it a missing or different file fails.
+ */
+#include "test.h"
+
+#include "config/config.h"
+#include "notice/notice.h"
+#include "notice/sample.h"
+#include "notice/template.h"
+#include "base/lang.h"
+#include "base/util.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define GOLDEN_NOW 1796637600	/* 2026-12-07 10:00:00 UTC */
+#define LINE_MAX_CHARS 78
+
+static char *
+date_with(void (*fn)(const struct lang *, time_t, struct buf *), const char *lang, time_t t)
+{
+	struct buf b = BUF_INIT;
+
+	fn(lang_get(lang), t, &b);
+	return buf_steal(&b);
+}
+
+#define CHECK_DATE(fn, lang, t, want)					\
+	do { char *got_ = date_with(fn, lang, t); CHECK_STR(got_, want); free(got_); } while (0)
+
+TEST(language, german_dates_are_written_the_german_way)
+{
+	CHECK_DATE(lang_long_date, "de", GOLDEN_NOW, "7. Dezember 2026");
+	CHECK_DATE(lang_date, "de", GOLDEN_NOW, "07.12.2026");
+	CHECK_DATE(lang_time, "de", GOLDEN_NOW, "07.12.2026 10:00:00 UTC");
+	CHECK_DATE(lang_long_date, "de", 1772323200, "1. M\xc3\xa4rz 2026");	/* 2026-03-01: UTF-8 umlaut */
+	CHECK_DATE(lang_long_date, "DE_at", 1772323200, "1. M\xc3\xa4rz 2026");	/* the primary subtag counts */
+	CHECK_DATE(lang_long_date, "de-CH", 1796601599, "6. Dezember 2026");	/* 23:59:59 UTC: the UTC day */
+}
+
+TEST(language, english_dates_stay_as_they_were_and_an_unknown_language_gets_iso)
+{
+	CHECK_DATE(lang_long_date, NULL, GOLDEN_NOW, "7 December 2026");
+	CHECK_DATE(lang_long_date, "en", GOLDEN_NOW, "7 December 2026");
+	CHECK_DATE(lang_date, "", GOLDEN_NOW, "2026-12-07");
+	CHECK_DATE(lang_time, "en", GOLDEN_NOW, "2026-12-07 10:00:00 UTC");
+	CHECK_DATE(lang_long_date, "fr", GOLDEN_NOW, "2026-12-07");	/* no month table: never an English month */
+	CHECK_DATE(lang_long_date, "../de", GOLDEN_NOW, "2026-12-07");
+}
+
+TEST(language, a_language_tag_is_letters_and_an_optional_region_nothing_else)
+{
+	char out[16];
+
+	CHECK(lang_code_ok("de"));
+	CHECK(lang_code_ok("de-AT"));
+	CHECK(lang_code_ok("pt_BR"));
+	CHECK(!lang_code_ok(""));
+	CHECK(!lang_code_ok("d"));
+	CHECK(!lang_code_ok("deutsch"));
+	CHECK(!lang_code_ok("de-"));
+	CHECK(!lang_code_ok("../de"));
+	CHECK(!lang_code_ok("de/../../etc"));
+	CHECK(!lang_code_ok("de\n"));
+	lang_normalise("DE_at", out, sizeof(out));
+	CHECK_STR(out, "de-at");
+	lang_normalise("de/x", out, sizeof(out));
+	CHECK_STR(out, "");
+	CHECK_STR(lang_severity(lang_get("de"), "high"), "hoch");
+	CHECK_STR(lang_severity(lang_get("en"), "high"), "high");
+}
+
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		mkdir(path, 0700);
+		*p = '/';
+	}
+	test_write_file(path, text);
+}
+
+static const struct template_vars *vars(void) { return notice_template_vars(); }
+
+/* found - the path of the template LANG gets for TYPE, relative to DIR */
+static const char *
+found(const struct template_set *set, const char *dir, const char *lang, int resolved, const char *type)
+{
+	static char err[256];
+	const struct template *t = template_set_find_lang(set, lang, resolved, type, err, sizeof(err));
+
+	if (t == NULL)
+		return err;
+	return strncmp(template_path(t), dir, strlen(dir)) == 0 ? template_path(t) + strlen(dir) : template_path(t);
+}
+
+TEST(language, a_missing_german_template_falls_back_to_the_english_one_per_file)
+{
+	char *site = test_tmpdir(), *shipped = test_tmpdir(), err[256];
+	struct template_set *set;
+
+	put(shipped, "generic.tmpl", "Subject: s\n\nbody\n");
+	put(shipped, "scan_ntp.tmpl", "Subject: s\n\nbody\n");
+	put(shipped, "scan_redis.tmpl", "Subject: s\n\nbody\n");
+	put(shipped, "resolved/generic.tmpl", "Subject: s\n\nbody\n");
+	put(shipped, "de/generic.tmpl", "Subject: s\n\nbody\n");
+	put(shipped, "de/scan_redis.tmpl", "Subject: s\n\nbody\n");
+	put(site, "de/scan_dns.tmpl", "Subject: s\n\nbody\n");
+	REQUIRE((set = template_set_load(site, shipped, vars(), err, sizeof(err))) != NULL);
+	CHECK_STR(found(set, shipped, "de", 0, "scan_redis"), "/de/scan_redis.tmpl");
+	CHECK_STR(found(set, shipped, "de", 0, "scan_ntp"), "/scan_ntp.tmpl");	/* English, not German generic */
+	CHECK_STR(found(set, shipped, "de", 0, "scan_unknown"), "/de/generic.tmpl");
+	CHECK_STR(found(set, site, "de", 0, "scan_dns"), "/de/scan_dns.tmpl");	/* a site's own language file */
+	CHECK_STR(found(set, shipped, "de-AT", 0, "scan_redis"), "/de/scan_redis.tmpl");
+	CHECK_STR(found(set, shipped, "fr", 0, "scan_redis"), "/scan_redis.tmpl");	/* no fr/: English */
+	CHECK_STR(found(set, shipped, NULL, 0, "scan_redis"), "/scan_redis.tmpl");
+	CHECK_STR(found(set, shipped, "de", 1, "scan_ntp"), "/resolved/generic.tmpl");	/* no de/resolved/ */
+	CHECK(template_set_has_language(set, "de"));
+	CHECK(!template_set_has_language(set, "fr"));
+	CHECK_STR(template_lang(template_set_find_lang(set, "de", 0, "scan_ntp", err, sizeof(err))), "");
+	CHECK_STR(template_lang(template_set_find_lang(set, "de", 0, "scan_redis", err, sizeof(err))), "de");
+	template_set_free(set);
+	free(site);
+	free(shipped);
+}
+
+/* body - the body TYPE renders to in LANG (resolved/ when RESOLVED), all
+ * variables "x", lists empty */
+static char *
+body(const struct template_set *set, const char *lang, const char *type)
+{
+	const struct template *t;
+	struct buf b = BUF_INIT;
+	char err[256];
+
+	if ((t = template_set_find_lang(set, lang, 0, type, err, sizeof(err))) == NULL ||
+	    template_render_body(t, &(struct template_scope){ NULL, NULL, NULL }, &b, err, sizeof(err)) != 0) {
+		buf_free(&b);
+		return xstrdup(err);
+	}
+	return buf_steal(&b);
+}
+
+TEST(language, a_german_partial_is_looked_up_in_de_partials_then_in_the_english_partials)
+{
+	char *site = test_tmpdir(), *shipped = test_tmpdir(), err[256], *s;
+	struct template_set *set;
+
+	put(shipped, "generic.tmpl", "Subject: s\n\n{{> a}}{{> b}}{{> c}}\n");
+	put(shipped, "de/generic.tmpl", "Subject: s\n\n{{> a}}{{> b}}{{> c}}\n");
+	put(shipped, "partials/a.tmpl", "en-a ");
+	put(shipped, "partials/b.tmpl", "en-b ");
+	put(shipped, "partials/c.tmpl", "en-c");
+	put(shipped, "de/partials/a.tmpl", "de-a ");
+	put(site, "partials/b.tmpl", "site-en-b ");
+	put(site, "de/partials/c.tmpl", "site-de-c");
+	REQUIRE((set = template_set_load(site, shipped, vars(), err, sizeof(err))) != NULL);
+	s = body(set, "de", "generic");
+	CHECK_STR(s, "de-a site-en-b site-de-c\n");
+	free(s);
+	s = body(set, NULL, "generic");
+	CHECK_STR(s, "en-a site-en-b en-c\n");	/* English never sees the German partials */
+	free(s);
+	template_set_free(set);
+	free(site);
+	free(shipped);
+}
+
+TEST(language, an_error_in_a_german_template_is_named_with_its_file_and_line)
+{
+	char *dir = test_tmpdir(), err[512];
+
+	put(dir, "generic.tmpl", "Subject: s\n\nbody\n");
+	put(dir, "de/scan_ntp.tmpl", "Subject: s\n\nZeile 3\n{{Organisation}}\n");
+	CHECK(template_set_load(dir, "/nonexistent", vars(), err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "/de/scan_ntp.tmpl:4: unknown variable {{Organisation}}") != NULL);
+	put(dir, "de/scan_ntp.tmpl", "Subject: s\n\n{{> nirgends}}\n");
+	CHECK(template_set_load(dir, "/nonexistent", vars(), err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "/de/scan_ntp.tmpl:3: unknown partial {{> nirgends}}") != NULL);
+	CHECK(strstr(err, "/de/partials") != NULL);
+	free(dir);
+}
+
+/* --- the shipped German templates ----------------------------------------- */
+
+/* golden_type - the report type whose sample notice shows shipped template NAME */
+static const char *
+golden_type(const char *name)
+{
+	if (strcmp(name, "generic") == 0)
+		return SAMPLE_UNKNOWN_TYPE;
+	if (strcmp(name, "generic_event") == 0)
+		return "blocklist";	/* an event report with no template of its own */
+	return name;
+}
+
+/* line_chars - code points of the line at P (to the newline) */
+static size_t
+line_chars(const char *p, size_t *bytes)
+{
+	size_t n = 0;
+
+	for (*bytes = 0; p[*bytes] && p[*bytes] != '\n'; (*bytes)++)
+		n += ((unsigned char)p[*bytes] & 0xc0) != 0x80;
+	return n;
+}
+
+/* check_reads_german - NAME's notice N: a German subject and header, and no
+ * body line over 78 characters but URLs and finding lines */
+static void
+check_reads_german(const char *name, const struct notice *n)
+{
+	const char *p = strstr(n->message, "\n\n"), *subject = n->subject;
+	size_t bytes, chars;
+
+	if (strncmp(name, "resolved", 8) != 0 && strncmp(subject, "HANDLUNGSBEDARF: ", 17) != 0 &&
+	    strncmp(subject, "Sicherheitshinweis: ", 20) != 0) {
+		test_fail(__FILE__, __LINE__, "a German subject");
+		fprintf(stderr, "    %s: %s\n", name, subject);
+	}
+	CHECK(strstr(n->message, "\nContent-Language: de\n") != NULL);
+	CHECK(strstr(n->message, "ACTION REQUIRED") == NULL);
+	for (p = p ? p + 2 : ""; *p; p += bytes + (p[bytes] == '\n')) {
+		chars = line_chars(p, &bytes);
+		if (chars > LINE_MAX_CHARS && !memmem(p, bytes, "http", 4) && !memmem(p, bytes, "festgestellt am", 15)) {
+			test_fail(__FILE__, __LINE__, "a line of at most 78 characters");
+			fprintf(stderr, "    %s: %.*s\n", name, (int)bytes, p);
+		}
+	}
+}
+
+/* check_golden - the notice N against tests/golden/de/FILE.eml (written with SM_GOLDEN_UPDATE=1) */
+static void
+check_golden(const char *file, const struct notice *n)
+{
+	char path[4096], *want;
+	const char *update = getenv("SM_GOLDEN_UPDATE");
+
+	snprintf(path, sizeof(path), "%s/golden/de/%s.eml", test_srcdir(), file);
+	if (update && strcmp(update, "1") == 0) {
+		test_write_file(path, n->message);
+		return;
+	}
+	if ((want = test_read_file(path, NULL)) == NULL) {
+		test_fail(__FILE__, __LINE__, "a golden file for every shipped German template");
+		fprintf(stderr, "    %s is missing: SM_GOLDEN_UPDATE=1 build/unit language makes it\n", path);
+		return;
+	}
+	if (strcmp(want, n->message) != 0) {
+		test_fail(__FILE__, __LINE__, "the German notice is its golden file byte for byte");
+		fprintf(stderr, "    %s differs (SM_GOLDEN_UPDATE=1 build/unit language rewrites it; read the diff)\n",
+		    path);
+	}
+	free(want);
+}
+
+/* golden_one - shipped template NAME (resolved/ when RESOLVED) in German, both ways */
+static void
+golden_one(const struct template_set *set, const struct config *cfg, const char *name, int resolved)
+{
+	char err[512], file[128], *path = NULL;
+	struct notice n;
+	int history;
+
+	for (history = resolved; history < 2; history++) {
+		int rc = resolved ? sample_resolution_lang(set, cfg, "scan_ntp", "de", GOLDEN_NOW, &n, &path, err,
+		    sizeof(err)) : sample_notice_lang(set, cfg, golden_type(name), "de", GOLDEN_NOW, history, &n, &path,
+		    err, sizeof(err));
+
+		if (rc != 0) {
+			test_fail(__FILE__, __LINE__, "every shipped German template renders");
+			fprintf(stderr, "    %s: %s\n", name, err);
+			continue;
+		}
+		snprintf(file, sizeof(file), "%s%s%s", resolved ? "resolved-" : "", name,
+		    history && !resolved ? "-history" : "");
+		CHECK(strstr(path, "/de/") != NULL);	/* the German file, not English standing in */
+		check_reads_german(file, &n);
+		check_golden(file, &n);
+		notice_free(&n);
+		free(path);
+		path = NULL;
+	}
+}
+
+/* golden_dir - every NAME.tmpl of DIR; the count in *N */
+static void
+golden_dir(const struct template_set *set, const struct config *cfg, const char *dir, int resolved, size_t *n)
+{
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+
+	REQUIRE(dp != NULL);
+	while ((d = readdir(dp)) != NULL) {
+		size_t len = strlen(d->d_name);
+		char name[64];
+
+		if (len <= 5 || len - 5 >= sizeof(name) || strcmp(d->d_name + len - 5, ".tmpl") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 5), d->d_name);
+		golden_one(set, cfg, name, resolved);
+		(*n)++;
+	}
+	closedir(dp);
+}
+
+TEST(language, every_shipped_german_template_renders_as_its_golden_file)
+{
+	static const char *const required[] = { "generic", "generic_event", "scan_portmapper", "scan_ntp",
+	    "scan_ssdp", "scan_snmp", "scan_memcached", "scan_dns", "scan_rdp", "scan_smb", "scan_elasticsearch",
+	    "scan_redis" };
+	struct config *cfg = config_new();
+	struct template_set *set;
+	char err[512], dir[4096], path[4200];
+	size_t i, n = 0;
+
+	REQUIRE(cfg != NULL && config_load_catalogue(cfg, err, sizeof(err)) == 0);
+	REQUIRE((set = notice_templates_load(cfg, err, sizeof(err))) != NULL);
+	snprintf(dir, sizeof(dir), "%s/de", template_shipped_dir());
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s.tmpl", dir, required[i]);
+		if (stat(path, &st) != 0) {
+			test_fail(__FILE__, __LINE__, "German ships for the generic templates and the ten commonest types");
+			fprintf(stderr, "    %s is missing\n", path);
+		}
+	}
+	golden_dir(set, cfg, dir, 0, &n);
+	snprintf(dir, sizeof(dir), "%s/de/resolved", template_shipped_dir());
+	golden_dir(set, cfg, dir, 1, &n);
+	CHECK(n >= sizeof(required) / sizeof(required[0]) + 1);
+	template_set_free(set);
+	config_free(cfg);
+}
