@@ -25,7 +25,7 @@ TEMPLATEDIR ?= $(CURDIR)/templates
 # libpq and libopendkim keep their headers in subdirectories (Debian: /usr/include/postgresql, /usr/include/opendkim)
 PKG_CFLAGS = -I/usr/include/postgresql -I/usr/include/opendkim
 CPPFLAGS = -std=c11 -D_GNU_SOURCE -Imilter $(PKG_CFLAGS) -DSM_TEMPLATE_DIR=\"$(TEMPLATEDIR)\"
-LIBS     = -lcsv -lpcre2-8 -larchive -lsqlite3 -lcurl -lcrypto -lpq -lopendkim
+LIBS     = -lcsv -lpcre2-8 -larchive -lsqlite3 -lcurl -lcrypto -lpq -lopendkim -ljansson
 THREADLIBS = -lpthread
 # only the program (and the no-op milter the passthrough bench compares with) speak libmilter
 MILTERLIBS = -lmilter $(THREADLIBS)

@@ -9,7 +9,7 @@
 # loopback up in the suite's private network namespace.
 set -e
 PKGS="build-essential pkg-config libmilter-dev libcsv-dev libpcre2-dev libarchive-dev
-      libsqlite3-dev libcurl4-openssl-dev libssl-dev libpq-dev libopendkim-dev zip miltertest procps
+      libsqlite3-dev libcurl4-openssl-dev libssl-dev libpq-dev libopendkim-dev libjansson-dev zip miltertest procps
       postgresql opendkim opendkim-tools m4 clang libclang-rt-14-dev libwrap0 python3 openssl
       debhelper dpkg-dev fakeroot lintian mmdebstrap systemd iproute2"
 missing=""

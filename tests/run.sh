@@ -52,6 +52,10 @@ echo "== link-only reports fetched from a test ShadowServer ($BUILD)"
 sh tests/e2e/test-fetch.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" fetch must-run
+echo "== the catalogue kept up with ShadowServer's schema ($BUILD)"
+sh tests/e2e/test-catalogue-update.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" catalogue-update
 echo "== link-only reports through the daemon: fetch jobs ($BUILD)"
 sh tests/e2e/test-fetch-milter.sh "$BUILD" >"$out" 2>&1
 cat "$out"

@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "customers/tablesource.h"
 #include "report/catalogue.h"
+#include "report/catalogueupdate.h"
 #include "base/msg.h"
 #include "base/util.h"
 
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct check {
@@ -275,6 +277,42 @@ check_socket(struct check *c)
 	free(dir);
 }
 
+#define CATALOGUE_STALE_DAYS 30	/* an UpdatedCatalogue older than this earns a warning */
+
+/* check_updated_catalogue - how old the types "catalogue --update" added are, and whether the daemon reads them */
+static void
+check_updated_catalogue(struct check *c)
+{
+	const char *path = c->cfg->updated_catalogue_path;
+	char err[512], day[32];
+	time_t when, now = time(NULL);
+	size_t ntypes = 0;
+	struct tm tm;
+	long days;
+	int rc;
+
+	if (*path == '\0')
+		return;
+	if ((rc = catalogue_update_info(path, &when, &ntypes, err, sizeof(err))) < 0) {
+		problem(c, "UpdatedCatalogue", "%s", err);
+		return;
+	}
+	if (rc == 0) {
+		printf("UpdatedCatalogue %s: not written yet (shadowmilter catalogue --update URL adds the report "
+		    "types ShadowServer published after this release)\n", path);
+		return;
+	}
+	check_file(c, "UpdatedCatalogue", path, R_OK, "read");
+	gmtime_r(&when, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d %H:%M UTC", &tm);
+	days = when < now ? (long)((now - when) / 86400) : 0;
+	printf("UpdatedCatalogue %s: %zu report types, updated %s (%ld day%s ago)\n", path, ntypes, day, days,
+	    days == 1 ? "" : "s");
+	if (days > CATALOGUE_STALE_DAYS)
+		warning(c, "UpdatedCatalogue", "%s was updated %ld days ago: run shadowmilter catalogue --update "
+		    "https://interchange.shadowserver.org/intelmq/v1/schema", path, days);
+}
+
 int
 check_setup(const char *conf)
 {
@@ -293,6 +331,7 @@ check_setup(const char *conf)
 	check_database(&c, "OutboxDB", cfg->outbox_db);
 	check_customer_map(&c);
 	check_templates(&c);
+	check_updated_catalogue(&c);
 	check_transport(&c);
 	check_socket(&c);
 	if (cfg->test_recipient)

@@ -7,12 +7,14 @@
  *   shadowmilter preview TYPE|--all [-c CONF] [--history]   notices from sample findings
  *   shadowmilter overdue|status -c CONF [--state FILE] [--json] [--now TIME]
  *   shadowmilter history -c CONF [--state FILE] [--json] IP|ACCOUNT
+ *   shadowmilter catalogue -c CONF --update FILE|URL   the types ShadowServer added
  *   shadowmilter help [COMMAND], -h, --help, COMMAND --help
  *   shadowmilter version, -V, --version
  *
  * Exit status everywhere: 0 done, 1 failed (a message, a database, a check),
  * 2 a usage or configuration error. The synopses are usage.c's.
  */
+#include "cmd/catalogue.h"
 #include "cmd/ops.h"
 #include "cmd/daemon.h"
 #include "cmd/preview.h"
@@ -83,6 +85,8 @@ run(const char *cmd, int argc, char **argv)
 		return history_main(cmd, argc, argv);
 	if (strcmp(cmd, "deliver") == 0)
 		return daemon_command(argc, argv, 1);
+	if (strcmp(cmd, "catalogue") == 0)
+		return catalogue_main(argc, argv);
 	if (strcmp(cmd, "help") == 0)
 		return help_command(argc, argv);
 	if (argc > 1)

@@ -63,6 +63,10 @@ static const struct {
 	    "  --state FILE  the detection history (default: StateDB)\n"
 	    "  --json        JSON on stdout\n"
 	    "  --now TIME    'YYYY-MM-DD HH:MM:SS' (UTC) instead of the clock\n" },
+	{ "catalogue", "shadowmilter catalogue [-c CONF] --update FILE|URL",
+	    "  -c, --config CONF  the configuration (default /etc/shadowmilter/shadowmilter.conf)\n"
+	    "  --update FILE|URL  ShadowServer's schema (the IntelMQ schema, reports.json or a table of\n"
+	    "                types): the types this site does not know go to UpdatedCatalogue\n" },
 	{ "help", "shadowmilter help [COMMAND]", "" },
 	{ "version", "shadowmilter version", "" },
 };

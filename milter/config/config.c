@@ -12,6 +12,7 @@
 #include "base/util.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -466,6 +467,7 @@ static const struct config_key keys[] = {
 	{ "AllowEmptyCustomerMap", KEY_BOOL, FIELD(allow_empty_map), 0, 1, "yes or no", NULL, NULL, "no" },
 	PATH("TemplateDir", "", template_dir),
 	PATH("Catalogue", "", catalogue_path),
+	PATH("UpdatedCatalogue", "/var/lib/shadowmilter/catalogue-updates.csv", updated_catalogue_path),
 	STRING("Organization", "Example Hosting", organization),
 	ADDRESS("NoticeFrom", "abuse@example.net", notice_from),
 	ADDRESS("SupportAddress", "support@example.net", support_address),
@@ -793,13 +795,27 @@ config_load(const char *path, char *err, size_t errlen)
 	}
 	if (config_load_catalogue(cfg, msg, sizeof(msg)) != 0) {	/* the site's file, most likely: say which key */
 		char where[512];
+		const char *upd = cfg->updated_catalogue_path;
+		int updated = *upd && strncmp(msg, upd, strlen(upd)) == 0 && msg[strlen(upd)] == ':';
 
-		config_where(cfg, "Catalogue", where, sizeof(where));
-		err_set(err, errlen, "%s: %s", *cfg->catalogue_path ? where : cfg->path, msg);
+		config_where(cfg, updated ? "UpdatedCatalogue" : "Catalogue", where, sizeof(where));
+		err_set(err, errlen, "%s: %s", *cfg->catalogue_path || updated ? where : cfg->path, msg);
 		config_free(cfg);
 		return NULL;
 	}
 	return cfg;
+}
+
+/* load_updated_catalogue - the types "catalogue --update" added, when it has written its file */
+static int
+load_updated_catalogue(const struct config *cfg, struct catalogue *c, char *err, size_t errlen)
+{
+	const char *path = cfg->updated_catalogue_path;
+	struct stat st;
+
+	if (*path == '\0' || (stat(path, &st) != 0 && errno == ENOENT))
+		return 0;
+	return catalogue_load_new(c, path, err, errlen);
 }
 
 int
@@ -812,7 +828,7 @@ config_load_catalogue(struct config *cfg, char *err, size_t errlen)
 	buf_printf(&shipped, "%s/catalogue.csv", template_shipped_dir());
 	if (catalogue_load(c, buf_cstr(&shipped), err, errlen) == 0 &&
 	    (*cfg->catalogue_path == '\0' || catalogue_load(c, cfg->catalogue_path, err, errlen) == 0) &&
-	    catalogue_check(c, err, errlen) == 0) {
+	    load_updated_catalogue(cfg, c, err, errlen) == 0 && catalogue_check(c, err, errlen) == 0) {
 		catalogue_free(cfg->catalogue);
 		cfg->catalogue = c;
 		c = NULL;
@@ -866,6 +882,7 @@ config_free(struct config *cfg)
 	regex_free(cfg->report_envelope_senders);
 	free(cfg->template_dir);
 	free(cfg->catalogue_path);
+	free(cfg->updated_catalogue_path);
 	catalogue_free(cfg->catalogue);
 	free(cfg->organization);
 	free(cfg->notice_from);

@@ -45,6 +45,7 @@ struct config {
 	struct regex *report_envelope_senders;	/* ReportEnvelopeSenders, or NULL: the envelope decides nothing */
 	char *template_dir;		/* TemplateDir: the site's, searched before the shipped one */
 	char *catalogue_path;		/* Catalogue: the site's rows over the shipped catalogue, or "" */
+	char *updated_catalogue_path;	/* UpdatedCatalogue: types "catalogue --update" added, or "" */
 	struct catalogue *catalogue;	/* the report types, loaded by config_load_catalogue */
 	char *organization;		/* Organization */
 	char *notice_from;		/* NoticeFrom */
@@ -111,7 +112,8 @@ struct config *config_new(void);
 
 /*
  * config_load_catalogue - the shipped catalogue.csv (template_shipped_dir),
- * then the site's Catalogue file over it. config_load calls it; tests and
+ * then the site's Catalogue file over it, then the types of UpdatedCatalogue
+ * (when the file exists) that neither has. config_load calls it; tests and
  * previews built on config_new call it themselves. 0, or -1 with ERR
  * (the config keeps its previous catalogue).
  */

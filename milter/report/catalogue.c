@@ -31,6 +31,8 @@ struct loader {
 	char *err;
 	size_t errlen;
 	int failed;
+	int add_only;			/* a row never replaces a type C had before this file */
+	size_t had;			/* C's rows before this file (sorted) */
 };
 
 struct catalogue *
@@ -253,6 +255,17 @@ find_slot(struct catalogue *c, const char *type)
 	return NULL;
 }
 
+static const struct catalogue_entry *find(const struct catalogue *c, const char *type);
+
+/* known_before - C had TYPE before this file began */
+static int
+known_before(const struct loader *ld, const char *type)
+{
+	struct catalogue before = { ld->c->v, ld->had };
+
+	return find(&before, type) != NULL;
+}
+
 static int
 row_error(struct loader *ld, const struct csvreport_row *row, const char *msg)
 {
@@ -288,6 +301,10 @@ on_row(void *ctx, const struct csvreport_row *row)
 		}
 	ld->seen = xreallocarray(ld->seen, ld->nseen + 1, sizeof(char *));
 	ld->seen[ld->nseen++] = xstrdup(e->type);
+	if (ld->add_only && known_before(ld, e->type)) {
+		entry_free(e);
+		return 0;
+	}
 	if ((slot = find_slot(ld->c, e->type)) != NULL) {
 		entry_free(*slot);
 		*slot = e;
@@ -332,10 +349,10 @@ feed_file(struct loader *ld, struct csvreport *csv)
 	return rc;
 }
 
-int
-catalogue_load(struct catalogue *c, const char *path, char *err, size_t errlen)
+static int
+load(struct catalogue *c, const char *path, int add_only, char *err, size_t errlen)
 {
-	struct loader ld = { c, path, NULL, 0, err, errlen, 0 };
+	struct loader ld = { c, path, NULL, 0, err, errlen, 0, add_only, c->n };
 	struct csvreport *csv = csvreport_new(on_row, &ld);
 	int rc = feed_file(&ld, csv);
 	size_t i;
@@ -356,6 +373,18 @@ catalogue_load(struct catalogue *c, const char *path, char *err, size_t errlen)
 	if (c->n > 1)
 		qsort(c->v, c->n, sizeof(*c->v), by_type);
 	return rc;
+}
+
+int
+catalogue_load(struct catalogue *c, const char *path, char *err, size_t errlen)
+{
+	return load(c, path, 0, err, errlen);
+}
+
+int
+catalogue_load_new(struct catalogue *c, const char *path, char *err, size_t errlen)
+{
+	return load(c, path, 1, err, errlen);
 }
 
 /* --- lookups ------------------------------------------------------------- */

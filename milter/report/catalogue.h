@@ -57,6 +57,14 @@ void catalogue_free(struct catalogue *c);
  */
 int catalogue_load(struct catalogue *c, const char *path, char *err, size_t errlen);
 
+/*
+ * catalogue_load_new - the same, but a row only adds a type C does not have
+ * yet (the rows of other types are read, checked and skipped): the types
+ * "shadowmilter catalogue --update" found (UpdatedCatalogue) never replace
+ * a shipped row or the site's Catalogue
+ */
+int catalogue_load_new(struct catalogue *c, const char *path, char *err, size_t errlen);
+
 /* catalogue_check - every alias names a type that is not an alias itself */
 int catalogue_check(const struct catalogue *c, char *err, size_t errlen);
 

@@ -246,8 +246,9 @@ one_hop(const struct fetch_opts *o, const char *url, struct transfer *t, char **
 	return out;
 }
 
-enum fetch_outcome
-fetch_report(const struct fetch_opts *o, const char *url, struct fetch_result *res, char *why, size_t whylen)
+/* fetch - URL under O; a report's body must be CSV or zip (REPORT) */
+static enum fetch_outcome
+fetch(const struct fetch_opts *o, const char *url, int report, struct fetch_result *res, char *why, size_t whylen)
 {
 	struct transfer t = { o, res, 0, 0, NULL };
 	char *cur = xstrdup(url), *next = NULL;
@@ -272,7 +273,7 @@ fetch_report(const struct fetch_opts *o, const char *url, struct fetch_result *r
 		out = FETCH_FAILED;
 		err_set(why, whylen, "%.200s: more than %d redirects", url, FETCH_HOPS);
 	}
-	if (out == FETCH_OK && next == NULL && sniff(res) != 0) {
+	if (out == FETCH_OK && next == NULL && report && sniff(res) != 0) {
 		err_set(why, whylen, "%.200s: the answer is neither CSV nor zip", cur);
 		out = FETCH_FAILED;
 	}
@@ -286,6 +287,18 @@ fetch_report(const struct fetch_opts *o, const char *url, struct fetch_result *r
 	if (out != FETCH_OK)
 		fetch_result_free(res);
 	return out;
+}
+
+enum fetch_outcome
+fetch_report(const struct fetch_opts *o, const char *url, struct fetch_result *res, char *why, size_t whylen)
+{
+	return fetch(o, url, 1, res, why, whylen);
+}
+
+enum fetch_outcome
+fetch_document(const struct fetch_opts *o, const char *url, struct fetch_result *res, char *why, size_t whylen)
+{
+	return fetch(o, url, 0, res, why, whylen);
 }
 
 void

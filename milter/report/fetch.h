@@ -55,6 +55,10 @@ int fetch_url_allowed(const struct fetch_opts *o, const char *url, char *why, si
  */
 enum fetch_outcome fetch_report(const struct fetch_opts *o, const char *url, struct fetch_result *res,
     char *why, size_t whylen);
+/* fetch_document - fetch_report for a file that is not a report (ShadowServer's
+ * schema): the same rules, but the body is not required to be CSV or zip */
+enum fetch_outcome fetch_document(const struct fetch_opts *o, const char *url, struct fetch_result *res,
+    char *why, size_t whylen);
 void fetch_result_free(struct fetch_result *res);
 
 /* fetch_disposition_name - the file name of a Content-Disposition value (filename= or

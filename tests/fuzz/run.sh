@@ -110,6 +110,18 @@ seeds_headers() {
 	cp tests/fuzz/seeds/headers-*.txt "$1/"
 }
 
+seeds_schema() {
+	cat >"$1/intelmq.json" <<-'EOF2'
+	{"_meta": {"date_created": "2026-11-30T12:00:00Z"},
+	 "scan_teapot": {"constant_fields": {"classification.taxonomy": "vulnerable"}, "feed_name": "Accessible-Teapot",
+	  "url": "https://www.shadowserver.org/what-we-do/network-reporting/accessible-teapot-report/"},
+	 "event4_honeypot_x": {"classification.taxonomy": "intrusions", "name": "Honeypot-X", "severity": "high"}}
+	EOF2
+	printf 'report_type,title,default_severity,info_url\nscan_a,"A, quoted",low,https://www.shadowserver.org/a/\n' \
+	    >"$1/table.csv"
+	cp ../shared/reference/shadowserver/schema/report_types.csv "$1/" 2>/dev/null || true
+}
+
 for t in ${FUZZ_TARGETS:-$(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')}; do
 	name=${t#fuzz_}
 	seeds="$F/seeds/$t" corpus="$F/corpus/$t" log="$F/$t.log"
