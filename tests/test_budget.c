@@ -227,7 +227,7 @@ TEST(budget, milter_defers_a_report_too_large_with_451_4_3_4)
 {
 	struct config *cfg = test_config();
 	struct prefixmap *map = test_map(MAP);
-	struct filter_env env = { cfg, map, NULL, NULL };
+	struct filter_env env = { cfg, map, NULL, NULL, NULL };
 	struct fake_mta mta = FAKE_MTA_INIT;
 	size_t len, i, j;
 	char *msg = hostile_members_mail(100, 0, test_key_file(), 0, &len);

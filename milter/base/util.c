@@ -6,6 +6,7 @@
  */
 #include "base/util.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,4 +251,32 @@ ascii_trim(char *s)
 	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
 		*--end = '\0';
 	return s;
+}
+
+int
+duration_parse(const char *value, unsigned long *out)
+{
+	static const struct { char unit; unsigned long seconds; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
+	};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (strcmp(value, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (*value < '0' || *value > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || v == 0 || v > 100000 || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (ascii_strncasecmp(end, &units[i].unit, 1) == 0) {
+			*out = (unsigned long)v * units[i].seconds;
+			return 0;
+		}
+	return -1;
 }

@@ -61,4 +61,8 @@ int ascii_strcasecmp(const char *a, const char *b);
 int ascii_strncasecmp(const char *a, const char *b, size_t n);
 char *ascii_trim(char *s);	/* strips leading/trailing space and tab in place */
 
+/* duration_parse - "0", or a number from 1 to 100000 with s, m, h, d or w ("12h",
+ * "7d") into seconds; 0, or -1 for anything else */
+int duration_parse(const char *value, unsigned long *out);
+
 #endif

@@ -458,6 +458,13 @@ struct status {
 	char sources_error[512];	/* "" when read */
 };
 
+/* is_settings - R is an AccountSettings record (its size is accounts, not prefixes) */
+static int
+is_settings(const struct source_status *r)
+{
+	return strncmp(r->name, "AccountSettings@", 16) == 0;
+}
+
 /* sources_text - "customer data:" and a line or two per source a daemon recorded */
 static void
 sources_text(const struct cmd *c, const struct status *s)
@@ -473,8 +480,12 @@ sources_text(const struct cmd *c, const struct status *s)
 	for (i = 0; i < s->nsources; i++) {
 		const struct source_status *r = &s->sources[i];
 
-		printf("    %s %s: %lld prefixes, %lld accounts, read %s (%ld min ago), checked %s\n", r->name,
-		    r->label, r->entries, r->accounts, fmt_time(r->loaded_at, t1, sizeof(t1), TEXT_TIME),
+		printf("    %s %s: ", r->name, r->label);
+		if (is_settings(r))
+			printf("%lld accounts with settings", r->accounts);
+		else
+			printf("%lld prefixes, %lld accounts", r->entries, r->accounts);
+		printf(", read %s (%ld min ago), checked %s\n", fmt_time(r->loaded_at, t1, sizeof(t1), TEXT_TIME),
 		    (long)(c->now - r->loaded_at) / 60, fmt_time(r->checked_at, t2, sizeof(t2), TEXT_TIME));
 		if (*r->last_error)
 			printf("    WARNING: the last refresh, %s, was refused: %s\n",
@@ -504,7 +515,10 @@ sources_json(struct buf *b, const struct status *s)
 		json_string(b, r->label);
 		json_time_or_null(b, "loaded_at", r->loaded_at);
 		json_time_or_null(b, "checked_at", r->checked_at);
-		buf_printf(b, ",\"prefixes\":%lld,\"accounts\":%lld,\"last_error\":", r->entries, r->accounts);
+		if (is_settings(r))
+			buf_printf(b, ",\"prefixes\":null,\"accounts\":%lld,\"last_error\":", r->accounts);
+		else
+			buf_printf(b, ",\"prefixes\":%lld,\"accounts\":%lld,\"last_error\":", r->entries, r->accounts);
 		if (*r->last_error)
 			json_string(b, r->last_error);
 		else

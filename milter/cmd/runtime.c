@@ -7,14 +7,20 @@
  * map. A part is freed by whoever drops its last reference, so a message in
  * flight finishes with the parts it started with.
  *
- * The map's refresh record (customers/mapwatch) is one for the process; the
- * refresh lock keeps two refreshes (the timer and a SIGHUP) from crossing.
+ * AccountSettings (customers/accounts.h), when the config names them, are a
+ * third counted part, read, refreshed and refused beside the map: a refresh
+ * makes a bundle with whichever of the two is new.
+ *
+ * The map's and the settings' refresh records (customers/mapwatch) are one
+ * each for the process; the refresh lock keeps two refreshes (the timer and
+ * a SIGHUP) from crossing.
  */
 #include "cmd/runtime.h"
 #include "config/config.h"
 #include "notice/deliver.h"
 #include "notice/mailheader.h"
 #include "notice/notice.h"
+#include "customers/accounts.h"
 #include "customers/mapwatch.h"
 #include "customers/prefixmap.h"
 #include "customers/tablesource.h"
@@ -45,11 +51,17 @@ struct rt_map {
 	atomic_int refs;
 };
 
+struct rt_accounts {
+	struct account_table *table;
+	atomic_int refs;
+};
+
 static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;	/* one refresh at a time; the watch */
 static struct runtime *current;
 static const char *config_path;
 static struct mapwatch *watch;
+static struct mapwatch *settings_watch;	/* NULL without AccountSettings */
 
 static void
 parts_drop(struct rt_parts *p)
@@ -69,6 +81,34 @@ map_drop(struct rt_map *m)
 		return;
 	prefixmap_free(m->map);
 	free(m);
+}
+
+static void
+accounts_drop(struct rt_accounts *a)
+{
+	if (a == NULL || atomic_fetch_sub(&a->refs, 1) != 1)
+		return;
+	accounts_free(a->table);
+	free(a);
+}
+
+static struct rt_accounts *
+accounts_ref(struct account_table *t)
+{
+	struct rt_accounts *a = xcalloc(1, sizeof(*a));
+
+	a->table = t;
+	atomic_init(&a->refs, 1);
+	return a;
+}
+
+/* accounts_set - A (its reference the caller's, may be NULL) into RT */
+static void
+accounts_set(struct runtime *rt, struct rt_accounts *a)
+{
+	rt->accountsref = a;
+	rt->accounts = a ? a->table : NULL;
+	rt->env.accounts = rt->accounts;
 }
 
 static struct rt_map *
@@ -101,15 +141,27 @@ bundle(struct rt_parts *parts, struct rt_map *m)
 	return rt;
 }
 
+/* take_watches - FRESH's new refresh records become the process's (refresh lock held) */
+static void
+take_watches(struct runtime *fresh)
+{
+	if (fresh->watch) {
+		mapwatch_free(watch);
+		watch = fresh->watch;
+		fresh->watch = NULL;
+	}
+	if (fresh->settings_watch || fresh->cfg->account_settings == NULL) {
+		mapwatch_free(settings_watch);
+		settings_watch = fresh->settings_watch;
+		fresh->settings_watch = NULL;
+	}
+}
+
 void
 runtime_install(struct runtime *rt, const char *path)
 {
 	pthread_mutex_lock(&refresh_lock);
-	if (rt->watch) {
-		mapwatch_free(watch);
-		watch = rt->watch;
-		rt->watch = NULL;
-	}
+	take_watches(rt);
 	pthread_mutex_unlock(&refresh_lock);
 	pthread_mutex_lock(&rt_lock);
 	current = rt;
@@ -127,8 +179,10 @@ void
 runtime_destroy(struct runtime *rt)
 {
 	map_drop(rt->mapref);
+	accounts_drop(rt->accountsref);
 	parts_drop(rt->parts);
 	mapwatch_free(rt->watch);
+	mapwatch_free(rt->settings_watch);
 	free(rt);
 }
 
@@ -155,15 +209,70 @@ watch_new(const struct config *cfg)
 	return mapwatch_new(&src, cfg->customer_map_refresh, cfg->customer_map_max_shrink);
 }
 
-/* map_failed - ERR (from loading the map) names the CustomerMap line too */
+static struct table_source
+settings_source(const struct config *cfg)
+{
+	struct table_source src = { cfg->account_settings, cfg->account_settings_query, cfg->user_id,
+	    (unsigned)cfg->customer_map_timeout };
+
+	return src;
+}
+
+static struct mapwatch *
+settings_watch_new(const struct config *cfg)
+{
+	struct table_source src = settings_source(cfg);
+
+	return mapwatch_new(&src, cfg->customer_map_refresh, cfg->customer_map_max_shrink);
+}
+
+/* key_failed - ERR (from loading KEY's data) names KEY's line too */
 static void
-map_failed(const struct config *cfg, char *err, size_t errlen)
+key_failed(const struct config *cfg, const char *key, char *err, size_t errlen)
 {
 	char where[512], *why = xstrdup(err);
 
-	config_where(cfg, "CustomerMap", where, sizeof(where));
+	config_where(cfg, key, where, sizeof(where));
 	err_set(err, errlen, "%s: %s", where, why);
 	free(why);
+}
+
+static void
+map_failed(const struct config *cfg, char *err, size_t errlen)
+{
+	key_failed(cfg, "CustomerMap", err, errlen);
+}
+
+/* first_settings - RT's AccountSettings, read for the first time; 0, or -1 with ERR */
+static int
+first_settings(struct runtime *rt, char *err, size_t errlen)
+{
+	struct account_table *t;
+	int tell;
+
+	if (rt->cfg->account_settings == NULL)
+		return 0;
+	rt->settings_watch = settings_watch_new(rt->cfg);
+	if (accounts_refresh(rt->settings_watch, NULL, time(NULL), &t, &tell, err, errlen) != MAPWATCH_NEW) {
+		key_failed(rt->cfg, "AccountSettings", err, errlen);
+		return -1;
+	}
+	accounts_set(rt, accounts_ref(t));
+	return 0;
+}
+
+struct account_table *
+runtime_load_accounts(const struct config *cfg, char *err, size_t errlen)
+{
+	struct table_source src = settings_source(cfg);
+	struct account_table *t = accounts_new();
+
+	if (cfg->account_settings && accounts_load_source(t, &src, err, errlen) != 0) {
+		key_failed(cfg, "AccountSettings", err, errlen);
+		accounts_free(t);
+		return NULL;
+	}
+	return t;
 }
 
 /* map_empty - a map without a prefix is a mistake unless AllowEmptyCustomerMap; 1 with ERR */
@@ -242,6 +351,8 @@ runtime_load(const char *path, int flags, char *err, size_t errlen)
 	rt->mapref = map_new(map);
 	rt->map = map;
 	rt->env.map = map;
+	if (first_settings(rt, err, errlen) != 0)
+		goto fail;
 	if ((flags & RT_STORE) && runtime_open_store(rt, err, errlen) != 0)
 		goto fail;
 	return rt;
@@ -353,52 +464,63 @@ swap_in(struct runtime *fresh)
 	runtime_release(old);
 }
 
-/* tell_ops - one mail to OpsAddress that the map in use is kept; best effort */
+/* what a refused refresh is about: the key, and how the log and the mail name what stays */
+struct refusal {
+	const char *key;	/* "CustomerMap" */
+	const char *stays;	/* "the map in use stays" */
+	const char *old;	/* "the old map stays in use" */
+	const char *what;	/* "customer map" */
+};
+
+static const struct refusal MAP_REFUSAL = { "CustomerMap", "the map in use stays", "the old map stays in use",
+	"customer map" };
+static const struct refusal SETTINGS_REFUSAL = { "AccountSettings", "the settings in use stay",
+	"the old settings stay in use", "account settings" };
+
+/* tell_ops - one mail to OpsAddress that the data in use is kept; best effort */
 static void
-tell_ops(const struct config *cfg, const char *why)
+tell_ops(const struct config *cfg, const struct refusal *r, const char *why)
 {
-	struct buf msg = BUF_INIT;
+	struct buf msg = BUF_INIT, subject = BUF_INIT;
 	char *to[1] = { cfg->ops_address }, err[256];
 
 	if (cfg->ops_address == NULL)
 		return;
+	buf_printf(&subject, "shadowmilter: the %s refresh was refused, %s", r->key, r->old);
 	header_append(&msg, "From", cfg->notice_from);
 	header_append(&msg, "To", cfg->ops_address);
-	header_append(&msg, "Subject", "shadowmilter: the CustomerMap refresh was refused, the old map stays in use");
+	header_append(&msg, "Subject", subject.data);
 	header_append(&msg, "Auto-Submitted", "auto-generated");
 	header_append(&msg, "Content-Type", "text/plain; charset=utf-8");
-	buf_printf(&msg, "\nshadowmilter could not take the new customer map and keeps the one it has:\n\n  %s\n\n"
-	    "It tries again at the next refresh or SIGHUP. This mail is sent once until a refresh succeeds.\n", why);
+	buf_printf(&msg, "\nshadowmilter could not take the new %s and keeps what it has:\n\n  %s\n\n"
+	    "It tries again at the next refresh or SIGHUP. This mail is sent once until a refresh succeeds.\n",
+	    r->what, why);
 	if (deliver_message(cfg, to, 1, msg.data, NULL, err, sizeof(err)) != 0)
-		msg_error("cannot tell %s about the CustomerMap: %s", cfg->ops_address, err);
+		msg_error("cannot tell %s about the %s: %s", cfg->ops_address, r->key, err);
+	buf_free(&subject);
 	buf_free(&msg);
 }
 
 /* refused - the log line and, once, the mail */
 static void
-refused(const struct config *cfg, const char *why, int tell)
+refused(const struct config *cfg, const struct refusal *r, const char *why, int tell)
 {
-	msg_error("CustomerMap refresh refused, the map in use stays: %s", why);
+	msg_error("%s refresh refused, %s: %s", r->key, r->stays, why);
 	if (tell)
-		tell_ops(cfg, why);
+		tell_ops(cfg, r, why);
 }
 
-/* record - the map's refresh record into the store for "status" (refresh lock held); best effort */
+/* record_one - W's refresh record under "KEY@HOST" into the store for "status"; best effort */
 static void
-record(const struct runtime *rt)
+record_one(const struct runtime *rt, const struct mapwatch *w, const char *key, const char *host)
 {
 	struct mapwatch_status ms;
 	struct source_status ss;
 	struct buf name = BUF_INIT;
-	char host[256], err[512];
+	char err[512];
 
-	if (watch == NULL || !store_has_history(rt->store))
-		return;
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	buf_printf(&name, "CustomerMap@%s", host);
-	mapwatch_status(watch, &ms);
+	buf_printf(&name, "%s@%s", key, host);
+	mapwatch_status(w, &ms);
 	ss.name = name.data;
 	ss.label = (char *)ms.label;
 	ss.loaded_at = ms.loaded_at;
@@ -408,8 +530,24 @@ record(const struct runtime *rt)
 	ss.last_error = (char *)ms.last_error;
 	ss.error_at = ms.error_at;
 	if (sources_put(rt->store, &ss, err, sizeof(err)) != 0)
-		msg_warn("cannot record the CustomerMap's state for status: %s", err);
+		msg_warn("cannot record the %s's state for status: %s", key, err);
 	buf_free(&name);
+}
+
+/* record - the map's and the settings' refresh records (refresh lock held) */
+static void
+record(const struct runtime *rt)
+{
+	char host[256];
+
+	if (watch == NULL || !store_has_history(rt->store))
+		return;
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	record_one(rt, watch, "CustomerMap", host);
+	if (settings_watch)
+		record_one(rt, settings_watch, "AccountSettings", host);
 }
 
 void
@@ -424,31 +562,82 @@ runtime_record_map_status(void)
 	pthread_mutex_unlock(&refresh_lock);
 }
 
-void
-runtime_refresh_map(int force)
+/* share_map, share_accounts - one more reference to a part in use */
+static struct rt_map *
+share_map(struct rt_map *m)
 {
-	struct runtime *rt, *fresh;
+	atomic_fetch_add(&m->refs, 1);
+	return m;
+}
+
+static struct rt_accounts *
+share_accounts(struct rt_accounts *a)
+{
+	if (a)
+		atomic_fetch_add(&a->refs, 1);
+	return a;
+}
+
+/* refresh_settings - the settings read again into *FRESH, or refused (logged); NULL when kept */
+static struct account_table *
+refresh_settings(const struct runtime *rt, time_t now)
+{
+	struct account_table *t;
+	char err[512];
+	int tell;
+
+	if (accounts_refresh(settings_watch, rt->accounts, now, &t, &tell, err, sizeof(err)) == MAPWATCH_NEW) {
+		msg_info("AccountSettings refreshed: %zu accounts", accounts_count(t));
+		return t;
+	}
+	refused(rt->cfg, &SETTINGS_REFUSAL, err, tell);
+	return NULL;
+}
+
+/* refresh_map - the map read again, or refused (logged); NULL when kept */
+static struct prefixmap *
+refresh_map(const struct runtime *rt, time_t now)
+{
 	struct prefixmap *map;
 	char err[512];
 	int tell;
 
-	pthread_mutex_lock(&refresh_lock);
-	rt = runtime_acquire();
-	if (watch == NULL || (!force && !mapwatch_due(watch, time(NULL)))) {
-		runtime_release(rt);
-		pthread_mutex_unlock(&refresh_lock);
-		return;
-	}
-	if (mapwatch_refresh(watch, rt->map, time(NULL), &map, &tell, err, sizeof(err)) != MAPWATCH_NEW)
-		refused(rt->cfg, err, tell);
-	else {
-		atomic_fetch_add(&rt->parts->refs, 1);
-		fresh = bundle(rt->parts, map_new(map));
-		swap_in(fresh);
+	if (mapwatch_refresh(watch, rt->map, now, &map, &tell, err, sizeof(err)) == MAPWATCH_NEW) {
 		msg_info("CustomerMap refreshed: %zu prefixes, %zu accounts", prefixmap_prefix_count(map),
 		    prefixmap_account_count(map));
+		return map;
 	}
-	record(rt);
+	refused(rt->cfg, &MAP_REFUSAL, err, tell);
+	return NULL;
+}
+
+void
+runtime_refresh_map(int force)
+{
+	struct runtime *rt, *fresh;
+	struct prefixmap *map = NULL;
+	struct account_table *settings = NULL;
+	time_t now = time(NULL);
+	int tried = 0;
+
+	pthread_mutex_lock(&refresh_lock);
+	rt = runtime_acquire();
+	if (watch && (force || mapwatch_due(watch, now))) {
+		map = refresh_map(rt, now);
+		tried = 1;
+	}
+	if (settings_watch && (force || mapwatch_due(settings_watch, now))) {
+		settings = refresh_settings(rt, now);
+		tried = 1;
+	}
+	if (map || settings) {
+		atomic_fetch_add(&rt->parts->refs, 1);
+		fresh = bundle(rt->parts, map ? map_new(map) : share_map(rt->mapref));
+		accounts_set(fresh, settings ? accounts_ref(settings) : share_accounts(rt->accountsref));
+		swap_in(fresh);
+	}
+	if (tried)
+		record(rt);
 	runtime_release(rt);
 	pthread_mutex_unlock(&refresh_lock);
 }
@@ -470,12 +659,34 @@ reload_map(struct runtime *fresh, const struct runtime *old, char *err, size_t e
 	} else if (mapwatch_refresh(watch, old->map, time(NULL), &map, &tell, err, errlen) == MAPWATCH_NEW)
 		fresh->mapref = map_new(map);
 	else {
-		refused(fresh->cfg, err, tell);
-		atomic_fetch_add(&old->mapref->refs, 1);
-		fresh->mapref = old->mapref;
+		refused(fresh->cfg, &MAP_REFUSAL, err, tell);
+		fresh->mapref = share_map(old->mapref);
 	}
 	fresh->map = fresh->mapref->map;
 	fresh->env.map = fresh->map;
+	return 0;
+}
+
+/* reload_settings - the reload's AccountSettings, as reload_map: the same
+ * source is refreshed (the settings in use kept when refused), another one
+ * must load; 0 or -1 with ERR */
+static int
+reload_settings(struct runtime *fresh, const struct runtime *old, char *err, size_t errlen)
+{
+	struct table_source src = settings_source(fresh->cfg);
+	struct account_table *t;
+	int tell;
+
+	if (fresh->cfg->account_settings == NULL)
+		return 0;
+	if (settings_watch == NULL || !mapwatch_same_source(settings_watch, &src))
+		return first_settings(fresh, err, errlen);
+	if (accounts_refresh(settings_watch, old->accounts, time(NULL), &t, &tell, err, errlen) == MAPWATCH_NEW)
+		accounts_set(fresh, accounts_ref(t));
+	else {
+		refused(fresh->cfg, &SETTINGS_REFUSAL, err, tell);
+		accounts_set(fresh, share_accounts(old->accountsref));
+	}
 	return 0;
 }
 
@@ -491,17 +702,15 @@ runtime_reload(void)
 	fresh = NULL;
 	if ((parts = load_parts(config_path, err, sizeof(err))) != NULL &&
 	    reload_map((fresh = bundle(parts, NULL)), old, err, sizeof(err)) == 0 &&
+	    reload_settings(fresh, old, err, sizeof(err)) == 0 &&
 	    runtime_check_templates(fresh, NULL, err, sizeof(err)) == 0) {
-		if (fresh->watch) {
-			mapwatch_free(watch);
-			watch = fresh->watch;
-			fresh->watch = NULL;
-		}
+		take_watches(fresh);
 		swap_in(fresh);
 		if (runtime_open_store(fresh, err, sizeof(err)) != 0)	/* reports are deferred until it can be */
 			msg_error("%s; reports are deferred until the store can be reached", err);
-		msg_info("reloaded %s: %zu prefixes, %zu accounts", config_path,
-		    prefixmap_prefix_count(fresh->map), prefixmap_account_count(fresh->map));
+		msg_info("reloaded %s: %zu prefixes, %zu accounts, %zu with settings", config_path,
+		    prefixmap_prefix_count(fresh->map), prefixmap_account_count(fresh->map),
+		    accounts_count(fresh->accounts));
 		record(fresh);
 	} else {
 		msg_error("reload failed, keeping the running configuration: %s", err);

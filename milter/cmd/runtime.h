@@ -26,6 +26,9 @@ struct runtime {
 	struct rt_parts *parts;		/* cfg, templates, store */
 	struct rt_map *mapref;		/* map */
 	struct mapwatch *watch;		/* the map's refresh record, until runtime_install takes it */
+	struct account_table *accounts;	/* AccountSettings, or NULL (customers/accounts.h) */
+	struct rt_accounts *accountsref;	/* accounts */
+	struct mapwatch *settings_watch;	/* their refresh record, until runtime_install takes it */
 };
 
 enum { RT_STORE = 1 };	/* what runtime_load opens */
@@ -38,6 +41,10 @@ void runtime_destroy(struct runtime *rt);
 /* runtime_load_map - the CustomerMap CFG names, from whichever source
  * (CSV, SQL, command: customers/tablesource.h); NULL with ERR */
 struct prefixmap *runtime_load_map(const struct config *cfg, char *err, size_t errlen);
+
+/* runtime_load_accounts - the AccountSettings CFG names (an empty table
+ * when it names none); NULL with ERR naming the AccountSettings line */
+struct account_table *runtime_load_accounts(const struct config *cfg, char *err, size_t errlen);
 
 /* runtime_install - RT becomes current; PATH is what runtime_reload reads */
 void runtime_install(struct runtime *rt, const char *path);
@@ -72,8 +79,8 @@ int runtime_check_templates(const struct runtime *rt, size_t *ntypes, char *err,
 void runtime_reload(void);
 
 /*
- * runtime_refresh_map - read the CustomerMap again if it is due (FORCE: now)
- * and swap it in; the configuration stays. A refresh that fails or shrinks
+ * runtime_refresh_map - read the CustomerMap and the AccountSettings again
+ * if they are due (FORCE: now) and swap them in; the configuration stays. A refresh that fails or shrinks
  * the map by more than CustomerMapMaxShrink keeps the old map, is logged,
  * and ops (OpsAddress) are told once per run of refusals. Messages in flight
  * keep the map they started with.

@@ -221,35 +221,6 @@ unescape_newlines(const char *value)
 	return buf_steal(&b);
 }
 
-/* parse_duration - "0", or a number with s, m, h, d or w: "12h", "7d" */
-static int
-parse_duration(const char *value, unsigned long *out)
-{
-	static const struct { char unit; unsigned long seconds; } units[] = {
-		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
-	};
-	unsigned long long v;
-	char *end;
-	size_t i;
-
-	if (strcmp(value, "0") == 0) {
-		*out = 0;
-		return 0;
-	}
-	if (*value < '0' || *value > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (errno || v == 0 || v > 100000 || end[0] == '\0' || end[1] != '\0')
-		return -1;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (ascii_strncasecmp(end, &units[i].unit, 1) == 0) {
-			*out = (unsigned long)v * units[i].seconds;
-			return 0;
-		}
-	return -1;
-}
-
 static int
 parse_bool(const char *value, int *out)
 {
@@ -365,8 +336,9 @@ set_action_severities(struct config *cfg, const char *value)
 }
 
 /* "CustomerMap customers.csv", "sqlite:map.db", "postgresql://...", "exec:/PATH ARGS" */
+/* set_table_source - a CSV file (relative to the config), sqlite:FILE, a postgresql:// URI or exec:/PATH */
 static int
-set_customer_map(struct config *cfg, const char *value)
+set_table_source(struct config *cfg, char **field, const char *value)
 {
 	struct buf b = BUF_INIT;
 	char *path;
@@ -374,22 +346,34 @@ set_customer_map(struct config *cfg, const char *value)
 	if (strncmp(value, "exec:", 5) == 0) {
 		if (value[5] != '/')
 			return -1;
-		set_string(&cfg->customer_map, value);
+		set_string(field, value);
 	} else if (strncmp(value, "sqlite:", 7) == 0) {
 		if (value[7] == '\0')
 			return -1;
 		path = resolve_path(cfg, value + 7);
 		buf_printf(&b, "sqlite:%s", path);
 		free(path);
-		free(cfg->customer_map);
-		cfg->customer_map = buf_steal(&b);
+		free(*field);
+		*field = buf_steal(&b);
 	} else if (strncmp(value, "postgresql://", 13) == 0 || strncmp(value, "postgres://", 11) == 0) {
-		set_string(&cfg->customer_map, value);
+		set_string(field, value);
 	} else {
-		free(cfg->customer_map);
-		cfg->customer_map = resolve_path(cfg, value);
+		free(*field);
+		*field = resolve_path(cfg, value);
 	}
 	return 0;
+}
+
+static int
+set_customer_map(struct config *cfg, const char *value)
+{
+	return set_table_source(cfg, &cfg->customer_map, value);
+}
+
+static int
+set_account_settings(struct config *cfg, const char *value)
+{
+	return set_table_source(cfg, &cfg->account_settings, value);
 }
 
 static int
@@ -465,6 +449,9 @@ static const struct config_key keys[] = {
 	    "0 (only on SIGHUP) or a duration such as 15m", NULL, NULL, "15m" },
 	NUMBER("CustomerMapMaxShrink", "50", customer_map_max_shrink, 0, 100, "a percentage from 0 to 100"),
 	{ "AllowEmptyCustomerMap", KEY_BOOL, FIELD(allow_empty_map), 0, 1, "yes or no", NULL, NULL, "no" },
+	CUSTOM("AccountSettings", NULL, set_account_settings,
+	    "a CSV file, sqlite:FILE, a postgresql:// URI or exec:/PATH [ARGS]"),
+	STRING("AccountSettingsQuery", NULL, account_settings_query),
 	PATH("TemplateDir", "", template_dir),
 	PATH("Catalogue", "", catalogue_path),
 	PATH("UpdatedCatalogue", "/var/lib/shadowmilter/catalogue-updates.csv", updated_catalogue_path),
@@ -589,7 +576,7 @@ apply_key(struct config *cfg, const struct config_key *k, const char *value)
 		store_number(slot, k->width, n);
 		return 0;
 	case KEY_DURATION:	/* MIN..MAX seconds when MAX is set */
-		if (parse_duration(value, &seconds) != 0 || (k->max && (seconds < k->min || seconds > k->max)))
+		if (duration_parse(value, &seconds) != 0 || (k->max && (seconds < k->min || seconds > k->max)))
 			return -1;
 		*(unsigned long *)slot = seconds;
 		return 0;
@@ -692,6 +679,12 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	    cfg->customer_map_query == NULL) {
 		err_set(err, errlen, "%s: CustomerMapQuery is required with an SQL CustomerMap "
 		    "(SELECT prefix, account, email FROM ...)", cfg->path);
+		return -1;
+	}
+	if (cfg->account_settings && (strncmp(cfg->account_settings, "sqlite:", 7) == 0 ||
+	    strncmp(cfg->account_settings, "postgres", 8) == 0) && cfg->account_settings_query == NULL) {
+		err_set(err, errlen, "%s: AccountSettingsQuery is required with an SQL AccountSettings "
+		    "(SELECT account, language, cc, notify, renotify, digest FROM ...)", cfg->path);
 		return -1;
 	}
 	if (!cfg->verify_dkim && cfg->ntrusted == 0) {
@@ -876,6 +869,8 @@ config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg->customer_map);
 	free(cfg->customer_map_query);
+	free(cfg->account_settings);
+	free(cfg->account_settings_query);
 	free(cfg->report_dkim_domain);
 	free(cfg->test_public_keys);
 	dkim_keys_free(cfg->dkim_keys);

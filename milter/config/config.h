@@ -33,6 +33,8 @@ struct config {
 	unsigned long customer_map_refresh;	/* CustomerMapRefresh, seconds: SQL and command maps; 0: SIGHUP only */
 	unsigned customer_map_max_shrink;	/* CustomerMapMaxShrink: a refresh losing more prefixes (%) is refused */
 	int allow_empty_map;		/* AllowEmptyCustomerMap: a map with no prefix is not an error */
+	char *account_settings;		/* AccountSettings: as CustomerMap, or NULL (customers/accounts.h) */
+	char *account_settings_query;	/* AccountSettingsQuery: for an SQL AccountSettings, or NULL */
 	unsigned *key_lines;		/* per key (the table's order): its line in the file, 0 for the default */
 	struct regex *report_senders;	/* ReportSenders */
 	char **trusted_authserv_ids;	/* TrustedAuthservIDs, comma/space list */

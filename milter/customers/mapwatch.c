@@ -86,13 +86,19 @@ file_mtime(const struct mapwatch *w)
 }
 
 void
-mapwatch_loaded(struct mapwatch *w, const struct prefixmap *map, time_t now)
+mapwatch_took(struct mapwatch *w, size_t entries, size_t accounts, time_t now)
 {
 	w->loaded_at = w->checked_at = now;
-	w->prefixes = prefixmap_prefix_count(map);
-	w->accounts = prefixmap_account_count(map);
+	w->prefixes = entries;
+	w->accounts = accounts;
 	w->last_error[0] = '\0';
 	w->refusing = 0;
+}
+
+void
+mapwatch_loaded(struct mapwatch *w, const struct prefixmap *map, time_t now)
+{
+	mapwatch_took(w, prefixmap_prefix_count(map), prefixmap_account_count(map), now);
 }
 
 int
@@ -108,16 +114,38 @@ mapwatch_due(const struct mapwatch *w, time_t now)
 	return w->refresh > 0 && now - (w->checked_at ? w->checked_at : w->loaded_at) >= (time_t)w->refresh;
 }
 
-/* refuse - record why; 1 in *TELL_OPS for the first refusal of a run */
-static int
-refuse(struct mapwatch *w, time_t now, int *tell_ops, char *err, size_t errlen)
+int
+mapwatch_refused(struct mapwatch *w, time_t now, const char *why, int *tell_ops)
 {
-	snprintf(w->last_error, sizeof(w->last_error), "%s", err);
+	snprintf(w->last_error, sizeof(w->last_error), "%s", why);
 	w->error_at = now;
 	*tell_ops = !w->refusing;
 	w->refusing = 1;
-	(void)errlen;
 	return MAPWATCH_REFUSED;
+}
+
+void
+mapwatch_checking(struct mapwatch *w, time_t now)
+{
+	w->checked_at = now;
+	w->mtime = file_mtime(w);	/* a file that failed is not read again until it changes */
+}
+
+const struct table_source *
+mapwatch_source(const struct mapwatch *w)
+{
+	return &w->src;
+}
+
+int
+mapwatch_shrinks(const struct mapwatch *w, size_t have, size_t got, const char *has, const char *what, char *err,
+    size_t errlen)
+{
+	if (have == 0 || got >= have || (have - got) * 100 <= (size_t)w->max_shrink * have)
+		return 0;
+	err_set(err, errlen, "%s: the new %s %zu %s, %zu%% fewer than the %zu in use (CustomerMapMaxShrink %u%%)",
+	    w->label, has, got, what, (have - got) * 100 / have, have, w->max_shrink);
+	return 1;
 }
 
 int
@@ -125,23 +153,15 @@ mapwatch_refresh(struct mapwatch *w, const struct prefixmap *current, time_t now
     int *tell_ops, char *err, size_t errlen)
 {
 	struct prefixmap *map = prefixmap_new();
-	struct timespec m = file_mtime(w);
-	size_t have = current ? prefixmap_prefix_count(current) : 0, got;
 
 	*fresh = NULL;
 	*tell_ops = 0;
-	w->checked_at = now;
-	w->mtime = m;	/* a file that failed is not read again until it changes */
-	if (prefixmap_load_source(map, &w->src, err, errlen) != 0) {
+	mapwatch_checking(w, now);
+	if (prefixmap_load_source(map, &w->src, err, errlen) != 0 ||
+	    (current && mapwatch_shrinks(w, prefixmap_prefix_count(current), prefixmap_prefix_count(map),
+	    "map has", "prefixes", err, errlen))) {
 		prefixmap_free(map);
-		return refuse(w, now, tell_ops, err, errlen);
-	}
-	got = prefixmap_prefix_count(map);
-	if (current && got < have && (have - got) * 100 > (size_t)w->max_shrink * have) {
-		err_set(err, errlen, "%s: the new map has %zu prefixes, %zu%% fewer than the %zu in use "
-		    "(CustomerMapMaxShrink %u%%)", w->label, got, (have - got) * 100 / have, have, w->max_shrink);
-		prefixmap_free(map);
-		return refuse(w, now, tell_ops, err, errlen);
+		return mapwatch_refused(w, now, err, tell_ops);
 	}
 	mapwatch_loaded(w, map, now);
 	*fresh = map;

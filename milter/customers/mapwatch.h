@@ -57,6 +57,21 @@ enum { MAPWATCH_NEW = 0, MAPWATCH_REFUSED = -1 };
 int mapwatch_refresh(struct mapwatch *w, const struct prefixmap *current, time_t now, struct prefixmap **fresh,
     int *tell_ops, char *err, size_t errlen);
 
+/*
+ * The same record for a table other than the map (AccountSettings), read by
+ * its own loader: mapwatch_checking when an attempt begins, then
+ * mapwatch_took (ENTRIES, ACCOUNTS in use) or mapwatch_refused (WHY; returns
+ * MAPWATCH_REFUSED, *TELL_OPS as mapwatch_refresh). mapwatch_shrinks: 1 with
+ * ERR ("LABEL: the new HAS GOT WHAT, N% fewer ...") when GOT is more than
+ * MAX_SHRINK percent below HAVE.
+ */
+void mapwatch_checking(struct mapwatch *w, time_t now);
+void mapwatch_took(struct mapwatch *w, size_t entries, size_t accounts, time_t now);
+int mapwatch_refused(struct mapwatch *w, time_t now, const char *why, int *tell_ops);
+int mapwatch_shrinks(const struct mapwatch *w, size_t have, size_t got, const char *has, const char *what, char *err,
+    size_t errlen);
+const struct table_source *mapwatch_source(const struct mapwatch *w);
+
 /* mapwatch_status - what status shows; valid until the next call on W */
 void mapwatch_status(const struct mapwatch *w, struct mapwatch_status *st);
 

@@ -278,14 +278,14 @@ domain_plausible(const char *s, size_t len)
 }
 
 /*
- * email_plausible - a bare addr-spec that cannot break a header or an SMTP
+ * prefixmap_email_plausible - a bare addr-spec that cannot break a header or an SMTP
  * command: one '@', no space, control, quote, comment or list characters,
  * ASCII only (an 8-bit local part would need SMTPUTF8 all the way, and the
  * notice's To: header would not carry it). Full RFC 5322 quoting is
  * deliberately not accepted.
  */
-static int
-email_plausible(const char *s, size_t len)
+int
+prefixmap_email_plausible(const char *s, size_t len)
 {
 	const char *at = memchr(s, '@', len);
 	size_t i, local;
@@ -304,10 +304,10 @@ email_plausible(const char *s, size_t len)
 	return domain_plausible(at + 1, len - local - 1);
 }
 
-/* email_next - the next item of *LIST, split at ';', ',' or white space
+/* prefixmap_email_next - the next item of *LIST, split at ';', ',' or white space
  * (every address is a recipient: none is dropped); 0 at the end */
-static int
-email_next(const char **list, const char **item, size_t *len)
+int
+prefixmap_email_next(const char **list, const char **item, size_t *len)
 {
 	const char *p = *list + strspn(*list, "; ,\t"), *end;
 
@@ -345,10 +345,10 @@ emails_check(const char *list, char *err, size_t errlen)
 	size_t len, good = 0;
 	char q[80];
 
-	while (email_next(&list, &item, &len)) {
+	while (prefixmap_email_next(&list, &item, &len)) {
 		if (len == 0)
 			continue;	/* "a@b;" and "a@b; ;c@d" are harmless */
-		if (!email_plausible(item, len)) {
+		if (!prefixmap_email_plausible(item, len)) {
 			err_set(err, errlen, "bad email \"%s\"", err_quote(item, len, q, sizeof(q)));
 			return -1;
 		}
@@ -386,7 +386,7 @@ emails_merge(struct prefixmap *map, struct account *a, const char *list)
 	const char *item;
 	size_t len;
 
-	while (email_next(&list, &item, &len))
+	while (prefixmap_email_next(&list, &item, &len))
 		if (len > 0)
 			email_merge(map, a, item, len);
 }

@@ -81,6 +81,15 @@ typedef void (*prefixmap_part_fn)(void *ctx, const struct account *account, cons
 size_t prefixmap_overlaps(const struct prefixmap *map, const struct ipaddr *net, unsigned len,
     prefixmap_part_fn fn, void *ctx);
 
+/*
+ * prefixmap_email_next - the next item of *LIST, split at ';', ',' or white
+ * space; 0 at the end. prefixmap_email_plausible - ITEM is a bare ASCII
+ * addr-spec that cannot break a header or an SMTP command. The map's
+ * checks, for other lists of addresses (AccountSettings' cc).
+ */
+int prefixmap_email_next(const char **list, const char **item, size_t *len);
+int prefixmap_email_plausible(const char *item, size_t len);
+
 size_t prefixmap_prefix_count(const struct prefixmap *map);
 size_t prefixmap_account_count(const struct prefixmap *map);
 

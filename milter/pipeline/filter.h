@@ -30,6 +30,7 @@
 
 struct config;
 struct prefixmap;
+struct account_table;
 struct store;
 struct template_set;
 
@@ -60,6 +61,7 @@ struct filter_env {
 	const struct prefixmap *map;
 	const struct template_set *templates;	/* parsed notice templates; NULL: read per message */
 	struct store *store;		/* outbox and detection history (store/store.h) */
+	const struct account_table *accounts;	/* AccountSettings, or NULL (customers/accounts.h) */
 };
 
 struct filter_msg;
