@@ -17,10 +17,11 @@
 #   kills N, lost N, doubled N
 #   after a restart notices waited: median N s, worst N s (N restarts with notices held over)
 #
-# The wait: a notice queued before a kill and sent after the restart that
-# followed waited from that restart to its sent_at (the outbox's record);
-# per restart the longest such wait counts, and the line gives the median
-# and the worst over the restarts. A restarted daemon that left its dead
+# The wait: a notice queued before a kill and sent after the first restart
+# that followed its creation waited from that restart to its sent_at (the
+# outbox's record), however many kills and restarts came in between; per
+# restart the longest such wait counts, and the line gives the median and
+# the worst over the restarts. A restarted daemon that left its dead
 # predecessor's claims to their lease shows the lease here.
 # lost: a customer of an accepted report without a notice; doubled: every
 # notice beyond the first for one customer (the MTA accepted it twice).
@@ -144,21 +145,22 @@ outbox_times() {
 
 # restart_waits - "after a restart notices waited: median, worst": for each
 # notice made before a kill and sent after the restart that followed it, the
-# time from that restart to its sending; per restart the longest wait
+# time from the first restart after its creation to its sending (a notice
+# whose claim a dead process held waits out the lease across the restarts
+# that come meanwhile); per restart the longest wait
 restart_waits() {
 	command -v sqlite3 >/dev/null 2>&1 || [ "$CT_DB" = pg ] || { say "restart waits: SKIP (no sqlite3)"; return 0; }
 	outbox_times >"$T/sent-times" 2>/dev/null || { say "restart waits: the outbox could not be read"; return 0; }
-	awk '{ print $1 }' "$T/kills" >"$T/kill-times"
-	awk -v kf="$T/kill-times" -v rf="$T/restarts" '
-	BEGIN { while ((getline t < kf) > 0) k[nk++] = t; while ((getline t < rf) > 0) r[nr++] = t }
+	awk -v rf="$T/restarts" '
+	BEGIN { while ((getline t < rf) > 0) r[nr++] = t }
 	{
 		created = $1; sent = $2
-		# the last kill before the sending, and the restart after that kill
-		for (i = nk - 1; i >= 0 && k[i] > sent; i--) ;
-		if (i < 0 || created >= k[i]) next
-		for (j = 0; j < nr && r[j] < k[i]; j++) ;
-		if (j >= nr || r[j] > sent + 1) next
-		w = sent - int(r[j])	# sent_at is in whole seconds: compare whole seconds
+		# created and sent_at are whole seconds: the first restart surely
+		# after the creation is the first at or after created + 1 (the
+		# daemon that made the notice had started before it)
+		for (j = 0; j < nr && r[j] < created + 1; j++) ;
+		if (j >= nr || sent < int(r[j])) next	# sent before a kill ended its daemon
+		w = sent - int(r[j])
 		if (!(j in worst) || w > worst[j]) worst[j] = w
 	}
 	END {

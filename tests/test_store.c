@@ -15,8 +15,8 @@
 
 #include "config/config.h"
 #include "notice/deliver.h"
-#include "notice/worker.h"
 #include "report/findings.h"
+#include "store/claim.h"
 #include "store/outbox.h"
 #include "store/fileclaim.h"
 #include "store/fetchjobs.h"
@@ -1231,7 +1231,7 @@ TEST(store_sqlite, the_database_and_its_wal_and_shm_are_not_world_readable_whate
 
 /* --- claims of a process that is gone ----------------------------------- */
 
-/* dead_worker - the worker name a process of this host had, the process gone */
+/* dead_worker - the owner name a process of this host had, the process gone */
 static int
 dead_worker(char *name, size_t len)
 {
@@ -1244,7 +1244,7 @@ dead_worker(char *name, size_t len)
 		pause();
 		_exit(0);
 	}
-	if (worker_name(pid, name, len) != 0) {
+	if (claim_owner(pid, name, len) != 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		return -1;
@@ -1253,42 +1253,104 @@ dead_worker(char *name, size_t len)
 	return waitpid(pid, &status, 0) == pid ? 0 : -1;
 }
 
-STORE_TEST(a_restarted_daemon_takes_back_its_dead_processes_claims_at_once_other_hosts_keep_theirs)
+/* a queue under test: N rows due at 1000, and one claim of a row (its id, 0 none, -1 error) */
+struct claim_queue_ops {
+	enum claim_queue q;
+	void (*fill)(struct store *st, int n);
+	long long (*claim)(struct store *st, time_t now, const char *owner);
+};
+
+static long long
+claim_notice(struct store *st, time_t now, const char *owner)
+{
+	struct outbox_entry e;
+	char err[512];
+	int rc = outbox_claim(st, now, 900, owner, &e, err, sizeof(err));
+	long long id = rc == 1 ? e.id : rc;
+
+	if (rc < 0)
+		fprintf(stderr, "  outbox_claim: %s\n", err);
+	outbox_entry_free(&e);
+	return id;
+}
+
+static void
+queue_jobs(struct store *st, int n)
+{
+	char err[512], ref[32];
+	struct db *db = store_begin(st, err, sizeof(err));
+	int i, added;
+
+	for (i = 0; db && i < n; i++) {
+		struct fetch_job j = { 0, ref, "https://dl.shadowserver.org/x", "<m@x>", "s", "dkim", "Q1", 0, 0 };
+
+		snprintf(ref, sizeof(ref), "<r%d@x>", i);
+		if (fetchjob_add(db, &j, 1000, &added, err, sizeof(err)) != 0 || added != 1)
+			fprintf(stderr, "  queue_jobs: %s\n", err);
+	}
+	if (db == NULL || store_commit(st, db, err, sizeof(err)) != 0)
+		fprintf(stderr, "  queue_jobs: %s\n", err);
+}
+
+static long long
+claim_job(struct store *st, time_t now, const char *owner)
+{
+	struct fetch_job j;
+	char err[512];
+	int rc = fetchjob_claim(st, now, 900, owner, &j, err, sizeof(err));
+	long long id = rc == 1 ? j.id : rc;
+
+	if (rc < 0)
+		fprintf(stderr, "  fetchjob_claim: %s\n", err);
+	fetch_job_free(&j);
+	return id;
+}
+
+static const struct claim_queue_ops notices_ops = { CLAIM_NOTICES, queue, claim_notice };
+static const struct claim_queue_ops jobs_ops = { CLAIM_FETCH_JOBS, queue_jobs, claim_job };
+
+/*
+ * dead_claims_come_back_at_once - on queue OPS: five rows claimed at 1000
+ * until 1900 by a dead process of this host, our pid with another start
+ * time (reused), ourselves (live), another host, and a dead process from
+ * before the last boot. Taken back at 1010: the three dead ones are due at
+ * once, in order; the live one and the other host's wait for their lease.
+ */
+static void
+dead_claims_come_back_at_once(const char *uri, const struct claim_queue_ops *ops)
 {
 	struct test_rig r;
-	struct outbox_entry e[5], again;
-	char err[512], dead[300], live[300], reused[300], *colon;
-	long long released;
+	char err[512], dead[CLAIM_OWNER_MAX], live[CLAIM_OWNER_MAX], reused[CLAIM_OWNER_MAX], *colon;
+	long long id[5], released[CLAIM_QUEUES];
 	int i;
 
-	if (worker_name(getpid(), live, sizeof(live)) != 0)
+	if (claim_owner(getpid(), live, sizeof(live)) != 0)
 		SKIP("no /proc: a process's start time is unknown here");
 	REQUIRE(dead_worker(dead, sizeof(dead)) == 0);
+	CHECK(claim_owner_is_dead(dead) && !claim_owner_is_dead(live));
 	/* our own pid, but a process that started at another time: the pid was reused */
 	colon = strchr(strchr(live, ':') + 1, ':');
 	snprintf(reused, sizeof(reused), "%.*s:1:%s", (int)(colon - live), live, strrchr(live, ':') + 1);
 	REQUIRE(rig_on(&r, uri) == 0);
-	queue(r.st, 5);
-	REQUIRE(outbox_claim(r.st, 1000, 900, dead, &e[0], err, sizeof(err)) == 1);
-	REQUIRE(outbox_claim(r.st, 1000, 900, reused, &e[1], err, sizeof(err)) == 1);
-	REQUIRE(outbox_claim(r.st, 1000, 900, live, &e[2], err, sizeof(err)) == 1);
-	REQUIRE(outbox_claim(r.st, 1000, 900, "mx2.example:4242:100:0123abcd", &e[3], err, sizeof(err)) == 1);
+	ops->fill(r.st, 5);
+	REQUIRE((id[0] = ops->claim(r.st, 1000, dead)) > 0);
+	REQUIRE((id[1] = ops->claim(r.st, 1000, reused)) > 0);
+	REQUIRE((id[2] = ops->claim(r.st, 1000, live)) > 0);
+	REQUIRE((id[3] = ops->claim(r.st, 1000, "mx2.example:4242:100:0123abcd")) > 0);
 	memcpy(dead + strlen(dead) - 8, "00000000", 8);	/* a claim from before the last boot */
-	REQUIRE(outbox_claim(r.st, 1000, 900, dead, &e[4], err, sizeof(err)) == 1);
-	REQUIRE(deliver_reclaim(r.st, 1010, &released, err, sizeof(err)) == 0);
-	CHECK_INT(released, 3);
-	/* the dead ones' notices are due at once, in order; the live and the other host's are held */
-	for (i = 0; i < 5; i++) {
-		if (i == 2 || i == 3)
-			continue;
-		REQUIRE(outbox_claim(r.st, 1010, 900, "worker-new", &again, err, sizeof(err)) == 1);
-		CHECK(again.id == e[i].id);
-		outbox_entry_free(&again);
-	}
-	CHECK_INT(outbox_claim(r.st, 1010, 900, "worker-new", &again, err, sizeof(err)), 0);
-	CHECK(deliver_reclaim(r.st, 1011, &released, err, sizeof(err)) == 0 && released == 0);
+	REQUIRE((id[4] = ops->claim(r.st, 1000, dead)) > 0);
+	REQUIRE(claim_take_back_dead(r.st, 1010, released, err, sizeof(err)) == 0);
+	CHECK_INT(released[ops->q], 3);
+	CHECK_INT(released[ops->q == CLAIM_NOTICES ? CLAIM_FETCH_JOBS : CLAIM_NOTICES], 0);
 	for (i = 0; i < 5; i++)
-		outbox_entry_free(&e[i]);
+		if (i != 2 && i != 3)
+			CHECK(ops->claim(r.st, 1010, "worker-new") == id[i]);
+	CHECK_INT(ops->claim(r.st, 1010, "worker-new"), 0);
+	CHECK(claim_take_back_dead(r.st, 1011, released, err, sizeof(err)) == 0 && released[ops->q] == 0);
+	/* the live one and the other host's are held to the end of their lease, then anyone's */
+	CHECK_INT(ops->claim(r.st, 1899, "worker-new"), 0);
+	CHECK(ops->claim(r.st, 1900, "worker-new") == id[2]);
+	CHECK(ops->claim(r.st, 1900, "worker-new") == id[3]);
 	test_rig_free(&r);
 }
 
@@ -1366,4 +1428,14 @@ STORE_TEST(an_outbox_without_history_knows_a_replayed_report_by_its_signed_conte
 	free(msg);
 	free(fresh);
 	test_rig_free(&r);
+}
+
+STORE_TEST(a_restarted_daemon_takes_back_its_dead_processes_notices_at_once_other_hosts_keep_theirs)
+{
+	dead_claims_come_back_at_once(uri, &notices_ops);
+}
+
+STORE_TEST(a_restarted_daemon_takes_back_its_dead_processes_fetch_jobs_at_once_other_hosts_keep_theirs)
+{
+	dead_claims_come_back_at_once(uri, &jobs_ops);
 }

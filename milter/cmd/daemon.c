@@ -29,6 +29,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/linkfetch.h"
 #include "report/reportsapi.h"
+#include "store/claim.h"
 #include "store/fetchjobs.h"
 #include "customers/prefixmap.h"
 #include "base/msg.h"
@@ -109,10 +110,9 @@ fetch_links(const struct runtime *rt, time_t now)
 {
 	struct linkfetch_env env = { rt->cfg, rt->map, rt->templates, rt->store };
 	struct linkfetch_stats st;
-	char err[512], host[256] = "localhost", worker[300];
+	char err[512], worker[CLAIM_OWNER_MAX];
 
-	gethostname(host, sizeof(host) - 1);
-	snprintf(worker, sizeof(worker), "%s:%ld", host, (long)getpid());
+	claim_owner(getpid(), worker, sizeof(worker));
 	if (linkfetch_round(&env, now, worker, log_fetch, NULL, &st, err, sizeof(err)) != 0) {
 		msg_error("fetching report links: %s", err);
 		return -1;
@@ -121,26 +121,35 @@ fetch_links(const struct runtime *rt, time_t now)
 }
 
 /*
- * reclaim_dead_claims - once, as this process starts delivering: the notices
- * an earlier process of this host claimed and died with are due again now,
- * not when their lease runs out (deliver_reclaim)
+ * take_back_dead_claims - the notices and fetch jobs an earlier process of
+ * this host claimed and died with (a crashed daemon, a killed deliver run)
+ * are due again now, not when their lease runs out (claim.h); -1 when the
+ * store failed (logged)
  */
+static int
+take_back_dead_claims(const struct runtime *rt, time_t now)
+{
+	long long n[CLAIM_QUEUES];
+	char err[512];
+
+	if (claim_take_back_dead(rt->store, now, n, err, sizeof(err)) != 0) {
+		msg_error("taking back the claims of dead processes: %s", err);
+		return -1;
+	}
+	if (n[CLAIM_NOTICES] > 0 || n[CLAIM_FETCH_JOBS] > 0)
+		msg_info("took back %lld notices and %lld fetch jobs claimed by processes of this host that are "
+		    "gone", n[CLAIM_NOTICES], n[CLAIM_FETCH_JOBS]);
+	return 0;
+}
+
+/* reclaim_dead_claims - take_back_dead_claims once, as this daemon starts delivering (else next round) */
 static void
 reclaim_dead_claims(const struct runtime *rt, time_t now)
 {
 	static int done;
-	long long n;
-	char err[512];
 
-	if (done)
-		return;
-	if (deliver_reclaim(rt->store, now, &n, err, sizeof(err)) != 0) {
-		syslog(LOG_ERR, "taking back the claims of dead processes: %s", err);
-		return;		/* tried again next round */
-	}
-	done = 1;
-	if (n > 0)
-		syslog(LOG_INFO, "took back %lld notices claimed by a process of this host that is gone", n);
+	if (!done && take_back_dead_claims(rt, now) == 0)
+		done = 1;
 }
 
 /* deliver_round - expiry, then one pass over the outbox */
@@ -651,7 +660,8 @@ deliver_once_main(const char *conf, int dry_run)
 		return rc;
 	}
 	msg_syslog_init("shadowmilter", 1);
-	if (expire_silent_streams(rt, time(NULL)) != 0 || fetch_links(rt, time(NULL)) != 0) {
+	if (take_back_dead_claims(rt, time(NULL)) != 0 || expire_silent_streams(rt, time(NULL)) != 0 ||
+	    fetch_links(rt, time(NULL)) != 0) {
 		runtime_destroy(rt);
 		return 1;
 	}

@@ -6,11 +6,10 @@
 #include "notice/deliver.h"
 #include "config/config.h"
 #include "notice/mailheader.h"
+#include "store/claim.h"
 #include "store/outbox.h"
-#include "notice/worker.h"
 #include "base/util.h"
 
-#include <limits.h>
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -449,39 +448,16 @@ settle(const struct config *cfg, struct store *st, const struct outbox_entry *e,
 }
 
 int
-deliver_reclaim(struct store *st, time_t now, long long *released, char *err, size_t errlen)
-{
-	char prefix[HOST_NAME_MAX + 2], **holders;
-	size_t i, n;
-	long long one;
-	int rc;
-
-	*released = 0;
-	worker_host_prefix(prefix, sizeof(prefix));
-	if ((rc = outbox_claim_holders(st, now, prefix, &holders, &n, err, errlen)) != 0)
-		return rc;
-	for (i = 0; i < n; i++) {
-		if (rc == 0 && worker_is_dead(holders[i])) {
-			rc = outbox_release_holder(st, holders[i], now, &one, err, errlen);
-			*released += one;
-		}
-		free(holders[i]);
-	}
-	free(holders);
-	return rc;
-}
-
-int
 deliver_pending(const struct config *cfg, struct store *st, time_t now, deliver_log_fn log, void *ctx,
     struct deliver_stats *stats, char *err, size_t errlen)
 {
 	struct outbox_entry e;
-	char why[600], worker[HOST_NAME_MAX + 64];
+	char why[600], worker[CLAIM_OWNER_MAX];
 	const char *outcome;
 	int rc = 0;
 
 	memset(stats, 0, sizeof(*stats));
-	worker_name(getpid(), worker, sizeof(worker));
+	claim_owner(getpid(), worker, sizeof(worker));
 	/* sent notices are kept RetainDays for "what did we tell them?", then dropped */
 	if (outbox_prune(st, now - (time_t)cfg->retain_days * 86400, &stats->pruned, err, errlen) != 0)
 		return -1;

@@ -70,14 +70,6 @@ int deliver_message(const struct config *cfg, char *const *rcpts, size_t n, cons
 /* deliver_request_stop - a clean stop: no new notice is claimed, an SMTP
  * transfer in progress is abandoned (once the MTA answered its end, if that
  * went out) and its claim given back */
-/*
- * deliver_reclaim - give back at once the live outbox claims of this host's
- * workers whose process is certainly gone (worker_is_dead: a crashed
- * earlier daemon); other hosts' claims keep their lease. *RELEASED counts
- * the notices.
- */
-int deliver_reclaim(struct store *st, time_t now, long long *released, char *err, size_t errlen);
-
 void deliver_request_stop(void);
 int deliver_stop_requested(void);
 

@@ -1,10 +1,11 @@
 /*
  * fetchjobs - the links of link-only report mails, until their files are read
  *
- * See fetchjobs.h. The claim is outbox.c's: PostgreSQL locks the row it
- * picks (FOR UPDATE SKIP LOCKED), SQLite's UPDATE holds the write lock.
+ * See fetchjobs.h. The claim is claim.c's, shared with the outbox; the job
+ * it picked is then read on the same connection.
  */
 #include "store/fetchjobs.h"
+#include "store/claim.h"
 #include "store/db.h"
 #include "store/store.h"
 #include "base/util.h"
@@ -27,31 +28,21 @@ fetchjob_add(struct db *db, const struct fetch_job *job, time_t now, int *added,
 	return 0;
 }
 
-#define CLAIM_SET "UPDATE fetch_jobs SET claimed_until = ?2, claimed_by = ?3 WHERE id = (SELECT id" \
-    " FROM fetch_jobs WHERE state = 'pending' AND next_attempt <= ?1" \
-    " AND (claimed_until IS NULL OR claimed_until <= ?1) ORDER BY next_attempt, id LIMIT 1"
-#define CLAIM_RETURNING ") RETURNING id, report_ref, url, message_id, subject, auth, queue_id, attempts, created"
-
-int
-fetchjob_claim(struct store *st, time_t now, long lease, const char *worker, struct fetch_job *out, char *err,
-    size_t errlen)
+/* read_job - job ID, claimed on DB just now, into OUT: 1, or -1 */
+static int
+read_job(struct db *db, long long id, struct fetch_job *out)
 {
-	static const char sqlite_sql[] = CLAIM_SET CLAIM_RETURNING;
-	static const char pg_sql[] = CLAIM_SET " FOR UPDATE SKIP LOCKED" CLAIM_RETURNING;
-	struct db *db = store_acquire(st, err, errlen);
-	struct db_stmt *s;
+	static const char sql[] = "SELECT id, report_ref, url, message_id, subject, auth, queue_id, attempts,"
+	    " created FROM fetch_jobs WHERE id = ?1";
+	struct db_stmt *s = DB_RUN(db, sql, DBI(id));
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (db == NULL)
+	if (s == NULL || (rc = db_step(db, s)) < 0)
 		return -1;
-	s = DB_RUN(db, db_engine(db) == DB_PG ? pg_sql : sqlite_sql, DBI(now), DBI(now + lease), DBT(worker));
-	if (s == NULL || (rc = db_step(db, s)) < 0) {
-		rc = store_error(db, err, errlen);
-		goto out;
+	if (rc == 0) {
+		db_set_error(db, "fetch job %lld vanished as it was claimed", id);
+		return -1;
 	}
-	if (rc == 0)
-		goto out;
 	out->id = db_int(s, 0);
 	out->report_ref = db_strdup(s, 1);
 	out->url = db_strdup(s, 2);
@@ -61,9 +52,24 @@ fetchjob_claim(struct store *st, time_t now, long lease, const char *worker, str
 	out->queue_id = db_strdup(s, 6);
 	out->attempts = (int)db_int(s, 7);
 	out->created = (time_t)db_int(s, 8);
-	if (db_step(db, s) < 0)		/* SQLite finishes the UPDATE here */
-		rc = store_error(db, err, errlen);
-out:
+	return 1;
+}
+
+int
+fetchjob_claim(struct store *st, time_t now, long lease, const char *worker, struct fetch_job *out, char *err,
+    size_t errlen)
+{
+	struct db *db = store_acquire(st, err, errlen);
+	long long id;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (db == NULL)
+		return -1;
+	if ((rc = claim_next(db, CLAIM_FETCH_JOBS, now, lease, worker, &id)) == 1)
+		rc = read_job(db, id, out);
+	if (rc < 0)
+		store_error(db, err, errlen);
 	store_release(st, db);
 	if (rc < 0)
 		fetch_job_free(out);

@@ -8,10 +8,12 @@
  * delivered twice, or at two MX hosts, makes one job.
  *
  * Delivery workers (the daemon's thread, "shadowmilter deliver", other MX
- * hosts) claim a due job with a lease, as they claim notices (outbox.h),
- * fetch the link and run the file through the pipeline (linkfetch.h); then
- * the job is done, failed for good (with the reason) or due again later
- * (a 5xx, a timeout: backing off). Implemented in store/fetchjobs.c.
+ * hosts) claim a due job with a lease, as they claim notices (claim.h: a
+ * dead process's jobs are taken back at once by the next process of its
+ * host, as its notices are), fetch the link and run the file through the
+ * pipeline (linkfetch.h); then the job is done, failed for good (with the
+ * reason) or due again later (a 5xx, a timeout: backing off). Implemented
+ * in store/fetchjobs.c.
  *
  * Owns: the strings of the jobs it returns.
  */

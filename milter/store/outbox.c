@@ -2,11 +2,11 @@
  * outbox - the durable queue of notices between the milter and the MTA
  *
  * See outbox.h. The notices table is schema.c's; the SQL here is written once
- * for both engines, but for the claim: PostgreSQL locks the row it picks
- * (FOR UPDATE SKIP LOCKED) so concurrent workers pick different ones, while
- * SQLite's UPDATE holds the database's write lock for the whole statement.
+ * for both engines. The claim is claim.c's, shared with the fetch jobs; the
+ * notice it picked is then read on the same connection.
  */
 #include "store/outbox.h"
+#include "store/claim.h"
 #include "store/db.h"
 #include "store/store.h"
 #include "base/util.h"
@@ -84,32 +84,21 @@ split_lines(const char *s, size_t *n)
 	return v;
 }
 
-#define CLAIM_SET "UPDATE notices SET claimed_until = ?2, claimed_by = ?3 WHERE id = (SELECT id FROM notices" \
-    " WHERE state = 'pending' AND next_attempt <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)" \
-    " ORDER BY next_attempt, id LIMIT 1"
-#define CLAIM_RETURNING ") RETURNING id, report_ref, report_type, account, recipients, message, attempts," \
-    " created, queue_id"
-
-int
-outbox_claim(struct store *st, time_t now, long lease, const char *worker, struct outbox_entry *out,
-    char *err, size_t errlen)
+/* read_entry - notice ID, claimed on DB just now, into OUT: 1, or -1 */
+static int
+read_entry(struct db *db, long long id, struct outbox_entry *out)
 {
-	static const char sqlite_sql[] = CLAIM_SET CLAIM_RETURNING;
-	static const char pg_sql[] = CLAIM_SET " FOR UPDATE SKIP LOCKED" CLAIM_RETURNING;
-	struct db *db = store_acquire(st, err, errlen);
-	struct db_stmt *s;
+	static const char sql[] = "SELECT id, report_ref, report_type, account, recipients, message, attempts,"
+	    " created, queue_id FROM notices WHERE id = ?1";
+	struct db_stmt *s = DB_RUN(db, sql, DBI(id));
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (db == NULL)
+	if (s == NULL || (rc = db_step(db, s)) < 0)
 		return -1;
-	s = DB_RUN(db, db_engine(db) == DB_PG ? pg_sql : sqlite_sql, DBI(now), DBI(now + lease), DBT(worker));
-	if (s == NULL || (rc = db_step(db, s)) < 0) {
-		rc = store_error(db, err, errlen);
-		goto out;
+	if (rc == 0) {
+		db_set_error(db, "notice %lld vanished as it was claimed", id);
+		return -1;
 	}
-	if (rc == 0)
-		goto out;
 	out->id = db_int(s, 0);
 	out->report_ref = db_strdup(s, 1);
 	out->report_type = db_strdup(s, 2);
@@ -119,9 +108,24 @@ outbox_claim(struct store *st, time_t now, long lease, const char *worker, struc
 	out->attempts = (int)db_int(s, 6);
 	out->created = (time_t)db_int(s, 7);
 	out->queue_id = db_strdup(s, 8);
-	if (db_step(db, s) < 0)		/* SQLite finishes the UPDATE here */
-		rc = store_error(db, err, errlen);
-out:
+	return 1;
+}
+
+int
+outbox_claim(struct store *st, time_t now, long lease, const char *worker, struct outbox_entry *out,
+    char *err, size_t errlen)
+{
+	struct db *db = store_acquire(st, err, errlen);
+	long long id;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (db == NULL)
+		return -1;
+	if ((rc = claim_next(db, CLAIM_NOTICES, now, lease, worker, &id)) == 1)
+		rc = read_entry(db, id, out);
+	if (rc < 0)
+		store_error(db, err, errlen);
 	store_release(st, db);
 	if (rc < 0)
 		outbox_entry_free(out);
@@ -307,58 +311,7 @@ outbox_mark_failed(struct store *st, long long id, const char *error, char *err,
 int
 outbox_release(struct store *st, long long id, char *err, size_t errlen)
 {
-	static const char sql[] = "UPDATE notices SET claimed_until = NULL WHERE id = ?1 AND state = 'pending'";
-
-	return UPDATE(st, sql, err, errlen, DBI(id));
-}
-
-int
-outbox_claim_holders(struct store *st, time_t now, const char *prefix, char ***holders, size_t *n, char *err,
-    size_t errlen)
-{
-	static const char sql[] = "SELECT DISTINCT claimed_by FROM notices WHERE state = 'pending'"
-	    " AND claimed_until > ?1 AND substr(claimed_by, 1, length(?2)) = ?2 ORDER BY claimed_by";
-	struct db *db = store_acquire(st, err, errlen);
-	struct db_stmt *s;
-	int rc = 0, row;
-
-	*holders = NULL;
-	*n = 0;
-	if (db == NULL)
-		return -1;
-	if ((s = DB_RUN(db, sql, DBI(now), DBT(prefix))) == NULL)
-		rc = store_error(db, err, errlen);
-	while (rc == 0 && (row = db_step(db, s)) != 0) {
-		if (row < 0) {
-			rc = store_error(db, err, errlen);
-			break;
-		}
-		*holders = xreallocarray(*holders, *n + 1, sizeof(**holders));
-		(*holders)[(*n)++] = db_strdup(s, 0);
-	}
-	store_release(st, db);
-	return rc;
-}
-
-int
-outbox_release_holder(struct store *st, const char *holder, time_t now, long long *released, char *err,
-    size_t errlen)
-{
-	static const char sql[] = "UPDATE notices SET claimed_until = NULL WHERE state = 'pending'"
-	    " AND claimed_by = ?1 AND claimed_until > ?2";
-	struct db *db = store_acquire(st, err, errlen);
-	struct db_stmt *s;
-	int rc = 0;
-
-	*released = 0;
-	if (db == NULL)
-		return -1;
-	if ((s = DB_RUN(db, sql, DBT(holder), DBI(now))) == NULL)
-		rc = store_error(db, err, errlen);
-	else
-		*released = db_changes(s);
-	store_release(st, db);
-	return rc;
+	return claim_release(st, CLAIM_NOTICES, id, err, errlen);
 }
 
 int

@@ -9,10 +9,10 @@
  * notice.
  *
  * Delivery workers (the daemon's thread, "shadowmilter deliver" runs, other
- * MX hosts) CLAIM a due notice atomically, with a lease: SQLite takes it with
- * one UPDATE ... RETURNING under the database's write lock, PostgreSQL with
- * FOR UPDATE SKIP LOCKED. While the claim is live nobody else is handed that
- * notice; a claim whose worker died expires and is taken over. The worker
+ * MX hosts) CLAIM a due notice atomically, with a lease (claim.h, the same
+ * claim as the fetch jobs'). While the claim is live nobody else is handed
+ * that notice; a claim whose worker died expires and is taken over, or is
+ * taken back at once by the next process of its host (claim.h). The worker
  * prepares the notice's "sent" mark before the MTA gets the end of the
  * message and commits it when the MTA accepted it, or sets the next attempt
  * (failures back off exponentially), or gives it back on a stop.
@@ -114,19 +114,6 @@ int outbox_mark_failed(struct store *st, long long id, const char *error, char *
 
 /* outbox_release - give a claim back untried (a stop): due again at once */
 int outbox_release(struct store *st, long long id, char *err, size_t errlen);
-
-/*
- * outbox_claim_holders - the workers (claimed_by) whose names start with
- * PREFIX and who hold a live claim at NOW: *HOLDERS, *N (free each and the
- * array)
- */
-int outbox_claim_holders(struct store *st, time_t now, const char *prefix, char ***holders, size_t *n, char *err,
-    size_t errlen);
-
-/* outbox_release_holder - give back every live claim of HOLDER (a worker known
- * dead): due again at once; *RELEASED counts them */
-int outbox_release_holder(struct store *st, const char *holder, time_t now, long long *released, char *err,
-    size_t errlen);
 
 /* outbox_prune - forget notices sent before BEFORE; *REMOVED counts them */
 int outbox_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen);
