@@ -34,6 +34,16 @@ if ! cmp -s tests/golden/scan_portmapper-acme.eml "$T/golden/0001-scan_portmappe
 	diff -u tests/golden/scan_portmapper-acme.eml "$T/golden/0001-scan_portmapper-acme.eml" | head -40
 fi
 check "replay --out writes one file per customer" test "$(ls "$T/golden" | wc -l)" -eq 4
+# replay in each account's language: the map's language column makes bobs-vps German, acme stays English
+awk -F, 'NR == 1 {print $1 "," $2 "," $3 ",language"; next} {print $1 "," $2 "," $3 "," ($2 == "bobs-vps" ? "de" : "")}' \
+    conf/customers.csv >"$T/customers-de.csv"
+sed "s|^CustomerMap .*|CustomerMap $T/customers-de.csv|" "$GOLDEN" >"$T/golden-de.conf"
+"$SM" replay -c "$T/golden-de.conf" --now "$NOW" --out "$T/golden-de" "$DEMO" >"$T/golden-de.log" 2>&1
+check "replay with a language column: English for acme as before" \
+    cmp -s tests/golden/scan_portmapper-acme.eml "$T/golden-de/0001-scan_portmapper-acme.eml"
+DE=$(ls "$T/golden-de/"*bobs-vps* 2>/dev/null | head -1)
+check "replay with a language column: bobs-vps's notice is German" \
+    sh -c 'grep -q "^Content-Language: de$" "$1" && grep -q "^Sehr geehrte Damen und Herren,$" "$1" && grep -q " festgestellt am [0-9][0-9]\.[0-9][0-9]\.2026 " "$1"' - "${DE:-/nonexistent}"
 
 # replay --out never writes through a planted symlink, makes only new files
 # (0640 under the umask of 027 it sets), creates a missing directory 0750,

@@ -10,9 +10,13 @@
  * before committing). Without it a missing or different file fails.
  */
 #include "test.h"
+#include "testmail.h"
 
 #include "config/config.h"
+#include "customers/prefixmap.h"
+#include "base/ipaddr.h"
 #include "notice/notice.h"
+#include "pipeline/pipeline.h"
 #include "notice/sample.h"
 #include "notice/template.h"
 #include "base/lang.h"
@@ -347,4 +351,103 @@ TEST(language, every_shipped_german_template_renders_as_its_golden_file)
 	CHECK(n >= sizeof(required) / sizeof(required[0]) + 1);
 	template_set_free(set);
 	config_free(cfg);
+}
+
+/* --- the customer map's language column ------------------------------------ */
+
+static struct prefixmap *
+map_from(const char *csv, char *err, size_t errlen)
+{
+	char *dir = test_tmpdir(), path[4096];
+	struct prefixmap *map = prefixmap_new();
+
+	snprintf(path, sizeof(path), "%s/customers.csv", dir);
+	test_write_file(path, csv);
+	free(dir);
+	if (prefixmap_load(map, path, err, errlen) != 0) {
+		prefixmap_free(map);
+		return NULL;
+	}
+	return map;
+}
+
+static const char *
+language_at(const struct prefixmap *map, const char *addr)
+{
+	struct ipaddr a;
+	const struct account *acct;
+
+	if (ipaddr_parse(addr, &a) != 0 || (acct = prefixmap_lookup(map, &a)) == NULL)
+		return "(no account)";
+	return acct->language ? acct->language : "(none)";
+}
+
+TEST(language, the_customer_maps_optional_language_column_gives_each_account_its_language)
+{
+	char err[512];
+	struct prefixmap *map;
+
+	map = map_from("prefix,account,email,language\n192.0.2.0/26,acme,a@acme.example,de\n"
+	    "192.0.2.64/26,acme,b@acme.example,\n192.0.2.128/26,bob,bob@bob.example, DE_at \n"
+	    "198.51.100.0/24,carol,carol@carol.example,\n", err, sizeof(err));
+	REQUIRE(map != NULL);
+	CHECK_STR(language_at(map, "192.0.2.70"), "de");	/* the account's, from any of its rows */
+	CHECK_STR(language_at(map, "192.0.2.130"), "de-at");	/* trimmed, lower case, '-' */
+	CHECK_STR(language_at(map, "198.51.100.1"), "(none)");
+	prefixmap_free(map);
+	map = map_from("email,account,prefix\na@acme.example,acme,192.0.2.0/24\n", err, sizeof(err));
+	REQUIRE(map != NULL);	/* the column is optional */
+	CHECK_STR(language_at(map, "192.0.2.1"), "(none)");
+	prefixmap_free(map);
+}
+
+TEST(language, a_bad_or_contradicting_language_in_the_map_fails_the_load_naming_the_line)
+{
+	char err[512];
+
+	CHECK(map_from("prefix,account,email,language\n192.0.2.0/26,acme,a@acme.example,de\n"
+	    "192.0.2.64/26,acme,a@acme.example,../../etc\n", err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "customers.csv:3: bad language \"../../etc\"") != NULL);
+	CHECK(map_from("prefix,account,email,language\n192.0.2.0/26,acme,a@acme.example,de\n"
+	    "192.0.2.64/26,acme,a@acme.example,fr\n", err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "customers.csv:3: account \"acme\" has language \"de\" in another row, \"fr\" here") != NULL);
+}
+
+/* --- through the pipeline ------------------------------------------------- */
+
+TEST(language, each_customer_gets_the_notice_in_the_language_of_its_map_row)
+{
+	static const char *map_csv = "prefix,account,email,language\n192.0.2.0/25,acme,ops@acme.example,de\n"
+	    "192.0.2.128/25,bob,bob@bob.example,\n";
+	static const char *csv = "timestamp,ip,port,protocol,hostname\n"
+	    "2026-11-24 01:00:00,192.0.2.10,123,udp,a\n2026-11-24 02:00:00,192.0.2.200,123,udp,b\n"
+	    "2026-11-24 03:00:00,192.0.2.20,21,tcp,c\n";
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_ntp-x.csv", csv, NULL, NULL };
+	struct config *cfg = test_catalogue_config();
+	struct prefixmap *map = test_map(map_csv);
+	char *msg = testmail_build(&tm);
+	struct pipeline_result *r = test_run(cfg, map, msg, strlen(msg), 0);
+	const struct report_output *ro;
+
+	REQUIRE(r != NULL && r->nreports == 1);
+	ro = &r->reports[0];
+	REQUIRE(ro->nnotices == 2);
+	for (size_t i = 0; i < ro->nnotices; i++) {
+		const char *m = ro->notices[i].message;
+
+		if (strcmp(ro->notices[i].account, "acme") == 0) {
+			CHECK(strstr(m, "\nContent-Language: de\n") != NULL);
+			CHECK(strstr(m, "\nSehr geehrte Damen und Herren,\n") != NULL);
+			CHECK(strstr(m, "192.0.2.10:123 (UDP) festgestellt am 24.11.2026 01:00:00 UTC") != NULL);
+			CHECK(strstr(m, "bis zum 15. Dezember 2026") != NULL);	/* 24.11. + 21 days */
+		} else {
+			CHECK(strstr(m, "Content-Language") == NULL);
+			CHECK(strstr(m, "\nDear customer,\n") != NULL);
+			CHECK(strstr(m, "192.0.2.200:123 (UDP) detected at 2026-11-24 02:00:00 UTC") != NULL);
+		}
+	}
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+	free(msg);
 }

@@ -25,6 +25,7 @@
  */
 #include "customers/prefixmap.h"
 #include "customers/tablesource.h"
+#include "base/lang.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -233,6 +234,7 @@ acct_new(struct prefixmap *map, const char *name, size_t len)
 	a->name = arena_strndup(map, name, len);
 	a->emails = NULL;
 	a->nemails = 0;
+	a->language = NULL;
 	return idx;
 }
 
@@ -817,8 +819,56 @@ prefixmap_add(struct prefixmap *map, const struct ipaddr *prefix, unsigned plen,
 
 /* ---- loading ---- */
 
-static const char *const col_names[] = { "prefix", "account", "email" };
-static const struct table_cols map_cols = { col_names, 3, 3 };
+static const char *const col_names[] = { "prefix", "account", "email", "language" };
+static const struct table_cols map_cols = { col_names, 4, 3 };
+
+/* language_of - ACCOUNT (NAME, LEN) gets language tag CODE: the first row's, and no other */
+static int
+language_of(struct prefixmap *map, const char *name, size_t len, const char *code, char *err, size_t errlen)
+{
+	struct slot *s = acct_slot(map, name, len, name_hash(name, len));
+	struct account *a;
+	char q[80];
+
+	if (s == NULL || s->acct == 0) {
+		err_set(err, errlen, "no account \"%s\" for its language", err_quote(name, len, q, sizeof(q)));
+		return -1;
+	}
+	a = acct_at(map, s->acct - 1);
+	if (a->language && strcmp(a->language, code) != 0) {
+		err_set(err, errlen, "account \"%s\" has language \"%s\" in another row, \"%s\" here",
+		    err_quote(name, len, q, sizeof(q)), a->language, code);
+		return -1;
+	}
+	if (a->language == NULL)
+		a->language = arena_strndup(map, code, strlen(code));
+	return 0;
+}
+
+int
+prefixmap_set_language(struct prefixmap *map, const char *account, const char *language, char *err,
+    size_t errlen)
+{
+	char *copy, *t, code[16], q[80];
+	const char *name;
+	size_t len;
+	int rc = 0;
+
+	if (language == NULL || *language == '\0')	/* most rows of most maps: no copy */
+		return 0;
+	t = ascii_trim(copy = xstrdup(language));
+	lang_normalise(t, code, sizeof(code));
+	if (*t == '\0')
+		rc = 0;
+	else if (*code == '\0') {
+		err_set(err, errlen, "bad language \"%s\" (a tag such as de or de-AT)", err_quote(t, strlen(t), q,
+		    sizeof(q)));
+		rc = -1;
+	} else if ((rc = account_span(account, &name, &len, err, errlen)) == 0)
+		rc = language_of(map, name, len, code, err, errlen);
+	free(copy);
+	return rc;
+}
 
 int
 prefixmap_add_row(struct prefixmap *map, const char *prefix_text, const char *account, const char *emails,
@@ -842,7 +892,9 @@ prefixmap_add_row(struct prefixmap *map, const char *prefix_text, const char *ac
 static int
 on_map_row(void *ctx, const char *const *vals, char *err, size_t errlen)
 {
-	return prefixmap_add_row(ctx, vals[0], vals[1], vals[2], err, errlen);
+	if (prefixmap_add_row(ctx, vals[0], vals[1], vals[2], err, errlen) != 0)
+		return -1;
+	return prefixmap_set_language(ctx, vals[1], vals[3], err, errlen);
 }
 
 int

@@ -1,9 +1,10 @@
 /*
  * prefixmap - longest-prefix map from IPv4/IPv6 addresses to customer accounts
  *
- * Loads the CustomerMap (columns prefix, account, email by name, from a CSV
- * file, an SQL query or a command: tablesource.h; other columns ignored;
- * emails separated by ';') into a path-compressed binary
+ * Loads the CustomerMap (columns prefix, account, email by name, and an
+ * optional language, from a CSV file, an SQL query or a command:
+ * tablesource.h; other columns ignored; emails separated by ';') into a
+ * path-compressed binary
  * trie, one per address family. The most specific prefix wins: a /29 inside
  * a customer's /24 belongs to the /29's owner. Holds 1M prefixes.
  *
@@ -22,6 +23,7 @@ struct account {
 	char *name;		/* account name as in the map */
 	char **emails;		/* validated addr-specs, deduplicated */
 	size_t nemails;
+	char *language;		/* the map's optional language column ("de", lower case), or NULL */
 };
 
 struct prefixmap;
@@ -59,6 +61,15 @@ int prefixmap_load_source(struct prefixmap *map, const struct table_source *src,
  */
 int prefixmap_add_row(struct prefixmap *map, const char *prefix, const char *account, const char *emails,
     char *err, size_t errlen);
+
+/*
+ * prefixmap_set_language - ACCOUNT's notices are in LANGUAGE (a language
+ * tag, base/lang.h: "de", "de-AT"; "" or NULL: not given). The map's
+ * language column, row by row: -1 with ERR for a bad tag, for an account the
+ * map does not have, or for two rows of one account with different ones.
+ */
+int prefixmap_set_language(struct prefixmap *map, const char *account, const char *language, char *err,
+    size_t errlen);
 
 /* prefixmap_lookup - account owning ADDR, or NULL; the most specific prefix wins */
 const struct account *prefixmap_lookup(const struct prefixmap *map, const struct ipaddr *addr);

@@ -1030,6 +1030,34 @@ queue_notice(struct pipeline *p, struct db *db, struct pipeline_result *r, const
 	return 0;
 }
 
+/* account_language - the language ACCOUNT's notices are in: the customer
+ * map's language column, else NULL (English) */
+static const char *
+account_language(const struct pipeline *p, const struct account *account)
+{
+	(void)p;
+	return account && account->language ? account->language : NULL;
+}
+
+/* a report file's template per language: most of its notices share one */
+struct lang_template {
+	const char *lang;		/* NULL: English */
+	const struct template *t;
+};
+
+/* template_in - TYPE's template in the language of ACCOUNT; LT keeps the last one found */
+static const struct template *
+template_in(struct pipeline *p, const struct template_set *set, const char *type, const struct account *account,
+    struct lang_template *lt, char *err, size_t errlen)
+{
+	const char *lang = account_language(p, account);
+
+	if (lt->t != NULL && (lang == lt->lang || (lang && lt->lang && strcmp(lang, lt->lang) == 0)))
+		return lt->t;
+	lt->lang = lang;
+	return lt->t = notice_template_find_lang(set, p->cfg, type, lang, err, errlen);
+}
+
 /* render_notices - one notice per group of a readable report file, but for
  * groups the history holds back, and none of an informational type with
  * InfoNotices off */
@@ -1041,14 +1069,16 @@ render_notices(struct pipeline *p, struct db *db, struct pipeline_result *r, str
 	    catalogue_lookup(p->cfg->catalogue, out->rf->type), NULL, NULL, NOTICE_FINDINGS };
 	const struct template_set *set;
 	const struct template *t;
+	struct lang_template lt = { NULL, NULL };
 	size_t i;
 	int rc = 0;
 
 	if (out->rf->error || out->rf->ngroups == 0 || out->merged_into || out->already_applied ||
 	    (!p->cfg->info_notices && informational(p->cfg, out->rf->type)))
 		return 0;
+	/* an English template that does not parse fails the report before any notice, as before */
 	if ((set = templates(p, err, errlen)) == NULL ||
-	    (t = notice_template_find(set, p->cfg, out->rf->type, err, errlen)) == NULL)
+	    (t = template_in(p, set, out->rf->type, NULL, &lt, err, errlen)) == NULL)
 		return -1;
 	if (keeps_notices(p)) {
 		out->notices = xcalloc(out->rf->ngroups, sizeof(*out->notices));
@@ -1063,8 +1093,11 @@ render_notices(struct pipeline *p, struct db *db, struct pipeline_result *r, str
 		in.group = &out->rf->groups[i];
 		in.history = h ? h->findings : NULL;
 		in.reference = h ? h->reference : NULL;
-		if ((rc = notice_build(&in, t, &n, err, errlen)) != 0)
+		if ((t = template_in(p, set, out->rf->type, in.group->account, &lt, err, errlen)) == NULL ||
+		    (rc = notice_build(&in, t, &n, err, errlen)) != 0) {
+			rc = -1;
 			break;
+		}
 		rc = queue_notice(p, db, r, &n, err, errlen);
 		if (rc == 0 && p->sink && (rc = p->sink(p->sink_ctx, r, out, i, &n)) != 0)
 			err_set(err, errlen, "the notice for %s could not be written out", n.account);
@@ -1150,7 +1183,8 @@ confirm_closed(struct pipeline *p, struct db *db, struct pipeline_result *r, str
 
 		rc = -1;
 		if ((set = templates(p, err, errlen)) != NULL &&
-		    (t = notice_resolved_template_find(set, c->report_type, err, errlen)) != NULL) {
+		    (t = notice_resolved_template_find_lang(set, c->report_type, account_language(p, g.account), err,
+		    errlen)) != NULL) {
 			out->confirmations = xreallocarray(out->confirmations, out->nconfirmations + 1,
 			    sizeof(*out->confirmations));
 			if ((rc = notice_build(&in, t, &out->confirmations[out->nconfirmations], err, errlen)) == 0)
