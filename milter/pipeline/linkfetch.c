@@ -7,6 +7,8 @@
 #include "pipeline/pipeline.h"
 #include "config/config.h"
 #include "store/fetchjobs.h"
+#include "store/outbox.h"
+#include "notice/mailheader.h"
 #include "report/findings.h"
 #include "base/util.h"
 
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct fetch_opts
 linkfetch_opts(const struct config *cfg)
@@ -107,6 +110,56 @@ run_job(const struct linkfetch_env *env, const struct fetch_job *j, time_t now, 
 	return out;
 }
 
+/* ops_mail - the mail that tells OpsAddress a report link was given up, and why */
+static void
+ops_mail(const struct config *cfg, const struct fetch_job *j, const char *why, struct buf *msg)
+{
+	struct tm tm;
+	char when[64];
+
+	gmtime_r(&j->created, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	header_append(msg, "From", cfg->notice_from);
+	header_append(msg, "To", cfg->ops_address);
+	header_append(msg, "Subject", "shadowmilter: a report link could not be fetched; no notices were sent for it");
+	header_append(msg, "Auto-Submitted", "auto-generated");
+	header_append(msg, "Content-Type", "text/plain; charset=utf-8");
+	buf_puts(msg, "\nshadowmilter gave up fetching the report behind a link-only report mail, so the\n"
+	    "customers in that report have not been told.\n\n");
+	buf_printf(msg, "Reason:     %s\n", why);
+	buf_printf(msg, "Link:       %s\n", j->url);
+	buf_printf(msg, "Tries:      %d\n", j->attempts + 1);
+	buf_printf(msg, "Report mail: %s, queue id %s, taken %s\n", *j->message_id ? j->message_id : "(no Message-ID)",
+	    *j->queue_id ? j->queue_id : "unknown", when);
+	buf_printf(msg, "Subject:    %s\n", j->subject);
+	buf_printf(msg, "Reference:  %s (fetch job %lld)\n\n", j->report_ref, j->id);
+	buf_puts(msg, "If ShadowServer still has the file, ask them to send the report again (attached or as a\n"
+	    "new link); the log has this job's lines under the queue id. This mail is sent once per job.\n");
+}
+
+/* give_up - J fails for good with WHY; OpsAddress is told in the same transaction, once */
+static int
+give_up(const struct linkfetch_env *env, const struct fetch_job *j, const char *why, time_t now, char *err,
+    size_t errlen)
+{
+	const struct config *cfg = env->cfg;
+	struct buf msg = BUF_INIT, key = BUF_INIT;
+	char *to[1] = { cfg->ops_address };
+	struct outbox_item it = { NULL, j->report_ref, "report-link", "ops", to, 1, NULL, j->queue_id };
+	int told, rc;
+
+	if (cfg->ops_address) {
+		ops_mail(cfg, j, why, &msg);
+		buf_printf(&key, "fetch-failed:%s", j->report_ref);
+		it.key = buf_cstr(&key);
+		it.message = buf_cstr(&msg);
+	}
+	rc = fetchjob_give_up(env->store, j->id, why, cfg->ops_address ? &it : NULL, now, &told, err, errlen);
+	buf_free(&msg);
+	buf_free(&key);
+	return rc;
+}
+
 /* settle - what becomes of job J after OUT: done, failed, or due again */
 static int
 settle(const struct linkfetch_env *env, const struct fetch_job *j, enum fetch_outcome out, const char *detail,
@@ -123,8 +176,8 @@ settle(const struct linkfetch_env *env, const struct fetch_job *j, enum fetch_ou
 	}
 	if (out == FETCH_FAILED || expired || (out == FETCH_GONE && j->attempts + 1 >= GONE_TRIES)) {
 		stats->failed++;
-		*outcome = "not fetched, given up";
-		return fetchjob_finish(env->store, j->id, detail, err, errlen);
+		*outcome = env->cfg->ops_address ? "not fetched, given up, OpsAddress told" : "not fetched, given up";
+		return give_up(env, j, detail, now, err, errlen);
 	}
 	stats->retried++;
 	*outcome = "not fetched, will try again";

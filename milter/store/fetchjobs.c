@@ -7,6 +7,7 @@
 #include "store/fetchjobs.h"
 #include "store/claim.h"
 #include "store/db.h"
+#include "store/outbox.h"
 #include "store/store.h"
 #include "base/util.h"
 
@@ -141,4 +142,36 @@ fetch_job_free(struct fetch_job *j)
 	free(j->auth);
 	free(j->queue_id);
 	memset(j, 0, sizeof(*j));
+}
+
+int
+fetchjob_give_up(struct store *st, long long id, const char *error, const struct outbox_item *ops, time_t now,
+    int *told, char *err, size_t errlen)
+{
+	static const char sql[] = "UPDATE fetch_jobs SET state = 'failed', last_error = ?2, attempts = attempts + 1,"
+	    " claimed_until = NULL, claimed_by = NULL WHERE id = ?1 AND state = 'pending'";
+	struct db *db = store_begin(st, err, errlen);
+	struct db_stmt *s;
+	int ended = 0;
+
+	*told = 0;
+	if (db == NULL)
+		return -1;
+	if ((s = DB_RUN(db, sql, DBI(id), DBT(error))) == NULL)
+		goto fail;
+	ended = db_changes(s) > 0;
+	if (ended && ops && outbox_add(db, ops, now, told, err, errlen) != 0) {
+		store_abort(st, db);
+		*told = 0;
+		return -1;
+	}
+	if (store_commit(st, db, err, errlen) != 0) {
+		*told = 0;
+		return -1;
+	}
+	return 0;
+fail:
+	store_error(db, err, errlen);
+	store_abort(st, db);
+	return -1;
 }

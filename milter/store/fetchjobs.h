@@ -56,6 +56,16 @@ int fetchjob_retry(struct store *st, long long id, time_t next_attempt, const ch
 /* fetchjob_pending - jobs not yet done or failed (status, tests) */
 int fetchjob_pending(struct store *st, long long *n, char *err, size_t errlen);
 
+/*
+ * fetchjob_give_up - ID failed for good (ERROR its reason) and, in the same
+ * transaction, OPS (the mail that tells OpsAddress, or NULL) queued in the
+ * outbox: only a job still pending fails, so ops hear of a job once, from
+ * whichever worker ended it. *TOLD is 1 when OPS was queued now.
+ */
+struct outbox_item;
+int fetchjob_give_up(struct store *st, long long id, const char *error, const struct outbox_item *ops, time_t now,
+    int *told, char *err, size_t errlen);
+
 void fetch_job_free(struct fetch_job *j);
 
 #endif

@@ -3,7 +3,9 @@
 # milter records the link as a fetch job before it answers, the delivery
 # worker fetches it from the test ShadowServer (tests/e2e/fetch-lib.sh) and
 # queues the same notices as the file attached; the same file attached later
-# makes none; a link outside ReportLinkHosts is never fetched.
+# makes none (after a whole delivery round, shown by the log); a link outside
+# ReportLinkHosts is never fetched; a 404 is retried, then given up with one
+# mail to OpsAddress.
 # Ends with "N passed, N failed".
 BUILD=${1:-build}
 SM="$(pwd)/$BUILD/shadowmilter"
@@ -32,7 +34,7 @@ cat > "$T/spool/\$\$.\$(date +%s%N).eml"
 EOS
 chmod 755 "$T/sendmail"
 ml_conf milter "sendmail:$T/sendmail" StateDB "$T/state/outbox.db" ReportLinkHosts localhost CAFile "$T/ca.pem" \
-    FetchTimeout 5s
+    FetchTimeout 5s OpsAddress ops@example.net
 ml_start milter || ml_give_up "the daemon did not start"
 spooled() { ls "$T/spool" | wc -l; }
 # wait_spool N - until the stand-in MTA holds N notices (60 s at most)
@@ -60,17 +62,27 @@ check "the same file attached is taken" ml_send_direct milter "$T/att.eml"
 wait_log 'already applied: 2026-11-24-scan_portmapper-example-hosting came first by link'
 check "... and is already applied: it came first by link" \
     grep -q 'already applied: 2026-11-24-scan_portmapper-example-hosting came first by link' "$T/milter.log"
-sleep 2		# two delivery rounds (DeliverInterval 1): nothing more may come
-check "... and makes no notice" test "$(spooled)" -eq 4
+# a link that answers 404 is tried once a round: its second try starts after a
+# whole delivery round that began after the attached mail was taken
+linkmail "https://localhost:$HTTPS/404" "$T/gone.eml" gone-4@reports.shadowserver.org
+ml_send_direct milter "$T/gone.eml"
+wait_tries() { i=0; while [ "$(grep -c "$1" "$T/milter.log")" -lt "$2" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; }
+wait_tries 'report link https://localhost:[0-9]*/404 .*will try again' 2
+check "... and makes no notice (a whole delivery round later)" test "$(spooled)" -eq 4
 
 # ---- never fetched -------------------------------------------------------------------
 linkmail "http://127.0.0.1:$HTTP/never" "$T/nl.eml" never-3@reports.shadowserver.org
 check "a link to a host outside ReportLinkHosts is taken" ml_send_direct milter "$T/nl.eml"
 check "... not queued, and the reason says why" grep -q 'link only, not fetched: .*host 127.0.0.1 is not in ReportLinkHosts' \
     "$T/milter.log"
-linkmail "https://localhost:$HTTPS/404" "$T/gone.eml" gone-4@reports.shadowserver.org
-ml_send_direct milter "$T/gone.eml"
-wait_log 'report link https://localhost:[0-9]*/404 .*will try again'
 check "a 404 is tried again later" grep -q 'report link https://localhost:[0-9]*/404 .*will try again: .*HTTP 404' "$T/milter.log"
+wait_log 'report link https://localhost:[0-9]*/404 .*given up'
+check "... and given up after its tries, OpsAddress told" \
+    grep -q 'report link https://localhost:[0-9]*/404 (fetch job [0-9]*, ref=<gone-4@reports.shadowserver.org>): not fetched, given up, OpsAddress told: .*HTTP 404' \
+    "$T/milter.log"
+wait_spool 5
+opsmail=$(grep -l '^To: ops@example.net' "$T"/spool/*.eml 2>/dev/null)
+check "ops get one mail about it" test "$(echo "$opsmail" | grep -c .)" -eq 1
+check "... naming the link and the reason" sh -c "grep -q '^Link: *https://localhost:$HTTPS/404' $opsmail && grep -q '^Reason: .*HTTP 404' $opsmail"
 check "the server was never asked for the unlisted host's link" test "$(asked /never)" -eq 0
 ml_summary
