@@ -59,7 +59,10 @@ def mail_for_csv(name, data):
     m['Subject'] = f'[Test] Shadowserver {t} Report: 2022-01-01'
     m['Message-ID'] = f'<{name}@test>'
     m.set_content('report')
-    m.add_attachment(data.encode(), maintype='text', subtype='csv', filename=name)
+    # a sample whose name is not ShadowServer's <date>-<type>-<list>.csv gets
+    # one: an unsigned Subject (VerifyDKIM no here) never types a file
+    fname = name if name[:10].count('-') == 2 else f'2022-01-01-{t}-test.csv'
+    m.add_attachment(data.encode(), maintype='text', subtype='csv', filename=fname)
     return m.as_bytes(), t
 total = agree = nfind = nmis = 0
 for d in ('csv', 'eml'):
