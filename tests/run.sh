@@ -60,6 +60,10 @@ echo "== link-only reports through the daemon: fetch jobs ($BUILD)"
 sh tests/e2e/test-fetch-milter.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" fetch-milter must-run
+echo "== the Reports API: shadowmilter pull, two at once on one PostgreSQL ($BUILD)"
+sh tests/e2e/with-pg.sh sh tests/e2e/test-pull.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" pull must-run
 echo "== the private Postfix the suites below start (tests/e2e/postfix-lib.sh)"
 sh tests/e2e/test-postfix-harness.sh >"$out" 2>&1
 cat "$out"

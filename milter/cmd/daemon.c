@@ -20,6 +20,7 @@
 #include "cmd/daemon.h"
 #include "cmd/check.h"
 #include "cmd/privs.h"
+#include "cmd/pull.h"
 #include "cmd/milter.h"
 #include "cmd/runtime.h"
 #include "config/config.h"
@@ -237,6 +238,38 @@ refresh_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * pull_thread - the Reports API every ReportsAPIInterval, when a key is set:
+ * a thread of its own, so a slow API or download never holds up the
+ * delivery of notices, let alone a milter callback. Asked every
+ * MAP_CHECK_SECONDS whether a pull is due, so a reload's new interval counts.
+ */
+static void *
+pull_thread(void *arg)
+{
+	struct timespec pause = { MAP_CHECK_SECONDS, 0 };
+	time_t last = 0;
+
+	(void)arg;
+	for (;;) {
+		struct runtime *rt = runtime_acquire();
+		const struct config *cfg = rt->cfg;
+		time_t now = time(NULL);
+
+		if (*cfg->reports_api_key && cfg->reports_api_interval &&
+		    (last == 0 || now - last >= (time_t)cfg->reports_api_interval)) {
+			last = now;
+			if (pull_scheduled(rt, now) > 0)
+				daemon_wake_delivery();
+		}
+		runtime_release(rt);
+		while (nanosleep(&pause, &pause) != 0)
+			;
+		pause.tv_sec = MAP_CHECK_SECONDS;
+	}
+	return NULL;
+}
+
 /* --- start-up ------------------------------------------------------------ */
 
 static const char *
@@ -371,6 +404,7 @@ start_threads(void)
 	signal(SIGPIPE, SIG_IGN);		/* a sendmail that dies early */
 	if (pthread_create(&t, NULL, reload_thread, NULL) != 0 ||
 	    pthread_create(&t, NULL, refresh_thread, NULL) != 0 ||
+	    pthread_create(&t, NULL, pull_thread, NULL) != 0 ||
 	    pthread_create(&delivery, NULL, delivery_thread, NULL) != 0) {
 		msg_fatal("cannot start threads");
 	}

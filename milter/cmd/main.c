@@ -4,6 +4,8 @@
  *   shadowmilter [-c CONF] [-f] [-n]      the milter daemon (-f foreground, -n check config)
  *   shadowmilter replay -c CONF [--json] [--out DIR] [--now TIME] [--trust-saved] FILE...
  *   shadowmilter deliver -c CONF [--dry-run]   drain the outbox once (cron, tests)
+ *   shadowmilter pull -c CONF [--since DATE] [--until DATE] [--type T]... [--dry-run] [--json]
+ *                     [--list | --types]   report files from the Reports API
  *   shadowmilter preview TYPE|--all [-c CONF] [--history]   notices from sample findings
  *   shadowmilter overdue|status -c CONF [--state FILE] [--json] [--now TIME]
  *   shadowmilter history -c CONF [--state FILE] [--json] IP|ACCOUNT
@@ -18,6 +20,7 @@
 #include "cmd/ops.h"
 #include "cmd/daemon.h"
 #include "cmd/preview.h"
+#include "cmd/pull.h"
 #include "cmd/replay.h"
 #include "cmd/usage.h"
 #include "base/msg.h"
@@ -87,6 +90,8 @@ run(const char *cmd, int argc, char **argv)
 		return daemon_command(argc, argv, 1);
 	if (strcmp(cmd, "catalogue") == 0)
 		return catalogue_main(argc, argv);
+	if (strcmp(cmd, "pull") == 0)
+		return pull_main(argc, argv);
 	if (strcmp(cmd, "help") == 0)
 		return help_command(argc, argv);
 	if (argc > 1)

@@ -43,6 +43,18 @@ static const struct {
 	{ "deliver", "shadowmilter deliver -c CONF [--dry-run]",
 	    "  -c, --config CONF  the configuration\n"
 	    "  -n, --dry-run      say what would be sent, send nothing\n" },
+	{ "pull", "shadowmilter pull -c CONF [--since DATE] [--until DATE] [--type TYPE]... [--dry-run] [--json]"
+	    " [--list | --types]",
+	    "  -c, --config CONF  the configuration (ReportsAPIKey, ReportsAPISecretFile)\n"
+	    "  --since DATE  the first day listed, YYYY-MM-DD (default: ReportsAPIWindow ago)\n"
+	    "  --until DATE  the last day listed, YYYY-MM-DD (default: today, UTC)\n"
+	    "  --type TYPE   only files of TYPE (again for more; default: ReportsAPITypes,\n"
+	    "                else every type the catalogue knows)\n"
+	    "  -n, --dry-run download and read the files, say what they would make; nothing\n"
+	    "                applied, queued or mailed\n"
+	    "  --json        one JSON object on stdout\n"
+	    "  --list        what the API offers and what this store has applied; nothing fetched\n"
+	    "  --types       the report types the API knows (reports/types)\n" },
 	{ "preview", "shadowmilter preview TYPE|--all [-c CONF] [--history] [--lang LANG] [--now TIME]",
 	    "  -c, --config CONF  the configuration (default: the shipped templates only)\n"
 	    "  --all         every report type in the catalogue\n"

@@ -175,6 +175,42 @@ set_link_hosts(struct config *cfg, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* set_words - VALUE's words (space or comma separated) replace *LIST; -1 when there are none */
+static int
+set_words(char ***list, size_t *n, const char *key, const char *value, char *err, size_t errlen)
+{
+	char *copy = xstrdup(value), *tok, *save = NULL;
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		free((*list)[i]);
+	*n = 0;
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		*list = xreallocarray(*list, *n + 1, sizeof(char *));
+		(*list)[(*n)++] = xstrdup(tok);
+	}
+	free(copy);
+	if (*n == 0) {
+		err_set(err, errlen, "%s: \"%s\" is not a list of one or more names", key, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* ReportsAPILists: the report lists ("reports") a pull asks for; unset: every one subscribed */
+static int
+set_api_lists(struct config *cfg, const char *value, char *err, size_t errlen)
+{
+	return set_words(&cfg->reports_api_lists, &cfg->nreports_api_lists, "ReportsAPILists", value, err, errlen);
+}
+
+/* ReportsAPITypes: the report types a pull fetches; unset: every type the catalogue knows */
+static int
+set_api_types(struct config *cfg, const char *value, char *err, size_t errlen)
+{
+	return set_words(&cfg->reports_api_types, &cfg->nreports_api_types, "ReportsAPITypes", value, err, errlen);
+}
+
 /* "SubjectType TYPE PATTERN": site rules go before the built-in ones */
 static int
 add_subject_rule(struct config *cfg, const char *value, char *err, size_t errlen)
@@ -484,6 +520,13 @@ static const struct config_key keys[] = {
 	STRING("ReportsAPIKey", "", reports_api_key),
 	PATH("ReportsAPISecretFile", "", reports_api_secret_file),
 	STRING("ReportsAPIURL", "https://transform.shadowserver.org/api2/", reports_api_url),
+	STRING("ReportDownloadURL", "https://dl.shadowserver.org/", report_download_url),
+	CHECKED("ReportsAPILists", NULL, set_api_lists),
+	CHECKED("ReportsAPITypes", NULL, set_api_types),
+	{ "ReportsAPIInterval", KEY_DURATION, FIELD(reports_api_interval), 0, 0,
+	    "0 (never) or a duration such as 1h", NULL, NULL, "0" },
+	{ "ReportsAPIWindow", KEY_DURATION, FIELD(reports_api_window), 86400, 366 * 86400,
+	    "a duration from 1d to 366d, such as 2d", NULL, NULL, "2d" },
 	/* the daemon */
 	CUSTOM("Socket", "unix:/var/spool/postfix/shadowmilter/shadowmilter.sock", set_socket,
 	    "unix:/PATH or inet:PORT@HOST with a PORT from 1 to 65535"),
@@ -860,6 +903,13 @@ config_free(struct config *cfg)
 	free(cfg->reports_api_key);
 	free(cfg->reports_api_secret_file);
 	free(cfg->reports_api_url);
+	free(cfg->report_download_url);
+	for (i = 0; i < cfg->nreports_api_lists; i++)
+		free(cfg->reports_api_lists[i]);
+	free(cfg->reports_api_lists);
+	for (i = 0; i < cfg->nreports_api_types; i++)
+		free(cfg->reports_api_types[i]);
+	free(cfg->reports_api_types);
 	for (i = 0; i < cfg->nsubject_rules; i++) {
 		free(cfg->subject_rules[i].type);
 		regex_free(cfg->subject_rules[i].re);

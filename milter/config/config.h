@@ -92,6 +92,13 @@ struct config {
 	char *reports_api_key;		/* ReportsAPIKey, or "" */
 	char *reports_api_secret_file;	/* ReportsAPISecretFile, or "" */
 	char *reports_api_url;		/* ReportsAPIURL */
+	char *report_download_url;	/* ReportDownloadURL: a Reports API file is GET <this><id> */
+	char **reports_api_lists;	/* ReportsAPILists: the reports/list "reports" filter, or none */
+	size_t nreports_api_lists;
+	char **reports_api_types;	/* ReportsAPITypes: the types pulled, or none: the catalogue's */
+	size_t nreports_api_types;
+	unsigned long reports_api_interval;	/* ReportsAPIInterval, seconds; 0: the daemon never pulls */
+	unsigned long reports_api_window;	/* ReportsAPIWindow, seconds: how far back a pull lists */
 	unsigned deliver_interval;	/* DeliverInterval, seconds */
 	unsigned retry_interval;	/* RetryInterval: first backoff, seconds */
 

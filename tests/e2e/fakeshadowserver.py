@@ -14,6 +14,9 @@ HMAC2 header must be the hex HMAC-SHA256 of the exact body bytes keyed with
 the secret, else 401 {"error": ...}. reports/list answers DIR/list.json
 (filtered by "date" and "type"), reports/types DIR/types.json,
 reports/subscribed the list names of list.json, test/ping {"pong": ...}.
+The api keys "rate-limited", "html-answer" and "expired-key" (signed right)
+are answered 429 JSON, 200 HTML and 401 JSON. DIR/list.json's entries are
+{"id", "file", "type", "report", "timestamp", "url"}, as ShadowServer's.
 
 Downloads: GET /<id> (also /dl/<id>). DIR/files/<id> is the body and
 DIR/files/<id>.name, when present, the Content-Disposition file name. Ids
@@ -24,6 +27,8 @@ with a behaviour of their own:
   big                an endless body (the client's MaxReportSize ends it)
   redirect-out       302 to the HTTP port on 127.0.0.1 (not a listed host)
   redirect-<id>      302 to /<id> on the same host and port
+  gate-<id>          held until a second request for gate-<id> comes (10 s at most),
+                     then DIR/files/gate-<id> as any file
 """
 import argparse, hashlib, hmac, json, os, ssl, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +37,8 @@ ARGS = None
 LOCK = threading.Lock()
 SEEN = set()
 PORTS = {}
+GATE = threading.Condition()
+ASKED = {}
 
 
 def log(handler, method):
@@ -68,6 +75,13 @@ class Handler(BaseHTTPRequestHandler):
             req = json.loads(body)
         except ValueError:
             return self.answer(400, {"error": "body is not JSON"})
+        # keys with a failure of their own (the HMAC2 is right, the answer is not)
+        if req.get("apikey") == "rate-limited":
+            return self.answer(429, {"error": "rate limit exceeded, try again later"})
+        if req.get("apikey") == "html-answer":
+            return self.answer(200, b"<html><body>maintenance</body></html>", "text/html")
+        if req.get("apikey") == "expired-key":
+            return self.answer(401, {"error": "API key expired"})
         if req.get("apikey") != ARGS.apikey:
             return self.answer(401, {"error": "unknown apikey"})
         method = self.path[len("/api2/"):] if self.path.startswith("/api2/") else ""
@@ -115,6 +129,8 @@ class Handler(BaseHTTPRequestHandler):
             if first:
                 return self.answer(500, {"error": "try again"})
             ident = ident[len("flaky-"):]
+        if ident.startswith("gate-"):
+            self.gate(ident)
         if ident.startswith("slow-"):
             time.sleep(30)
             ident = ident[len("slow-"):]
@@ -133,6 +149,14 @@ class Handler(BaseHTTPRequestHandler):
             name = open(path + ".name").read().strip()
             extra.append(("Content-Disposition", 'attachment; filename="%s"' % name))
         self.answer(200, open(path, "rb").read(), "application/octet-stream", extra)
+
+    def gate(self, ident):
+        """the second request for IDENT opens the gate for both (10 s at most): two clients
+        that both listed a file download it before either can apply it"""
+        with GATE:
+            ASKED[ident] = ASKED.get(ident, 0) + 1
+            GATE.notify_all()
+            GATE.wait_for(lambda: ASKED[ident] >= 2, timeout=10)
 
     def endless(self):
         self.send_response(200)

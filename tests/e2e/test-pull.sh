@@ -1,0 +1,200 @@
+#!/bin/sh
+# test-pull.sh BUILD - "shadowmilter pull" against a test ShadowServer
+# (tests/e2e/fakeshadowserver.py over HTTPS with a CA made here; every API
+# call's HMAC2 checked): a pull applies the files the API offers and queues
+# their notices, a second pull applies nothing, --dry-run sends nothing, a
+# wrong secret, a 429 or a non-JSON answer is a clear error and applies
+# nothing, a file over MaxReportSize is skipped and in the ops mail, and two
+# pulls at once on one PostgreSQL (run under tests/e2e/with-pg.sh: PG_URI)
+# apply each file once. Ends with "N passed, N failed, N skipped".
+BUILD=${1:-build}
+SM="$(pwd)/$BUILD/shadowmilter"
+T=$(mktemp -d)
+FS_PID=""
+. tests/e2e/fetch-lib.sh
+trap 'fs_stop; [ -n "$KEEP" ] || rm -rf "$T"' EXIT
+passed=0 failed=0 skipped=0
+ok()   { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; }
+skip() { skipped=$((skipped + 1)); echo "SKIP $1"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+finish() { echo "$passed passed, $failed failed, $skipped skipped"; [ "$failed" -eq 0 ]; exit $?; }
+for tool in python3 openssl; do
+	if ! command -v $tool >/dev/null 2>&1; then
+		echo "SKIP the pull suite: no $tool"
+		skipped=1
+		finish
+	fi
+done
+
+fs_start
+chmod 600 "$T/secret"
+
+# ---- what the API offers: three report files, one of a type nobody knows ------------
+# serve ID PORT - the demo report's CSV as download ID, its services on PORT: findings of their
+# own (the history holds back a finding it has just notified)
+serve() { sed 's/,udp,111,/,udp,'"$2"',/' "$T/srv/files/csv1" >"$T/srv/files/$1"; }
+serve p24 111
+serve p23 112
+serve z22.csv 113
+python3 - "$T/srv/files" <<'PY'
+import sys, zipfile
+d = sys.argv[1]
+with zipfile.ZipFile(d + "/z22", "w") as z:       # a zipped file, named as ShadowServer names it
+    z.writestr("2026-11-22-scan_portmapper-example-hosting.csv", open(d + "/z22.csv", "rb").read())
+PY
+serve n1 111
+# listed IDS... - list.json offers these entries (id file type), from the table below
+entry() { printf '{"id":"%s","file":"%s","type":"%s","report":"example-hosting","timestamp":"%s 06:00:00","url":"https://www.shadowserver.org/what-we-do/network-reporting/"}' \
+    "$1" "$2" "$3" "$(echo "$2" | cut -c1-10)"; }
+listed() {
+	sep="" out="["
+	for e in "$@"; do
+		case $e in
+		p24) f=2026-11-24-scan_portmapper-example-hosting.csv t=scan_portmapper ;;
+		p23) f=2026-11-23-scan_portmapper-example-hosting.csv t=scan_portmapper ;;
+		z22) f=2026-11-22-scan_portmapper-example-hosting.csv t=scan_portmapper ;;
+		n1)  f=2026-11-24-notatype-example-hosting.csv t=notatype ;;
+		big) f=2026-11-24-scan_ntp-example-hosting.csv t=scan_ntp ;;
+		gate-*) f=2026-11-$(echo "$e" | cut -c6-7)-scan_portmapper-example-hosting.csv t=scan_portmapper ;;
+		esac
+		out="$out$sep$(entry "$e" "$f" "$t")"
+		sep=","
+	done
+	echo "$out]" >"$T/srv/list.json"
+}
+listed p24 p23 z22 n1
+echo '["scan_portmapper","scan_ntp","event4_sinkhole"]' >"$T/srv/types.json"
+
+mkdir -p "$T/spool"
+cat >"$T/sendmail" <<EOS
+#!/bin/sh
+cat > "$T/spool/\$\$.\$(date +%s%N).eml"
+EOS
+chmod 755 "$T/sendmail"
+# conf FILE STORE [KEY VALUE]... - a pull configuration on STORE (a SQLite file or a PostgreSQL URI)
+conf() {
+	out=$1 store=$2
+	shift 2
+	{ sed "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" conf/shadowmilter.conf
+	  echo "ReportLinkHosts localhost"; echo "CAFile $T/ca.pem"; echo "FetchTimeout 5s"; echo "MaxReportSize 1M"
+	  echo "ReportsAPIKey test-api-key"; echo "ReportsAPISecretFile $T/secret"
+	  echo "ReportsAPIURL https://localhost:$HTTPS/api2/"; echo "ReportDownloadURL https://localhost:$HTTPS/dl/"
+	  echo "OutboxDB $store"; echo "StateDB $store"; echo "Transport sendmail:$T/sendmail"
+	  echo "OpsAddress ops@example.net"
+	  while [ $# -gt 1 ]; do echo "$1 $2"; shift 2; done; } >"$out"
+}
+conf "$T/sm.conf" "$T/store.db"
+WIN="--since 2026-11-20 --until 2026-11-25"
+pull() { "$SM" pull -c "$T/sm.conf" $WIN "$@"; }
+spooled() { ls "$T/spool" | wc -l; }
+opsmails() { grep -l '^Subject: shadowmilter: Reports API pull' "$T"/spool/*.eml 2>/dev/null | wc -l; }
+downloads() { grep -c '^GET /dl/' "$REQ" 2>/dev/null || true; }
+json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+
+# ---- --types and --list ask, and fetch nothing ------------------------------------------
+pull --types >"$T/types.out" 2>"$T/err"
+check "--types lists the API's report types (reports/types, signed)" grep -qx scan_ntp "$T/types.out"
+pull --list >"$T/list.out" 2>"$T/err"
+check "--list shows the three files as new" test "$(grep -c '^new ' "$T/list.out")" -eq 3
+check "... and a type the catalogue does not know as not asked for" grep -q '^type not wanted .*notatype' "$T/list.out"
+check "... and downloads nothing" test "$(downloads)" -eq 0
+check "reports/list was asked with the window" grep -q '^POST /api2/reports/list ' "$REQ"
+
+# ---- --dry-run: read, counted, nothing applied, queued or mailed --------------------------
+pull --dry-run --json >"$T/dry.json" 2>"$T/err"
+check "--dry-run reads the three files" test "$(json "$T/dry.json" 'sum(f["state"] == "dry run" for f in d["files"])')" -eq 3
+check "... and says each would make four notices" test "$(json "$T/dry.json" '[f["notices"] for f in d["files"] if f["state"] == "dry run"]')" = "[4, 4, 4]"
+"$SM" deliver -c "$T/sm.conf" >"$T/deliver.out" 2>&1
+check "... and queues nothing and mails nobody" test "$(spooled)" -eq 0
+pull --list >"$T/list2.out" 2>"$T/err"
+check "... and marks nothing applied" test "$(grep -c '^new ' "$T/list2.out")" -eq 3
+
+# ---- a pull applies the files, its notices go out, ops get one summary --------------------
+pull >"$T/pull1.out" 2>"$T/pull1.err"
+rc=$?
+check "a pull exits 0" test "$rc" -eq 0
+check "... applies the three files" grep -q 'files offered, 3 applied, 0 already applied, 0 failed' "$T/pull1.out"
+check "... and logs each file with its notices" test "$(grep -c 'pull: 2026-11-2[234]-scan_portmapper-example-hosting.csv (id [pz]2[234]): applied: 4 notices' "$T/pull1.err")" -eq 3
+check "... and never downloads the type not asked for" test "$(asked /dl/n1)" -eq 0
+check "one summary mail to OpsAddress" test "$(opsmails)" -eq 1
+check "... listing the files and their outcome" sh -c "cat '$T'/spool/*.eml | grep -q '2026-11-22-scan_portmapper-example-hosting.csv (id z22): applied: 4 notices'"
+"$SM" deliver -c "$T/sm.conf" >"$T/deliver.out" 2>&1
+check "the twelve notices are delivered" grep -q 'delivered 12,' "$T/deliver.out"
+check "acme's notice lists acme's address" sh -c "grep -l '^192.0.2.10:111 (UDP)' '$T'/spool/*.eml | grep -q ."
+"$SM" history -c "$T/sm.conf" acme >"$T/hist.out" 2>&1
+check "the history knows acme's finding" grep -q '192.0.2.10' "$T/hist.out"
+
+# ---- a second pull applies nothing ----------------------------------------------------------
+before=$(downloads)
+pull >"$T/pull2.out" 2>"$T/pull2.err"
+check "a second pull applies nothing" grep -q 'files offered, 0 applied, 3 already applied, 0 failed' "$T/pull2.out"
+check "... downloads nothing" test "$(downloads)" -eq "$before"
+"$SM" deliver -c "$T/sm.conf" >"$T/deliver.out" 2>&1
+check "... queues no notice and mails ops nothing" sh -c "grep -q 'delivered 0,' '$T/deliver.out' && test \$(ls '$T/spool' | wc -l) -eq 13"
+pull --list >"$T/list3.out" 2>"$T/err"
+check "--list shows them applied, by api" test "$(grep -c '^already applied .*by api' "$T/list3.out")" -eq 3
+
+# ---- API failures: clear, nothing applied, the next run retries ------------------------------
+conf "$T/fresh.conf" "$T/fresh.db"
+printf 'wrong-secret\n' >"$T/wrong"
+chmod 600 "$T/wrong"
+sed "s|^ReportsAPISecretFile .*|ReportsAPISecretFile $T/wrong|" "$T/fresh.conf" >"$T/wrong.conf"
+"$SM" pull -c "$T/wrong.conf" $WIN >"$T/wrong.out" 2>"$T/wrong.err"
+rc=$?
+check "a wrong secret fails the pull (exit 1)" test "$rc" -eq 1
+check "... with the API's error text" grep -q 'reports/list: HTTP 401: invalid HMAC2 signature; nothing applied' "$T/wrong.err"
+"$SM" pull -c "$T/fresh.conf" $WIN --list >"$T/fresh.out" 2>&1
+check "... and nothing is applied" test "$(grep -c '^new ' "$T/fresh.out")" -eq 3
+for k in rate-limited:'HTTP 429: rate limit exceeded' html-answer:'the answer is not JSON' expired-key:'HTTP 401: API key expired'; do
+	key=${k%%:*} text=${k#*:}
+	sed "s|^ReportsAPIKey .*|ReportsAPIKey $key|" "$T/fresh.conf" >"$T/$key.conf"
+	"$SM" pull -c "$T/$key.conf" $WIN >"$T/$key.out" 2>"$T/$key.err"
+	rc=$?
+	check "$key: exit 1 and a clear line ($text)" sh -c "test $rc -eq 1 && grep -q '$text' '$T/$key.err'"
+done
+"$SM" pull -c "$T/fresh.conf" $WIN --list >"$T/fresh.out" 2>&1
+check "... nothing applied by any of them" test "$(grep -c '^new ' "$T/fresh.out")" -eq 3
+"$SM" pull -c "$T/fresh.conf" $WIN >"$T/fresh-pull.out" 2>&1
+check "the next run with the right key applies them" grep -q '3 applied' "$T/fresh-pull.out"
+
+# ---- a file over MaxReportSize: skipped, not truncated, in the ops mail -----------------------
+listed p24 p23 z22 n1 big
+rm -f "$T"/spool/*
+pull >"$T/big.out" 2>"$T/big.err"
+rc=$?
+check "a file over MaxReportSize fails the pull (exit 1)" test "$rc" -eq 1
+check "... is skipped, not truncated" grep -q 'pull: 2026-11-24-scan_ntp-example-hosting.csv (id big): too large, skipped: .*larger than MaxReportSize' "$T/big.err"
+check "... and the ops mail says so" sh -c "cat '$T'/spool/*.eml | grep -q '(id big): too large, skipped: .*larger than MaxReportSize'"
+pull --list >"$T/list4.out" 2>&1
+check "... and it is not marked applied" grep -q '^new .*scan_ntp-example-hosting.csv' "$T/list4.out"
+"$SM" pull -c "$T/sm.conf" --since 2026-11-26 --until 2026-11-20 >/dev/null 2>"$T/usage.err"
+check "--since after --until is a usage error" grep -q 'is after --until' "$T/usage.err"
+
+# ---- two pulls at once on one PostgreSQL: each file applied once ------------------------------
+if [ -z "$PG_URI" ]; then
+	skip "two concurrent pulls on one PostgreSQL (run under tests/e2e/with-pg.sh)"
+else
+	for d in 21 20 19 18; do serve gate-$d 1$d; done
+	listed gate-21 gate-20 gate-19 gate-18
+	conf "$T/pg.conf" "$PG_URI"
+	PGWIN="--since 2026-11-18 --until 2026-11-21"
+	"$SM" pull -c "$T/pg.conf" $PGWIN --list >"$T/pg-list.out" 2>&1	# the schema, made once
+	check "PostgreSQL: four new files" test "$(grep -c '^new ' "$T/pg-list.out")" -eq 4
+	rm -f "$T"/spool/*
+	"$SM" pull -c "$T/pg.conf" $PGWIN --json >"$T/pg1.json" 2>"$T/pg1.err" &
+	p1=$!
+	"$SM" pull -c "$T/pg.conf" $PGWIN --json >"$T/pg2.json" 2>"$T/pg2.err" &
+	p2=$!
+	wait $p1
+	wait $p2
+	a1=$(json "$T/pg1.json" 'd["applied"]') a2=$(json "$T/pg2.json" 'd["applied"]')
+	l1=$(json "$T/pg1.json" 'd["already_applied"]') l2=$(json "$T/pg2.json" 'd["already_applied"]')
+	check "both pulls downloaded all four (the server held each until both asked)" \
+	    test "$(grep -c '^GET /dl/gate-' "$REQ")" -eq 8
+	check "between them each file is applied once ($a1 + $a2)" test $((a1 + a2)) -eq 4
+	check "... and found applied by the other once ($l1 + $l2)" test $((l1 + l2)) -eq 4
+	"$SM" deliver -c "$T/pg.conf" >"$T/pg-deliver.out" 2>&1
+	check "... sixteen notices, not thirty-two" grep -q 'delivered 16,' "$T/pg-deliver.out"
+fi
+finish
