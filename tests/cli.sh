@@ -610,6 +610,38 @@ else
 	skipped=$((skipped + 1))
 fi
 
+# deliver takes back at once the claims of this host's processes that are
+# gone (store/claim.h: HOST:PID:START:BOOT), never a live one's or another
+# host's: three notices claimed for an hour, by a dead process, a live one
+# and a process of mx2.example
+if command -v sqlite3 >/dev/null 2>&1 && [ -r /proc/sys/kernel/random/boot_id ]; then
+	owner_of() { echo "$(hostname):$1:$(awk '{ print $22 }' "/proc/$1/stat"):$(cut -c1-8 /proc/sys/kernel/random/boot_id)"; }
+	sleep 600 & live=$!
+	sleep 600 & gone=$!
+	live_owner=$(owner_of "$live")
+	dead_owner=$(owner_of "$gone")
+	kill "$gone"; wait "$gone" 2>/dev/null
+	now=$(date +%s)
+	for n in dead live other; do
+		sqlite3 "$T/dry-outbox.db" "INSERT INTO notices (idem_key, report_ref, report_type, account, recipients, message,
+		    created, next_attempt) VALUES ('k-$n', 'r-$n', 'scan_ntp', 'acme', 'ops@acme.example',
+		    'Subject: hi' || char(10) || char(10) || 'claimed by the $n one' || char(10), $now, $now)"
+	done
+	sqlite3 "$T/dry-outbox.db" "UPDATE notices SET claimed_until = $((now + 3600)), claimed_by = CASE idem_key
+	    WHEN 'k-dead' THEN '$dead_owner' WHEN 'k-live' THEN '$live_owner' ELSE 'mx2.example:4242:100:0123abcd' END
+	    WHERE idem_key IN ('k-dead', 'k-live', 'k-other')"
+	"$SM" deliver -c "$T/dry.conf" >"$T/reclaim.out" 2>&1
+	check "deliver takes back a dead process's claim of this host and sends its notice" \
+	    grep -q '^claimed by the dead one$' "$T/sent.mbox"
+	check "... but leaves a live process's claim and another host's to their lease" \
+	    test "$(sqlite3 "$T/dry-outbox.db" "SELECT group_concat(idem_key) FROM (SELECT idem_key FROM notices
+	    WHERE state = 'pending' ORDER BY idem_key)")" = "k-live,k-other"
+	kill "$live"; wait "$live" 2>/dev/null
+else
+	echo "SKIP deliver takes back dead claims (needs sqlite3 and /proc)"
+	skipped=$((skipped + 1))
+fi
+
 # replay --trust-saved: the bundled (unsigned) report on the operator's word, as README's first look
 "$SM" replay --trust-saved -c conf/shadowmilter.conf tests/fixtures/demo-portmapper.eml >"$T/trust.out" 2>"$T/trust.err"
 check "replay --trust-saved on the bundled report exits 0" test $? -eq 0
