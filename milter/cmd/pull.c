@@ -8,7 +8,7 @@
 #include "cmd/runtime.h"
 #include "cmd/usage.h"
 #include "config/config.h"
-#include "notice/worker.h"
+#include "store/claim.h"
 #include "pipeline/json.h"
 #include "pipeline/pull.h"
 #include "base/msg.h"
@@ -36,7 +36,7 @@ run_id(time_t now, char *out, size_t outlen)
 {
 	char worker[256];
 
-	worker_name(getpid(), worker, sizeof(worker));
+	claim_owner(getpid(), worker, sizeof(worker));
 	snprintf(out, outlen, "%s:%lld", worker, (long long)now);
 }
 
