@@ -155,3 +155,53 @@ TEST(headerview, part_with_a_second_content_type_is_refused)
 	buf_free(&b);
 	free(msg);
 }
+
+/* a line that is no header field: DKIM takes "X Pad: 1" as a field, the MIME
+ * walk would skip it; the two views of the block would differ, so neither is read */
+TEST(headerview, a_line_that_is_not_a_header_field_is_refused)
+{
+	struct pipeline_result *r = run(signed_with_prepended(NULL, "X Pad: 1\n", 0, 0));
+
+	REQUIRE(r != NULL);
+	CHECK(!r->authenticated);
+	CHECK_INT(r->nreports, 0);
+	CHECK_STR(r->reason, "not a report (a line in the header block is not a header field)");
+	pipeline_result_free(r);
+}
+
+/* block_of - the signed mail under N padding fields, its header block BYTES long (LF line ends) */
+static char *
+block_of(size_t bytes, unsigned n)
+{
+	char *msg = signed_with_prepended(NULL, "", 0, 0);
+	size_t own = (size_t)(strstr(msg, "\n\n") + 1 - msg), pad = bytes - own, each = pad / n, i, len;
+	struct buf b = BUF_INIT;
+
+	for (i = 0; i < n; i++) {
+		len = i + 1 < n ? each : pad - each * (n - 1);	/* the last takes the rest */
+		buf_puts(&b, "X-Pad: ");
+		for (len -= strlen("X-Pad: ") + 1; len > 0; len--)
+			buf_putc(&b, 'p');
+		buf_putc(&b, '\n');
+	}
+	buf_puts(&b, msg);
+	free(msg);
+	return buf_steal(&b);
+}
+
+/* one limit in bytes as they came: a block of LF lines just within it is read
+ * by both (DKIM counted two bytes a line end and refused it), one byte over by neither */
+TEST(headerview, the_limit_counts_line_ends_as_they_came_in_both_views)
+{
+	struct pipeline_result *r = run(block_of(HEADER_BLOCK_MAX, 900));
+
+	REQUIRE(r != NULL);
+	CHECK(r->authenticated);
+	CHECK_INT(r->nreports, 1);
+	pipeline_result_free(r);
+	r = run(block_of(HEADER_BLOCK_MAX + 1, 900));
+	REQUIRE(r != NULL);
+	CHECK(!r->authenticated);
+	CHECK_STR(r->reason, "not a report (header block too large)");
+	pipeline_result_free(r);
+}

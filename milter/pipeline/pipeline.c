@@ -460,6 +460,8 @@ on_headers_done(void *ctx)
 	p->headers_done = 1;
 	if (mime_parser_stats(p->mime)->dropped_headers > 0)	/* a partial view decides nothing */
 		recognise_block_too_large(&p->rc);
+	if (mime_parser_stats(p->mime)->malformed_headers > 0)	/* nor one DKIM reads otherwise */
+		recognise_block_malformed(&p->rc);
 	/* keys are fetched and header hashes checked by now: a bad or missing
 	 * signature skips the body; a good one is settled at the end */
 	if (p->trust_saved) {

@@ -1159,6 +1159,8 @@ static void
 header_line(struct mime_parser *p, const char *s, size_t len)
 {
 	if (is_wsp(s[0])) {	/* continuation: unfolding drops the line break */
+		if (!p->header_open && p->depth == 0)
+			p->stats.malformed_headers++;	/* continues nothing */
 		if (!p->header_open || p->header_drop)
 			return;
 		if (p->block_bytes > BLOCK_CAP || p->header.len + len > HEADER_CAP)
@@ -1168,8 +1170,11 @@ header_line(struct mime_parser *p, const char *s, size_t len)
 		return;
 	}
 	header_flush(p);
-	if (header_name_len(s, len) == 0)
+	if (header_name_len(s, len) == 0) {
+		if (p->depth == 0)
+			p->stats.malformed_headers++;
 		return;		/* not a header: skipped, ends nothing */
+	}
 	p->header_open = 1;
 	if (++p->header_count > COUNT_CAP || p->block_bytes > BLOCK_CAP || len > HEADER_CAP)
 		p->header_drop = 1;

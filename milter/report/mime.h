@@ -46,6 +46,9 @@ struct mime_stats {
 	unsigned long parts;		/* leaf parts seen */
 	unsigned long repeated_part_headers;	/* a part's Content-Type, -Disposition or
 					 * -Transfer-Encoding given twice (the first is read) */
+	unsigned long malformed_headers;	/* lines of the message's own header block that are
+					 * neither a field ("Name: value") nor a continuation of
+					 * one: skipped here, a field or an error to DKIM */
 };
 
 struct mime_parser;

@@ -52,6 +52,8 @@ struct dkim_check {
 	struct dkim_verdict final;
 	char *signed_fields;		/* the final pass: the fields it hashed, SIGNED_FIELD_MAX apart */
 	unsigned nsigned;
+	dkim_field_fn field_hook;	/* dkim_check_set_field_hook, or NULL */
+	void *field_ctx;
 };
 
 /* --- the library --------------------------------------------------------- */
@@ -137,6 +139,19 @@ dkim_check_new(const struct dkim_keys *keys, const char *domain, const char *id)
 }
 
 void
+dkim_check_set_field_hook(struct dkim_check *c, dkim_field_fn fn, void *ctx)
+{
+	c->field_hook = fn;
+	c->field_ctx = ctx;
+}
+
+int
+dkim_check_block_refused(const struct dkim_check *c)
+{
+	return c->header_error[0] != '\0';
+}
+
+void
 dkim_check_free(struct dkim_check *c)
 {
 	if (c == NULL)
@@ -187,17 +202,20 @@ headers_end(struct dkim_check *c)
 			    dkim_getresultstr(st));
 			break;
 		}
+		if (c->field_hook)
+			c->field_hook(c->field_ctx, f, strlen(f));
 	}
 	buf_free(&c->fields);
 	if (c->header_error[0] == '\0')
 		c->eoh_status = dkim_eoh(c->dkim);
 }
 
-/* header_line - one non-blank line of the header block, without its line end */
+/* header_line - one non-blank line of the header block, without its line end;
+ * RAW: its bytes as they came, line end included (the MIME walk counts the same) */
 static void
-header_line(struct dkim_check *c, const char *s, size_t len)
+header_line(struct dkim_check *c, const char *s, size_t len, size_t raw)
 {
-	if ((c->block_bytes += len + 2) > HEADER_BLOCK_MAX) {
+	if ((c->block_bytes += raw) > HEADER_BLOCK_MAX) {
 		snprintf(c->header_error, sizeof(c->header_error), "header block over %d bytes", HEADER_BLOCK_MAX);
 		return;
 	}
@@ -273,7 +291,7 @@ dkim_check_feed(struct dkim_check *c, const char *data, size_t len)
 			c->line.len--;				/* the LF */
 			if (c->line.len > 0 && c->line.data[c->line.len - 1] == '\r')
 				c->line.len--;
-			header_line(c, c->line.data, c->line.len);
+			header_line(c, c->line.data, c->line.len, c->line_bytes);
 		}
 		buf_reset(&c->line);
 		c->line_bytes = 0;
@@ -473,7 +491,7 @@ dkim_check_finish(struct dkim_check *c, struct dkim_verdict *v)
 			if (c->line.data[c->line.len - 1] == '\r')
 				c->line.len--;
 			if (c->line.len > 0)
-				header_line(c, c->line.data, c->line.len);
+				header_line(c, c->line.data, c->line.len, c->line_bytes);
 		}
 		headers_end(c);
 	}

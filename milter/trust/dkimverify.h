@@ -103,6 +103,19 @@ void dkim_check_finish(struct dkim_check *c, struct dkim_verdict *v);
  */
 char *dkim_check_signed_value(const struct dkim_check *c, const char *name);
 
+/*
+ * dkim_check_set_field_hook - before the first byte: FN gets each header
+ * field as it is handed to libopendkim (folding kept as CRLF, no line end),
+ * in order, when the header block ends. For the tests and the fuzz target
+ * that hold DKIM's view of the block against the MIME walk's.
+ */
+typedef void (*dkim_field_fn)(void *ctx, const char *field, size_t len);
+void dkim_check_set_field_hook(struct dkim_check *c, dkim_field_fn fn, void *ctx);
+
+/* dkim_check_block_refused - the header block could not be handed over whole
+ * (over HEADER_BLOCK_MAX, a NUL, a field libopendkim does not take): DKIM fails */
+int dkim_check_block_refused(const struct dkim_check *c);
+
 /* dkim_verdict_describe - "d=shadowserver.org s=mail a=rsa-sha256: body hash mismatch" */
 void dkim_verdict_describe(const struct dkim_verdict *v, char *out, size_t outlen);
 

@@ -378,6 +378,12 @@ recognise_block_too_large(struct recognise *rc)
 }
 
 void
+recognise_block_malformed(struct recognise *rc)
+{
+	rc->block_malformed = 1;
+}
+
+void
 recognise_header(struct recognise *rc, const char *name, const char *value)
 {
 	if (!ascii_strcasecmp(name, "From")) {
@@ -484,6 +490,10 @@ from_verdict(const struct recognise *rc, char *reason, size_t reasonlen)
 {
 	if (rc->block_too_large) {
 		err_set(reason, reasonlen, "not a report (header block too large)");
+		return 0;
+	}
+	if (rc->block_malformed) {
+		err_set(reason, reasonlen, "not a report (a line in the header block is not a header field)");
 		return 0;
 	}
 	if (rc->from_count > 1) {

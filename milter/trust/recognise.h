@@ -37,6 +37,8 @@ struct recognise {
 	int seen_id, seen_subject, seen_date, seen_version;	/* Message-ID, Subject, Date, MIME-Version */
 	const char *repeated;		/* the first of those given twice, or NULL */
 	int block_too_large;		/* the header block was over HEADER_BLOCK_MAX: not seen whole */
+	int block_malformed;		/* ... had a line that is not a header field: DKIM and the
+					 * MIME walk would not see the same fields */
 	char *envelope_sender;		/* when known */
 	int authres_seen;		/* a trusted Authentication-Results was seen */
 	int dkim_pass;			/* ... and it said dkim=pass header.d=domain */
@@ -56,6 +58,10 @@ void recognise_header(struct recognise *rc, const char *name, const char *value)
 /* recognise_block_too_large - the MIME walk could not see the whole header
  * block (over HEADER_BLOCK_MAX, or a header it dropped): not a report */
 void recognise_block_too_large(struct recognise *rc);
+
+/* recognise_block_malformed - the header block has a line that is neither a
+ * field nor its continuation: not a report */
+void recognise_block_malformed(struct recognise *rc);
 
 /* recognise_from_matches - does this From header value name a report sender?
  * (The milter's early exit for ordinary mail, before the pipeline sees it.) */

@@ -38,8 +38,37 @@ byte() { printf "\\$(printf %03o "$1")"; }
 mails() { ls tests/fixtures/*.eml $SHARED/*.eml 2>/dev/null; }
 AUTHRES="Authentication-Results: mx.fuzz.example; dkim=pass header.d=shadowserver.org"
 
+# many_files N ZIP - a report mail of N two-line CSV files (issue 17: many small
+# files per mail; past MaxReportFiles, 64), each a part of its own, or (ZIP
+# set) all members of one zip; nothing when zip(1) is missing for the zip
+many_files() {
+	d=$(mktemp -d) || return
+	i=0
+	while [ $i -lt "$1" ]; do
+		printf 'timestamp,ip,port\n2026-11-24 01:00:00,192.0.2.%d,111\n' $((i % 250)) \
+		    >"$d/2026-11-24-scan_portmapper-n$i.csv"
+		i=$((i + 1))
+	done
+	printf 'From: Shadowserver <autoreports@shadowserver.org>\nSubject: Shadowserver Open Portmapper Report\n'
+	printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"\n\n'
+	if [ -n "$2" ] && (cd "$d" && zip -q -X all.zip ./*.csv 2>/dev/null); then
+		printf -- '--B\nContent-Type: application/zip\nContent-Transfer-Encoding: base64\n'
+		printf 'Content-Disposition: attachment; filename="2026-11-24-reports.csv.zip"\n\n'
+		base64 "$d/all.zip"
+	else
+		for f in "$d"/*.csv; do
+			printf -- '--B\nContent-Disposition: attachment; filename="%s"\n\n' "$(basename "$f")"
+			cat "$f"
+		done
+	fi
+	printf -- '--B--\n'
+	rm -rf "$d"
+}
+
 seeds_pipeline() {
 	for f in $(mails); do { printf '\007'; cat "$f"; } >"$1/$(basename "$f")"; done
+	{ printf '\007'; many_files 70; } >"$1/many-small-files"
+	{ printf '\003'; many_files 70 zip; } >"$1/many-small-members"
 }
 
 seeds_filter() {
@@ -58,6 +87,8 @@ seeds_filter() {
 	{ byte 1; byte 3; printf '\001R<abuse@example.net>\n'; head -c 1500 "$demo"; printf '\n\001A\n';
 	    printf '\001M<>\n'; cat "$demo"; } >"$1/sequence-abort"
 	{ byte 2; byte 9; printf 'From: Alice <alice@example.org>\nSubject: hi\n\nhello\n'; } >"$1/ordinary"
+	{ byte 0; byte 64; echo "$AUTHRES"; many_files 70; } >"$1/many-small-files"
+	{ byte 0; byte 200; echo "$AUTHRES"; many_files 70 zip; } >"$1/many-small-members"
 	{ byte 4; byte 200; printf 'From: autoreports@shadowserver.org\nX-Shadowmilter-Result: planted\n';
 	    printf 'Subject: =?utf-8?q?x=0D=0ABcc:_a@b?=\n\nbody\n'; } >"$1/forged"
 }
@@ -122,6 +153,23 @@ seeds_schema() {
 	cp ../shared/reference/shadowserver/schema/report_types.csv "$1/" 2>/dev/null || true
 }
 
+seeds_headerview() {
+	# byte 0 the chunk size, byte 1 the padding fields on top, from 240 (251 x
+	# 4,100 bytes leave 19,476 to the limit; 255 leave 3,076), then a header block
+	for f in $(mails); do
+		{ byte 0; byte 0; sed '/^\r*$/q' "$f"; } >"$1/$(basename "$f")"
+		{ byte 7; byte 255; sed '/^\r*$/q' "$f"; } >"$1/near-limit-$(basename "$f")"
+	done
+	# the review's mail: a second From and Content-Type on top of a signed block
+	{ byte 3; byte 251; printf 'From: Shadowserver <autoreports@shadowserver.org>\r\n';
+	    printf 'Content-Type: multipart/mixed; boundary="X"\r\n'; sed '/^\r*$/q' tests/fixtures/demo-portmapper.eml; } \
+	    >"$1/prepended-from"
+	# lines the two views could read differently: a blank in a name, a blank
+	# before the colon, a first line folded, a bare CR, a name with a semicolon
+	{ byte 1; byte 0; printf 'X Pad: 1\nSubject : a\n folded\nMessage-ID:\r <x@y>\r\nA;b: c\n'; } >"$1/odd-lines"
+	{ byte 0; byte 0; printf ' first: folded\nFrom: a@b\nDate:\tMon, 1 Jan 2024\n\t00:00:00 +0000\n'; } >"$1/folded-first"
+}
+
 for t in ${FUZZ_TARGETS:-$(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')}; do
 	name=${t#fuzz_}
 	seeds="$F/seeds/$t" corpus="$F/corpus/$t" log="$F/$t.log"
@@ -132,6 +180,7 @@ for t in ${FUZZ_TARGETS:-$(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')}; do
 	# the report mails are long: mutate them at full length from the start
 	pipeline|filter|dkim) maxlen=65536 dict=tests/fuzz/filter.dict lenctl=0 ;;
 	config) maxlen=8192 dict=tests/fuzz/config.dict lenctl=100 ;;
+	headerview) maxlen=65536 dict=tests/fuzz/headerview.dict lenctl=0 ;;
 	template) maxlen=16384 dict=tests/fuzz/template.dict lenctl=100 ;;
 	*) maxlen=8192 dict= lenctl=100 ;;
 	esac
