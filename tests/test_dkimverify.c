@@ -332,3 +332,59 @@ TEST(dkimverify, a_nul_byte_in_a_header_fails_cleanly)
 	buf_free(&b);
 	free(m);
 }
+
+/* signed_values - MSG (signed) verified whole: the verdict, and the values of
+ * Subject and Message-ID the passing signature hashed (each NULL when none) */
+static struct dkim_verdict
+signed_values(const char *msg, char **subject, char **message_id)
+{
+	char err[256];
+	struct dkim_keys *keys = dkim_keys_new(test_public_keys(), 5, err, sizeof(err));
+	struct dkim_check *c = dkim_check_new(keys, "shadowserver.org", "test");
+	struct dkim_verdict v;
+
+	dkim_check_feed(c, msg, strlen(msg));
+	dkim_check_finish(c, &v);
+	*subject = dkim_check_signed_value(c, "Subject");
+	*message_id = dkim_check_signed_value(c, "Message-ID");
+	dkim_check_free(c);
+	dkim_keys_free(keys);
+	return v;
+}
+
+/* DKIM takes a signed name's fields bottom-up: of two Subjects, the last is the one
+ * hashed; its value comes unfolded and trimmed, as the MIME walk reads one */
+TEST(dkimverify, the_signed_value_is_the_field_dkim_hashed_the_last_of_its_name)
+{
+	static const char two[] = "From: Shadowserver <autoreports@shadowserver.org>\n"
+	    "Subject: the first\nSubject:  the last,\n\tfolded  \nMessage-ID: <one@shadowserver.org>\n\nbody\n";
+	struct testsign opt = { 0 };
+	char *m = sign(two, &opt), *subject, *id;
+	struct dkim_verdict v;
+
+	REQUIRE(m != NULL);
+	v = signed_values(m, &subject, &id);
+	CHECK_INT(v.outcome, DKIM_PASS);
+	CHECK(v.covers == (DKIM_COVERS_SUBJECT | DKIM_COVERS_MESSAGE_ID));
+	CHECK(subject != NULL && strcmp(subject, "the last,\tfolded") == 0);
+	CHECK(id != NULL && strcmp(id, "<one@shadowserver.org>") == 0);
+	free(subject);
+	free(id);
+	free(m);
+}
+
+TEST(dkimverify, a_field_the_signature_does_not_cover_has_no_signed_value)
+{
+	static const char *const h[] = { "from", NULL };
+	struct testsign opt = { .headers = h };
+	char *m = sign(MSG, &opt), *subject, *id;
+	struct dkim_verdict v;
+
+	REQUIRE(m != NULL);
+	v = signed_values(m, &subject, &id);
+	CHECK_INT(v.outcome, DKIM_PASS);
+	CHECK_INT(v.covers, 0);
+	CHECK(subject == NULL);
+	CHECK(id == NULL);
+	free(m);
+}
