@@ -72,6 +72,10 @@ echo "== Postfix end to end ($BUILD)"
 sh tests/e2e/test-milter-postfix.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" postfix must-run
+echo "== link-only reports through Postfix: fetched after a kill, one set with the attachment ($BUILD)"
+sh tests/e2e/test-fetch-postfix.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" fetch-postfix must-run
 echo "== OpenDKIM in front, forged and real reports ($BUILD)"
 sh tests/e2e/test-opendkim-postfix.sh "$BUILD" >"$out" 2>&1
 cat "$out"

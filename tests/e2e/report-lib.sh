@@ -11,6 +11,9 @@
 #   rl_rows FILE FIRST COUNT [DATE]
 #       append one portmapper finding per account FIRST..FIRST+COUNT-1 to the
 #       rows file FILE ("ip timestamp" lines); DATE defaults to 2026-11-24
+#   rl__csv ROWS   the CSV of a portmapper report made from the rows file ROWS
+#   rl_link_report OUT MSGID DATE URL
+#       a link-only report mail (its text names URL), signed as rl_report's
 #   rl_report OUT MSGID DATE NAME=ROWS [NAME=ROWS...]
 #       write a report mail to OUT: From autoreports@shadowserver.org,
 #       Message-ID <MSGID>, one base64 text/csv attachment per NAME (a file
@@ -53,6 +56,38 @@ rl_rows() {
 rl__csv() {
 	printf '"timestamp","severity","ip","protocol","port","hostname","tag","asn","geo","region","city","naics","hostname_source","sector","programs"\r\n'
 	awk '{ printf "\"%s %s\",medium,%s,udp,111,,portmapper,64500,GB,LONDON,LONDON,518210,,\"Information\",\"100000 4 111/udp;\"\r\n", $2, $3, $1 }' "$1"
+}
+
+# rl_link_report OUT MSGID DATE URL - a link-only report mail (the data behind URL,
+# as ShadowServer sends it when the attachment is switched off); a multipart
+# mail with only its text part, signed like rl_report's
+rl_link_report() {
+	{
+		cat <<EOF
+Return-Path: <autoreports@shadowserver.org>
+Date: $(LC_ALL=C date -u -d "$3 02:00:00" '+%a, %d %b %Y %H:%M:%S +0000')
+From: Shadowserver <autoreports@shadowserver.org>
+To: ops@ops.example
+Subject: [Example Hosting] Shadowserver Example Hosting Open Portmapper Report: $3
+Message-ID: <$2>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1_rl"
+
+--b1_rl
+Content-Type: text/plain; charset=us-ascii
+
+The report content can be obtained from the following link:
+$4
+The report is 512 bytes and contains 4 events.
+
+--b1_rl--
+EOF
+	} >"$1.unsigned"
+	if [ -n "${RL_SIGN:-}" ]; then
+		$RL_SIGN <"$1.unsigned" >"$1" && rm -f "$1.unsigned"
+	else
+		mv "$1.unsigned" "$1"
+	fi
 }
 
 rl_report() {

@@ -9,6 +9,8 @@
 #     each notice once;
 #   - PostgreSQL down: a report is deferred (4xx), ordinary mail passes; back
 #     up, the daemon reconnects by itself and the retried report is handled;
+#   - a link-only report accepted by both MXs: fetched once, one set of
+#     notices;
 # and on one host:
 #   - a "shadowmilter deliver" run beside the daemon doubles nothing;
 #   - a mail with two files of one type: each customer gets all its
@@ -30,6 +32,7 @@ E2E="$(pwd)/tests/e2e"
 . "$E2E/pg-lib.sh"
 . "$(pwd)/tests/ready.sh"
 . "$E2E/milter-lib.sh"
+. "$E2E/fetch-lib.sh"
 ml_need_root multi-MX "$@"
 bail() { ml_give_up "$1"; }
 
@@ -41,9 +44,14 @@ cleanup() {
 	pf_use 1 && pf_stop >/dev/null 2>&1
 	pf_use 2 && pf_stop >/dev/null 2>&1
 	pg_stop >/dev/null 2>&1
+	fs_stop
 	[ -n "${SM_KEEP:-}" ] || rm -rf "$T"
 }
+FS_PID=""
 trap cleanup EXIT
+# the test ShadowServer the link-only report of section 7 is fetched from
+fs_start
+chmod 644 "$T/ca.pem"
 
 # --- two Postfix instances: postfix-lib.sh keeps one in PF_*; pf_use N swaps
 PF_VARS="PF_DIR PF_CONF PF_QUEUE PF_DATA PF_MAIL PF_LOG PF_SENDMAIL PF_PORT PF_INJECT_PORT PF_DOMAINS PF_MILTERS"
@@ -79,7 +87,8 @@ DEAD_PORT=$(pf_free_port $((MX2_PF_INJECT_PORT + 50)))
 ML_CUSTOMERS=$T/customers.csv
 ML_DB=$STATE_DB
 write_conf() {
-	ml_conf "mx$1" "smtp:127.0.0.1:$2" NoticeFrom abuse@example.net SocketMode 0666 DeliveryLease 5s
+	ml_conf "mx$1" "smtp:127.0.0.1:$2" NoticeFrom abuse@example.net SocketMode 0666 DeliveryLease 5s \
+	    ReportLinkHosts localhost CAFile "$T/ca.pem" FetchTimeout 10s
 }
 # start_mx N - start MX N's daemon; ready at its "listening on" line
 start_mx() {
@@ -248,11 +257,27 @@ check "and of its host in the second" told both '^10\.1\.0\.2:111 \(UDP\)'
 check "its notices have distinct Message-IDs" test "$(notices both | while read -r f; do header_of Message-ID "$f"; done | sort | uniq -d | wc -l)" -eq 0
 check "each finding is listed once" test "$(notices both | while read -r f; do cat "$f"; done | grep -c '^10\.1\.0\.[12]:111 (UDP)')" -eq 2
 check "the other customers of the two files: one notice each" exactly_one 101 102
-# 7. the database down: report mail is deferred with a reason, ordinary mail
+# 7. a link-only report accepted by both MXs (the sender retried at the other):
+# one fetch job in the shared store, fetched by one daemon, one set of notices
+: >"$T/r9"; rl_rows "$T/r9" 121 4 2026-12-01
+rl__csv "$T/r9" >"$T/srv/files/mx-link"
+echo 2026-12-01-scan_portmapper-link.csv >"$T/srv/files/mx-link.name"
+rl_link_report "$T/m9.eml" mx-link@reports.shadowserver.org 2026-12-01 "https://localhost:$HTTPS/mx-link"
+check "a link-only report accepted by MX1" send 1 "$T/m9.eml"
+check "the same link-only report accepted by MX2" send 2 "$T/m9.eml"
+wait_notices 121 124 60
+settle
+check "the link both MXs accepted: one set of notices" exactly_one 121 124
+check "... its file asked for once (the server's request log)" test "$(asked /mx-link)" -eq 1
+check "... fetched by one of the two daemons" \
+    test "$(cat "$T/mx1.log" "$T/mx2.log" | grep -c 'report link https://localhost:[0-9]*/mx-link .*: fetched: notices=4')" -eq 1
+
+# 8. the database down: report mail is deferred with a reason, ordinary mail
 # passes; back up, the daemons reconnect by themselves
 if [ "$STORE" = pg ]; then
 	pg_down immediate
-	check "PostgreSQL is down" sh -c '! pg_ready' 
+	pg_is_down() { ! pg_ready; }	# pg_ready is this shell's function: not for "sh -c"
+	check "PostgreSQL is down" pg_is_down
 	: >"$T/r8"; rl_rows "$T/r8" 111 3 2026-11-30
 	rl_report "$T/m8.eml" mx-dbdown@reports.shadowserver.org 2026-11-30 "2026-11-30-scan_portmapper-dbdown.csv=$T/r8"
 	pf_use 1
