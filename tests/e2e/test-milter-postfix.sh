@@ -30,6 +30,11 @@ pf_setup "$T/pf" ops@example.net ops@acme.example bob@bob.example alerts@bob.exa
     carol@carol.example dave@dave.example rcpt@elsewhere.example >/dev/null || ml_give_up "postfix setup"
 # ops@example.net gets the reports; each customer address has its own Maildir
 
+# a German account (issue 19): the customer map's language column gives dave German notices
+awk -F, 'NR == 1 {print $1 "," $2 "," $3 ",language"; next} {print $1 "," $2 "," $3 "," ($2 == "dave" ? "de" : "")}' \
+    conf/customers.csv >"$T/customers.csv" && chmod 644 "$T/customers.csv"
+ML_CUSTOMERS=$T/customers.csv
+
 # conf [KEY VALUE]... - the milter's config (notices back to Postfix), and KEY VALUE
 conf() {
 	ml_conf milter "smtp:127.0.0.1:$PF_INJECT_PORT" Organization "Example Hosting" NoticeFrom abuse@example.net \
@@ -54,6 +59,10 @@ ml_sign tests/fixtures/demo-portmapper.eml "$T/demo.eml"
 send autoreports@shadowserver.org ops@example.net "$T/demo.eml"
 check "report accepted by Postfix" grep -q '^250$' "$T/smtp.out"
 ml_check_demo_notices
+D=$(latest dave@dave.example)
+check "a German account gets a German notice" \
+    sh -c 'grep -q "^Content-Language: de$" "$1" && grep -q "^Sehr geehrte Damen und Herren,$" "$1"' - "${D:-/nonexistent}"
+check "... with its dates the German way" grep -q '^\[2001:db8:200:[0-9a-f:]*\]:111 (UDP) festgestellt am 24\.11\.2026 ' "${D:-/nonexistent}"
 check "ops copy names the signature" grep -q 'auth="dkim' "$O"
 check "ops copy subject is left alone" grep -q '^Subject: \[Example Hosting\] Shadowserver' "$O"
 "$SM" replay -c "$T/milter.conf" --json "$O" >"$T/ops-replay.json" 2>&1
