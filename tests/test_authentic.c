@@ -94,7 +94,7 @@ notices(const struct test_rig *rg, const char *msg, const char *envelope, char *
 		return -1;
 	}
 	for (i = 0; i < r->nreports; i++)
-		n += r->reports[i].nnotices;
+		n += r->reports[i].nmade;
 	snprintf(reason, reasonlen, "%s", r->reason);
 	if (n > 0 && !r->authenticated)
 		n = 1000;	/* never */

@@ -70,7 +70,7 @@ run(const struct config *cfg, const char *type, const char *csv)
 static const struct notice *
 only_notice(const struct pipeline_result *r)
 {
-	return r && r->nreports == 1 && r->reports[0].nnotices == 1 ? &r->reports[0].notices[0] : NULL;
+	return r && r->nreports == 1 && r->reports[0].nmade == 1 ? &r->reports[0].notices[0] : NULL;
 }
 
 static const char *PORT_CSV = "timestamp,ip,port,protocol\n2026-11-24 01:00:00,192.0.2.10,50070,tcp\n";

@@ -652,7 +652,7 @@ check_notice(const struct expect *x, const struct notice *n)
 static const struct notice *
 the_notice(const char *type, const struct pipeline_result *r)
 {
-	if (r == NULL || r->nreports != 1 || r->reports[0].nnotices != 1) {
+	if (r == NULL || r->nreports != 1 || r->reports[0].nmade != 1) {
 		failed(type, r && r->nreports == 1 && r->reports[0].rf->error ? r->reports[0].rf->error :
 		    "no notice");
 		return NULL;
@@ -829,7 +829,7 @@ TEST(clarity, preview_renders_every_template_file_like_the_pipeline)
 			pipeline_result_free(r);
 			continue;
 		}
-		if (r && r->nreports == 1 && r->reports[0].nnotices == 1)
+		if (r && r->nreports == 1 && r->reports[0].nmade == 1)
 			CHECK_STR(n.subject, r->reports[0].notices[0].subject);
 		used = xreallocarray(used, nused + 1, sizeof(char *));
 		used[nused++] = path;

@@ -64,12 +64,13 @@ static int
 build(struct fixture *f, size_t g, const char *ref, struct notice *n)
 {
 	const struct report_file *rf = f->r->reports[0].rf;
-	struct notice_input in = { .cfg = f->cfg, .rf = rf, .group = &rf->groups[g], .report_ref = ref,
-	    .now = 1795500000 };
+	struct notice_input in = { .cfg = f->cfg, .rf = rf, .report_ref = ref, .now = 1795500000 };
 	char err[256];
 
+	notice_init(n, &rf->groups[g], NULL);
 	if (notice_build(&in, f->t, n, err, sizeof(err)) != 0) {
 		fprintf(stderr, "  %s\n", err);
+		notice_free(n);
 		return -1;
 	}
 	return 0;
@@ -197,7 +198,7 @@ TEST(notice, forty_recipients_are_folded_into_the_to_header_never_cut)
 	buf_puts(&map, "\n");
 	pm = test_map(buf_cstr(&map));
 	r = test_run(cfg, pm, msg, strlen(msg), 0);
-	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
+	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nmade == 1);
 	REQUIRE((to = header_value(r->reports[0].notices[0].message, "To")) != NULL);
 	for (i = 1; i <= 40; i++)
 		buf_printf(&want, "%srecipient%02d@customer-with-many-contacts.example", i > 1 ? ", " : " ", i);

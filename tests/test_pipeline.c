@@ -61,7 +61,7 @@ notice_for(const struct pipeline_result *r, const char *account)
 
 	for (i = 0; i < r->nreports; i++)
 		for (j = 0; j < r->reports[i].nnotices; j++)
-			if (strcmp(r->reports[i].notices[j].account, account) == 0)
+			if (r->reports[i].notices[j].made && strcmp(r->reports[i].notices[j].account, account) == 0)
 				return &r->reports[i].notices[j];
 	return NULL;
 }
@@ -92,7 +92,7 @@ TEST(pipeline, zipped_report_gives_one_notice_per_customer)
 	CHECK_STR(r->reports[0].rf->file, "2026-11-24-scan_portmapper-test.csv");
 	CHECK_INT(r->reports[0].rf->rows, 6);
 	CHECK_INT(r->reports[0].rf->skipped_rows, 1);
-	CHECK_INT(r->reports[0].nnotices, 2);
+	CHECK_INT(r->reports[0].nmade, 2);
 	CHECK_INT(r->reports[0].rf->nunmatched, 1);
 	CHECK(notice_for(r, "acme") != NULL);
 	CHECK(notice_for(r, "bob") != NULL);
@@ -107,7 +107,7 @@ TEST(pipeline, plain_csv_attachment_is_read)
 
 	REQUIRE(r != NULL && r->nreports == 1);
 	CHECK_INT(r->reports[0].rf->rows, 6);
-	CHECK_INT(r->reports[0].nnotices, 2);
+	CHECK_INT(r->reports[0].nmade, 2);
 	pipeline_result_free(r);
 }
 
@@ -202,7 +202,7 @@ TEST(pipeline, chunking_does_not_change_the_result)
 	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
 		struct pipeline_result *r = test_run(cfg, map, msg, strlen(msg), chunks[i]);
 
-		REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 2);
+		REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nmade == 2);
 		CHECK_STR(r->reports[0].notices[0].message, whole->reports[0].notices[0].message);
 		CHECK_STR(r->reports[0].notices[1].message, whole->reports[0].notices[1].message);
 		pipeline_result_free(r);
@@ -364,7 +364,7 @@ TEST(pipeline, missing_ip_column_is_a_file_error_without_notices)
 
 	REQUIRE(r != NULL && r->nreports == 1);
 	CHECK(r->reports[0].rf->error != NULL);
-	CHECK_INT(r->reports[0].nnotices, 0);
+	CHECK_INT(r->reports[0].nmade, 0);
 	pipeline_result_free(r);
 }
 
@@ -393,7 +393,7 @@ TEST(pipeline, broken_zip_is_reported_not_fatal)
 	r = test_run(cfg, map, msg, strlen(msg), 0);
 	REQUIRE(r != NULL && r->nreports == 1);
 	CHECK(r->reports[0].rf->error != NULL);
-	CHECK_INT(r->reports[0].nnotices, 0);
+	CHECK_INT(r->reports[0].nmade, 0);
 	pipeline_result_free(r);
 	free(msg);
 	prefixmap_free(map);
@@ -438,7 +438,7 @@ TEST(pipeline, unknown_type_gets_the_generic_template)
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, "whatever", "2026-11-24-scan_wibble-x.csv", CSV, NULL, NULL };
 	struct pipeline_result *r = run_mail(&tm, 0);
 
-	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 2);
+	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nmade == 2);
 	CHECK(strstr(r->reports[0].notices[0].subject, "ACTION REQUIRED:") == r->reports[0].notices[0].subject);
 	CHECK(strstr(r->reports[0].notices[0].message, "scan_wibble") != NULL);
 	pipeline_result_free(r);
@@ -472,7 +472,7 @@ TEST(pipeline, event_reports_name_the_host_in_src_ip)
 
 	REQUIRE(r != NULL && r->nreports == 1);
 	CHECK(r->reports[0].rf->error == NULL);
-	CHECK_INT(r->reports[0].nnotices, 1);
+	CHECK_INT(r->reports[0].nmade, 1);
 	CHECK(notice_for(r, "bob") != NULL);
 	pipeline_result_free(r);
 }
@@ -510,8 +510,8 @@ TEST(pipeline, a_zip_with_two_csvs_gives_two_reports)
 	REQUIRE(r != NULL && r->nreports == 2);
 	CHECK_STR(r->reports[0].rf->type, "scan_portmapper");
 	CHECK_STR(r->reports[1].rf->type, "scan_ntp");
-	CHECK_INT(r->reports[0].nnotices, 2);
-	CHECK_INT(r->reports[1].nnotices, 1);
+	CHECK_INT(r->reports[0].nmade, 2);
+	CHECK_INT(r->reports[1].nmade, 1);
 	CHECK(strstr(r->reports[1].notices[0].message, "192.0.2.10:123 (UDP)") != NULL);
 	pipeline_result_free(r);
 }

@@ -502,7 +502,7 @@ TEST(reporttypes, a_known_type_without_a_host_column_names_nobody_and_says_why)
 	CHECK_INT(rf->rows, 1);
 	CHECK_INT(rf->skipped_rows, 0);
 	CHECK_INT(rf->ngroups + rf->nunmatched, 0);
-	CHECK_INT(r->reports[0].nnotices, 0);
+	CHECK_INT(r->reports[0].nmade, 0);
 	REQUIRE(rf->note != NULL);
 	CHECK(strstr(rf->note, "sandbox_dns reports name no host") != NULL);
 	json_result(&json, "test", r, NULL);
@@ -563,7 +563,7 @@ TEST(reporttypes, each_connection_of_an_event_host_is_a_finding_with_its_own_row
 	CHECK_INT(g->findings[1]->port, 49431);
 	CHECK_STR(g->findings[1]->protocol, "udp");
 	CHECK_INT(g->findings[2]->port, 49460);
-	REQUIRE(r->reports[0].nnotices == 1);
+	REQUIRE(r->reports[0].nmade == 1);
 	if (getenv("SM_TEST_VERBOSE"))
 		fputs(r->reports[0].notices[0].message, stderr);
 	CHECK(strstr(r->reports[0].notices[0].message,
@@ -597,7 +597,7 @@ TEST(reporttypes, the_first_screen_counts_hosts_not_connections)
 			buf_printf(&csv, "2026-11-24 09:1%d:00,tcp,192.0.2.%d,%d,198.51.100.7,80,x\n", conn, host,
 			    40000 + conn);
 	r = run_csv(rig.cfg, rig.map, "event4_sinkhole", csv.data);
-	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
+	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nmade == 1);
 	msg = r->reports[0].notices[0].message;
 	CHECK(strstr(msg, "\n    192.0.2.1 (3 connections between 09:10 and 09:12 UTC)\n"
 	    "    192.0.2.2 (from port 40000/tcp)\n") != NULL);
@@ -671,7 +671,7 @@ notice_of(const struct pipeline_result *r, const char *account)
 	size_t i;
 
 	for (i = 0; i < r->reports[0].nnotices; i++)
-		if (strcmp(r->reports[0].notices[i].account, account) == 0)
+		if (r->reports[0].notices[i].made && strcmp(r->reports[0].notices[i].account, account) == 0)
 			return &r->reports[0].notices[i];
 	return NULL;
 }
@@ -700,7 +700,7 @@ TEST(reporttypes, a_listed_24_reaches_the_three_customers_inside_it_and_nobody_e
 	CHECK(r->reports[0].rf->error == NULL);
 	CHECK_INT(r->reports[0].rf->ngroups, 3);
 	CHECK_INT(r->reports[0].rf->nunmatched, 0);
-	CHECK_INT(r->reports[0].nnotices, 3);
+	CHECK_INT(r->reports[0].nmade, 3);
 	CHECK_STR(part_of(r, "alpha", 0, a, sizeof(a)), "198.51.100.8/29");
 	CHECK_STR(part_of(r, "beta", 0, a, sizeof(a)), "198.51.100.64/29");
 	CHECK_STR(part_of(r, "gamma", 0, a, sizeof(a)), "198.51.100.200");
@@ -737,7 +737,7 @@ TEST(reporttypes, a_listed_16_names_the_customers_24_as_their_part)
 	pipeline_result_free(r);
 	/* a network inside the customer's prefix is theirs whole: no "part of" */
 	r = blocklist(rig.cfg, rig.map, "172.16.5.16/28");
-	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
+	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nmade == 1);
 	CHECK_STR(part_of(r, "epsilon", 0, a, sizeof(a)), "172.16.5.16/28");
 	CHECK(strstr(r->reports[0].notices[0].message, "\n172.16.5.16/28 detected at") != NULL);
 	pipeline_result_free(r);

@@ -107,8 +107,8 @@ check_result(const struct expected *e, const struct pipeline_result *r)
 	CHECK_STR(rf->type, e->type);
 	CHECK_INT(rf->rows, e->rows);
 	CHECK_INT(distinct_ips(rf) + (long)rf->skipped_rows, e->distinct_ip);
-	CHECK_INT(r->reports[0].nnotices, 1);
-	if (r->reports[0].nnotices != 1)
+	CHECK_INT(r->reports[0].nmade, 1);
+	if (r->reports[0].nmade != 1)
 		return;
 	if (strstr(r->reports[0].notices[0].subject, e->subject) == NULL)
 		fprintf(stderr, "  %s: subject \"%s\"\n", e->file, r->reports[0].notices[0].subject);
@@ -225,7 +225,7 @@ TEST(samples, reference_sinkhole_mail_lists_the_infection_evidence)
 	buf_puts(&msg, signed_eml);
 	free(signed_eml);
 	r = test_run(cfg, map, msg.data, msg.len, 0);
-	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nnotices == 1);
+	REQUIRE(r != NULL && r->nreports == 1 && r->reports[0].nmade == 1);
 	CHECK(strstr(r->reports[0].notices[0].message, "\n    type: \"downadup\", url: \"GET /search?q=0 HTTP/1.0\",") != NULL);
 	CHECK(strstr(r->reports[0].notices[0].message, "All of these need to be cleaned up or shut down.") != NULL);
 	pipeline_result_free(r);

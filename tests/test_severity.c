@@ -63,7 +63,7 @@ day(struct test_rig *r, const char *type, const char *date, int port)
 static long
 notices(const struct pipeline_result *r)
 {
-	return r && r->nreports == 1 && r->reports[0].rf->error == NULL ? (long)r->reports[0].nnotices : -1;
+	return r && r->nreports == 1 && r->reports[0].rf->error == NULL ? (long)r->reports[0].nmade : -1;
 }
 
 static const char *

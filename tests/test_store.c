@@ -189,8 +189,8 @@ STORE_TEST(two_same_type_files_give_each_account_one_notice_with_all_its_finding
 	REQUIRE(res->nreports == 2);
 	CHECK_INT(res->queued, 2);		/* acme once (both files' findings), bob once */
 	CHECK(res->reports[1].merged_into != NULL);
-	CHECK_INT(res->reports[0].nnotices, 2);
-	CHECK_INT(res->reports[1].nnotices, 0);
+	CHECK_INT(res->reports[0].nmade, 2);
+	CHECK_INT(res->reports[1].nmade, 0);
 	pipeline_result_free(res);
 	n = claim_all(r.st, 1795000000, c, 8);
 	CHECK_INT(n, 2);
@@ -289,7 +289,7 @@ STORE_TEST(the_same_file_by_another_mail_or_route_makes_no_second_notice_or_hist
 	res = run_as(&r, again, "api", 1795000200);
 	REQUIRE(res != NULL && res->nreports == 1);
 	CHECK_INT(res->queued, 0);
-	CHECK_INT(res->reports[0].nnotices, 0);
+	CHECK_INT(res->reports[0].nmade, 0);
 	CHECK(res->reports[0].already_applied);
 	CHECK(res->reports[0].rf->note && strstr(res->reports[0].rf->note, "already applied") &&
 	    strstr(res->reports[0].rf->note, "by mail"));

@@ -56,7 +56,7 @@ struct replay {
 };
 
 
-static int on_notice(void *ctx, const struct pipeline_result *res, const struct report_output *ro, size_t group,
+static int on_notice(void *ctx, const struct pipeline_result *res, const struct report_output *ro,
     const struct notice *n);
 
 /* new_pipeline - a pipeline set up as replay runs every message */
@@ -232,8 +232,7 @@ json_message_finish(struct replay *r, const struct pipeline_result *res, struct 
 
 /* on_notice - the pipeline's sink: each notice written out as it is made */
 static int
-on_notice(void *ctx, const struct pipeline_result *res, const struct report_output *ro, size_t group,
-    const struct notice *n)
+on_notice(void *ctx, const struct pipeline_result *res, const struct report_output *ro, const struct notice *n)
 {
 	struct replay *r = ctx;
 	struct buf out = BUF_INIT;
@@ -246,7 +245,7 @@ on_notice(void *ctx, const struct pipeline_result *res, const struct report_outp
 	if (!r->json)
 		return 0;
 	json_reports_upto(r, res, report, &out);
-	json_report_notice(&out, ro, group, n, r->notices_in_open++ == 0);
+	json_report_notice(&out, n, r->notices_in_open++ == 0);
 	rc = json_spool_put(r, &out);
 	buf_free(&out);
 	return rc;
@@ -278,9 +277,9 @@ print_history(const struct report_output *ro, int info)
 
 	printf("   history:%s%s %lu resolved, %lu expired", o->replayed ? " (already applied)" : "",
 	    o->late ? " (older than the newest report of its stream)" : "", o->resolved, o->expired);
-	for (i = 0; i < o->ngroups; i++)
-		if (!o->groups[i].notify)
-			printf("; no notice for \"%s\" (%s)", ro->rf->groups[i].account->name,
+	for (i = 0; i < ro->nnotices; i++)
+		if (ro->notices[i].held)
+			printf("; no notice for \"%s\" (%s)", ro->notices[i].customer->name,
 			    info ? "InfoRenotifyInterval" : "RenotifyInterval");
 	for (i = 0; i < o->nclosed; i++)
 		printf("; case %s closed (%s, %s)", o->closed[i].reference, o->closed[i].account,
@@ -301,7 +300,7 @@ print_text(struct replay *r, const struct pipeline_result *res)
 		int info = !notice_needs_action(r->cfg, e);
 
 		printf("   %s (%s): %lu rows, %lu skipped, %zu notices, %zu unmatched%s%s\n", rf->file, rf->type,
-		    rf->rows, rf->skipped_rows, ro->nnotices, rf->nunmatched, rf->error ? "; error: " : "",
+		    rf->rows, rf->skipped_rows, ro->nmade, rf->nunmatched, rf->error ? "; error: " : "",
 		    rf->error ? rf->error : "");
 		if (rf->first_skip)
 			printf("   first skipped: %s\n", rf->first_skip);
@@ -317,8 +316,9 @@ print_text(struct replay *r, const struct pipeline_result *res)
 		if (ro->history)
 			print_history(ro, info);
 		for (j = 0; j < ro->nnotices && r->outdir == NULL; j++)
-			printf("-- notice for \"%s\" --\n%s-- end of notice --\n", ro->notices[j].account,
-			    ro->notices[j].message);
+			if (ro->notices[j].message)	/* made, and kept */
+				printf("-- notice for \"%s\" --\n%s-- end of notice --\n", ro->notices[j].account,
+				    ro->notices[j].message);
 		for (j = 0; j < ro->nconfirmations && r->outdir == NULL; j++)
 			printf("-- resolved notice for \"%s\" --\n%s-- end of notice --\n", ro->confirmations[j].account,
 			    ro->confirmations[j].message);
@@ -393,7 +393,9 @@ on_end(void *ctx, const char *not_mail)
 			fetch_link(r, &res);
 		count_unread_files(r, res);
 		for (i = 0; i < res->nreports; i++) {
-			for (j = 0; res->reports[i].notices && j < res->reports[i].nnotices; j++) {	/* kept */
+			for (j = 0; j < res->reports[i].nnotices; j++) {
+				if (res->reports[i].notices[j].message == NULL)	/* not made, or not kept */
+					continue;
 				r->notices++;
 				if (r->outdir && write_notice(r, &res->reports[i].notices[j], 0) != 0)
 					r->failures++;

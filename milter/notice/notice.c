@@ -33,6 +33,7 @@
 
 struct notice_ctx {
 	const struct notice_input *in;
+	const struct notice *n;		/* the notice being made: its customer and findings */
 	int action;			/* an ACTION REQUIRED notice (notice_needs_action) */
 	const struct lang *lang;	/* the template's language: its dates and words */
 	struct buf scratch;
@@ -203,13 +204,13 @@ same_host(const struct finding *a, const struct finding *b)
 static void
 find_hosts(struct notice_ctx *c)
 {
-	const struct notice_group *g = c->in->group;
+	const struct notice *n = c->n;
 	size_t i;
 
 	c->nhosts = 0;
-	c->host_first = xcalloc(g && g->nfindings ? g->nfindings : 1, sizeof(size_t));
-	for (i = 0; g && i < g->nfindings; i++)
-		if (i == 0 || !same_host(g->findings[i - 1], g->findings[i]))
+	c->host_first = xcalloc(n->nfindings ? n->nfindings : 1, sizeof(size_t));
+	for (i = 0; i < n->nfindings; i++)
+		if (i == 0 || !same_host(n->findings[i - 1].f, n->findings[i].f))
 			c->host_first[c->nhosts++] = i;
 }
 
@@ -258,9 +259,9 @@ connections_between(struct notice_ctx *c, const char *where, size_t n, time_t lo
 static const char *
 host_line(struct notice_ctx *c, size_t k)
 {
-	const struct notice_group *g = c->in->group;
-	size_t first = c->host_first[k], end = k + 1 < c->nhosts ? c->host_first[k + 1] : g->nfindings, i;
-	const struct finding *f = g->findings[first];
+	const struct notice_finding *nf = c->n->findings;
+	size_t first = c->host_first[k], end = k + 1 < c->nhosts ? c->host_first[k + 1] : c->n->nfindings, i;
+	const struct finding *f = nf[first].f;
 	char where[FINDING_ADDRSTRLEN];
 	time_t lo = f->detected, hi = f->detected;
 
@@ -270,8 +271,8 @@ host_line(struct notice_ctx *c, size_t k)
 	buf_reset(&c->scratch);
 	if (f->source_port) {
 		for (i = first; i < end; i++) {
-			lo = g->findings[i]->detected < lo ? g->findings[i]->detected : lo;
-			hi = g->findings[i]->detected > hi ? g->findings[i]->detected : hi;
+			lo = nf[i].f->detected < lo ? nf[i].f->detected : lo;
+			hi = nf[i].f->detected > hi ? nf[i].f->detected : hi;
 		}
 		connections_between(c, where, end - first, lo, hi);
 		return buf_cstr(&c->scratch);
@@ -280,10 +281,10 @@ host_line(struct notice_ctx *c, size_t k)
 	for (i = first; i < end && i - first < HOST_LINE_PORTS; i++) {
 		if (i > first)
 			buf_puts(&c->scratch, ", ");
-		if (g->findings[i]->port >= 0)
-			buf_printf(&c->scratch, "%d", g->findings[i]->port);
-		if (*g->findings[i]->protocol)
-			buf_printf(&c->scratch, "%s%s", g->findings[i]->port >= 0 ? "/" : "", g->findings[i]->protocol);
+		if (nf[i].f->port >= 0)
+			buf_printf(&c->scratch, "%d", nf[i].f->port);
+		if (*nf[i].f->protocol)
+			buf_printf(&c->scratch, "%s%s", nf[i].f->port >= 0 ? "/" : "", nf[i].f->protocol);
 	}
 	buf_puts(&c->scratch, end - first > HOST_LINE_PORTS ? ", ...)" : ")");
 	return buf_cstr(&c->scratch);
@@ -342,7 +343,7 @@ ITEM_GETTER(v_col) { (void)i; return clean(c, report_file_value(c->in->rf, f, na
 static const struct state_finding *
 history_of(const struct notice_ctx *c, size_t i)
 {
-	return c->in->history ? &c->in->history[i] : NULL;
+	return c->n->findings[i].h;
 }
 
 static const struct state_finding *
@@ -383,25 +384,25 @@ ITEM_GETTER(v_times_reported)
 static void
 sum_history(struct notice_ctx *c)
 {
-	const struct state_finding *h = c->in->history;
-	size_t i, n = c->in->group && h ? c->in->group->nfindings : 0;
+	const struct notice_finding *nf = c->n->findings;
+	size_t i, n = c->n->nfindings && nf[0].h ? c->n->nfindings : 0;
 
 	c->earliest_due = c->overdue = 0;
 	c->nhistory = n;
 	for (i = 0; i < n; i++) {
-		if (h[i].deadline < h[c->earliest_due].deadline)
+		if (nf[i].h->deadline < nf[c->earliest_due].h->deadline)
 			c->earliest_due = i;
-		c->overdue += h[i].overdue != 0 && c->action;
+		c->overdue += nf[i].h->overdue != 0 && c->action;
 	}
 }
 
 /* the group's history: the earliest deadline names the date; an
  * informational notice has none, so nothing is overdue either */
-#define EARLIEST(c) (&(c)->in->history[(c)->earliest_due])
+#define EARLIEST(c) ((c)->n->findings[(c)->earliest_due].h)
 #define NDUE(c) ((c)->action ? (c)->nhistory : 0)
 
 TOP_GETTER(v_history) { return c->nhistory ? "yes" : ""; }
-TOP_GETTER(v_reference) { return c->in->reference ? c->in->reference : ""; }
+TOP_GETTER(v_reference) { return c->n->case_ref ? c->n->case_ref : ""; }
 TOP_GETTER(v_first_detected) { return c->nhistory ? format_time(c, EARLIEST(c)->first_seen, 0) : ""; }
 TOP_GETTER(v_deadline) { return NDUE(c) ? format_time(c, EARLIEST(c)->deadline, 0) : ""; }
 TOP_GETTER(v_deadline_date) { return NDUE(c) ? long_date(c, EARLIEST(c)->deadline) : ""; }
@@ -422,12 +423,12 @@ static time_t
 action_deadline(const struct notice_ctx *c)
 {
 	const struct notice_input *in = c->in;
-	size_t i, n = in->group ? in->group->nfindings : 0;
+	const struct notice_finding *nf = c->n->findings;
+	size_t i, n = c->n->nfindings;
 	time_t t = 0;
 
 	for (i = 0; i < n; i++) {
-		time_t d = in->history ? in->history[i].deadline :
-		    in->group->findings[i]->detected + (time_t)in->cfg->grace_days * DAY_SECONDS;
+		time_t d = nf[i].h ? nf[i].h->deadline : nf[i].f->detected + (time_t)in->cfg->grace_days * DAY_SECONDS;
 
 		if (i == 0 || d < t)
 			t = d;
@@ -479,7 +480,7 @@ TOP_GETTER(v_info_url)
 }
 
 /* the customer, the site, the report */
-TOP_GETTER(v_account) { return c->in->group ? clean(c, c->in->group->account->name) : "example-account"; }
+TOP_GETTER(v_account) { return c->n->customer ? clean(c, c->n->customer->name) : "example-account"; }
 TOP_GETTER(v_organization) { return c->in->cfg->organization; }
 TOP_GETTER(v_support_address) { return c->in->cfg->support_address; }
 TOP_GETTER(v_notice_from) { return c->in->cfg->notice_from; }
@@ -494,7 +495,7 @@ TOP_GETTER(v_grace_days) { return keep(c, "%u", c->in->cfg->grace_days); }
 TOP_GETTER(v_report_type) { return clean(c, c->in->rf->type); }
 TOP_GETTER(v_report_date) { return clean(c, c->in->rf->date); }
 TOP_GETTER(v_report_file) { return clean(c, c->in->rf->file); }
-TOP_GETTER(v_finding_count) { return keep(c, "%zu", c->in->group ? c->in->group->nfindings : 0); }
+TOP_GETTER(v_finding_count) { return keep(c, "%zu", c->n->nfindings); }
 TOP_GETTER(v_today) { return format_time(c, c->in->now, 0); }
 
 /*
@@ -603,7 +604,7 @@ notice_get(void *ctx, int id, const char *name, long item)
 {
 	struct notice_ctx *c = ctx;
 	const struct notice_var *v = &notice_vars[id];
-	const struct notice_group *g = c->in->group;
+	const struct notice *n = c->n;
 
 	if (item >= 0 && c->listing_hosts) {	/* host ITEM, seen through its first finding */
 		if ((size_t)item >= c->nhosts)
@@ -612,8 +613,8 @@ notice_get(void *ctx, int id, const char *name, long item)
 			return host_line(c, (size_t)item);
 		item = (long)c->host_first[item];
 	}
-	if (item >= 0 && v->item && g && (size_t)item < g->nfindings)
-		return v->item(c, g->findings[item], (size_t)item, name);
+	if (item >= 0 && v->item && (size_t)item < n->nfindings)
+		return v->item(c, n->findings[item].f, (size_t)item, name);
 	return v->top ? v->top(c) : NULL;
 }
 
@@ -622,7 +623,7 @@ static size_t
 notice_count(void *ctx, int id)
 {
 	struct notice_ctx *c = ctx;
-	size_t n = c->in->group ? c->in->group->nfindings : 0;
+	size_t n = c->n->nfindings;
 
 	/* the engine asks a list's length as it enters it, and notice lists do
 	 * not nest: from here on items are hosts or findings */
@@ -642,20 +643,20 @@ notice_key_of(const struct notice_input *in, const char *account)
 }
 
 static void
-copy_recipients(struct notice *out, const struct notice_group *g)
+copy_recipients(struct notice *out, const struct account *a)
 {
 	size_t i;
 
-	if (g == NULL) {
+	if (a == NULL) {
 		out->to = xcalloc(1, sizeof(char *));
 		out->to[0] = xstrdup("customer@example.com");
 		out->nto = 1;
 		return;
 	}
-	out->to = xcalloc(g->account->nemails + 1, sizeof(char *));
-	for (i = 0; i < g->account->nemails; i++)
-		out->to[i] = xstrdup(g->account->emails[i]);
-	out->nto = g->account->nemails;
+	out->to = xcalloc(a->nemails + 1, sizeof(char *));
+	for (i = 0; i < a->nemails; i++)
+		out->to[i] = xstrdup(a->emails[i]);
+	out->nto = a->nemails;
 }
 
 static void
@@ -773,55 +774,79 @@ notice_resolved_template_find_lang(const struct template_set *set, const char *t
 	return template_set_find_lang(set, lang, 1, type, err, errlen);
 }
 
+void
+notice_init(struct notice *n, const struct notice_group *g, const struct state_group *h)
+{
+	size_t i;
+
+	memset(n, 0, sizeof(*n));
+	n->customer = g->account;
+	n->nfindings = g->nfindings;
+	n->findings = xcalloc(g->nfindings + 1, sizeof(*n->findings));
+	for (i = 0; i < g->nfindings; i++) {
+		n->findings[i].f = g->findings[i];
+		n->findings[i].h = h ? &h->findings[i] : NULL;
+	}
+	n->case_ref = h ? h->reference : NULL;
+	n->held = h && !h->notify;
+}
+
+/* make_message - N's message of the rendered SUBJECT and BODY */
+static void
+make_message(const struct notice_input *in, const struct notice_ctx *c, const struct template *t, struct notice *n,
+    struct buf *subject, const char *body)
+{
+	struct buf msg = BUF_INIT;
+	struct notice_key k;
+
+	n->kind = in->kind;
+	n->reference = text_clean(n->case_ref ? n->case_ref : "", 60);
+	if (*n->reference)
+		buf_printf(subject, " [%s]", n->reference);
+	n->account = text_clean(n->customer ? n->customer->name : "example-account", 200);
+	n->report_type = text_clean(in->rf->type, 200);
+	n->subject = text_clean(buf_cstr(subject), 500);
+	k = notice_key_of(in, n->account);
+	n->message_id = notice_key_message_id(&k, strchr(in->cfg->notice_from, '@') + 1);
+	n->key = notice_key_text(&k);
+	n->action_required = c->action;
+	copy_recipients(n, n->customer);
+	append_headers(&msg, in, n, template_lang(t));
+	buf_putc(&msg, '\n');
+	append_body(&msg, body);
+	n->message = buf_steal(&msg);
+	n->made = 1;
+}
+
 int
-notice_build(const struct notice_input *in, const struct template *t, struct notice *out, char *err,
+notice_build(const struct notice_input *in, const struct template *t, struct notice *n, char *err,
     size_t errlen)
 {
-	struct notice_ctx c = { in, notice_needs_action(in->cfg, in->entry), lang_get(template_lang(t)), BUF_INIT,
+	struct notice_ctx c = { in, n, notice_needs_action(in->cfg, in->entry), lang_get(template_lang(t)), BUF_INIT,
 	    NULL, NULL, 0, 0, 0, 0, 0 };
 	struct template_scope scope = { notice_get, notice_count, &c };
-	struct buf subject = BUF_INIT, body = BUF_INIT, msg = BUF_INIT;
+	struct buf subject = BUF_INIT, body = BUF_INIT;
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
+	notice_drop_message(n);
+	n->made = 0;
 	find_hosts(&c);
 	sum_history(&c);
-	if (template_render_subject(t, &scope, &subject, err, errlen) != 0 ||
-	    template_render_body(t, &scope, &body, err, errlen) != 0)
-		goto done;
-	out->reference = text_clean(in->reference ? in->reference : "", 60);
-	if (*out->reference)
-		buf_printf(&subject, " [%s]", out->reference);
-	out->account = text_clean(in->group ? in->group->account->name : "example-account", 200);
-	out->report_type = text_clean(in->rf->type, 200);
-	out->subject = text_clean(buf_cstr(&subject), 500);
-	{
-		struct notice_key k = notice_key_of(in, out->account);
-
-		out->message_id = notice_key_message_id(&k, strchr(in->cfg->notice_from, '@') + 1);
-		out->key = notice_key_text(&k);
+	if (template_render_subject(t, &scope, &subject, err, errlen) == 0 &&
+	    template_render_body(t, &scope, &body, err, errlen) == 0) {
+		make_message(in, &c, t, n, &subject, buf_cstr(&body));
+		rc = 0;
 	}
-	out->action_required = c.action;
-	copy_recipients(out, in->group);
-	append_headers(&msg, in, out, template_lang(t));
-	buf_putc(&msg, '\n');
-	append_body(&msg, buf_cstr(&body));
-	out->message = buf_steal(&msg);
-	rc = 0;
-done:
 	buf_free(&subject);
 	buf_free(&body);
-	buf_free(&msg);
 	buf_free(&c.scratch);
 	free(c.cleaned);
 	free(c.host_first);
-	if (rc != 0)
-		notice_free(out);
 	return rc;
 }
 
 void
-notice_free(struct notice *n)
+notice_drop_message(struct notice *n)
 {
 	size_t i;
 
@@ -835,5 +860,16 @@ notice_free(struct notice *n)
 	free(n->message);
 	free(n->message_id);
 	free(n->key);
+	n->to = NULL;
+	n->nto = 0;
+	n->account = n->report_type = n->reference = n->subject = n->message = n->message_id = n->key = NULL;
+	n->action_required = 0;
+}
+
+void
+notice_free(struct notice *n)
+{
+	notice_drop_message(n);
+	free(n->findings);
 	memset(n, 0, sizeof(*n));
 }

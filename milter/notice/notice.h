@@ -20,7 +20,14 @@
  * reports the evidence columns of each finding); a type missing from the
  * catalogue gets plain fallbacks, never an error.
  *
- * Owns: the rendered notice.
+ * A notice is one object from its group to its message: the customer, the
+ * findings each with its history, the case reference and whether the history
+ * held it back (notice_init), then the message notice_build makes of it. The
+ * pipeline hands lists of these to its callers (pipeline.h), so nothing pairs
+ * arrays by index.
+ *
+ * Owns: the notice's list of findings (not the findings, nor their history)
+ * and its message.
  */
 #ifndef SM_NOTICE_H
 #define SM_NOTICE_H
@@ -40,8 +47,33 @@ struct template_scope;
 struct template_vars;
 struct ipaddr;
 struct state_finding;
+struct state_group;
+struct finding;
+struct account;
 
+/* a finding a notice lists, with what the detection history knows of it */
+struct notice_finding {
+	struct finding *f;		/* the report file's */
+	const struct state_finding *h;	/* NULL without a state database */
+};
+
+/*
+ * notice - one customer's notice of one report type, from the group of
+ * findings to the message: what it is about (set by notice_init, or by its
+ * maker, before notice_build), then the message notice_build makes of it.
+ */
 struct notice {
+	/* what it is about */
+	const struct account *customer;	/* whose hosts: name and addresses (prefixmap.h);
+					 * NULL for a preview without findings */
+	struct notice_finding *findings;	/* sorted, each once (owned) */
+	size_t nfindings;
+	const char *case_ref;		/* the history's case reference, or NULL */
+	int held;			/* the history held it back (RenotifyInterval, a late report) */
+	int made;			/* notice_build made the message (a sink or the outbox
+					 * may have taken it since: notice_drop_message) */
+	/* the message, made by notice_build */
+	enum notice_kind kind;
 	char *account;
 	char *report_type;
 	char **to;
@@ -54,18 +86,23 @@ struct notice {
 	char *key;		/* the idempotency key (notice_key_text) */
 };
 
+/* what a notice is rendered against: the report, the config, the time */
 struct notice_input {
 	const struct config *cfg;
 	const struct report_file *rf;
-	const struct notice_group *group;	/* NULL for a preview without findings */
 	const char *report_ref;			/* report Message-ID or digest */
 	time_t now;
 	const struct catalogue_entry *entry;	/* the type's catalogue entry, or NULL */
-	const struct state_finding *history;	/* aligned with group's findings; NULL without
-						 * a state database */
-	const char *reference;			/* the case reference, or NULL */
 	enum notice_kind kind;			/* findings, or a resolution confirmation */
 };
+
+/*
+ * notice_init - N about report group G (report/findings.h): its customer and
+ * findings, with H, the group's history (state_apply's group for G, whose
+ * findings are G's; NULL without a state database): each finding's history,
+ * the case reference, and whether the history holds the notice back.
+ */
+void notice_init(struct notice *n, const struct notice_group *g, const struct state_group *h);
 
 /* notice_template_vars - the names a notice template may use (template_vars) */
 const struct template_vars *notice_template_vars(void);
@@ -114,8 +151,19 @@ const struct template *notice_resolved_template_find_lang(const struct template_
  */
 int notice_needs_action(const struct config *cfg, const struct catalogue_entry *e);
 
-int notice_build(const struct notice_input *in, const struct template *t, struct notice *out,
+/*
+ * notice_build - N's message from template T: its findings rendered, its
+ * headers, its key; N.made is set. N was made by notice_init (or zeroed and
+ * filled in by its maker). 0, or -1 with ERR (N keeps what it is about, with
+ * no message).
+ */
+int notice_build(const struct notice_input *in, const struct template *t, struct notice *n,
     char *err, size_t errlen);
+
+/* notice_drop_message - N's message went to a sink or the outbox: freed, N.made stays */
+void notice_drop_message(struct notice *n);
+
+/* notice_free - all N owns, the findings list too */
 void notice_free(struct notice *n);
 
 /* notice_endpoint - "192.0.2.1:111" or "[2001:db8::1]:111" (no port: address only) */

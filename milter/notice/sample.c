@@ -240,6 +240,17 @@ sample_history(const struct config *cfg, const struct notice_group *g, char *ref
 	return h;
 }
 
+/* forget_findings - the sample report and map go: N keeps only its message */
+static void
+forget_findings(struct notice *n)
+{
+	free(n->findings);
+	n->findings = NULL;
+	n->nfindings = 0;
+	n->customer = NULL;
+	n->case_ref = NULL;
+}
+
 int
 sample_notice_from(const struct template_set *set, const struct config *cfg, const char *type, time_t now,
     int history, struct notice *out, char **path, char *err, size_t errlen)
@@ -271,19 +282,27 @@ sample_build(const struct template_set *set, const struct config *cfg, const cha
 	int rc = -1;
 
 	*path = NULL;
+	memset(out, 0, sizeof(*out));
 	if (rf != NULL && rf->ngroups != 1)
 		err_set(err, errlen, "%s: the sample findings did not reach %s", type, SAMPLE_ACCOUNT);
 	else if (rf != NULL && (t = sample_template(set, cfg, type, lang, kind, err, errlen)) != NULL) {
-		struct notice_input in = { cfg, rf, &rf->groups[0], "<sample@shadowmilter.invalid>", now,
-		    catalogue_lookup(cfg->catalogue, type), NULL, NULL, kind };
+		struct notice_input in = { cfg, rf, "<sample@shadowmilter.invalid>", now,
+		    catalogue_lookup(cfg->catalogue, type), kind };
+		size_t i;
 
+		notice_init(out, &rf->groups[0], NULL);
 		if (history || kind == NOTICE_RESOLUTION) {
-			in.history = h = sample_history(cfg, &rf->groups[0], ref, sizeof(ref));
-			in.reference = ref;
+			h = sample_history(cfg, &rf->groups[0], ref, sizeof(ref));
+			for (i = 0; i < out->nfindings; i++)
+				out->findings[i].h = &h[i];
+			out->case_ref = ref;
 		}
 		rc = notice_build(&in, t, out, err, errlen);
 		if (rc == 0)
 			*path = xstrdup(template_path(t));
+		forget_findings(out);
+		if (rc != 0)
+			notice_free(out);
 	}
 	free(h);
 	report_file_free(rf);

@@ -91,11 +91,12 @@ json_finding(struct buf *out, const struct finding *f, int with_time, const stru
 	buf_putc(out, '}');
 }
 
-/* json_notice - a notice; G is its group (NULL for a confirmation), H the
- * group's history (NULL without a state database) */
+/* json_notice - a made notice: of findings, with them (and their history,
+ * with a state database), or a confirmation, with its reference and type */
 static void
-json_notice(struct buf *out, const struct notice_group *g, const struct state_group *h, const struct notice *n)
+json_notice(struct buf *out, const struct notice *n)
 {
+	int findings = n->kind == NOTICE_FINDINGS;
 	size_t i;
 
 	buf_putc(out, '{');
@@ -113,27 +114,28 @@ json_notice(struct buf *out, const struct notice_group *g, const struct state_gr
 	json_string(out, n->subject);
 	json_key(out, "message_id", 0);
 	json_string(out, n->message_id);
-	if (*n->reference || g == NULL) {
+	if (*n->reference || !findings) {
 		json_key(out, "reference", 0);
 		json_string(out, n->reference);
 		json_key(out, "report_type", 0);
 		json_string(out, n->report_type);
 	}
-	if (g) {
+	if (findings) {
 		json_key(out, "action_required", 0);
 		buf_puts(out, n->action_required ? "true" : "false");
 		json_key(out, "findings", 0);
 		buf_putc(out, '[');
-		for (i = 0; i < g->nfindings; i++) {
+		for (i = 0; i < n->nfindings; i++) {
+			const struct state_finding *h = n->findings[i].h;
 			struct state_finding sf;
 
 			if (i)
 				buf_putc(out, ',');
 			if (h) {	/* an informational notice has no deadline to be past */
-				sf = h->findings[i];
+				sf = *h;
 				sf.overdue = sf.overdue && n->action_required;
 			}
-			json_finding(out, g->findings[i], 1, h ? &sf : NULL);
+			json_finding(out, n->findings[i].f, 1, h ? &sf : NULL);
 		}
 		buf_putc(out, ']');
 	}
@@ -148,11 +150,11 @@ json_outcome(struct buf *out, const struct report_output *ro)
 	size_t i, n = 0;
 
 	buf_puts(out, ",\"renotify_skipped\":[");
-	for (i = 0; i < o->ngroups; i++)
-		if (!o->groups[i].notify) {
+	for (i = 0; i < ro->nnotices; i++)
+		if (ro->notices[i].held) {
 			if (n++)
 				buf_putc(out, ',');
-			json_string(out, ro->rf->groups[i].account->name);
+			json_string(out, ro->notices[i].customer->name);
 		}
 	buf_printf(out, "],\"resolved_findings\":%lu,\"expired_findings\":%lu,\"late\":%s,"
 	    "\"already_applied\":%s,\"closed_cases\":[", o->resolved, o->expired, o->late ? "true" : "false",
@@ -171,7 +173,7 @@ json_outcome(struct buf *out, const struct report_output *ro)
 	for (i = 0; i < ro->nconfirmations; i++) {
 		if (i)
 			buf_putc(out, ',');
-		json_notice(out, NULL, NULL, &ro->confirmations[i]);
+		json_notice(out, &ro->confirmations[i]);
 	}
 	buf_putc(out, ']');
 }
@@ -214,12 +216,11 @@ json_report_open(struct buf *out, const struct report_output *ro, int first)
 }
 
 void
-json_report_notice(struct buf *out, const struct report_output *ro, size_t group, const struct notice *n,
-    int first)
+json_report_notice(struct buf *out, const struct notice *n, int first)
 {
 	if (!first)
 		buf_putc(out, ',');
-	json_notice(out, &ro->rf->groups[group], ro->history ? &ro->history->groups[group] : NULL, n);
+	json_notice(out, n);
 }
 
 void
@@ -243,11 +244,12 @@ json_report_close(struct buf *out, const struct report_output *ro)
 static void
 json_report(struct buf *out, const struct report_output *ro, int first)
 {
-	size_t i;
+	size_t i, n = 0;
 
 	json_report_open(out, ro, first);
-	for (i = 0; ro->notices && i < ro->nnotices; i++)
-		json_report_notice(out, ro, ro->notice_group[i], &ro->notices[i], i == 0);
+	for (i = 0; i < ro->nnotices; i++)
+		if (ro->notices[i].message)	/* made, and kept */
+			json_report_notice(out, &ro->notices[i], n++ == 0);
 	json_report_close(out, ro);
 }
 

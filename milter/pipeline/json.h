@@ -33,8 +33,7 @@ void json_result(struct buf *out, const char *message, const struct pipeline_res
  */
 void json_message_open(struct buf *out, const char *message, const struct pipeline_result *result);
 void json_report_open(struct buf *out, const struct report_output *ro, int first);
-void json_report_notice(struct buf *out, const struct report_output *ro, size_t group, const struct notice *n,
-    int first);
+void json_report_notice(struct buf *out, const struct notice *n, int first);
 void json_report_close(struct buf *out, const struct report_output *ro);
 void json_message_close(struct buf *out);
 

@@ -785,32 +785,27 @@ history_name(const struct pipeline_result *r, size_t i)
 
 /* --- several files of one type: one notice per account ------------------- */
 
-struct merge_part {			/* one account's group in one file */
-	const struct account *account;
-	size_t file, group;
+struct merge_part {			/* one account's notice of one file */
+	struct notice *n;
+	size_t file;
 };
 
 static int
 part_order(const void *a, const void *b)
 {
 	const struct merge_part *x = a, *y = b;
-	int c = strcmp(x->account->name, y->account->name);
+	int c = strcmp(x->n->customer->name, y->n->customer->name);
 
 	if (c)
 		return c;
 	return x->file < y->file ? -1 : x->file > y->file;
 }
 
-struct merge_item {			/* a finding with what the history said of it */
-	struct finding *f;
-	struct state_finding h;
-};
-
-/* the group's order; the same finding in two files: the earliest detection first */
+/* the notice's order; the same finding in two files: the earliest detection first */
 static int
 item_order(const void *a, const void *b)
 {
-	const struct finding *fa = ((const struct merge_item *)a)->f, *fb = ((const struct merge_item *)b)->f;
+	const struct finding *fa = ((const struct notice_finding *)a)->f, *fb = ((const struct notice_finding *)b)->f;
 	int c = finding_compare(fa, fb);
 
 	if (c)
@@ -819,49 +814,54 @@ item_order(const void *a, const void *b)
 }
 
 /*
- * merged_group - the account's groups in PARTS[0..N) as one into G, findings
- * sorted, each once; G's findings go to DST and their history to HDST (room
- * for all of the parts'). A
- * finding of another file is adopted by INTO, so that the template reads its
- * values through INTO's columns.
+ * merged_findings - the findings of PARTS[0..N) (one account's notices of
+ * several files) as M's, sorted, each once. A finding of another file is
+ * adopted by INTO, so that the template reads its values through INTO's
+ * columns; its history stays the one its own file's history gave it.
  */
 static void
-merged_group(struct pipeline_result *r, struct report_file *into, const struct merge_part *parts, size_t n,
-    struct finding **dst, struct state_finding *hdst, struct notice_group *g, struct state_group *h)
+merged_findings(const struct pipeline_result *r, struct report_file *into, const struct merge_part *parts,
+    size_t n, struct notice *m)
 {
-	struct merge_item *items;
+	struct notice_finding *items;
 	size_t i, j, total = 0, k = 0;
 
 	for (i = 0; i < n; i++)
-		total += r->reports[parts[i].file].rf->groups[parts[i].group].nfindings;
+		total += parts[i].n->nfindings;
 	items = xcalloc(total + 1, sizeof(*items));
-	memset(h, 0, sizeof(*h));
 	for (i = 0; i < n; i++) {
-		const struct report_output *o = &r->reports[parts[i].file];
-		const struct notice_group *pg = &o->rf->groups[parts[i].group];
-		const struct state_group *ph = o->history ? &o->history->groups[parts[i].group] : NULL;
+		const struct report_file *rf = r->reports[parts[i].file].rf;
 
-		for (j = 0; j < pg->nfindings; j++, k++) {
-			items[k].f = o->rf == into ? pg->findings[j] : report_file_adopt(into, o->rf, pg->findings[j]);
-			if (ph)
-				items[k].h = ph->findings[j];
+		for (j = 0; j < parts[i].n->nfindings; j++, k++) {
+			items[k] = parts[i].n->findings[j];
+			if (rf != into)
+				items[k].f = report_file_adopt(into, rf, items[k].f);
 		}
-		if (ph == NULL || ph->notify)
-			h->notify = 1;
-		if (ph && *ph->reference && !*h->reference)
-			snprintf(h->reference, sizeof(h->reference), "%s", ph->reference);
 	}
 	qsort(items, total, sizeof(*items), item_order);
-	g->account = parts[0].account;
-	g->findings = dst;
-	h->findings = hdst;
-	for (i = 0, g->nfindings = 0; i < total; i++) {
-		if (g->nfindings > 0 && finding_compare(items[i].f, g->findings[g->nfindings - 1]) == 0)
-			continue;	/* in two files: the earliest detection is kept */
-		h->findings[g->nfindings] = items[i].h;
-		g->findings[g->nfindings++] = items[i].f;
+	m->findings = items;
+	for (i = 0, m->nfindings = 0; i < total; i++)	/* in two files: the earliest detection is kept */
+		if (m->nfindings == 0 || finding_compare(items[i].f, items[m->nfindings - 1].f) != 0)
+			items[m->nfindings++] = items[i];
+}
+
+/* merged_notice - one account's notices PARTS[0..N) as one, M: held only
+ * when every one of them was, under the first case reference they name */
+static void
+merged_notice(const struct pipeline_result *r, struct report_file *into, const struct merge_part *parts,
+    size_t n, struct notice *m)
+{
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->customer = parts[0].n->customer;
+	m->held = 1;
+	for (i = 0; i < n; i++) {
+		m->held &= parts[i].n->held;
+		if (m->case_ref == NULL && parts[i].n->case_ref && *parts[i].n->case_ref)
+			m->case_ref = parts[i].n->case_ref;
 	}
-	free(items);
+	merged_findings(r, into, parts, n, m);
 }
 
 /* same_type - report I is a readable file of report FIRST's type (and as
@@ -875,78 +875,114 @@ same_type(const struct pipeline_result *r, size_t first, size_t i)
 	    (o->history == NULL) == (into->history == NULL);
 }
 
+/* merge_parts - the notices of the files of FIRST's type, by account, then
+ * file; the files after FIRST are marked merged into it. *N: how many */
+static struct merge_part *
+merge_parts(struct pipeline_result *r, size_t first, size_t *n)
+{
+	struct merge_part *parts;
+	size_t i, j, total = 0;
+
+	for (i = first; i < r->nreports; i++)
+		total += same_type(r, first, i) ? r->reports[i].nnotices : 0;
+	parts = xcalloc(total + 1, sizeof(*parts));
+	for (i = first, *n = 0; i < r->nreports; i++) {
+		if (!same_type(r, first, i))
+			continue;
+		if (i != first)
+			r->reports[i].merged_into = r->reports[first].rf->file;
+		for (j = 0; j < r->reports[i].nnotices; j++)
+			parts[(*n)++] = (struct merge_part){ &r->reports[i].notices[j], i };
+	}
+	qsort(parts, *n, sizeof(*parts), part_order);
+	return parts;
+}
+
+static void
+free_notices(struct notice *notices, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		notice_free(&notices[i]);
+	free(notices);
+}
+
 /*
  * merge_same_type - the readable files of FIRST's type in the mail: FIRST's
- * groups become one per account over all of them, so each account gets ONE
+ * notices become one per account over all of them, so each account gets ONE
  * notice of the type listing every finding; the others are marked merged
- * into FIRST and render none. The history keeps its streams per file: each
- * was applied on its own before this. 1 when files were merged.
+ * into FIRST and make none (their own notices stay, to say which the history
+ * held). The history keeps its streams per file: each was applied on its own
+ * before this. 1 when files were merged.
  */
 static int
 merge_same_type(struct pipeline_result *r, size_t first)
 {
 	struct report_output *into = &r->reports[first];
 	struct merge_part *parts;
-	struct notice_group *groups;
-	struct finding **block, **next;
-	struct state_finding *hblock;
-	struct state_group *hist = NULL;
-	size_t i, j, n = 0, ngroups = 0, files = 0, total = 0;
+	struct notice *merged;
+	size_t i, j, n, files = 0, nmerged = 0;
 
 	for (i = first; i < r->nreports; i++)
 		files += same_type(r, first, i);
 	if (files < 2)
 		return 0;
-	for (i = first; i < r->nreports; i++) {
-		if (!same_type(r, first, i))
-			continue;
-		n += r->reports[i].rf->ngroups;
-		for (j = 0; j < r->reports[i].rf->ngroups; j++)
-			total += r->reports[i].rf->groups[j].nfindings;
-	}
-	parts = xcalloc(n + 1, sizeof(*parts));
-	for (i = first, n = 0; i < r->nreports; i++) {
-		struct report_output *o = &r->reports[i];
-
-		if (!same_type(r, first, i))
-			continue;
-		if (i != first)
-			o->merged_into = into->rf->file;
-		for (j = 0; j < o->rf->ngroups; j++)
-			parts[n++] = (struct merge_part){ o->rf->groups[j].account, i, j };
-	}
-	qsort(parts, n, sizeof(*parts), part_order);
-	groups = xcalloc(n + 1, sizeof(*groups));
-	next = block = xcalloc(total + 1, sizeof(*block));
-	hblock = xcalloc(total + 1, sizeof(*hblock));
-	if (into->history)
-		hist = xcalloc(n + 1, sizeof(*hist));
+	parts = merge_parts(r, first, &n);
+	merged = xcalloc(n + 1, sizeof(*merged));
 	for (i = 0; i < n; i = j) {
-		struct state_group h;
-
-		for (j = i; j < n && parts[j].account == parts[i].account; j++)
+		for (j = i; j < n && parts[j].n->customer == parts[i].n->customer; j++)
 			;
-		merged_group(r, into->rf, parts + i, j - i, next, hblock + (next - block), &groups[ngroups], &h);
-		next += groups[ngroups].nfindings;
-		if (hist)
-			hist[ngroups] = h;
-		ngroups++;
+		merged_notice(r, into->rf, parts + i, j - i, &merged[nmerged++]);
 	}
-	free(into->rf->groups);
-	free(into->rf->grouped);
-	into->rf->groups = groups;
-	into->rf->grouped = block;
-	into->rf->ngroups = ngroups;
-	if (into->history) {
-		free(into->history->group_findings);
-		free(into->history->groups);
-		into->history->group_findings = hblock;
-		into->history->groups = hist;
-		into->history->ngroups = ngroups;
-	} else
-		free(hblock);
 	free(parts);
+	free_notices(into->notices, into->nnotices);
+	into->notices = merged;
+	into->nnotices = nmerged;
 	return 1;
+}
+
+/* mark_merged - every finding a merged notice of OUT lists counts as
+ * notified, also one of a file whose own notice was held (state_notified) */
+static int
+mark_merged(struct db *db, const struct report_output *out, char *err, size_t errlen)
+{
+	struct notice_group g;
+	size_t i, j;
+	int rc = 0;
+
+	if (out->history == NULL || out->history->notified_at == 0)
+		return 0;
+	for (i = 0; rc == 0 && i < out->nnotices; i++) {
+		const struct notice *n = &out->notices[i];
+
+		if (n->held)
+			continue;
+		g.account = n->customer;
+		g.nfindings = n->nfindings;
+		g.findings = xcalloc(n->nfindings + 1, sizeof(*g.findings));
+		for (j = 0; j < n->nfindings; j++)
+			g.findings[j] = n->findings[j].f;
+		rc = state_notified(db, out->rf->type, &g, out->history->notified_at, err, errlen);
+		free(g.findings);
+	}
+	return rc;
+}
+
+/* make_notices - OUT's notices, one per group of a readable file, each with
+ * the group's history when the store keeps one; none is made yet */
+static void
+make_notices(struct report_output *out)
+{
+	const struct state_group *h = out->history ? out->history->groups : NULL;
+	size_t i, n = h ? out->history->ngroups : out->rf->ngroups;
+
+	if (out->rf->error || out->already_applied)
+		return;
+	out->notices = xcalloc(n + 1, sizeof(*out->notices));
+	for (i = 0; i < n; i++)
+		notice_init(&out->notices[i], h ? h[i].group : &out->rf->groups[i], h ? &h[i] : NULL);
+	out->nnotices = n;
 }
 
 /* apply_history - a readable report file into the history, if the store keeps one.
@@ -1060,55 +1096,55 @@ template_in(struct pipeline *p, const struct template_set *set, const char *type
 	return lt->t = notice_template_find_lang(set, p->cfg, type, lang, err, errlen);
 }
 
-/* render_notices - one notice per group of a readable report file, but for
- * groups the history holds back, and none of an informational type with
- * InfoNotices off */
+/* make_notice - N's message from T: queued, handed to the sink, and kept
+ * only when the result keeps the notices */
+static int
+make_notice(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
+    const struct notice_input *in, const struct template *t, struct notice *n, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = notice_build(in, t, n, err, errlen)) != 0)
+		return rc;
+	rc = queue_notice(p, db, r, n, err, errlen);
+	if (rc == 0 && p->sink && (rc = p->sink(p->sink_ctx, r, out, n)) != 0)
+		err_set(err, errlen, "the notice for %s could not be written out", n->account);
+	if (!keeps_notices(p))
+		notice_drop_message(n);
+	out->nmade++;
+	return rc;
+}
+
+/* render_notices - the notices of a readable report file, but those the
+ * history holds back, and none of an informational type with InfoNotices off */
 static int
 render_notices(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
     char *err, size_t errlen)
 {
-	struct notice_input in = { p->cfg, out->rf, NULL, r->report_ref, p->now,
-	    catalogue_lookup(p->cfg->catalogue, out->rf->type), NULL, NULL, NOTICE_FINDINGS };
+	struct notice_input in = { p->cfg, out->rf, r->report_ref, p->now,
+	    catalogue_lookup(p->cfg->catalogue, out->rf->type), NOTICE_FINDINGS };
 	const struct template_set *set;
 	const struct template *t;
 	struct lang_template lt = { NULL, NULL };
 	size_t i;
 	int rc = 0;
 
-	if (out->rf->error || out->rf->ngroups == 0 || out->merged_into || out->already_applied ||
+	if (out->rf->error || out->nnotices == 0 || out->merged_into || out->already_applied ||
 	    (!p->cfg->info_notices && informational(p->cfg, out->rf->type)))
 		return 0;
 	/* an English template that does not parse fails the report before any notice, as before */
 	if ((set = templates(p, err, errlen)) == NULL ||
 	    (t = template_in(p, set, out->rf->type, NULL, &lt, err, errlen)) == NULL)
 		return -1;
-	if (keeps_notices(p)) {
-		out->notices = xcalloc(out->rf->ngroups, sizeof(*out->notices));
-		out->notice_group = xcalloc(out->rf->ngroups, sizeof(*out->notice_group));
-	}
-	for (i = 0; rc == 0 && i < out->rf->ngroups; i++) {
-		const struct state_group *h = out->history ? &out->history->groups[i] : NULL;
-		struct notice n;
+	for (i = 0; rc == 0 && i < out->nnotices; i++) {
+		struct notice *n = &out->notices[i];
 
-		if (h && !h->notify)
+		if (n->held)
 			continue;
-		in.group = &out->rf->groups[i];
-		in.history = h ? h->findings : NULL;
-		in.reference = h ? h->reference : NULL;
-		if ((t = template_in(p, set, out->rf->type, in.group->account, &lt, err, errlen)) == NULL ||
-		    (rc = notice_build(&in, t, &n, err, errlen)) != 0) {
+		if ((t = template_in(p, set, out->rf->type, n->customer, &lt, err, errlen)) == NULL)
 			rc = -1;
-			break;
-		}
-		rc = queue_notice(p, db, r, &n, err, errlen);
-		if (rc == 0 && p->sink && (rc = p->sink(p->sink_ctx, r, out, i, &n)) != 0)
-			err_set(err, errlen, "the notice for %s could not be written out", n.account);
-		if (out->notices) {
-			out->notices[out->nnotices] = n;
-			out->notice_group[out->nnotices] = i;
-		} else
-			notice_free(&n);
-		out->nnotices++;
+		else
+			rc = make_notice(p, db, r, out, &in, t, n, err, errlen);
 	}
 	return rc;
 }
@@ -1158,45 +1194,67 @@ closed_findings(const struct pipeline *p, const struct state_closed *c, const st
 	return cf;
 }
 
+/* closed_notice - the notice about case C: its findings still the
+ * account's in CF[0..N), its reference */
+static void
+closed_notice(const struct state_closed *c, const struct account *account, struct closed_finding *cf, size_t n,
+    struct notice *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->customer = account;
+	out->case_ref = c->reference;
+	out->findings = xcalloc(n + 1, sizeof(*out->findings));
+	out->nfindings = n;
+	for (i = 0; i < n; i++) {
+		out->findings[i].f = &cf[i].f;
+		out->findings[i].h = &cf[i].h;
+	}
+}
+
+/* keep_confirmation - N, made, goes with OUT's confirmations; its findings,
+ * rebuilt for the template, do not */
+static void
+keep_confirmation(struct report_output *out, struct notice *n)
+{
+	free(n->findings);
+	n->findings = NULL;
+	n->nfindings = 0;
+	out->confirmations = xreallocarray(out->confirmations, out->nconfirmations + 1, sizeof(*out->confirmations));
+	out->confirmations[out->nconfirmations++] = *n;
+	memset(n, 0, sizeof(*n));
+}
+
 /* confirm_closed - the "all fixed" notice for case C */
 static int
 confirm_closed(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
     const struct state_closed *c, char *err, size_t errlen)
 {
 	struct report_file *rf = report_file_new("", c->report_type, "", "");
-	struct notice_group g = { NULL, NULL, 0 };
-	struct state_finding *hist;
-	struct closed_finding *cf = closed_findings(p, c, &g.account, &g.nfindings);
+	const struct account *account;
+	struct notice n;
+	size_t nf;
+	struct closed_finding *cf = closed_findings(p, c, &account, &nf);
 	const struct template_set *set;
 	const struct template *t;
-	size_t i;
 	int rc = 0;
 
-	g.findings = xcalloc(g.nfindings + 1, sizeof(*g.findings));
-	hist = xcalloc(g.nfindings + 1, sizeof(*hist));
-	for (i = 0; i < g.nfindings; i++) {
-		g.findings[i] = &cf[i].f;
-		hist[i] = cf[i].h;
-	}
+	closed_notice(c, account, cf, nf, &n);
 	/* nobody to tell, or nobody was told of an informational case */
-	if (g.account != NULL && (p->cfg->info_notices || !informational(p->cfg, c->report_type))) {
-		struct notice_input in = { p->cfg, rf, &g, r->report_ref, p->now,
-		    catalogue_lookup(p->cfg->catalogue, c->report_type), hist, c->reference, NOTICE_RESOLUTION };
+	if (account != NULL && (p->cfg->info_notices || !informational(p->cfg, c->report_type))) {
+		struct notice_input in = { p->cfg, rf, r->report_ref, p->now,
+		    catalogue_lookup(p->cfg->catalogue, c->report_type), NOTICE_RESOLUTION };
 
 		rc = -1;
 		if ((set = templates(p, err, errlen)) != NULL &&
-		    (t = notice_resolved_template_find_lang(set, c->report_type, account_language(p, g.account), err,
-		    errlen)) != NULL) {
-			out->confirmations = xreallocarray(out->confirmations, out->nconfirmations + 1,
-			    sizeof(*out->confirmations));
-			if ((rc = notice_build(&in, t, &out->confirmations[out->nconfirmations], err, errlen)) == 0)
-				out->nconfirmations++;
-			if (rc == 0)
-				rc = queue_notice(p, db, r, &out->confirmations[out->nconfirmations - 1], err, errlen);
+		    (t = notice_resolved_template_find_lang(set, c->report_type, account_language(p, account), err,
+		    errlen)) != NULL && (rc = notice_build(&in, t, &n, err, errlen)) == 0) {
+			rc = queue_notice(p, db, r, &n, err, errlen);
+			keep_confirmation(out, &n);
 		}
 	}
-	free(hist);
-	free(g.findings);
+	notice_free(&n);
 	free(cf);
 	report_file_free(rf);
 	return rc;
@@ -1376,11 +1434,12 @@ finish_reports(struct pipeline *p, struct pipeline_result *r, char *err, size_t 
 		if ((rc = claim_file(p, db, r, &r->reports[i], file, err, errlen)) != 0 ||
 		    (rc = apply_history(p, db, r, &r->reports[i], file, err, errlen)) != 0)
 			p->store_failed = 1;
+		else
+			make_notices(&r->reports[i]);
 		free(file);
 	}
 	for (i = 0; rc == 0 && i < r->nreports; i++)	/* one notice per account and type */
-		if (merge_same_type(r, i) && r->reports[i].history &&
-		    (rc = state_notified(db, r->reports[i].rf, r->reports[i].history, err, errlen)) != 0)
+		if (merge_same_type(r, i) && (rc = mark_merged(db, &r->reports[i], err, errlen)) != 0)
 			p->store_failed = 1;	/* a merged notice counts for every file it lists */
 	for (i = 0; rc == 0 && i < r->nreports; i++)
 		rc = render_notices(p, db, r, &r->reports[i], err, errlen) != 0 ||
@@ -1486,7 +1545,6 @@ pipeline_expire(struct pipeline *p, struct pipeline_history *h, char *err, size_
 	struct db *db = NULL;
 	struct tm tm;
 	char ref[64];
-	size_t i;
 	int rc = -1;
 
 	memset(h, 0, sizeof(*h));
@@ -1522,9 +1580,7 @@ pipeline_expire(struct pipeline *p, struct pipeline_history *h, char *err, size_
 		h->queued = r->queued;
 	}
 done:
-	for (i = 0; i < out.nconfirmations; i++)
-		notice_free(&out.confirmations[i]);
-	free(out.confirmations);
+	free_notices(out.confirmations, out.nconfirmations);
 	state_outcome_free(out.history);
 	free(r->report_ref);
 	free(r);
@@ -1534,18 +1590,13 @@ done:
 void
 pipeline_result_free(struct pipeline_result *r)
 {
-	size_t i, j;
+	size_t i;
 
 	if (r == NULL)
 		return;
 	for (i = 0; i < r->nreports; i++) {
-		for (j = 0; r->reports[i].notices && j < r->reports[i].nnotices; j++)
-			notice_free(&r->reports[i].notices[j]);
-		free(r->reports[i].notices);
-		free(r->reports[i].notice_group);
-		for (j = 0; j < r->reports[i].nconfirmations; j++)
-			notice_free(&r->reports[i].confirmations[j]);
-		free(r->reports[i].confirmations);
+		free_notices(r->reports[i].notices, r->reports[i].nnotices);
+		free_notices(r->reports[i].confirmations, r->reports[i].nconfirmations);
 		state_outcome_free(r->reports[i].history);
 		report_file_free(r->reports[i].rf);
 	}
@@ -1568,7 +1619,7 @@ pipeline_counts(const struct pipeline_result *r, size_t *notices, size_t *unmatc
 	*notices = *unmatched = 0;
 	*skipped_rows = 0;
 	for (i = 0; i < r->nreports; i++) {
-		*notices += r->reports[i].nnotices + r->reports[i].nconfirmations;
+		*notices += r->reports[i].nmade + r->reports[i].nconfirmations;
 		*unmatched += r->reports[i].rf->nunmatched;
 		*skipped_rows += r->reports[i].rf->skipped_rows;
 	}
@@ -1586,8 +1637,8 @@ pipeline_history_counts(const struct pipeline_result *r, struct pipeline_history
 		if (o == NULL)
 			continue;
 		h->recorded = 1;
-		for (j = 0; !r->reports[i].merged_into && j < o->ngroups; j++)	/* counted in the merge */
-			h->held += !o->groups[j].notify;
+		for (j = 0; !r->reports[i].merged_into && j < r->reports[i].nnotices; j++)	/* counted in the merge */
+			h->held += r->reports[i].notices[j].held;
 		h->resolved += o->resolved;
 		h->expired += o->expired;
 		h->closed += o->nclosed;

@@ -36,12 +36,16 @@ struct template_set;
 
 struct report_output {
 	struct report_file *rf;
-	struct notice *notices;		/* one per group of rf that gets a notice; none if rf->error;
-					 * NULL when they went to a sink or an outbox as made */
-	size_t nnotices;		/* how many were made */
-	size_t *notice_group;		/* notices[i] is for rf->groups[notice_group[i]] */
-	struct state_outcome *history;	/* with a state database: what it knew and decided
-					 * (aligned with rf->groups); else NULL */
+	struct notice *notices;		/* one per account rf names, in account order (notice.h): its
+					 * customer, findings and their history, whether the history
+					 * held it, and its message when made; after a merge, FIRST's
+					 * are one per account over every file of its type, and a
+					 * merged file keeps its own (none made) */
+	size_t nnotices;
+	size_t nmade;			/* how many messages were made (held, merged, erred and
+					 * InfoNotices-off ones are not); a sink or an outbox took
+					 * their text when the pipeline had one (notice.made stays) */
+	struct state_outcome *history;	/* with a state database: what it knew and decided; else NULL */
 	struct notice *confirmations;	/* NotifyResolved: "all fixed" notices of cases this
 					 * report closed (their report_type may differ) */
 	size_t nconfirmations;
@@ -114,13 +118,13 @@ void pipeline_set_store(struct pipeline *p, struct store *st, int queue_notices)
 
 /*
  * pipeline_set_notice_sink - FN gets each notice as it is made (the report
- * output it belongs to, its group in RO->rf); a non-zero return fails the
- * message. Then, as when the notices are queued in an outbox, the result does
- * not keep them (RO->notices stays NULL, RO->nnotices counts them): memory
- * stays flat however many customers a report names.
+ * output it belongs to); a non-zero return fails the message. Then, as when
+ * the notices are queued in an outbox, the result does not keep their
+ * messages (each notice keeps what it is about, RO->nmade counts them):
+ * memory stays flat however long the notices are.
  */
 typedef int (*pipeline_notice_fn)(void *ctx, const struct pipeline_result *r, const struct report_output *ro,
-    size_t group, const struct notice *n);
+    const struct notice *n);
 void pipeline_set_notice_sink(struct pipeline *p, pipeline_notice_fn fn, void *ctx);
 
 /* pipeline_set_route - how the report came, kept with the claim of its

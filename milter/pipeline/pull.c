@@ -226,10 +226,9 @@ pull_list(const struct pull_env *env, const struct pull_request *req, struct pul
 
 /* count_notice - a dry run's sink: notices counted, not kept */
 static int
-count_notice(void *ctx, const struct pipeline_result *r, const struct report_output *ro, size_t group,
-    const struct notice *n)
+count_notice(void *ctx, const struct pipeline_result *r, const struct report_output *ro, const struct notice *n)
 {
-	(void)r, (void)ro, (void)group, (void)n;
+	(void)r, (void)ro, (void)n;
 	(*(size_t *)ctx)++;
 	return 0;
 }

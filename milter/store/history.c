@@ -674,8 +674,8 @@ record_report(struct apply *a, const char *report_key, struct state_outcome *o)
 	if (add_report(a, report_key) != 0 || stream_seen(a, &newest) != 0)
 		return -1;
 	o->late = a->late = newest > a->date;
-	for (i = 0; i < a->rf->ngroups; i++)
-		if (record_group(a, &a->rf->groups[i], &o->groups[i]) != 0)
+	for (i = 0; i < o->ngroups; i++)
+		if (record_group(a, o->groups[i].group, &o->groups[i]) != 0)
 			return -1;
 	if (!a->late && resolve_absent(a, &o->resolved) != 0)
 		return -1;
@@ -749,8 +749,8 @@ replay_report(struct apply *a, struct state_outcome *o)
 		o->expired = (unsigned long)db_int(s, 1);
 		o->late = (int)db_int(s, 2);
 	}
-	for (i = 0; i < a->rf->ngroups; i++)
-		if (replay_group(a, &a->rf->groups[i], &o->groups[i]) != 0)
+	for (i = 0; i < o->ngroups; i++)
+		if (replay_group(a, o->groups[i].group, &o->groups[i]) != 0)
 			return -1;
 	if ((s = DB_RUN(a->db, closed, DBI(a->rid))) == NULL)
 		return -1;
@@ -797,8 +797,10 @@ state_apply(struct db *db, const struct state_policy *pol, const char *report_ke
 	for (i = 0; i < rf->ngroups; i++)	/* one block, not one allocation per customer */
 		n += rf->groups[i].nfindings;
 	o->group_findings = xcalloc(n + 1, sizeof(*o->group_findings));
-	for (i = 0, n = 0; i < rf->ngroups; n += rf->groups[i++].nfindings)
+	for (i = 0, n = 0; i < rf->ngroups; n += rf->groups[i++].nfindings) {
+		o->groups[i].group = &rf->groups[i];
 		o->groups[i].findings = o->group_findings + n;
+	}
 	if ((rc = applied_before(&a, report_key)) > 0)
 		rc = replay_report(&a, o);
 	else if (rc == 0)
@@ -839,14 +841,11 @@ mark_listed(struct db *db, const char *type, const struct notice_group *g, time_
 }
 
 int
-state_notified(struct db *db, const struct report_file *rf, const struct state_outcome *o, char *err,
+state_notified(struct db *db, const char *type, const struct notice_group *g, time_t when, char *err,
     size_t errlen)
 {
-	size_t i;
-
-	for (i = 0; o->notified_at && i < o->ngroups && i < rf->ngroups; i++)
-		if (o->groups[i].notify && mark_listed(db, rf->type, &rf->groups[i], o->notified_at) != 0)
-			return store_error(db, err, errlen);
+	if (when && mark_listed(db, type, g, when) != 0)
+		return store_error(db, err, errlen);
 	return 0;
 }
 

@@ -39,6 +39,7 @@
 #include <time.h>
 
 struct db;
+struct notice_group;
 struct report_file;
 struct store;
 
@@ -62,7 +63,8 @@ struct state_finding {			/* one finding of the report, as the history knows it *
 };
 
 struct state_group {			/* one account's findings in the report */
-	struct state_finding *findings;	/* aligned with the notice_group's findings; a
+	const struct notice_group *group;	/* the report file's group it is about */
+	struct state_finding *findings;	/* findings[j] is of group->findings[j]; a
 					 * slice of state_outcome.group_findings */
 	int notify;			/* 0: held back by RenotifyInterval (or a late report) */
 	char reference[STATE_REF_MAX];	/* the case reference; "" for a late report's group */
@@ -86,7 +88,7 @@ struct state_closed {			/* a case closed by this report: nothing of it is open *
 };
 
 struct state_outcome {
-	struct state_group *groups;	/* aligned with the report file's groups */
+	struct state_group *groups;	/* one per group of the report file (each names its own) */
 	size_t ngroups;
 	struct state_finding *group_findings;	/* the groups' findings, one block (owned) */
 	struct state_closed *closed;
@@ -117,14 +119,14 @@ int state_apply(struct db *db, const struct state_policy *pol, const char *repor
 void state_outcome_free(struct state_outcome *o);
 
 /*
- * state_notified - O's groups were merged with those of other files of the
- * same type in the same mail, one notice per account listing RF's findings
- * now (the pipeline's merge): every finding a notifying group lists counts as
- * notified at O's notified_at, also those of a file whose own notice
- * RenotifyInterval held back - the customer was told of them all the same.
- * A held group marks nothing. 0, or -1 with ERR: the caller rolls back.
+ * state_notified - a notice of report TYPE listed G's findings at WHEN (0:
+ * notices are not recorded, nothing to do). The pipeline merges the files of
+ * one type in one mail into one notice per account: every finding it lists
+ * counts as notified, also those of a file whose own notice RenotifyInterval
+ * held back - the customer was told of them all the same. 0, or -1 with ERR:
+ * the caller rolls back.
  */
-int state_notified(struct db *db, const struct report_file *rf, const struct state_outcome *o, char *err,
+int state_notified(struct db *db, const char *type, const struct notice_group *g, time_t when, char *err,
     size_t errlen);
 
 /*

@@ -90,23 +90,24 @@ make_report(const struct config *cfg, const struct prefixmap *map, unsigned long
 static double
 render_all(const struct config *cfg, const struct report_file *rf, const struct template *t, int history)
 {
-	struct notice_input in = { cfg, rf, NULL, "<bench@x>", 1795500000,
-	    catalogue_lookup(cfg->catalogue, rf->type), NULL, NULL, NOTICE_FINDINGS };
+	struct notice_input in = { cfg, rf, "<bench@x>", 1795500000, catalogue_lookup(cfg->catalogue, rf->type),
+	    NOTICE_FINDINGS };
 	struct state_finding h = { 1795000000, 1795000000 + 14 * 86400, 0, 0, 3 };
 	struct timespec t0, t1;
 	char err[512], ref[32];
-	size_t i;
+	size_t i, j;
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
 	for (i = 0; i < rf->ngroups; i++) {
 		struct notice n;
 
-		in.group = &rf->groups[i];
-		if (history) {
+		notice_init(&n, &rf->groups[i], NULL);
+		if (history) {	/* every finding of the group with the same history */
 			h.overdue = i % 3 == 0;
 			snprintf(ref, sizeof(ref), "SM-%06zu", i);
-			in.history = &h;
-			in.reference = ref;
+			for (j = 0; j < n.nfindings; j++)
+				n.findings[j].h = &h;
+			n.case_ref = ref;
 		}
 		if (notice_build(&in, t, &n, err, sizeof(err)) != 0) {
 			fprintf(stderr, "bench_render: %s\n", err);

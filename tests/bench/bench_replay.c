@@ -144,7 +144,7 @@ replay_child(const char *mail, const char *mapfile, unsigned long rows)
 		pipeline_feed(p, chunk, n);
 	fclose(f);
 	if (pipeline_finish(p, &r, err, sizeof(err)) != 0 || r->nreports != 1 ||
-	    r->reports[0].rf->rows != rows || r->reports[0].nnotices != 1) {
+	    r->reports[0].rf->rows != rows || r->reports[0].nmade != 1) {
 		fprintf(stderr, "bench_replay: wrong result for %lu rows: %s\n", rows, err);
 		return 1;
 	}
