@@ -64,6 +64,10 @@ echo "== the Reports API: shadowmilter pull, two at once on one PostgreSQL ($BUI
 sh tests/e2e/with-pg.sh sh tests/e2e/test-pull.sh "$BUILD" >"$out" 2>&1
 cat "$out"
 tally "$out" pull must-run
+echo "== the daemon pulls the Reports API on its schedule ($BUILD)"
+sh tests/e2e/test-pull-milter.sh "$BUILD" >"$out" 2>&1
+cat "$out"
+tally "$out" pull-milter must-run
 echo "== the private Postfix the suites below start (tests/e2e/postfix-lib.sh)"
 sh tests/e2e/test-postfix-harness.sh >"$out" 2>&1
 cat "$out"

@@ -96,8 +96,7 @@ pull_scheduled(const struct runtime *rt, time_t now)
 	memset(&req, 0, sizeof(req));
 	req.now = now;
 	pull_window(now, rt->cfg->reports_api_window, req.since, req.until);
-	rc = run_pull(rt, &req, &res);
-	if (res.nfiles && pull_needs_ops(&res)) {
+	if ((rc = run_pull(rt, &req, &res)) == 0) {	/* a line each time: a pull that finds nothing says so */
 		summary_line(&req, &res, &line);
 		msg_info("%s", line.data);
 	}

@@ -16,4 +16,6 @@ echo "== bench_passthrough"
 "$BUILD/bench/bench_passthrough" "$BUILD/shadowmilter" "$BUILD/bench/noop_milter" || rc=1
 echo "== bench-store (history with SQLite and PostgreSQL; reports naming 1k-100k customers)"
 sh tests/bench/bench-store.sh "$BUILD" || rc=1
+echo "== bench-pull (shadowmilter pull of 30 files x 10k rows from the local test ShadowServer: files/s, peak RSS)"
+sh tests/bench/bench-pull.sh "$BUILD" || rc=1
 exit $rc
