@@ -842,14 +842,20 @@ config_load(const char *path, char *err, size_t errlen)
 	return cfg;
 }
 
-/* load_updated_catalogue - the types "catalogue --update" added, when it has written its file */
+/*
+ * load_updated_catalogue - the types "catalogue --update" added, when it has
+ * written its file. A file this user cannot even see (the state directory is
+ * the daemon's, 0750: an admin's replay) is left out, not an error: the
+ * types it adds only change wording, and "shadowmilter -n" checks that the
+ * daemon's user can read it.
+ */
 static int
 load_updated_catalogue(const struct config *cfg, struct catalogue *c, char *err, size_t errlen)
 {
 	const char *path = cfg->updated_catalogue_path;
 	struct stat st;
 
-	if (*path == '\0' || (stat(path, &st) != 0 && errno == ENOENT))
+	if (*path == '\0' || stat(path, &st) != 0)
 		return 0;
 	return catalogue_load_new(c, path, err, errlen);
 }
