@@ -302,6 +302,34 @@ check "history IP shows the resolution" grep -q '^2026-12-08 00:00:00 UTC  resol
 "$SM" history -c "$T/hist.conf" --json acme >"$T/history.json" 2>&1
 check "history --json ACCOUNT" grep -q '"kind":"account","findings":\[{"account":"acme"' "$T/history.json"
 check "history --json has events" grep -q '"event":"last detected","account":"acme"' "$T/history.json"
+# AccountSettings: a withheld notice is recorded; history ACCOUNT shows the settings and what they withheld
+printf 'account,cc,notify,renotify\nacme,reseller@partner.example,none,7d\ncarol,"r1@partner.example, r2@partner.example",,\n' \
+    >"$T/settings.csv"
+{ cat "$T/hist.conf"; echo "AccountSettings $T/settings.csv"; } >"$T/hist-acct.conf"
+"$SM" replay -c "$T/hist-acct.conf" --state "$T/acct.db" --now "$NOW" "$DEMO" >"$T/acct-replay.log" 2>&1
+check "replay with AccountSettings exits 0" test $? -eq 0
+check "replay says acme's notice was withheld by its settings" \
+    grep -q '^   history: .*; no notice for "acme" (withheld: account setting)' "$T/acct-replay.log"
+check "... and makes none for acme" test "$(grep -c '^-- notice for "acme"' "$T/acct-replay.log")" -eq 0
+check "carol's notice copies her resellers in Cc" grep -q '^Cc: r1@partner.example, r2@partner.example$' "$T/acct-replay.log"
+"$SM" history -c "$T/hist-acct.conf" --state "$T/acct.db" acme >"$T/acct-history.txt" 2>&1
+check "history ACCOUNT exits 0" test $? -eq 0
+check "history ACCOUNT shows the account's settings" grep -q "^Settings of acme: language (default); cc reseller@partner.example; notify none; renotify 7d; digest per-type (from $T/settings.csv)\$" "$T/acct-history.txt"
+check "history ACCOUNT counts the notices withheld" grep -q "^Notices withheld by the account's settings: 1\$" "$T/acct-history.txt"
+check "history ACCOUNT lists them" grep -q '^2026-11-25 06:00:00 UTC  withheld        acme scan_portmapper SM-20261124-000001$' "$T/acct-history.txt"
+check "history ACCOUNT still has the timeline (overdue sees the findings)" grep -q '^History of acme: 3 findings, 3 open$' "$T/acct-history.txt"
+"$SM" history -c "$T/hist-acct.conf" --state "$T/acct.db" --json acme >"$T/acct-history.json" 2>&1
+check "history --json ACCOUNT has the settings" grep -q '"settings":{"source":"[^"]*settings.csv","error":null,"row":true,"language":null,"cc":\["reseller@partner.example"\],"notify":"none","renotify":"7d","digest":"per-type"}' "$T/acct-history.json"
+check "history --json ACCOUNT has the notices withheld" grep -q '"withheld":\[{"account":"acme","report_type":"scan_portmapper","reference":"SM-20261124-000001","time":"2026-11-25T06:00:00Z","reason":"account setting"}\]' "$T/acct-history.json"
+"$SM" history -c "$T/hist-acct.conf" --state "$T/acct.db" bobs-vps >"$T/acct-bob.txt" 2>&1
+check "history of an account without a row: the defaults" grep -q "^Settings of bobs-vps: the defaults (no row in $T/settings.csv)\$" "$T/acct-bob.txt"
+"$SM" history -c "$T/hist.conf" acme >"$T/acct-none.txt" 2>&1
+check "history without AccountSettings says so" grep -q '^Settings of acme: the defaults (no AccountSettings configured)$' "$T/acct-none.txt"
+printf 'account,notify\nacme,sometimes!\n' >"$T/settings-bad.csv"
+{ cat "$T/hist.conf"; echo "AccountSettings $T/settings-bad.csv"; } >"$T/hist-acct-bad.conf"
+"$SM" replay -c "$T/hist-acct-bad.conf" --now "$NOW" "$DEMO" >"$T/acct-bad.log" 2>&1
+check "replay refuses bad AccountSettings (exit 2)" test $? -eq 2
+check "... naming the key, the file and the line" grep -q "AccountSettings.*settings-bad.csv:2: bad notify \"sometimes!\"" "$T/acct-bad.log"
 # a listed network: carol's /25 is her part of a /24; the history keys it by that part
 cat >"$T/net-unsigned.eml" <<'EOF'
 From: Shadowserver <autoreports@shadowserver.org>

@@ -31,8 +31,9 @@ printf 'victim\n' >"$T/victim"
 chmod 600 "$T/victim"
 ln -s "$T/victim" "$T/run/milter.pid"
 chown -h nobody "$T/run/milter.pid"
+printf 'account\n' >"$T/settings.csv"	# AccountSettings: none yet
 ml_conf milter "sendmail:$T/sendmail" StateDB "$T/state/history.db" DeliveryLease 5s MaxReportSize 64K \
-    PidFile "$T/run/milter.pid"
+    PidFile "$T/run/milter.pid" AccountSettings "$T/settings.csv"
 
 # fixtures: the demo report and one too big, DKIM-signed with the test key
 # (tests/fixtures/dkim/, verified through TestPublicKeys); a forged copy: not
@@ -150,11 +151,12 @@ run "a killed filter process is restarted" nonreport
 
 # templates are parsed at start and reload, never per message: an edit on disk counts
 # from the next reload on, and only if it renders (the running TemplateDir is now $T/site)
-send_report() {	# send_report ID NAME: the demo report as message ID; its notices' files in $T/spool.new
+send_report() {	# send_report ID NAME [SCRIPT]: the demo report as message ID (checked by SCRIPT, else
+	# reloaded.lua); its notices' files in $T/spool.new
 	ml_report "$1@reports.shadowserver.org" "$T/reload.eml"
 	settled	# notices of earlier reports (a killed process's, say) are out before we look
 	ls "$T/spool" | sort >"$T/spool.before"
-	run "$2" reloaded
+	run "$2" "${3:-reloaded}"
 	settled
 	ls "$T/spool" | sort | comm -13 "$T/spool.before" - >"$T/spool.new"
 }
@@ -216,6 +218,28 @@ if grep -q "^    CustomerMap@[^ ]* $T/customers.csv: 6 prefixes, 5 accounts, rea
     grep -q "WARNING: the last refresh, .*, was refused: .*the new map has 1 prefixes" "$T/status.out"
 then ok "status shows the map's source, age, size and last error"
 else fail "status does not show the map"; sed 's/^/    /' "$T/status.out"; fi
+
+# AccountSettings are read again when the CSV changes, as the map is: acme's
+# notices are withheld from then on; a broken file is refused, the settings in use stay
+before=$(ready_count "$T/milter.log" 'AccountSettings refreshed')
+printf 'account,notify\nacme,none\ndave,all\n' >"$T/settings.new" && mv "$T/settings.new" "$T/settings.csv"
+ready_log "$T/milter.log" 'AccountSettings refreshed: 2 accounts' "$before" 60 "$(ml_pid milter)"
+send_report settings-none "a report after acme's settings said notify none: the result lists it withheld" withheld
+check_count "acme's notice is withheld" "$(to_count ops@acme.example)" 0
+check_count "dave's still goes out" "$(to_count dave@dave.example)" 1
+before=$(ready_count "$T/milter.log" 'AccountSettings refresh refused')
+printf 'account,notify\nacme,sometimes!\n' >"$T/settings.new" && mv "$T/settings.new" "$T/settings.csv"
+ready_log "$T/milter.log" 'AccountSettings refresh refused' "$before" 60 "$(ml_pid milter)"
+if tail -n 3 "$T/milter.log" | grep -q "the settings in use stay: $T/settings.csv:2: bad notify"
+then ok "broken AccountSettings are refused and logged"
+else fail "broken AccountSettings were not refused"; tail -n 3 "$T/milter.log" | sed 's/^/    /'; fi
+send_report settings-kept "a report after the refused settings" withheld
+check_count "the settings in use still withhold acme's notice" "$(to_count ops@acme.example)" 0
+"$SM" status -c "$T/milter.conf" >"$T/status2.out" 2>&1
+if grep -q "^    AccountSettings@[^ ]* $T/settings.csv: 2 accounts with settings, read " "$T/status2.out" &&
+    grep -q "WARNING: the last refresh, .*, was refused: .*settings.csv:2: bad notify" "$T/status2.out"
+then ok "status shows the settings' source, age, size and last error"
+else fail "status does not show the settings"; sed 's/^/    /' "$T/status2.out"; fi
 
 # a second instance must not steal a socket somebody answers on
 if "$SM" -f -c "$T/milter.conf" >"$T/second" 2>&1; then

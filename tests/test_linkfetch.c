@@ -46,7 +46,7 @@ queue_job(struct test_rig *r)
 static struct linkfetch_stats
 round_without_host(struct test_rig *r, time_t now, const char *worker)
 {
-	struct linkfetch_env env = { r->cfg, r->map, NULL, r->st };
+	struct linkfetch_env env = { r->cfg, r->map, NULL, r->st, NULL };
 	struct linkfetch_stats st;
 	char *other[1] = { "elsewhere.example" }, **hosts = r->cfg->link_hosts, err[512];
 	size_t nhosts = r->cfg->nlink_hosts;

@@ -8,7 +8,9 @@
 #include "config/config.h"
 #include "report/findings.h"
 #include "pipeline/pipeline.h"
+#include "customers/accounts.h"
 #include "customers/prefixmap.h"
+#include "customers/tablesource.h"
 #include "store/store.h"
 #include "base/util.h"
 
@@ -32,6 +34,28 @@ database(struct test_rig *r, const char *want)
 	return r->db;
 }
 
+/* rig_accounts - AccountSettings from the CSV TEXT; NULL (said) when they do not load */
+static struct account_table *
+rig_accounts(const char *text)
+{
+	char *dir = test_tmpdir(), err[512];
+	struct buf path = BUF_INIT;
+	struct table_source src = { NULL, NULL, NULL, 0 };
+	struct account_table *t = accounts_new();
+
+	buf_printf(&path, "%s/settings.csv", dir);
+	test_write_file(path.data, text);
+	src.source = path.data;
+	if (accounts_load_source(t, &src, err, sizeof(err)) != 0) {
+		fprintf(stderr, "  test_rig_init: %s\n", err);
+		accounts_free(t);
+		t = NULL;
+	}
+	buf_free(&path);
+	free(dir);
+	return t;
+}
+
 int
 test_rig_init(struct test_rig *r, const struct test_rig_spec *spec)
 {
@@ -51,6 +75,8 @@ test_rig_init(struct test_rig *r, const struct test_rig_spec *spec)
 		abort();
 	}
 	r->map = test_map(spec->map);
+	if (spec->accounts && (r->accounts = rig_accounts(spec->accounts)) == NULL)
+		abort();
 	r->queue_id = spec->queue_id;
 	history = database(r, spec->history);
 	outbox = database(r, spec->outbox);
@@ -69,17 +95,20 @@ test_rig_free(struct test_rig *r)
 {
 	store_close(r->st);
 	prefixmap_free(r->map);
+	accounts_free(r->accounts);
 	config_free(r->cfg);
 	free(r->db);
 }
 
-struct pipeline_result *
-test_run_store(const struct config *cfg, const struct prefixmap *map, struct store *st, const char *queue_id,
-    const char *msg, time_t now, char *err, size_t errlen)
+/* run_with - MSG through a pipeline with CFG, MAP, ACCOUNTS (may be NULL) and ST */
+static struct pipeline_result *
+run_with(const struct config *cfg, const struct prefixmap *map, const struct account_table *accounts,
+    struct store *st, const char *queue_id, const char *msg, time_t now, char *err, size_t errlen)
 {
 	struct pipeline *p = pipeline_new(cfg, map);
 	struct pipeline_result *res = NULL;
 
+	pipeline_set_accounts(p, accounts);
 	pipeline_set_now(p, now);
 	pipeline_set_store(p, st, 1);
 	if (queue_id)
@@ -92,15 +121,22 @@ test_run_store(const struct config *cfg, const struct prefixmap *map, struct sto
 }
 
 struct pipeline_result *
+test_run_store(const struct config *cfg, const struct prefixmap *map, struct store *st, const char *queue_id,
+    const char *msg, time_t now, char *err, size_t errlen)
+{
+	return run_with(cfg, map, NULL, st, queue_id, msg, now, err, errlen);
+}
+
+struct pipeline_result *
 test_rig_run(const struct test_rig *r, const char *msg, time_t now, char *err, size_t errlen)
 {
-	return test_run_store(r->cfg, r->map, r->st, r->queue_id, msg, now, err, errlen);
+	return run_with(r->cfg, r->map, r->accounts, r->st, r->queue_id, msg, now, err, errlen);
 }
 
 struct filter_env
 test_rig_env(const struct test_rig *r)
 {
-	struct filter_env env = { .cfg = r->cfg, .map = r->map, .store = r->st };
+	struct filter_env env = { .cfg = r->cfg, .map = r->map, .store = r->st, .accounts = r->accounts };
 
 	return env;
 }

@@ -18,6 +18,7 @@
 
 struct config;
 struct prefixmap;
+struct account_table;
 struct store;
 struct pipeline_result;
 
@@ -32,11 +33,13 @@ struct test_rig_spec {
 	const char *outbox;		/* OutboxDB: the same choices (TEST_RIG_SQLITE: the same file) */
 	int busy_timeout_ms;		/* the store's; 0: 2000 */
 	const char *queue_id;		/* the MTA's queue id test_rig_run gives; NULL: none */
+	const char *accounts;		/* AccountSettings: CSV text, header line included; NULL: none */
 };
 
 struct test_rig {
 	struct config *cfg;
 	struct prefixmap *map;
+	struct account_table *accounts;	/* from spec->accounts, or NULL */
 	struct store *st;		/* NULL: none asked for, or it did not open */
 	char *db;			/* the SQLite file of TEST_RIG_SQLITE, else NULL */
 	const char *queue_id;

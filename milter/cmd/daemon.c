@@ -82,6 +82,8 @@ expire_silent_streams(const struct runtime *rt, time_t now)
 {
 	struct pipeline *p = pipeline_new(rt->cfg, rt->map);
 	struct pipeline_history h;
+
+	pipeline_set_accounts(p, rt->accounts);
 	char err[512];
 	int rc;
 
@@ -109,7 +111,7 @@ log_fetch(void *ctx, const struct fetch_job *j, int failed, const char *outcome,
 static int
 fetch_links(const struct runtime *rt, time_t now)
 {
-	struct linkfetch_env env = { rt->cfg, rt->map, rt->templates, rt->store };
+	struct linkfetch_env env = { rt->cfg, rt->map, rt->templates, rt->store, rt->accounts };
 	struct linkfetch_stats st;
 	char err[512], worker[CLAIM_OWNER_MAX];
 

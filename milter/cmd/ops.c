@@ -7,6 +7,7 @@
  * alike. A PostgreSQL URI is shown without its password.
  */
 #include "cmd/ops.h"
+#include "cmd/opsaccount.h"
 #include "cmd/privs.h"
 #include "cmd/usage.h"
 #include "report/catalogue.h"
@@ -339,8 +340,9 @@ history_text(const struct cmd *c, const struct state_item *items, size_t n, cons
 
 static void
 history_json(const struct cmd *c, const struct state_item *items, size_t n, const struct event *ev, size_t nev,
-    int is_ip)
+    const struct account_view *v)
 {
+	int is_ip = v == NULL;
 	struct buf b = BUF_INIT;
 	size_t i;
 
@@ -367,7 +369,10 @@ history_json(const struct cmd *c, const struct state_item *items, size_t n, cons
 		json_time_or_null(&b, "time", ev[i].when);
 		buf_putc(&b, '}');
 	}
-	buf_puts(&b, "]}\n");
+	buf_putc(&b, ']');
+	if (v)
+		account_view_json(&b, v);
+	buf_puts(&b, "}\n");
 	fputs(buf_cstr(&b), stdout);
 	buf_free(&b);
 }
@@ -377,6 +382,7 @@ cmd_history(struct cmd *c)
 {
 	struct state_item *items;
 	struct event *ev;
+	struct account_view view;
 	struct ipaddr ip;
 	size_t n, nev;
 	char err[512], canon[IPADDR_STRLEN + 4];
@@ -394,10 +400,16 @@ cmd_history(struct cmd *c)
 		return 1;
 	}
 	ev = timeline(items, n, &nev);
+	if (!is_ip)	/* an account: its settings and what they withheld */
+		account_view_load(&view, c->cfg, c->st, c->query);
 	if (c->json)
-		history_json(c, items, n, ev, nev, is_ip);
+		history_json(c, items, n, ev, nev, is_ip ? NULL : &view);
 	else
 		history_text(c, items, n, ev, nev);
+	if (!is_ip && !c->json)
+		account_view_text(&view);
+	if (!is_ip)
+		account_view_free(&view);
 	free(ev);
 	state_items_free(items, n);
 	return 0;

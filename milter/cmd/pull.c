@@ -67,7 +67,7 @@ static int
 run_pull(const struct runtime *rt, const struct pull_request *req, struct pull_result *res)
 {
 	char id[320], err[1024];
-	struct pull_env env = { rt->cfg, rt->map, rt->templates, rt->store, id };
+	struct pull_env env = { rt->cfg, rt->map, rt->templates, rt->store, id, rt->accounts };
 	int rc;
 
 	run_id(req->now, id, sizeof(id));
@@ -206,7 +206,7 @@ pull_or_list(const struct runtime *rt, struct pull_cmd *c)
 	struct pull_result res;
 	struct buf line = BUF_INIT;
 	char id[320], err[1024];
-	struct pull_env env = { rt->cfg, rt->map, rt->templates, rt->store, id };
+	struct pull_env env = { rt->cfg, rt->map, rt->templates, rt->store, id, rt->accounts };
 	int rc;
 
 	if (c->list) {

@@ -17,6 +17,7 @@
 #include "notice/notice.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/linkfetch.h"
+#include "customers/accounts.h"
 #include "customers/prefixmap.h"
 #include "store/state.h"
 #include "store/store.h"
@@ -36,6 +37,7 @@
 struct replay {
 	const struct config *cfg;
 	const struct prefixmap *map;
+	struct account_table *accounts;	/* AccountSettings (customers/accounts.h) */
 	struct template_set *templates;	/* parsed once for the whole run */
 	int json;
 	int trust_saved;		/* --trust-saved: the operator vouches for the files */
@@ -65,6 +67,7 @@ new_pipeline(struct replay *r)
 {
 	struct pipeline *p = pipeline_new(r->cfg, r->map);
 
+	pipeline_set_accounts(p, r->accounts);
 	pipeline_set_templates(p, r->templates);
 	if (r->now)
 		pipeline_set_now(p, r->now);
@@ -281,6 +284,8 @@ print_history(const struct report_output *ro, int info)
 		if (ro->notices[i].held)
 			printf("; no notice for \"%s\" (%s)", ro->notices[i].customer->name,
 			    info ? "InfoRenotifyInterval" : "RenotifyInterval");
+		else if (ro->notices[i].withheld)
+			printf("; no notice for \"%s\" (withheld: account setting)", ro->notices[i].customer->name);
 	for (i = 0; i < o->nclosed; i++)
 		printf("; case %s closed (%s, %s)", o->closed[i].reference, o->closed[i].account,
 		    o->closed[i].report_type);
@@ -623,6 +628,20 @@ load_map(const struct config *cfg)
 	return map;
 }
 
+/* load_accounts - the AccountSettings, as the daemon reads them (none: an empty table) */
+static struct account_table *
+load_accounts(const struct config *cfg)
+{
+	struct account_table *t;
+	char err[512];
+
+	if ((t = runtime_load_accounts(cfg, err, sizeof(err))) == NULL) {
+		msg_error("%s", err);
+		exit(2);
+	}
+	return t;
+}
+
 int
 replay_main(int argc, char **argv)
 {
@@ -670,12 +689,14 @@ replay_main(int argc, char **argv)
 	}
 	r.cfg = cfg;
 	r.map = load_map(cfg);
+	r.accounts = load_accounts(cfg);
 	if ((r.templates = notice_templates_load(cfg, err, sizeof(err))) == NULL ||
 	    (state_path && privs_as_user(cfg, state_path, "replay --state", err, sizeof(err)) != 0) ||
 	    (state_path && (r.state = store_open(state_path, NULL, STORE_BUSY_TIMEOUT_MS, err, sizeof(err))) == NULL)) {
 		msg_error("%s", err);
 		template_set_free(r.templates);
 		prefixmap_free((struct prefixmap *)r.map);
+		accounts_free(r.accounts);
 		config_free(cfg);
 		if (r.outdir)
 			close(r.outfd);
@@ -696,6 +717,7 @@ replay_main(int argc, char **argv)
 	store_close(r.state);
 	template_set_free(r.templates);
 	prefixmap_free((struct prefixmap *)r.map);
+	accounts_free(r.accounts);
 	config_free(cfg);
 	if (r.json_spool != NULL)
 		fclose(r.json_spool);

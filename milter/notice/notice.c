@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "report/findings.h"
 #include "notice/mailheader.h"
+#include "customers/accounts.h"
 #include "customers/prefixmap.h"
 #include "store/state.h"
 #include "notice/template.h"
@@ -642,6 +643,31 @@ notice_key_of(const struct notice_input *in, const char *account)
 	return k;
 }
 
+/* in_list - is ADDR (any case) one of LIST[0..N)? */
+static int
+in_list(char *const *list, size_t n, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ascii_strcasecmp(list[i], addr) == 0)
+			return 1;
+	return 0;
+}
+
+/* copy_cc - the account's cc (AccountSettings) that To does not name already */
+static void
+copy_cc(struct notice *out, const struct account_settings *s)
+{
+	size_t i;
+
+	out->cc = xcalloc((s ? s->ncc : 0) + 1, sizeof(char *));
+	for (i = 0; s && i < s->ncc; i++)
+		if (!in_list(out->to, out->nto, s->cc[i]) && !in_list(out->cc, out->ncc, s->cc[i]))
+			out->cc[out->ncc++] = xstrdup(s->cc[i]);
+}
+
+/* copy_recipients - To (the map's addresses), Cc (the settings'), and both as the envelope's */
 static void
 copy_recipients(struct notice *out, const struct account *a)
 {
@@ -651,12 +677,18 @@ copy_recipients(struct notice *out, const struct account *a)
 		out->to = xcalloc(1, sizeof(char *));
 		out->to[0] = xstrdup("customer@example.com");
 		out->nto = 1;
-		return;
+	} else {
+		out->to = xcalloc(a->nemails + 1, sizeof(char *));
+		for (i = 0; i < a->nemails; i++)
+			out->to[i] = xstrdup(a->emails[i]);
+		out->nto = a->nemails;
 	}
-	out->to = xcalloc(a->nemails + 1, sizeof(char *));
-	for (i = 0; i < a->nemails; i++)
-		out->to[i] = xstrdup(a->emails[i]);
-	out->nto = a->nemails;
+	copy_cc(out, out->settings);
+	out->rcpt = xcalloc(out->nto + out->ncc + 1, sizeof(char *));
+	for (i = 0; i < out->nto; i++)
+		out->rcpt[out->nrcpt++] = out->to[i];
+	for (i = 0; i < out->ncc; i++)
+		out->rcpt[out->nrcpt++] = out->cc[i];
 }
 
 static void
@@ -680,6 +712,8 @@ append_headers(struct buf *msg, const struct notice_input *in, const struct noti
 	header_append(msg, "From", buf_cstr(&v));
 	header_append(msg, "Reply-To", in->cfg->support_address);
 	header_append_list(msg, "To", n->to, n->nto);
+	if (n->ncc)	/* a reseller, say (AccountSettings cc): folded, never cut */
+		header_append_list(msg, "Cc", n->cc, n->ncc);
 	header_append(msg, "Subject", n->subject);
 	header_append(msg, "MIME-Version", "1.0");
 	header_append(msg, "Content-Type", "text/plain; charset=utf-8");
@@ -788,7 +822,8 @@ notice_init(struct notice *n, const struct notice_group *g, const struct state_g
 		n->findings[i].h = h ? &h->findings[i] : NULL;
 	}
 	n->case_ref = h ? h->reference : NULL;
-	n->held = h && !h->notify;
+	n->withheld = h && h->withheld;
+	n->held = h && !h->notify && !h->withheld;
 }
 
 /* make_message - N's message of the rendered SUBJECT and BODY */
@@ -853,6 +888,12 @@ notice_drop_message(struct notice *n)
 	for (i = 0; i < n->nto; i++)
 		free(n->to[i]);
 	free(n->to);
+	for (i = 0; i < n->ncc; i++)
+		free(n->cc[i]);
+	free(n->cc);
+	free(n->rcpt);
+	n->cc = n->rcpt = NULL;
+	n->ncc = n->nrcpt = 0;
 	free(n->account);
 	free(n->report_type);
 	free(n->reference);

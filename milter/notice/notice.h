@@ -3,7 +3,8 @@
  *
  * Renders the template with the customer's findings only (the group is the
  * whole of what the template can see) and wraps it in headers built by
- * mailheader: Date, Message-ID, From, Reply-To, To, Subject, MIME-Version,
+ * mailheader: Date, Message-ID, From, Reply-To, To (Cc: the account's cc in
+ * AccountSettings, folded, never cut), Subject, MIME-Version,
  * Content-Type text/plain UTF-8, Auto-Submitted (and Content-Language when
  * the template is from a language directory, such as de/). The Message-ID and the
  * outbox key both come from the notice's key (noticekey.h: report, type,
@@ -40,6 +41,7 @@
 struct config;
 struct report_file;
 struct notice_group;
+struct account_settings;
 struct catalogue_entry;
 struct template;
 struct template_set;
@@ -70,6 +72,10 @@ struct notice {
 	size_t nfindings;
 	const char *case_ref;		/* the history's case reference, or NULL */
 	int held;			/* the history held it back (RenotifyInterval, a late report) */
+	int withheld;			/* the account's settings withheld it (AccountSettings notify):
+					 * recorded in the history, not sent */
+	const struct account_settings *settings;	/* the account's AccountSettings (its cc), or
+					 * NULL: the defaults (customers/accounts.h) */
 	int made;			/* notice_build made the message (a sink or the outbox
 					 * may have taken it since: notice_drop_message) */
 	/* the message, made by notice_build */
@@ -78,6 +84,10 @@ struct notice {
 	char *report_type;
 	char **to;
 	size_t nto;
+	char **cc;		/* the account's cc (settings) not already in To */
+	size_t ncc;
+	char **rcpt;		/* every envelope recipient: to, then cc (the same strings) */
+	size_t nrcpt;
 	char *subject;		/* as rendered, cleaned (UTF-8), with " [reference]" when there is one */
 	char *message;		/* the whole message, LF line ends */
 	char *message_id;	/* without angle brackets */
@@ -100,7 +110,8 @@ struct notice_input {
  * notice_init - N about report group G (report/findings.h): its customer and
  * findings, with H, the group's history (state_apply's group for G, whose
  * findings are G's; NULL without a state database): each finding's history,
- * the case reference, and whether the history holds the notice back.
+ * the case reference, and whether the history holds the notice back or
+ * the account's settings withheld it.
  */
 void notice_init(struct notice *n, const struct notice_group *g, const struct state_group *h);
 

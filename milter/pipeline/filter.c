@@ -5,6 +5,7 @@
  */
 #include "pipeline/filter.h"
 #include "config/config.h"
+#include "customers/prefixmap.h"
 #include "report/findings.h"
 #include "notice/mailheader.h"
 #include "notice/notice.h"
@@ -22,6 +23,7 @@
 #define FILE_NAME_MAX 80	/* bytes of a report file's name, and of its error, */
 #define FILE_ERROR_MAX 200	/* in the log line and X-Shadowmilter-Result */
 #define FILE_ERRORS_LISTED 3	/* report file errors spelled out; the rest are counted */
+#define WITHHELD_LISTED 20	/* notices withheld by account settings spelled out */
 #define REASON_MAX 300		/* bytes of why a message made no notices */
 
 struct filter_msg {
@@ -49,6 +51,7 @@ filter_begin(const struct filter_env *env, const char *queue_id, const char *env
 	m->env = env;
 	m->queue_id = xstrdup(queue_id && *queue_id ? queue_id : "NOQUEUE");
 	m->pipeline = pipeline_new(env->cfg, env->map);
+	pipeline_set_accounts(m->pipeline, env->accounts);
 	if (env->templates)
 		pipeline_set_templates(m->pipeline, env->templates);
 	/* the notices of this message are queued and sent: they count as notified */
@@ -273,6 +276,8 @@ describe_history(struct buf *v, const struct pipeline_result *r)
 	if (!h.recorded)
 		return;
 	buf_printf(v, " renotify_skipped=%zu resolved=%lu", h.held, h.resolved + h.expired);
+	if (h.withheld)
+		buf_printf(v, " withheld=%zu", h.withheld);
 	if (h.closed)
 		buf_printf(v, " cases_closed=%zu", h.closed);
 }
@@ -316,6 +321,30 @@ describe_errors(struct buf *v, const struct pipeline_result *r, int errors)
 		buf_printf(v, "; errors_not_listed=%d", errors - listed);
 }
 
+/* describe_withheld - '; withheld="acme scan_ntp: account setting"' per notice an
+ * account's settings withheld (without a history too: nothing was sent) */
+static void
+describe_withheld(struct buf *v, const struct pipeline_result *r)
+{
+	size_t i, j, listed = 0, total = 0;
+
+	for (i = 0; i < r->nreports; i++)
+		for (j = 0; !r->reports[i].merged_into && j < r->reports[i].nnotices; j++) {
+			const struct notice *n = &r->reports[i].notices[j];
+
+			if (!n->withheld || total++ >= WITHHELD_LISTED)
+				continue;
+			buf_puts(v, "; withheld=\"");
+			put_clean(v, n->customer->name, FILE_NAME_MAX);
+			buf_putc(v, ' ');
+			put_clean(v, r->reports[i].rf->type, FILE_NAME_MAX);
+			buf_puts(v, ": account setting\"");
+			listed++;
+		}
+	if (total > listed)
+		buf_printf(v, "; withheld_not_listed=%zu", total - listed);
+}
+
 static void
 describe(struct buf *v, const struct filter_msg *m, const struct pipeline_result *r)
 {
@@ -351,6 +380,7 @@ describe(struct buf *v, const struct filter_msg *m, const struct pipeline_result
 		}
 	if (errors)
 		describe_errors(v, r, errors);
+	describe_withheld(v, r);
 }
 
 static void

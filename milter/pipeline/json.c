@@ -110,6 +110,16 @@ json_notice(struct buf *out, const struct notice *n)
 		json_string(out, n->to[i]);
 	}
 	buf_putc(out, ']');
+	if (n->ncc) {	/* AccountSettings cc: only when there is one, so other output stays as it was */
+		json_key(out, "cc", 0);
+		buf_putc(out, '[');
+		for (i = 0; i < n->ncc; i++) {
+			if (i)
+				buf_putc(out, ',');
+			json_string(out, n->cc[i]);
+		}
+		buf_putc(out, ']');
+	}
 	json_key(out, "subject", 0);
 	json_string(out, n->subject);
 	json_key(out, "message_id", 0);
@@ -154,6 +164,11 @@ json_outcome(struct buf *out, const struct report_output *ro)
 		if (ro->notices[i].held) {
 			if (n++)
 				buf_putc(out, ',');
+			json_string(out, ro->notices[i].customer->name);
+		}
+	for (i = 0, n = 0; i < ro->nnotices; i++)	/* AccountSettings notify: only when one was */
+		if (ro->notices[i].withheld) {
+			buf_puts(out, n++ ? "," : "],\"withheld\":[");
 			json_string(out, ro->notices[i].customer->name);
 		}
 	buf_printf(out, "],\"resolved_findings\":%lu,\"expired_findings\":%lu,\"late\":%s,"

@@ -86,6 +86,7 @@ run_job(const struct linkfetch_env *env, const struct fetch_job *j, time_t now, 
 	size_t notices, unmatched;
 	unsigned long skipped;
 
+	pipeline_set_accounts(p, env->accounts);
 	pipeline_set_templates(p, env->templates);
 	pipeline_set_store(p, env->store, 1);
 	pipeline_set_now(p, now);

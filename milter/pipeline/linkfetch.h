@@ -32,6 +32,7 @@ struct linkfetch_env {
 	const struct prefixmap *map;
 	const struct template_set *templates;
 	struct store *store;
+	const struct account_table *accounts;	/* AccountSettings, or NULL */
 };
 
 /* linkfetch_opts - the fetch limits CFG sets */

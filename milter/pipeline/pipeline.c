@@ -20,6 +20,7 @@
 #include "store/fetchjobs.h"
 #include "notice/notice.h"
 #include "store/outbox.h"
+#include "customers/accounts.h"
 #include "customers/prefixmap.h"
 #include "trust/identity.h"
 #include "trust/recognise.h"
@@ -45,6 +46,7 @@ enum part_kind { PART_NONE, PART_CSV, PART_ZIP, PART_TEXT };
 struct pipeline {
 	const struct config *cfg;
 	const struct prefixmap *map;
+	const struct account_table *accounts;	/* AccountSettings, or NULL: every default */
 	struct store *store;		/* history and/or outbox, or NULL */
 	int queue_notices;		/* the milter: notices go to the outbox and count as notified */
 	char *queue_id;			/* the MTA's, for the outbox */
@@ -609,6 +611,12 @@ pipeline_set_templates(struct pipeline *p, const struct template_set *set)
 }
 
 void
+pipeline_set_accounts(struct pipeline *p, const struct account_table *accounts)
+{
+	p->accounts = accounts;
+}
+
+void
 pipeline_set_store(struct pipeline *p, struct store *st, int queue_notices)
 {
 	p->store = st;
@@ -846,7 +854,8 @@ merged_findings(const struct pipeline_result *r, struct report_file *into, const
 }
 
 /* merged_notice - one account's notices PARTS[0..N) as one, M: held only
- * when every one of them was, under the first case reference they name */
+ * when every one of them was (withheld when the account's settings withheld
+ * one), under the first case reference they name */
 static void
 merged_notice(const struct pipeline_result *r, struct report_file *into, const struct merge_part *parts,
     size_t n, struct notice *m)
@@ -855,12 +864,15 @@ merged_notice(const struct pipeline_result *r, struct report_file *into, const s
 
 	memset(m, 0, sizeof(*m));
 	m->customer = parts[0].n->customer;
+	m->settings = parts[0].n->settings;
 	m->held = 1;
 	for (i = 0; i < n; i++) {
-		m->held &= parts[i].n->held;
+		m->held &= parts[i].n->held || parts[i].n->withheld;
+		m->withheld |= parts[i].n->withheld;	/* the account's, so every part's alike */
 		if (m->case_ref == NULL && parts[i].n->case_ref && *parts[i].n->case_ref)
 			m->case_ref = parts[i].n->case_ref;
 	}
+	m->held = m->held && !m->withheld;
 	merged_findings(r, into, parts, n, m);
 }
 
@@ -956,7 +968,7 @@ mark_merged(struct db *db, const struct report_output *out, char *err, size_t er
 	for (i = 0; rc == 0 && i < out->nnotices; i++) {
 		const struct notice *n = &out->notices[i];
 
-		if (n->held)
+		if (n->held || n->withheld)
 			continue;
 		g.account = n->customer;
 		g.nfindings = n->nfindings;
@@ -969,10 +981,21 @@ mark_merged(struct db *db, const struct report_output *out, char *err, size_t er
 	return rc;
 }
 
+/* withholds - do ACCOUNT's settings withhold a notice of report TYPE? */
+static int
+withholds(const struct pipeline *p, const char *type, const char *account)
+{
+	const struct catalogue_entry *e = catalogue_lookup(p->cfg->catalogue, type);
+
+	return accounts_withholds(accounts_lookup(p->accounts, account), type, e ? e->severity : NULL,
+	    notice_needs_action(p->cfg, e));
+}
+
 /* make_notices - OUT's notices, one per group of a readable file, each with
- * the group's history when the store keeps one; none is made yet */
+ * the group's history when the store keeps one and the account's settings;
+ * none is made yet. Without a history the settings alone withhold. */
 static void
-make_notices(struct report_output *out)
+make_notices(struct pipeline *p, struct report_output *out)
 {
 	const struct state_group *h = out->history ? out->history->groups : NULL;
 	size_t i, n = h ? out->history->ngroups : out->rf->ngroups;
@@ -980,9 +1003,35 @@ make_notices(struct report_output *out)
 	if (out->rf->error || out->already_applied)
 		return;
 	out->notices = xcalloc(n + 1, sizeof(*out->notices));
-	for (i = 0; i < n; i++)
-		notice_init(&out->notices[i], h ? h[i].group : &out->rf->groups[i], h ? &h[i] : NULL);
+	for (i = 0; i < n; i++) {
+		struct notice *no = &out->notices[i];
+
+		notice_init(no, h ? h[i].group : &out->rf->groups[i], h ? &h[i] : NULL);
+		no->settings = accounts_lookup(p->accounts, no->customer->name);
+		if (h == NULL)
+			no->withheld = withholds(p, out->rf->type, no->customer->name);
+	}
 	out->nnotices = n;
+}
+
+/* the account policy of one report file's history (state_policy.account_policy) */
+struct policy_ctx {
+	const struct pipeline *p;
+	const char *type;
+	int info;		/* an informational type: InfoRenotifyInterval stays */
+};
+
+static void
+account_policy(void *ctx, const char *account, unsigned long *renotify, int *withhold)
+{
+	const struct policy_ctx *c = ctx;
+	const struct account_settings *s = accounts_lookup(c->p->accounts, account);
+
+	if (s == NULL)
+		return;
+	if (!c->info && s->has_renotify)
+		*renotify = s->renotify == ACCOUNT_RENOTIFY_NEVER ? STATE_RENOTIFY_NEVER : s->renotify;
+	*withhold = withholds(c->p, c->type, account);
 }
 
 /* apply_history - a readable report file into the history, if the store keeps one.
@@ -994,8 +1043,10 @@ apply_history(struct pipeline *p, struct db *db, const struct pipeline_result *r
 {
 	const struct config *cfg = p->cfg;
 	int info = informational(cfg, out->rf->type);
+	struct policy_ctx ctx = { p, out->rf->type, info };
 	struct state_policy pol = { cfg->grace_days, info ? cfg->info_renotify_interval : cfg->renotify_interval,
-	    cfg->resolve_after_days, cfg->retain_days, p->queue_notices && (!info || cfg->info_notices) };
+	    cfg->resolve_after_days, cfg->retain_days, p->queue_notices && (!info || cfg->info_notices),
+	    p->accounts ? account_policy : NULL, &ctx };
 	struct buf key = BUF_INIT;
 	int rc;
 
@@ -1054,7 +1105,7 @@ static int
 queue_notice(struct pipeline *p, struct db *db, struct pipeline_result *r, const struct notice *n, char *err,
     size_t errlen)
 {
-	struct outbox_item it = { n->key, r->report_ref, n->report_type, n->account, n->to, n->nto, n->message,
+	struct outbox_item it = { n->key, r->report_ref, n->report_type, n->account, n->rcpt, n->nrcpt, n->message,
 	    p->queue_id };
 	int added;
 
@@ -1068,12 +1119,16 @@ queue_notice(struct pipeline *p, struct db *db, struct pipeline_result *r, const
 	return 0;
 }
 
-/* account_language - the language ACCOUNT's notices are in: the customer
- * map's language column, else NULL (English) */
+/* account_language - the language ACCOUNT's notices are in: its
+ * AccountSettings' language, else the customer map's language column, else
+ * NULL (English) */
 static const char *
 account_language(const struct pipeline *p, const struct account *account)
 {
-	(void)p;
+	const char *lang = account ? accounts_language(p->accounts, account->name) : NULL;
+
+	if (lang)
+		return lang;
 	return account && account->language ? account->language : NULL;
 }
 
@@ -1116,7 +1171,8 @@ make_notice(struct pipeline *p, struct db *db, struct pipeline_result *r, struct
 }
 
 /* render_notices - the notices of a readable report file, but those the
- * history holds back, and none of an informational type with InfoNotices off */
+ * history holds back or the account's settings withhold, and none of an
+ * informational type with InfoNotices off */
 static int
 render_notices(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
     char *err, size_t errlen)
@@ -1139,7 +1195,7 @@ render_notices(struct pipeline *p, struct db *db, struct pipeline_result *r, str
 	for (i = 0; rc == 0 && i < out->nnotices; i++) {
 		struct notice *n = &out->notices[i];
 
-		if (n->held)
+		if (n->held || n->withheld)
 			continue;
 		if ((t = template_in(p, set, out->rf->type, n->customer, &lt, err, errlen)) == NULL)
 			rc = -1;
@@ -1241,8 +1297,10 @@ confirm_closed(struct pipeline *p, struct db *db, struct pipeline_result *r, str
 	int rc = 0;
 
 	closed_notice(c, account, cf, nf, &n);
-	/* nobody to tell, or nobody was told of an informational case */
-	if (account != NULL && (p->cfg->info_notices || !informational(p->cfg, c->report_type))) {
+	/* nobody to tell, nobody was told of an informational case, or the account's settings withhold the type */
+	if (account != NULL && (p->cfg->info_notices || !informational(p->cfg, c->report_type)) &&
+	    !withholds(p, c->report_type, account->name)) {
+		n.settings = accounts_lookup(p->accounts, account->name);
 		struct notice_input in = { p->cfg, rf, r->report_ref, p->now,
 		    catalogue_lookup(p->cfg->catalogue, c->report_type), NOTICE_RESOLUTION };
 
@@ -1435,7 +1493,7 @@ finish_reports(struct pipeline *p, struct pipeline_result *r, char *err, size_t 
 		    (rc = apply_history(p, db, r, &r->reports[i], file, err, errlen)) != 0)
 			p->store_failed = 1;
 		else
-			make_notices(&r->reports[i]);
+			make_notices(p, &r->reports[i]);
 		free(file);
 	}
 	for (i = 0; rc == 0 && i < r->nreports; i++)	/* one notice per account and type */
@@ -1539,7 +1597,7 @@ pipeline_expire(struct pipeline *p, struct pipeline_history *h, char *err, size_
 {
 	const struct config *cfg = p->cfg;
 	struct state_policy pol = { cfg->grace_days, cfg->renotify_interval, cfg->resolve_after_days,
-	    cfg->retain_days, p->queue_notices };
+	    cfg->retain_days, p->queue_notices, NULL, NULL };
 	struct pipeline_result *r = xcalloc(1, sizeof(*r));
 	struct report_output out;
 	struct db *db = NULL;
@@ -1637,8 +1695,10 @@ pipeline_history_counts(const struct pipeline_result *r, struct pipeline_history
 		if (o == NULL)
 			continue;
 		h->recorded = 1;
-		for (j = 0; !r->reports[i].merged_into && j < r->reports[i].nnotices; j++)	/* counted in the merge */
+		for (j = 0; !r->reports[i].merged_into && j < r->reports[i].nnotices; j++) {	/* counted in the merge */
 			h->held += r->reports[i].notices[j].held;
+			h->withheld += r->reports[i].notices[j].withheld;
+		}
 		h->resolved += o->resolved;
 		h->expired += o->expired;
 		h->closed += o->nclosed;

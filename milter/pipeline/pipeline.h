@@ -106,6 +106,15 @@ void pipeline_set_trust_saved(struct pipeline *p);
 void pipeline_set_templates(struct pipeline *p, const struct template_set *set);
 
 /*
+ * pipeline_set_accounts - each account's AccountSettings (customers/accounts.h),
+ * kept by the caller until the pipeline is freed: cc recipients, notices
+ * withheld (recorded in the history, not sent), renotify intervals. Without
+ * it every account has the defaults.
+ */
+struct account_table;
+void pipeline_set_accounts(struct pipeline *p, const struct account_table *accounts);
+
+/*
  * pipeline_set_store - keep detection history and queue notices in ST (see
  * store/store.h), in one transaction per message. When ST keeps a history,
  * each readable report file is applied to it before rendering: its notices
@@ -191,6 +200,7 @@ void pipeline_counts(const struct pipeline_result *r, size_t *notices, size_t *u
 
 struct pipeline_history {
 	size_t held;			/* notices held back by RenotifyInterval */
+	size_t withheld;		/* notices the accounts' settings withheld (AccountSettings notify) */
 	unsigned long resolved;		/* findings the reports no longer carry */
 	unsigned long expired;		/* findings of report streams gone silent */
 	size_t closed;			/* cases with nothing left open */

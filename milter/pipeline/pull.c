@@ -241,6 +241,7 @@ new_pipeline(const struct pull_env *env, const struct pull_request *req, struct 
 	struct pipeline *p = pipeline_new(env->cfg, env->map);
 	struct buf auth = BUF_INIT, reason = BUF_INIT;
 
+	pipeline_set_accounts(p, env->accounts);
 	buf_printf(ref, "api:%s@%s", f->r->file, env->run_id);
 	buf_printf(&auth, "Reports API %s (HMAC2-signed reports/list)", env->cfg->reports_api_url);
 	buf_printf(&reason, "Reports API: the report file %s was downloaded from %s", f->r->file, url);

@@ -32,6 +32,7 @@
 
 #include "report/reportslist.h"
 
+struct account_table;
 struct config;
 struct prefixmap;
 struct store;
@@ -43,6 +44,7 @@ struct pull_env {
 	const struct template_set *templates;
 	struct store *store;
 	const char *run_id;		/* "HOST:PID:TIME": makes this pull's report references its own */
+	const struct account_table *accounts;	/* AccountSettings, or NULL (customers/accounts.h) */
 };
 
 struct pull_request {

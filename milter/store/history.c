@@ -24,7 +24,7 @@
 
 #define DAY 86400
 
-enum { DECIDED_HELD = 0, DECIDED_NOTICE = 1, DECIDED_CLOSED = 2 };
+enum { DECIDED_HELD = 0, DECIDED_NOTICE = 1, DECIDED_CLOSED = 2, DECIDED_WITHHELD = 3 };
 
 static void
 column_ref(struct db_stmt *s, int col, char *out)
@@ -282,8 +282,27 @@ struct recording {
 	long long *ids;			/* the open episode of each finding (0: new, or not recorded) */
 	long long case_id;		/* the account's open case of the type; 0: none yet */
 	int recent;			/* every finding seen before was notified within RenotifyInterval */
+	unsigned long renotify;		/* RenotifyInterval, or the account's own */
+	int withhold;			/* the account's settings withhold its notice */
 	struct buf keys, rows;
 };
+
+/* account_policy - the account's renotify interval and whether its notice is withheld */
+static void
+account_policy(const struct apply *a, const char *account, unsigned long *renotify, int *withhold)
+{
+	*renotify = a->pol->renotify_interval;
+	*withhold = 0;
+	if (a->pol->account_policy)
+		a->pol->account_policy(a->pol->account_ctx, account, renotify, withhold);
+}
+
+/* due_again - a finding last notified at LAST is named again at NOW after INTERVAL (STATE_RENOTIFY_NEVER: never) */
+static int
+due_again(time_t now, time_t last, unsigned long interval)
+{
+	return interval != STATE_RENOTIFY_NEVER && now >= last && (unsigned long)(now - last) >= interval;
+}
 
 /* find_case - the account's open case of the report's type, and its reference ("" when none) */
 static int
@@ -341,7 +360,7 @@ look_up(struct recording *r, size_t from, size_t to)
 		if (db_int(s, 1) < r->g->findings[j]->detected)
 			sf->first_seen = (time_t)db_int(s, 1);
 		sf->times_reported = (unsigned long)db_int(s, 2) + 1;
-		if (db_is_null(s, 3) || a->now - (time_t)db_int(s, 3) >= (time_t)a->pol->renotify_interval)
+		if (db_is_null(s, 3) || due_again(a->now, (time_t)db_int(s, 3), r->renotify))
 			r->recent = 0;
 	}
 	return rc > 0 ? stray_row(a->db) : rc;
@@ -394,7 +413,7 @@ first_sightings(struct recording *r, size_t from, size_t to)
 		return -1;
 	return BATCH_RUN(a->db, q_first_sighting, DBT(batch_close(&r->rows)), DBI(r->case_id),
 	    DBT(r->g->account->name), DBT(a->rf->type), DBT(a->rf->identifier), DBI(a->rid),
-	    a->pol->record_notices ? DBI(a->now) : DBNULL) == NULL ? -1 : 0;
+	    a->pol->record_notices && !r->withhold ? DBI(a->now) : DBNULL) == NULL ? -1 : 0;
 }
 
 static int
@@ -411,10 +430,12 @@ decide(struct apply *a, const char *account, const char *type, int kind, const c
 static int
 record_group(struct apply *a, const struct notice_group *g, struct state_group *out)
 {
-	struct recording r = { a, g, out, xcalloc(g->nfindings + 1, sizeof(long long)), 0, 1, BUF_INIT, BUF_INIT };
+	struct recording r = { a, g, out, xcalloc(g->nfindings + 1, sizeof(long long)), 0, 1, 0, 0, BUF_INIT,
+	    BUF_INIT };
 	int any_new = 0, rc = -1;
 	size_t from, to, j;
 
+	account_policy(a, g->account->name, &r.renotify, &r.withhold);
 	for (j = 0; j < g->nfindings; j++) {
 		out->findings[j].first_seen = g->findings[j]->detected;
 		out->findings[j].times_reported = 1;
@@ -430,11 +451,13 @@ record_group(struct apply *a, const struct notice_group *g, struct state_group *
 		set_deadline(a, g->findings[j], &out->findings[j]);
 		any_new |= out->findings[j].is_new;
 	}
-	out->notify = !a->late && (any_new || a->pol->renotify_interval == 0 || !r.recent);
+	out->notify = !a->late && (any_new || r.renotify == 0 || !r.recent);
+	out->withheld = out->notify && r.withhold;	/* what would go out, the account said no to */
+	out->notify = out->notify && !r.withhold;
 	if (out->notify && a->pol->record_notices && mark_notified(a->db, r.ids, g->nfindings, a->now) != 0)
 		goto done;
-	if (decide(a, g->account->name, a->rf->type, out->notify ? DECIDED_NOTICE : DECIDED_HELD,
-	    out->reference) != 0)
+	if (decide(a, g->account->name, a->rf->type, out->notify ? DECIDED_NOTICE : out->withheld ?
+	    DECIDED_WITHHELD : DECIDED_HELD, out->reference) != 0)
 		goto done;
 	rc = 0;
 done:
@@ -691,16 +714,20 @@ static int
 replay_group(struct apply *a, const struct notice_group *g, struct state_group *out)
 {
 	static const char sql[] = "SELECT kind, reference FROM decisions WHERE report_id = ?1 AND account = ?2"
-	    " AND report_type = ?3 AND kind IN (0, 1)";
+	    " AND report_type = ?3 AND kind IN (0, 1, 3)";
 	struct buf b = BUF_INIT;
 	struct db_stmt *s;
 	size_t from, to, j;
-	int rc;
+	unsigned long renotify;
+	int rc, withhold;
 
 	s = DB_RUN(a->db, sql, DBI(a->rid), DBT(g->account->name), DBT(a->rf->type));
 	if (s == NULL || (rc = db_step(a->db, s)) < 0)
 		return -1;
+	account_policy(a, g->account->name, &renotify, &withhold);
 	out->notify = rc == 0 || db_int(s, 0) == DECIDED_NOTICE;	/* none: a new account */
+	out->withheld = rc ? db_int(s, 0) == DECIDED_WITHHELD : withhold;
+	out->notify = out->notify && !(rc == 0 && withhold);
 	if (rc)
 		column_ref(s, 1, out->reference);
 	else if (case_reference(a, g->account->name, out->reference) != 0)
@@ -1019,4 +1046,56 @@ state_streams_free(struct state_stream *streams, size_t n)
 		free(streams[i].identifier);
 	}
 	free(streams);
+}
+
+/* read_withheld - every row of S (NULL: it failed) as withheld notices; 0, or -1 with none */
+static int
+read_withheld(struct db *db, struct db_stmt *s, struct state_withheld **out, size_t *n)
+{
+	int rc = -1;
+
+	while (s && (rc = db_step(db, s)) > 0) {
+		struct state_withheld *w;
+
+		*out = xreallocarray(*out, *n + 1, sizeof(**out));
+		w = &(*out)[(*n)++];
+		w->account = db_strdup(s, 0);
+		w->report_type = db_strdup(s, 1);
+		column_ref(s, 2, w->reference);
+		w->at = (time_t)db_int(s, 3);
+	}
+	if (rc != 0) {
+		state_withheld_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int
+state_withheld(struct store *st, const char *account, struct state_withheld **out, size_t *n, char *err,
+    size_t errlen)
+{
+	static const char sql[] = "SELECT d.account, d.report_type, d.reference, r.applied_at FROM decisions d"
+	    " JOIN reports r ON r.id = d.report_id WHERE d.account = ?1 AND d.kind = 3"
+	    " ORDER BY r.applied_at, d.report_type, r.id";
+	struct db *db;
+
+	*out = NULL;
+	*n = 0;
+	if ((db = store_acquire(st, err, errlen)) == NULL)
+		return -1;
+	return query_done(st, db, read_withheld(db, DB_RUN(db, sql, DBT(account)), out, n), err, errlen);
+}
+
+void
+state_withheld_free(struct state_withheld *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(w[i].account);
+		free(w[i].report_type);
+	}
+	free(w);
 }

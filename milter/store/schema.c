@@ -90,7 +90,7 @@ static const struct step steps[] = {
 	    " report_id {int} NOT NULL,"
 	    " account TEXT NOT NULL,"
 	    " report_type TEXT NOT NULL,"
-	    " kind {int} NOT NULL,"			/* 0 held back, 1 notice, 2 case closed */
+	    " kind {int} NOT NULL,"			/* 0 held back, 1 notice, 2 case closed, 3 withheld (AccountSettings) */
 	    " reference TEXT NOT NULL,"
 	    " PRIMARY KEY (report_id, account, report_type, kind))" },
 	{ HISTORY, 1, "CREATE TABLE IF NOT EXISTS streams ("

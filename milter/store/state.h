@@ -52,7 +52,17 @@ struct state_policy {
 	unsigned retain_days;		/* RetainDays */
 	int record_notices;		/* the notices decided here are sent (the milter): the
 					 * findings count as notified; replay, a dry run, does not */
+	/*
+	 * per account (AccountSettings, customers/accounts.h), or NULL: FN may
+	 * change *RENOTIFY (RenotifyInterval above; STATE_RENOTIFY_NEVER: only
+	 * new findings notify) and set *WITHHOLD: a notice the history would
+	 * send is withheld instead (recorded, nobody counts as notified)
+	 */
+	void (*account_policy)(void *ctx, const char *account, unsigned long *renotify, int *withhold);
+	void *account_ctx;
 };
+
+#define STATE_RENOTIFY_NEVER ((unsigned long)-1)
 
 struct state_finding {			/* one finding of the report, as the history knows it */
 	time_t first_seen;		/* earliest detection of this episode */
@@ -66,7 +76,8 @@ struct state_group {			/* one account's findings in the report */
 	const struct notice_group *group;	/* the report file's group it is about */
 	struct state_finding *findings;	/* findings[j] is of group->findings[j]; a
 					 * slice of state_outcome.group_findings */
-	int notify;			/* 0: held back by RenotifyInterval (or a late report) */
+	int notify;			/* 0: held back by RenotifyInterval (or a late report), or withheld */
+	int withheld;			/* the account's settings withheld the notice it would get */
 	char reference[STATE_REF_MAX];	/* the case reference; "" for a late report's group */
 };
 
@@ -153,6 +164,18 @@ int state_expiry_due(struct db *db, const struct state_policy *pol, time_t now, 
 int state_items(struct store *st, const char *account, const char *ip, int open_only,
     struct state_item **out, size_t *n, char *err, size_t errlen);
 void state_items_free(struct state_item *items, size_t n);
+
+/* a notice the account's settings withheld (state_policy.account_policy) */
+struct state_withheld {
+	char *account, *report_type;
+	char reference[STATE_REF_MAX];
+	time_t at;			/* when the report was applied */
+};
+
+/* state_withheld - ACCOUNT's withheld notices, oldest first */
+int state_withheld(struct store *st, const char *account, struct state_withheld **out, size_t *n, char *err,
+    size_t errlen);
+void state_withheld_free(struct state_withheld *w, size_t n);
 
 /* state_streams - every report stream, by type and identifier */
 int state_streams(struct store *st, struct state_stream **out, size_t *n, char *err, size_t errlen);

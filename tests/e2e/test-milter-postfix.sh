@@ -27,7 +27,8 @@ PF_NON_SMTPD_MILTERS=""
 PF_MAIN_EXTRA="milter_default_action = tempfail
 milter_mail_macros = i {mail_addr} {auth_type}"
 pf_setup "$T/pf" ops@example.net ops@acme.example bob@bob.example alerts@bob.example \
-    carol@carol.example dave@dave.example rcpt@elsewhere.example >/dev/null || ml_give_up "postfix setup"
+    carol@carol.example dave@dave.example rcpt@elsewhere.example reseller@partner.example >/dev/null ||
+    ml_give_up "postfix setup"
 # ops@example.net gets the reports; each customer address has its own Maildir
 
 # a German account (issue 19): the customer map's language column gives dave German notices
@@ -40,7 +41,9 @@ conf() {
 	ml_conf milter "smtp:127.0.0.1:$PF_INJECT_PORT" Organization "Example Hosting" NoticeFrom abuse@example.net \
 	    SocketMode 0666 "$@"
 }
-conf
+# carol's reseller is copied on her notices (AccountSettings cc)
+printf 'account,cc\ncarol,reseller@partner.example\n' >"$T/settings.csv" && chmod 644 "$T/settings.csv"
+conf AccountSettings "$T/settings.csv"
 send() {	# send FROM TO FILE: the file's lines exactly; the final reply code in $T/smtp.out
 	perl "$E2E/slow-smtp.pl" "$PF_PORT" "$1" "$2" "$3" "$T/no-pause" >"$T/smtp.out" 2>&1
 }
@@ -63,6 +66,12 @@ D=$(latest dave@dave.example)
 check "a German account gets a German notice" \
     sh -c 'grep -q "^Content-Language: de$" "$1" && grep -q "^Sehr geehrte Damen und Herren,$" "$1"' - "${D:-/nonexistent}"
 check "... with its dates the German way" grep -q '^\[2001:db8:200:[0-9a-f:]*\]:111 (UDP) festgestellt am 24\.11\.2026 ' "${D:-/nonexistent}"
+pf_wait_delivered "$(pf_maildir reseller@partner.example)" 1 60 2>/dev/null
+check "the cc'd reseller receives carol's notice (AccountSettings cc)" test "$(count reseller@partner.example)" -eq 1
+R=$(latest reseller@partner.example)
+check "... carol's notice, the reseller in Cc" sh -c "grep -q '^To: carol@carol.example\$' '$R' &&
+    grep -q '^Cc: reseller@partner.example\$' '$R' && grep -q '^X-Shadowmilter-Account: carol\$' '$R'"
+check "carol's own copy names the reseller in Cc" grep -q '^Cc: reseller@partner.example$' "$(latest carol@carol.example)"
 check "ops copy names the signature" grep -q 'auth="dkim' "$O"
 check "ops copy subject is left alone" grep -q '^Subject: \[Example Hosting\] Shadowserver' "$O"
 "$SM" replay -c "$T/milter.conf" --json "$O" >"$T/ops-replay.json" 2>&1
