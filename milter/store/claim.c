@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,23 @@ start_ticks(pid_t pid)
 	return ticks;
 }
 
+/*
+ * process_gone - is the process PID that started at TICKS certainly gone?
+ * kill(0) tells a pid nobody has (ESRCH) even where /proc hides other users'
+ * processes (hidepid); a pid that is there is another process's when its
+ * start time differs, and counts as alive when /proc will not say
+ */
+static int
+process_gone(pid_t pid, unsigned long long ticks)
+{
+	unsigned long long now;
+
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return 1;
+	now = start_ticks(pid);
+	return now != 0 && now != ticks;
+}
+
 int
 claim_owner(pid_t pid, char *out, size_t outlen)
 {
@@ -128,7 +146,7 @@ claim_owner_is_dead(const char *owner)
 		return 0;	/* an older form of name ("HOST:PID"): its lease decides */
 	if (strcmp(end + 1, boot) != 0)
 		return 1;	/* from before the last boot */
-	return start_ticks((pid_t)pid) != ticks;	/* gone, or the pid is another process's now */
+	return process_gone((pid_t)pid, ticks);
 }
 
 /* --- claims -------------------------------------------------------------- */

@@ -16,11 +16,13 @@
  * id, the process's start time (clock ticks since boot, /proc/PID/stat) and
  * the first 8 characters of the kernel's boot id. A process can then tell
  * for certain that a claim of its own host belongs to a process that is gone
- * - no such pid, the pid reused by a process that started at another time,
- * or a claim from before the last boot - and take its rows back at once
+ * - no such pid (kill(2) with signal 0 says ESRCH), the pid reused by a
+ * process that started at another time, or a claim from before the last
+ * boot - and take its rows back at once
  * (claim_take_back_dead) instead of waiting out the lease. Anything it
  * cannot be sure of (another host, a name in an older form such as
- * "HOST:PID", a system without /proc) counts as alive: its lease decides.
+ * "HOST:PID", a system without /proc, a pid that is there but whose start
+ * time /proc hides) counts as alive: its lease decides.
  *
  * Owns: nothing (the owner lists it returns are the caller's).
  */
