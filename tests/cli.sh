@@ -456,6 +456,14 @@ check "-n says every report type renders" grep -q 'report types render' "$T/n.ou
 { cat "$NCONF"; echo "VerifyDKIM no"; echo "TrustedAuthservIDs mx.example.net"; } >"$T/n-authres.conf"
 "$SM" -n -c "$T/n-authres.conf" >"$T/n-authres.out" 2>&1
 check "VerifyDKIM no: -n warns that the verifier must always add its header" grep -q 'AlwaysAddARHeader' "$T/n-authres.out"
+{ cat "$NCONF"; echo "AccountSettings $T/no-such-settings.csv"; } >"$T/n-acct.conf"
+"$SM" -n -c "$T/n-acct.conf" >"$T/n-acct.out" 2>&1
+check "-n names a missing AccountSettings file" grep -q "AccountSettings: $T/no-such-settings.csv: No such file" "$T/n-acct.out"
+printf 'account,notify\nacme,all\nacme,none\n' >"$T/twice-settings.csv"
+chmod 644 "$T/twice-settings.csv"
+{ cat "$NCONF"; echo "AccountSettings $T/twice-settings.csv"; } >"$T/n-acct2.conf"
+"$SM" -n -c "$T/n-acct2.conf" >"$T/n-acct2.out" 2>&1
+check "-n refuses AccountSettings with an account given twice" grep -q 'account "acme" has two rows' "$T/n-acct2.out"
 mkdir -p "$T/site"
 printf 'Subject: ACTION REQUIRED: {{service}}\n\nhello {{account}}\n{{#findings}}\n{{ip}}\n{{/findings}}\nline 7 {{servce}}\n' >"$T/site/scan_ntp.tmpl"
 { cat "$NCONF"; echo "TemplateDir $T/site"; } >"$T/site.conf"

@@ -169,28 +169,36 @@ check_database(struct check *c, const char *key, const char *value)
 	free(dir);
 }
 
+/* check_table - KEY's source (CustomerMap, AccountSettings) can be read (run, reached) as UserID */
 static void
-check_customer_map(struct check *c)
+check_table(struct check *c, const char *key, const char *map)
 {
-	const char *map = c->cfg->customer_map;
 	char *path;
 
 	switch (table_kind(map)) {
 	case TABLE_CSV:
-		check_file(c, "CustomerMap", map, R_OK, "read");
+		check_file(c, key, map, R_OK, "read");
 		break;
 	case TABLE_SQLITE:
-		check_file(c, "CustomerMap", map + 7, R_OK, "read");
+		check_file(c, key, map + 7, R_OK, "read");
 		break;
 	case TABLE_EXEC:
 		path = xstrndup(map + 5, strcspn(map + 5, " \t"));
-		check_file(c, "CustomerMap", path, X_OK, "run");
+		check_file(c, key, path, X_OK, "run");
 		free(path);
 		break;
 	case TABLE_PG:
-		check_pg(c, "CustomerMap", map);
+		check_pg(c, key, map);
 		break;
 	}
+}
+
+static void
+check_customer_map(struct check *c)
+{
+	check_table(c, "CustomerMap", c->cfg->customer_map);
+	if (c->cfg->account_settings)
+		check_table(c, "AccountSettings", c->cfg->account_settings);
 }
 
 /* check_template_types - a TYPE.tmpl whose TYPE the catalogue does not know is never used */
