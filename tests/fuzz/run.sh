@@ -154,8 +154,8 @@ seeds_schema() {
 }
 
 seeds_headerview() {
-	# byte 0 the chunk size, byte 1 the padding fields on top, from 240 (251 x
-	# 4,100 bytes leave 19,476 to the limit; 255 leave 3,076), then a header block
+	# byte 0 the chunk size, byte 1 the padding fields on top, from 240 (255: as
+	# many fields of 4,100 bytes as fit in HEADER_BLOCK_MAX; 251: 4 fewer), then a header block
 	for f in $(mails); do
 		{ byte 0; byte 0; sed '/^\r*$/q' "$f"; } >"$1/$(basename "$f")"
 		{ byte 7; byte 255; sed '/^\r*$/q' "$f"; } >"$1/near-limit-$(basename "$f")"
