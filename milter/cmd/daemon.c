@@ -566,6 +566,24 @@ ping_api(const struct config *cfg)
 	return rc;
 }
 
+/* download_url_refused - would every pull's download be refused (ReportDownloadURL not on
+ * a ReportLinkHosts host, or not http/https)? Said once here rather than once a file later */
+static int
+download_url_refused(const struct config *cfg)
+{
+	struct fetch_opts o = linkfetch_opts(cfg);
+	struct buf url = BUF_INIT;
+	char why[512];
+	int refused;
+
+	buf_printf(&url, "%sid", cfg->report_download_url);
+	if ((refused = !fetch_url_allowed(&o, url.data, why, sizeof(why))) != 0)
+		msg_error("ReportDownloadURL %s: the Reports API's files could not be downloaded: %s",
+		    cfg->report_download_url, why);
+	buf_free(&url);
+	return refused;
+}
+
 /* check_config - "-n": the config, the customer map, and every notice renders;
  * with ReportsAPIKey, the API answers (unless OFFLINE) */
 static int
@@ -580,6 +598,8 @@ check_config(const char *conf, const struct runtime *rt, int offline)
 		msg_error("%s: %s", conf, err);
 		return 1;
 	}
+	if (*rt->cfg->reports_api_key && download_url_refused(rt->cfg))
+		return 1;
 	if (*rt->cfg->reports_api_key && !offline && ping_api(rt->cfg) != 0)
 		return 1;
 	printf("%s: OK (%zu prefixes, %zu accounts, %zu report types render)\n", conf,

@@ -35,8 +35,13 @@ load(const char *what, const char *answer, size_t len, char *why, size_t whylen)
 	json_t *root = json_loadb(answer, len, JSON_REJECT_DUPLICATES, &e);
 
 	if (root == NULL) {
-		err_set(why, whylen, "%s: the answer is not JSON (%s at byte %d): %.60s", what, e.text, e.position,
-		    answer);
+		char head[61];
+		size_t i, n = len < 60 ? len : 60;	/* ANSWER need not end in a NUL */
+
+		for (i = 0; i < n; i++)		/* one log line, whatever came */
+			head[i] = (unsigned char)answer[i] < 0x20 || answer[i] == 0x7f ? ' ' : answer[i];
+		head[n] = '\0';
+		err_set(why, whylen, "%s: the answer is not JSON (%s at byte %d): %s", what, e.text, e.position, head);
 		return NULL;
 	}
 	if (!json_is_array(root)) {

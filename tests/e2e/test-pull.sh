@@ -171,6 +171,15 @@ check "... and it is not marked applied" grep -q '^new .*scan_ntp-example-hostin
 "$SM" pull -c "$T/sm.conf" --since 2026-11-26 --until 2026-11-20 >/dev/null 2>"$T/usage.err"
 check "--since after --until is a usage error" grep -q 'is after --until' "$T/usage.err"
 
+# ---- -n: a ReportDownloadURL the fetch would refuse is said at once ---------------------------
+{ cat "$T/sm.conf"; echo "UserID $(id -un)"; echo "Socket inet:10025@127.0.0.1"; } >"$T/n.conf"
+"$SM" -n --offline -c "$T/n.conf" >"$T/n.out" 2>&1
+check "-n accepts a ReportDownloadURL on a ReportLinkHosts host" grep -q ': OK (' "$T/n.out"
+echo "ReportDownloadURL https://dl.example.net/" >>"$T/n.conf"
+"$SM" -n --offline -c "$T/n.conf" >"$T/n2.out" 2>&1
+check "-n refuses one elsewhere, saying why" \
+    grep -q 'ReportDownloadURL https://dl.example.net/: .*host dl.example.net is not in ReportLinkHosts' "$T/n2.out"
+
 # ---- two pulls at once on one PostgreSQL: each file applied once ------------------------------
 if [ -z "$PG_URI" ]; then
 	skip "two concurrent pulls on one PostgreSQL (run under tests/e2e/with-pg.sh)"

@@ -153,6 +153,16 @@ seeds_schema() {
 	cp ../shared/reference/shadowserver/schema/report_types.csv "$1/" 2>/dev/null || true
 }
 
+seeds_reportslist() {
+	cat >"$1/list.json" <<-'EOF2'
+	[{"id":"AbCdEfGh?x=1","file":"2026-11-24-scan_ntp-example-asn.csv","type":"scan_ntp","report":"example-asn",
+	  "timestamp":"2026-11-24 06:00:00","url":"https://www.shadowserver.org/"},
+	 {"id":"../x","file":"a\u0000b.csv"}, {"file":"x.csv"}, 7, null]
+	EOF2
+	printf '["scan_ntp",{"type":"scan_dns"},{"name":"event4_sinkhole"},""]' >"$1/types.json"
+	printf '{"error":"invalid HMAC2 signature"}' >"$1/error.json"
+}
+
 seeds_headerview() {
 	# byte 0 the chunk size, byte 1 the padding fields on top, from 240 (255: as
 	# many fields of 4,100 bytes as fit in HEADER_BLOCK_MAX; 251: 4 fewer), then a header block
