@@ -23,7 +23,7 @@ struct lang {
 static const char *const severity_names[5] = { "critical", "high", "medium", "low", "info" };
 
 #define ENGLISH_WORDS { "from port", "your part of the listed network", "connections between", "and", \
-	"ports", "was", "were", "is", "are", "has", "have", "it", "them" }
+	"ports", "was", "were", "is", "are", "has", "have", "it", "them", "Shadowserver report" }
 
 static const struct lang langs[] = {
 	{ "en", DATES_ISO, { "January", "February", "March", "April", "May", "June", "July", "August",
@@ -31,7 +31,7 @@ static const struct lang langs[] = {
 	{ "de", DATES_DOTS, { "Januar", "Februar", "M\xc3\xa4rz", "April", "Mai", "Juni", "Juli", "August",
 	    "September", "Oktober", "November", "Dezember" }, ".",
 	    { "Quellport", "Ihr Teil des gemeldeten Netzes", "Verbindungen zwischen", "und", "Ports",
-	    "wurde", "wurden", "ist", "sind", "hat", "haben", "ihn", "sie" },
+	    "wurde", "wurden", "ist", "sind", "hat", "haben", "ihn", "sie", "Shadowserver-Bericht" },
 	    { "kritisch", "hoch", "mittel", "niedrig", "Info" } },
 };
 

@@ -33,6 +33,7 @@ enum lang_word {
 	LANG_IS, LANG_ARE,
 	LANG_HAS, LANG_HAVE,
 	LANG_IT, LANG_THEM,
+	LANG_REPORT,		/* a type nobody knows: 'Shadowserver report "x"' */
 	LANG_NWORDS
 };
 

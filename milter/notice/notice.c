@@ -467,7 +467,7 @@ TOP_GETTER(v_service_title)
 {
 	if (c->in->entry)
 		return c->in->entry->title;
-	return keep(c, "Shadowserver report \"%s\"", clean(c, c->in->rf->type));
+	return keep(c, "%s \"%s\"", WORD(c, LANG_REPORT), clean(c, c->in->rf->type));
 }
 
 TOP_GETTER(v_service) { return c->in->entry ? c->in->entry->service : ""; }
