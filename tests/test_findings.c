@@ -263,3 +263,54 @@ TEST(findings, an_adopted_finding_reads_through_the_adopting_files_columns)
 	report_file_free(a);
 	prefixmap_free(map);
 }
+
+/* a prefix that moved from acme to bob on 2026-11-24 12:00 UTC */
+static const char *MOVED = "prefix,account,email,valid_from,valid_until\n"
+    "192.0.2.0/24,acme,ops@acme.example,,2026-11-24 12:00\n"
+    "192.0.2.0/24,bob,bob@bob.example,2026-11-24T12:00:00Z,\n";
+
+TEST(findings, a_prefix_that_moved_is_matched_as_the_map_stood_at_each_detection)
+{
+	struct prefixmap *map = test_map(MOVED);
+	struct report_file *rf = read_report(map, "scan_portmapper",
+	    "timestamp,ip,port,protocol\n"
+	    "2026-11-24 11:59:59,192.0.2.20,111,udp\n"	/* before the move: acme's */
+	    "2026-11-24 12:00:00,192.0.2.21,111,udp\n"	/* at it: bob's */
+	    "2026-11-24 13:00:00,192.0.2.20,111,udp\n"	/* the same host again, after: bob's */
+	    "2026-11-24 10:00:00,192.0.2.0/28,111,udp\n");	/* a listed network, before */
+	char ep[64];
+
+	REQUIRE(rf->error == NULL);
+	REQUIRE(rf->ngroups == 2);
+	CHECK_STR(rf->groups[0].account->name, "acme");
+	REQUIRE(rf->groups[0].nfindings == 2);
+	finding_address(rf->groups[0].findings[0], ep, sizeof(ep));
+	CHECK_STR(ep, "192.0.2.0/28");
+	finding_endpoint(rf->groups[0].findings[1], ep, sizeof(ep));
+	CHECK_STR(ep, "192.0.2.20:111");
+	CHECK_INT(rf->groups[0].findings[1]->detected, 1795521599);
+	CHECK_STR(rf->groups[1].account->name, "bob");
+	REQUIRE(rf->groups[1].nfindings == 2);
+	finding_endpoint(rf->groups[1].findings[0], ep, sizeof(ep));
+	CHECK_STR(ep, "192.0.2.20:111");
+	CHECK_INT(rf->groups[1].findings[0]->detected, 1795525200);
+	finding_endpoint(rf->groups[1].findings[1], ep, sizeof(ep));
+	CHECK_STR(ep, "192.0.2.21:111");
+	CHECK_INT(rf->nunmatched, 0);
+	report_file_free(rf);
+	prefixmap_free(map);
+}
+
+TEST(findings, without_validity_columns_the_current_map_decides)
+{
+	struct prefixmap *map = test_map(MAP);
+	struct report_file *rf = read_report(map, "scan_portmapper",
+	    "timestamp,ip,port,protocol\n"
+	    "1999-01-01 00:00:00,192.0.2.200,111,udp\n");
+
+	REQUIRE(rf->error == NULL);
+	REQUIRE(rf->ngroups == 1);
+	CHECK_STR(rf->groups[0].account->name, "bob");
+	report_file_free(rf);
+	prefixmap_free(map);
+}

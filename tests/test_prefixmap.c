@@ -868,3 +868,75 @@ TEST(prefixmap, random_overlaps_agree_with_a_linear_scan)
 	prefixmap_free(map);
 	free(have);
 }
+
+/* owner_at - name of the account owning ADDR at WHEN, or NULL */
+static const char *
+owner_at(const struct prefixmap *map, const char *addr, time_t when)
+{
+	const struct account *acct;
+	struct ipaddr a;
+
+	if (ipaddr_parse(addr, &a) != 0)
+		return "(test bug: bad address)";
+	acct = prefixmap_lookup_at(map, &a, when);
+	return acct ? acct->name : NULL;
+}
+
+TEST(prefixmap, a_prefix_moves_between_customers_with_valid_from)
+{
+	int rc;
+	char err[256] = "";
+	struct prefixmap *map = load("prefix,account,email,valid_from,valid_until\n"
+	    "10.0.0.0/8,isp,noc@isp.example,,\n"
+	    "10.1.0.0/16,acme,noc@acme.example,,2026-06-01\n"
+	    "10.1.0.0/16,beta,noc@beta.example,2026-06-01,2026-07-01 12:00+02:00\n", &rc, err, sizeof(err));
+	time_t move = 1780272000;	/* 2026-06-01 00:00 UTC */
+	time_t end = 1782900000;	/* 2026-07-01 10:00 UTC */
+
+	REQUIRE(rc == 0);
+	CHECK_INT(prefixmap_prefix_count(map), 2);
+	CHECK_STR(owner_at(map, "10.1.2.3", move - 1), "acme");
+	CHECK_STR(owner_at(map, "10.1.2.3", move), "beta");
+	CHECK_STR(owner_at(map, "10.1.2.3", end - 1), "beta");
+	CHECK_STR(owner_at(map, "10.1.2.3", end), "isp");	/* nobody's /16 then: the covering /8 */
+	CHECK_STR(owner_at(map, "10.2.0.1", move - 1), "isp");
+	prefixmap_free(map);
+}
+
+TEST(prefixmap, owners_of_one_prefix_must_not_overlap_in_time)
+{
+	CHECK_STR(load_error("prefix,account,email,valid_from,valid_until\n"
+	    "10.1.0.0/16,acme,noc@acme.example,,2026-06-02\n"
+	    "10.1.0.0/16,beta,noc@beta.example,2026-06-01,\n"),
+	    "customers.csv:3: prefix 10.1.0.0/16 already belongs to account \"acme\" for part of that time "
+	    "(valid_from/valid_until overlap)");
+	CHECK_STR(load_error("prefix,account,email,valid_until\n"
+	    "10.1.0.0/16,acme,noc@acme.example,\n"
+	    "10.1.0.0/16,beta,noc@beta.example,2026-06-01\n"),
+	    "customers.csv:3: prefix 10.1.0.0/16 already belongs to account \"acme\" for part of that time "
+	    "(valid_from/valid_until overlap)");
+	CHECK_STR(load_error("prefix,account,email,valid_from\n10.1.0.0/16,acme,noc@acme.example,June\n"),
+	    "customers.csv:2: bad valid_from \"June\"");
+	CHECK_STR(load_error("prefix,account,email,valid_from,valid_until\n"
+	    "10.1.0.0/16,acme,noc@acme.example,2026-06-01,2026-06-01\n"),
+	    "customers.csv:2: valid_from is not before valid_until");
+}
+
+TEST(prefixmap, rows_of_one_account_at_overlapping_times_merge)
+{
+	int rc;
+	char err[256] = "";
+	struct prefixmap *map = load("prefix,account,email,valid_from\n"
+	    "10.1.0.0/16,acme,a@acme.example,2026-06-01\n"
+	    "10.1.0.0/16,acme,b@acme.example,\n", &rc, err, sizeof(err));
+	struct ipaddr a;
+	const struct account *acct;
+
+	REQUIRE(rc == 0);
+	ipaddr_parse("10.1.0.1", &a);
+	acct = prefixmap_lookup_at(map, &a, 0);
+	REQUIRE(acct != NULL);
+	CHECK_STR(acct->name, "acme");
+	CHECK_INT(acct->nemails, 2);
+	prefixmap_free(map);
+}

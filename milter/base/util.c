@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void
 out_of_memory(size_t size)
@@ -55,6 +56,65 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 	if (size != 0 && nmemb > SIZE_MAX / size)
 		out_of_memory(SIZE_MAX);
 	return xrealloc(ptr, nmemb * size);
+}
+
+/*
+ * The big allocators: a table of tens of megabytes built at once (the
+ * customer map's trie) is mapped with huge pages advised, which saves the
+ * page faults of first touch (a quarter of a 1M-prefix map load).
+ */
+void *
+xbigalloc(size_t size)
+{
+	void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		out_of_memory(size);
+#ifdef MADV_HUGEPAGE
+	if (size >= BIG_HUGE_MIN)
+		madvise(p, size, MADV_HUGEPAGE);	/* advice: without it, plain pages */
+#endif
+	return p;
+}
+
+void *
+xbigrealloc(void *ptr, size_t old, size_t size)
+{
+	void *p;
+
+	if (ptr == NULL)
+		return xbigalloc(size);
+	if ((p = mremap(ptr, old ? old : 1, size ? size : 1, MREMAP_MAYMOVE)) == MAP_FAILED)
+		out_of_memory(size);
+#ifdef MADV_HUGEPAGE
+	if (size >= BIG_HUGE_MIN)
+		madvise(p, size, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+void
+xbigfree(void *ptr, size_t size)
+{
+	if (ptr != NULL)
+		munmap(ptr, size ? size : 1);
+}
+
+const char *
+log_quote(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 4 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[n++] = (c < ' ' || c == 0x7f) ? '?' : (char)c;
+	}
+	if (i < len && n + 3 < outlen)
+		out[n++] = '.', out[n++] = '.', out[n++] = '.';
+	if (outlen)
+		out[n] = '\0';
+	return out;
 }
 
 char *

@@ -19,6 +19,14 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
 void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
+
+/* xbigalloc - SIZE zeroed bytes of their own mapping, huge pages advised
+ * from BIG_HUGE_MIN; grown with xbigrealloc (the old size given), freed
+ * with xbigfree (the size given) */
+#define BIG_HUGE_MIN (2 * 1024 * 1024)
+void *xbigalloc(size_t size);
+void *xbigrealloc(void *ptr, size_t old, size_t size);
+void xbigfree(void *ptr, size_t size);
 char *xstrndup(const char *s, size_t n);
 
 struct buf {
@@ -57,6 +65,9 @@ void buf_base64(struct buf *b, const void *data, size_t len);
 /* err_set - format an error message into a caller-owned buffer (may be NULL) */
 void err_set(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* log_quote - S (LEN bytes) shortened to fit OUT ("..."), control bytes as '?': safe in a log line */
+const char *log_quote(const char *s, size_t len, char *out, size_t outlen);
 
 /* ascii helpers that ignore the locale */
 int ascii_strcasecmp(const char *a, const char *b);

@@ -34,21 +34,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define ACCT_CHUNK	1024		/* accounts per chunk */
 #define ARENA_BLOCK	(256 * 1024)
 #define EMAIL_MAX	254		/* RFC 5321 path limit less the brackets */
 #define TOP_BITS	16		/* prefixes this long are found via the table */
+#define TIMED		0x80000000u	/* node.acct: an index into spans */
+#define NODES_MAX	(UINT32_MAX / 32)	/* 4 GiB of nodes, some 67M prefixes */
+#define ALWAYS_FROM	INT64_MIN
+#define ALWAYS_UNTIL	INT64_MAX
 
 struct node {
 	uint32_t child[2];	/* node indices, 0 = none */
-	uint32_t acct;		/* account index + 1; 0 = glue node, not a prefix */
+	uint32_t acct;		/* account index + 1; 0 = glue node, not a prefix;
+				 * TIMED | span index: owners by time (struct span) */
 	uint8_t plen;
 	uint8_t key[16];	/* bits past plen are zero */
 };
 
 /* the memory budget per prefix rests on this */
 _Static_assert(sizeof(struct node) == 32, "struct node grew");
+
+/* one owner of a prefix for [from, until); a node's spans never overlap in time */
+struct span {
+	int64_t from, until;
+	uint32_t acct;		/* account index + 1 */
+	uint32_t next;		/* the prefix's next span + 1; 0: the last */
+};
 
 struct slot {
 	uint32_t acct;		/* account index + 1; 0 = empty */
@@ -70,6 +83,8 @@ struct prefixmap {
 	uint32_t nnodes, nodes_cap;
 	struct tree tree[2];	/* AF_INET, AF_INET6 */
 	size_t nprefixes;
+	struct span *spans;	/* of the prefixes that give valid_from/valid_until */
+	uint32_t nspans, spans_cap;
 	struct account **chunks;
 	size_t nchunks;
 	uint32_t naccounts;
@@ -141,8 +156,9 @@ prefixmap_free(struct prefixmap *map)
 	for (i = 0; i < map->nchunks; i++)
 		free(map->chunks[i]);
 	free(map->chunks);
-	free(map->slots);
-	free(map->nodes);
+	xbigfree(map->slots, (size_t)map->nslots * sizeof(*map->slots));
+	xbigfree(map->nodes, (size_t)map->nodes_cap * sizeof(*map->nodes));
+	free(map->spans);
 	free(map->tree[0].top);
 	free(map->tree[1].top);
 	free(map);
@@ -209,7 +225,7 @@ acct_rehash(struct prefixmap *map)
 	struct slot *s;
 
 	map->nslots = nold ? nold * 2 : 1024;
-	map->slots = xcalloc(map->nslots, sizeof(*map->slots));
+	map->slots = xbigalloc((size_t)map->nslots * sizeof(*map->slots));
 	for (i = 0; i < nold; i++) {
 		if (old[i].acct == 0)
 			continue;
@@ -217,7 +233,7 @@ acct_rehash(struct prefixmap *map)
 			s = s + 1 == map->slots + map->nslots ? map->slots : s + 1;
 		*s = old[i];
 	}
-	free(old);
+	xbigfree(old, (size_t)nold * sizeof(*old));
 }
 
 static uint32_t
@@ -322,23 +338,6 @@ prefixmap_email_next(const char **list, const char **item, size_t *len)
 	return 1;
 }
 
-/* err_quote - S shortened, control bytes replaced: safe inside a log line */
-static const char *
-err_quote(const char *s, size_t len, char *out, size_t outlen)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len && n + 4 < outlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		out[n++] = (c < ' ' || c == 0x7f) ? '?' : (char)c;
-	}
-	if (i < len && n + 3 < outlen)
-		out[n++] = '.', out[n++] = '.', out[n++] = '.';
-	out[n] = '\0';
-	return out;
-}
-
 /* emails_check - validate every address before the map is touched */
 static int
 emails_check(const char *list, char *err, size_t errlen)
@@ -351,7 +350,7 @@ emails_check(const char *list, char *err, size_t errlen)
 		if (len == 0)
 			continue;	/* "a@b;" and "a@b; ;c@d" are harmless */
 		if (!prefixmap_email_plausible(item, len)) {
-			err_set(err, errlen, "bad email \"%s\"", err_quote(item, len, q, sizeof(q)));
+			err_set(err, errlen, "bad email \"%s\"", log_quote(item, len, q, sizeof(q)));
 			return -1;
 		}
 		good++;
@@ -443,13 +442,16 @@ key_mask(uint8_t *dst, const uint8_t *src, unsigned plen)
 static void
 node_reserve(struct prefixmap *map, uint32_t extra)
 {
+	uint32_t old = map->nodes_cap;
+
 	if ((uint64_t)map->nnodes + extra <= map->nodes_cap)
 		return;	/* nnodes starts at 1, so cap - nnodes could wrap */
 	if (map->nodes_cap == 0)
 		map->nodes_cap = 1024;
 	else
-		map->nodes_cap = map->nodes_cap > UINT32_MAX / 2 ? UINT32_MAX : map->nodes_cap * 2;
-	map->nodes = xreallocarray(map->nodes, map->nodes_cap, sizeof(*map->nodes));
+		map->nodes_cap = map->nodes_cap > NODES_MAX / 2 ? NODES_MAX : map->nodes_cap * 2;
+	map->nodes = xbigrealloc(map->nodes, (size_t)old * sizeof(*map->nodes),
+	    (size_t)map->nodes_cap * sizeof(*map->nodes));
 }
 
 /* node_new - caller has reserved room, so no index or pointer moves */
@@ -559,19 +561,36 @@ trie_insert(struct prefixmap *map, int fam, const uint8_t *key, unsigned plen, u
 	*slot = node_new(map, key, plen, acct);
 }
 
-/* trie_best - account index + 1 of the longest prefix under N holding ADDR */
+/* owner_at - account index + 1 that a node's ACCT gives at WHEN; 0: none then (or glue) */
 static uint32_t
-trie_best(const struct prefixmap *map, uint32_t n, const uint8_t *addr, unsigned bits)
+owner_at(const struct prefixmap *map, uint32_t acct, int64_t when)
 {
-	uint32_t best = 0;
+	const struct span *sp;
+	uint32_t i;
+
+	if (!(acct & TIMED))
+		return acct;
+	for (i = (acct & ~TIMED) + 1; i != 0; i = sp->next) {
+		sp = &map->spans[i - 1];
+		if (sp->from <= when && when < sp->until)
+			return sp->acct;
+	}
+	return 0;
+}
+
+/* trie_best - account index + 1 of the longest prefix under N holding ADDR at WHEN */
+static uint32_t
+trie_best(const struct prefixmap *map, uint32_t n, const uint8_t *addr, unsigned bits, int64_t when)
+{
+	uint32_t best = 0, a;
 
 	while (n != 0) {
 		const struct node *nd = &map->nodes[n];
 
 		if (!key_matches(nd->key, addr, nd->plen))
 			break;
-		if (nd->acct != 0)
-			best = nd->acct;
+		if (nd->acct != 0 && (a = owner_at(map, nd->acct, when)) != 0)
+			best = a;
 		if (nd->plen >= bits)
 			break;
 		n = nd->child[key_bit(addr, nd->plen)];
@@ -582,6 +601,12 @@ trie_best(const struct prefixmap *map, uint32_t n, const uint8_t *addr, unsigned
 const struct account *
 prefixmap_lookup(const struct prefixmap *map, const struct ipaddr *addr)
 {
+	return prefixmap_lookup_at(map, addr, map->nspans ? time(NULL) : 0);
+}
+
+const struct account *
+prefixmap_lookup_at(const struct prefixmap *map, const struct ipaddr *addr, time_t when)
+{
 	int fam = addr->family == AF_INET6;
 	unsigned bits = fam ? 128 : 32;
 	uint32_t best;
@@ -589,9 +614,9 @@ prefixmap_lookup(const struct prefixmap *map, const struct ipaddr *addr)
 	if (addr->family != AF_INET && addr->family != AF_INET6)
 		return NULL;
 	/* anything found via the table is longer than every short prefix */
-	best = trie_best(map, root_of(map, fam, addr->bytes, bits), addr->bytes, bits);
+	best = trie_best(map, root_of(map, fam, addr->bytes, bits), addr->bytes, bits, when);
 	if (best == 0)
-		best = trie_best(map, map->tree[fam].shortroot, addr->bytes, bits);
+		best = trie_best(map, map->tree[fam].shortroot, addr->bytes, bits, when);
 	return best ? acct_at(map, best - 1) : NULL;
 }
 
@@ -601,6 +626,7 @@ struct overlap {
 	const struct prefixmap *map;
 	int fam;
 	unsigned len;			/* the listed network's length */
+	int64_t when;			/* the map as it stood then */
 	prefixmap_part_fn fn;
 	void *ctx;
 	size_t parts;
@@ -628,14 +654,15 @@ static void
 overlap_walk(struct overlap *o, uint32_t n, uint32_t enclosing)
 {
 	const struct node *nd;
+	uint32_t a;
 
 	if (n == 0)
 		return;
 	nd = &o->map->nodes[n];
-	if (nd->acct != 0 && nd->plen > o->len) {
-		if (nd->acct != enclosing)
-			overlap_emit(o, nd->acct, nd->key, nd->plen);
-		enclosing = nd->acct;
+	if (nd->acct != 0 && nd->plen > o->len && (a = owner_at(o->map, nd->acct, o->when)) != 0) {
+		if (a != enclosing)
+			overlap_emit(o, a, nd->key, nd->plen);
+		enclosing = a;
 	}
 	overlap_walk(o, nd->child[0], enclosing);
 	overlap_walk(o, nd->child[1], enclosing);
@@ -657,19 +684,19 @@ overlap_subtree(const struct prefixmap *map, uint32_t n, const uint8_t *key, uns
 	return 0;
 }
 
-/* covering - account index + 1 of the longest prefix under N holding all of KEY/LEN */
+/* covering - account index + 1 of the longest prefix under N holding all of KEY/LEN at WHEN */
 static uint32_t
-covering(const struct prefixmap *map, uint32_t n, const uint8_t *key, unsigned len)
+covering(const struct prefixmap *map, uint32_t n, const uint8_t *key, unsigned len, int64_t when)
 {
-	uint32_t best = 0;
+	uint32_t best = 0, a;
 
 	while (n != 0) {
 		const struct node *nd = &map->nodes[n];
 
 		if (nd->plen > len || !key_matches(nd->key, key, nd->plen))
 			break;
-		if (nd->acct != 0)
-			best = nd->acct;
+		if (nd->acct != 0 && (a = owner_at(map, nd->acct, when)) != 0)
+			best = a;
 		if (nd->plen == len)
 			break;
 		n = nd->child[key_bit(key, nd->plen)];
@@ -681,7 +708,14 @@ size_t
 prefixmap_overlaps(const struct prefixmap *map, const struct ipaddr *net, unsigned len,
     prefixmap_part_fn fn, void *ctx)
 {
-	struct overlap o = { map, net->family == AF_INET6, 0, fn, ctx, 0 };
+	return prefixmap_overlaps_at(map, net, len, map->nspans ? time(NULL) : 0, fn, ctx);
+}
+
+size_t
+prefixmap_overlaps_at(const struct prefixmap *map, const struct ipaddr *net, unsigned len, time_t when,
+    prefixmap_part_fn fn, void *ctx)
+{
+	struct overlap o = { map, net->family == AF_INET6, 0, when, fn, ctx, 0 };
 	const struct tree *t = &map->tree[o.fam];
 	uint8_t key[16];
 	uint32_t outer, enclosing, i, first, count;
@@ -692,9 +726,9 @@ prefixmap_overlaps(const struct prefixmap *map, const struct ipaddr *net, unsign
 	key_mask(key, net->bytes, len);
 	outer = 0;
 	if (len >= TOP_BITS && t->top)
-		outer = covering(map, t->top[top_index(key)], key, len);
+		outer = covering(map, t->top[top_index(key)], key, len, o.when);
 	if (outer == 0)
-		outer = covering(map, t->shortroot, key, len);
+		outer = covering(map, t->shortroot, key, len, o.when);
 	if (outer != 0)
 		overlap_emit(&o, outer, key, len);
 	if (len < TOP_BITS)
@@ -712,7 +746,7 @@ prefixmap_overlaps(const struct prefixmap *map, const struct ipaddr *net, unsign
 		memcpy(at, key, 16);
 		at[0] = (uint8_t)(i >> 8);
 		at[1] = (uint8_t)i;
-		enclosing = len >= TOP_BITS ? outer : trie_best(map, t->shortroot, at, TOP_BITS);
+		enclosing = len >= TOP_BITS ? outer : trie_best(map, t->shortroot, at, TOP_BITS, o.when);
 		overlap_walk(&o, len >= TOP_BITS ? overlap_subtree(map, t->top[i], key, len) : t->top[i],
 		    enclosing ? enclosing : outer);
 	}
@@ -730,13 +764,14 @@ prefix_check(const struct ipaddr *prefix, unsigned plen, uint8_t *key, char *err
 		err_set(err, errlen, "bad address family %d", prefix->family);
 		return -1;
 	}
-	ipaddr_format(prefix, text, sizeof(text));
 	if (plen > ipaddr_bits(prefix)) {
+		ipaddr_format(prefix, text, sizeof(text));
 		err_set(err, errlen, "bad prefix length %s/%u", text, plen);
 		return -1;
 	}
 	key_mask(key, prefix->bytes, plen);
 	if (memcmp(key, prefix->bytes, prefix->family == AF_INET6 ? 16 : 4) != 0) {
+		ipaddr_format(prefix, text, sizeof(text));
 		err_set(err, errlen, "host bits set in %s/%u", text, plen);
 		return -1;
 	}
@@ -764,7 +799,7 @@ account_span(const char *account, const char **name, size_t *len, char *err, siz
 	for (; p < end; p++) {
 		if ((unsigned char)*p < ' ' || *p == 0x7f) {
 			err_set(err, errlen, "control character in account name \"%s\"",
-			    err_quote(*name, *len, q, sizeof(q)));
+			    log_quote(*name, *len, q, sizeof(q)));
 			return -1;
 		}
 	}
@@ -772,55 +807,119 @@ account_span(const char *account, const char **name, size_t *len, char *err, siz
 }
 
 static int
-conflict(const struct ipaddr *prefix, unsigned plen, const struct account *owner,
+conflict(const struct ipaddr *prefix, unsigned plen, const struct account *owner, int timed,
     char *err, size_t errlen)
 {
 	char text[IPADDR_STRLEN], q[80];
 
 	ipaddr_format(prefix, text, sizeof(text));
-	err_set(err, errlen, "prefix %s/%u already belongs to account \"%s\"", text, plen,
-	    err_quote(owner->name, strlen(owner->name), q, sizeof(q)));
+	err_set(err, errlen, "prefix %s/%u already belongs to account \"%s\"%s", text, plen,
+	    log_quote(owner->name, strlen(owner->name), q, sizeof(q)),
+	    timed ? " for part of that time (valid_from/valid_until overlap)" : "");
 	return -1;
+}
+
+/* span_new - index of a new span, the first of a list that goes on with NEXT (a span index + 1, or 0) */
+static uint32_t
+span_new(struct prefixmap *map, uint32_t acct, int64_t from, int64_t until, uint32_t next)
+{
+	struct span *sp;
+
+	if (map->nspans == map->spans_cap) {
+		map->spans_cap = map->spans_cap ? map->spans_cap * 2 : 64;
+		map->spans = xreallocarray(map->spans, map->spans_cap, sizeof(*map->spans));
+	}
+	sp = &map->spans[map->nspans];
+	sp->from = from;
+	sp->until = until;
+	sp->acct = acct;
+	sp->next = next;
+	return map->nspans++;
+}
+
+/* owner_clash - the account (index + 1) other than NAME that node ACCT gives for part of [FROM, UNTIL), or 0 */
+static uint32_t
+owner_clash(const struct prefixmap *map, uint32_t acct, const char *name, size_t len, int64_t from,
+    int64_t until)
+{
+	const struct span *sp;
+	uint32_t i;
+
+	if (!(acct & TIMED))
+		return name_equal(acct_at(map, acct - 1)->name, name, len) ? 0 : acct;
+	for (i = (acct & ~TIMED) + 1; i != 0; i = sp->next) {
+		sp = &map->spans[i - 1];
+		if (sp->from < until && from < sp->until && !name_equal(acct_at(map, sp->acct - 1)->name, name, len))
+			return sp->acct;
+	}
+	return 0;
+}
+
+/*
+ * add_owner - one more row for the prefix of node N, which has an owner
+ * already: the same account merges its addresses; another account may own it
+ * only at other times. An untimed owner holds it at all times.
+ */
+static int
+add_owner(struct prefixmap *map, uint32_t n, const struct ipaddr *prefix, unsigned plen, const char *name,
+    size_t len, const char *emails, int64_t from, int64_t until, char *err, size_t errlen)
+{
+	uint32_t have = map->nodes[n].acct, clash, a;
+
+	if ((clash = owner_clash(map, have, name, len, from, until)) != 0)
+		return conflict(prefix, plen, acct_at(map, clash - 1), (have & TIMED) || from != ALWAYS_FROM ||
+		    until != ALWAYS_UNTIL, err, errlen);
+	a = acct_intern(map, name, len);
+	emails_merge(map, acct_at(map, a), emails);
+	if (!(have & TIMED))
+		return 0;	/* the same account at all times */
+	map->nodes[n].acct = TIMED | span_new(map, a + 1, from, until, (have & ~TIMED) + 1);
+	return 0;
+}
+
+/* map_add - prefixmap_add for the time [FROM, UNTIL) */
+static int
+map_add(struct prefixmap *map, const struct ipaddr *prefix, unsigned plen, const char *account,
+    const char *emails, int64_t from, int64_t until, char *err, size_t errlen)
+{
+	int fam = prefix->family == AF_INET6;
+	const char *name;
+	size_t len;
+	uint8_t key[16];
+	uint32_t n, owner;
+
+	if (prefix_check(prefix, plen, key, err, errlen) != 0 ||
+	    account_span(account, &name, &len, err, errlen) != 0 ||
+	    emails_check(emails ? emails : "", err, errlen) != 0)
+		return -1;
+	if (map->nnodes > NODES_MAX - 4 || map->naccounts >= UINT32_MAX / 4 || map->nspans >= UINT32_MAX / 4) {
+		err_set(err, errlen, "too many prefixes");
+		return -1;
+	}
+	n = trie_find_exact(map, fam, key, plen);
+	if (n != 0 && map->nodes[n].acct != 0)
+		return add_owner(map, n, prefix, plen, name, len, emails, from, until, err, errlen);
+	owner = acct_intern(map, name, len);
+	emails_merge(map, acct_at(map, owner), emails);
+	owner++;
+	if (from != ALWAYS_FROM || until != ALWAYS_UNTIL)
+		owner = TIMED | span_new(map, owner, from, until, 0);
+	trie_insert(map, fam, key, plen, owner);
+	map->nprefixes++;
+	return 0;
 }
 
 int
 prefixmap_add(struct prefixmap *map, const struct ipaddr *prefix, unsigned plen,
     const char *account, const char *emails, char *err, size_t errlen)
 {
-	int fam = prefix->family == AF_INET6;
-	const char *name;
-	size_t len;
-	uint8_t key[16];
-	uint32_t n;
-
-	if (prefix_check(prefix, plen, key, err, errlen) != 0 ||
-	    account_span(account, &name, &len, err, errlen) != 0 ||
-	    emails_check(emails ? emails : "", err, errlen) != 0)
-		return -1;
-	n = trie_find_exact(map, fam, key, plen);
-	if (n != 0 && map->nodes[n].acct != 0) {
-		struct account *owner = acct_at(map, map->nodes[n].acct - 1);
-
-		if (!name_equal(owner->name, name, len))
-			return conflict(prefix, plen, owner, err, errlen);
-		emails_merge(map, owner, emails);
-		return 0;
-	}
-	if (map->nnodes > UINT32_MAX - 4 || map->naccounts >= UINT32_MAX / 4) {
-		err_set(err, errlen, "too many prefixes");
-		return -1;
-	}
-	n = acct_intern(map, name, len);
-	emails_merge(map, acct_at(map, n), emails);
-	trie_insert(map, fam, key, plen, n + 1);
-	map->nprefixes++;
-	return 0;
+	return map_add(map, prefix, plen, account, emails, ALWAYS_FROM, ALWAYS_UNTIL, err, errlen);
 }
 
 /* ---- loading ---- */
 
-static const char *const col_names[] = { "prefix", "account", "email", "language" };
-static const struct table_cols map_cols = { col_names, 4, 3 };
+static const char *const col_names[] = { "prefix", "account", "email", "valid_from", "valid_until", "language" };
+static const struct table_cols map_cols = { col_names, 6, 3 };
 
 /* language_of - ACCOUNT (NAME, LEN) gets language tag CODE: the first row's, and no other */
 static int
@@ -831,13 +930,13 @@ language_of(struct prefixmap *map, const char *name, size_t len, const char *cod
 	char q[80];
 
 	if (s == NULL || s->acct == 0) {
-		err_set(err, errlen, "no account \"%s\" for its language", err_quote(name, len, q, sizeof(q)));
+		err_set(err, errlen, "no account \"%s\" for its language", log_quote(name, len, q, sizeof(q)));
 		return -1;
 	}
 	a = acct_at(map, s->acct - 1);
 	if (a->language && strcmp(a->language, code) != 0) {
 		err_set(err, errlen, "account \"%s\" has language \"%s\" in another row, \"%s\" here",
-		    err_quote(name, len, q, sizeof(q)), a->language, code);
+		    log_quote(name, len, q, sizeof(q)), a->language, code);
 		return -1;
 	}
 	if (a->language == NULL)
@@ -861,7 +960,7 @@ prefixmap_set_language(struct prefixmap *map, const char *account, const char *l
 	if (*t == '\0')
 		rc = 0;
 	else if (*code == '\0') {
-		err_set(err, errlen, "bad language \"%s\" (a tag such as de or de-AT)", err_quote(t, strlen(t), q,
+		err_set(err, errlen, "bad language \"%s\" (a tag such as de or de-AT)", log_quote(t, strlen(t), q,
 		    sizeof(q)));
 		rc = -1;
 	} else if ((rc = account_span(account, &name, &len, err, errlen)) == 0)
@@ -870,31 +969,122 @@ prefixmap_set_language(struct prefixmap *map, const char *account, const char *l
 	return rc;
 }
 
+
+/* zone_offset - seconds east of UTC that S ("", "Z", " UTC", "+02", "-05:30", "+0100") says; -1 if bad */
+static int
+zone_offset(const char *s, long *off)
+{
+	int h, m = 0, n = 0;
+
+	*off = 0;
+	if (*s == '\0' || strcmp(s, "Z") == 0 || strcmp(s, " UTC") == 0)
+		return 0;
+	if ((*s != '+' && *s != '-') || !(sscanf(s + 1, "%2d:%2d%n", &h, &m, &n) == 2 ||
+	    sscanf(s + 1, "%2d%2d%n", &h, &m, &n) == 2 || sscanf(s + 1, "%2d%n", &h, &n) == 1) ||
+	    s[1 + n] != '\0' || n < 2 || h > 14 || m > 59)
+		return -1;
+	*off = (*s == '-' ? -1 : 1) * (h * 3600L + m * 60L);
+	return 0;
+}
+
+/*
+ * parse_moment - a valid_from/valid_until value: "2026-06-01" (midnight UTC),
+ * "2026-06-01 12:00[:00[.frac]]" or with 'T', and a zone as in zone_offset
+ * (none: UTC). Empty: DFLT (no bound). 0, or -1.
+ */
+static int
+parse_moment(const char *text, int64_t dflt, int64_t *out)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, k = 0;
+	char copy[64], *p;
+	struct tm tm;
+	long off;
+
+	if (text == NULL || strlen(text) >= sizeof(copy))
+		return text == NULL ? (*out = dflt, 0) : -1;
+	p = ascii_trim(strcpy(copy, text));
+	if (*p == '\0') {
+		*out = dflt;
+		return 0;
+	}
+	if (sscanf(p, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return -1;
+	p += n;
+	if ((*p == ' ' || *p == 'T') && sscanf(p + 1, "%2d:%2d%n", &h, &mi, &k) == 2 && k == 5) {
+		p += 1 + k;
+		if (*p == ':' && sscanf(p + 1, "%2d%n", &sec, &k) == 1 && k == 2)
+			p += 3;
+		if (*p == '.')
+			p += 1 + strspn(p + 1, "0123456789");
+	}
+	if (zone_offset(p, &off) != 0 || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out = (int64_t)timegm(&tm) - off;
+	return 0;
+}
+
+/* row_window - the row's [FROM, UNTIL) from its valid_from and valid_until (NULL: no such column) */
+static int
+row_window(const char *from_text, const char *until_text, int64_t *from, int64_t *until, char *err,
+    size_t errlen)
+{
+	char q[80];
+
+	if (parse_moment(from_text, ALWAYS_FROM, from) != 0) {
+		err_set(err, errlen, "bad valid_from \"%s\"", log_quote(from_text, strlen(from_text), q, sizeof(q)));
+		return -1;
+	}
+	if (parse_moment(until_text, ALWAYS_UNTIL, until) != 0) {
+		err_set(err, errlen, "bad valid_until \"%s\"", log_quote(until_text, strlen(until_text), q,
+		    sizeof(q)));
+		return -1;
+	}
+	if (*from >= *until) {
+		err_set(err, errlen, "valid_from is not before valid_until");
+		return -1;
+	}
+	return 0;
+}
+
 int
-prefixmap_add_row(struct prefixmap *map, const char *prefix_text, const char *account, const char *emails,
-    char *err, size_t errlen)
+prefixmap_add_row(struct prefixmap *map, const struct prefixmap_row *row, char *err, size_t errlen)
 {
 	struct ipaddr prefix;
 	unsigned plen;
-	char *text = xstrdup(prefix_text ? prefix_text : ""), *t, q[80];
-	int rc;
+	char text[IPADDR_STRLEN + 8], q[80];
+	const char *t = row->prefix ? row->prefix : "";
+	size_t len;
+	int64_t from, until;
 
-	t = ascii_trim(text);
-	if (ipaddr_parse_prefix(t, &prefix, &plen) != 0) {
-		err_set(err, errlen, "bad prefix \"%s\"", err_quote(t, strlen(t), q, sizeof(q)));
-		rc = -1;
-	} else
-		rc = prefixmap_add(map, &prefix, plen, account, emails, err, errlen);
-	free(text);
-	return rc;
+	t += strspn(t, " \t");
+	for (len = strlen(t); len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t'); len--)
+		;
+	if (len >= sizeof(text) || (memcpy(text, t, len), text[len] = '\0',
+	    ipaddr_parse_prefix(text, &prefix, &plen) != 0)) {
+		err_set(err, errlen, "bad prefix \"%s\"", log_quote(t, len, q, sizeof(q)));
+		return -1;
+	}
+	if (row_window(row->valid_from, row->valid_until, &from, &until, err, errlen) != 0)
+		return -1;
+	return map_add(map, &prefix, plen, row->account, row->emails, from, until, err, errlen);
 }
 
 static int
 on_map_row(void *ctx, const char *const *vals, char *err, size_t errlen)
 {
-	if (prefixmap_add_row(ctx, vals[0], vals[1], vals[2], err, errlen) != 0)
+	struct prefixmap_row row = { vals[0], vals[1], vals[2], vals[3], vals[4] };
+
+	if (prefixmap_add_row(ctx, &row, err, errlen) != 0)
 		return -1;
-	return prefixmap_set_language(ctx, vals[1], vals[3], err, errlen);
+	return prefixmap_set_language(ctx, vals[1], vals[5], err, errlen);
 }
 
 int
@@ -906,14 +1096,11 @@ prefixmap_load_source(struct prefixmap *map, const struct table_source *src, cha
 int
 prefixmap_load(struct prefixmap *map, const char *path, char *err, size_t errlen)
 {
-	FILE *f;
-	int rc;
+	struct table_source src = { path, NULL, NULL, 0 };
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		err_set(err, errlen, "%s: %s", path, strerror(errno));
+	if (table_kind(path) != TABLE_CSV) {
+		err_set(err, errlen, "%s: not a CSV file name", path);
 		return -1;
 	}
-	rc = table_read_csv(f, path, &map_cols, on_map_row, map, err, errlen);
-	fclose(f);
-	return rc;
+	return prefixmap_load_source(map, &src, err, errlen);
 }

@@ -1,12 +1,19 @@
 /*
  * prefixmap - longest-prefix map from IPv4/IPv6 addresses to customer accounts
  *
- * Loads the CustomerMap (columns prefix, account, email by name, and an
- * optional language, from a CSV file, an SQL query or a command:
- * tablesource.h; other columns ignored; emails separated by ';') into a
+ * Loads the CustomerMap (columns prefix, account, email by name, an
+ * optional language, and optional valid_from and valid_until that say when
+ * a row holds; from a CSV file, an SQL query or a command: tablesource.h;
+ * other columns ignored; emails separated by ';') into a
  * path-compressed binary
  * trie, one per address family. The most specific prefix wins: a /29 inside
  * a customer's /24 belongs to the /29's owner. Holds 1M prefixes.
+ *
+ * Prefix moves: a row with valid_from and/or valid_until owns its prefix
+ * only from valid_from (inclusive) until valid_until (exclusive), so one
+ * prefix may have several owners, one at a time. The _at lookups see the map
+ * as it stood at a moment (a report's timestamp); the others see it now. A
+ * row without these values holds at all times.
  *
  * A loaded map is immutable; lookups need no locking. A reload builds a new
  * map and swaps it in.
@@ -17,6 +24,7 @@
 #define SM_PREFIXMAP_H
 
 #include <stddef.h>
+#include <time.h>
 #include "base/ipaddr.h"
 
 struct account {
@@ -54,13 +62,21 @@ int prefixmap_load(struct prefixmap *map, const char *path, char *err, size_t er
 struct table_source;
 int prefixmap_load_source(struct prefixmap *map, const struct table_source *src, char *err, size_t errlen);
 
+/* one row as text, the way every map source hands it over */
+struct prefixmap_row {
+	const char *prefix;	/* "192.0.2.0/24", spaces trimmed */
+	const char *account;
+	const char *emails;
+	const char *valid_from;	/* "2026-06-01[ 12:00[:00]][zone]" (UTC if none); NULL or "": always */
+	const char *valid_until;	/* the same; the row ends just before it */
+};
+
 /*
- * prefixmap_add_row - one row as text, the way every map source hands it
- * over: PREFIX ("192.0.2.0/24", spaces trimmed), ACCOUNT, EMAILS. As
- * prefixmap_add, with "bad prefix" for text that is not a prefix.
+ * prefixmap_add_row - ROW into MAP. As prefixmap_add, with "bad prefix",
+ * "bad valid_from" and "bad valid_until" for text that is none; the same
+ * prefix may go to another account at a time the first one does not hold it.
  */
-int prefixmap_add_row(struct prefixmap *map, const char *prefix, const char *account, const char *emails,
-    char *err, size_t errlen);
+int prefixmap_add_row(struct prefixmap *map, const struct prefixmap_row *row, char *err, size_t errlen);
 
 /*
  * prefixmap_set_language - ACCOUNT's notices are in LANGUAGE (a language
@@ -71,8 +87,11 @@ int prefixmap_add_row(struct prefixmap *map, const char *prefix, const char *acc
 int prefixmap_set_language(struct prefixmap *map, const char *account, const char *language, char *err,
     size_t errlen);
 
-/* prefixmap_lookup - account owning ADDR, or NULL; the most specific prefix wins */
+/* prefixmap_lookup - account owning ADDR now, or NULL; the most specific prefix wins */
 const struct account *prefixmap_lookup(const struct prefixmap *map, const struct ipaddr *addr);
+
+/* prefixmap_lookup_at - the same in the map as it stood at WHEN */
+const struct account *prefixmap_lookup_at(const struct prefixmap *map, const struct ipaddr *addr, time_t when);
 
 /* called once per part of a listed network that belongs to ACCOUNT */
 typedef void (*prefixmap_part_fn)(void *ctx, const struct account *account, const struct ipaddr *part,
@@ -100,6 +119,10 @@ size_t prefixmap_overlaps(const struct prefixmap *map, const struct ipaddr *net,
  */
 int prefixmap_email_next(const char **list, const char **item, size_t *len);
 int prefixmap_email_plausible(const char *item, size_t len);
+
+/* prefixmap_overlaps_at - the same in the map as it stood at WHEN */
+size_t prefixmap_overlaps_at(const struct prefixmap *map, const struct ipaddr *net, unsigned len, time_t when,
+    prefixmap_part_fn fn, void *ctx);
 
 size_t prefixmap_prefix_count(const struct prefixmap *map);
 size_t prefixmap_account_count(const struct prefixmap *map);

@@ -38,7 +38,6 @@
 #define OUTPUT_MAX	(1024UL * 1024 * 1024)	/* a command printing more is broken */
 #define STDERR_KEEP	300		/* of a failed command's stderr, for the log line */
 #define MAXARGS		64
-#define PG_BATCH	"10000"		/* rows per FETCH: a round trip each, a bounded result */
 
 enum table_kind
 table_kind(const char *source)
@@ -58,23 +57,6 @@ table_label(const char *source)
 	if (table_kind(source) != TABLE_PG)
 		return xstrdup(source);
 	return pguri_redacted(source);
-}
-
-/* quote - S shortened, control bytes replaced: safe inside a log line */
-static const char *
-quote(const char *s, char *out, size_t outlen)
-{
-	size_t i, n = 0, len = strlen(s);
-
-	for (i = 0; i < len && n + 4 < outlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		out[n++] = (c < ' ' || c == 0x7f) ? '?' : (char)c;
-	}
-	if (i < len && n + 3 < outlen)
-		out[n++] = '.', out[n++] = '.', out[n++] = '.';
-	out[n] = '\0';
-	return out;
 }
 
 /* ---- columns ---- */
@@ -123,6 +105,8 @@ struct csvread {
 	int nonblank;		/* current record has a non-space character */
 	int comment;		/* current record's first field starts with '#' */
 	int have_header;
+	int sql;		/* rows of a query: "row N", no comments, no blank skip */
+	unsigned long rows;	/* data records taken so far */
 	long col[TABLE_MAXCOLS];	/* field index of each wanted column */
 	struct buf val[TABLE_MAXCOLS];	/* the current record's wanted values */
 	char **hdr;		/* header fields, until the header record ends */
@@ -182,10 +166,16 @@ on_field(void *data, size_t len, void *ctx)
 	cr->nfields++;
 }
 
+/* csv_fail - MSG where it happened: "NAME:LINE: ", for a query "NAME: row N: " */
 static int
 csv_fail(struct csvread *cr, unsigned long line, const char *msg)
 {
-	err_set(cr->err, cr->errlen, "%s:%lu: %s", cr->name, line, msg);
+	if (!cr->sql)
+		err_set(cr->err, cr->errlen, "%s:%lu: %s", cr->name, line, msg);
+	else if (cr->have_header)
+		err_set(cr->err, cr->errlen, "%s: row %lu: %s", cr->name, cr->rows, msg);
+	else
+		err_set(cr->err, cr->errlen, "%s: %s", cr->name, msg);
 	cr->failed = 1;
 	return -1;
 }
@@ -215,6 +205,7 @@ take_row(struct csvread *cr, unsigned long line)
 	char msg[512];
 	size_t k;
 
+	cr->rows++;
 	/* "…,ops@x, bob@x": an unquoted list spills into columns the header never named */
 	if (cr->nfields > cr->nhdr) {
 		snprintf(msg, sizeof(msg), "%zu fields, the header has %zu (a list in one field must be quoted: "
@@ -261,7 +252,7 @@ on_row(int c, void *ctx)
 	unsigned long line = cr->line - cr->row_nl;
 
 	(void)c;
-	if (!cr->failed && cr->nonblank && !cr->comment) {
+	if (!cr->failed && (cr->sql || (cr->nonblank && !cr->comment))) {
 		if (!cr->have_header)
 			take_header(cr, line);
 		else
@@ -317,8 +308,6 @@ read_all(struct csvread *cr, FILE *f)
 		err_set(cr->err, cr->errlen, "%s: read error: %s", cr->name, strerror(errno));
 		return -1;
 	}
-	if (rc == 0 && csv_fini(&cr->parser, on_field, on_row, cr) != 0)
-		return parse_error(cr);
 	return rc != 0 || cr->failed ? -1 : 0;
 }
 
@@ -338,35 +327,54 @@ no_header(struct csvread *cr)
 	return -1;
 }
 
+/* csvread_begin - CR ready for the first byte; SQL: the rows of a query (see struct csvread) */
+static void
+csvread_begin(struct csvread *cr, const char *name, int sql, const struct table_cols *cols, table_row_fn fn,
+    void *ctx, char *err, size_t errlen)
+{
+	memset(cr, 0, sizeof(*cr));
+	cr->cols = cols;
+	cr->fn = fn;
+	cr->ctx = ctx;
+	cr->name = name;
+	cr->sql = sql;
+	cr->err = err;
+	cr->errlen = errlen;
+	cr->line = 1;
+	if (csv_init(&cr->parser, 0) != 0)
+		abort();	/* only fails on bad options */
+	csv_set_realloc_func(&cr->parser, capped_realloc);
+}
+
+/* csvread_end - the last record and the header check, then free CR; RC is the reading's so far */
+static int
+csvread_end(struct csvread *cr, int rc)
+{
+	size_t i, k;
+
+	if (rc == 0 && !cr->failed && csv_fini(&cr->parser, on_field, on_row, cr) != 0)
+		rc = parse_error(cr);
+	if (rc == 0 && cr->failed)
+		rc = -1;
+	if (rc == 0 && !cr->have_header)
+		rc = no_header(cr);
+	csv_free(&cr->parser);
+	for (i = 0; i < cr->nhdr; i++)
+		free(cr->hdr[i]);
+	free(cr->hdr);
+	for (k = 0; k < TABLE_MAXCOLS; k++)
+		buf_free(&cr->val[k]);
+	return rc;
+}
+
 int
 table_read_csv(FILE *f, const char *name, const struct table_cols *cols, table_row_fn fn, void *ctx,
     char *err, size_t errlen)
 {
 	struct csvread cr;
-	size_t i, k;
-	int rc;
 
-	memset(&cr, 0, sizeof(cr));
-	cr.cols = cols;
-	cr.fn = fn;
-	cr.ctx = ctx;
-	cr.name = name;
-	cr.err = err;
-	cr.errlen = errlen;
-	cr.line = 1;
-	if (csv_init(&cr.parser, 0) != 0)
-		abort();	/* only fails on bad options */
-	csv_set_realloc_func(&cr.parser, capped_realloc);
-	rc = read_all(&cr, f);
-	if (rc == 0 && !cr.have_header)
-		rc = no_header(&cr);
-	csv_free(&cr.parser);
-	for (i = 0; i < cr.nhdr; i++)
-		free(cr.hdr[i]);
-	free(cr.hdr);
-	for (k = 0; k < TABLE_MAXCOLS; k++)
-		buf_free(&cr.val[k]);
-	return rc;
+	csvread_begin(&cr, name, 0, cols, fn, ctx, err, errlen);
+	return csvread_end(&cr, read_all(&cr, f));
 }
 
 static int
@@ -467,19 +475,6 @@ out:
 	return rc;
 }
 
-struct pgrow {
-	PGresult *res;
-	int row;
-};
-
-static const char *
-pg_get(void *r, int i)
-{
-	struct pgrow *p = r;
-
-	return PQgetisnull(p->res, p->row, i) ? NULL : PQgetvalue(p->res, p->row, i);
-}
-
 /* pg_error - libpq's message on one line */
 static void
 pg_error(const char *label, PGconn *c, const PGresult *res, char *err, size_t errlen)
@@ -497,23 +492,6 @@ pg_error(const char *label, PGconn *c, const PGresult *res, char *err, size_t er
 		if (*p == '\n' || *p == '\t')
 			*p = ' ';
 	err_set(err, errlen, "%s: %s", label, line);
-}
-
-static int
-pg_columns(PGresult *res, const char *label, const struct table_cols *cols, long *at, char *err,
-    size_t errlen)
-{
-	int i, n = PQnfields(res), rc;
-	char **names = xcalloc((size_t)n + 1, sizeof(char *)), msg[256];
-
-	for (i = 0; i < n; i++)
-		names[i] = xstrdup(PQfname(res, i));
-	if ((rc = cols_find(cols, names, (size_t)n, at, msg, sizeof(msg))) != 0)
-		err_set(err, errlen, "%s: %s", label, msg);
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return rc;
 }
 
 /* the server's NOTICEs are not ours to print */
@@ -547,6 +525,9 @@ pg_connect(const struct table_source *src, const char *label, char *err, size_t 
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %lu", (unsigned long)(src->timeout ? src->timeout : 60) * 1000);
 	res = PQexec(c, sql);
 	PQclear(res);
+	/* times (valid_from, valid_until) as "2026-06-01 12:00:00+00", whatever the server's defaults */
+	res = PQexec(c, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'");
+	PQclear(res);
 	return c;
 }
 
@@ -563,48 +544,75 @@ pg_command(PGconn *c, const char *label, const char *sql, char *err, size_t errl
 	return ok ? 0 : -1;
 }
 
-/* pg_batch - the rows of one FETCH; *N how many there were */
-static int
-pg_batch(PGresult *res, const char *label, unsigned long *row, const struct table_cols *cols, long *at,
-    table_row_fn fn, void *ctx, char *err, size_t errlen)
+/* copy_sql - "COPY (QUERY) TO STDOUT ..." for the query as written (a trailing ';' dropped) */
+static char *
+copy_sql(const char *query)
 {
-	struct pgrow r = { res, 0 };
-	int n = PQntuples(res);
+	struct buf b = BUF_INIT;
+	size_t len = strlen(query);
 
-	for (r.row = 0; r.row < n; r.row++)
-		if (sql_row(label, ++*row, cols, at, pg_get, &r, fn, ctx, err, errlen) != 0)
-			return -1;
-	return 0;
+	while (len > 0 && strchr(" \t\r\n;", query[len - 1]) != NULL)
+		len--;
+	buf_puts(&b, "COPY (");
+	buf_append(&b, query, len);
+	buf_puts(&b, "\n) TO STDOUT WITH (FORMAT csv, HEADER)");
+	return buf_steal(&b);
 }
 
+/* pg_copy - the COPY's rows into CR as they arrive; 0, or -1 with ERR */
+static int
+pg_copy(PGconn *c, const char *label, const char *query, struct csvread *cr, char *err, size_t errlen)
+{
+	char *sql = copy_sql(query), *data;
+	PGresult *res = PQexec(c, sql);
+	int n, rc = 0;
+
+	free(sql);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		pg_error(label, c, res, err, errlen);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	/* a row a message; a failed row still drains the rest, so the connection ends clean */
+	while ((n = PQgetCopyData(c, &data, 0)) > 0) {
+		if (rc == 0)
+			rc = feed(cr, data, (size_t)n);
+		PQfreemem(data);
+	}
+	res = PQgetResult(c);
+	if (n == -2 || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (rc == 0)
+			pg_error(label, c, res, err, errlen);
+		rc = -1;
+	}
+	PQclear(res);
+	while ((res = PQgetResult(c)) != NULL)
+		PQclear(res);
+	return rc;
+}
+
+/*
+ * read_pg - the query's rows as the server's COPY streams them in CSV with
+ * a header line, parsed by the same reader as a CSV file: the server writes
+ * while we build the map (a cursor's FETCH of 10,000 rows at a time left one
+ * side idle while the other worked, and libpq's per-row values cost more).
+ */
 static int
 read_pg(const struct table_source *src, const char *label, const struct table_cols *cols, table_row_fn fn,
     void *ctx, char *err, size_t errlen)
 {
-	struct buf declare = BUF_INIT;
+	struct csvread cr;
 	PGconn *c;
-	PGresult *res;
-	long at[TABLE_MAXCOLS];
-	unsigned long row = 0;
-	int rc, have_cols = 0, n = 1;
+	int rc;
 
 	if ((c = pg_connect(src, label, err, errlen)) == NULL)
 		return -1;
-	buf_printf(&declare, "DECLARE sm_rows NO SCROLL CURSOR FOR %s", src->query);
-	rc = pg_command(c, label, "BEGIN READ ONLY", err, errlen) != 0 ||
-	    pg_command(c, label, declare.data, err, errlen) != 0 ? -1 : 0;
-	while (rc == 0 && n > 0) {
-		res = PQexec(c, "FETCH FORWARD " PG_BATCH " FROM sm_rows");
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			pg_error(label, c, res, err, errlen);
-			rc = -1;
-		} else if (!have_cols && (rc = pg_columns(res, label, cols, at, err, errlen)) == 0)
-			have_cols = 1;
-		if (rc == 0 && (n = PQntuples(res)) > 0)
-			rc = pg_batch(res, label, &row, cols, at, fn, ctx, err, errlen);
-		PQclear(res);
-	}
-	buf_free(&declare);
+	csvread_begin(&cr, label, 1, cols, fn, ctx, err, errlen);
+	rc = pg_command(c, label, "BEGIN READ ONLY", err, errlen);
+	if (rc == 0)
+		rc = pg_copy(c, label, src->query, &cr, err, errlen);
+	rc = csvread_end(&cr, rc);
 	PQfinish(c);	/* the read-only transaction ends with the connection */
 	return rc;
 }
@@ -751,7 +759,8 @@ last_line(struct buf *b, char *out, size_t outlen)
 	while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
 		*--end = '\0';
 	start = strrchr(s, '\n');
-	return quote(start ? start + 1 : s, out, outlen);
+	start = start ? start + 1 : s;
+	return log_quote(start, strlen(start), out, outlen);
 }
 
 /* reap - the child's end: 0 for exit status 0, else -1 with ERR */

@@ -550,7 +550,8 @@ static int
 finding_same(const struct finding *f, const struct finding *key)
 {
 	return f->ip.family == key->ip.family && memcmp(f->ip.bytes, key->ip.bytes, 16) == 0 &&
-	    f->len == key->len && f->port == key->port && f->protocol == key->protocol;
+	    f->len == key->len && f->port == key->port && f->protocol == key->protocol &&
+	    f->account == key->account;	/* a host that moved within the report is two findings */
 }
 
 static void
@@ -705,10 +706,13 @@ parse_protocol(const char *s, char *out, size_t outlen)
  * LISTED/LISTED_LEN) from ROW; a repeat keeps the earliest detection, and the
  * columns of the row it was seen in */
 static void
-record_finding(struct report_file *rf, const struct csvreport_row *row, const struct finding *key,
+record_finding(struct report_file *rf, const struct csvreport_row *row, const struct finding *key_in,
     const struct ipaddr *listed, unsigned listed_len, const struct account *account)
 {
-	struct finding *f = table_find(rf, key);
+	struct finding owned = *key_in, *key = &owned, *f;
+
+	owned.account = account;
+	f = table_find(rf, key);
 
 	if (f != NULL) {
 		if (key->detected < f->detected) {
@@ -719,7 +723,6 @@ record_finding(struct report_file *rf, const struct csvreport_row *row, const st
 		return;
 	}
 	f = add_finding(rf, key);
-	f->account = account;
 	if (account)
 		set_row(rf, f, (const char *const *)row->values, listed, listed_len);
 }
@@ -742,15 +745,16 @@ record_part(void *ctx, const struct account *account, const struct ipaddr *part,
 	record_finding(p->rf, p->row, &k, &p->key->ip, p->key->len, account);
 }
 
-/* record_network - a finding for each customer inside KEY's network, or an
- * unmatched one for the network when it overlaps nobody */
+/* record_network - a finding for each customer inside KEY's network (the
+ * map as it stood at the detection), or an unmatched one for the network
+ * when it overlaps nobody */
 static void
 record_network(struct report_file *rf, const struct prefixmap *map, const struct csvreport_row *row,
     const struct finding *key)
 {
 	struct parts p = { rf, row, key };
 
-	if (prefixmap_overlaps(map, &key->ip, key->len, record_part, &p) == 0)
+	if (prefixmap_overlaps_at(map, &key->ip, key->len, key->detected, record_part, &p) == 0)
 		record_finding(rf, row, key, NULL, 0, NULL);
 }
 
@@ -763,15 +767,15 @@ count_part(void *ctx, const struct account *account, const struct ipaddr *part, 
 	(*(size_t *)ctx)++;
 }
 
-/* is_ours - some customer owns the host or a part of the network */
+/* is_ours - some customer owns the host or a part of the network at WHEN */
 static int
-is_ours(const struct prefixmap *map, const struct ipaddr *ip, unsigned len)
+is_ours(const struct prefixmap *map, const struct ipaddr *ip, unsigned len, time_t when)
 {
 	size_t n = 0;
 
 	if (len == ipaddr_bits(ip))
-		return prefixmap_lookup(map, ip) != NULL;
-	prefixmap_overlaps(map, ip, len, count_part, &n);
+		return prefixmap_lookup_at(map, ip, when) != NULL;
+	prefixmap_overlaps_at(map, ip, len, when, count_part, &n);
 	return n > 0;
 }
 
@@ -790,7 +794,7 @@ parse_host(const char *s, struct ipaddr *ip, unsigned *len)
 
 /*
  * choose_host - the row's host: the first candidate column whose value lies
- * in our network, else the first with a value (it will be unmatched).
+ * in our network (at KEY->detected), else the first with a value (it will be unmatched).
  * Returns the candidate's index, or -1 with *BAD the value that is no
  * address (or "" when the row names no host at all).
  */
@@ -821,7 +825,7 @@ choose_host(const struct report_file *rf, const struct prefixmap *map, const str
 		}
 		if (rf->cols.nhost == 1)
 			break;
-		if (is_ours(map, &ip, len)) {
+		if (is_ours(map, &ip, len, key->detected)) {
 			key->ip = ip;
 			key->len = len;
 			return (int)i;
@@ -871,7 +875,7 @@ add_row(struct report_file *rf, const struct prefixmap *map, const struct csvrep
 	struct finding key;
 	const char *bad, *port, *proto;
 	char protocol[16];
-	int host;
+	int host, timed;
 
 	if (rf->columns == NULL && check_header(rf, row) != 0)
 		return -1;
@@ -879,9 +883,11 @@ add_row(struct report_file *rf, const struct prefixmap *map, const struct csvrep
 	if (rf->cols.nhost == 0)
 		return 0;	/* a report about nobody (see the note) */
 	memset(&key, 0, sizeof(key));
+	/* the map as it stood at the detection: read first, judged after the host as before */
+	timed = parse_detection_time(row_value(rf, row, "timestamp"), &key.detected) == 0;
 	if ((host = choose_host(rf, map, row, &key, &bad)) < 0)
 		return skip_row(rf, row, "ip", bad);
-	if (parse_detection_time(row_value(rf, row, "timestamp"), &key.detected) != 0)
+	if (!timed)
 		return skip_row(rf, row, "timestamp", row_value(rf, row, "timestamp"));
 	port = value_at(row, rf->cols.host[host].port);
 	if (parse_port(port, &key.port) != 0)
@@ -896,7 +902,7 @@ add_row(struct report_file *rf, const struct prefixmap *map, const struct csvrep
 	if (key.len < ipaddr_bits(&key.ip))
 		record_network(rf, map, row, &key);
 	else
-		record_finding(rf, row, &key, NULL, 0, prefixmap_lookup(map, &key.ip));
+		record_finding(rf, row, &key, NULL, 0, prefixmap_lookup_at(map, &key.ip, key.detected));
 	return 0;
 }
 

@@ -3,7 +3,10 @@
 # loopback: reports sent by SMTP, notices in the customers' Maildirs, the
 # original in the ops mailbox with the result (its DKIM signature intact),
 # ordinary mail untouched, forged reports
-# ignored, a milter killed mid-message, a delivery target that was down.
+# ignored, a milter killed mid-message, a delivery target that was down,
+# and the customer map as a table in a private PostgreSQL: a prefix moved
+# to another account by an UPDATE and a SIGHUP, the next notice to the new
+# owner only.
 # Ends with "N passed, N failed". Needs root (Postfix) and tests/e2e/install-postfix.sh.
 BUILD=${1:-build}
 SM="$(pwd)/$BUILD/shadowmilter"
@@ -11,6 +14,7 @@ E2E="$(pwd)/tests/e2e"
 . "$E2E/postfix-lib.sh"
 . "$(pwd)/tests/ready.sh"
 . "$E2E/milter-lib.sh"
+. "$E2E/pg-lib.sh"
 # Postfix needs root to start; as another user, ask sudo once
 ml_need_root Postfix "$@"
 
@@ -18,6 +22,7 @@ ml_setup sm-e2e
 cleanup() {
 	ml_cleanup
 	pf_stop >/dev/null 2>&1
+	pg_stop >/dev/null 2>&1
 	[ -n "$SM_KEEP" ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -169,6 +174,35 @@ pf_wait_delivered "$(pf_maildir ops@acme.example)" 4 60 2>/dev/null
 check "chroot y: the report's notice arrives" test "$(count ops@acme.example)" -eq 4
 send alice@elsewhere.example rcpt@elsewhere.example "$T/plain.eml"
 check "chroot y: ordinary mail is accepted" grep -q '^250$' "$T/smtp.out"
+
+# 9. the customer map from a table of the suite's own PostgreSQL (issue 19):
+# bobs-vps's /29 moves to carol with an UPDATE; after SIGHUP and the log line
+# of the reload, the next report's notice for those hosts goes to carol only
+ml_stop milter TERM 30
+pg_start || ml_give_up "private PostgreSQL start"
+pg_psql -c 'CREATE TABLE custmap (prefix cidr PRIMARY KEY, account text, email text, comment text)' \
+    -c 'GRANT SELECT ON custmap TO PUBLIC' >/dev/null || ml_give_up "the map table"
+pg_psql -c 'COPY custmap FROM STDIN WITH (FORMAT csv, HEADER)' <conf/customers.csv || ml_give_up "the map rows"
+ML_CUSTOMERS=$PG_URI
+conf Socket "unix:$PF_QUEUE/shadowmilter/milter.sock" CustomerMapQuery "SELECT prefix, account, email FROM custmap"
+check "the milter starts with the map from PostgreSQL" ml_start milter
+pg_psql -c "UPDATE custmap SET account = 'carol', email = 'carol@carol.example' WHERE prefix = '192.0.2.64/29'" >/dev/null
+before=$(ready_count "$T/milter.log" 'reloaded .*: 5 prefixes, 3 accounts')
+kill -HUP "$(ml_pid milter)"
+check "SIGHUP: the log says the map was read again (5 prefixes, 3 accounts)" \
+    ready_log "$T/milter.log" 'reloaded .*: 5 prefixes, 3 accounts' "$before" 60
+bob_before=$(count bob@bob.example) alerts_before=$(count alerts@bob.example) carol_before=$(count carol@carol.example)
+ml_report moved-1@reports.shadowserver.org "$T/sixth.eml"
+send autoreports@shadowserver.org ops@example.net "$T/sixth.eml"
+check "the report after the move is accepted" grep -q '^250$' "$T/smtp.out"
+pf_wait_delivered "$(pf_maildir carol@carol.example)" $((carol_before + 1)) 60 2>/dev/null
+C=$(latest carol@carol.example)
+check "the new owner's notice names the moved hosts" sh -c "grep -q '^192.0.2.66:111' '$C' && grep -q '^192.0.2.70:111' '$C'"
+check "and carol's own" grep -q '^198\.51\.100\.' "$C"
+pf_wait_queue_empty 30 2>/dev/null
+sleep 2
+check "the old owner gets no notice" test "$(count bob@bob.example)" -eq "$bob_before"
+check "nor its second address" test "$(count alerts@bob.example)" -eq "$alerts_before"
 
 if [ "$failed" -ne 0 ]; then
 	echo "--- milter log"; tail -30 "$T/milter.log"

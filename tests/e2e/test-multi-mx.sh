@@ -11,6 +11,9 @@
 #     up, the daemon reconnects by itself and the retried report is handled;
 #   - a link-only report accepted by both MXs: fetched once, one set of
 #     notices;
+#   - (pg) the customer map is a table in the same PostgreSQL: a prefix moved
+#     to another account with an UPDATE, both daemons sent SIGHUP, and the
+#     next report's notice goes to the new owner only;
 # and on one host:
 #   - a "shadowmilter deliver" run beside the daemon doubles nothing;
 #   - a mail with two files of one type: each customer gets all its
@@ -80,15 +83,25 @@ esac
 rl_customers "$T/customers.csv" 1 200
 # one customer with a host in each of two networks (section 6)
 printf '10.1.0.1/32,both,both@cust.example\n10.1.0.2/32,both,both@cust.example\n' >>"$T/customers.csv"
+# with the pg store the map is a table in the same PostgreSQL (issue 19)
+MAP_QUERY=""
+if [ "$STORE" = pg ]; then
+	pg_psql -c 'CREATE TABLE custmap (prefix cidr PRIMARY KEY, account text, email text)' \
+	    -c 'GRANT SELECT ON custmap TO PUBLIC' >/dev/null || bail "the map table"
+	pg_psql -c 'COPY custmap FROM STDIN WITH (FORMAT csv, HEADER)' <"$T/customers.csv" || bail "the map rows"
+	MAP_QUERY="SELECT prefix, account, email FROM custmap"
+fi
 # a port nothing listens on: an MX whose notices must wait
 DEAD_PORT=$(pf_free_port $((MX2_PF_INJECT_PORT + 50)))
 
 # write_conf N TRANSPORT_PORT - MX N's config; its notices go to TRANSPORT_PORT
 ML_CUSTOMERS=$T/customers.csv
+[ -z "$MAP_QUERY" ] || ML_CUSTOMERS=$PG_URI
 ML_DB=$STATE_DB
 write_conf() {
 	ml_conf "mx$1" "smtp:127.0.0.1:$2" NoticeFrom abuse@example.net SocketMode 0666 DeliveryLease 5s \
-	    ReportLinkHosts localhost CAFile "$T/ca.pem" FetchTimeout 10s
+	    ReportLinkHosts localhost CAFile "$T/ca.pem" FetchTimeout 10s \
+	    ${MAP_QUERY:+CustomerMapQuery "$MAP_QUERY"}
 }
 # start_mx N - start MX N's daemon; ready at its "listening on" line
 start_mx() {
@@ -297,6 +310,32 @@ if [ "$STORE" = pg ]; then
 	wait_notices 111 113 60
 	settle
 	check "and its notices sent once" exactly_one 111 113
+
+	# 8. a prefix moves: c0000121's host given to c0000122 by an UPDATE of the
+	# map table; SIGHUP; the next report's notice goes to the new owner only
+	: >"$T/r9"; rl_rows "$T/r9" 121 2 2026-12-01
+	rl_report "$T/m9.eml" mx-before-move@reports.shadowserver.org 2026-12-01 "2026-12-01-scan_portmapper-premove.csv=$T/r9"
+	check "a report before the move accepted" send 2 "$T/m9.eml"
+	wait_notices 121 122 60
+	settle
+	check "before the move, each owner has its notice" exactly_one 121 122
+	pg_psql -c "UPDATE custmap SET account = 'c0000122', email = 'c0000122@cust.example' WHERE prefix = '10.0.0.121/32'" \
+	    >/dev/null
+	for m in 1 2; do
+		before=$(ready_count "$T/mx$m.log" 'reloaded .*: 2[0-9][0-9] prefixes')
+		kill -HUP "$(ml_pid mx$m)"
+		check "mx$m logs the refreshed map after SIGHUP" ready_log "$T/mx$m.log" 'reloaded .*: 2[0-9][0-9] prefixes' "$before" 60
+	done
+	: >"$T/r10"; rl_rows "$T/r10" 121 2 2026-12-02
+	rl_report "$T/m10.eml" mx-after-move@reports.shadowserver.org 2026-12-02 "2026-12-02-scan_portmapper-moved.csv=$T/r10"
+	check "a report after the move accepted" send 1 "$T/m10.eml"
+	n=0; while [ "$(count c0000122)" -lt 2 ] && [ $n -lt 300 ]; do sleep 0.2; n=$((n + 1)); done
+	settle
+	check "the old owner gets no notice after the move" test "$(count c0000121)" -eq 1
+	check "the new owner gets one more notice" test "$(count c0000122)" -eq 2
+	MOVED=$(notices c0000122 | while read -r f; do grep -l '2026-12-02' "$f"; done | head -n 1)
+	check "the new owner's notice names the moved host" grep -q '^10\.0\.0\.121:111 (UDP)' "${MOVED:-/dev/null}"
+	check "and its own" grep -q '^10\.0\.0\.122:111 (UDP)' "${MOVED:-/dev/null}"
 fi
 
 if [ "$failed" -ne 0 ]; then
