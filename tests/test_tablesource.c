@@ -294,3 +294,60 @@ TEST(tablesource, the_command_runs_as_userid)
 	buf_free(&src);
 	free(dir);
 }
+
+/* pg_exec - SQL on the test server; 0, or -1 with the reason on stderr */
+static int
+pg_exec(const char *uri, const char *sql)
+{
+	PGconn *c = PQconnectdb(uri);
+	PGresult *res = PQexec(c, sql);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		fprintf(stderr, "    %s", PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+/* owner_at - the account of ADDR at WHEN in MAP, or "(none)" */
+static const char *
+owner_at(const struct prefixmap *map, const char *addr, time_t when)
+{
+	struct ipaddr a;
+	const struct account *acct;
+
+	ipaddr_parse(addr, &a);
+	acct = prefixmap_lookup_at(map, &a, when);
+	return acct ? acct->name : "(none)";
+}
+
+TEST(tablesource, postgresql_timestamps_of_a_prefix_move_are_read_in_utc)
+{
+	const char *pg = getenv("SM_TEST_PG_URI");
+	struct table_source src = { pg, "SELECT account, prefix, email, valid_from, valid_until FROM moves ;\n",
+	    NULL, 5 };
+	struct prefixmap *map;
+	char err[512] = "";
+	time_t move = 1780272000;	/* 2026-06-01 00:00 UTC, 20:00 the day before in New York */
+	int rc;
+
+	if (pg == NULL || *pg == '\0')
+		SKIP("no SM_TEST_PG_URI (tests/e2e/with-pg.sh sets it)");
+	REQUIRE(pg_exec(pg, "DROP TABLE IF EXISTS moves; CREATE TABLE moves (prefix cidr, account text, "
+	    "email text, valid_from timestamptz, valid_until timestamptz); "
+	    "INSERT INTO moves VALUES ('10.1.0.0/16', 'acme', 'a@acme.example', NULL, '2026-06-01 02:00+02'), "
+	    "('10.1.0.0/16', '#beta', 'b@beta.example', '2026-06-01 00:00Z', NULL)") == 0);
+	/* the session's own time zone and date style are not ours: the reader must not depend on them */
+	setenv("PGTZ", "America/New_York", 1);
+	setenv("PGDATESTYLE", "SQL, DMY", 1);
+	map = prefixmap_new();
+	rc = prefixmap_load_source(map, &src, err, sizeof(err));
+	unsetenv("PGTZ");
+	unsetenv("PGDATESTYLE");
+	CHECK(rc == 0);
+	CHECK_STR(err, "");
+	CHECK_STR(owner_at(map, "10.1.2.3", move - 1), "acme");
+	CHECK_STR(owner_at(map, "10.1.2.3", move), "#beta");	/* a query's row is never a comment */
+	prefixmap_free(map);
+}

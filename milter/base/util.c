@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 static void
 out_of_memory(size_t size)
@@ -61,8 +62,54 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 /*
  * The big allocators: a table of tens of megabytes built at once (the
  * customer map's trie) is mapped with huge pages advised, which saves the
- * page faults of first touch (a quarter of a 1M-prefix map load).
+ * page faults of first touch (a quarter of a 1M-prefix map load). Under
+ * AddressSanitizer they are plain calloc/realloc, so that its checks still
+ * cover these tables.
  */
+#if defined(__SANITIZE_ADDRESS__)
+#define BIG_PLAIN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BIG_PLAIN 1
+#endif
+#endif
+
+#ifdef BIG_PLAIN
+void *
+xbigalloc(size_t size)
+{
+	return xcalloc(1, size);
+}
+
+void *
+xbigrealloc(void *ptr, size_t old, size_t size)
+{
+	char *p = xrealloc(ptr, size);
+
+	if (size > old)
+		memset(p + old, 0, size - old);
+	return p;
+}
+
+void
+xbigfree(void *ptr, size_t size)
+{
+	(void)size;
+	free(ptr);
+}
+#else
+static void
+big_advise(void *p, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+	if (size >= BIG_HUGE_MIN)
+		madvise(p, size, MADV_HUGEPAGE);	/* advice: without it, plain pages */
+#else
+	(void)p;
+	(void)size;
+#endif
+}
+
 void *
 xbigalloc(size_t size)
 {
@@ -70,10 +117,7 @@ xbigalloc(size_t size)
 
 	if (p == MAP_FAILED)
 		out_of_memory(size);
-#ifdef MADV_HUGEPAGE
-	if (size >= BIG_HUGE_MIN)
-		madvise(p, size, MADV_HUGEPAGE);	/* advice: without it, plain pages */
-#endif
+	big_advise(p, size);
 	return p;
 }
 
@@ -86,10 +130,7 @@ xbigrealloc(void *ptr, size_t old, size_t size)
 		return xbigalloc(size);
 	if ((p = mremap(ptr, old ? old : 1, size ? size : 1, MREMAP_MAYMOVE)) == MAP_FAILED)
 		out_of_memory(size);
-#ifdef MADV_HUGEPAGE
-	if (size >= BIG_HUGE_MIN)
-		madvise(p, size, MADV_HUGEPAGE);
-#endif
+	big_advise(p, size);
 	return p;
 }
 
@@ -98,6 +139,26 @@ xbigfree(void *ptr, size_t size)
 {
 	if (ptr != NULL)
 		munmap(ptr, size ? size : 1);
+}
+#endif
+
+int
+utc_time(int y, int mo, int d, int h, int mi, int sec, time_t *out)
+{
+	struct tm tm;
+
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || sec < 0 || sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out = timegm(&tm);
+	return 0;
 }
 
 const char *

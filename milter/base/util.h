@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <time.h>
 
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
@@ -68,6 +69,9 @@ void err_set(char *err, size_t errlen, const char *fmt, ...)
 
 /* log_quote - S (LEN bytes) shortened to fit OUT ("..."), control bytes as '?': safe in a log line */
 const char *log_quote(const char *s, size_t len, char *out, size_t outlen);
+
+/* utc_time - the moment Y-MO-D H:MI:SEC UTC (years 1970 to 9999, a leap second allowed); 0, or -1 */
+int utc_time(int y, int mo, int d, int h, int mi, int sec, time_t *out);
 
 /* ascii helpers that ignore the locale */
 int ascii_strcasecmp(const char *a, const char *b);

@@ -896,6 +896,8 @@ map_add(struct prefixmap *map, const struct ipaddr *prefix, unsigned plen, const
 		err_set(err, errlen, "too many prefixes");
 		return -1;
 	}
+	if (map->nslots != 0)	/* the account's slot is a cache miss: fetch it while the trie is walked */
+		__builtin_prefetch(&map->slots[name_hash(name, len) & (map->nslots - 1)]);
 	n = trie_find_exact(map, fam, key, plen);
 	if (n != 0 && map->nodes[n].acct != 0)
 		return add_owner(map, n, prefix, plen, name, len, emails, from, until, err, errlen);
@@ -997,7 +999,7 @@ parse_moment(const char *text, int64_t dflt, int64_t *out)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, k = 0;
 	char copy[64], *p;
-	struct tm tm;
+	time_t t;
 	long off;
 
 	if (text == NULL || strlen(text) >= sizeof(copy))
@@ -1017,17 +1019,9 @@ parse_moment(const char *text, int64_t dflt, int64_t *out)
 		if (*p == '.')
 			p += 1 + strspn(p + 1, "0123456789");
 	}
-	if (zone_offset(p, &off) != 0 || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-	    h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+	if (zone_offset(p, &off) != 0 || utc_time(y, mo, d, h, mi, sec, &t) != 0)
 		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = (int64_t)timegm(&tm) - off;
+	*out = (int64_t)t - off;
 	return 0;
 }
 

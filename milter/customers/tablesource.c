@@ -7,10 +7,14 @@
  * that minus the newlines inside its quoted fields. Blank records and records
  * whose first field starts with '#' are skipped; a UTF-8 BOM is dropped.
  *
- * The SQL readers stream: PostgreSQL through a cursor, 10,000 rows per
- * FETCH (single-row mode made a result per row: 16 s for a million rows),
- * SQLite a step at a time, so a million rows never sit in memory twice. A command's output is
- * read whole (poll with a deadline) and then parsed as a CSV.
+ * PostgreSQL streams: the query runs inside COPY (...) TO STDOUT in CSV
+ * with a header line, and each row the server sends goes to the same CSV
+ * reader as a file's (as "the rows of a query": errors say "row N", no
+ * comment or blank records), so the server writes while the map is built.
+ * A cursor's FETCH of 10,000 rows left one side idle while the other
+ * worked. SQLite is read a step at a time. A million rows never sit in
+ * memory twice. A command's output is read whole (poll with a deadline) and
+ * then parsed as a CSV.
  *
  * Owns: the connection, the child process and the CSV parser of one read.
  */

@@ -455,7 +455,6 @@ report_file_set_entry(struct report_file *rf, const struct catalogue_entry *e)
 int
 parse_detection_time(const char *s, time_t *out)
 {
-	struct tm tm;
 	int y, mo, d, h, mi, sec, n = 0;
 	const char *rest;
 
@@ -467,18 +466,9 @@ parse_detection_time(const char *s, time_t *out)
 	if (strcmp(rest, "") && strcmp(rest, "Z") && strcmp(rest, "+00") && strcmp(rest, "+00:00") &&
 	    strcmp(rest, " UTC") && strcmp(rest, "+0000"))
 		return -1;
-	if (y < 1990 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
-	    h < 0 || mi < 0 || sec < 0)
+	if (y < 1990 || y > 2200)
 		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = timegm(&tm);
-	return 0;
+	return utc_time(y, mo, d, h, mi, sec, out);
 }
 
 /* name_identifier - the part after "<type>-" up to ".csv", made a plain token */
