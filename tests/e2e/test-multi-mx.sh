@@ -311,31 +311,31 @@ if [ "$STORE" = pg ]; then
 	settle
 	check "and its notices sent once" exactly_one 111 113
 
-	# 8. a prefix moves: c0000121's host given to c0000122 by an UPDATE of the
+	# 9. a prefix moves: c0000131's host given to c0000132 by an UPDATE of the
 	# map table; SIGHUP; the next report's notice goes to the new owner only
-	: >"$T/r9"; rl_rows "$T/r9" 121 2 2026-12-01
-	rl_report "$T/m9.eml" mx-before-move@reports.shadowserver.org 2026-12-01 "2026-12-01-scan_portmapper-premove.csv=$T/r9"
-	check "a report before the move accepted" send 2 "$T/m9.eml"
-	wait_notices 121 122 60
+	: >"$T/r20"; rl_rows "$T/r20" 131 2 2026-12-01
+	rl_report "$T/m20.eml" mx-before-move@reports.shadowserver.org 2026-12-01 "2026-12-01-scan_portmapper-premove.csv=$T/r20"
+	check "a report before the move accepted" send 2 "$T/m20.eml"
+	wait_notices 131 132 60
 	settle
-	check "before the move, each owner has its notice" exactly_one 121 122
-	pg_psql -c "UPDATE custmap SET account = 'c0000122', email = 'c0000122@cust.example' WHERE prefix = '10.0.0.121/32'" \
+	check "before the move, each owner has its notice" exactly_one 131 132
+	pg_psql -c "UPDATE custmap SET account = 'c0000132', email = 'c0000132@cust.example' WHERE prefix = '10.0.0.131/32'" \
 	    >/dev/null
 	for m in 1 2; do
 		before=$(ready_count "$T/mx$m.log" 'reloaded .*: 2[0-9][0-9] prefixes')
 		kill -HUP "$(ml_pid mx$m)"
 		check "mx$m logs the refreshed map after SIGHUP" ready_log "$T/mx$m.log" 'reloaded .*: 2[0-9][0-9] prefixes' "$before" 60
 	done
-	: >"$T/r10"; rl_rows "$T/r10" 121 2 2026-12-02
-	rl_report "$T/m10.eml" mx-after-move@reports.shadowserver.org 2026-12-02 "2026-12-02-scan_portmapper-moved.csv=$T/r10"
-	check "a report after the move accepted" send 1 "$T/m10.eml"
-	n=0; while [ "$(count c0000122)" -lt 2 ] && [ $n -lt 300 ]; do sleep 0.2; n=$((n + 1)); done
+	: >"$T/r21"; rl_rows "$T/r21" 131 2 2026-12-02
+	rl_report "$T/m21.eml" mx-after-move@reports.shadowserver.org 2026-12-02 "2026-12-02-scan_portmapper-moved.csv=$T/r21"
+	check "a report after the move accepted" send 1 "$T/m21.eml"
+	n=0; while [ "$(count c0000132)" -lt 2 ] && [ $n -lt 300 ]; do sleep 0.2; n=$((n + 1)); done
 	settle
-	check "the old owner gets no notice after the move" test "$(count c0000121)" -eq 1
-	check "the new owner gets one more notice" test "$(count c0000122)" -eq 2
-	MOVED=$(notices c0000122 | while read -r f; do grep -l '2026-12-02' "$f"; done | head -n 1)
-	check "the new owner's notice names the moved host" grep -q '^10\.0\.0\.121:111 (UDP)' "${MOVED:-/dev/null}"
-	check "and its own" grep -q '^10\.0\.0\.122:111 (UDP)' "${MOVED:-/dev/null}"
+	check "the old owner gets no notice after the move" test "$(count c0000131)" -eq 1
+	check "the new owner gets one more notice" test "$(count c0000132)" -eq 2
+	MOVED=$(notices c0000132 | while read -r f; do grep -l '2026-12-02' "$f"; done | head -n 1)
+	check "the new owner's notice names the moved host" grep -q '^10\.0\.0\.131:111 (UDP)' "${MOVED:-/dev/null}"
+	check "and its own" grep -q '^10\.0\.0\.132:111 (UDP)' "${MOVED:-/dev/null}"
 fi
 
 if [ "$failed" -ne 0 ]; then
