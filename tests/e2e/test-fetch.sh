@@ -115,6 +115,8 @@ check "... and nothing is notified" test "$(notices "$T/noca.json" 2>/dev/null |
 chmod 600 "$T/secret"
 { cat "$CONF"; echo "ReportsAPIKey test-api-key"; echo "ReportsAPISecretFile $T/secret"
   echo "ReportsAPIURL https://localhost:$HTTPS/api2/"
+  # the API's files come from a host ReportLinkHosts allows (-n refuses one it does not)
+  echo "ReportDownloadURL https://localhost:$HTTPS/"
   # what -n checks of the host: the daemon's user, its socket and database directories
   echo "UserID $(id -un)"; echo "Socket inet:10025@127.0.0.1"; echo "OutboxDB $T/outbox.db"; } >"$T/api.conf"
 "$SM" -n -c "$T/api.conf" >"$T/ping.out" 2>&1
