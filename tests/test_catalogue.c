@@ -224,6 +224,65 @@ TEST(catalogue, comment_rows_are_skipped)
 	buf_free(&text);
 }
 
+TEST(catalogue, a_row_carries_title_and_service_in_other_languages_with_english_standing_in_per_field)
+{
+	char err[512];
+	struct buf text = BUF_INIT;
+	struct catalogue *c;
+	const struct catalogue_entry *e;
+
+	buf_printf(&text, "type,title,severity,service,Title.DE,service.de,title.pt_BR\n"
+	    "scan_x,Open X,low,x service,Offenes X,,X aberto\nscan_y,Open Y,low,y service,,Y-Dienst\n");
+	REQUIRE((c = load(text.data, err, sizeof(err))) != NULL);
+	REQUIRE((e = catalogue_lookup(c, "scan_x")) != NULL);
+	CHECK_STR(catalogue_title(e, "de"), "Offenes X");
+	CHECK_STR(catalogue_title(e, "de-AT"), "Offenes X");	/* the primary subtag's */
+	CHECK_STR(catalogue_service(e, "de"), "x service");	/* empty: English, field by field */
+	CHECK_STR(catalogue_title(e, "pt-br"), "X aberto");
+	CHECK_STR(catalogue_title(e, "pt"), "Open X");		/* pt-br is not pt */
+	CHECK_STR(catalogue_title(e, "fr"), "Open X");
+	CHECK_STR(catalogue_title(e, ""), "Open X");
+	CHECK_STR(catalogue_title(e, NULL), "Open X");
+	CHECK_STR(catalogue_title(e, "../de"), "Open X");
+	REQUIRE((e = catalogue_lookup(c, "scan_y")) != NULL);
+	CHECK_STR(catalogue_title(e, "de"), "Open Y");
+	CHECK_STR(catalogue_service(e, "de_DE"), "Y-Dienst");
+	catalogue_free(c);
+	buf_reset(&text);
+	buf_printf(&text, "type,title,severity,title.deutsch\nscan_x,Open X,low,Offenes X\n");
+	CHECK(load(text.data, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "row 1 (type \"scan_x\"): a column title.LANG or service.LANG needs a language tag") != NULL);
+	buf_reset(&text);
+	buf_printf(&text, "type,title,severity,alias_of,title.de\nscan_x,Open X,low,,\nscan_old,,,scan_x,Alt\n");
+	CHECK(load(text.data, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "only type and alias_of") != NULL);
+	buf_free(&text);
+}
+
+TEST(catalogue, every_shipped_type_has_a_german_title)
+{
+	struct config *cfg = test_catalogue_config();
+	size_t i, j, german = 0, types = 0;
+
+	for (i = 0; i < catalogue_count(cfg->catalogue); i++) {
+		const struct catalogue_entry *e = catalogue_at(cfg->catalogue, i);
+		int has = 0;
+
+		if (*e->alias_of)
+			continue;
+		types++;
+		for (j = 0; j < e->ntexts; j++)
+			has |= strcmp(e->texts[j].lang, "de") == 0 && *e->texts[j].title;
+		if (has)
+			german++;
+		else
+			fprintf(stderr, "    %s: no title.de\n", e->type);
+	}
+	CHECK(types >= 168);
+	CHECK_INT(german, types);
+	config_free(cfg);
+}
+
 /* explained - the shipped catalogue CATALOGUE says in a comment row "# TYPE: ..." why it rates TYPE its own way */
 static int
 explained(const char *catalogue, const char *type)

@@ -236,6 +236,44 @@ TEST(catalogueupdate, a_type_the_site_re_rated_keeps_its_rating_whatever_the_sch
 	free(path);
 }
 
+TEST(catalogueupdate, a_row_the_site_translated_keeps_its_words_and_new_rows_read_english)
+{
+	struct catalogue *known = shipped(), *c = catalogue_new();
+	char *path = updated_path(), *text, *again, err[512];
+	struct catalogue_update_stats st;
+	const struct catalogue_entry *e;
+
+	REQUIRE(known != NULL);
+	st = update(known, path, INTELMQ);
+	catalogue_update_stats_free(&st);
+	/* the site gives scan_newproto a German title and service */
+	test_write_file(path, "type,title,severity,kind,service,port,protocol,info_url,evidence_columns,template,"
+	    "alias_of,title.de,service.de\n"
+	    "scan_newproto,Accessible New Proto,medium,exposed,,,,,,,,\"Erreichbares New Proto, neu\",neues Protokoll\n");
+	st = update(known, path, INTELMQ);
+	CHECK_INT(st.kept, 1);
+	CHECK_INT(st.added, 1);
+	catalogue_update_stats_free(&st);
+	REQUIRE((text = test_read_file(path, NULL)) != NULL);
+	CHECK(strncmp(text, "type,title,severity,kind,service,port,protocol,info_url,evidence_columns,template,alias_of,"
+	    "title.de,service.de\n", 105) == 0);
+	REQUIRE(catalogue_load(c, path, err, sizeof(err)) == 0);
+	REQUIRE((e = catalogue_lookup(c, "scan_newproto")) != NULL);
+	CHECK_STR(catalogue_title(e, "de"), "Erreichbares New Proto, neu");
+	CHECK_STR(catalogue_service(e, "de"), "neues Protokoll");
+	REQUIRE((e = catalogue_lookup(c, "event4_honeypot_newbot")) != NULL);
+	CHECK_STR(catalogue_title(e, "de"), "Honeypot Newbot Events");
+	st = update(known, path, INTELMQ);	/* nothing new: the same file again */
+	catalogue_update_stats_free(&st);
+	REQUIRE((again = test_read_file(path, NULL)) != NULL);
+	CHECK_STR(again, text);
+	free(again);
+	free(text);
+	catalogue_free(c);
+	catalogue_free(known);
+	free(path);
+}
+
 TEST(catalogueupdate, a_broken_file_is_not_overwritten)
 {
 	struct catalogue *known = shipped();

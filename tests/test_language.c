@@ -85,6 +85,16 @@ TEST(language, a_language_tag_is_letters_and_an_optional_region_nothing_else)
 	CHECK_STR(lang_severity(lang_get("en"), "high"), "high");
 }
 
+TEST(language, report_column_headings_come_from_one_table_and_english_keeps_the_names)
+{
+	CHECK_STR(lang_column(lang_get("de"), "infection"), "Infektion");
+	CHECK_STR(lang_column(lang_get("de-AT"), "dst_port"), "Zielport");
+	CHECK_STR(lang_column(lang_get("de"), "x_unknown_col"), "x_unknown_col");
+	CHECK_STR(lang_column(lang_get("en"), "infection"), "infection");
+	CHECK_STR(lang_column(lang_get(NULL), "dst_port"), "dst_port");
+	CHECK_STR(lang_column(lang_get("fr"), "infection"), "infection");
+}
+
 static void
 put(const char *dir, const char *name, const char *text)
 {
@@ -351,6 +361,116 @@ TEST(language, every_shipped_german_template_renders_as_its_golden_file)
 	CHECK(n >= sizeof(required) / sizeof(required[0]) + 1);
 	template_set_free(set);
 	config_free(cfg);
+}
+
+/* sample_text - TYPE's sample notice in LANG (NULL: English), or the error */
+static char *
+sample_text(const struct template_set *set, const struct config *cfg, const char *type, const char *lang)
+{
+	char err[512], *path = NULL, *text;
+	struct notice n;
+
+	if (sample_notice_lang(set, cfg, type, lang, GOLDEN_NOW, 0, &n, &path, err, sizeof(err)) != 0)
+		return xstrdup(err);
+	text = xstrdup(n.message);
+	notice_free(&n);
+	free(path);
+	return text;
+}
+
+TEST(language, a_german_notice_names_the_type_and_evidence_in_german_an_english_one_as_before)
+{
+	struct config *cfg = config_new();
+	struct template_set *set;
+	char err[512], *de, *en;
+
+	REQUIRE(cfg != NULL && config_load_catalogue(cfg, err, sizeof(err)) == 0);
+	REQUIRE((set = notice_templates_load(cfg, err, sizeof(err))) != NULL);
+	de = sample_text(set, cfg, "scan_mysql", "de");	/* no template of its own: the German generic */
+	en = sample_text(set, cfg, "scan_mysql", NULL);
+	CHECK(strstr(de, "Erreichbarer MySQL-Server") != NULL);
+	CHECK(strstr(de, "Accessible MySQL Server") == NULL);
+	CHECK(strstr(en, "Accessible MySQL Server") != NULL);
+	free(de);
+	free(en);
+	de = sample_text(set, cfg, "scan6_http", "de");	/* a tailored English template: English words */
+	CHECK(strstr(de, "Content-Language: de") == NULL);
+	CHECK(strstr(de, "Erreichbarer HTTP-Dienst") == NULL);
+	free(de);
+	de = sample_text(set, cfg, "event4_sinkhole", "de");
+	en = sample_text(set, cfg, "event4_sinkhole", NULL);
+	CHECK(strstr(de, "Sinkhole-Ereignisse") != NULL);
+	CHECK(strstr(de, "Infektion: \"") != NULL);
+	CHECK(strstr(de, "infection: \"") == NULL);
+	CHECK(strstr(en, "infection: \"") != NULL);
+	CHECK(strstr(en, "Infektion") == NULL);
+	free(de);
+	free(en);
+	template_set_free(set);
+	config_free(cfg);
+}
+
+/* skeleton - the section and partial tags of FILE in order ("#a ^a /a >b "),
+ * the structure a translation keeps (plain variables may differ: "them" is
+ * "das Problem"); NULL when FILE cannot be read */
+static char *
+skeleton(const char *file)
+{
+	char *text = test_read_file(file, NULL);
+	const char *p, *end;
+	struct buf b = BUF_INIT;
+
+	if (text == NULL)
+		return NULL;
+	for (p = text; (p = strstr(p, "{{")) != NULL && (end = strstr(p, "}}")) != NULL; p = end + 2)
+		if (strchr("#^/>", p[2]))
+			buf_printf(&b, "%.*s ", (int)(end - p - 2), p + 2);
+	free(text);
+	return buf_steal(&b);
+}
+
+/* same_skeletons - every .tmpl of LANGDIR/SUB against SHIPPED/SUB; the count in *N */
+static void
+same_skeletons(const char *shipped, const char *langdir, const char *sub, size_t *n)
+{
+	char dir[4096], en[4400], tr[4400];
+	struct dirent *d;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%s%s%s", langdir, *sub ? "/" : "", sub);
+	REQUIRE((dp = opendir(dir)) != NULL);
+	while ((d = readdir(dp)) != NULL) {
+		size_t len = strlen(d->d_name);
+		char *a, *b;
+
+		if (len <= 5 || strcmp(d->d_name + len - 5, ".tmpl") != 0)
+			continue;
+		snprintf(en, sizeof(en), "%s/%s%s%s", shipped, sub, *sub ? "/" : "", d->d_name);
+		snprintf(tr, sizeof(tr), "%s/%s", dir, d->d_name);
+		if ((a = skeleton(en)) == NULL)
+			continue;	/* no English twin: nothing to keep in step with */
+		b = skeleton(tr);
+		if (b == NULL || strcmp(a, b) != 0) {
+			test_fail(__FILE__, __LINE__, "a translation keeps its English twin's sections and partials");
+			fprintf(stderr, "    %s\n      %s\n    %s\n      %s\n", en, a, tr, b ? b : "(unreadable)");
+		}
+		free(a);
+		free(b);
+		(*n)++;
+	}
+	closedir(dp);
+}
+
+TEST(language, every_german_template_keeps_its_english_twins_sections_and_partials_in_order)
+{
+	char de[4096];
+	size_t n = 0;
+
+	snprintf(de, sizeof(de), "%s/de", template_shipped_dir());
+	same_skeletons(template_shipped_dir(), de, "", &n);
+	same_skeletons(template_shipped_dir(), de, "resolved", &n);
+	same_skeletons(template_shipped_dir(), de, "partials", &n);
+	CHECK(n >= 18);
 }
 
 /* --- the customer map's language column ------------------------------------ */

@@ -38,6 +38,69 @@ static const struct lang langs[] = {
 static const struct lang fallback = { "", DATES_ISO, { NULL }, "", ENGLISH_WORDS, { NULL } };
 
 #define NLANGS (sizeof(langs) / sizeof(langs[0]))
+#define LANGS_MAX 2	/* the languages of langs[], for the table below */
+
+/*
+ * The headings of report columns a notice prints (an event's evidence, by
+ * the catalogue's evidence_columns, and the columns a site is likely to add
+ * there), one column per language in the order of langs[]; NULL: the column
+ * name as it is. English keeps ShadowServer's names, which its documentation
+ * uses.
+ */
+static const struct {
+	const char *column;
+	const char *heading[LANGS_MAX];
+} headings[] = {
+	{ "application", { NULL, "Anwendung" } },
+	{ "asn", { NULL, "ASN" } },
+	{ "attack", { NULL, "Angriff" } },
+	{ "beacon_host", { NULL, "Beacon-Host" } },
+	{ "category", { NULL, "Kategorie" } },
+	{ "city", { NULL, "Ort" } },
+	{ "detail", { NULL, "Details" } },
+	{ "device_model", { NULL, "Ger\xc3\xa4temodell" } },
+	{ "device_type", { NULL, "Ger\xc3\xa4tetyp" } },
+	{ "device_vendor", { NULL, "Ger\xc3\xa4tehersteller" } },
+	{ "dst_asn", { NULL, "Ziel-ASN" } },
+	{ "dst_host", { NULL, "Ziel-Host" } },
+	{ "dst_ip", { NULL, "Ziel-IP" } },
+	{ "dst_port", { NULL, "Zielport" } },
+	{ "duration", { NULL, "Dauer" } },
+	{ "email", { NULL, "E-Mail" } },
+	{ "entity_name", { NULL, "Name der Organisation" } },
+	{ "family", { NULL, "Schadsoftware-Familie" } },
+	{ "hostname", { NULL, "Hostname" } },
+	{ "http_host", { NULL, "HTTP-Host" } },
+	{ "http_referer", { NULL, "HTTP-Referer" } },
+	{ "http_url", { NULL, "HTTP-URL" } },
+	{ "infection", { NULL, "Infektion" } },
+	{ "ip", { NULL, "IP-Adresse" } },
+	{ "md5", { NULL, "MD5" } },
+	{ "network", { NULL, "Netz" } },
+	{ "port", { NULL, "Port" } },
+	{ "product", { NULL, "Produkt" } },
+	{ "protocol", { NULL, "Protokoll" } },
+	{ "query", { NULL, "Abfrage" } },
+	{ "ransomware", { NULL, "Ransomware" } },
+	{ "reason", { NULL, "Grund" } },
+	{ "request", { NULL, "Anfrage" } },
+	{ "routedspoof", { NULL, "Gef\xc3\xa4lschte Pakete weitergeleitet" } },
+	{ "service", { NULL, "Dienst" } },
+	{ "source", { NULL, "Quelle" } },
+	{ "src_ip", { NULL, "Quell-IP" } },
+	{ "src_port", { NULL, "Quellport" } },
+	{ "status", { NULL, "Status" } },
+	{ "subject", { NULL, "Betreff" } },
+	{ "tag", { NULL, "Merkmal" } },
+	{ "timestamp", { NULL, "Zeitpunkt" } },
+	{ "type", { NULL, "Typ" } },
+	{ "url", { NULL, "URL" } },
+	{ "user_agent", { NULL, "User-Agent" } },
+	{ "username", { NULL, "Benutzername" } },
+	{ "vendor", { NULL, "Hersteller" } },
+	{ "version", { NULL, "Version" } },
+	{ "website", { NULL, "Website" } },
+};
 
 static int
 is_alpha(int c)
@@ -124,6 +187,19 @@ lang_severity(const struct lang *l, const char *severity)
 		if (ascii_strcasecmp(severity, severity_names[i]) == 0)
 			return l->severities[i];
 	return severity;
+}
+
+const char *
+lang_column(const struct lang *l, const char *column)
+{
+	size_t i, li = (size_t)(l - langs);
+
+	if (l < langs || li >= NLANGS || li >= LANGS_MAX)
+		return column;
+	for (i = 0; i < sizeof(headings) / sizeof(headings[0]); i++)
+		if (strcmp(headings[i].column, column) == 0)
+			return headings[i].heading[li] ? headings[i].heading[li] : column;
+	return column;
 }
 
 static void

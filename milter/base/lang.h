@@ -12,7 +12,7 @@
  * stock Debian has C.UTF-8 only), and setlocale is global to a threaded
  * milter. The same notice renders the same on every host.
  *
- * Owns: the static table.
+ * Owns: the static tables.
  */
 #ifndef SM_LANG_H
 #define SM_LANG_H
@@ -58,6 +58,12 @@ const char *lang_word(const struct lang *l, enum lang_word w);
 /* lang_severity - a catalogue severity ("high") as the language says it
  * ("hoch"); any other text as it is */
 const char *lang_severity(const struct lang *l, const char *severity);
+
+/* lang_column - the heading a notice prints for report column COLUMN (an
+ * event's evidence, "infection: ..."): the language's word from the one
+ * table of column headings ("Infektion"), else COLUMN as the report names it
+ * (always so in English) */
+const char *lang_column(const struct lang *l, const char *column);
 
 /* lang_date - T's UTC date: "2026-12-07" (English), "07.12.2026" (German) */
 void lang_date(const struct lang *l, time_t t, struct buf *out);

@@ -37,6 +37,7 @@ struct notice_ctx {
 	const struct notice *n;		/* the notice being made: its customer and findings */
 	int action;			/* an ACTION REQUIRED notice (notice_needs_action) */
 	const struct lang *lang;	/* the template's language: its dates and words */
+	const char *lang_tag;		/* its directory ("de"), "" for English: catalogue texts */
 	struct buf scratch;
 	char *cleaned;
 	size_t *host_first;		/* each distinct host's first finding (they are
@@ -134,8 +135,9 @@ quoted(struct buf *b, const char *value)
 	buf_putc(b, '"');
 }
 
-/* evidence - 'infection: "x", dst_ip: "y"' of the catalogue's evidence columns,
- * wrapped before EVIDENCE_WIDTH with continuation lines indented by 4 */
+/* evidence - 'infection: "x", dst_ip: "y"' of the catalogue's evidence columns
+ * (headed in the notice's language: 'Infektion: "x"'), wrapped before
+ * EVIDENCE_WIDTH with continuation lines indented by 4 */
 static const char *
 evidence(struct notice_ctx *c, const struct finding *f)
 {
@@ -152,7 +154,7 @@ evidence(struct notice_ctx *c, const struct finding *f)
 			continue;
 		v = text_clean(raw, BODY_VALUE_MAX);
 		buf_reset(&item);
-		buf_printf(&item, "%s: ", e->evidence[i]);
+		buf_printf(&item, "%s: ", lang_column(c->lang, e->evidence[i]));
 		quoted(&item, v);
 		free(v);
 		if (col > 0 && col + 3 + item.len > EVIDENCE_WIDTH) {
@@ -466,11 +468,11 @@ TOP_GETTER(v_more_count)
 TOP_GETTER(v_service_title)
 {
 	if (c->in->entry)
-		return c->in->entry->title;
+		return catalogue_title(c->in->entry, c->lang_tag);
 	return keep(c, "%s \"%s\"", WORD(c, LANG_REPORT), clean(c, c->in->rf->type));
 }
 
-TOP_GETTER(v_service) { return c->in->entry ? c->in->entry->service : ""; }
+TOP_GETTER(v_service) { return c->in->entry ? catalogue_service(c->in->entry, c->lang_tag) : ""; }
 TOP_GETTER(v_severity) { return c->in->entry ? lang_severity(c->lang, c->in->entry->severity) : ""; }
 TOP_GETTER(v_service_port) { return c->in->entry ? c->in->entry->port : ""; }
 TOP_GETTER(v_service_protocol) { return c->in->entry ? c->in->entry->protocol : ""; }
@@ -857,7 +859,8 @@ int
 notice_build(const struct notice_input *in, const struct template *t, struct notice *n, char *err,
     size_t errlen)
 {
-	struct notice_ctx c = { in, n, notice_needs_action(in->cfg, in->entry), lang_get(template_lang(t)), BUF_INIT,
+	struct notice_ctx c = { in, n, notice_needs_action(in->cfg, in->entry), lang_get(template_lang(t)),
+	    template_lang(t), BUF_INIT,
 	    NULL, NULL, 0, 0, 0, 0, 0 };
 	struct template_scope scope = { notice_get, notice_count, &c };
 	struct buf subject = BUF_INIT, body = BUF_INIT;

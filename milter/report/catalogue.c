@@ -8,6 +8,7 @@
 #include "report/catalogue.h"
 #include "report/csvreport.h"
 #include "notice/mailheader.h"
+#include "base/lang.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 
 #define CATALOGUE_VALUE_MAX 300	/* longest title, URL, ... kept */
 #define TYPE_MAX 63
+#define LANG_TAG_MAX 16
 
 struct catalogue {
 	struct catalogue_entry **v;	/* sorted by type after each load */
@@ -60,6 +62,12 @@ entry_free(struct catalogue_entry *e)
 	free(e->info_url);
 	free(e->template);
 	free(e->alias_of);
+	for (i = 0; i < e->ntexts; i++) {
+		free(e->texts[i].lang);
+		free(e->texts[i].title);
+		free(e->texts[i].service);
+	}
+	free(e->texts);
 	free(e);
 }
 
@@ -98,14 +106,80 @@ field(const struct csvreport_row *row, const char *name)
 	return i < 0 ? "" : row->values[i];
 }
 
+/* take_value - a cleaned, trimmed copy of VALUE */
+static char *
+take_value(const char *value)
+{
+	char *v = text_clean(value, CATALOGUE_VALUE_MAX), *t = ascii_trim(v);
+
+	memmove(v, t, strlen(t) + 1);
+	return v;
+}
+
 /* take - a cleaned, trimmed copy of column NAME */
 static char *
 take(const struct csvreport_row *row, const char *name)
 {
-	char *v = text_clean(field(row, name), CATALOGUE_VALUE_MAX), *t = ascii_trim(v);
+	return take_value(field(row, name));
+}
 
-	memmove(v, t, strlen(t) + 1);
-	return v;
+/* text_column - 1 with the normalised tag in LANG when column NAME is
+ * PREFIX and a language ("title.de"), -1 when its tag is bad, 0 when NAME
+ * is another column */
+static int
+text_column(const char *name, const char *prefix, char *lang, size_t langlen)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(name, prefix, n) != 0)
+		return 0;
+	lang_normalise(name + n, lang, langlen);
+	return *lang ? 1 : -1;
+}
+
+/* text_for - E's wording in LANG, added empty when it has none yet */
+static struct catalogue_text *
+text_for(struct catalogue_entry *e, const char *lang)
+{
+	struct catalogue_text *t;
+	size_t i;
+
+	for (i = 0; i < e->ntexts; i++)
+		if (strcmp(e->texts[i].lang, lang) == 0)
+			return &e->texts[i];
+	e->texts = xreallocarray(e->texts, e->ntexts + 1, sizeof(*e->texts));
+	t = &e->texts[e->ntexts++];
+	t->lang = xstrdup(lang);
+	t->title = xstrdup("");
+	t->service = xstrdup("");
+	return t;
+}
+
+/* take_texts - the row's non-empty title.LANG and service.LANG columns */
+static const char *
+take_texts(struct catalogue_entry *e, const struct csvreport_row *row)
+{
+	char lang[LANG_TAG_MAX];
+	size_t i;
+
+	for (i = 0; i < row->ncols; i++) {
+		int title = 1, r = text_column(row->names[i], "title.", lang, sizeof(lang));
+		struct catalogue_text *t;
+		char *v;
+
+		if (r == 0 && (title = 0, r = text_column(row->names[i], "service.", lang, sizeof(lang))) == 0)
+			continue;
+		if (r < 0)
+			return "a column title.LANG or service.LANG needs a language tag such as de or pt-br";
+		if (*(v = take_value(row->values[i])) == '\0') {
+			free(v);
+			continue;
+		}
+		t = text_for(e, lang);
+		free(title ? t->title : t->service);
+		*(title ? &t->title : &t->service) = v;
+	}
+	return NULL;
 }
 
 static int
@@ -175,7 +249,7 @@ check_alias(const struct catalogue_entry *e)
 	if (strcmp(e->alias_of, e->type) == 0)
 		return "a type cannot be an alias of itself";
 	if (*e->title || *e->severity || *e->service || *e->port || *e->protocol || *e->info_url ||
-	    *e->template || e->nevidence)
+	    *e->template || e->nevidence || e->ntexts)
 		return "an alias row holds only type and alias_of";
 	return NULL;
 }
@@ -232,7 +306,8 @@ entry_from_row(const struct csvreport_row *row, const char **problem)
 	e->kind = strcmp(kind, "event") == 0 ? CATALOGUE_EVENT : CATALOGUE_EXPOSED;
 	if (!is_token(e->type, ""))
 		*problem = "type must be a report type (lowercase letters, digits, '_')";
-	else if ((*problem = split_evidence(e, field(row, "evidence_columns"))) == NULL)
+	else if ((*problem = split_evidence(e, field(row, "evidence_columns"))) == NULL &&
+	    (*problem = take_texts(e, row)) == NULL)
 		*problem = check_entry(e, kind);
 	free(kind);
 	if (*problem) {
@@ -437,6 +512,45 @@ catalogue_lookup(const struct catalogue *c, const char *type)
 	if (*e->alias_of)
 		e = find(c, e->alias_of);
 	return e && *e->alias_of == '\0' ? e : NULL;
+}
+
+/* text_in - E's field (title or service) in LANG, exact tag first, then its
+ * primary subtag; NULL when that language has none */
+static const char *
+text_in(const struct catalogue_entry *e, const char *lang, int service)
+{
+	char code[LANG_TAG_MAX];
+	size_t i, pass;
+
+	lang_normalise(lang, code, sizeof(code));
+	for (pass = 0; *code && pass < 2; pass++) {
+		for (i = 0; i < e->ntexts; i++) {
+			const char *v = service ? e->texts[i].service : e->texts[i].title;
+
+			if (strcmp(e->texts[i].lang, code) == 0 && *v)
+				return v;
+		}
+		if (code[strcspn(code, "-")] == '\0')
+			break;
+		code[strcspn(code, "-")] = '\0';
+	}
+	return NULL;
+}
+
+const char *
+catalogue_title(const struct catalogue_entry *e, const char *lang)
+{
+	const char *v = lang && *lang ? text_in(e, lang, 0) : NULL;
+
+	return v ? v : e->title;
+}
+
+const char *
+catalogue_service(const struct catalogue_entry *e, const char *lang)
+{
+	const char *v = lang && *lang ? text_in(e, lang, 1) : NULL;
+
+	return v ? v : e->service;
 }
 
 size_t

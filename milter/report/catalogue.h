@@ -17,6 +17,11 @@
  *                     IPv6 twin such as scan6_ntp shares scan_ntp's)
  *   alias_of          an older name of another type (dns_openresolver is
  *                     scan_dns): the row holds nothing else
+ *   title.LANG, service.LANG
+ *                     the title and service in language LANG (title.de,
+ *                     service.de; any tag lang_code_ok takes): a notice in
+ *                     that language uses them, English where a field is
+ *                     empty or the column missing
  * A row whose type starts with '#' is a comment.
  *
  * Owns: the entries. A loaded catalogue is immutable and shared by every
@@ -28,6 +33,13 @@
 #include <stddef.h>
 
 enum catalogue_kind { CATALOGUE_EXPOSED, CATALOGUE_EVENT };
+
+/* a row's wording in one other language (columns title.LANG, service.LANG) */
+struct catalogue_text {
+	char *lang;		/* normalised tag: "de", "pt-br" */
+	char *title;		/* "Offener Memcached-Server", or "" (the English one) */
+	char *service;		/* or "" */
+};
 
 struct catalogue_entry {
 	char *type;		/* report type, e.g. scan_ntp */
@@ -42,6 +54,8 @@ struct catalogue_entry {
 	size_t nevidence;
 	char *template;		/* template name when TYPE.tmpl is missing, or "" */
 	char *alias_of;		/* the type this is an older name of, or "" */
+	struct catalogue_text *texts;	/* other languages, in column order */
+	size_t ntexts;
 };
 
 struct catalogue;
@@ -70,6 +84,15 @@ int catalogue_check(const struct catalogue *c, char *err, size_t errlen);
 
 /* catalogue_lookup - the entry for TYPE, aliases followed; NULL if unknown (or C is NULL) */
 const struct catalogue_entry *catalogue_lookup(const struct catalogue *c, const char *type);
+
+/*
+ * catalogue_title, catalogue_service - E's title and service in language
+ * LANG (a tag as lang_code_ok takes it: "de-AT" reads title.de-at, then
+ * title.de), the English field where that language has none (LANG NULL or
+ * "" is English)
+ */
+const char *catalogue_title(const struct catalogue_entry *e, const char *lang);
+const char *catalogue_service(const struct catalogue_entry *e, const char *lang);
 
 /* catalogue_severity_bit - a bit of its own for each severity name (any
  * case): info, low, medium, high, critical; 0 for anything else */

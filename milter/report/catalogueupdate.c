@@ -41,12 +41,76 @@ csv_field(struct buf *b, const char *s, int last)
 	buf_putc(b, last ? '\n' : ',');
 }
 
-static const char header[] =
-    "type,title,severity,kind,service,port,protocol,info_url,evidence_columns,template,alias_of\n";
+static const char header[] = "type,title,severity,kind,service,port,protocol,info_url,evidence_columns,template,alias_of";
+
+/* the languages the old rows have words in (title.LANG, service.LANG), each once */
+struct langs {
+	const char **v;
+	size_t n;
+};
+
+static void
+langs_of(const struct catalogue *old, struct langs *l)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < catalogue_count(old); i++) {
+		const struct catalogue_entry *e = catalogue_at(old, i);
+
+		for (j = 0; j < e->ntexts; j++) {
+			for (k = 0; k < l->n && strcmp(l->v[k], e->texts[j].lang) != 0; k++)
+				;
+			if (k == l->n) {
+				l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+				l->v[l->n++] = e->texts[j].lang;
+			}
+		}
+	}
+}
+
+/* put_header - the header line, a title and service column per language */
+static void
+put_header(struct buf *out, const struct langs *l)
+{
+	size_t i;
+
+	buf_puts(out, header);
+	for (i = 0; i < l->n; i++)
+		buf_printf(out, ",title.%s,service.%s", l->v[i], l->v[i]);
+	buf_putc(out, '\n');
+}
+
+/* empty_texts - the language columns of a row that has no words in them */
+static void
+empty_texts(struct buf *b, const struct langs *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		buf_puts(b, ",,");
+	buf_putc(b, '\n');
+}
+
+/* entry_texts - E's words in each language of L, as the row's last columns */
+static void
+entry_texts(struct buf *b, const struct catalogue_entry *e, const struct langs *l)
+{
+	size_t i, j;
+
+	for (i = 0; i < l->n; i++) {
+		const struct catalogue_text *t = NULL;
+
+		for (j = 0; j < e->ntexts; j++)
+			if (strcmp(e->texts[j].lang, l->v[i]) == 0)
+				t = &e->texts[j];
+		csv_field(b, t ? t->title : "", 0);
+		csv_field(b, t ? t->service : "", i + 1 == l->n);
+	}
+}
 
 /* entry_row - an old row, as it was */
 static void
-entry_row(struct buf *b, const struct catalogue_entry *e)
+entry_row(struct buf *b, const struct catalogue_entry *e, const struct langs *l)
 {
 	struct buf ev = BUF_INIT;
 	size_t i;
@@ -63,13 +127,14 @@ entry_row(struct buf *b, const struct catalogue_entry *e)
 	csv_field(b, e->info_url, 0);
 	csv_field(b, buf_cstr(&ev), 0);
 	csv_field(b, e->template, 0);
-	csv_field(b, e->alias_of, 1);
+	csv_field(b, e->alias_of, l->n == 0);
+	entry_texts(b, e, l);
 	buf_free(&ev);
 }
 
 /* schema_row - a type new to the site */
 static void
-schema_row(struct buf *b, const struct schema_type *t)
+schema_row(struct buf *b, const struct schema_type *t, const struct langs *l)
 {
 	csv_field(b, t->type, 0);
 	csv_field(b, t->title, 0);
@@ -77,7 +142,8 @@ schema_row(struct buf *b, const struct schema_type *t)
 	csv_field(b, t->event ? "event" : "exposed", 0);
 	buf_puts(b, ",,,");
 	csv_field(b, t->info_url, 0);
-	buf_puts(b, ",,\n");
+	buf_puts(b, ",,");
+	empty_texts(b, l);
 }
 
 /* old_rows - the rows PATH has now (an empty catalogue when there is no file) */
@@ -104,25 +170,28 @@ assemble(struct buf *out, const struct catalogue *known, const struct catalogue 
 	size_t i = 0, j = 0, n = catalogue_count(old);
 	struct tm tm;
 	char when[64], *src = xstrdup(source);
+	struct langs l = { NULL, 0 };
 
+	langs_of(old, &l);
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	src[strcspn(src, "\r\n")] = '\0';
-	buf_puts(out, header);
+	put_header(out, &l);
 	buf_printf(out, "\"%s%s from ", UPDATED_MARK, when);
 	for (const char *p = src; *p; p++) {
 		if (*p == '"')
 			buf_putc(out, '"');
 		buf_putc(out, *p);
 	}
-	buf_puts(out, "\",,,,,,,,,,\n");
+	buf_puts(out, "\",,,,,,,,,,");
+	empty_texts(out, &l);
 	free(src);
 	while (i < n || j < s->n) {
 		const struct catalogue_entry *e = catalogue_at(old, i);
 		int cmp = i == n ? 1 : j == s->n ? -1 : strcmp(e->type, s->v[j].type);
 
 		if (cmp <= 0) {
-			entry_row(out, e);
+			entry_row(out, e, &l);
 			st->kept++;
 			i++;
 			j += cmp == 0;
@@ -130,11 +199,12 @@ assemble(struct buf *out, const struct catalogue *known, const struct catalogue 
 			st->known++;
 			j++;
 		} else {
-			schema_row(out, &s->v[j]);
+			schema_row(out, &s->v[j], &l);
 			st->added_types = xreallocarray(st->added_types, st->added + 1, sizeof(char *));
 			st->added_types[st->added++] = xstrdup(s->v[j++].type);
 		}
 	}
+	free(l.v);
 }
 
 /* split - PATH's directory and base name */
