@@ -27,7 +27,6 @@
 #include "store/store.h"
 #include "base/util.h"
 
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -42,51 +41,6 @@ static const char *MAP =
     "192.0.2.128/25,bob,bob@bob.example\n";
 
 /* --- a fresh database per test --------------------------------------------- */
-
-/* pg_uri - a new database on the test server; NULL when there is none */
-static char *
-pg_uri(void)
-{
-	static int seq;
-	const char *base = getenv("SM_TEST_PG_URI");
-	struct buf sql = BUF_INIT, uri = BUF_INIT;
-	const char *q;
-	PGconn *c;
-	PGresult *res;
-	int ok;
-
-	if (base == NULL || *base == '\0')
-		return NULL;
-	{	/* as the server's superuser (pg-lib.sh: PG_SUPERUSER); the database is the role's */
-		const char *keys[] = { "dbname", "user", NULL };
-		const char *vals[] = { base, getenv("PG_SUPERUSER") ? getenv("PG_SUPERUSER") : "postgres", NULL };
-
-		c = PQconnectdbParams(keys, vals, 1);
-	}
-	buf_printf(&sql, "CREATE DATABASE smtest_%ld_%d OWNER %s", (long)getpid(), ++seq,
-	    getenv("PG_ROLE") ? getenv("PG_ROLE") : "shadowmilter");
-	res = PQexec(c, sql.data);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
-		fprintf(stderr, "  %s: %s", sql.data, PQerrorMessage(c));
-	PQclear(res);
-	PQfinish(c);
-	/* postgresql://[...]/DBNAME[?params]: the same server, the new database */
-	q = strchr(base, '?');
-	{
-		const char *path = strstr(base, "://") + 3, *slash = strchr(path, '/');
-		size_t keep = slash && (!q || slash < q) ? (size_t)(slash - base) : (size_t)(q ? q - base : (long)strlen(base));
-
-		buf_append(&uri, base, keep);
-		buf_printf(&uri, "/smtest_%ld_%d%s", (long)getpid(), seq, q ? q : "");
-	}
-	buf_free(&sql);
-	if (!ok) {
-		buf_free(&uri);
-		return NULL;
-	}
-	return buf_steal(&uri);
-}
 
 static char *
 sqlite_uri(void)
@@ -105,14 +59,7 @@ sqlite_uri(void)
 	TEST(store_sqlite, name)					\
 	{ char *u = sqlite_uri(); name##_on(u); free(u); }		\
 	TEST(store_pg, name)						\
-	{ char *u = pg_uri();						\
-	  if (u == NULL && getenv("SM_TEST_PG_URI") != NULL)		\
-		CHECK(!"the test PostgreSQL cannot create a database");	\
-	  else if (u == NULL)						\
-		SKIP("no SM_TEST_PG_URI: the PostgreSQL half did not run"); \
-	  else								\
-		name##_on(u);						\
-	  free(u); }							\
+	{ test_on_pg("smtest", name##_on); }				\
 	static void name##_on(const char *uri)
 
 /* rig_on - the test config and MAP with the store at URI (history and outbox), as on each MX host */
@@ -1079,23 +1026,6 @@ STORE_TEST(an_old_report_that_arrives_late_is_not_resolved_by_the_clock_at_once)
 
 /* --- a server that restarts ------------------------------------------------------ */
 
-/* pg_admin - SQL as the test server's superuser; 0 when it ran */
-static int
-pg_admin(const char *uri, const char *sql_text)
-{
-	const char *keys[] = { "dbname", "user", NULL };
-	const char *vals[] = { uri, getenv("PG_SUPERUSER") ? getenv("PG_SUPERUSER") : "postgres", NULL };
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
-	PGresult *res = PQexec(c, sql_text);
-	int ok = PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK;
-
-	if (!ok)
-		fprintf(stderr, "  %s: %s", sql_text, PQerrorMessage(c));
-	PQclear(res);
-	PQfinish(c);
-	return ok ? 0 : -1;
-}
-
 TEST(store_pg, connections_the_server_dropped_are_replaced_without_a_tempfail)
 {
 	struct test_rig r;
@@ -1103,7 +1033,7 @@ TEST(store_pg, connections_the_server_dropped_are_replaced_without_a_tempfail)
 	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-10-scan_portmapper-as64500.csv",
 	    "timestamp,ip,port,protocol\n2026-11-10 08:00:00,192.0.2.10,111,udp\n", NULL,
 	    "Message-ID: <before@shadowserver.example>\n" };
-	char *uri = pg_uri(), *msg, err[512];
+	char *uri = test_pg_database("smtest"), *msg, err[512];
 
 	if (uri == NULL) {
 		REQUIRE(getenv("SM_TEST_PG_URI") == NULL);
@@ -1116,7 +1046,7 @@ TEST(store_pg, connections_the_server_dropped_are_replaced_without_a_tempfail)
 	pipeline_result_free(res);
 	free(msg);
 	/* the server drops every connection to the database, as a restart would */
-	CHECK(pg_admin(uri, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	CHECK(test_pg_admin(uri, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
 	    " WHERE datname = current_database() AND pid <> pg_backend_pid()") == 0);
 	tm.extra_headers = "Message-ID: <after@shadowserver.example>\n";
 	tm.filename = "2026-11-11-scan_portmapper-as64500.csv";	/* a file of its own */

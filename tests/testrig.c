@@ -14,8 +14,10 @@
 #include "store/store.h"
 #include "base/util.h"
 
+#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* database - what the store opens for WANT: a URI, the rig's own SQLite file, or NULL */
 static const char *
@@ -169,4 +171,61 @@ test_time(const char *when)
 		abort();
 	}
 	return t;
+}
+
+int
+test_pg_admin(const char *uri, const char *sql)
+{
+	const char *keys[] = { "dbname", "user", NULL };
+	const char *vals[] = { uri, getenv("PG_SUPERUSER") ? getenv("PG_SUPERUSER") : "postgres", NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	PGresult *res = PQexec(c, sql);
+	int ok = PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		fprintf(stderr, "  %s: %s", sql, PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+char *
+test_pg_database(const char *prefix)
+{
+	static int seq;
+	const char *base = getenv("SM_TEST_PG_URI"), *q, *path, *slash;
+	struct buf name = BUF_INIT, sql = BUF_INIT, uri = BUF_INIT;
+	int ok;
+
+	if (base == NULL || *base == '\0')
+		return NULL;
+	buf_printf(&name, "%s_%ld_%d", prefix, (long)getpid(), ++seq);
+	buf_printf(&sql, "CREATE DATABASE %s OWNER %s", name.data, getenv("PG_ROLE") ? getenv("PG_ROLE") : "shadowmilter");
+	ok = test_pg_admin(base, sql.data) == 0;
+	/* postgresql://[...]/DBNAME[?params]: the same server, the new database */
+	q = strchr(base, '?');
+	path = strstr(base, "://") + 3;
+	slash = strchr(path, '/');
+	buf_append(&uri, base, slash && (!q || slash < q) ? (size_t)(slash - base) : q ? (size_t)(q - base) :
+	    strlen(base));
+	buf_printf(&uri, "/%s%s", name.data, q ? q : "");
+	buf_free(&name);
+	buf_free(&sql);
+	if (!ok)
+		buf_free(&uri);
+	return ok ? buf_steal(&uri) : NULL;
+}
+
+void
+test_on_pg(const char *prefix, void (*body)(const char *uri))
+{
+	char *uri = test_pg_database(prefix);
+
+	if (uri == NULL && getenv("SM_TEST_PG_URI") != NULL)
+		CHECK(!"the test PostgreSQL cannot create a database");
+	else if (uri == NULL)
+		SKIP("no SM_TEST_PG_URI: the PostgreSQL half did not run");
+	else
+		body(uri);
+	free(uri);
 }

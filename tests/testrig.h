@@ -73,4 +73,17 @@ char *test_rig_report(struct test_rig *r, const char *date, const char *type, co
 /* test_time - "YYYY-MM-DD HH:MM:SS" (UTC) as a time; aborts on anything else */
 time_t test_time(const char *when);
 
+/* test_pg_database - a new database of its own, PREFIX_PID_N owned by PG_ROLE, on the
+ * test PostgreSQL server SM_TEST_PG_URI names (tests/e2e/with-pg.sh): its URI (caller
+ * frees), or NULL when no server is named or it could not be made (said on stderr) */
+char *test_pg_database(const char *prefix);
+
+/* test_on_pg - BODY run with a fresh database (test_pg_database PREFIX); with no test
+ * server the test is skipped, a server that cannot make one fails it */
+void test_on_pg(const char *prefix, void (*body)(const char *uri));
+
+/* test_pg_admin - SQL run as the test server's superuser (PG_SUPERUSER) in the database
+ * at URI; 0 when it ran, else -1 (said on stderr) */
+int test_pg_admin(const char *uri, const char *sql);
+
 #endif
