@@ -7,14 +7,13 @@
  * without it that case is skipped.
  */
 #include "test.h"
+#include "testrig.h"
 
 #include "customers/accounts.h"
 #include "customers/mapwatch.h"
 #include "customers/tablesource.h"
 #include "base/util.h"
 
-#include <libpq-fe.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,83 +106,40 @@ load_dump(const char *source, const char *query, unsigned timeout)
 	return out;
 }
 
-static const char *QUERY = "SELECT account, lang AS language, cc, notify, renotify, digest FROM settings";
+static const char QUERY[] = "SELECT account, lang AS language, cc, notify, renotify, digest FROM settings";
 
-static void
-fill_sqlite(const char *path)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	size_t i;
-	int k;
-
-	sqlite3_open(path, &db);
-	sqlite3_exec(db, "CREATE TABLE settings (account TEXT, lang TEXT, cc TEXT, notify TEXT, renotify TEXT,"
-	    " digest TEXT)", NULL, NULL, NULL);
-	sqlite3_prepare_v2(db, "INSERT INTO settings VALUES (?, ?, ?, ?, ?, ?)", -1, &st, NULL);
-	for (i = 0; i < NROWS; i++) {
-		for (k = 0; k < 6; k++)	/* an empty value as SQL NULL: the same as "" */
-			if (*ROWS[i][k])
-				sqlite3_bind_text(st, k + 1, ROWS[i][k], -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(st, k + 1);
-		sqlite3_step(st);
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-}
-
+/* fill - ROWS as table "settings" of the database at URI (an empty value as SQL NULL: the same as "") */
 static int
-fill_pg(const char *uri)
+fill(const char *uri)
 {
-	PGconn *c = PQconnectdb(uri);
-	PGresult *res;
-	size_t i;
-	int ok = PQstatus(c) == CONNECTION_OK;
-
-	if (ok) {
-		PQclear(PQexec(c, "DROP TABLE IF EXISTS settings"));
-		res = PQexec(c, "CREATE TABLE settings (account text, lang text, cc text, notify text, renotify text,"
-		    " digest text)");
-		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-		PQclear(res);
-	}
-	for (i = 0; ok && i < NROWS; i++) {
-		const char *vals[6];
-		int k;
-
-		for (k = 0; k < 6; k++)
-			vals[k] = *ROWS[i][k] ? ROWS[i][k] : NULL;
-		res = PQexecParams(c, "INSERT INTO settings VALUES ($1, $2, $3, $4, $5, $6)", 6, NULL, vals, NULL,
-		    NULL, 0);
-		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-		PQclear(res);
-	}
-	if (!ok)
-		fprintf(stderr, "    %s", PQerrorMessage(c));
-	PQfinish(c);
-	return ok ? 0 : -1;
+	return test_sql_table(uri, "settings",
+	    "account text, lang text, cc text, notify text, renotify text, digest text", 6, &ROWS[0][0], NROWS);
 }
+
+/* the sources that must give WANT: a file in the test's directory, the source's kind before it */
+static const struct { const char *kind, *file, *query; unsigned timeout; } SOURCES[] = {
+	{ "", "settings.csv", NULL, 0 },
+	{ "sqlite:", "settings.db", QUERY, 0 },
+	{ "exec:/bin/cat ", "settings.csv", NULL, 5 },
+};
 
 TEST(accounts, csv_sqlite_and_a_command_give_the_same_settings)
 {
 	char *dir = test_tmpdir(), *csv = write_csv(dir), *got;
 	struct buf src = BUF_INIT;
+	size_t i;
 
-	got = load_dump(csv, NULL, 0);
-	CHECK_STR(got, WANT);
-	free(got);
-	buf_printf(&src, "sqlite:%s/settings.db", dir);
-	fill_sqlite(src.data + 7);
-	got = load_dump(src.data, QUERY, 0);
-	CHECK_STR(got, WANT);
-	free(got);
-	buf_reset(&src);
-	buf_printf(&src, "exec:/bin/cat %s", csv);
-	got = load_dump(src.data, NULL, 5);
-	CHECK_STR(got, WANT);
-	free(got);
+	for (i = 0; i < sizeof(SOURCES) / sizeof(SOURCES[0]); i++) {
+		buf_reset(&src);
+		buf_printf(&src, "%s%s/%s", SOURCES[i].kind, dir, SOURCES[i].file);
+		if (SOURCES[i].query != NULL)
+			CHECK(fill(src.data) == 0);
+		got = load_dump(src.data, SOURCES[i].query, SOURCES[i].timeout);
+		CHECK_STR(got, WANT);
+		if (strcmp(got, WANT) != 0)
+			fprintf(stderr, "    from %s\n", src.data);
+		free(got);
+	}
 	buf_free(&src);
 	free(csv);
 	free(dir);
@@ -196,7 +152,7 @@ TEST(accounts, postgresql_gives_the_same_settings)
 
 	if (pg == NULL || *pg == '\0')
 		SKIP("no SM_TEST_PG_URI (tests/e2e/with-pg.sh sets it)");
-	if (fill_pg(pg) != 0) {
+	if (fill(pg) != 0) {
 		CHECK(!"the test PostgreSQL takes no table");
 		return;
 	}

@@ -73,6 +73,21 @@ same_report(const struct pipeline_result *a, const struct pipeline_result *b)
 	    strcmp(a->report_ref, b->report_ref) == 0;
 }
 
+/* same_when_disguised - a report signed without its identity headers (HEADERS its own)
+ * and the same mail with NAME's line made LINE are the same report; the disguised
+ * mail's result (caller frees) */
+static struct pipeline_result *
+same_when_disguised(const char *headers, const char *name, const char *line)
+{
+	char *msg = testmail_signed_report(headers, "2026-11-24-scan_portmapper-x.csv", CSV, NO_IDENTITY);
+	struct pipeline_result *a = run(xstrdup(msg)), *b = run(disguised(msg, name, line));
+
+	CHECK(same_report(a, b));
+	pipeline_result_free(a);
+	free(msg);
+	return b;
+}
+
 TEST(identity, a_signed_message_id_is_the_reference)
 {
 	struct pipeline_result *r = run(testmail_signed_report(HEADERS, "2026-11-24-scan_portmapper-x.csv", CSV,
@@ -86,43 +101,24 @@ TEST(identity, a_signed_message_id_is_the_reference)
 
 TEST(identity, a_changed_message_id_the_signature_does_not_cover_is_the_same_report)
 {
-	char *msg = testmail_signed_report(HEADERS, "2026-11-24-scan_portmapper-x.csv", CSV, NO_IDENTITY);
-	struct pipeline_result *a = run(xstrdup(msg));
-	struct pipeline_result *b = run(disguised(msg, "Message-ID", "Message-ID: <fresh.2@evil.example>\n"));
+	struct pipeline_result *b = same_when_disguised(HEADERS, "Message-ID", "Message-ID: <fresh.2@evil.example>\n");
 
-	CHECK(same_report(a, b));
-	REQUIRE(a != NULL && b != NULL);
+	REQUIRE(b != NULL);
 	CHECK(strstr(b->report_ref, "fresh") == NULL);
 	CHECK_STR(b->message_id, "");	/* not the report's: the signature does not say so */
-	pipeline_result_free(a);
 	pipeline_result_free(b);
-	free(msg);
 }
 
 TEST(identity, a_message_id_added_to_a_report_without_one_is_the_same_report)
 {
-	char *msg = testmail_signed_report("Subject: Shadowserver Open Portmapper Report\n",
-	    "2026-11-24-scan_portmapper-x.csv", CSV, NO_IDENTITY);
-	struct pipeline_result *a = run(xstrdup(msg));
-	struct pipeline_result *b = run(disguised(msg, "Message-ID", "Message-ID: <fresh.3@evil.example>\n"));
-
-	CHECK(same_report(a, b));
-	pipeline_result_free(a);
-	pipeline_result_free(b);
-	free(msg);
+	pipeline_result_free(same_when_disguised("Subject: Shadowserver Open Portmapper Report\n", "Message-ID",
+	    "Message-ID: <fresh.3@evil.example>\n"));
 }
 
 TEST(identity, a_changed_date_the_signature_does_not_cover_is_the_same_report)
 {
-	char *msg = testmail_signed_report("Date: Tue, 24 Nov 2026 06:00:00 +0000\n",
-	    "2026-11-24-scan_portmapper-x.csv", CSV, NO_IDENTITY);
-	struct pipeline_result *a = run(xstrdup(msg));
-	struct pipeline_result *b = run(disguised(msg, "Date", "Date: Thu, 1 Jan 2032 00:00:00 +0000\n"));
-
-	CHECK(same_report(a, b));
-	pipeline_result_free(a);
-	pipeline_result_free(b);
-	free(msg);
+	pipeline_result_free(same_when_disguised("Date: Tue, 24 Nov 2026 06:00:00 +0000\n", "Date",
+	    "Date: Thu, 1 Jan 2032 00:00:00 +0000\n"));
 }
 
 /* the digest is of the report, not a constant: two reports are two */

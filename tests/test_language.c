@@ -65,18 +65,18 @@ TEST(language, english_dates_stay_as_they_were_and_an_unknown_language_gets_iso)
 
 TEST(language, a_language_tag_is_letters_and_an_optional_region_nothing_else)
 {
+	static const struct { const char *tag; int ok; } tags[] = {
+		{ "de", 1 }, { "de-AT", 1 }, { "pt_BR", 1 },
+		{ "", 0 }, { "d", 0 }, { "deutsch", 0 }, { "de-", 0 }, { "../de", 0 }, { "de/../../etc", 0 }, { "de\n", 0 },
+	};
 	char out[16];
+	size_t i;
 
-	CHECK(lang_code_ok("de"));
-	CHECK(lang_code_ok("de-AT"));
-	CHECK(lang_code_ok("pt_BR"));
-	CHECK(!lang_code_ok(""));
-	CHECK(!lang_code_ok("d"));
-	CHECK(!lang_code_ok("deutsch"));
-	CHECK(!lang_code_ok("de-"));
-	CHECK(!lang_code_ok("../de"));
-	CHECK(!lang_code_ok("de/../../etc"));
-	CHECK(!lang_code_ok("de\n"));
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (!lang_code_ok(tags[i].tag) != !tags[i].ok) {
+			test_fail(__FILE__, __LINE__, "lang_code_ok");
+			fprintf(stderr, "    \"%s\" is %s\n", tags[i].tag, tags[i].ok ? "a tag" : "no tag");
+		}
 	lang_normalise("DE_at", out, sizeof(out));
 	CHECK_STR(out, "de-at");
 	lang_normalise("de/x", out, sizeof(out));
@@ -87,12 +87,18 @@ TEST(language, a_language_tag_is_letters_and_an_optional_region_nothing_else)
 
 TEST(language, report_column_headings_come_from_one_table_and_english_keeps_the_names)
 {
-	CHECK_STR(lang_column(lang_get("de"), "infection"), "Infektion");
-	CHECK_STR(lang_column(lang_get("de-AT"), "dst_port"), "Zielport");
-	CHECK_STR(lang_column(lang_get("de"), "x_unknown_col"), "x_unknown_col");
-	CHECK_STR(lang_column(lang_get("en"), "infection"), "infection");
-	CHECK_STR(lang_column(lang_get(NULL), "dst_port"), "dst_port");
-	CHECK_STR(lang_column(lang_get("fr"), "infection"), "infection");
+	static const char *const cases[][3] = {	/* language, column, heading */
+		{ "de", "infection", "Infektion" },
+		{ "de-AT", "dst_port", "Zielport" },
+		{ "de", "x_unknown_col", "x_unknown_col" },
+		{ "en", "infection", "infection" },
+		{ NULL, "dst_port", "dst_port" },
+		{ "fr", "infection", "infection" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_STR(lang_column(lang_get(cases[i][0]), cases[i][1]), cases[i][2]);
 }
 
 static void

@@ -6,6 +6,7 @@
  * without it that case is skipped.
  */
 #include "test.h"
+#include "testrig.h"
 
 #include "customers/prefixmap.h"
 #include "customers/tablesource.h"
@@ -13,7 +14,6 @@
 #include "base/util.h"
 
 #include <libpq-fe.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,76 +96,43 @@ write_csv(const char *dir)
 	return buf_steal(&path);
 }
 
-static const char *QUERY = "SELECT email, account, prefix, 'x' AS notes FROM custmap ORDER BY prefix DESC";
+static const char QUERY[] = "SELECT email, account, prefix, 'x' AS notes FROM custmap ORDER BY prefix DESC";
 
-static void
-fill_sqlite(const char *path)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	size_t i;
-
-	sqlite3_open(path, &db);
-	sqlite3_exec(db, "CREATE TABLE custmap (prefix TEXT, account TEXT, email TEXT)", NULL, NULL, NULL);
-	sqlite3_prepare_v2(db, "INSERT INTO custmap VALUES (?, ?, ?)", -1, &st, NULL);
-	for (i = 0; i < NROWS; i++) {
-		sqlite3_bind_text(st, 1, ROWS[i][0], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ROWS[i][1], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, ROWS[i][2], -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-}
-
-/* fill_pg - the rows in a table of the test server; 0, or -1 when there is none */
+/* fill - ROWS as table "custmap" of the database at URI (SQLite: the prefix as text) */
 static int
-fill_pg(const char *uri)
+fill(const char *uri)
 {
-	PGconn *c = PQconnectdb(uri);
-	PGresult *res;
-	size_t i;
-	int ok = PQstatus(c) == CONNECTION_OK;
-
-	if (ok) {
-		PQclear(PQexec(c, "DROP TABLE IF EXISTS custmap"));
-		res = PQexec(c, "CREATE TABLE custmap (prefix cidr, account text, email text)");
-		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-		PQclear(res);
-	}
-	for (i = 0; ok && i < NROWS; i++) {
-		const char *vals[3] = { ROWS[i][0], ROWS[i][1], ROWS[i][2] };
-
-		res = PQexecParams(c, "INSERT INTO custmap VALUES ($1, $2, $3)", 3, NULL, vals, NULL, NULL, 0);
-		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-		PQclear(res);
-	}
-	if (!ok)
-		fprintf(stderr, "    %s", PQerrorMessage(c));
-	PQfinish(c);
-	return ok ? 0 : -1;
+	return test_sql_table(uri, "custmap", strncmp(uri, "sqlite:", 7) == 0 ? "prefix TEXT, account TEXT, email TEXT" :
+	    "prefix cidr, account text, email text", 3, &ROWS[0][0], NROWS);
 }
+
+/* the sources that must give the CSV file's map: a file in the test's directory, the source's kind before it */
+static const struct { const char *kind, *file, *query; unsigned timeout; } SOURCES[] = {
+	{ "sqlite:", "map.db", QUERY, 0 },
+	{ "exec:/bin/cat ", "customers.csv", NULL, 5 },
+};
 
 TEST(tablesource, every_source_gives_the_identical_map)
 {
 	char *dir = test_tmpdir(), *csv = write_csv(dir), *want, *got;
 	struct buf src = BUF_INIT;
+	size_t i;
 
 	want = load_dump(csv, NULL, 0);
 	CHECK(strstr(want, "192.0.2.64/29 beta abuse@beta.example ops@beta.example\n") != NULL);
 	CHECK(strstr(want, "10.0.0.1/32 Delta, Inc. d@delta.example\n") != NULL);
 	CHECK(strstr(want, "198.51.100.0/24 acme noc@acme.example security@acme.example\n") != NULL);
-	buf_printf(&src, "sqlite:%s/map.db", dir);
-	fill_sqlite(src.data + 7);
-	got = load_dump(src.data, QUERY, 0);
-	CHECK_STR(got, want);
-	free(got);
-	buf_reset(&src);
-	buf_printf(&src, "exec:/bin/cat %s", csv);
-	got = load_dump(src.data, NULL, 5);
-	CHECK_STR(got, want);
-	free(got);
+	for (i = 0; i < sizeof(SOURCES) / sizeof(SOURCES[0]); i++) {
+		buf_reset(&src);
+		buf_printf(&src, "%s%s/%s", SOURCES[i].kind, dir, SOURCES[i].file);
+		if (SOURCES[i].query != NULL)
+			CHECK(fill(src.data) == 0);
+		got = load_dump(src.data, SOURCES[i].query, SOURCES[i].timeout);
+		CHECK_STR(got, want);
+		if (strcmp(got, want) != 0)
+			fprintf(stderr, "    from %s\n", src.data);
+		free(got);
+	}
 	buf_free(&src);
 	free(want);
 	free(csv);
@@ -182,7 +149,7 @@ TEST(tablesource, postgresql_gives_the_identical_map)
 	dir = test_tmpdir();
 	csv = write_csv(dir);
 	want = load_dump(csv, NULL, 0);
-	if (fill_pg(pg) != 0)
+	if (fill(pg) != 0)
 		CHECK(!"the test PostgreSQL takes no table");
 	else {
 		got = load_dump(pg, QUERY, 5);
@@ -196,23 +163,25 @@ TEST(tablesource, postgresql_gives_the_identical_map)
 
 TEST(tablesource, an_sql_source_names_its_columns)
 {
+	static const char *const cases[][2] = {	/* the query, what the error says */
+		{ "SELECT prefix, account AS acct, email FROM custmap", ": missing column \"account\"" },
+		{ "SELECT prefix, account, email FROM nosuchtable", "no such table" },
+		{ "SELECT 'x' AS prefix, account, email FROM custmap", ": row 1: bad prefix \"x\"" },
+		{ NULL, "needs a query" },
+	};
 	char *dir = test_tmpdir(), *got;
 	struct buf src = BUF_INIT;
+	size_t i;
 
 	buf_printf(&src, "sqlite:%s/map.db", dir);
-	fill_sqlite(src.data + 7);
-	got = load_dump(src.data, "SELECT prefix, account AS acct, email FROM custmap", 0);
-	CHECK(strstr(got, ": missing column \"account\"") != NULL);
-	free(got);
-	got = load_dump(src.data, "SELECT prefix, account, email FROM nosuchtable", 0);
-	CHECK(strstr(got, "no such table") != NULL);
-	free(got);
-	got = load_dump(src.data, "SELECT 'x' AS prefix, account, email FROM custmap", 0);
-	CHECK(strstr(got, ": row 1: bad prefix \"x\"") != NULL);
-	free(got);
-	got = load_dump(src.data, NULL, 0);
-	CHECK(strstr(got, "needs a query") != NULL);
-	free(got);
+	CHECK(fill(src.data) == 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = load_dump(src.data, cases[i][0], 0);
+		CHECK(strstr(got, cases[i][1]) != NULL);
+		if (strstr(got, cases[i][1]) == NULL)
+			fprintf(stderr, "    case %zu: got \"%s\", want \"%s\"\n", i, got, cases[i][1]);
+		free(got);
+	}
 	buf_free(&src);
 	free(dir);
 }
@@ -232,24 +201,24 @@ TEST(tablesource, a_postgresql_error_never_shows_the_password)
 
 TEST(tablesource, a_failing_command_is_a_failed_load)
 {
+	static const char *const cases[][2] = {	/* the source, the whole error */
+		{ "exec:/bin/true", "exec:/bin/true: printed nothing" },
+		{ "exec:/nonexistent/command", "exec:/nonexistent/command: exit status 127: cannot execute the command" },
+		{ "exec:bin/cat x", "exec:bin/cat x: the command must be an absolute path" },
+		{ "exec:/bin/echo prefix,account", "exec:/bin/echo prefix,account:1: missing column \"email\"" },
+	};
 	char *got;
+	size_t i;
 
 	got = load_dump("exec:/bin/ls /nonexistent-sm-test", NULL, 5);
 	CHECK(strncmp(got, "exec:/bin/ls /nonexistent-sm-test: exit status 2: ", 50) == 0);
 	CHECK(strstr(got + 50, "nonexistent-sm-test") != NULL);
 	free(got);
-	got = load_dump("exec:/bin/true", NULL, 5);
-	CHECK_STR(got, "exec:/bin/true: printed nothing");
-	free(got);
-	got = load_dump("exec:/nonexistent/command", NULL, 5);
-	CHECK_STR(got, "exec:/nonexistent/command: exit status 127: cannot execute the command");
-	free(got);
-	got = load_dump("exec:bin/cat x", NULL, 5);
-	CHECK_STR(got, "exec:bin/cat x: the command must be an absolute path");
-	free(got);
-	got = load_dump("exec:/bin/echo prefix,account", NULL, 5);
-	CHECK_STR(got, "exec:/bin/echo prefix,account:1: missing column \"email\"");
-	free(got);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = load_dump(cases[i][0], NULL, 5);
+		CHECK_STR(got, cases[i][1]);
+		free(got);
+	}
 }
 
 TEST(tablesource, a_command_that_hangs_is_killed_at_the_timeout)

@@ -15,6 +15,7 @@
 #include "base/util.h"
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -228,4 +229,93 @@ test_on_pg(const char *prefix, void (*body)(const char *uri))
 	else
 		body(uri);
 	free(uri);
+}
+
+/* table_sql - "DROP TABLE IF EXISTS NAME", the CREATE and the INSERT with NCOLS
+ * parameters (?, ? for SQLite, $1, $2 for PostgreSQL) */
+static void
+table_sql(struct buf *drop, struct buf *create, struct buf *insert, const char *name, const char *columns,
+    size_t ncols, int pg)
+{
+	size_t k;
+
+	buf_printf(drop, "DROP TABLE IF EXISTS %s", name);
+	buf_printf(create, "CREATE TABLE %s (%s)", name, columns);
+	buf_printf(insert, "INSERT INTO %s VALUES (", name);
+	for (k = 0; k < ncols; k++)
+		pg ? buf_printf(insert, "%s$%zu", k ? ", " : "", k + 1) : buf_printf(insert, "%s?", k ? ", " : "");
+	buf_putc(insert, ')');
+}
+
+static int
+sqlite_table(const char *path, const char *const *sql, size_t ncols, const char *const *cells, size_t nrows)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t i, k;
+	int ok = sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql[0], NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_exec(db, sql[1], NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql[2], -1, &st, NULL) == SQLITE_OK;
+
+	for (i = 0; ok && i < nrows; i++) {
+		for (k = 0; k < ncols; k++) {
+			const char *v = cells[i * ncols + k];
+
+			*v ? sqlite3_bind_text(st, (int)k + 1, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, (int)k + 1);
+		}
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_reset(st);
+	}
+	if (!ok)
+		fprintf(stderr, "    %s: %s\n", path, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ok ? 0 : -1;
+}
+
+static int
+pg_table(const char *uri, const char *const *sql, size_t ncols, const char *const *cells, size_t nrows)
+{
+	PGconn *c = PQconnectdb(uri);
+	PGresult *res;
+	const char *vals[32];
+	size_t i, k;
+	int ok = PQstatus(c) == CONNECTION_OK && ncols <= 32;
+
+	if (ok) {
+		PQclear(PQexec(c, sql[0]));
+		res = PQexec(c, sql[1]);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+	}
+	for (i = 0; ok && i < nrows; i++) {
+		for (k = 0; k < ncols; k++)
+			vals[k] = *cells[i * ncols + k] ? cells[i * ncols + k] : NULL;
+		res = PQexecParams(c, sql[2], (int)ncols, NULL, vals, NULL, NULL, 0);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+	}
+	if (!ok)
+		fprintf(stderr, "    %s", PQerrorMessage(c));
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+int
+test_sql_table(const char *uri, const char *name, const char *columns, size_t ncols, const char *const *cells,
+    size_t nrows)
+{
+	struct buf drop = BUF_INIT, create = BUF_INIT, insert = BUF_INIT;
+	int pg = strncmp(uri, "sqlite:", 7) != 0, rc;
+
+	table_sql(&drop, &create, &insert, name, columns, ncols, pg);
+	{
+		const char *const sql[] = { drop.data, create.data, insert.data };
+
+		rc = pg ? pg_table(uri, sql, ncols, cells, nrows) : sqlite_table(uri + 7, sql, ncols, cells, nrows);
+	}
+	buf_free(&drop);
+	buf_free(&create);
+	buf_free(&insert);
+	return rc;
 }

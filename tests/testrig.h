@@ -86,4 +86,11 @@ void test_on_pg(const char *prefix, void (*body)(const char *uri));
  * at URI; 0 when it ran, else -1 (said on stderr) */
 int test_pg_admin(const char *uri, const char *sql);
 
+/* test_sql_table - table NAME made afresh in the database at URI ("sqlite:PATH" or a
+ * PostgreSQL URI, as the map's role) with COLUMNS (as CREATE TABLE takes them) and
+ * NROWS rows of NCOLS values from CELLS, row after row ("" is SQL NULL); 0, or -1
+ * (said on stderr) */
+int test_sql_table(const char *uri, const char *name, const char *columns, size_t ncols,
+    const char *const *cells, size_t nrows);
+
 #endif
