@@ -43,6 +43,9 @@ TEST_SRCS  = $(wildcard tests/test_*.c) tests/unit_main.c tests/fakemta.c tests/
 TEST_OBJS  = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+# what the benchmarks share (the milter-protocol driver, the million-prefix table): linked into each
+BENCH_LIB_SRCS = $(wildcard tests/bench/lib/*.c)
+BENCH_LIB_OBJS = $(BENCH_LIB_SRCS:tests/bench/lib/%.c=$(BUILD)/bench/lib/%.o)
 
 .PHONY: all deb deps demo demo-replay fuzz fuzz-build install check check-plain check-asan unit bench crash-trial clean
 
@@ -73,14 +76,26 @@ $(BUILD)/unit: $(TEST_OBJS) $(BUILD)/libshadowmilter.a
 $(BUILD)/dkimsign: tests/tools/dkimsign.c $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests -o $@ $< $(BUILD)/tests/testsign.o $(BUILD)/libshadowmilter.a $(LIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libshadowmilter.a | $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -o $@ $< $(BUILD)/libshadowmilter.a $(LIBS) $(THREADLIBS)
+.SECONDARY: $(BENCH_LIB_OBJS)
+$(BUILD)/bench/lib/%.o: tests/bench/lib/%.c $(BUILD)/bench/lib/%.d | $(BUILD)/bench
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/bench/%: tests/bench/%.c $(BENCH_LIB_OBJS) $(BUILD)/libshadowmilter.a | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests/bench -o $@ $< $(BENCH_LIB_OBJS) $(BUILD)/libshadowmilter.a $(LIBS) \
+	    $(THREADLIBS)
 
 # bench_hostile builds issue 17's mails with the test helpers that sign them
 $(BUILD)/bench/bench_hostile: tests/bench/bench_hostile.c tests/hostilemail.c tests/testsign.c tests/hostilemail.h \
     tests/testsign.h $(BUILD)/libshadowmilter.a $(HDRS) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< tests/hostilemail.c tests/testsign.c $(BUILD)/libshadowmilter.a \
 	    $(LIBS) $(THREADLIBS)
+
+# bench_refreshload signs its reports with the test helper too
+$(BUILD)/bench/bench_refreshload: tests/bench/bench_refreshload.c $(BUILD)/tests/testsign.o $(BENCH_LIB_OBJS) \
+    $(BUILD)/libshadowmilter.a | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests -Itests/bench -o $@ $< $(BUILD)/tests/testsign.o $(BENCH_LIB_OBJS) \
+	    $(BUILD)/libshadowmilter.a $(LIBS) $(THREADLIBS)
 
 $(BUILD)/bench/noop_milter: tests/bench/noop_milter.c | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(MILTERLIBS)
@@ -201,6 +216,6 @@ clean:
 	rm -rf build build-asan build-install
 
 # the headers each object and program includes, as the compiler found them (-MMD)
-DEPFILES = $(LIB_OBJS:.o=.d) $(PROG_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)
+DEPFILES = $(LIB_OBJS:.o=.d) $(PROG_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d) $(BENCH_LIB_OBJS:.o=.d)
 $(DEPFILES):
 -include $(DEPFILES) $(BUILD)/dkimsign.d $(BENCH_BINS:=.d)

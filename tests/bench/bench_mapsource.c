@@ -2,8 +2,8 @@
  * bench_mapsource - a CustomerMap refresh from PostgreSQL with a million prefixes
  *
  * Fills a table of the test server (SM_TEST_PG_URI; run it under
- * tests/e2e/with-pg.sh) with 1,000,000 prefixes by COPY: 800k IPv4 /24s and
- * 200k IPv6 /64s, 500k accounts. Then a fresh process (this program again,
+ * tests/e2e/with-pg.sh) with 1,000,000 prefixes by COPY (lib/pgmap.c):
+ * 800k IPv4 /24s and 200k IPv6 /64s, 500k accounts. Then a fresh process (this program again,
  * so its peak RSS is the load's alone) reads the map the way the daemon's
  * refresh does (prefixmap_load_source: the server's COPY in CSV, parsed as
  * it streams) and prints the time, the loader's CPU time (user + system: the
@@ -15,16 +15,14 @@
  */
 #include "customers/prefixmap.h"
 #include "customers/tablesource.h"
+#include "lib/pgmap.h"
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-
-#define QUERY "SELECT prefix, account, email FROM bench_map"
 
 static double
 now(void)
@@ -33,57 +31,6 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-exec_ok(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-
-	if (!ok)
-		fprintf(stderr, "bench_mapsource: %s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	return ok;
-}
-
-/* fill - COUNT rows into bench_map by COPY */
-static int
-fill(const char *uri, long count)
-{
-	PGconn *c = PQconnectdb(uri);
-	char line[160];
-	PGresult *r;
-	long i;
-	int n, ok;
-
-	if (PQstatus(c) != CONNECTION_OK || !exec_ok(c, "DROP TABLE IF EXISTS bench_map") ||
-	    !exec_ok(c, "CREATE TABLE bench_map (prefix cidr, account text, email text)") ||
-	    PQresultStatus(r = PQexec(c, "COPY bench_map FROM STDIN")) != PGRES_COPY_IN) {
-		fprintf(stderr, "bench_mapsource: %s", PQerrorMessage(c));
-		PQfinish(c);
-		return -1;
-	}
-	PQclear(r);
-	for (i = 0; i < count; i++) {
-		long a = i % 500000;
-
-		if (i % 5 != 4)	/* IPv4 /24s from 16.0.0.0 up */
-			n = snprintf(line, sizeof(line), "%ld.%ld.%ld.0/24\tacct%ld\tnoc@acct%ld.example\n",
-			    16 + (i >> 16), (i >> 8) & 255, i & 255, a, a);
-		else
-			n = snprintf(line, sizeof(line), "2001:db8:%lx:%lx::/64\tacct%ld\tnoc@acct%ld.example\n",
-			    (i >> 16) & 0xffff, i & 0xffff, a, a);
-		if (PQputCopyData(c, line, n) != 1)
-			break;
-	}
-	ok = PQputCopyEnd(c, NULL) == 1 && PQresultStatus(r = PQgetResult(c)) == PGRES_COMMAND_OK;
-	if (!ok)
-		fprintf(stderr, "bench_mapsource: COPY: %s", PQerrorMessage(c));
-	PQclear(r);
-	ok = ok && exec_ok(c, "ANALYZE bench_map");
-	PQfinish(c);
-	return ok ? 0 : -1;
 }
 
 static double
@@ -97,7 +44,7 @@ cpu_seconds(const struct rusage *ru)
 static int
 load(const char *uri)
 {
-	struct table_source src = { uri, QUERY, NULL, 60 };
+	struct table_source src = { uri, PGMAP_QUERY, NULL, 60 };
 	struct prefixmap *map = prefixmap_new();
 	struct rusage ru;
 	char err[512];
@@ -128,7 +75,7 @@ main(int argc, char **argv)
 		printf("SKIP bench_mapsource: no SM_TEST_PG_URI (run under tests/e2e/with-pg.sh)\n");
 		return 0;
 	}
-	if (fill(uri, count) != 0)
+	if (pgmap_fill(uri, count) != 0)
 		return 1;
 	execl("/proc/self/exe", argv[0], "--load", (char *)NULL);
 	perror("bench_mapsource: exec");

@@ -12,6 +12,8 @@ echo "== bench_prefixmap"
 "$BUILD/bench/bench_prefixmap" || rc=1
 echo "== bench_mapsource (CustomerMap refresh from PostgreSQL, 1M prefixes; target <= 2 s, <= 200 MiB)"
 sh tests/e2e/with-pg.sh "$BUILD/bench/bench_mapsource" || rc=1
+echo "== bench_refreshload (issue 19: the milter keeps serving mail and reports while a 1M-prefix map is refreshed)"
+sh tests/e2e/with-pg.sh "$BUILD/bench/bench_refreshload" "$BUILD/shadowmilter" || rc=1
 echo "== bench_passthrough"
 "$BUILD/bench/bench_passthrough" "$BUILD/shadowmilter" "$BUILD/bench/noop_milter" || rc=1
 echo "== bench-store (history with SQLite and PostgreSQL; reports naming 1k-100k customers)"
