@@ -184,12 +184,12 @@ install:
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DATADIR)/templates/resolved $(DESTDIR)$(DATADIR)/templates/partials \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 build-install/shadowmilter $(DESTDIR)$(PREFIX)/sbin/shadowmilter
-	install -m 644 templates/*.tmpl templates/catalogue.csv $(DESTDIR)$(DATADIR)/templates/
+	install -m 644 templates/*.tmpl templates/digest*.txt templates/catalogue.csv $(DESTDIR)$(DATADIR)/templates/
 	install -m 644 templates/resolved/*.tmpl $(DESTDIR)$(DATADIR)/templates/resolved/
 	install -m 644 templates/partials/*.tmpl $(DESTDIR)$(DATADIR)/templates/partials/
 	for l in $(notdir $(wildcard templates/??)); do \
 	    install -d $(DESTDIR)$(DATADIR)/templates/$$l/resolved $(DESTDIR)$(DATADIR)/templates/$$l/partials && \
-	    install -m 644 templates/$$l/*.tmpl $(DESTDIR)$(DATADIR)/templates/$$l/ && \
+	    install -m 644 templates/$$l/*.tmpl $$(ls templates/$$l/digest*.txt 2>/dev/null) $(DESTDIR)$(DATADIR)/templates/$$l/ && \
 	    install -m 644 templates/$$l/resolved/*.tmpl $(DESTDIR)$(DATADIR)/templates/$$l/resolved/ && \
 	    install -m 644 templates/$$l/partials/*.tmpl $(DESTDIR)$(DATADIR)/templates/$$l/partials/ || exit 1; \
 	done

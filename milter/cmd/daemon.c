@@ -25,6 +25,7 @@
 #include "cmd/runtime.h"
 #include "config/config.h"
 #include "notice/deliver.h"
+#include "notice/digest.h"
 #include "pipeline/filter.h"
 #include "store/outbox.h"
 #include "pipeline/pipeline.h"
@@ -155,7 +156,24 @@ reclaim_dead_claims(const struct runtime *rt, time_t now)
 		done = 1;
 }
 
-/* deliver_round - expiry, then one pass over the outbox */
+/* build_digests - the daily digests due at NOW into the outbox (ALL: every
+ * waiting part, deliver --digest-now); -1 when that failed (logged) */
+static int
+build_digests(const struct runtime *rt, time_t now, int all)
+{
+	char err[512];
+	size_t built;
+
+	if (digest_build_due(rt->cfg, rt->store, now, all, &built, err, sizeof(err)) != 0) {
+		msg_error("building the daily digests: %s", err);
+		return -1;
+	}
+	if (built > 0)
+		msg_info("built %zu daily digest%s", built, built == 1 ? "" : "s");
+	return 0;
+}
+
+/* deliver_round - expiry, the due digests, then one pass over the outbox */
 static void
 deliver_round(void)
 {
@@ -167,6 +185,7 @@ deliver_round(void)
 	reclaim_dead_claims(rt, now);
 	expire_silent_streams(rt, now);
 	fetch_links(rt, now);
+	build_digests(rt, now, 0);
 	if (deliver_pending(rt->cfg, rt->store, now, log_delivery, NULL, &st, err, sizeof(err)) != 0)
 		msg_error("delivery: %s", err);
 	runtime_release(rt);
@@ -691,7 +710,7 @@ deliver_dry_run(const struct runtime *rt)
 }
 
 int
-deliver_once_main(const char *conf, int dry_run)
+deliver_once_main(const char *conf, int dry_run, int digest_now)
 {
 	struct deliver_stats st;
 	struct runtime *rt;
@@ -717,7 +736,7 @@ deliver_once_main(const char *conf, int dry_run)
 	}
 	msg_syslog_init("shadowmilter", 1);
 	if (take_back_dead_claims(rt, time(NULL)) != 0 || expire_silent_streams(rt, time(NULL)) != 0 ||
-	    fetch_links(rt, time(NULL)) != 0) {
+	    fetch_links(rt, time(NULL)) != 0 || build_digests(rt, time(NULL), digest_now) != 0) {
 		runtime_destroy(rt);
 		return 1;
 	}

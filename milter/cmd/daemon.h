@@ -9,7 +9,8 @@
 int daemon_main(const char *conf, int foreground, int check_only, int offline);
 
 /* deliver_once_main - "shadowmilter deliver": drain the outbox once;
- * DRY_RUN: say what would be sent, change nothing */
-int deliver_once_main(const char *conf, int dry_run);
+ * DRY_RUN: say what would be sent, change nothing; DIGEST_NOW: first build
+ * every daily digest of every waiting notice (deliver --digest-now) */
+int deliver_once_main(const char *conf, int dry_run, int digest_now);
 
 #endif

@@ -35,10 +35,11 @@ daemon_command(int argc, char **argv, int deliver_only)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "dry-run", no_argument, NULL, 'n' },
+		{ "digest-now", no_argument, NULL, 'D' },
 		{ "offline", no_argument, NULL, 'F' }, { NULL, 0, NULL, 0 },
 	};
 	const char *conf = "/etc/shadowmilter/shadowmilter.conf", *cmd = deliver_only ? "deliver" : "daemon";
-	int c, foreground = 0, check = 0, offline = 0;
+	int c, foreground = 0, check = 0, offline = 0, digest_now = 0;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, deliver_only ? ":c:n" : ":c:fn", longopts, NULL)) != -1) {
@@ -47,12 +48,17 @@ daemon_command(int argc, char **argv, int deliver_only)
 		case 'f': foreground = 1; break;
 		case 'n': check = 1; break;
 		case 'F': offline = 1; break;
+		case 'D':
+			if (!deliver_only)
+				return usage_bad_option(cmd, c, argv);
+			digest_now = 1;
+			break;
 		default: return usage_bad_option(cmd, c, argv);
 		}
 	}
 	if (optind != argc)
 		return usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
-	return deliver_only ? deliver_once_main(conf, check) : daemon_main(conf, foreground, check, offline);
+	return deliver_only ? deliver_once_main(conf, check, digest_now) : daemon_main(conf, foreground, check, offline);
 }
 
 /* wants_help - "-h" or "--help" among a command's arguments (before "--") */

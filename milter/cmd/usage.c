@@ -40,9 +40,11 @@ static const struct {
 	    "  --trust-saved treat the given files as sent by ShadowServer (saved mail whose DKIM\n"
 	    "                key has been rotated); each result is marked trusted_by_operator\n"
 	    "  --offline     a link-only report's link is not fetched\n" },
-	{ "deliver", "shadowmilter deliver -c CONF [--dry-run]",
+	{ "deliver", "shadowmilter deliver -c CONF [--dry-run] [--digest-now]",
 	    "  -c, --config CONF  the configuration\n"
-	    "  -n, --dry-run      say what would be sent, send nothing\n" },
+	    "  -n, --dry-run      say what would be sent, send nothing\n"
+	    "  --digest-now       build every daily digest now, of every notice waiting for\n"
+	    "                     one, without waiting for DigestTime; then deliver\n" },
 	{ "pull", "shadowmilter pull -c CONF [--since DATE] [--until DATE] [--type TYPE]... [--dry-run] [--json]"
 	    " [--list | --types]",
 	    "  -c, --config CONF  the configuration (ReportsAPIKey, ReportsAPISecretFile)\n"

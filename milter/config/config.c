@@ -313,6 +313,18 @@ set_transport(struct config *cfg, const char *value)
 	return 0;
 }
 
+/* "HH:MM", 00:00 to 23:59: the daily digests' time of day, in the host's local time */
+static int
+set_digest_time(struct config *cfg, const char *value)
+{
+	if (strlen(value) != 5 || value[2] != ':' || strspn(value, "0123456789:") != 5 ||
+	    (value[0] - '0') * 10 + (value[1] - '0') > 23 || value[3] > '5')
+		return -1;
+	cfg->digest_minute = (unsigned)(((value[0] - '0') * 10 + (value[1] - '0')) * 60 +
+	    (value[3] - '0') * 10 + (value[4] - '0'));
+	return 0;
+}
+
 static int
 set_report_action(struct config *cfg, const char *value)
 {
@@ -546,6 +558,7 @@ static const struct config_key keys[] = {
 	NUMBER("RetryInterval", "60", retry_interval, 1, 86400, "a number of seconds from 1 to 86400"),
 	{ "DeliveryLease", KEY_DURATION, FIELD(delivery_lease), 5, 86400,
 	    "a duration from 5s to 1d, such as 15m", NULL, NULL, "15m" },
+	CUSTOM("DigestTime", "08:00", set_digest_time, "a local time of day HH:MM, from 00:00 to 23:59"),
 	/* the detection history */
 	DATABASE("StateDB", NULL, state_db),
 	{ "RenotifyInterval", KEY_DURATION, FIELD(renotify_interval), 0, 0,

@@ -100,6 +100,8 @@ struct config {
 	unsigned long reports_api_interval;	/* ReportsAPIInterval, seconds; 0: the daemon never pulls */
 	unsigned long reports_api_window;	/* ReportsAPIWindow, seconds: how far back a pull lists */
 	unsigned deliver_interval;	/* DeliverInterval, seconds */
+	unsigned digest_minute;		/* DigestTime: the daily digests go out this many minutes
+					 * after the host's local midnight */
 	unsigned retry_interval;	/* RetryInterval: first backoff, seconds */
 
 	/* detection history (state.h) */

@@ -693,26 +693,27 @@ copy_recipients(struct notice *out, const struct account *a)
 		out->rcpt[out->nrcpt++] = out->cc[i];
 }
 
-static void
-append_headers(struct buf *msg, const struct notice_input *in, const struct notice *n, const char *lang)
+void
+notice_headers(struct buf *msg, const struct config *cfg, time_t now, const struct notice *n, const char *type,
+    const char *lang)
 {
 	struct buf v = BUF_INIT;
 	char date[64];
 	struct tm tm;
 
-	gmtime_r(&in->now, &tm);
+	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	header_append(msg, "Date", date);
 	buf_printf(&v, "<%s>", n->message_id);
 	header_append(msg, "Message-ID", buf_cstr(&v));
 	buf_reset(&v);
 	buf_puts(&v, "\"");
-	for (const char *p = in->cfg->organization; *p; p++)
+	for (const char *p = cfg->organization; *p; p++)
 		if (*p != '"' && *p != '\\')
 			buf_putc(&v, *p);
-	buf_printf(&v, "\" <%s>", in->cfg->notice_from);
+	buf_printf(&v, "\" <%s>", cfg->notice_from);
 	header_append(msg, "From", buf_cstr(&v));
-	header_append(msg, "Reply-To", in->cfg->support_address);
+	header_append(msg, "Reply-To", cfg->support_address);
 	header_append_list(msg, "To", n->to, n->nto);
 	if (n->ncc)	/* a reseller, say (AccountSettings cc): folded, never cut */
 		header_append_list(msg, "Cc", n->cc, n->ncc);
@@ -724,15 +725,14 @@ append_headers(struct buf *msg, const struct notice_input *in, const struct noti
 		header_append(msg, "Content-Language", lang);
 	header_append(msg, "Auto-Submitted", "auto-generated");
 	header_append(msg, "X-Shadowmilter-Account", n->account);
-	header_append(msg, "X-Shadowmilter-Report-Type", in->rf->type);
+	header_append(msg, "X-Shadowmilter-Report-Type", type);
 	if (*n->reference)
 		header_append(msg, "X-Shadowmilter-Reference", n->reference);
 	buf_free(&v);
 }
 
-/* append_body - body lines, hard-wrapped only if a line would break SMTP */
-static void
-append_body(struct buf *msg, const char *body)
+void
+notice_append_body(struct buf *msg, const char *body)
 {
 	const char *line = body;
 
@@ -830,7 +830,7 @@ notice_init(struct notice *n, const struct notice_group *g, const struct state_g
 
 /* make_message - N's message of the rendered SUBJECT and BODY */
 static void
-make_message(const struct notice_input *in, const struct notice_ctx *c, const struct template *t, struct notice *n,
+make_message(const struct notice_input *in, int action, const struct template *t, struct notice *n,
     struct buf *subject, const char *body)
 {
 	struct buf msg = BUF_INIT;
@@ -846,40 +846,68 @@ make_message(const struct notice_input *in, const struct notice_ctx *c, const st
 	k = notice_key_of(in, n->account);
 	n->message_id = notice_key_message_id(&k, strchr(in->cfg->notice_from, '@') + 1);
 	n->key = notice_key_text(&k);
-	n->action_required = c->action;
+	n->action_required = action;
 	copy_recipients(n, n->customer);
-	append_headers(&msg, in, n, template_lang(t));
+	notice_headers(&msg, in->cfg, in->now, n, in->rf->type, template_lang(t));
 	buf_putc(&msg, '\n');
-	append_body(&msg, body);
+	notice_append_body(&msg, body);
 	n->message = buf_steal(&msg);
 	n->made = 1;
+}
+
+/* render - T's subject into SUBJECT and body into BODY for N, dates and
+ * words in T's language; *ACTION: does it need action */
+static int
+render(const struct notice_input *in, const struct template *t, const struct notice *n,
+    struct buf *subject, struct buf *body, int *action, char *err, size_t errlen)
+{
+	struct notice_ctx c = { in, n, notice_needs_action(in->cfg, in->entry), lang_get(template_lang(t)),
+	    template_lang(t), BUF_INIT, NULL, NULL, 0, 0, 0, 0, 0 };
+	struct template_scope scope = { notice_get, notice_count, &c };
+	int rc = -1;
+
+	find_hosts(&c);
+	sum_history(&c);
+	if (template_render_subject(t, &scope, subject, err, errlen) == 0 &&
+	    template_render_body(t, &scope, body, err, errlen) == 0)
+		rc = 0;
+	*action = c.action;
+	buf_free(&c.scratch);
+	free(c.cleaned);
+	free(c.host_first);
+	return rc;
 }
 
 int
 notice_build(const struct notice_input *in, const struct template *t, struct notice *n, char *err,
     size_t errlen)
 {
-	struct notice_ctx c = { in, n, notice_needs_action(in->cfg, in->entry), lang_get(template_lang(t)),
-	    template_lang(t), BUF_INIT,
-	    NULL, NULL, 0, 0, 0, 0, 0 };
-	struct template_scope scope = { notice_get, notice_count, &c };
 	struct buf subject = BUF_INIT, body = BUF_INIT;
-	int rc = -1;
+	int rc, action;
 
 	notice_drop_message(n);
 	n->made = 0;
-	find_hosts(&c);
-	sum_history(&c);
-	if (template_render_subject(t, &scope, &subject, err, errlen) == 0 &&
-	    template_render_body(t, &scope, &body, err, errlen) == 0) {
-		make_message(in, &c, t, n, &subject, buf_cstr(&body));
-		rc = 0;
+	if ((rc = render(in, t, n, &subject, &body, &action, err, errlen)) == 0)
+		make_message(in, action, t, n, &subject, buf_cstr(&body));
+	buf_free(&subject);
+	buf_free(&body);
+	return rc;
+}
+
+int
+notice_render_section(const struct notice_input *in, const struct template *t, const struct notice *n,
+    char **title, char **text, char *err, size_t errlen)
+{
+	struct buf subject = BUF_INIT, body = BUF_INIT;
+	int rc, action;
+
+	*title = *text = NULL;
+	if ((rc = render(in, t, n, &subject, &body, &action, err, errlen)) == 0) {
+		*title = text_clean(buf_cstr(&subject), 500);
+		*text = buf_steal(&body);
 	}
 	buf_free(&subject);
 	buf_free(&body);
-	buf_free(&c.scratch);
-	free(c.cleaned);
-	free(c.host_first);
 	return rc;
 }
 

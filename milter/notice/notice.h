@@ -74,6 +74,9 @@ struct notice {
 	int held;			/* the history held it back (RenotifyInterval, a late report) */
 	int withheld;			/* the account's settings withheld it (AccountSettings notify):
 					 * recorded in the history, not sent */
+	int digest;			/* the account takes a daily digest (AccountSettings digest):
+					 * made, kept for the day's digest mail (notice/digest.h),
+					 * not queued on its own */
 	const struct account_settings *settings;	/* the account's AccountSettings (its cc), or
 					 * NULL: the defaults (customers/accounts.h) */
 	int made;			/* notice_build made the message (a sink or the outbox
@@ -170,6 +173,28 @@ int notice_needs_action(const struct config *cfg, const struct catalogue_entry *
  */
 int notice_build(const struct notice_input *in, const struct template *t, struct notice *n,
     char *err, size_t errlen);
+
+/*
+ * notice_render_section - N rendered with T (a digest section template,
+ * notice/digest.h) as a piece of a larger mail: *TITLE its Subject line
+ * (cleaned), *TEXT its body; no headers, no key. 0, or -1 with ERR.
+ */
+int notice_render_section(const struct notice_input *in, const struct template *t, const struct notice *n,
+    char **title, char **text, char *err, size_t errlen);
+
+/*
+ * notice_headers - a notice's header block into MSG, the one way notices
+ * get headers: Date (NOW), Message-ID, From, Reply-To, To, Cc, Subject, the
+ * MIME headers, Content-Language (LANG, "" for none), Auto-Submitted and
+ * the X-Shadowmilter ones (report TYPE). N's to, cc, subject, message_id,
+ * account and reference are set.
+ */
+struct buf;
+void notice_headers(struct buf *msg, const struct config *cfg, time_t now, const struct notice *n, const char *type,
+    const char *lang);
+
+/* notice_append_body - BODY's lines into MSG, hard-wrapped only if a line would break SMTP */
+void notice_append_body(struct buf *msg, const char *body);
 
 /* notice_drop_message - N's message went to a sink or the outbox: freed, N.made stays */
 void notice_drop_message(struct notice *n);

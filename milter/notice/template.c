@@ -540,6 +540,53 @@ read_small_file(const char *path, int *missing, char *err, size_t errlen)
 	return buf_steal(&b);
 }
 
+/* load_one - DIR/SUB/NAME when it exists: 1 (*OUT, or NULL with ERR when it
+ * does not parse), 0 when there is no such file */
+static int
+load_one(const char *dir, const char *sub, const char *name, const char *lang, const struct template_vars *vars,
+    struct template **out, char *err, size_t errlen)
+{
+	struct buf path = BUF_INIT;
+	char *text;
+	int missing;
+
+	*out = NULL;
+	if (dir == NULL || *dir == '\0')
+		return 0;
+	buf_printf(&path, "%s/%s%s%s", dir, sub, *sub ? "/" : "", name);
+	text = read_small_file(path.data, &missing, err, errlen);
+	if (text != NULL && (*out = template_compile(text, path.data, vars, NULL, err, errlen)) != NULL)
+		(*out)->lang = xstrdup(lang);
+	free(text);
+	buf_free(&path);
+	return text != NULL || !missing;
+}
+
+struct template *
+template_load_file(const char *site_dir, const char *shipped_dir, const char *lang, const char *name,
+    const struct template_vars *vars, char *err, size_t errlen)
+{
+	char primary[32];
+	const char *langs[3];
+	struct template *t;
+	size_t i, n = 0;
+
+	if (lang && *lang && lang_code_ok(lang)) {
+		langs[n++] = lang;
+		snprintf(primary, sizeof(primary), "%.*s", (int)strcspn(lang, "-_"), lang);
+		if (strcmp(primary, lang) != 0)
+			langs[n++] = primary;
+	}
+	langs[n++] = "";
+	for (i = 0; i < n; i++)
+		if (load_one(site_dir, langs[i], name, langs[i], vars, &t, err, errlen) ||
+		    load_one(shipped_dir, langs[i], name, langs[i], vars, &t, err, errlen))
+			return t;
+	err_set(err, errlen, "%s: no such template in %s%s%s", name, site_dir && *site_dir ? site_dir : "",
+	    site_dir && *site_dir ? " or " : "", shipped_dir);
+	return NULL;
+}
+
 /* a report type names a file only when it is a plain token: no path tricks */
 static int
 safe_type(const char *type)

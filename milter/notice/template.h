@@ -108,6 +108,15 @@ size_t template_set_languages(const struct template_set *s, const char **langs, 
 struct template *template_parse(const char *text, const char *name, const struct template_vars *vars,
     char *err, size_t errlen);
 
+/*
+ * template_load_file - one template file NAME ("digest.txt") that is no
+ * report type's, read and parsed now (no partials): LANG/NAME in SITE_DIR,
+ * then in SHIPPED_DIR (LANG's primary subtag's too), then NAME likewise.
+ * Its template_lang is the directory it came from. NULL with ERR.
+ */
+struct template *template_load_file(const char *site_dir, const char *shipped_dir, const char *lang,
+    const char *name, const struct template_vars *vars, char *err, size_t errlen);
+
 void template_free(struct template *t);
 const char *template_path(const struct template *t);
 /* template_lang - the language directory the template came from ("de"), "" for English */

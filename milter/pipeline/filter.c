@@ -278,6 +278,8 @@ describe_history(struct buf *v, const struct pipeline_result *r)
 	buf_printf(v, " renotify_skipped=%zu resolved=%lu", h.held, h.resolved + h.expired);
 	if (h.withheld)
 		buf_printf(v, " withheld=%zu", h.withheld);
+	if (h.digest)
+		buf_printf(v, " digest=%zu", h.digest);
 	if (h.closed)
 		buf_printf(v, " cases_closed=%zu", h.closed);
 }

@@ -120,6 +120,10 @@ json_notice(struct buf *out, const struct notice *n)
 		}
 		buf_putc(out, ']');
 	}
+	if (n->digest) {	/* AccountSettings digest daily: goes out in the day's digest, not alone */
+		json_key(out, "digest", 0);
+		buf_puts(out, "true");
+	}
 	json_key(out, "subject", 0);
 	json_string(out, n->subject);
 	json_key(out, "message_id", 0);

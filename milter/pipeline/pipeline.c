@@ -18,6 +18,7 @@
 #include "report/fetch.h"
 #include "store/fileclaim.h"
 #include "store/fetchjobs.h"
+#include "notice/digest.h"
 #include "notice/notice.h"
 #include "store/outbox.h"
 #include "customers/accounts.h"
@@ -865,6 +866,7 @@ merged_notice(const struct pipeline_result *r, struct report_file *into, const s
 	memset(m, 0, sizeof(*m));
 	m->customer = parts[0].n->customer;
 	m->settings = parts[0].n->settings;
+	m->digest = parts[0].n->digest;		/* the account's, so every part's alike */
 	m->held = 1;
 	for (i = 0; i < n; i++) {
 		m->held &= parts[i].n->held || parts[i].n->withheld;
@@ -1008,6 +1010,7 @@ make_notices(struct pipeline *p, struct report_output *out)
 
 		notice_init(no, h ? h[i].group : &out->rf->groups[i], h ? &h[i] : NULL);
 		no->settings = accounts_lookup(p->accounts, no->customer->name);
+		no->digest = accounts_digest(p->accounts, no->customer->name) == ACCOUNT_DIGEST_DAILY;
 		if (h == NULL)
 			no->withheld = withholds(p, out->rf->type, no->customer->name);
 	}
@@ -1151,8 +1154,24 @@ template_in(struct pipeline *p, const struct template_set *set, const char *type
 	return lt->t = notice_template_find_lang(set, p->cfg, type, lang, err, errlen);
 }
 
-/* make_notice - N's message from T: queued, handed to the sink, and kept
- * only when the result keeps the notices */
+/* keep_for_digest - N kept for its account's daily digest (notice/digest.h),
+ * in the report's transaction, instead of queued on its own (the milter) */
+static int
+keep_for_digest(struct pipeline *p, struct db *db, struct pipeline_result *r, const struct notice_input *in,
+    const struct notice *n, char *err, size_t errlen)
+{
+	int added;
+
+	if (!p->queue_notices || db == NULL || !store_has_outbox(p->store))
+		return 0;
+	if (digest_keep(db, in, n, account_language(p, n->customer), p->queue_id, &added, err, errlen) != 0)
+		return -1;
+	r->digest_kept += (size_t)added;
+	return 0;
+}
+
+/* make_notice - N's message from T: queued (or kept for the account's
+ * digest), handed to the sink, and kept only when the result keeps the notices */
 static int
 make_notice(struct pipeline *p, struct db *db, struct pipeline_result *r, struct report_output *out,
     const struct notice_input *in, const struct template *t, struct notice *n, char *err, size_t errlen)
@@ -1161,7 +1180,10 @@ make_notice(struct pipeline *p, struct db *db, struct pipeline_result *r, struct
 
 	if ((rc = notice_build(in, t, n, err, errlen)) != 0)
 		return rc;
-	rc = queue_notice(p, db, r, n, err, errlen);
+	if (n->digest)
+		rc = keep_for_digest(p, db, r, in, n, err, errlen);
+	else
+		rc = queue_notice(p, db, r, n, err, errlen);
 	if (rc == 0 && p->sink && (rc = p->sink(p->sink_ctx, r, out, n)) != 0)
 		err_set(err, errlen, "the notice for %s could not be written out", n->account);
 	if (!keeps_notices(p))
@@ -1698,6 +1720,7 @@ pipeline_history_counts(const struct pipeline_result *r, struct pipeline_history
 		for (j = 0; !r->reports[i].merged_into && j < r->reports[i].nnotices; j++) {	/* counted in the merge */
 			h->held += r->reports[i].notices[j].held;
 			h->withheld += r->reports[i].notices[j].withheld;
+			h->digest += r->reports[i].notices[j].digest && r->reports[i].notices[j].made;
 		}
 		h->resolved += o->resolved;
 		h->expired += o->expired;

@@ -75,6 +75,8 @@ struct pipeline_result {
 	struct report_output *reports;
 	size_t nreports;
 	size_t queued;			/* notices newly queued in the outbox (the milter) */
+	size_t digest_kept;		/* notices newly kept for their account's daily digest
+					 * (AccountSettings digest; notice/digest.h) */
 	int fetch_queued;		/* a link-only report: its link is a fetch job in the store
 					 * (the milter; store/fetchjobs.h) */
 	unsigned long bad_base64;	/* damage the MIME walk saw */
@@ -201,6 +203,7 @@ void pipeline_counts(const struct pipeline_result *r, size_t *notices, size_t *u
 struct pipeline_history {
 	size_t held;			/* notices held back by RenotifyInterval */
 	size_t withheld;		/* notices the accounts' settings withheld (AccountSettings notify) */
+	size_t digest;			/* notices made for a daily digest (AccountSettings digest) */
 	unsigned long resolved;		/* findings the reports no longer carry */
 	unsigned long expired;		/* findings of report streams gone silent */
 	size_t closed;			/* cases with nothing left open */

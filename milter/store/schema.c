@@ -164,10 +164,32 @@ static const struct step steps[] = {
 	    " checked_at {int} NOT NULL,"
 	    " last_error TEXT NOT NULL,"
 	    " error_at {int} NOT NULL)" },
+	/*
+	 * 5: the notices of daily-digest accounts (AccountSettings digest),
+	 * each kept under its notice's key until the day's digest takes it
+	 * (digestparts.h): digest_key is that digest's outbox key, NULL while
+	 * it waits
+	 */
+	{ OUTBOX, 5, "CREATE TABLE IF NOT EXISTS {s}digest_parts ("
+	    " id {id},"
+	    " idem_key TEXT NOT NULL UNIQUE,"		/* the notice's own (notice_key_text) */
+	    " report_ref TEXT NOT NULL,"
+	    " report_type TEXT NOT NULL,"
+	    " account TEXT NOT NULL,"
+	    " action {int} NOT NULL,"			/* 1: ACTION REQUIRED */
+	    " lang TEXT NOT NULL,"			/* the section's language, "" English */
+	    " mail_to TEXT NOT NULL,"			/* newline separated */
+	    " mail_cc TEXT NOT NULL,"
+	    " title TEXT NOT NULL,"
+	    " section TEXT NOT NULL,"
+	    " created {int} NOT NULL,"
+	    " queue_id TEXT NOT NULL,"
+	    " digest_key TEXT)" },
+	{ OUTBOX, 5, "CREATE INDEX IF NOT EXISTS {s}digest_parts_waiting ON digest_parts(digest_key, created)" },
 };
 
 #define HISTORY_VERSION 4
-#define OUTBOX_VERSION 4
+#define OUTBOX_VERSION 5
 
 /* expand - the engine's words for the tokens */
 static char *

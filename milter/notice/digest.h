@@ -1,0 +1,63 @@
+/*
+ * digest - an account's notices of one day as ONE mail (AccountSettings digest daily)
+ *
+ * When a report is processed, the notice of a daily-digest account is made
+ * as any other (notice_build: its key, recipients, whether it needs action)
+ * and then kept as a part (store/digestparts.h) instead of being queued: its
+ * section, rendered by digest_section.txt from its findings and history in
+ * the account's language (its own deadline and hosts, no greeting or
+ * signature), goes into the store in the report's own transaction, under
+ * the notice's own key, so a report seen twice adds it once.
+ *
+ * At and after DigestTime (HH:MM in the host's local time, the TZ of the
+ * daemon) the delivery round builds each account's digest of the parts
+ * made before that day's DigestTime: in ONE store transaction it takes the
+ * parts, renders digest.txt around their sections (those that need action
+ * first, then by report type), adds the mail to the outbox as one notice and
+ * marks the parts as in it. The digest's key is "digest", the account, the
+ * day and its first part's id: deterministic, so two hosts building at once
+ * make one row (the second finds the parts taken and rolls back), and its
+ * Message-ID comes from the key. Parts made after the cut-off wait for the
+ * next day's digest. Its subject says ACTION REQUIRED when any section needs
+ * action. Both templates are looked up as the notices' (TemplateDir, then the
+ * shipped directory; LANG/ first), and read when used.
+ *
+ * Library code: nothing here logs. Owns: nothing between calls.
+ */
+#ifndef SM_DIGEST_H
+#define SM_DIGEST_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct config;
+struct db;
+struct store;
+struct notice;
+struct notice_input;
+
+/*
+ * digest_keep - N (made by notice_build, in language LANG: NULL for English)
+ * kept as a part of its account's next digest, inside the report's store
+ * transaction DB; QUEUE_ID is the report's MTA queue id (NULL: none). *ADDED
+ * is 1, or 0 when the same notice was kept already. 0, or -1 with ERR.
+ */
+int digest_keep(struct db *db, const struct notice_input *in, const struct notice *n, const char *lang,
+    const char *queue_id, int *added, char *err, size_t errlen);
+
+/*
+ * digest_cutoff - the latest DigestTime at or before NOW in the host's local
+ * time; its day ("YYYY-MM-DD") into DAY
+ */
+time_t digest_cutoff(const struct config *cfg, time_t now, char *day, size_t daylen);
+
+/*
+ * digest_build_due - every account's digest that is due at NOW: of the parts
+ * made before digest_cutoff; ALL: of every waiting part, whatever the time
+ * (deliver --digest-now). *BUILT counts the digests queued in the outbox.
+ * 0, or -1 with ERR (the digests built before the failure stay built).
+ */
+int digest_build_due(const struct config *cfg, struct store *st, time_t now, int all, size_t *built,
+    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * test_digest - an account that takes a daily digest (AccountSettings digest
+ * daily) gets its day's notices as ONE mail at DigestTime, through the real
+ * pipeline and store: its notices are kept, not queued; the digest groups
+ * them by type (what needs action first, each section with its own deadline
+ * and hosts), says ACTION REQUIRED when one section does, goes to the
+ * account's To and Cc, and is built once, also by two builders at once.
+ *
+ * Each test runs on a fresh SQLite file, then on a fresh PostgreSQL
+ * database when SM_TEST_PG_URI names a server (tests/e2e/with-pg.sh).
+ */
+#include "test.h"
+#include "testrig.h"
+
+#include "config/config.h"
+#include "customers/prefixmap.h"
+#include "notice/digest.h"
+#include "notice/notice.h"
+#include "pipeline/pipeline.h"
+#include "store/digestparts.h"
+#include "store/outbox.h"
+#include "store/store.h"
+#include "base/util.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *MAP =
+    "prefix,account,email\n"
+    "192.0.2.0/25,acme,ops@acme.example\n"
+    "192.0.2.128/25,bob,bob@bob.example\n";
+
+/* pg_uri - a new database on the test server; NULL when there is none */
+static char *
+pg_uri(void)
+{
+	static int seq;
+	const char *base = getenv("SM_TEST_PG_URI"), *q, *path, *slash;
+	const char *keys[] = { "dbname", "user", NULL }, *vals[3];
+	struct buf sql = BUF_INIT, uri = BUF_INIT;
+	PGconn *c;
+	PGresult *res;
+	int ok;
+
+	if (base == NULL || *base == '\0')
+		return NULL;
+	vals[0] = base;
+	vals[1] = getenv("PG_SUPERUSER") ? getenv("PG_SUPERUSER") : "postgres";
+	vals[2] = NULL;
+	c = PQconnectdbParams(keys, vals, 1);
+	buf_printf(&sql, "CREATE DATABASE smdigest_%ld_%d OWNER %s", (long)getpid(), ++seq,
+	    getenv("PG_ROLE") ? getenv("PG_ROLE") : "shadowmilter");
+	res = PQexec(c, sql.data);
+	if (!(ok = PQresultStatus(res) == PGRES_COMMAND_OK))
+		fprintf(stderr, "  %s: %s", sql.data, PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	q = strchr(base, '?');
+	path = strstr(base, "://") + 3;
+	slash = strchr(path, '/');
+	buf_append(&uri, base, slash && (!q || slash < q) ? (size_t)(slash - base) : q ? (size_t)(q - base) :
+	    strlen(base));
+	buf_printf(&uri, "/smdigest_%ld_%d%s", (long)getpid(), seq, q ? q : "");
+	buf_free(&sql);
+	if (!ok)
+		buf_free(&uri);
+	return ok ? buf_steal(&uri) : NULL;
+}
+
+/* BOTH_STORES - NAME's body with a store in a fresh SQLite file, then in a fresh PostgreSQL database */
+#define BOTH_STORES(name)						\
+	static void name##_on(const char *uri);				\
+	TEST(digest_sqlite, name)					\
+	{ name##_on(TEST_RIG_SQLITE); }					\
+	TEST(digest_pg, name)						\
+	{ char *u = pg_uri();						\
+	  if (u == NULL && getenv("SM_TEST_PG_URI") != NULL)		\
+		CHECK(!"the test PostgreSQL cannot create a database");	\
+	  else if (u == NULL)						\
+		SKIP("no SM_TEST_PG_URI: the PostgreSQL half did not run"); \
+	  else								\
+		name##_on(u);						\
+	  free(u); }							\
+	static void name##_on(const char *uri)
+
+/* rig - MAP with ACCOUNTS (CSV text), the catalogue, the store at URI; the
+ * digest's local time is UTC here, so the cut-offs below read as written */
+static void
+rig(struct test_rig *r, const char *uri, const char *accounts)
+{
+	struct test_rig_spec spec = { .map = MAP, .catalogue = 1, .history = uri, .outbox = uri,
+	    .accounts = accounts };
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	if (test_rig_init(r, &spec) != 0)
+		abort();
+}
+
+/* run - a TYPE report dated DATE naming IPS (space separated), processed at WHEN */
+static struct pipeline_result *
+run(struct test_rig *r, const char *date, const char *when, const char *type, const char *ips)
+{
+	struct buf csv = BUF_INIT;
+	char *copy = xstrdup(ips), *save = NULL, *ip, *msg, err[512];
+	struct pipeline_result *res;
+	int sec = 10;
+
+	buf_puts(&csv, "timestamp,ip,port,protocol\n");
+	for (ip = strtok_r(copy, " ", &save); ip; ip = strtok_r(NULL, " ", &save))
+		buf_printf(&csv, "%s 08:52:%02d,%s,111,tcp\n", date, sec++, ip);
+	msg = test_rig_report(r, date, type, "as64500", csv.data);
+	if ((res = test_rig_run(r, msg, test_time(when), err, sizeof(err))) == NULL)
+		fprintf(stderr, "  pipeline: %s\n", err);
+	free(msg);
+	free(copy);
+	buf_free(&csv);
+	return res;
+}
+
+/* notice_of - ACCOUNT's notice in RES, or NULL */
+static const struct notice *
+notice_of(const struct pipeline_result *res, const char *account)
+{
+	size_t i, j;
+
+	for (i = 0; res && i < res->nreports; i++)
+		for (j = 0; j < res->reports[i].nnotices; j++)
+			if (strcmp(res->reports[i].notices[j].customer->name, account) == 0)
+				return &res->reports[i].notices[j];
+	return NULL;
+}
+
+/* queued - ACCOUNT's pending outbox rows: how many, the last one's message and recipients */
+struct queued {
+	const char *account;
+	int found;
+	char *message;
+	struct buf rcpts;
+};
+
+static void
+on_pending(void *ctx, const struct outbox_entry *e, time_t next_attempt)
+{
+	struct queued *q = ctx;
+	size_t i;
+
+	(void)next_attempt;
+	if (strcmp(e->account, q->account) != 0)
+		return;
+	q->found++;
+	free(q->message);
+	q->message = xstrdup(e->message);
+	buf_reset(&q->rcpts);
+	for (i = 0; i < e->nrecipients; i++)
+		buf_printf(&q->rcpts, "%s ", e->recipients[i]);
+}
+
+static void
+queued_for(struct test_rig *r, const char *account, struct queued *q)
+{
+	char err[512];
+
+	free(q->message);
+	buf_free(&q->rcpts);
+	memset(q, 0, sizeof(*q));
+	q->account = account;
+	if (outbox_list_pending(r->st, on_pending, q, err, sizeof(err)) != 0)
+		fprintf(stderr, "  %s\n", err);
+}
+
+static void
+count_part(void *ctx, const struct digest_part *p)
+{
+	(void)p;
+	(*(size_t *)ctx)++;
+}
+
+/* waiting - ACCOUNT's parts waiting for a digest */
+static size_t
+waiting(struct test_rig *r, const char *account)
+{
+	size_t n = 0;
+	char err[512];
+
+	if (digest_parts_list(r->st, account, count_part, &n, err, sizeof(err)) != 0)
+		fprintf(stderr, "  %s\n", err);
+	return n;
+}
+
+/* build - the digests due at WHEN; how many were built (-1: failed) */
+static long
+build(struct test_rig *r, const char *when)
+{
+	size_t built;
+	char err[512];
+
+	if (digest_build_due(r->cfg, r->st, test_time(when), 0, &built, err, sizeof(err)) != 0) {
+		fprintf(stderr, "  digest: %s\n", err);
+		return -1;
+	}
+	return (long)built;
+}
+
+/* kept - RES made ACCOUNT's notice and kept it for the digest, not queued */
+static int
+kept(const struct pipeline_result *res, const char *account)
+{
+	const struct notice *n = notice_of(res, account);
+
+	return n && n->made && n->digest && res->digest_kept == 1;
+}
+
+/* three_reports - on 2026-11-01: scan_docker (critical) for acme and bob,
+ * scan_ssh and scan_ftp (info) for acme only */
+static void
+three_reports(struct test_rig *r)
+{
+	struct pipeline_result *res;
+	struct pipeline_history h;
+
+	res = run(r, "2026-11-01", "2026-11-01 10:00:00", "scan_docker", "192.0.2.10 192.0.2.200");
+	REQUIRE(res != NULL);
+	CHECK(kept(res, "acme"));
+	CHECK(!notice_of(res, "bob")->digest);
+	CHECK_INT(res->queued, 1);	/* bob's, per type as before */
+	pipeline_history_counts(res, &h);
+	CHECK_INT(h.digest, 1);
+	pipeline_result_free(res);
+	res = run(r, "2026-11-01", "2026-11-01 11:00:00", "scan_ssh", "192.0.2.11");
+	CHECK(kept(res, "acme"));
+	CHECK_INT(res->queued, 0);
+	pipeline_result_free(res);
+	res = run(r, "2026-11-01", "2026-11-01 12:00:00", "scan_ftp", "192.0.2.12 192.0.2.13");
+	CHECK(kept(res, "acme"));
+	CHECK_INT(res->queued, 0);
+	pipeline_result_free(res);
+}
+
+/* before - does A occur in S, and before B? */
+static int
+before(const char *s, const char *a, const char *b)
+{
+	const char *pa = strstr(s, a), *pb = strstr(s, b);
+
+	return pa && pb && pa < pb;
+}
+
+BOTH_STORES(a_daily_digest_with_three_types_one_critical_and_two_info)
+{
+	struct test_rig r;
+	struct queued q = { 0 };
+	const char *m;
+
+	rig(&r, uri, "account,digest,cc\nacme,daily,reseller@partner.example\n");
+	three_reports(&r);
+	queued_for(&r, "acme", &q);
+	CHECK_INT(q.found, 0);			/* nothing of acme's goes out on its own */
+	CHECK_INT(waiting(&r, "acme"), 3);
+	CHECK_INT(build(&r, "2026-11-02 07:59:59"), 0);	/* DigestTime 08:00 not yet */
+	CHECK_INT(build(&r, "2026-11-02 08:00:00"), 1);
+	CHECK_INT(build(&r, "2026-11-02 08:00:30"), 0);	/* once */
+	CHECK_INT(waiting(&r, "acme"), 0);
+	queued_for(&r, "acme", &q);
+	REQUIRE(q.found == 1);
+	m = q.message;
+	if (getenv("SM_TEST_SHOW_DIGEST"))
+		fputs(m, stderr);
+	CHECK(strstr(m, "\nSubject: [ACTION REQUIRED] Security digest for ") != NULL);
+	CHECK(strstr(m, ": 3 reports\n") != NULL);
+	CHECK(strstr(m, "\nTo: ops@acme.example\n") != NULL);
+	CHECK(strstr(m, "\nCc: reseller@partner.example\n") != NULL);
+	CHECK_STR(buf_cstr(&q.rcpts), "ops@acme.example reseller@partner.example ");
+	CHECK(strstr(m, "\nX-Shadowmilter-Report-Type: digest\n") != NULL);
+	CHECK(strstr(m, "\nMessage-ID: <shadowmilter.") != NULL);
+	/* three sections, the critical one first with its deadline, each with its own hosts */
+	CHECK(before(m, "ACTION REQUIRED: Accessible Docker Service", "Accessible FTP Service"));
+	CHECK(before(m, "Accessible FTP Service", "Accessible SSH"));
+	CHECK(strstr(m, "Please fix this by ") != NULL);
+	CHECK(before(m, "192.0.2.10:111", "Accessible FTP Service"));
+	CHECK(before(m, "Accessible FTP Service", "192.0.2.12:111"));
+	CHECK(before(m, "192.0.2.13:111", "Accessible SSH"));
+	CHECK(before(m, "Accessible SSH", "192.0.2.11:111"));
+	CHECK(strstr(m, "192.0.2.200") == NULL);	/* bob's host is bob's */
+	CHECK(strstr(m, "Dear customer,") != NULL && strstr(strstr(m, "Dear customer,") + 1, "Dear customer,") == NULL);
+	CHECK(strstr(m, "Best regards,") != NULL && strstr(strstr(m, "Best regards,") + 1, "Best regards,") == NULL);
+	free(q.message);
+	buf_free(&q.rcpts);
+	test_rig_free(&r);
+}
+
+BOTH_STORES(a_notice_after_the_cutoff_waits_for_the_next_days_digest)
+{
+	struct test_rig r;
+	struct pipeline_result *res;
+	struct queued q = { 0 };
+
+	rig(&r, uri, "account,digest\nacme,daily\n");
+	three_reports(&r);
+	CHECK_INT(build(&r, "2026-11-02 08:00:00"), 1);
+	res = run(&r, "2026-11-02", "2026-11-02 09:00:00", "scan_ssh", "192.0.2.20");
+	CHECK(kept(res, "acme"));
+	pipeline_result_free(res);
+	CHECK_INT(build(&r, "2026-11-02 23:59:59"), 0);
+	CHECK_INT(waiting(&r, "acme"), 1);
+	CHECK_INT(build(&r, "2026-11-03 08:00:00"), 1);
+	queued_for(&r, "acme", &q);
+	CHECK_INT(q.found, 2);
+	REQUIRE(q.message != NULL);
+	/* the second digest: one informational report, no ACTION REQUIRED */
+	CHECK(strstr(q.message, "\nSubject: Security digest for ") != NULL);
+	CHECK(strstr(q.message, ": 1 report\n") != NULL);
+	CHECK(strstr(q.message, "192.0.2.20:111") != NULL);
+	CHECK(strstr(q.message, "ACTION REQUIRED") == NULL);
+	free(q.message);
+	buf_free(&q.rcpts);
+	test_rig_free(&r);
+}
+
+BOTH_STORES(a_german_account_gets_a_german_digest)
+{
+	struct test_rig r;
+	struct queued q = { 0 };
+
+	rig(&r, uri, "account,digest,language\nacme,daily,de\n");
+	three_reports(&r);
+	CHECK_INT(build(&r, "2026-11-02 08:00:00"), 1);
+	queued_for(&r, "acme", &q);
+	REQUIRE(q.found == 1);
+	if (getenv("SM_TEST_SHOW_DIGEST"))
+		fputs(q.message, stderr);
+	/* "[HANDLUNGSBEDARF] Sicherheits...", RFC 2047 encoded (it has an umlaut) */
+	CHECK(strstr(q.message, "\nSubject: =?UTF-8?B?W0hBTkRMVU5HU0JFREFSRl0gU2ljaGVyaGVpdHP") != NULL);
+	CHECK(strstr(q.message, "\nContent-Language: de\n") != NULL);
+	CHECK(strstr(q.message, "2. November 2026") != NULL);
+	CHECK(strstr(q.message, "Bitte beheben Sie das Problem bis zum ") != NULL);
+	free(q.message);
+	buf_free(&q.rcpts);
+	test_rig_free(&r);
+}
+
+/* two builders on stores of their own, started together */
+struct builder {
+	const char *uri;
+	const struct config *cfg;
+	time_t now;
+	pthread_barrier_t *go;
+	size_t built;
+	int rc;
+};
+
+static void *
+builder_run(void *arg)
+{
+	struct builder *b = arg;
+	char err[512];
+	struct store *st = store_open(b->uri, b->uri, 5000, err, sizeof(err));
+
+	b->rc = -1;
+	pthread_barrier_wait(b->go);
+	if (st == NULL)
+		fprintf(stderr, "  store: %s\n", err);
+	else if ((b->rc = digest_build_due(b->cfg, st, b->now, 0, &b->built, err, sizeof(err))) != 0)
+		fprintf(stderr, "  digest: %s\n", err);
+	if (st)
+		store_close(st);
+	return NULL;
+}
+
+BOTH_STORES(two_hosts_building_at_once_make_one_digest)
+{
+	struct test_rig r;
+	struct queued q = { 0 };
+	pthread_barrier_t go;
+	pthread_t t[2];
+	struct builder b[2];
+	int i;
+
+	rig(&r, uri, "account,digest\nacme,daily\n");
+	three_reports(&r);
+	pthread_barrier_init(&go, NULL, 2);
+	for (i = 0; i < 2; i++) {
+		b[i] = (struct builder){ r.db ? r.db : uri, r.cfg, test_time("2026-11-02 09:00:00"), &go, 0, 0 };
+		pthread_create(&t[i], NULL, builder_run, &b[i]);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&go);
+	CHECK_INT(b[0].rc, 0);
+	CHECK_INT(b[1].rc, 0);
+	CHECK_INT(b[0].built + b[1].built, 1);
+	queued_for(&r, "acme", &q);
+	CHECK_INT(q.found, 1);
+	CHECK_INT(waiting(&r, "acme"), 0);
+	free(q.message);
+	buf_free(&q.rcpts);
+	test_rig_free(&r);
+}
+
+TEST(digest, digesttime_is_hh_mm_and_the_cutoff_is_the_last_one_passed)
+{
+	struct config *cfg = config_new();
+	char err[256], day[48];
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	CHECK_INT(cfg->digest_minute, 8 * 60);
+	CHECK(config_set(cfg, "DigestTime", "17:45", err, sizeof(err)) == 0);
+	CHECK_INT(cfg->digest_minute, 17 * 60 + 45);
+	CHECK(config_set(cfg, "DigestTime", "24:00", err, sizeof(err)) != 0);
+	CHECK(config_set(cfg, "DigestTime", "7:00", err, sizeof(err)) != 0);
+	CHECK(config_set(cfg, "DigestTime", "07:60", err, sizeof(err)) != 0);
+	CHECK(digest_cutoff(cfg, test_time("2026-11-02 17:44:59"), day, sizeof(day)) ==
+	    test_time("2026-11-01 17:45:00"));
+	CHECK_STR(day, "2026-11-01");
+	CHECK(digest_cutoff(cfg, test_time("2026-11-02 17:45:00"), day, sizeof(day)) ==
+	    test_time("2026-11-02 17:45:00"));
+	CHECK_STR(day, "2026-11-02");
+	setenv("TZ", "Europe/Berlin", 1);	/* local time: 17:45 CET is 16:45 UTC */
+	tzset();
+	CHECK(digest_cutoff(cfg, test_time("2026-11-02 17:00:00"), day, sizeof(day)) ==
+	    test_time("2026-11-02 16:45:00"));
+	setenv("TZ", "UTC", 1);
+	tzset();
+	config_free(cfg);
+}
