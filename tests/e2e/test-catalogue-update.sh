@@ -9,23 +9,8 @@
 # log proves it). Ends with "N passed, N failed, N skipped".
 BUILD=${1:-build}
 SM="$BUILD/shadowmilter"
-T=$(mktemp -d)
-FS_PID=""
 . tests/e2e/fetch-lib.sh
-trap 'fs_stop; [ -n "$KEEP" ] || rm -rf "$T"' EXIT
-passed=0 failed=0 skipped=0
-ok()   { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
-finish() { echo "$passed passed, $failed failed, $skipped skipped"; [ "$failed" -eq 0 ]; exit $?; }
-for tool in python3 openssl; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "SKIP the catalogue update suite: no $tool"
-		skipped=1
-		finish
-	fi
-done
-
+fs_suite "catalogue update"
 fs_start
 
 # ---- the schema as ShadowServer publishes it for IntelMQ, with a type this release lacks ----
@@ -47,10 +32,8 @@ EOF
 printf 'intelmq-schema.json\n' >"$T/srv/files/intelmq-schema.name"
 
 KEYS="$(pwd)/tests/fixtures/dkim/keys"
-{ sed "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" conf/shadowmilter.conf
-  echo "TestPublicKeys $KEYS"; echo "ReportLinkHosts localhost"; echo "CAFile $T/ca.pem"
-  echo "FetchTimeout 3s"; echo "UpdatedCatalogue $T/state/catalogue-updates.csv"
-  echo "UserID $(id -un)"; echo "Socket inet:10025@127.0.0.1"; echo "OutboxDB $T/state/outbox.db"; } >"$T/sm.conf"
+fs_conf "$T/sm.conf" TestPublicKeys "$KEYS" FetchTimeout 3s UpdatedCatalogue "$T/state/catalogue-updates.csv" \
+    UserID "$(id -un)" Socket inet:10025@127.0.0.1 OutboxDB "$T/state/outbox.db"
 CONF=$T/sm.conf
 UPD=$T/state/catalogue-updates.csv
 

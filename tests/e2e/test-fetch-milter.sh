@@ -16,8 +16,6 @@ for tool in miltertest python3 openssl; do
 	command -v $tool >/dev/null 2>&1 || ml_give_up "$tool is not installed (make deps installs it)"
 done
 ml_setup sm-fetch
-mkdir -p "$T/spool"
-chmod 777 "$T/spool"
 FS_PID=""
 cleanup() {
 	ml_cleanup
@@ -26,19 +24,9 @@ cleanup() {
 }
 trap cleanup EXIT
 fs_start
-chmod 644 "$T/ca.pem"
-
-cat >"$T/sendmail" <<EOS
-#!/bin/sh
-cat > "$T/spool/\$\$.\$(date +%s%N).eml"
-EOS
-chmod 755 "$T/sendmail"
-ml_conf milter "sendmail:$T/sendmail" StateDB "$T/state/outbox.db" ReportLinkHosts localhost CAFile "$T/ca.pem" \
-    FetchTimeout 5s OpsAddress ops@example.net
+fs_spool
+ml_conf milter "sendmail:$T/sendmail" StateDB "$T/state/outbox.db" $FS_TRUST FetchTimeout 5s OpsAddress ops@example.net
 ml_start milter || ml_give_up "the daemon did not start"
-spooled() { ls "$T/spool" | wc -l; }
-# wait_spool N - until the stand-in MTA holds N notices (60 s at most)
-wait_spool() { i=0; while [ "$(spooled)" -lt "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; }
 # wait_log PATTERN - until the daemon's log has PATTERN (60 s at most)
 wait_log() { i=0; while ! grep -q "$1" "$T/milter.log" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; }
 

@@ -36,7 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 fs_start
-chmod 644 "$T/ca.pem"		# the daemon runs as nobody
 
 PF_MILTERS="unix:$T/milter.sock"
 PF_NON_SMTPD_MILTERS=""
@@ -48,7 +47,7 @@ pf_setup "$T/pf" ops@example.net $ADDRS >/dev/null || ml_give_up "postfix setup"
 # conf [KEY VALUE]... - the milter's config with the store ML_DB (history and outbox)
 conf() {
 	ml_conf milter "smtp:127.0.0.1:$PF_INJECT_PORT" Organization "Example Hosting" NoticeFrom abuse@example.net \
-	    SocketMode 0666 ReportLinkHosts localhost CAFile "$T/ca.pem" FetchTimeout 5s "$@"
+	    SocketMode 0666 $FS_TRUST FetchTimeout 5s "$@"
 }
 send() {	# send FILE by SMTP as ShadowServer would; the final reply code in $T/smtp.out
 	perl "$E2E/slow-smtp.pl" "$PF_PORT" autoreports@shadowserver.org ops@example.net "$1" "$T/no-pause" >"$T/smtp.out" 2>&1

@@ -6,30 +6,13 @@
 # that must never be fetched. Ends with "N passed, N failed, N skipped".
 BUILD=${1:-build}
 SM="$BUILD/shadowmilter"
-T=$(mktemp -d)
-FS_PID=""
 . tests/e2e/fetch-lib.sh
-trap 'fs_stop; [ -n "$KEEP" ] || rm -rf "$T"' EXIT
-passed=0 failed=0 skipped=0
-ok()   { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
-finish() { echo "$passed passed, $failed failed, $skipped skipped"; [ "$failed" -eq 0 ]; exit $?; }
-for tool in python3 openssl; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "SKIP the fetch suite: no $tool"
-		skipped=1
-		finish
-	fi
-done
-
+fs_suite fetch
 fs_start
 
 # ---- the config: ReportLinkHosts localhost, the test CA ------------------------
 KEYS="$(pwd)/tests/fixtures/dkim/keys"
-{ sed "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" conf/shadowmilter.conf
-  echo "TestPublicKeys $KEYS"; echo "ReportLinkHosts localhost"; echo "CAFile $T/ca.pem"
-  echo "FetchTimeout 3s"; echo "MaxReportSize 1M"; } >"$T/sm.conf"
+fs_conf "$T/sm.conf" TestPublicKeys "$KEYS" FetchTimeout 3s MaxReportSize 1M
 CONF=$T/sm.conf
 
 "$BUILD/dkimsign" -k tests/fixtures/dkim/test.private <tests/fixtures/demo-portmapper.eml >"$T/attached.eml"

@@ -14,8 +14,6 @@ for tool in miltertest python3 openssl; do
 	command -v $tool >/dev/null 2>&1 || ml_give_up "$tool is not installed (make deps installs it)"
 done
 ml_setup sm-pull
-mkdir -p "$T/spool"
-chmod 777 "$T/spool"
 FS_PID=""
 cleanup() {
 	ml_cleanup
@@ -24,21 +22,12 @@ cleanup() {
 }
 trap cleanup EXIT
 fs_start
-chmod 644 "$T/ca.pem"
 chown nobody:nogroup "$T/secret" 2>/dev/null	# the daemon's user (ml_conf: UserID nobody) reads it
 chmod 600 "$T/secret"
-
-cat >"$T/sendmail" <<EOS
-#!/bin/sh
-cat > "$T/spool/\$\$.\$(date +%s%N).eml"
-EOS
-chmod 755 "$T/sendmail"
-spooled() { ls "$T/spool" | wc -l; }
-wait_spool() { i=0; while [ "$(spooled)" -lt "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; }
+fs_spool
 # wait_log NAME PATTERN - until daemon NAME's log has PATTERN (60 s at most)
 wait_log() { i=0; while ! grep -q "$2" "$T/$1.log" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; }
-API="ReportsAPIKey test-api-key ReportsAPISecretFile $T/secret ReportsAPIURL https://localhost:$HTTPS/api2/
-    ReportDownloadURL https://localhost:$HTTPS/dl/ ReportLinkHosts localhost CAFile $T/ca.pem FetchTimeout 5s"
+API="$FS_API $FS_TRUST FetchTimeout 5s"
 
 # ---- the attached report first: its four notices --------------------------------------
 ml_conf mx1 "sendmail:$T/sendmail" StateDB "$T/state/outbox.db" OpsAddress ops@example.net $API

@@ -9,24 +9,8 @@
 # apply each file once. Ends with "N passed, N failed, N skipped".
 BUILD=${1:-build}
 SM="$(pwd)/$BUILD/shadowmilter"
-T=$(mktemp -d)
-FS_PID=""
 . tests/e2e/fetch-lib.sh
-trap 'fs_stop; [ -n "$KEEP" ] || rm -rf "$T"' EXIT
-passed=0 failed=0 skipped=0
-ok()   { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; }
-skip() { skipped=$((skipped + 1)); echo "SKIP $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
-finish() { echo "$passed passed, $failed failed, $skipped skipped"; [ "$failed" -eq 0 ]; exit $?; }
-for tool in python3 openssl; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "SKIP the pull suite: no $tool"
-		skipped=1
-		finish
-	fi
-done
-
+fs_suite pull
 fs_start
 chmod 600 "$T/secret"
 
@@ -66,28 +50,17 @@ listed() {
 listed p24 p23 z22 n1
 echo '["scan_portmapper","scan_ntp","event4_sinkhole"]' >"$T/srv/types.json"
 
-mkdir -p "$T/spool"
-cat >"$T/sendmail" <<EOS
-#!/bin/sh
-cat > "$T/spool/\$\$.\$(date +%s%N).eml"
-EOS
-chmod 755 "$T/sendmail"
+fs_spool
 # conf FILE STORE [KEY VALUE]... - a pull configuration on STORE (a SQLite file or a PostgreSQL URI)
 conf() {
 	out=$1 store=$2
 	shift 2
-	{ sed "s|^CustomerMap .*|CustomerMap $(pwd)/conf/customers.csv|" conf/shadowmilter.conf
-	  echo "ReportLinkHosts localhost"; echo "CAFile $T/ca.pem"; echo "FetchTimeout 5s"; echo "MaxReportSize 1M"
-	  echo "ReportsAPIKey test-api-key"; echo "ReportsAPISecretFile $T/secret"
-	  echo "ReportsAPIURL https://localhost:$HTTPS/api2/"; echo "ReportDownloadURL https://localhost:$HTTPS/dl/"
-	  echo "OutboxDB $store"; echo "StateDB $store"; echo "Transport sendmail:$T/sendmail"
-	  echo "OpsAddress ops@example.net"
-	  while [ $# -gt 1 ]; do echo "$1 $2"; shift 2; done; } >"$out"
+	fs_conf "$out" FetchTimeout 5s MaxReportSize 1M $FS_API OutboxDB "$store" StateDB "$store" \
+	    Transport "sendmail:$T/sendmail" OpsAddress ops@example.net "$@"
 }
 conf "$T/sm.conf" "$T/store.db"
 WIN="--since 2026-11-20 --until 2026-11-25"
 pull() { "$SM" pull -c "$T/sm.conf" $WIN "$@"; }
-spooled() { ls "$T/spool" | wc -l; }
 opsmails() { grep -l '^Subject: shadowmilter: Reports API pull' "$T"/spool/*.eml 2>/dev/null | wc -l; }
 downloads() { grep -c '^GET /dl/' "$REQ" 2>/dev/null || true; }
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
