@@ -22,54 +22,15 @@
 #include "store/store.h"
 #include "base/util.h"
 
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static const char *MAP =
     "prefix,account,email\n"
     "192.0.2.0/25,acme,ops@acme.example\n"
     "192.0.2.128/25,bob,bob@bob.example\n";
-
-/* pg_uri - a new database on the test server; NULL when there is none */
-static char *
-pg_uri(void)
-{
-	static int seq;
-	const char *base = getenv("SM_TEST_PG_URI"), *q, *path, *slash;
-	const char *keys[] = { "dbname", "user", NULL }, *vals[3];
-	struct buf sql = BUF_INIT, uri = BUF_INIT;
-	PGconn *c;
-	PGresult *res;
-	int ok;
-
-	if (base == NULL || *base == '\0')
-		return NULL;
-	vals[0] = base;
-	vals[1] = getenv("PG_SUPERUSER") ? getenv("PG_SUPERUSER") : "postgres";
-	vals[2] = NULL;
-	c = PQconnectdbParams(keys, vals, 1);
-	buf_printf(&sql, "CREATE DATABASE smdigest_%ld_%d OWNER %s", (long)getpid(), ++seq,
-	    getenv("PG_ROLE") ? getenv("PG_ROLE") : "shadowmilter");
-	res = PQexec(c, sql.data);
-	if (!(ok = PQresultStatus(res) == PGRES_COMMAND_OK))
-		fprintf(stderr, "  %s: %s", sql.data, PQerrorMessage(c));
-	PQclear(res);
-	PQfinish(c);
-	q = strchr(base, '?');
-	path = strstr(base, "://") + 3;
-	slash = strchr(path, '/');
-	buf_append(&uri, base, slash && (!q || slash < q) ? (size_t)(slash - base) : q ? (size_t)(q - base) :
-	    strlen(base));
-	buf_printf(&uri, "/smdigest_%ld_%d%s", (long)getpid(), seq, q ? q : "");
-	buf_free(&sql);
-	if (!ok)
-		buf_free(&uri);
-	return ok ? buf_steal(&uri) : NULL;
-}
 
 /* BOTH_STORES - NAME's body with a store in a fresh SQLite file, then in a fresh PostgreSQL database */
 #define BOTH_STORES(name)						\
@@ -77,14 +38,7 @@ pg_uri(void)
 	TEST(digest_sqlite, name)					\
 	{ name##_on(TEST_RIG_SQLITE); }					\
 	TEST(digest_pg, name)						\
-	{ char *u = pg_uri();						\
-	  if (u == NULL && getenv("SM_TEST_PG_URI") != NULL)		\
-		CHECK(!"the test PostgreSQL cannot create a database");	\
-	  else if (u == NULL)						\
-		SKIP("no SM_TEST_PG_URI: the PostgreSQL half did not run"); \
-	  else								\
-		name##_on(u);						\
-	  free(u); }							\
+	{ test_on_pg("smdigest", name##_on); }				\
 	static void name##_on(const char *uri)
 
 /* rig - MAP with ACCOUNTS (CSV text), the catalogue, the store at URI; the
