@@ -35,6 +35,7 @@
 #include "store/fetchjobs.h"
 #include "customers/prefixmap.h"
 #include "base/msg.h"
+#include "base/reaper.h"
 #include "base/safefile.h"
 #include "base/util.h"
 
@@ -418,12 +419,14 @@ start_threads(void)
 {
 	pthread_t t;
 	sigset_t set;
+	char err[128];
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* inherited by every thread */
 	signal(SIGPIPE, SIG_IGN);		/* a sendmail that dies early */
-	if (pthread_create(&t, NULL, reload_thread, NULL) != 0 ||
+	if (reaper_start(err, sizeof(err)) != 0 ||	/* frees replaced maps and configs off the callbacks */
+	    pthread_create(&t, NULL, reload_thread, NULL) != 0 ||
 	    pthread_create(&t, NULL, refresh_thread, NULL) != 0 ||
 	    pthread_create(&t, NULL, pull_thread, NULL) != 0 ||
 	    pthread_create(&delivery, NULL, delivery_thread, NULL) != 0) {

@@ -4,8 +4,9 @@
  * See runtime.h. A bundle points at two counted parts: the configuration
  * part (config, templates, store) and the map. A reload makes both anew; a
  * map refresh makes a bundle with the running configuration part and a new
- * map. A part is freed by whoever drops its last reference, so a message in
- * flight finishes with the parts it started with.
+ * map. A part is freed once its last reference is dropped, so a message in
+ * flight finishes with the parts it started with; in the daemon the freeing
+ * is the reaper thread's (base/reaper.h), never a milter callback's.
  *
  * AccountSettings (customers/accounts.h), when the config names them, are a
  * third counted part, read, refreshed and refused beside the map: a refresh
@@ -29,6 +30,7 @@
 #include "store/store.h"
 #include "notice/template.h"
 #include "base/msg.h"
+#include "base/reaper.h"
 #include "base/util.h"
 
 #include <pthread.h>
@@ -373,6 +375,15 @@ runtime_acquire(void)
 	return rt;
 }
 
+static void
+destroy(void *rt)
+{
+	runtime_destroy(rt);
+}
+
+/* runtime_release - the last reference frees the bundle on the reaper thread
+ * (base/reaper.h) when the daemon runs one: a milter callback that lets go
+ * of the map a refresh replaced answers the MTA without freeing it first */
 void
 runtime_release(struct runtime *rt)
 {
@@ -384,7 +395,7 @@ runtime_release(struct runtime *rt)
 	last = --rt->refs == 0;
 	pthread_mutex_unlock(&rt_lock);
 	if (last)
-		runtime_destroy(rt);
+		reaper_defer(destroy, rt);
 }
 
 /* template_error - MSG about TYPE's notice, under the type whose file it is:

@@ -50,6 +50,9 @@ struct account_table *runtime_load_accounts(const struct config *cfg, char *err,
 void runtime_install(struct runtime *rt, const char *path);
 struct runtime *runtime_current(void);	/* start-up only: no reference taken */
 
+/* runtime_acquire - a reference to the bundle in use; runtime_release drops
+ * it, and the last one frees the bundle (on the reaper thread once the daemon
+ * started it, base/reaper.h) */
 struct runtime *runtime_acquire(void);
 void runtime_release(struct runtime *rt);
 
