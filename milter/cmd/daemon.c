@@ -48,6 +48,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
@@ -227,6 +229,18 @@ delivery_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * background - the calling thread yields the CPU to the milter callbacks:
+ * a reload or a map refresh (a million prefixes is some 2 s of CPU) takes
+ * longer on a busy machine, and the mail in flight does not wait for it.
+ * On Linux the nice value is the thread's own.
+ */
+static void
+background(void)
+{
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+}
+
 /* reload_thread - SIGUSR1 reloads; libmilter's thread owns HUP/TERM/INT */
 static void *
 reload_thread(void *arg)
@@ -235,6 +249,7 @@ reload_thread(void *arg)
 	int sig;
 
 	(void)arg;
+	background();
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	for (;;)
@@ -250,6 +265,7 @@ refresh_thread(void *arg)
 	struct timespec pause = { MAP_CHECK_SECONDS, 0 };
 
 	(void)arg;
+	background();
 	runtime_record_map_status();	/* the map read at start, for "status" */
 	for (;;) {
 		while (nanosleep(&pause, &pause) != 0)
