@@ -266,6 +266,20 @@ tempfail(const struct filter_msg *m, const struct filter_io *io, const char *wha
 	return tempfail_code(m, io, "4.3.0", what, detail, reason);
 }
 
+/* describe_digest - ' digest=N': the notices kept for their accounts' daily
+ * digest (AccountSettings digest daily), with or without a history */
+static void
+describe_digest(struct buf *v, const struct pipeline_result *r)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < r->nreports; i++)
+		for (j = 0; !r->reports[i].merged_into && j < r->reports[i].nnotices; j++)
+			n += r->reports[i].notices[j].digest && r->reports[i].notices[j].made;
+	if (n)
+		buf_printf(v, " digest=%zu", n);
+}
+
 /* describe_history - what the detection history did, when there is one */
 static void
 describe_history(struct buf *v, const struct pipeline_result *r)
@@ -278,8 +292,6 @@ describe_history(struct buf *v, const struct pipeline_result *r)
 	buf_printf(v, " renotify_skipped=%zu resolved=%lu", h.held, h.resolved + h.expired);
 	if (h.withheld)
 		buf_printf(v, " withheld=%zu", h.withheld);
-	if (h.digest)
-		buf_printf(v, " digest=%zu", h.digest);
 	if (h.closed)
 		buf_printf(v, " cases_closed=%zu", h.closed);
 }
@@ -368,6 +380,7 @@ describe(struct buf *v, const struct filter_msg *m, const struct pipeline_result
 	if (errors)
 		buf_printf(v, " errors=%d", errors);
 	describe_history(v, r);
+	describe_digest(v, r);
 	buf_printf(v, " ref=%s", r->report_ref);
 	if (r->auth)	/* which signature (or verifier) vouched for it */
 		buf_printf(v, " auth=\"%s\"", r->auth);

@@ -6,7 +6,7 @@
 # ignored, a milter killed mid-message, a delivery target that was down,
 # and the customer map as a table in a private PostgreSQL: a prefix moved
 # to another account by an UPDATE and a SIGHUP, the next notice to the new
-# owner only.
+# owner only; a daily-digest account gets one mail for three reports.
 # Ends with "N passed, N failed". Needs root (Postfix) and tests/e2e/install-postfix.sh.
 BUILD=${1:-build}
 SM="$(pwd)/$BUILD/shadowmilter"
@@ -15,6 +15,7 @@ E2E="$(pwd)/tests/e2e"
 . "$(pwd)/tests/ready.sh"
 . "$E2E/milter-lib.sh"
 . "$E2E/pg-lib.sh"
+. "$E2E/report-lib.sh"
 # Postfix needs root to start; as another user, ask sudo once
 ml_need_root Postfix "$@"
 
@@ -32,7 +33,7 @@ PF_NON_SMTPD_MILTERS=""
 PF_MAIN_EXTRA="milter_default_action = tempfail
 milter_mail_macros = i {mail_addr} {auth_type}"
 pf_setup "$T/pf" ops@example.net ops@acme.example bob@bob.example alerts@bob.example \
-    carol@carol.example dave@dave.example rcpt@elsewhere.example reseller@partner.example >/dev/null ||
+    carol@carol.example dave@dave.example rcpt@elsewhere.example reseller@partner.example erin@erin.example >/dev/null ||
     ml_give_up "postfix setup"
 # ops@example.net gets the reports; each customer address has its own Maildir
 
@@ -46,8 +47,8 @@ conf() {
 	ml_conf milter "smtp:127.0.0.1:$PF_INJECT_PORT" Organization "Example Hosting" NoticeFrom abuse@example.net \
 	    SocketMode 0666 "$@"
 }
-# carol's reseller is copied on her notices (AccountSettings cc)
-printf 'account,cc\ncarol,reseller@partner.example\n' >"$T/settings.csv" && chmod 644 "$T/settings.csv"
+# carol's reseller is copied on her notices (AccountSettings cc); erin (section 10) takes a daily digest
+printf 'account,cc,digest\ncarol,reseller@partner.example,\nerin,,daily\n' >"$T/settings.csv" && chmod 644 "$T/settings.csv"
 conf AccountSettings "$T/settings.csv"
 send() {	# send FROM TO FILE: the file's lines exactly; the final reply code in $T/smtp.out
 	perl "$E2E/slow-smtp.pl" "$PF_PORT" "$1" "$2" "$3" "$T/no-pause" >"$T/smtp.out" 2>&1
@@ -55,6 +56,11 @@ send() {	# send FROM TO FILE: the file's lines exactly; the final reply code in 
 count() { pf_count "$(pf_maildir "$1")"; }
 body_of() { sed '1,/^$/d' "$1"; }
 latest() { ls -t "$(pf_maildir "$1")/new/"* 2>/dev/null | head -n 1; }
+# result_has FILE TEXT - its X-Shadowmilter-Result header, unfolded, has TEXT
+result_has() {
+	awk '/^X-Shadowmilter-Result:/ {r = $0; on = 1; next} on && /^[ \t]/ {r = r $0; next} {on = 0} END {print r}' \
+	    "$1" | grep -qF -e "$2"
+}
 
 check "the milter starts and logs that it listens" ml_start milter
 pf_start >/dev/null || { pf_log | tail -20; ml_give_up "postfix start"; }
@@ -203,6 +209,47 @@ pf_wait_queue_empty 30 2>/dev/null
 sleep 2
 check "the old owner gets no notice" test "$(count bob@bob.example)" -eq "$bob_before"
 check "nor its second address" test "$(count alerts@bob.example)" -eq "$alerts_before"
+
+# 10. a daily-digest account (issue 19, AccountSettings digest daily): erin's
+# three reports (one critical type, two informational) send her nothing on
+# their own; "deliver --digest-now" (DigestTime without the wait) makes ONE
+# mail, ACTION REQUIRED since one section needs action, with three sections
+ml_stop milter TERM 30
+pg_psql -c "INSERT INTO custmap VALUES ('203.0.113.128/28', 'erin', 'erin@erin.example', '')" >/dev/null
+conf Socket "unix:$PF_QUEUE/shadowmilter/milter.sock" CustomerMapQuery "SELECT prefix, account, email FROM custmap" \
+    AccountSettings "$T/settings.csv"
+check "the milter starts with erin's digest setting" ml_start milter
+RL_SIGN="$(dirname "$SM")/dkimsign -k $(pwd)/tests/fixtures/dkim/test.private"
+for t in scan_docker scan_ssh scan_ftp; do
+	printf '203.0.113.130 2026-11-24 12:00:00\n' >"$T/digest-$t.rows"
+	rl_report "$T/digest-$t.eml" "digest-$t@reports.shadowserver.org" 2026-11-24 \
+	    "2026-11-24-$t-erin.csv=$T/digest-$t.rows"
+	ops_before=$(count ops@example.net)
+	send autoreports@shadowserver.org ops@example.net "$T/digest-$t.eml"
+	check "erin's $t report is accepted" grep -q '^250$' "$T/smtp.out"
+	pf_wait_delivered "$(pf_maildir ops@example.net)" $((ops_before + 1)) 60 2>/dev/null
+	check "... its result counts one notice kept for the digest" result_has "$(latest ops@example.net)" ' digest=1 '
+done
+"$SM" replay -c "$T/milter.conf" --json "$T/digest-scan_docker.eml" >"$T/digest-replay.json" 2>&1
+check "replay --json says the notice is held for the digest" grep -q '"digest":true' "$T/digest-replay.json"
+pf_wait_queue_empty 30 2>/dev/null
+check "no mail of its own for any of erin's reports" test "$(count erin@erin.example)" -eq 0
+check "deliver --digest-now builds the digest" "$SM" deliver -c "$T/milter.conf" --digest-now
+pf_wait_delivered "$(pf_maildir erin@erin.example)" 1 60 2>/dev/null
+E=$(latest erin@erin.example)
+check "a digest account gets one mail for three reports" test "$(count erin@erin.example)" -eq 1
+check "... its subject says ACTION REQUIRED and three reports" \
+    grep -q '^Subject: \[ACTION REQUIRED\] Security digest for .*: 3 reports$' "${E:-/nonexistent}"
+check "... three sections, the critical one first" sh -c 'body=$(sed "1,/^\$/d" "$1") &&
+    test "$(printf "%s\n" "$body" | grep -c "^====*$")" -eq 6 &&
+    printf "%s\n" "$body" | grep -q "^ACTION REQUIRED: Accessible Docker Service" &&
+    printf "%s\n" "$body" | grep -q "^Accessible SSH" && printf "%s\n" "$body" | grep -q "^Accessible FTP Service" &&
+    test "$(printf "%s\n" "$body" | grep -n -m1 "Docker" | cut -d: -f1)" -lt \
+        "$(printf "%s\n" "$body" | grep -n -m1 "Accessible SSH" | cut -d: -f1)"' - "${E:-/nonexistent}"
+check "... each section with erin's host" test "$(grep -c '^    203\.0\.113\.130' "${E:-/nonexistent}")" -eq 3
+"$SM" deliver -c "$T/milter.conf" --digest-now >/dev/null 2>&1
+pf_wait_queue_empty 30 2>/dev/null
+check "a second --digest-now sends nothing more" test "$(count erin@erin.example)" -eq 1
 
 if [ "$failed" -ne 0 ]; then
 	echo "--- milter log"; tail -30 "$T/milter.log"
