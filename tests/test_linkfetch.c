@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "pipeline/linkfetch.h"
 #include "pipeline/pipeline.h"
+#include "store/claim.h"
 #include "store/fetchjobs.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -105,7 +106,7 @@ TEST(linkfetch, a_job_given_up_tells_opsaddress_once_with_the_reason)
 	CHECK(strstr(last, "<gone-42@shadowserver.example>") != NULL);
 	st = round_without_host(&r, 1795000200, "w2");		/* nothing due any more */
 	CHECK_INT(st.failed, 0);
-	CHECK(fetchjob_give_up(r.st, 1, "again", NULL, 1795000300, &told, err, sizeof(err)) == 0);
+	CHECK_INT(fetchjob_give_up(r.st, 1, "w1", "again", NULL, 1795000300, &told, err, sizeof(err)), CLAIM_LOST);
 	CHECK_INT(told, 0);
 	CHECK_INT(ops_mails(r.st, 1795000300, &last), 0);
 	free(last);

@@ -293,13 +293,76 @@ STORE_TEST(a_link_only_report_becomes_one_fetch_job_in_the_reports_transaction)
 	CHECK_STR(j.url, "https://dl.shadowserver.org/AbC-d_e?x=1");
 	CHECK_STR(j.report_ref, "<link-only@shadowserver.example>");
 	CHECK(fetchjob_claim(r.st, 1795000200, 60, "other", &(struct fetch_job){ 0 }, err, sizeof(err)) == 0);
-	CHECK(fetchjob_retry(r.st, j.id, 1795000500, "HTTP 503", err, sizeof(err)) == 0);
+	CHECK(fetchjob_retry(r.st, j.id, "test", 1795000500, "HTTP 503", err, sizeof(err)) == 0);
 	CHECK(fetchjob_claim(r.st, 1795000300, 60, "other", &(struct fetch_job){ 0 }, err, sizeof(err)) == 0);
-	CHECK(fetchjob_finish(r.st, j.id, NULL, err, sizeof(err)) == 0);
+	fetch_job_free(&j);
+	REQUIRE(fetchjob_claim(r.st, 1795000500, 60, "test", &j, err, sizeof(err)) == 1);
+	CHECK(fetchjob_finish(r.st, j.id, "test", NULL, err, sizeof(err)) == 0);
 	CHECK(fetchjob_pending(r.st, &n, err, sizeof(err)) == 0);
 	CHECK_INT(n, 0);
 	fetch_job_free(&j);
 	free(msg);
+	test_rig_free(&r);
+}
+
+/* queue_link_job - one fetch job on R, from a link-only mail taken at 1795000000 */
+static int
+queue_link_job(struct test_rig *r)
+{
+	struct testmail tm = { TRUSTED_AUTHRES, NULL, NULL, NULL, NULL,
+	    "The report content can be obtained from the following link:\n"
+	    "https://dl.shadowserver.org/Lease-1\n", "Message-ID: <lease-1@shadowserver.example>\n" };
+	char *msg = testmail_build(&tm);
+	struct pipeline_result *res = run_as(r, msg, "mail", 1795000000);
+	int queued = res && res->fetch_queued;
+
+	pipeline_result_free(res);
+	free(msg);
+	return queued;
+}
+
+/*
+ * w1's lease runs out while it works on the job and w2 claims it: w1's
+ * finish, retry and give-up change nothing (CLAIM_LOST: no ops mail, the
+ * job stays w2's), w2 ends it. A lease that ran out with nobody taking the
+ * job over is still its worker's to end.
+ */
+STORE_TEST(a_fetch_job_another_worker_took_over_is_not_ended_by_the_first)
+{
+	struct test_rig r;
+	struct fetch_job j1, j2, j3;
+	char *to[1] = { "ops@example.net" }, err[512];
+	struct outbox_item ops = { "fetch-failed:lease-1", "<lease-1@shadowserver.example>", "report-link", "ops", to,
+	    1, "Subject: given up\n\nx\n", "" };
+	struct outbox_entry e;
+	long long n = -1;
+	int told = -1;
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	REQUIRE(queue_link_job(&r));
+	REQUIRE(fetchjob_claim(r.st, 1795000200, 60, "w1", &j1, err, sizeof(err)) == 1);
+	REQUIRE(fetchjob_claim(r.st, 1795000261, 60, "w2", &j2, err, sizeof(err)) == 1);	/* w1's lease ran out */
+	CHECK(j2.id == j1.id);
+	CHECK_INT(fetchjob_finish(r.st, j1.id, "w1", NULL, err, sizeof(err)), CLAIM_LOST);
+	CHECK_INT(fetchjob_finish(r.st, j1.id, "w1", "HTTP 404", err, sizeof(err)), CLAIM_LOST);
+	CHECK_INT(fetchjob_retry(r.st, j1.id, "w1", 1795000262, "HTTP 503", err, sizeof(err)), CLAIM_LOST);
+	CHECK_INT(fetchjob_give_up(r.st, j1.id, "w1", "gone", &ops, 1795000262, &told, err, sizeof(err)), CLAIM_LOST);
+	CHECK_INT(told, 0);
+	CHECK_INT(outbox_claim(r.st, 1795000262, 60, "ops-reader", &e, err, sizeof(err)), 0);	/* no ops mail */
+	CHECK(fetchjob_claim(r.st, 1795000262, 60, "w3", &j3, err, sizeof(err)) == 0);	/* still w2's */
+	CHECK(fetchjob_pending(r.st, &n, err, sizeof(err)) == 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(fetchjob_retry(r.st, j2.id, "w2", 1795000500, "HTTP 503", err, sizeof(err)), 0);
+	CHECK_INT(fetchjob_finish(r.st, j2.id, "w2", NULL, err, sizeof(err)), CLAIM_LOST);	/* its claim ended */
+	REQUIRE(fetchjob_claim(r.st, 1795000500, 60, "w3", &j3, err, sizeof(err)) == 1);
+	CHECK_INT(j3.attempts, 1);					/* w2's try alone counted */
+	CHECK_INT(fetchjob_finish(r.st, j3.id, "w3", NULL, err, sizeof(err)), 0);	/* lease over, nobody took it */
+	CHECK_INT(fetchjob_finish(r.st, j3.id, "w3", NULL, err, sizeof(err)), CLAIM_LOST);	/* done already */
+	CHECK(fetchjob_pending(r.st, &n, err, sizeof(err)) == 0);
+	CHECK_INT(n, 0);
+	fetch_job_free(&j1);
+	fetch_job_free(&j2);
+	fetch_job_free(&j3);
 	test_rig_free(&r);
 }
 

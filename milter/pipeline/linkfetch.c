@@ -6,6 +6,7 @@
 #include "pipeline/linkfetch.h"
 #include "pipeline/pipeline.h"
 #include "config/config.h"
+#include "store/claim.h"
 #include "store/fetchjobs.h"
 #include "store/outbox.h"
 #include "notice/mailheader.h"
@@ -138,10 +139,10 @@ ops_mail(const struct config *cfg, const struct fetch_job *j, const char *why, s
 	    "new link); the log has this job's lines under the queue id. This mail is sent once per job.\n");
 }
 
-/* give_up - J fails for good with WHY; OpsAddress is told in the same transaction, once */
+/* give_up - J fails for good with WHY; OpsAddress is told in the same transaction, once: 0, CLAIM_LOST, -1 */
 static int
-give_up(const struct linkfetch_env *env, const struct fetch_job *j, const char *why, time_t now, char *err,
-    size_t errlen)
+give_up(const struct linkfetch_env *env, const struct fetch_job *j, const char *worker, const char *why,
+    time_t now, char *err, size_t errlen)
 {
 	const struct config *cfg = env->cfg;
 	struct buf msg = BUF_INIT, key = BUF_INIT;
@@ -155,34 +156,62 @@ give_up(const struct linkfetch_env *env, const struct fetch_job *j, const char *
 		it.key = buf_cstr(&key);
 		it.message = buf_cstr(&msg);
 	}
-	rc = fetchjob_give_up(env->store, j->id, why, cfg->ops_address ? &it : NULL, now, &told, err, errlen);
+	rc = fetchjob_give_up(env->store, j->id, worker, why, cfg->ops_address ? &it : NULL, now, &told, err,
+	    errlen);
 	buf_free(&msg);
 	buf_free(&key);
 	return rc;
 }
 
-/* settle - what becomes of job J after OUT: done, failed, or due again */
+/* end_job - job J ended after OUT, as WORKER: done, failed, or due again (*COUNT, of STATS, says which);
+ * 0, CLAIM_LOST, -1 */
 static int
-settle(const struct linkfetch_env *env, const struct fetch_job *j, enum fetch_outcome out, const char *detail,
-    time_t now, struct linkfetch_stats *stats, const char **outcome, char *err, size_t errlen)
+end_job(const struct linkfetch_env *env, const struct fetch_job *j, const char *worker, enum fetch_outcome out,
+    const char *detail, time_t now, struct linkfetch_stats *stats, unsigned long **count, const char **outcome,
+    char *err, size_t errlen)
 {
 	const struct config *cfg = env->cfg;
 	long delay = (long)cfg->retry_interval << (j->attempts < 6 ? j->attempts : 6);
 	int expired = cfg->max_retry_days && now - j->created > (time_t)cfg->max_retry_days * 86400;
 
 	if (out == FETCH_OK) {
-		stats->fetched++;
 		*outcome = "fetched";
-		return fetchjob_finish(env->store, j->id, NULL, err, errlen);
+		*count = &stats->fetched;
+		return fetchjob_finish(env->store, j->id, worker, NULL, err, errlen);
 	}
 	if (out == FETCH_FAILED || expired || (out == FETCH_GONE && j->attempts + 1 >= GONE_TRIES)) {
-		stats->failed++;
-		*outcome = env->cfg->ops_address ? "not fetched, given up, OpsAddress told" : "not fetched, given up";
-		return give_up(env, j, detail, now, err, errlen);
+		*outcome = cfg->ops_address ? "not fetched, given up, OpsAddress told" : "not fetched, given up";
+		*count = &stats->failed;
+		return give_up(env, j, worker, detail, now, err, errlen);
 	}
-	stats->retried++;
 	*outcome = "not fetched, will try again";
-	return fetchjob_retry(env->store, j->id, now + (delay < 3600 ? delay : 3600), detail, err, errlen);
+	*count = &stats->retried;
+	return fetchjob_retry(env->store, j->id, worker, now + (delay < 3600 ? delay : 3600), detail, err, errlen);
+}
+
+/*
+ * settle - what becomes of job J after OUT, counted in STATS. A claim lost
+ * meanwhile (our lease ran out and another worker took the job) changes
+ * nothing: the job is the other worker's, and OUTCOME says so.
+ */
+static int
+settle(const struct linkfetch_env *env, const struct fetch_job *j, const char *worker, enum fetch_outcome out,
+    const char *detail, time_t now, struct linkfetch_stats *stats, const char **outcome, char *err,
+    size_t errlen)
+{
+	unsigned long *count;
+	int rc = end_job(env, j, worker, out, detail, now, stats, &count, outcome, err, errlen);
+
+	if (rc == CLAIM_LOST) {
+		stats->lost++;
+		*outcome = out == FETCH_OK ? "fetched, but the claim was lost (the lease ran out and another worker"
+		    " took the job): left to it" : "not fetched, and the claim was lost (the lease ran out and another"
+		    " worker took the job): left to it";
+		return 0;
+	}
+	if (rc == 0)
+		(*count)++;
+	return rc;
 }
 
 int
@@ -200,7 +229,7 @@ linkfetch_round(const struct linkfetch_env *env, time_t now, const char *worker,
 		enum fetch_outcome out = run_job(env, &j, now, &detail);
 		const char *outcome = "";
 
-		rc = settle(env, &j, out, buf_cstr(&detail), now, stats, &outcome, err, errlen);
+		rc = settle(env, &j, worker, out, buf_cstr(&detail), now, stats, &outcome, err, errlen);
 		if (log)
 			log(ctx, &j, out != FETCH_OK, outcome, buf_cstr(&detail));
 		buf_free(&detail);

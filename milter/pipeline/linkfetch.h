@@ -54,11 +54,14 @@ enum fetch_outcome linkfetch_into(struct pipeline *p, const struct config *cfg, 
  * outbox), then the job is done; a 5xx or a timeout is due again later
  * (backing off from RetryInterval), a 404/410 too for its first tries; a
  * refused link, a file too large or neither CSV nor zip, or a job older than
- * MaxRetryDays, fails for good. LOG gets one line per job. -1 with ERR when
- * the store failed (what was done is kept).
+ * MaxRetryDays, fails for good. A job another worker claimed meanwhile (our
+ * lease ran out) is left to it as it is (fetchjobs.h: CLAIM_LOST), counted
+ * in lost. LOG gets one line per job. -1 with ERR when the store failed
+ * (what was done is kept).
  */
 struct linkfetch_stats {
 	unsigned long fetched, retried, failed;
+	unsigned long lost;		/* jobs another worker took over meanwhile (our lease ran out): left alone */
 };
 typedef void (*linkfetch_log_fn)(void *ctx, const struct fetch_job *job, int failed, const char *outcome,
     const char *detail);

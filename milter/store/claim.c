@@ -171,6 +171,24 @@ claim_next(struct db *db, enum claim_queue q, time_t now, long lease, const char
 	return 1;
 }
 
+int
+claim_end(struct db *db, const char *sql, long long id, const char *owner, const struct db_val *v, size_t n)
+{
+	struct db_val all[CLAIM_END_MAXVAL + 2] = { DBI(id), DBT(owner) };
+	struct db_stmt *s;
+	size_t i;
+
+	if (n > CLAIM_END_MAXVAL) {
+		db_set_error(db, "claim_end: %zu values, at most %d", n, CLAIM_END_MAXVAL);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		all[i + 2] = v[i];
+	if ((s = db_run(db, sql, all, n + 2)) == NULL)
+		return -1;
+	return db_changes(s) > 0 ? 0 : CLAIM_LOST;
+}
+
 /* run_one - one statement on a pooled connection of its own; *CHANGED (may be NULL) the rows it changed */
 static int
 run_one(struct store *st, const char *sql, const struct db_val *v, size_t n, long long *changed, char *err,

@@ -34,6 +34,7 @@
 #include <time.h>
 
 struct db;
+struct db_val;
 struct store;
 
 /* the queues: a new one is a line here and its SQL in claim.c's table */
@@ -64,6 +65,24 @@ int claim_owner_is_dead(const char *owner);
  * row), 0 (none), -1 (DB's error)
  */
 int claim_next(struct db *db, enum claim_queue q, time_t now, long lease, const char *owner, long long *id);
+
+/*
+ * Ending a claim: a worker that has done (or failed) its row ends its claim
+ * with an UPDATE that holds only while the row is still pending and still
+ * the worker's. A worker whose lease ran out may find its row claimed by
+ * another worker (or already ended by it): then nothing changes, and it
+ * hears CLAIM_LOST instead of finishing or rescheduling another's work.
+ * The caller's SQL is "UPDATE table SET ... WHERE id = ?1 AND " CLAIM_HELD,
+ * with the owner as ?2 and its own values from ?3 on; it ends the claim
+ * itself (claimed_until = NULL).
+ */
+#define CLAIM_HELD "state = 'pending' AND claimed_by = ?2"
+#define CLAIM_LOST 1			/* the claim was another's by then: nothing changed */
+#define CLAIM_END_MAXVAL 8		/* values of the caller's SQL, after ID and OWNER */
+
+/* claim_end - run SQL (above) for row ID, as OWNER, with the N values V, on DB
+ * (a connection of the store, or inside its transaction): 0, CLAIM_LOST, or -1 (DB's error) */
+int claim_end(struct db *db, const char *sql, long long id, const char *owner, const struct db_val *v, size_t n);
 
 /* claim_release - give back the claim on row ID of Q untried: due again at once */
 int claim_release(struct store *st, enum claim_queue q, long long id, char *err, size_t errlen);

@@ -2,7 +2,8 @@
  * fetchjobs - the links of link-only report mails, until their files are read
  *
  * See fetchjobs.h. The claim is claim.c's, shared with the outbox; the job
- * it picked is then read on the same connection.
+ * it picked is then read on the same connection, and a job's end is
+ * claim_end's: only while the claim is still the worker's.
  */
 #include "store/fetchjobs.h"
 #include "store/claim.h"
@@ -77,39 +78,41 @@ fetchjob_claim(struct store *st, time_t now, long lease, const char *worker, str
 	return rc;
 }
 
-/* run_one - one statement on a pooled connection of its own */
+/* end_claim - claim_end on a pooled connection of its own: 0, CLAIM_LOST, -1 */
 static int
-run_one(struct store *st, const char *sql, const struct db_val *v, size_t n, char *err, size_t errlen)
+end_claim(struct store *st, const char *sql, long long id, const char *worker, const struct db_val *v, size_t n,
+    char *err, size_t errlen)
 {
 	struct db *db = store_acquire(st, err, errlen);
-	int rc = 0;
+	int rc;
 
 	if (db == NULL)
 		return -1;
-	if (db_run(db, sql, v, n) == NULL)
-		rc = store_error(db, err, errlen);
+	if ((rc = claim_end(db, sql, id, worker, v, n)) < 0)
+		store_error(db, err, errlen);
 	store_release(st, db);
 	return rc;
 }
 
 int
-fetchjob_finish(struct store *st, long long id, const char *error, char *err, size_t errlen)
+fetchjob_finish(struct store *st, long long id, const char *worker, const char *error, char *err, size_t errlen)
 {
-	static const char sql[] = "UPDATE fetch_jobs SET state = ?2, last_error = ?3, attempts = attempts + 1,"
-	    " claimed_until = NULL, claimed_by = NULL WHERE id = ?1";
-	struct db_val v[] = { DBI(id), DBT(error ? "failed" : "done"), DBT(error) };
+	static const char sql[] = "UPDATE fetch_jobs SET state = ?3, last_error = ?4, attempts = attempts + 1,"
+	    " claimed_until = NULL, claimed_by = NULL WHERE id = ?1 AND " CLAIM_HELD;
+	struct db_val v[] = { DBT(error ? "failed" : "done"), DBT(error) };
 
-	return run_one(st, sql, v, 3, err, errlen);
+	return end_claim(st, sql, id, worker, v, 2, err, errlen);
 }
 
 int
-fetchjob_retry(struct store *st, long long id, time_t next_attempt, const char *error, char *err, size_t errlen)
+fetchjob_retry(struct store *st, long long id, const char *worker, time_t next_attempt, const char *error,
+    char *err, size_t errlen)
 {
-	static const char sql[] = "UPDATE fetch_jobs SET next_attempt = ?2, last_error = ?3,"
-	    " attempts = attempts + 1, claimed_until = NULL, claimed_by = NULL WHERE id = ?1";
-	struct db_val v[] = { DBI(id), DBI(next_attempt), DBT(error) };
+	static const char sql[] = "UPDATE fetch_jobs SET next_attempt = ?3, last_error = ?4,"
+	    " attempts = attempts + 1, claimed_until = NULL, claimed_by = NULL WHERE id = ?1 AND " CLAIM_HELD;
+	struct db_val v[] = { DBI(next_attempt), DBT(error) };
 
-	return run_one(st, sql, v, 3, err, errlen);
+	return end_claim(st, sql, id, worker, v, 2, err, errlen);
 }
 
 int
@@ -145,22 +148,24 @@ fetch_job_free(struct fetch_job *j)
 }
 
 int
-fetchjob_give_up(struct store *st, long long id, const char *error, const struct outbox_item *ops, time_t now,
-    int *told, char *err, size_t errlen)
+fetchjob_give_up(struct store *st, long long id, const char *worker, const char *error,
+    const struct outbox_item *ops, time_t now, int *told, char *err, size_t errlen)
 {
-	static const char sql[] = "UPDATE fetch_jobs SET state = 'failed', last_error = ?2, attempts = attempts + 1,"
-	    " claimed_until = NULL, claimed_by = NULL WHERE id = ?1 AND state = 'pending'";
+	static const char sql[] = "UPDATE fetch_jobs SET state = 'failed', last_error = ?3, attempts = attempts + 1,"
+	    " claimed_until = NULL, claimed_by = NULL WHERE id = ?1 AND " CLAIM_HELD;
+	struct db_val v[] = { DBT(error) };
 	struct db *db = store_begin(st, err, errlen);
-	struct db_stmt *s;
-	int ended = 0;
+	int rc;
 
 	*told = 0;
 	if (db == NULL)
 		return -1;
-	if ((s = DB_RUN(db, sql, DBI(id), DBT(error))) == NULL)
-		goto fail;
-	ended = db_changes(s) > 0;
-	if (ended && ops && outbox_add(db, ops, now, told, err, errlen) != 0) {
+	if ((rc = claim_end(db, sql, id, worker, v, 1)) < 0) {
+		store_error(db, err, errlen);
+		store_abort(st, db);
+		return -1;
+	}
+	if (rc == 0 && ops && outbox_add(db, ops, now, told, err, errlen) != 0) {
 		store_abort(st, db);
 		*told = 0;
 		return -1;
@@ -169,9 +174,5 @@ fetchjob_give_up(struct store *st, long long id, const char *error, const struct
 		*told = 0;
 		return -1;
 	}
-	return 0;
-fail:
-	store_error(db, err, errlen);
-	store_abort(st, db);
-	return -1;
+	return rc;
 }

@@ -46,12 +46,20 @@ int fetchjob_add(struct db *db, const struct fetch_job *job, time_t now, int *ad
 int fetchjob_claim(struct store *st, time_t now, long lease, const char *worker, struct fetch_job *out,
     char *err, size_t errlen);
 
-/* fetchjob_finish - ID done (ERROR NULL) or failed for good (ERROR its reason) */
-int fetchjob_finish(struct store *st, long long id, const char *error, char *err, size_t errlen);
+/*
+ * Ending a job: only the worker that still holds its claim ends it
+ * (claim.h's claim_end). A worker whose lease ran out and whose job another
+ * worker claimed meanwhile (or ended) gets CLAIM_LOST and changes nothing:
+ * the job is the other worker's.
+ */
 
-/* fetchjob_retry - ID due again at NEXT_ATTEMPT (the claim ends), ERROR why it failed now */
-int fetchjob_retry(struct store *st, long long id, time_t next_attempt, const char *error, char *err,
+/* fetchjob_finish - ID done (ERROR NULL) or failed for good (ERROR its reason): 0, CLAIM_LOST, -1 */
+int fetchjob_finish(struct store *st, long long id, const char *worker, const char *error, char *err,
     size_t errlen);
+
+/* fetchjob_retry - ID due again at NEXT_ATTEMPT (the claim ends), ERROR why it failed now: 0, CLAIM_LOST, -1 */
+int fetchjob_retry(struct store *st, long long id, const char *worker, time_t next_attempt, const char *error,
+    char *err, size_t errlen);
 
 /* fetchjob_pending - jobs not yet done or failed (status, tests) */
 int fetchjob_pending(struct store *st, long long *n, char *err, size_t errlen);
@@ -59,12 +67,13 @@ int fetchjob_pending(struct store *st, long long *n, char *err, size_t errlen);
 /*
  * fetchjob_give_up - ID failed for good (ERROR its reason) and, in the same
  * transaction, OPS (the mail that tells OpsAddress, or NULL) queued in the
- * outbox: only a job still pending fails, so ops hear of a job once, from
- * whichever worker ended it. *TOLD is 1 when OPS was queued now.
+ * outbox: only while WORKER still holds the claim, so ops hear of a job
+ * once, from the worker that ended it. 0 (*TOLD is 1 when OPS was queued),
+ * CLAIM_LOST (nothing changed, nothing queued), -1.
  */
 struct outbox_item;
-int fetchjob_give_up(struct store *st, long long id, const char *error, const struct outbox_item *ops, time_t now,
-    int *told, char *err, size_t errlen);
+int fetchjob_give_up(struct store *st, long long id, const char *worker, const char *error,
+    const struct outbox_item *ops, time_t now, int *told, char *err, size_t errlen);
 
 void fetch_job_free(struct fetch_job *j);
 

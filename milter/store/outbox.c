@@ -227,11 +227,11 @@ int
 outbox_mark_prepare(struct store *st, long long id, const char *worker, time_t now, struct outbox_mark **out,
     char *err, size_t errlen)
 {
-	static const char sql[] = "UPDATE notices SET state = 'sent', sent_at = ?2, attempts = attempts + 1,"
-	    " last_error = NULL, claimed_until = NULL WHERE id = ?1 AND state = 'pending' AND claimed_by = ?3";
+	static const char sql[] = "UPDATE notices SET state = 'sent', sent_at = ?3, attempts = attempts + 1,"
+	    " last_error = NULL, claimed_until = NULL WHERE id = ?1 AND " CLAIM_HELD;
+	struct db_val v[] = { DBI(now) };
 	struct db *db = store_acquire(st, err, errlen);
-	struct db_stmt *s = NULL;
-	int sqlite;
+	int sqlite, rc = -1;
 
 	*out = NULL;
 	if (db == NULL)
@@ -245,12 +245,12 @@ outbox_mark_prepare(struct store *st, long long id, const char *worker, time_t n
 	 */
 	if ((sqlite && sqlite_sync(db, "NORMAL") != 0) || db_begin(db, sqlite) != 0 ||
 	    (!sqlite && db_exec(db, "SET LOCAL synchronous_commit = off") != 0) ||
-	    (s = DB_RUN(db, sql, DBI(id), DBI(now), DBT(worker))) == NULL) {
+	    (rc = claim_end(db, sql, id, worker, v, 1)) < 0) {
 		store_error(db, err, errlen);
 		mark_done(st, db);
 		return -1;
 	}
-	if (db_changes(s) == 0) {	/* sent, or claimed by another worker after our lease ran out */
+	if (rc == CLAIM_LOST) {		/* sent, or claimed by another worker after our lease ran out */
 		mark_done(st, db);
 		return 0;
 	}
