@@ -366,6 +366,38 @@ STORE_TEST(a_fetch_job_another_worker_took_over_is_not_ended_by_the_first)
 	test_rig_free(&r);
 }
 
+/* a refusal is recorded once: the same again is not news, another download id or limit is */
+STORE_TEST(a_refused_file_is_recorded_once_per_download_and_limit)
+{
+	static const char key[] = "2026-11-24-scan_ntp-example-hosting";
+	struct test_rig r;
+	struct file_refusal got;
+	struct file_claim held;
+	char err[512];
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	CHECK_INT(file_refusal_get(r.st, key, &got, err, sizeof(err)), 0);
+	CHECK_INT(file_refusal_record(r.st, key, "big", "too large", "larger than MaxReportSize", 1048576, 1795000000,
+	    err, sizeof(err)), 1);
+	CHECK_INT(file_refusal_record(r.st, key, "big", "too large", "larger than MaxReportSize", 1048576, 1795000100,
+	    err, sizeof(err)), 0);				/* another pull's: ops were told */
+	REQUIRE(file_refusal_get(r.st, key, &got, err, sizeof(err)) == 1);
+	CHECK_STR(got.api_id, "big");
+	CHECK_STR(got.kind, "too large");
+	CHECK_STR(got.reason, "larger than MaxReportSize");
+	CHECK(got.max_size == 1048576);
+	CHECK(got.refused_at == 1795000000);
+	file_refusal_free(&got);
+	CHECK_INT(file_refusal_record(r.st, key, "big", "too large", "larger", 2097152, 1795000200, err, sizeof(err)), 1);
+	CHECK_INT(file_refusal_record(r.st, key, "big2", "too large", "larger", 2097152, 1795000300, err, sizeof(err)), 1);
+	REQUIRE(file_refusal_get(r.st, key, &got, err, sizeof(err)) == 1);
+	CHECK_STR(got.api_id, "big2");
+	CHECK(got.refused_at == 1795000300);
+	file_refusal_free(&got);
+	CHECK_INT(file_claim_get(r.st, key, &held, err, sizeof(err)), 0);	/* no claim: a mail may still apply it */
+	test_rig_free(&r);
+}
+
 /* --- a merged notice counts for every file it lists -------------------------- */
 
 /* same_type_mail - a report mail dated DATE whose zip holds NET1 and NET2, two scan_portmapper files */

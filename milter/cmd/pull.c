@@ -44,7 +44,7 @@ run_id(time_t now, char *out, size_t outlen)
 static void
 log_file(void *ctx, const struct pull_file *f)
 {
-	int bad = f->state == PULL_FAILED || f->state == PULL_TOO_LARGE;
+	int bad = f->state == PULL_FAILED || f->state == PULL_TOO_LARGE || f->state == PULL_UNREADABLE;
 
 	(void)ctx;
 	msg_log(bad ? LOG_WARNING : LOG_INFO, "pull: %s (id %s): %s: %s", f->r->file, f->r->id,
@@ -56,9 +56,10 @@ static void
 summary_line(const struct pull_request *req, const struct pull_result *res, struct buf *b)
 {
 	buf_printf(b, "pull %s to %s: %zu files offered, %zu %s, %zu already applied, %zu failed, %zu too large, "
-	    "%zu types not asked for", req->since, req->until, res->nfiles,
+	    "%zu unreadable, %zu refused before, %zu types not asked for", req->since, req->until, res->nfiles,
 	    res->count[req->dry_run ? PULL_DRY_RUN : PULL_APPLIED], req->dry_run ? "read (dry run)" : "applied",
-	    res->count[PULL_ALREADY], res->count[PULL_FAILED], res->count[PULL_TOO_LARGE], res->count[PULL_NOT_WANTED]);
+	    res->count[PULL_ALREADY], res->count[PULL_FAILED], res->count[PULL_TOO_LARGE], res->count[PULL_UNREADABLE],
+	    res->count[PULL_REFUSED], res->count[PULL_NOT_WANTED]);
 }
 
 /* run_pull - list, apply, tell ops: what a pull is, for the command and the daemon. -1 when the API
@@ -78,6 +79,9 @@ run_pull(const struct runtime *rt, const struct pull_request *req, struct pull_r
 	}
 	if (res->list.dropped)
 		msg_warn("pull: reports/list: %zu entries without a usable id or file name left out", res->list.dropped);
+	for (size_t i = 0; i < res->nfiles; i++)
+		if (res->files[i].state == PULL_REFUSED)	/* a line each pull, the ops mail once */
+			log_file(NULL, &res->files[i]);
 	if ((rc = pull_apply(&env, req, res, log_file, NULL, err, sizeof(err))) != 0)
 		msg_error("pull: the store failed: %s; the files not applied are tried again next pull", err);
 	if (!req->dry_run && pull_needs_ops(res) && pull_tell_ops(rt->cfg, req, res, err, sizeof(err)) != 0)
@@ -141,8 +145,9 @@ print_json(const struct pull_request *req, const struct pull_result *res, const 
 	for (i = 0; i < res->nfiles; i++)
 		json_file(&b, &res->files[i], i == 0);
 	buf_printf(&b, "],\"offered\":%zu,\"applied\":%zu,\"already_applied\":%zu,\"failed\":%zu,\"too_large\":%zu,"
-	    "\"not_wanted\":%zu,\"error\":", res->nfiles, res->count[PULL_APPLIED], res->count[PULL_ALREADY],
-	    res->count[PULL_FAILED], res->count[PULL_TOO_LARGE], res->count[PULL_NOT_WANTED]);
+	    "\"unreadable\":%zu,\"refused_before\":%zu,\"not_wanted\":%zu,\"error\":", res->nfiles,
+	    res->count[PULL_APPLIED], res->count[PULL_ALREADY], res->count[PULL_FAILED], res->count[PULL_TOO_LARGE],
+	    res->count[PULL_UNREADABLE], res->count[PULL_REFUSED], res->count[PULL_NOT_WANTED]);
 	if (error)
 		json_string(&b, error);
 	else
@@ -164,8 +169,9 @@ print_list(const struct pull_result *res)
 		printf("%-16s %s  id=%s  type=%s%s%s\n", pull_state_name(f->state), f->r->file, f->r->id,
 		    *f->r->type ? f->r->type : "-", *f->detail ? "  " : "", f->detail);
 	}
-	printf("%zu files offered, %zu new, %zu already applied, %zu types not asked for\n", res->nfiles,
-	    res->count[PULL_NEW], res->count[PULL_ALREADY], res->count[PULL_NOT_WANTED]);
+	printf("%zu files offered, %zu new, %zu already applied, %zu refused before, %zu types not asked for\n",
+	    res->nfiles, res->count[PULL_NEW], res->count[PULL_ALREADY], res->count[PULL_REFUSED],
+	    res->count[PULL_NOT_WANTED]);
 }
 
 /* --- the command ----------------------------------------------------------- */
@@ -226,7 +232,8 @@ pull_or_list(const struct runtime *rt, struct pull_cmd *c)
 		print_json(&c->req, &res, rc ? "the Reports API or the store failed (see the log)" : NULL);
 	else if (rc == 0)
 		printf("%s\n", line.data);
-	rc = rc != 0 || res.count[PULL_FAILED] || res.count[PULL_TOO_LARGE];
+	/* a file refused now is news once (exit 1, the ops mail); refused before it is not */
+	rc = rc != 0 || res.count[PULL_FAILED] || res.count[PULL_TOO_LARGE] || res.count[PULL_UNREADABLE];
 	buf_free(&line);
 	pull_result_free(&res);
 	return rc;
@@ -295,7 +302,8 @@ pull_main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "since", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' }, { "type", required_argument, NULL, 't' },
 		{ "dry-run", no_argument, NULL, 'n' }, { "json", no_argument, NULL, 'j' },
-		{ "list", no_argument, NULL, 'l' }, { "types", no_argument, NULL, 'T' }, { NULL, 0, NULL, 0 },
+		{ "list", no_argument, NULL, 'l' }, { "types", no_argument, NULL, 'T' },
+		{ "retry-refused", no_argument, NULL, 'R' }, { NULL, 0, NULL, 0 },
 	};
 	struct pull_cmd c;
 	int opt, rc = 0;
@@ -318,6 +326,7 @@ pull_main(int argc, char **argv)
 		case 'j': c.json = 1; break;
 		case 'l': c.list = 1; break;
 		case 'T': c.list_types = 1; break;
+		case 'R': c.req.retry_refused = 1; break;
 		default: return usage_bad_option("pull", opt, argv);
 		}
 	}

@@ -46,7 +46,7 @@ static const struct {
 	    "  --digest-now       build every daily digest now, of every notice waiting for\n"
 	    "                     one, without waiting for DigestTime; then deliver\n" },
 	{ "pull", "shadowmilter pull -c CONF [--since DATE] [--until DATE] [--type TYPE]... [--dry-run] [--json]"
-	    " [--list | --types]",
+	    " [--retry-refused] [--list | --types]",
 	    "  -c, --config CONF  the configuration (ReportsAPIKey, ReportsAPISecretFile)\n"
 	    "  --since DATE  the first day listed, YYYY-MM-DD (default: ReportsAPIWindow ago)\n"
 	    "  --until DATE  the last day listed, YYYY-MM-DD (default: today, UTC)\n"
@@ -54,6 +54,8 @@ static const struct {
 	    "                else every type the catalogue knows)\n"
 	    "  -n, --dry-run download and read the files, say what they would make; nothing\n"
 	    "                applied, queued or mailed\n"
+	    "  --retry-refused  download again the files refused before (too large,\n"
+	    "                unreadable); else a pull skips them\n"
 	    "  --json        one JSON object on stdout\n"
 	    "  --list        what the API offers and what this store has applied; nothing fetched\n"
 	    "  --types       the report types the API knows (reports/types)\n" },

@@ -55,7 +55,7 @@ const char *
 pull_state_name(enum pull_state s)
 {
 	static const char *names[PULL_NSTATES] = { "new", "applied", "already applied", "type not wanted",
-	    "failed, tried again next pull", "too large, skipped", "dry run" };
+	    "failed, tried again next pull", "too large, skipped", "dry run", "unreadable, refused", "refused before" };
 
 	return s < PULL_NSTATES ? names[s] : "?";
 }
@@ -151,7 +151,34 @@ wanted(const struct config *cfg, const struct pull_request *req, const struct ap
 	return 0;
 }
 
-/* classify - F as this store knows it: NEW, ALREADY (who, when), NOT_WANTED, or FAILED (no identity) */
+/*
+ * refusal_stands - is F (identity KEY) refused before, as this same download
+ * and under a MaxReportSize no larger than now's? 1 (detail in D), 0, -1
+ */
+static int
+refusal_stands(const struct pull_env *env, const struct pull_request *req, const struct pull_file *f,
+    const char *key, struct buf *d, char *err, size_t errlen)
+{
+	struct file_refusal r;
+	char when[32];
+	int rc;
+
+	if (req->retry_refused || (rc = file_refusal_get(env->store, key, &r, err, errlen)) == 0)
+		return 0;
+	if (rc < 0)
+		return -1;
+	rc = strcmp(r.api_id, f->r->id) == 0 &&
+	    (strcmp(r.kind, "too large") != 0 || env->cfg->max_report_size <= r.max_size);
+	if (rc) {
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime(&r.refused_at));
+		buf_printf(d, "refused %s UTC, %s: %s; not downloaded again", when, r.kind, r.reason);
+	}
+	file_refusal_free(&r);
+	return rc;
+}
+
+/* classify - F as this store knows it: NEW, ALREADY (who, when), REFUSED (why), NOT_WANTED, or FAILED
+ * (no identity) */
 static int
 classify(const struct pull_env *env, const struct pull_request *req, struct pull_file *f, char *err, size_t errlen)
 {
@@ -174,10 +201,11 @@ classify(const struct pull_env *env, const struct pull_request *req, struct pull
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime(&held.claimed_at));
 		buf_printf(&d, "applied %s UTC, by %s", when, held.route);
 		file_claim_free(&held);
-	} else if (rc == 0)
+	} else if (rc == 0 && (rc = refusal_stands(env, req, f, id.key, &d, err, errlen)) == 1)
+		f->state = PULL_REFUSED;
+	else if (rc == 0)
 		f->state = PULL_NEW;
-	if (rc == 0 || rc == 1)
-		report_id_free(&id);
+	report_id_free(&id);		/* zeroed when the name did not parse */
 	f->detail = buf_steal(&d);
 	if (f->detail == NULL)
 		f->detail = xstrdup("");
@@ -291,7 +319,7 @@ settle(const struct pull_request *req, struct pull_file *f, const struct pipelin
 	else if (already)
 		f->state = PULL_ALREADY;
 	else
-		f->state = PULL_FAILED;
+		f->state = PULL_UNREADABLE;	/* broken, or no report in it: the same bytes stay so */
 	if (r->nreports == 0)
 		buf_printf(&d, "no report file in the download");
 	if (applied) {
@@ -304,6 +332,33 @@ settle(const struct pull_request *req, struct pull_file *f, const struct pipelin
 	if (f->detail == NULL)
 		f->detail = xstrdup("");
 	(void)broken;
+}
+
+/*
+ * refuse - F (TOO_LARGE or UNREADABLE, the reason in its detail) recorded
+ * as refused, so later pulls skip it; REFUSED when another pull recorded
+ * it first (its ops mail names it). A dry run records nothing. -1 with ERR
+ * when the store failed
+ */
+static int
+refuse(const struct pull_env *env, const struct pull_request *req, struct pull_file *f, char *err, size_t errlen)
+{
+	struct report_id id;
+	struct buf d = BUF_INIT;
+	int rc;
+
+	if (req->dry_run || report_id_parse(f->r->file, &id) != 0)
+		return 0;	/* no identity: classify never makes such a file NEW */
+	rc = file_refusal_record(env->store, id.key, f->r->id, f->state == PULL_TOO_LARGE ? "too large" : "unreadable",
+	    f->detail, env->cfg->max_report_size, req->now, err, errlen);
+	report_id_free(&id);
+	if (rc == 0) {
+		f->state = PULL_REFUSED;
+		buf_printf(&d, "refused by another pull meanwhile: %s", f->detail);
+		free(f->detail);
+		f->detail = buf_steal(&d);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 /* apply_one - download F and run it through a pipeline; -1 with ERR when the store failed */
@@ -323,11 +378,12 @@ apply_one(const struct pull_env *env, const struct pull_request *req, struct pul
 	free(f->detail);
 	f->detail = NULL;
 	if (fetch_report(&o, url.data, &res, why, sizeof(why)) != FETCH_OK) {
-		/* fetch.c's words for a body over the limit: stopped, never truncated */
-		f->state = strstr(why, "larger than MaxReportSize") ? PULL_TOO_LARGE : PULL_FAILED;
+		/* over the limit (stopped, never truncated), or neither CSV nor zip: the file's own fault */
+		f->state = res.refused == FETCH_TOO_LARGE ? PULL_TOO_LARGE :
+		    res.refused == FETCH_NOT_A_REPORT ? PULL_UNREADABLE : PULL_FAILED;
 		f->detail = xstrdup(why);
 		buf_free(&url);
-		return 0;
+		return f->state == PULL_FAILED ? 0 : refuse(env, req, f, err, errlen);
 	}
 	p = new_pipeline(env, req, f, url.data, &ref);
 	if (pipeline_add_file(p, f->r->file, res.fd, res.zip) != 0 || pipeline_finish(p, &r, why, sizeof(why)) != 0) {
@@ -337,8 +393,11 @@ apply_one(const struct pull_env *env, const struct pull_request *req, struct pul
 			err_set(err, errlen, "%s", why);
 			rc = -1;
 		}
-	} else
+	} else {
 		settle(req, f, r);
+		if (f->state == PULL_UNREADABLE)
+			rc = refuse(env, req, f, err, errlen);
+	}
 	pipeline_result_free(r);
 	pipeline_free(p);
 	fetch_result_free(&res);
@@ -402,7 +461,8 @@ pull_types(const struct config *cfg, char ***types, size_t *n, char *err, size_t
 int
 pull_needs_ops(const struct pull_result *res)
 {
-	return res->count[PULL_APPLIED] + res->count[PULL_FAILED] + res->count[PULL_TOO_LARGE] > 0;
+	return res->count[PULL_APPLIED] + res->count[PULL_FAILED] + res->count[PULL_TOO_LARGE] +
+	    res->count[PULL_UNREADABLE] > 0;
 }
 
 /* ops_body - the summary: the counts, then one line per file that was not left alone */
@@ -415,12 +475,16 @@ ops_body(const struct pull_request *req, const struct pull_result *res, struct b
 
 	buf_printf(msg, "\nshadowmilter pulled the Reports API for %s to %s: %zu files offered, %zu applied, "
 	    "%zu already applied, %zu failed (tried again next pull), %zu too large (skipped, not truncated), "
-	    "%zu of types not asked for.\n\n", req->since, req->until, res->nfiles, res->count[PULL_APPLIED],
-	    res->count[PULL_ALREADY], res->count[PULL_FAILED], res->count[PULL_TOO_LARGE], res->count[PULL_NOT_WANTED]);
+	    "%zu unreadable, %zu refused before (not downloaded again, not listed), %zu of types not asked for.\n"
+	    "A file too large or unreadable is refused: later pulls skip it and this is the one mail about it.\n\n",
+	    req->since, req->until, res->nfiles, res->count[PULL_APPLIED], res->count[PULL_ALREADY],
+	    res->count[PULL_FAILED], res->count[PULL_TOO_LARGE], res->count[PULL_UNREADABLE], res->count[PULL_REFUSED],
+	    res->count[PULL_NOT_WANTED]);
 	for (i = 0; i < res->nfiles; i++) {
 		const struct pull_file *f = &res->files[i];
 
-		if (f->state == PULL_NOT_WANTED || f->state == PULL_ALREADY || f->state == PULL_NEW)
+		if (f->state == PULL_NOT_WANTED || f->state == PULL_ALREADY || f->state == PULL_NEW ||
+		    f->state == PULL_REFUSED)
 			continue;
 		buf_reset(&line);
 		buf_printf(&line, "%s (id %s): %s: %s", f->r->file, f->r->id, pull_state_name(f->state), f->detail);
@@ -443,8 +507,8 @@ pull_tell_ops(const struct config *cfg, const struct pull_request *req, const st
 		return 0;
 	header_append(&msg, "From", cfg->notice_from);
 	header_append(&msg, "To", cfg->ops_address);
-	buf_printf(&subject, "shadowmilter: Reports API pull: %zu applied, %zu failed, %zu too large",
-	    res->count[PULL_APPLIED], res->count[PULL_FAILED], res->count[PULL_TOO_LARGE]);
+	buf_printf(&subject, "shadowmilter: Reports API pull: %zu applied, %zu failed, %zu too large, %zu unreadable",
+	    res->count[PULL_APPLIED], res->count[PULL_FAILED], res->count[PULL_TOO_LARGE], res->count[PULL_UNREADABLE]);
 	header_append(&msg, "Subject", subject.data);
 	header_append(&msg, "Auto-Submitted", "auto-generated");
 	header_append(&msg, "Content-Type", "text/plain; charset=utf-8");

@@ -16,8 +16,15 @@
  * under a report reference of this pull alone, so of two pulls at once (two
  * MX hosts on one PostgreSQL) one applies the file and the other finds it
  * applied. Nothing is marked applied that was not: a file that could not be
- * downloaded or read is tried again by the next pull. A file larger than
- * MaxReportSize is not truncated: it is skipped and says so.
+ * downloaded (the network, the server's 5xx, a 404) is tried again by the
+ * next pull. A file refused for what it is - larger than MaxReportSize (not
+ * truncated: skipped), or not readable as a report - is recorded as refused
+ * (store/fileclaim.h) with its reason: later pulls, on any host of the
+ * store, list it as refused before without downloading it again, and ops
+ * hear of it once, from the pull that refused it. It is downloaded again
+ * only when the API offers it under another id (a file issued again), when
+ * a file refused as too large meets a MaxReportSize raised since, or with
+ * REQ->retry_refused.
  *
  * Nothing here logs: the result says per file what happened, and
  * pull_tell_ops mails the summary to OpsAddress.
@@ -51,7 +58,8 @@ struct pull_request {
 	char since[11], until[11];	/* YYYY-MM-DD, the window asked for */
 	char *const *types;		/* the types wanted, or NULL: ReportsAPITypes, else the catalogue's */
 	size_t ntypes;
-	int dry_run;			/* read and count, but claim, queue and send nothing */
+	int dry_run;			/* read and count, but claim, queue, record and send nothing */
+	int retry_refused;		/* download the files refused before again (--retry-refused) */
 	time_t now;
 };
 
@@ -61,8 +69,10 @@ enum pull_state {
 	PULL_ALREADY,			/* applied before (or meanwhile), by any route or host */
 	PULL_NOT_WANTED,		/* a type not asked for: left alone */
 	PULL_FAILED,			/* not applied; the next pull tries again (detail says why) */
-	PULL_TOO_LARGE,			/* larger than MaxReportSize: skipped, not truncated */
+	PULL_TOO_LARGE,			/* larger than MaxReportSize: skipped, not truncated; refused from now on */
 	PULL_DRY_RUN,			/* --dry-run: read; detail says what it would make */
+	PULL_UNREADABLE,		/* not readable as a report: refused from now on (detail says why) */
+	PULL_REFUSED,			/* refused before (too large, unreadable), by any pull: not downloaded */
 	PULL_NSTATES
 };
 
@@ -86,7 +96,7 @@ void pull_window(time_t now, unsigned long window, char since[11], char until[11
 /* pull_date_ok - is S a date YYYY-MM-DD? */
 int pull_date_ok(const char *s);
 
-/* pull_list - what the API offers for REQ, each file NEW, ALREADY or NOT_WANTED: 0 with
+/* pull_list - what the API offers for REQ, each file NEW, ALREADY, REFUSED or NOT_WANTED: 0 with
  * *RES (free with pull_result_free), or -1 with ERR (the API's or the store's failure) */
 int pull_list(const struct pull_env *env, const struct pull_request *req, struct pull_result *res, char *err,
     size_t errlen);
@@ -109,7 +119,8 @@ const char *pull_state_name(enum pull_state s);
 /* pull_types - the report types the API knows (reports/types): *N names, or -1 with ERR */
 int pull_types(const struct config *cfg, char ***types, size_t *n, char *err, size_t errlen);
 
-/* pull_needs_ops - did the pull apply, skip or fail a file (something ops hear of)? */
+/* pull_needs_ops - did the pull apply, refuse or fail a file (something ops hear of)? A file
+ * refused before is not news */
 int pull_needs_ops(const struct pull_result *res);
 
 /* pull_tell_ops - one mail to OpsAddress listing RES's files and their outcome:

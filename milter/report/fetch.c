@@ -229,6 +229,7 @@ one_hop(const struct fetch_opts *o, const char *url, struct transfer *t, char **
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t->res->status);
 	if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+		t->too_large = 1;
 		err_set(why, whylen, "%.200s: larger than MaxReportSize (%llu bytes); not fetched", url, o->max_size);
 		out = FETCH_FAILED;
 	} else if (t->write_failed) {
@@ -253,6 +254,7 @@ fetch(const struct fetch_opts *o, const char *url, int report, struct fetch_resu
 	struct transfer t = { o, res, 0, 0, NULL };
 	char *cur = xstrdup(url), *next = NULL;
 	enum fetch_outcome out = FETCH_FAILED;
+	enum fetch_refusal refused = FETCH_NOT_REFUSED;
 	int hop;
 
 	memset(res, 0, sizeof(*res));
@@ -276,7 +278,10 @@ fetch(const struct fetch_opts *o, const char *url, int report, struct fetch_resu
 	if (out == FETCH_OK && next == NULL && report && sniff(res) != 0) {
 		err_set(why, whylen, "%.200s: the answer is neither CSV nor zip", cur);
 		out = FETCH_FAILED;
+		refused = FETCH_NOT_A_REPORT;
 	}
+	if (out == FETCH_FAILED && t.too_large)
+		refused = FETCH_TOO_LARGE;
 	if (out == FETCH_OK && t.disposition)
 		res->file = fetch_disposition_name(t.disposition);
 	if (out == FETCH_OK)
@@ -286,6 +291,7 @@ fetch(const struct fetch_opts *o, const char *url, int report, struct fetch_resu
 	free(next);
 	if (out != FETCH_OK)
 		fetch_result_free(res);
+	res->refused = refused;
 	return out;
 }
 

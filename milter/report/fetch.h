@@ -38,12 +38,20 @@ struct fetch_opts {
 	const char *tmp_dir;		/* where the body is spooled */
 };
 
+/* why a FETCH_FAILED refused the file itself (the same file is refused again, wherever it comes from) */
+enum fetch_refusal {
+	FETCH_NOT_REFUSED,		/* not the file's fault (the URL, the answer's status), or no failure */
+	FETCH_TOO_LARGE,		/* larger than MaxReportSize */
+	FETCH_NOT_A_REPORT		/* neither CSV nor zip */
+};
+
 struct fetch_result {
 	int fd;				/* the body (unlinked file, at offset 0), or -1 */
 	unsigned long long size;
 	char *file;			/* the Content-Disposition file name, cleaned, or NULL */
 	int zip;			/* the body is a zip (else CSV text) */
 	long status;			/* the last HTTP status, 0 when none came */
+	enum fetch_refusal refused;	/* kept after a failure (the rest is freed) */
 };
 
 /* fetch_url_allowed - may URL be fetched under O (scheme http/https, host listed)? 1, or 0 with WHY */

@@ -37,6 +37,14 @@ struct step {
 	" route TEXT NOT NULL," \
 	" claimed_at {int} NOT NULL)"
 
+#define REFUSED_FILES "CREATE TABLE IF NOT EXISTS {s}refused_files (" \
+	" file_id TEXT PRIMARY KEY," \
+	" api_id TEXT NOT NULL," \
+	" kind TEXT NOT NULL," \
+	" reason TEXT NOT NULL," \
+	" max_size {int} NOT NULL," \
+	" refused_at {int} NOT NULL)"
+
 static const struct step steps[] = {
 	{ HISTORY, 1, "CREATE TABLE IF NOT EXISTS reports ("
 	    " id {id},"
@@ -186,10 +194,16 @@ static const struct step steps[] = {
 	    " queue_id TEXT NOT NULL,"
 	    " digest_key TEXT)" },
 	{ OUTBOX, 5, "CREATE INDEX IF NOT EXISTS {s}digest_parts_waiting ON digest_parts(digest_key, created)" },
+	/*
+	 * the Reports API's files refused (too large, unreadable), beside the
+	 * file claims (fileclaim.h): history 5, outbox 6
+	 */
+	{ HISTORY, 5, REFUSED_FILES },
+	{ OUTBOX, 6, REFUSED_FILES },
 };
 
-#define HISTORY_VERSION 4
-#define OUTBOX_VERSION 5
+#define HISTORY_VERSION 5
+#define OUTBOX_VERSION 6
 
 /* expand - the engine's words for the tokens */
 static char *

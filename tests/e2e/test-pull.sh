@@ -140,7 +140,49 @@ check "a file over MaxReportSize fails the pull (exit 1)" test "$rc" -eq 1
 check "... is skipped, not truncated" grep -q 'pull: 2026-11-24-scan_ntp-example-hosting.csv (id big): too large, skipped: .*larger than MaxReportSize' "$T/big.err"
 check "... and the ops mail says so" sh -c "cat '$T'/spool/*.eml | grep -q '(id big): too large, skipped: .*larger than MaxReportSize'"
 pull --list >"$T/list4.out" 2>&1
-check "... and it is not marked applied" grep -q '^new .*scan_ntp-example-hosting.csv' "$T/list4.out"
+check "... and it is not marked applied but refused, with the reason" \
+    grep -q '^refused before .*scan_ntp-example-hosting.csv  id=big .*too large: .*larger than MaxReportSize' "$T/list4.out"
+bigs=$(asked /dl/big) mails=$(spooled)
+pull >"$T/big2.out" 2>"$T/big2.err"
+rc=$?
+check "the next pull exits 0 for it" test "$rc" -eq 0
+check "... does not download it again" test "$(asked /dl/big)" -eq "$bigs"
+check "... lists it as refused before" sh -c "grep -q '1 refused before' '$T/big2.out' && \
+    grep -q 'pull: 2026-11-24-scan_ntp-example-hosting.csv (id big): refused before: refused .* UTC, too large' '$T/big2.err'"
+check "... and mails ops nothing about it again" test "$(spooled)" -eq "$mails"
+conf "$T/host2.conf" "$T/store.db"				# a second host on the same store
+"$SM" pull -c "$T/host2.conf" $WIN >"$T/host2.out" 2>&1
+rc=$?
+check "another host sharing the store skips it too" sh -c "test $rc -eq 0 && test \$(grep -c ' /dl/big ' '$REQ') -eq $bigs"
+conf "$T/raised.conf" "$T/store.db" MaxReportSize 2M
+"$SM" pull -c "$T/raised.conf" $WIN >"$T/raised.out" 2>"$T/raised.err"
+check "a raised MaxReportSize downloads it again (and refuses it again, under 2M, once more in the ops mail)" \
+    sh -c "test $(asked /dl/big) -eq $((bigs + 1)) && grep -q '(id big): too large, skipped: .*(2097152 bytes)' '$T/raised.err' && \
+    test \$(ls '$T/spool' | wc -l) -eq $((mails + 1))"
+pull --retry-refused >"$T/retry.out" 2>"$T/retry.err"
+check "--retry-refused downloads it again" test "$(asked /dl/big)" -eq $((bigs + 2))
+
+# ---- unreadable files are refused once; a download that failed is tried again ----------------
+serve p21 121
+printf '<html><body>Report expired</body></html>\n' >"$T/srv/files/html1"
+printf 'PK\003\004this is no zip at all, only its first bytes\n' >"$T/srv/files/zip1"
+{ printf '['; entry html1 2026-11-20-scan_portmapper-example-other.csv scan_portmapper; printf ','
+  entry zip1 2026-11-21-scan_portmapper-example-other.csv scan_portmapper; printf ','
+  entry flaky-p21 2026-11-21-scan_portmapper-example-hosting.csv scan_portmapper; echo ']'; } >"$T/srv/list.json"
+mails=$(spooled)
+pull --json >"$T/u1.json" 2>"$T/u1.err"
+rc=$?
+check "a file that is neither CSV nor zip, and a zip that cannot be read, are refused as unreadable (exit 1)" \
+    sh -c "test $rc -eq 1 && test \$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"unreadable\"])' '$T/u1.json') -eq 2"
+check "... with the reason in the log" grep -q '(id html1): unreadable, refused: .*neither CSV nor zip' "$T/u1.err"
+check "... and in the one ops mail" sh -c "test \$(ls '$T/spool' | wc -l) -eq $((mails + 1)) && cat '$T'/spool/*.eml | grep -q '(id zip1): unreadable, refused: '"
+check "a download that failed (HTTP 500) is not refused" test "$(json "$T/u1.json" '[f["state"] for f in d["files"] if f["id"] == "flaky-p21"][0]')" = "failed, tried again next pull"
+pull --json >"$T/u2.json" 2>"$T/u2.err"
+rc=$?
+check "the next pull exits 0" test "$rc" -eq 0
+check "... downloads neither unreadable file again" test "$(asked /dl/html1)$(asked /dl/zip1)" = "11"
+check "... lists both as refused before" test "$(json "$T/u2.json" 'd["refused_before"]')" -eq 2
+check "... and applies the file whose download failed before" test "$(json "$T/u2.json" 'd["applied"]')" -eq 1
 "$SM" pull -c "$T/sm.conf" --since 2026-11-26 --until 2026-11-20 >/dev/null 2>"$T/usage.err"
 check "--since after --until is a usage error" grep -q 'is after --until' "$T/usage.err"
 
