@@ -38,6 +38,7 @@
 
 #include "notice/noticekey.h"
 
+struct buf;
 struct config;
 struct report_file;
 struct notice_group;
@@ -118,8 +119,18 @@ struct notice_input {
  */
 void notice_init(struct notice *n, const struct notice_group *g, const struct state_group *h);
 
-/* notice_template_vars - the names a notice template may use (template_vars) */
+/* notice_template_vars - the names a notice template may use (template_vars; noticefields.c) */
 const struct template_vars *notice_template_vars(void);
+
+/*
+ * notice_render - the SUBJECT and BODY of template T for N, as the variables
+ * of noticefields.c read IN and N, dates and words in T's language; *ACTION:
+ * does it need action (notice_needs_action). 0, or -1 with ERR (a variable
+ * with no value where it is used). notice_build and notice_render_section
+ * wrap them.
+ */
+int notice_render(const struct notice_input *in, const struct template *t, const struct notice *n,
+    struct buf *subject, struct buf *body, int *action, char *err, size_t errlen);
 
 /*
  * notice_templates_load - CFG's templates (TemplateDir over the shipped
@@ -189,7 +200,6 @@ int notice_render_section(const struct notice_input *in, const struct template *
  * the X-Shadowmilter ones (report TYPE). N's to, cc, subject, message_id,
  * account and reference are set.
  */
-struct buf;
 void notice_headers(struct buf *msg, const struct config *cfg, time_t now, const struct notice *n, const char *type,
     const char *lang);
 
