@@ -484,6 +484,7 @@ filter_process(pid_t supervisor, int restarted)
 	pthread_cond_signal(&wake_cond);
 	pthread_mutex_unlock(&wake_lock);
 	pthread_join(delivery, NULL);
+	reaper_stop();	/* the bundles still queued are freed before exit, not while it runs */
 	msg_info("stopped");
 	return rc == MI_SUCCESS ? 0 : 1;
 }
