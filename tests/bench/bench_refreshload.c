@@ -666,5 +666,9 @@ main(int argc, char **argv)
 		cleanup(&d);
 	else
 		fprintf(stderr, "bench_refreshload: the daemon's files are in %s\n", d.dir);
+	for (i = 0; i <= ORDINARY_CONNS; i++) {
+		free(loads[i].s);
+		free(loads[i].reports);
+	}
 	return wrong != 0;
 }
