@@ -104,7 +104,7 @@ TEST(outbox, sent_is_final_and_retry_waits)
 	CHECK(outbox_mark_sent(ob, e.id, 1000, err, sizeof(err)) == 0);
 	outbox_entry_free(&e);
 	REQUIRE(outbox_claim(ob, 1000, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1);
-	CHECK(outbox_mark_retry(ob, e.id, 1060, "connection refused", err, sizeof(err)) == 0);
+	CHECK(outbox_mark_retry(ob, e.id, "test", 1060, "connection refused", err, sizeof(err)) == 0);
 	outbox_entry_free(&e);
 	CHECK_INT(outbox_claim(ob, 1059, OUTBOX_LEASE, "test", &e, err, sizeof(err)), 0);
 	CHECK_INT(outbox_claim(ob, 1060, OUTBOX_LEASE, "test", &e, err, sizeof(err)), 1);
@@ -144,7 +144,7 @@ TEST(outbox, sent_notices_are_pruned_after_retention_failed_ones_stay)
 	CHECK(outbox_mark_sent(ob, e.id, 5000, err, sizeof(err)) == 0);
 	outbox_entry_free(&e);
 	REQUIRE(outbox_claim(ob, 1000, OUTBOX_LEASE, "test", &e, err, sizeof(err)) == 1);
-	CHECK(outbox_mark_failed(ob, e.id, "gave up", err, sizeof(err)) == 0);
+	CHECK(outbox_mark_failed(ob, e.id, "test", "gave up", err, sizeof(err)) == 0);
 	outbox_entry_free(&e);
 	CHECK(outbox_prune(ob, 2000, &removed, err, sizeof(err)) == 0);
 	CHECK_INT(removed, 1);

@@ -700,13 +700,46 @@ STORE_TEST(a_live_claim_is_never_handed_out_twice_an_expired_one_is_taken_over)
 	CHECK(outbox_mark_sent(r.st, b.id, 1060, err, sizeof(err)) == 0);
 	REQUIRE(outbox_claim(r.st, 1100, 100, "worker-c", &c, err, sizeof(err)) == 1);
 	CHECK(c.id == a.id);
-	CHECK(outbox_release(r.st, c.id, err, sizeof(err)) == 0);	/* a stop gives it back */
+	CHECK(outbox_release(r.st, c.id, "worker-c", err, sizeof(err)) == 0);	/* a stop gives it back */
 	outbox_entry_free(&c);
 	REQUIRE(outbox_claim(r.st, 1101, 100, "worker-d", &c, err, sizeof(err)) == 1);
 	CHECK(c.id == a.id);
 	outbox_entry_free(&a);
 	outbox_entry_free(&b);
 	outbox_entry_free(&c);
+	test_rig_free(&r);
+}
+
+/*
+ * worker a's lease runs out while its MTA refuses the notice and worker c
+ * claims it: a's retry, give-up and give-back change nothing (CLAIM_LOST),
+ * so c's claim stands and no third worker is handed the notice
+ */
+STORE_TEST(a_notice_another_worker_took_over_is_not_retried_failed_or_released_by_the_first)
+{
+	struct test_rig r;
+	struct outbox_entry a, c, d;
+	struct outbox_counts counts;
+	char err[512];
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	queue(r.st, 1);
+	REQUIRE(outbox_claim(r.st, 1000, 100, "worker-a", &a, err, sizeof(err)) == 1);
+	REQUIRE(outbox_claim(r.st, 1100, 100, "worker-c", &c, err, sizeof(err)) == 1);	/* a's lease ran out */
+	CHECK(c.id == a.id);
+	CHECK_INT(outbox_mark_retry(r.st, a.id, "worker-a", 1101, "refused", err, sizeof(err)), CLAIM_LOST);
+	CHECK_INT(outbox_mark_failed(r.st, a.id, "worker-a", "gave up", err, sizeof(err)), CLAIM_LOST);
+	CHECK_INT(outbox_release(r.st, a.id, "worker-a", err, sizeof(err)), CLAIM_LOST);
+	CHECK_INT(outbox_claim(r.st, 1101, 100, "worker-d", &d, err, sizeof(err)), 0);	/* still c's */
+	CHECK(outbox_get_counts(r.st, 1101, &counts, err, sizeof(err)) == 0);
+	CHECK_INT(counts.claimed, 1);
+	CHECK_INT(counts.failed, 0);
+	CHECK_INT(outbox_mark_retry(r.st, c.id, "worker-c", 1101, "refused", err, sizeof(err)), 0);
+	REQUIRE(outbox_claim(r.st, 1101, 100, "worker-d", &d, err, sizeof(err)) == 1);
+	CHECK_INT(d.attempts, 1);					/* c's try alone counted */
+	outbox_entry_free(&a);
+	outbox_entry_free(&c);
+	outbox_entry_free(&d);
 	test_rig_free(&r);
 }
 

@@ -426,25 +426,49 @@ mark_accepted(void *ctx)
 	s->mark = NULL;
 }
 
-/* settle - a notice that was not accepted: retry later, give up, or give the claim back */
+/* end_notice - a notice that was not accepted, as WORKER: retry later, give up, or give the claim back
+ * (*COUNT, of STATS, says which); 0, CLAIM_LOST, -1 */
 static int
-settle(const struct config *cfg, struct store *st, const struct outbox_entry *e, time_t now, const char *why,
-    struct deliver_stats *stats, const char **outcome, char *err, size_t errlen)
+end_notice(const struct config *cfg, struct store *st, const struct outbox_entry *e, const char *worker,
+    time_t now, const char *why, struct deliver_stats *stats, unsigned long **count, const char **outcome,
+    char *err, size_t errlen)
 {
+	int rc;
+
 	if (deliver_stop_requested()) {
-		stats->released++;
+		*count = &stats->released;
 		*outcome = "given back (stopping)";
-		return outbox_release(st, e->id, err, errlen);
+		return outbox_release(st, e->id, worker, err, errlen);
 	}
 	if (now - e->created > (time_t)cfg->max_retry_days * 86400) {
-		stats->failed++;
+		*count = &stats->failed;
 		*outcome = "failed";
-		tell_ops(cfg, e, why);
-		return outbox_mark_failed(st, e->id, why, err, errlen);
+		if ((rc = outbox_mark_failed(st, e->id, worker, why, err, errlen)) == 0)
+			tell_ops(cfg, e, why);
+		return rc;
 	}
-	stats->retried++;
+	*count = &stats->retried;
 	*outcome = "deferred";
-	return outbox_mark_retry(st, e->id, now + deliver_backoff(cfg->retry_interval, e->attempts), why, err, errlen);
+	return outbox_mark_retry(st, e->id, worker, now + deliver_backoff(cfg->retry_interval, e->attempts), why,
+	    err, errlen);
+}
+
+/* settle - end_notice, counted in STATS; a claim another worker took over meanwhile is left to it */
+static int
+settle(const struct config *cfg, struct store *st, const struct outbox_entry *e, const char *worker, time_t now,
+    const char *why, struct deliver_stats *stats, const char **outcome, char *err, size_t errlen)
+{
+	unsigned long *count;
+	int rc = end_notice(cfg, st, e, worker, now, why, stats, &count, outcome, err, errlen);
+
+	if (rc == CLAIM_LOST) {
+		stats->released++;
+		*outcome = "left to the worker that took it over";
+		return 0;
+	}
+	if (rc == 0)
+		(*count)++;
+	return rc;
 }
 
 int
@@ -485,7 +509,7 @@ deliver_pending(const struct config *cfg, struct store *st, time_t now, deliver_
 			if (s.taken_over) {
 				stats->released++;
 				outcome = "left to the worker that took it over";
-			} else if (settle(cfg, st, &e, now, why, stats, &outcome, err, errlen) != 0) {
+			} else if (settle(cfg, st, &e, worker, now, why, stats, &outcome, err, errlen) != 0) {
 				outbox_entry_free(&e);
 				return -1;
 			}

@@ -33,7 +33,7 @@
 #define CLAIM_SQL(t) { \
 	CLAIM_SET(t) ") RETURNING id", \
 	CLAIM_SET(t) " FOR UPDATE SKIP LOCKED) RETURNING id", \
-	"UPDATE " t " SET claimed_until = NULL WHERE id = ?1 AND state = 'pending'", \
+	"UPDATE " t " SET claimed_until = NULL WHERE id = ?1 AND " CLAIM_HELD, \
 	"SELECT DISTINCT claimed_by FROM " t " WHERE state = 'pending' AND claimed_until > ?1" \
 	    " AND substr(claimed_by, 1, length(?2)) = ?2 ORDER BY claimed_by", \
 	"UPDATE " t " SET claimed_until = NULL WHERE state = 'pending' AND claimed_by = ?1 AND claimed_until > ?2" }
@@ -209,11 +209,24 @@ run_one(struct store *st, const char *sql, const struct db_val *v, size_t n, lon
 }
 
 int
-claim_release(struct store *st, enum claim_queue q, long long id, char *err, size_t errlen)
+claim_end_pooled(struct store *st, const char *sql, long long id, const char *owner, const struct db_val *v,
+    size_t n, char *err, size_t errlen)
 {
-	struct db_val v[] = { DBI(id) };
+	struct db *db = store_acquire(st, err, errlen);
+	int rc;
 
-	return run_one(st, queues[q].release, v, 1, NULL, err, errlen);
+	if (db == NULL)
+		return -1;
+	if ((rc = claim_end(db, sql, id, owner, v, n)) < 0)
+		store_error(db, err, errlen);
+	store_release(st, db);
+	return rc;
+}
+
+int
+claim_release(struct store *st, enum claim_queue q, long long id, const char *owner, char *err, size_t errlen)
+{
+	return claim_end_pooled(st, queues[q].release, id, owner, NULL, 0, err, errlen);
 }
 
 int

@@ -84,8 +84,15 @@ int claim_next(struct db *db, enum claim_queue q, time_t now, long lease, const 
  * (a connection of the store, or inside its transaction): 0, CLAIM_LOST, or -1 (DB's error) */
 int claim_end(struct db *db, const char *sql, long long id, const char *owner, const struct db_val *v, size_t n);
 
-/* claim_release - give back the claim on row ID of Q untried: due again at once */
-int claim_release(struct store *st, enum claim_queue q, long long id, char *err, size_t errlen);
+/* claim_end_pooled - claim_end on a pooled connection of ST's own (a statement of its own): 0,
+ * CLAIM_LOST, or -1 with ERR */
+int claim_end_pooled(struct store *st, const char *sql, long long id, const char *owner, const struct db_val *v,
+    size_t n, char *err, size_t errlen);
+
+/* claim_release - OWNER gives back its claim on row ID of Q untried: due again at once; 0, CLAIM_LOST
+ * (the claim was another's by then: left as it is), -1 */
+int claim_release(struct store *st, enum claim_queue q, long long id, const char *owner, char *err,
+    size_t errlen);
 
 /*
  * claim_holders - the owners whose names start with PREFIX and who hold a

@@ -78,22 +78,6 @@ fetchjob_claim(struct store *st, time_t now, long lease, const char *worker, str
 	return rc;
 }
 
-/* end_claim - claim_end on a pooled connection of its own: 0, CLAIM_LOST, -1 */
-static int
-end_claim(struct store *st, const char *sql, long long id, const char *worker, const struct db_val *v, size_t n,
-    char *err, size_t errlen)
-{
-	struct db *db = store_acquire(st, err, errlen);
-	int rc;
-
-	if (db == NULL)
-		return -1;
-	if ((rc = claim_end(db, sql, id, worker, v, n)) < 0)
-		store_error(db, err, errlen);
-	store_release(st, db);
-	return rc;
-}
-
 int
 fetchjob_finish(struct store *st, long long id, const char *worker, const char *error, char *err, size_t errlen)
 {
@@ -101,7 +85,7 @@ fetchjob_finish(struct store *st, long long id, const char *worker, const char *
 	    " claimed_until = NULL, claimed_by = NULL WHERE id = ?1 AND " CLAIM_HELD;
 	struct db_val v[] = { DBT(error ? "failed" : "done"), DBT(error) };
 
-	return end_claim(st, sql, id, worker, v, 2, err, errlen);
+	return claim_end_pooled(st, sql, id, worker, v, 2, err, errlen);
 }
 
 int
@@ -112,7 +96,7 @@ fetchjob_retry(struct store *st, long long id, const char *worker, time_t next_a
 	    " attempts = attempts + 1, claimed_until = NULL, claimed_by = NULL WHERE id = ?1 AND " CLAIM_HELD;
 	struct db_val v[] = { DBI(next_attempt), DBT(error) };
 
-	return end_claim(st, sql, id, worker, v, 2, err, errlen);
+	return claim_end_pooled(st, sql, id, worker, v, 2, err, errlen);
 }
 
 int

@@ -290,28 +290,31 @@ outbox_mark_blocks_writers(const struct outbox_mark *m)
 }
 
 int
-outbox_mark_retry(struct store *st, long long id, time_t next_attempt, const char *error, char *err,
+outbox_mark_retry(struct store *st, long long id, const char *worker, time_t next_attempt, const char *error,
+    char *err, size_t errlen)
+{
+	static const char sql[] = "UPDATE notices SET attempts = attempts + 1, next_attempt = ?3, last_error = ?4,"
+	    " claimed_until = NULL WHERE id = ?1 AND " CLAIM_HELD;
+	struct db_val v[] = { DBI(next_attempt), DBT(error ? error : "") };
+
+	return claim_end_pooled(st, sql, id, worker, v, 2, err, errlen);
+}
+
+int
+outbox_mark_failed(struct store *st, long long id, const char *worker, const char *error, char *err,
     size_t errlen)
 {
-	static const char sql[] = "UPDATE notices SET attempts = attempts + 1, next_attempt = ?2, last_error = ?3,"
-	    " claimed_until = NULL WHERE id = ?1";
+	static const char sql[] = "UPDATE notices SET state = 'failed', attempts = attempts + 1, last_error = ?3,"
+	    " claimed_until = NULL WHERE id = ?1 AND " CLAIM_HELD;
+	struct db_val v[] = { DBT(error ? error : "") };
 
-	return UPDATE(st, sql, err, errlen, DBI(id), DBI(next_attempt), DBT(error ? error : ""));
+	return claim_end_pooled(st, sql, id, worker, v, 1, err, errlen);
 }
 
 int
-outbox_mark_failed(struct store *st, long long id, const char *error, char *err, size_t errlen)
+outbox_release(struct store *st, long long id, const char *worker, char *err, size_t errlen)
 {
-	static const char sql[] = "UPDATE notices SET state = 'failed', attempts = attempts + 1, last_error = ?2,"
-	    " claimed_until = NULL WHERE id = ?1";
-
-	return UPDATE(st, sql, err, errlen, DBI(id), DBT(error ? error : ""));
-}
-
-int
-outbox_release(struct store *st, long long id, char *err, size_t errlen)
-{
-	return claim_release(st, CLAIM_NOTICES, id, err, errlen);
+	return claim_release(st, CLAIM_NOTICES, id, worker, err, errlen);
 }
 
 int

@@ -105,15 +105,23 @@ void outbox_mark_abort(struct outbox_mark *m);				/* frees M; the notice is as i
 /* outbox_mark_blocks_writers - does the open mark keep every other writer of the store waiting (SQLite)? */
 int outbox_mark_blocks_writers(const struct outbox_mark *m);
 
-/* outbox_mark_retry - failed now, try again at NEXT_ATTEMPT (the claim ends) */
-int outbox_mark_retry(struct store *st, long long id, time_t next_attempt, const char *error,
+/*
+ * Ending a notice that was not sent: only while WORKER still holds its
+ * claim (claim.h's claim_end). A worker whose lease ran out and whose
+ * notice another worker claimed meanwhile (or sent) gets CLAIM_LOST and
+ * changes nothing: the notice is the other worker's.
+ */
+
+/* outbox_mark_retry - failed now, try again at NEXT_ATTEMPT (the claim ends): 0, CLAIM_LOST, -1 */
+int outbox_mark_retry(struct store *st, long long id, const char *worker, time_t next_attempt, const char *error,
     char *err, size_t errlen);
 
-/* outbox_mark_failed - given up (MaxRetryDays); ops get told by the caller */
-int outbox_mark_failed(struct store *st, long long id, const char *error, char *err, size_t errlen);
+/* outbox_mark_failed - given up (MaxRetryDays); ops get told by the caller when it is 0: 0, CLAIM_LOST, -1 */
+int outbox_mark_failed(struct store *st, long long id, const char *worker, const char *error, char *err,
+    size_t errlen);
 
-/* outbox_release - give a claim back untried (a stop): due again at once */
-int outbox_release(struct store *st, long long id, char *err, size_t errlen);
+/* outbox_release - give a claim back untried (a stop): due again at once; 0, CLAIM_LOST, -1 */
+int outbox_release(struct store *st, long long id, const char *worker, char *err, size_t errlen);
 
 /* outbox_prune - forget notices sent before BEFORE; *REMOVED counts them */
 int outbox_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen);
