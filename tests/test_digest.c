@@ -16,6 +16,7 @@
 #include "customers/prefixmap.h"
 #include "notice/digest.h"
 #include "notice/notice.h"
+#include "notice/template.h"
 #include "pipeline/pipeline.h"
 #include "store/digestparts.h"
 #include "store/outbox.h"
@@ -381,4 +382,39 @@ TEST(digest, digesttime_is_hh_mm_and_the_cutoff_is_the_last_one_passed)
 	setenv("TZ", "UTC", 1);
 	tzset();
 	config_free(cfg);
+}
+
+/* write_file - TEXT into DIR/NAME */
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	REQUIRE((f = fopen(path, "w")) != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+TEST(digest, a_site_digest_template_with_a_typo_fails_the_load_naming_its_file)
+{
+	struct config *cfg = config_new();
+	struct template_set *set;
+	char err[512], *dir = test_tmpdir();
+
+	REQUIRE((set = notice_templates_load(cfg, err, sizeof(err))) != NULL);
+	CHECK(digest_templates_check(cfg, set, err, sizeof(err)) == 0);	/* the shipped ones, English and de */
+	template_set_free(set);
+	free(cfg->template_dir);
+	cfg->template_dir = xstrdup(dir);
+	write_file(dir, "digest.txt", "Subject: {{date}}\n\n{{#sections}}{{section_titel}}{{/sections}}\n");
+	REQUIRE((set = notice_templates_load(cfg, err, sizeof(err))) != NULL);
+	CHECK(digest_templates_check(cfg, set, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "digest.txt") != NULL && strstr(err, "section_titel") != NULL);
+	write_file(dir, "digest.txt", "Subject: {{date}}\n\nOurs: {{#sections}}{{section_title}}{{/sections}}\n");
+	CHECK(digest_templates_check(cfg, set, err, sizeof(err)) == 0);
+	template_set_free(set);
+	config_free(cfg);
+	free(dir);
 }

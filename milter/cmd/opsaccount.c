@@ -1,6 +1,6 @@
 /*
  * opsaccount - what "history ACCOUNT" adds to the timeline: the account's
- * AccountSettings and the notices they withheld
+ * AccountSettings, the notices they withheld and those waiting for its digest
  *
  * See opsaccount.h. A settings source is read as the daemon reads it
  * (runtime_load_accounts: a command runs as UserID, within
@@ -12,13 +12,27 @@
 #include "customers/accounts.h"
 #include "customers/tablesource.h"
 #include "pipeline/json.h"
+#include "store/digestparts.h"
 #include "store/state.h"
+#include "store/store.h"
 #include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* add_waiting - one part waiting for the digest, into the view CTX */
+static void
+add_waiting(void *ctx, const struct digest_part *p)
+{
+	struct account_view *v = ctx;
+
+	v->waiting = xreallocarray(v->waiting, v->nwaiting + 1, sizeof(*v->waiting));
+	v->waiting[v->nwaiting].report_type = xstrdup(p->report_type);
+	v->waiting[v->nwaiting].action = p->action;
+	v->waiting[v->nwaiting++].at = (long long)p->created;
+}
 
 void
 account_view_load(struct account_view *v, const struct config *cfg, struct store *st, const char *account)
@@ -33,6 +47,8 @@ account_view_load(struct account_view *v, const struct config *cfg, struct store
 	if (state_withheld(st, account, &v->withheld, &v->nwithheld, v->withheld_error,
 	    sizeof(v->withheld_error)) != 0)
 		v->nwithheld = 0;
+	if (st && store_has_outbox(st))	/* a failure is said in waiting_error; the rest stands */
+		digest_parts_list(st, account, add_waiting, v, v->waiting_error, sizeof(v->waiting_error));
 }
 
 void
@@ -41,6 +57,9 @@ account_view_free(struct account_view *v)
 	free(v->source);
 	accounts_free(v->table);
 	state_withheld_free(v->withheld, v->nwithheld);
+	for (size_t i = 0; i < v->nwaiting; i++)
+		free(v->waiting[i].report_type);
+	free(v->waiting);
 }
 
 /* fmt_interval - "0", "never", or the largest unit that divides it: "7d", "36h", "90s" */
@@ -121,6 +140,13 @@ account_view_text(const struct account_view *v)
 	for (i = 0; i < v->nwithheld; i++)
 		printf("%s  withheld        %s %s %s\n", fmt_utc(v->withheld[i].at, t, sizeof(t)), v->withheld[i].account,
 		    v->withheld[i].report_type, v->withheld[i].reference);
+	if (*v->waiting_error)
+		printf("Notices waiting for the daily digest: cannot be read: %s\n", v->waiting_error);
+	else if (v->nwaiting)
+		printf("Notices waiting for the daily digest (DigestTime): %zu\n", v->nwaiting);
+	for (i = 0; i < v->nwaiting; i++)
+		printf("%s  for the digest  %s %s%s\n", fmt_utc((time_t)v->waiting[i].at, t, sizeof(t)), v->account,
+		    v->waiting[i].report_type, v->waiting[i].action ? " (ACTION REQUIRED)" : "");
 	buf_free(&b);
 }
 
@@ -187,6 +213,19 @@ account_view_json(struct buf *b, const struct account_view *v)
 		buf_puts(b, ",\"time\":");
 		json_string(b, t);
 		buf_puts(b, ",\"reason\":\"account setting\"}");
+	}
+	buf_puts(b, "],\"digest_waiting\":[");
+	for (i = 0; i < v->nwaiting; i++) {
+		time_t at = (time_t)v->waiting[i].at;
+		struct tm tm;
+
+		gmtime_r(&at, &tm);
+		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		buf_puts(b, i ? ",{\"report_type\":" : "{\"report_type\":");
+		json_string(b, v->waiting[i].report_type);
+		buf_printf(b, ",\"action_required\":%s,\"time\":", v->waiting[i].action ? "true" : "false");
+		json_string(b, t);
+		buf_putc(b, '}');
 	}
 	buf_puts(b, "]");
 }

@@ -19,6 +19,7 @@
 #include "cmd/runtime.h"
 #include "config/config.h"
 #include "notice/deliver.h"
+#include "notice/digest.h"
 #include "notice/mailheader.h"
 #include "notice/notice.h"
 #include "customers/accounts.h"
@@ -317,7 +318,8 @@ load_parts(const char *path, char *err, size_t errlen)
 	if ((p->cfg = config_load(path, err, errlen)) == NULL)
 		goto fail;
 	/* parsed once here: an edit on disk counts from the next reload on */
-	if ((p->templates = notice_templates_load(p->cfg, err, errlen)) == NULL)
+	if ((p->templates = notice_templates_load(p->cfg, err, errlen)) == NULL ||
+	    digest_templates_check(p->cfg, p->templates, err, errlen) != 0)
 		goto fail;
 	/* the shape is checked now; the database is reached when first needed */
 	if ((p->store = store_new(p->cfg->state_db, p->cfg->outbox_db, STORE_BUSY_TIMEOUT_MS, err, errlen)) == NULL)

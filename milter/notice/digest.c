@@ -301,6 +301,36 @@ digest_render(const struct config *cfg, const char *account, const char *day, co
 	return rc;
 }
 
+/* check_one - NAME in LANG ("" English) parses with VARS */
+static int
+check_one(const struct config *cfg, const char *lang, const char *name, const struct template_vars *vars,
+    char *err, size_t errlen)
+{
+	struct template *t = template_load_file(cfg->template_dir, template_shipped_dir(), lang, name, vars, err,
+	    errlen);
+
+	template_free(t);
+	return t ? 0 : -1;
+}
+
+int
+digest_templates_check(const struct config *cfg, const struct template_set *set, char *err, size_t errlen)
+{
+	const char *langs[32];
+	size_t n = template_set_languages(set, langs, 32), i;
+
+	if (n > 32)
+		n = 32;
+	if (check_one(cfg, "", SECTION_TEMPLATE, notice_template_vars(), err, errlen) != 0 ||
+	    check_one(cfg, "", DIGEST_TEMPLATE, &digest_vars, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (check_one(cfg, langs[i], SECTION_TEMPLATE, notice_template_vars(), err, errlen) != 0 ||
+		    check_one(cfg, langs[i], DIGEST_TEMPLATE, &digest_vars, err, errlen) != 0)
+			return -1;
+	return 0;
+}
+
 /* --- building the due digests -------------------------------------------- */
 
 /* queue_digest - M into the outbox on DB with the parts it lists taken: 1
@@ -352,7 +382,7 @@ int
 digest_build_due(const struct config *cfg, struct store *st, time_t now, int all, size_t *built,
     char *err, size_t errlen)
 {
-	char day[48], **accounts;
+	char day[48], **accounts, why[512];
 	time_t cutoff = digest_cutoff(cfg, now, day, sizeof(day));
 	size_t n, i;
 	int rc = 0, one;
@@ -369,10 +399,12 @@ digest_build_due(const struct config *cfg, struct store *st, time_t now, int all
 	}
 	if (digest_accounts_due(st, cutoff, &accounts, &n, err, errlen) != 0)
 		return -1;
-	for (i = 0; rc == 0 && i < n; i++) {
-		if ((one = build_one(cfg, st, accounts[i], cutoff, day, now, err, errlen)) < 0)
+	for (i = 0; i < n; i++) {	/* one account's failure does not hold back the others' */
+		if ((one = build_one(cfg, st, accounts[i], cutoff, day, now, why, sizeof(why))) < 0) {
+			if (rc == 0)
+				err_set(err, errlen, "the digest of account %s: %s", accounts[i], why);
 			rc = -1;
-		else
+		} else
 			*built += (size_t)one;
 	}
 	digest_accounts_free(accounts, n);

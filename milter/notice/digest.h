@@ -55,9 +55,19 @@ time_t digest_cutoff(const struct config *cfg, time_t now, char *day, size_t day
  * digest_build_due - every account's digest that is due at NOW: of the parts
  * made before digest_cutoff; ALL: of every waiting part, whatever the time
  * (deliver --digest-now). *BUILT counts the digests queued in the outbox.
- * 0, or -1 with ERR (the digests built before the failure stay built).
+ * 0, or -1 with ERR naming the first account's failure (the others' digests
+ * are built all the same; a failed one is tried again next round).
  */
 int digest_build_due(const struct config *cfg, struct store *st, time_t now, int all, size_t *built,
     char *err, size_t errlen);
+
+/*
+ * digest_templates_check - both digest templates, in English and in each
+ * language SET has (notice_templates_load), read and parsed now, as the
+ * notice templates are at start and reload: 0, or -1 with ERR naming the
+ * file and line, so a typo is caught by "shadowmilter -n", not by a digest
+ */
+struct template_set;
+int digest_templates_check(const struct config *cfg, const struct template_set *set, char *err, size_t errlen);
 
 #endif
