@@ -289,7 +289,7 @@ read_log(struct daemon *d, const char *want)
 }
 
 /* wait_log - until a new log line contains WANT (or, WANT NULL, RELOADS "reloaded" lines); -1 at a
- * timeout or when the daemon exits */
+ * timeout, a refusal or failure in the log, or when the daemon exits */
 static int
 wait_log(struct daemon *d, const char *want, int reloads, double timeout)
 {
@@ -299,6 +299,8 @@ wait_log(struct daemon *d, const char *want, int reloads, double timeout)
 	while (now() < until) {
 		if (read_log(d, want) || (want == NULL && d->reloaded >= reloads))
 			return 0;
+		if (d->failed)	/* a refused refresh or a failed reload: no "reloaded" line to wait for */
+			return -1;
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
 			d->pid = 0;
 			return -1;
