@@ -131,6 +131,21 @@ message_done(struct conn *c)
 	c->rt = NULL;
 }
 
+/*
+ * settled - RC of a header, end-of-headers or body callback; when it ends the
+ * message (accepted, discarded, refused), libmilter calls us no more for it,
+ * so its state and its reference to the configuration go now, not at the
+ * connection's next MAIL or its close: an idle SMTP session must not keep a
+ * replaced customer map alive.
+ */
+static sfsistat
+settled(struct conn *c, sfsistat rc)
+{
+	if (rc != SMFIS_CONTINUE && rc != SMFIS_SKIP)
+		message_done(c);
+	return rc;
+}
+
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
     unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
@@ -215,7 +230,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	if (c->msg == NULL)
 		return SMFIS_ACCEPT;
 	filter_set_queue_id(c->msg, smfi_getsymval(ctx, "i"));
-	return to_milter(c, filter_header(c->msg, &io, name, value));
+	return settled(c, to_milter(c, filter_header(c->msg, &io, name, value)));
 }
 
 static sfsistat
@@ -224,7 +239,7 @@ cb_eoh(SMFICTX *ctx)
 	struct conn *c = conn_of(ctx);
 	struct filter_io io = io_for(ctx);
 
-	return c->msg ? to_milter(c, filter_eoh(c->msg, &io)) : SMFIS_ACCEPT;
+	return c->msg ? settled(c, to_milter(c, filter_eoh(c->msg, &io))) : SMFIS_ACCEPT;
 }
 
 static sfsistat
@@ -233,7 +248,7 @@ cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
 	struct conn *c = conn_of(ctx);
 	struct filter_io io = io_for(ctx);
 
-	return c->msg ? to_milter(c, filter_body(c->msg, &io, (const char *)data, len)) : SMFIS_ACCEPT;
+	return c->msg ? settled(c, to_milter(c, filter_body(c->msg, &io, (const char *)data, len))) : SMFIS_ACCEPT;
 }
 
 static sfsistat
