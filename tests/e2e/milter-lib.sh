@@ -33,6 +33,13 @@
 #       are gone (default 60 s)
 #   ml_cleanup
 #       stop every daemon still running (SIGTERM), for the suite's EXIT trap
+#   ml_outbox_pending NAME
+#       how many notices NAME's outbox holds that its transport has not taken
+#       yet ("shadowmilter status", as the daemon's user); empty if it cannot say
+#   ml_wait_outbox_empty NAME [TIMEOUT]
+#       wait (default 60 s) until NAME's outbox holds no pending notice: every
+#       notice its reports made so far has been handed to the transport. A
+#       suite waits for this, not a sleep, before it counts what did NOT come
 #   ml_send_direct NAME FILE
 #       hand the report FILE straight to daemon NAME over the milter protocol
 #       (miltertest, tests/miltertest/common.lua), as while the MTA is down;
@@ -136,6 +143,23 @@ ml_stop() {
 
 ml_cleanup() {
 	for _ml_n in ${ML_STARTED:-}; do ml_stop "$_ml_n" TERM 30 2>/dev/null; done
+}
+
+ml_outbox_pending() {
+	# status wants a history: the outbox's own database holds one when StateDB is not set
+	set -- -c "$ML_DIR/$1.conf" --json
+	grep -q '^StateDB ' "$2" || set -- "$@" --state "$(awk '$1 == "OutboxDB" { f = $2 } END { print f }' "$2")"
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u nobody -- "$SM" status "$@" 2>/dev/null
+	else
+		"$SM" status "$@" 2>/dev/null
+	fi | sed -n 's/.*"outbox":{[^}]*"pending":\([0-9]*\).*/\1/p'
+}
+
+ml__outbox_empty() { [ "$(ml_outbox_pending "$1")" = 0 ]; }
+
+ml_wait_outbox_empty() {
+	ready__until "${2:-60}" "waiting for the outbox of $1 to empty" ml__outbox_empty "$1"
 }
 
 ml_send_direct() {

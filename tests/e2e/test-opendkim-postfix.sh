@@ -89,8 +89,9 @@ forged() {
 headers() { awk '/^$/ {exit} /^[ \t]/ {sub(/^[ \t]+/, " "); line = line $0; next} {if (line != "") print line; line = $0} END {print line}' "$1"; }
 # sent_through N - wait until the ops mailbox holds N messages (each sent report lands there)
 sent_through() { pf_wait_delivered "$(pf_maildir ops@example.net)" "$1" 30 2>/dev/null; }
-# no_new_notice BEFORE - acme still has BEFORE notices a while after its report arrived
-no_new_notice() { sleep 2; test "$(acme)" -eq "$1"; }
+# no_new_notice BEFORE - acme still has BEFORE notices once the milter's outbox has handed
+# every notice to Postfix and Postfix has delivered them (a wait, never a sleep)
+no_new_notice() { ml_wait_outbox_empty milter 60 && pf_wait_queue_empty 60 2>/dev/null; test "$(acme)" -eq "$1"; }
 
 n=0	# messages sent so far (each ends in the ops mailbox)
 
