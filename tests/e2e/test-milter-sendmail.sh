@@ -104,6 +104,12 @@ total() { find "$PF_MAIL" -path '*/new/*' -type f | wc -l | tr -d ' '; }
 latest() { ls -t "$(pf_maildir "$1")/new/"* 2>/dev/null | head -n 1; }
 # queue_id - Sendmail's queue id from "250 2.0.0 <id> Message accepted for delivery"
 queue_id() { awk '$1 == "250" { print $3 }' "$T/reply"; }
+# settled - the milter's outbox has handed every notice to Sendmail, and Sendmail and
+# Postfix have passed on all they hold (60 s at most each): a count then shows what
+# was NOT made (a wait, never a sleep)
+settled() {
+	ml_wait_outbox_empty milter 60 && sendmail_wait_queue_empty 60 && pf_wait_queue_empty 60 2>/dev/null
+}
 
 # 1. a report: one notice per customer with only its own findings, the tagged original for ops
 ml_report first-1@reports.shadowserver.org "$T/first.eml"
@@ -120,7 +126,7 @@ check "the planted result headers are gone, ours stay" \
 	test "$(grep -c '^X-Shadowmilter-Result:' "$O")/$(grep -c '^X-Shadowmilter-Unmatched:' "$O")/$(grep -c 'planted' "$O")" = "1/1/0"
 check "ops copy subject is tagged" grep -q '^Subject: \[shadowmilter\] \[Example Hosting\]' "$O"
 check "ops copy went through Sendmail" grep -q "by mx\\.sendmail\\.test .*id $QID" "$O"
-sleep 2
+settled
 check "nobody else got mail (5 notices + the ops copy)" test "$(total)" -eq 6
 
 # 2. the milter's log names Sendmail's queue id, for the report and for each notice it made
@@ -154,7 +160,7 @@ check "unauthenticated report accepted" grep -q '^250$' "$T/smtp.out"
 pf_wait_delivered "$(pf_maildir ops@example.net)" 2 60 2>/dev/null
 O=$(latest ops@example.net)
 check "unauthenticated report reaches ops marked none" grep -q '^X-Shadowmilter-Result: none;' "$O"
-sleep 2
+settled
 check "unauthenticated report made no notices" test "$(count ops@acme.example)" -eq 1
 
 # 5. F=T: the milter killed mid-message, then down: Sendmail says 4xx and keeps nothing
@@ -173,7 +179,7 @@ send "$T/second.eml"
 check "the retry is accepted" grep -q '^250$' "$T/smtp.out"
 pf_wait_delivered "$(pf_maildir ops@acme.example)" 2 60 2>/dev/null
 pf_wait_delivered "$(pf_maildir dave@dave.example)" 2 60 2>/dev/null
-sleep 3
+settled
 check "after the retry exactly one more notice for acme" test "$(count ops@acme.example)" -eq 2
 check "after the retry exactly one more notice for dave" test "$(count dave@dave.example)" -eq 2
 
@@ -211,7 +217,7 @@ sendmail_start || give_up "sendmail restart"
 for a in ops@acme.example erin@erin.example; do
 	pf_wait_delivered "$(pf_maildir "$a")" $(($(count "$a") + 1)) 90 2>/dev/null
 done
-sleep 2
+settled
 check "once Sendmail is back, one notice each (acme)" test "$(count ops@acme.example)" -eq 4
 check "once Sendmail is back, one notice each (erin)" test "$(count erin@erin.example)" -eq 2
 
