@@ -14,6 +14,8 @@
 #   - (pg) the customer map is a table in the same PostgreSQL: a prefix moved
 #     to another account with an UPDATE, both daemons sent SIGHUP, and the
 #     next report's notice goes to the new owner only;
+#   - a daily-digest account's three reports, at either MX (one at both):
+#     "deliver --digest-now" at both MXs at once sends ONE digest mail;
 # and on one host:
 #   - a "shadowmilter deliver" run beside the daemon doubles nothing;
 #   - a mail with two files of one type: each customer gets all its
@@ -94,13 +96,15 @@ fi
 # a port nothing listens on: an MX whose notices must wait
 DEAD_PORT=$(pf_free_port $((MX2_PF_INJECT_PORT + 50)))
 
+# c0000141 takes a daily digest (AccountSettings digest daily; section 10)
+printf 'account,digest\nc0000141,daily\n' >"$T/settings.csv" && chmod 644 "$T/settings.csv"
 # write_conf N TRANSPORT_PORT - MX N's config; its notices go to TRANSPORT_PORT
 ML_CUSTOMERS=$T/customers.csv
 [ -z "$MAP_QUERY" ] || ML_CUSTOMERS=$PG_URI
 ML_DB=$STATE_DB
 write_conf() {
 	ml_conf "mx$1" "smtp:127.0.0.1:$2" NoticeFrom abuse@example.net SocketMode 0666 DeliveryLease 5s \
-	    ReportLinkHosts localhost CAFile "$T/ca.pem" FetchTimeout 10s \
+	    ReportLinkHosts localhost CAFile "$T/ca.pem" FetchTimeout 10s AccountSettings "$T/settings.csv" \
 	    ${MAP_QUERY:+CustomerMapQuery "$MAP_QUERY"}
 }
 # start_mx N - start MX N's daemon; ready at its "listening on" line
@@ -337,6 +341,36 @@ if [ "$STORE" = pg ]; then
 	check "the new owner's notice names the moved host" grep -q '^10\.0\.0\.131:111 (UDP)' "${MOVED:-/dev/null}"
 	check "and its own" grep -q '^10\.0\.0\.132:111 (UDP)' "${MOVED:-/dev/null}"
 fi
+
+# 10. a daily-digest account (issue 19): c0000141's reports of three types
+# (scan_docker critical, scan_ssh and scan_ftp informational) arrive at
+# either MX, the first at both; nothing goes out on its own. Then
+# "deliver --digest-now" at both MXs at once: ONE digest mail, ACTION REQUIRED
+n=0
+for t in scan_docker scan_ssh scan_ftp; do
+	n=$((n + 1))
+	: >"$T/rd$n"; rl_rows "$T/rd$n" 141 1 2026-12-03
+	rl_report "$T/md$n.eml" "mx-digest-$t@reports.shadowserver.org" 2026-12-03 "2026-12-03-$t-digest.csv=$T/rd$n"
+	check "digest account: the $t report accepted" send $((n % 2 + 1)) "$T/md$n.eml"
+done
+check "... the scan_docker report accepted at the other MX too" send 1 "$T/md1.eml"
+settle
+check "... and nothing sent to it on its own" test "$(count c0000141)" -eq 0
+pids=""
+for c in 1 2; do
+	runuser -u nobody -- "$SM" deliver -c "$T/mx$c.conf" --digest-now >>"$T/deliver-digest.out" 2>&1 &
+	pids="$pids $!"
+done
+for p in $pids; do wait "$p"; done
+check "two deliver --digest-now at once both ran" \
+    test "$(grep -c '^delivered [0-9]*, deferred [0-9]*, failed [0-9]*$' "$T/deliver-digest.out")" -eq 2
+wait_notices 141 141 60
+settle
+check "two MX hosts building at once: one digest mail" exactly_one 141 141
+DG=$(notices c0000141 | head -n 1)
+check "... ACTION REQUIRED, of three reports" grep -q '^Subject: \[ACTION REQUIRED\] Security digest for .*: 3 reports$' \
+    "${DG:-/dev/null}"
+check "... the host in each of its three sections" test "$(grep -c '^    10\.0\.0\.141:111' "${DG:-/dev/null}")" -eq 3
 
 if [ "$failed" -ne 0 ]; then
 	for n in 1 2; do echo "--- mx$n log"; tail -n 25 "$T/mx$n.log"; done
