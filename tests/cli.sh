@@ -321,6 +321,16 @@ check "history ACCOUNT still has the timeline (overdue sees the findings)" grep 
 "$SM" history -c "$T/hist-acct.conf" --state "$T/acct.db" --json acme >"$T/acct-history.json" 2>&1
 check "history --json ACCOUNT has the settings" grep -q '"settings":{"source":"[^"]*settings.csv","error":null,"row":true,"language":null,"cc":\["reseller@partner.example"\],"notify":"none","renotify":"7d","digest":"per-type"}' "$T/acct-history.json"
 check "history --json ACCOUNT has the notices withheld" grep -q '"withheld":\[{"account":"acme","report_type":"scan_portmapper","reference":"SM-20261124-000001","time":"2026-11-25T06:00:00Z","reason":"account setting"}\]' "$T/acct-history.json"
+# AccountSettings digest daily: replay shows the notice, marked as held for the daily digest
+printf 'account,digest\ndave,daily\n' >"$T/settings-digest.csv"
+{ cat "$T/hist.conf"; echo "AccountSettings $T/settings-digest.csv"; } >"$T/hist-digest.conf"
+"$SM" replay -c "$T/hist-digest.conf" --now "$NOW" "$DEMO" >"$T/digest-replay.log" 2>&1
+check "replay marks a digest account's notice as held for its daily digest" \
+    grep -q "^-- notice for \"dave\" (held for the account's daily digest, not sent alone) --\$" "$T/digest-replay.log"
+check "... and no other account's" test "$(grep -c "daily digest" "$T/digest-replay.log")" -eq 1
+"$SM" replay -c "$T/hist-digest.conf" --now "$NOW" --json "$DEMO" >"$T/digest-replay.json" 2>&1
+check "replay --json says \"digest\":true for it" grep -q '"account":"dave","to":\["dave@dave.example"\],"digest":true,' \
+    "$T/digest-replay.json"
 "$SM" history -c "$T/hist-acct.conf" --state "$T/acct.db" bobs-vps >"$T/acct-bob.txt" 2>&1
 check "history of an account without a row: the defaults" grep -q "^Settings of bobs-vps: the defaults (no row in $T/settings.csv)\$" "$T/acct-bob.txt"
 "$SM" history -c "$T/hist.conf" acme >"$T/acct-none.txt" 2>&1

@@ -322,7 +322,8 @@ print_text(struct replay *r, const struct pipeline_result *res)
 			print_history(ro, info);
 		for (j = 0; j < ro->nnotices && r->outdir == NULL; j++)
 			if (ro->notices[j].message)	/* made, and kept */
-				printf("-- notice for \"%s\" --\n%s-- end of notice --\n", ro->notices[j].account,
+				printf("-- notice for \"%s\"%s --\n%s-- end of notice --\n", ro->notices[j].account,
+				    ro->notices[j].digest ? " (held for the account's daily digest, not sent alone)" : "",
 				    ro->notices[j].message);
 		for (j = 0; j < ro->nconfirmations && r->outdir == NULL; j++)
 			printf("-- resolved notice for \"%s\" --\n%s-- end of notice --\n", ro->confirmations[j].account,
