@@ -56,7 +56,6 @@ FS_PID=""
 trap cleanup EXIT
 # the test ShadowServer the link-only report of section 7 is fetched from
 fs_start
-chmod 644 "$T/ca.pem"
 
 # --- two Postfix instances: postfix-lib.sh keeps one in PF_*; pf_use N swaps
 PF_VARS="PF_DIR PF_CONF PF_QUEUE PF_DATA PF_MAIL PF_LOG PF_SENDMAIL PF_PORT PF_INJECT_PORT PF_DOMAINS PF_MILTERS"
@@ -104,7 +103,7 @@ ML_CUSTOMERS=$T/customers.csv
 ML_DB=$STATE_DB
 write_conf() {
 	ml_conf "mx$1" "smtp:127.0.0.1:$2" NoticeFrom abuse@example.net SocketMode 0666 DeliveryLease 5s \
-	    ReportLinkHosts localhost CAFile "$T/ca.pem" FetchTimeout 10s AccountSettings "$T/settings.csv" \
+	    $FS_TRUST FetchTimeout 10s AccountSettings "$T/settings.csv" \
 	    ${MAP_QUERY:+CustomerMapQuery "$MAP_QUERY"}
 }
 # start_mx N - start MX N's daemon; ready at its "listening on" line
