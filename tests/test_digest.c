@@ -147,6 +147,20 @@ waiting(struct test_rig *r, const char *account)
 	return n;
 }
 
+/* parts_kept - every part in the store, waiting or in a digest */
+static long long
+parts_kept(struct test_rig *r)
+{
+	long long waiting_n, in_digest;
+	char err[512];
+
+	if (digest_parts_count(r->st, &waiting_n, &in_digest, err, sizeof(err)) != 0) {
+		fprintf(stderr, "  %s\n", err);
+		return -1;
+	}
+	return waiting_n + in_digest;
+}
+
 /* build - the digests due at WHEN; how many were built (-1: failed) */
 static long
 build(struct test_rig *r, const char *when)
@@ -220,6 +234,9 @@ BOTH_STORES(a_daily_digest_with_three_types_one_critical_and_two_info)
 	CHECK_INT(build(&r, "2026-11-02 08:00:00"), 1);
 	CHECK_INT(build(&r, "2026-11-02 08:00:30"), 0);	/* once */
 	CHECK_INT(waiting(&r, "acme"), 0);
+	CHECK_INT(parts_kept(&r), 3);		/* in the digest, kept RetainDays (365) */
+	CHECK_INT(build(&r, "2027-11-02 08:00:00"), 0);
+	CHECK_INT(parts_kept(&r), 0);
 	queued_for(&r, "acme", &q);
 	REQUIRE(q.found == 1);
 	m = q.message;

@@ -16,6 +16,7 @@
 #include "base/ipaddr.h"
 #include "pipeline/json.h"
 #include "notice/notice.h"
+#include "store/digestparts.h"
 #include "store/outbox.h"
 #include "store/sources.h"
 #include "store/state.h"
@@ -462,6 +463,7 @@ struct status {
 	struct outbox_counts outbox;
 	int outbox_missing;		/* not created yet: nothing was ever queued */
 	char outbox_error[512];		/* "" when read */
+	long long digest_waiting;	/* notices kept for a daily digest (store/digestparts.h) */
 	size_t open_findings, open_cases, overdue_accounts;
 	struct type_status *types;
 	size_t ntypes;
@@ -547,8 +549,12 @@ read_outbox(const struct cmd *c, struct status *s)
 	struct store *ob;
 	struct stat st;
 
+	long long in_digest;
+
 	if (strcmp(c->cfg->outbox_db, c->state_path) == 0) {	/* one store: the recommended shape */
-		outbox_get_counts(c->st, c->now, &s->outbox, s->outbox_error, sizeof(s->outbox_error));
+		if (outbox_get_counts(c->st, c->now, &s->outbox, s->outbox_error, sizeof(s->outbox_error)) == 0)
+			digest_parts_count(c->st, &s->digest_waiting, &in_digest, s->outbox_error,
+			    sizeof(s->outbox_error));
 		return;
 	}
 	if (!store_is_pg_uri(c->cfg->outbox_db) && stat(c->cfg->outbox_db, &st) != 0 && errno == ENOENT) {
@@ -558,7 +564,8 @@ read_outbox(const struct cmd *c, struct status *s)
 	if ((ob = store_open(NULL, c->cfg->outbox_db, STORE_BUSY_TIMEOUT_MS, s->outbox_error,
 	    sizeof(s->outbox_error))) == NULL)
 		return;
-	outbox_get_counts(ob, c->now, &s->outbox, s->outbox_error, sizeof(s->outbox_error));
+	if (outbox_get_counts(ob, c->now, &s->outbox, s->outbox_error, sizeof(s->outbox_error)) == 0)
+		digest_parts_count(ob, &s->digest_waiting, &in_digest, s->outbox_error, sizeof(s->outbox_error));
 	store_close(ob);
 }
 
@@ -616,6 +623,9 @@ status_text(const struct cmd *c, const struct status *s)
 		    s->outbox.pending, s->outbox.claimed, s->outbox.sent, s->outbox.failed,
 		    s->outbox.oldest_pending ? "; oldest pending since " : "",
 		    s->outbox.oldest_pending ? fmt_time(s->outbox.oldest_pending, t1, sizeof(t1), TEXT_TIME) : "");
+	if (!*s->outbox_error && s->digest_waiting)
+		printf("outbox: %lld notices waiting for their account's daily digest (DigestTime)\n",
+		    s->digest_waiting);
 	printf("history %s: %zu open findings in %zu cases; %zu accounts past their deadline\n", c->state_where,
 	    s->open_findings, s->open_cases, s->overdue_accounts);
 	printf("last report per type:\n");
@@ -651,8 +661,8 @@ status_json(const struct cmd *c, const struct status *s)
 		json_string(&b, s->outbox_error);
 	} else {
 		buf_printf(&b, ",\"error\":null,\"exists\":%s,\"pending\":%lld,\"sent\":%lld,\"failed\":%lld,"
-		    "\"claimed\":%lld", s->outbox_missing ? "false" : "true", s->outbox.pending, s->outbox.sent,
-		    s->outbox.failed, s->outbox.claimed);
+		    "\"claimed\":%lld,\"digest_waiting\":%lld", s->outbox_missing ? "false" : "true", s->outbox.pending,
+		    s->outbox.sent, s->outbox.failed, s->outbox.claimed, s->digest_waiting);
 		json_time_or_null(&b, "oldest_pending", s->outbox.oldest_pending);
 	}
 	buf_puts(&b, "},\"history\":{\"path\":");

@@ -383,6 +383,7 @@ digest_build_due(const struct config *cfg, struct store *st, time_t now, int all
     char *err, size_t errlen)
 {
 	char day[48], **accounts, why[512];
+	long long pruned;
 	time_t cutoff = digest_cutoff(cfg, now, day, sizeof(day));
 	size_t n, i;
 	int rc = 0, one;
@@ -397,7 +398,9 @@ digest_build_due(const struct config *cfg, struct store *st, time_t now, int all
 		snprintf(day, sizeof(day), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 		cutoff = now + 1;
 	}
-	if (digest_accounts_due(st, cutoff, &accounts, &n, err, errlen) != 0)
+	/* the parts of built digests are kept RetainDays, as sent notices are */
+	if (digest_parts_prune(st, now - (time_t)cfg->retain_days * 86400, &pruned, err, errlen) != 0 ||
+	    digest_accounts_due(st, cutoff, &accounts, &n, err, errlen) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {	/* one account's failure does not hold back the others' */
 		if ((one = build_one(cfg, st, accounts[i], cutoff, day, now, why, sizeof(why))) < 0) {

@@ -55,6 +55,7 @@ time_t digest_cutoff(const struct config *cfg, time_t now, char *day, size_t day
  * digest_build_due - every account's digest that is due at NOW: of the parts
  * made before digest_cutoff; ALL: of every waiting part, whatever the time
  * (deliver --digest-now). *BUILT counts the digests queued in the outbox.
+ * The parts of digests built more than RetainDays ago are forgotten first.
  * 0, or -1 with ERR naming the first account's failure (the others' digests
  * are built all the same; a failed one is tried again next round).
  */

@@ -198,6 +198,47 @@ digest_parts_take(struct db *db, const struct digest_part *parts, size_t n, cons
 }
 
 int
+digest_parts_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen)
+{
+	static const char sql[] = "DELETE FROM digest_parts WHERE digest_key IS NOT NULL AND created < ?1";
+	struct db *db = store_acquire(st, err, errlen);
+	struct db_stmt *s;
+	int rc = 0;
+
+	*removed = 0;
+	if (db == NULL)
+		return -1;
+	if ((s = DB_RUN(db, sql, DBI(before))) == NULL)
+		rc = store_error(db, err, errlen);
+	else
+		*removed = db_changes(s);
+	store_release(st, db);
+	return rc;
+}
+
+int
+digest_parts_count(struct store *st, long long *waiting, long long *in_digest, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT (SELECT count(*) FROM digest_parts WHERE digest_key IS NULL),"
+	    " (SELECT count(*) FROM digest_parts WHERE digest_key IS NOT NULL)";
+	struct db *db = store_acquire(st, err, errlen);
+	struct db_stmt *s;
+	int rc = 0;
+
+	*waiting = *in_digest = 0;
+	if (db == NULL)
+		return -1;
+	if ((s = DB_RUN0(db, sql)) == NULL || db_step(db, s) != 1)
+		rc = store_error(db, err, errlen);
+	else {
+		*waiting = db_int(s, 0);
+		*in_digest = db_int(s, 1);
+	}
+	store_release(st, db);
+	return rc;
+}
+
+int
 digest_parts_list(struct store *st, const char *account, void (*fn)(void *ctx, const struct digest_part *p),
     void *ctx, char *err, size_t errlen)
 {

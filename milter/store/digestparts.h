@@ -61,6 +61,13 @@ void digest_parts_free(struct digest_part *parts, size_t n);
 int digest_parts_take(struct db *db, const struct digest_part *parts, size_t n, const char *key, char *err,
     size_t errlen);
 
+/* digest_parts_prune - forget the parts made before BEFORE that are in a
+ * digest (as sent notices are kept RetainDays); *REMOVED counts them */
+int digest_parts_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen);
+
+/* digest_parts_count - how many parts wait for a digest, and how many are in one (kept RetainDays) */
+int digest_parts_count(struct store *st, long long *waiting, long long *in_digest, char *err, size_t errlen);
+
 /* digest_parts_list - ACCOUNT's waiting parts (NULL: every account's), oldest first, to FN; reads only */
 int digest_parts_list(struct store *st, const char *account, void (*fn)(void *ctx, const struct digest_part *p),
     void *ctx, char *err, size_t errlen);

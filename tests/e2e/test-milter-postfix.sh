@@ -237,6 +237,9 @@ done
 check "replay --json says the notice is held for the digest" grep -q '"digest":true' "$T/digest-replay.json"
 pf_wait_queue_empty 30 2>/dev/null
 check "no mail of its own for any of erin's reports" test "$(count erin@erin.example)" -eq 0
+runuser -u nobody -- "$SM" status -c "$T/milter.conf" --state "$ML_DIR/state/outbox.db" >"$T/digest-status.txt" 2>&1
+check "status counts the three notices waiting for the digest" \
+    grep -q "^outbox: 3 notices waiting for their account's daily digest (DigestTime)$" "$T/digest-status.txt"
 check "deliver --digest-now builds the digest" "$SM" deliver -c "$T/milter.conf" --digest-now
 pf_wait_delivered "$(pf_maildir erin@erin.example)" 1 60 2>/dev/null
 E=$(latest erin@erin.example)
