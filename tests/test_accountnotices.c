@@ -53,42 +53,17 @@ rig(struct test_rig *r, const char *uri, const char *accounts, const char *const
 static struct pipeline_result *
 run(struct test_rig *r, const char *date, const char *type, const char *ips)
 {
-	struct buf csv = BUF_INIT;
-	char *copy = xstrdup(ips), *save = NULL, *ip, *msg, when[32], err[512];
-	struct pipeline_result *res;
-	int sec = 10;
+	char when[32];
 
-	buf_puts(&csv, "timestamp,ip,port,protocol\n");
-	for (ip = strtok_r(copy, " ", &save); ip; ip = strtok_r(NULL, " ", &save))
-		buf_printf(&csv, "%s 08:52:%02d,%s,111,udp\n", date, sec++, ip);
-	msg = test_rig_report(r, date, type, "as64500", csv.data);
 	snprintf(when, sizeof(when), "%s 12:00:00", date);
-	if ((res = test_rig_run(r, msg, test_time(when), err, sizeof(err))) == NULL)
-		fprintf(stderr, "  pipeline: %s\n", err);
-	free(msg);
-	free(copy);
-	buf_free(&csv);
-	return res;
-}
-
-/* notice_of - ACCOUNT's notice in RES (made or not), or NULL */
-static const struct notice *
-notice_of(const struct pipeline_result *res, const char *account)
-{
-	size_t i, j;
-
-	for (i = 0; res && i < res->nreports; i++)
-		for (j = 0; j < res->reports[i].nnotices; j++)
-			if (strcmp(res->reports[i].notices[j].customer->name, account) == 0)
-				return &res->reports[i].notices[j];
-	return NULL;
+	return test_rig_run_hosts(r, date, when, type, "udp", ips);
 }
 
 /* sent - did RES make ACCOUNT a notice? */
 static int
 sent(const struct pipeline_result *res, const char *account)
 {
-	const struct notice *n = notice_of(res, account);
+	const struct notice *n = test_notice_of(res, account);
 
 	return n && n->made;
 }
@@ -96,7 +71,7 @@ sent(const struct pipeline_result *res, const char *account)
 static int
 withheld(const struct pipeline_result *res, const char *account)
 {
-	const struct notice *n = notice_of(res, account);
+	const struct notice *n = test_notice_of(res, account);
 
 	return n && n->withheld && !n->made;
 }
@@ -232,7 +207,7 @@ BOTH_STORES(renotify_overrides_renotifyinterval_for_the_account)
 	pipeline_result_free(res);
 	res = run(&r, "2026-11-02", "scan_portmapper", ips);	/* a day on: acme's 1d passed */
 	CHECK(sent(res, "acme"));
-	CHECK(!sent(res, "bob") && notice_of(res, "bob")->held);
+	CHECK(!sent(res, "bob") && test_notice_of(res, "bob")->held);
 	pipeline_result_free(res);
 	res = run(&r, "2026-11-09", "scan_portmapper", ips);	/* 8 days on: RenotifyInterval passed, bob: never */
 	CHECK(sent(res, "acme"));
@@ -335,7 +310,7 @@ TEST(accounts, a_long_cc_list_is_folded_never_cut)
 	buf_puts(&csv, "\"\n");
 	rig(&r, NULL, csv.data, NULL);
 	res = run(&r, "2026-11-01", "scan_portmapper", "192.0.2.10");
-	REQUIRE((n = notice_of(res, "acme")) != NULL && n->made);
+	REQUIRE((n = test_notice_of(res, "acme")) != NULL && n->made);
 	CHECK_INT(n->ncc, 12);
 	h = header_block(n->message);
 	for (i = 0; i < 12; i++) {
@@ -394,9 +369,9 @@ TEST(accounts, the_settings_language_picks_the_notices_templates)
 
 	rig(&r, NULL, "account,language\nacme,de\n", NULL);
 	res = run(&r, "2026-11-01", "scan_portmapper", "192.0.2.10 192.0.2.200");
-	REQUIRE((n = notice_of(res, "acme")) != NULL && n->made && n->message);
+	REQUIRE((n = test_notice_of(res, "acme")) != NULL && n->made && n->message);
 	CHECK(strstr(n->message, "\nContent-Language: de\n") != NULL);
-	REQUIRE((n = notice_of(res, "bob")) != NULL && n->made && n->message);
+	REQUIRE((n = test_notice_of(res, "bob")) != NULL && n->made && n->message);
 	CHECK(strstr(n->message, "\nContent-Language:") == NULL);	/* no row: English */
 	pipeline_result_free(res);
 	test_rig_free(&r);

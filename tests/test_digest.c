@@ -60,34 +60,7 @@ rig(struct test_rig *r, const char *uri, const char *accounts)
 static struct pipeline_result *
 run(struct test_rig *r, const char *date, const char *when, const char *type, const char *ips)
 {
-	struct buf csv = BUF_INIT;
-	char *copy = xstrdup(ips), *save = NULL, *ip, *msg, err[512];
-	struct pipeline_result *res;
-	int sec = 10;
-
-	buf_puts(&csv, "timestamp,ip,port,protocol\n");
-	for (ip = strtok_r(copy, " ", &save); ip; ip = strtok_r(NULL, " ", &save))
-		buf_printf(&csv, "%s 08:52:%02d,%s,111,tcp\n", date, sec++, ip);
-	msg = test_rig_report(r, date, type, "as64500", csv.data);
-	if ((res = test_rig_run(r, msg, test_time(when), err, sizeof(err))) == NULL)
-		fprintf(stderr, "  pipeline: %s\n", err);
-	free(msg);
-	free(copy);
-	buf_free(&csv);
-	return res;
-}
-
-/* notice_of - ACCOUNT's notice in RES, or NULL */
-static const struct notice *
-notice_of(const struct pipeline_result *res, const char *account)
-{
-	size_t i, j;
-
-	for (i = 0; res && i < res->nreports; i++)
-		for (j = 0; j < res->reports[i].nnotices; j++)
-			if (strcmp(res->reports[i].notices[j].customer->name, account) == 0)
-				return &res->reports[i].notices[j];
-	return NULL;
+	return test_rig_run_hosts(r, date, when, type, "tcp", ips);
 }
 
 /* queued - ACCOUNT's pending outbox rows: how many, the last one's message and recipients */
@@ -179,7 +152,7 @@ build(struct test_rig *r, const char *when)
 static int
 kept(const struct pipeline_result *res, const char *account)
 {
-	const struct notice *n = notice_of(res, account);
+	const struct notice *n = test_notice_of(res, account);
 
 	return n && n->made && n->digest && res->digest_kept == 1;
 }
@@ -195,7 +168,7 @@ three_reports(struct test_rig *r)
 	res = run(r, "2026-11-01", "2026-11-01 10:00:00", "scan_docker", "192.0.2.10 192.0.2.200");
 	REQUIRE(res != NULL);
 	CHECK(kept(res, "acme"));
-	CHECK(!notice_of(res, "bob")->digest);
+	CHECK(!test_notice_of(res, "bob")->digest);
 	CHECK_INT(res->queued, 1);	/* bob's, per type as before */
 	pipeline_history_counts(res, &h);
 	CHECK_INT(h.digest, 1);

@@ -11,6 +11,7 @@
 #include "customers/accounts.h"
 #include "customers/prefixmap.h"
 #include "customers/tablesource.h"
+#include "notice/notice.h"
 #include "store/store.h"
 #include "base/util.h"
 
@@ -142,6 +143,39 @@ test_rig_env(const struct test_rig *r)
 	struct filter_env env = { .cfg = r->cfg, .map = r->map, .store = r->st, .accounts = r->accounts };
 
 	return env;
+}
+
+struct pipeline_result *
+test_rig_run_hosts(struct test_rig *r, const char *date, const char *when, const char *type, const char *proto,
+    const char *ips)
+{
+	struct buf csv = BUF_INIT;
+	char *copy = xstrdup(ips), *save = NULL, *ip, *msg, err[512];
+	struct pipeline_result *res;
+	int sec = 10;
+
+	buf_puts(&csv, "timestamp,ip,port,protocol\n");
+	for (ip = strtok_r(copy, " ", &save); ip; ip = strtok_r(NULL, " ", &save))
+		buf_printf(&csv, "%s 08:52:%02d,%s,111,%s\n", date, sec++, ip, proto);
+	msg = test_rig_report(r, date, type, "as64500", csv.data);
+	if ((res = test_rig_run(r, msg, test_time(when), err, sizeof(err))) == NULL)
+		fprintf(stderr, "  pipeline: %s\n", err);
+	free(msg);
+	free(copy);
+	buf_free(&csv);
+	return res;
+}
+
+const struct notice *
+test_notice_of(const struct pipeline_result *res, const char *account)
+{
+	size_t i, j;
+
+	for (i = 0; res && i < res->nreports; i++)
+		for (j = 0; j < res->reports[i].nnotices; j++)
+			if (strcmp(res->reports[i].notices[j].customer->name, account) == 0)
+				return &res->reports[i].notices[j];
+	return NULL;
 }
 
 char *

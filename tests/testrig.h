@@ -21,6 +21,7 @@ struct prefixmap;
 struct account_table;
 struct store;
 struct pipeline_result;
+struct notice;
 
 /* a store in a fresh SQLite file of the rig's own (its path in test_rig.db) */
 #define TEST_RIG_SQLITE "(a fresh SQLite file)"
@@ -69,6 +70,15 @@ struct filter_env test_rig_env(const struct test_rig *r);
  * caller frees */
 char *test_rig_report(struct test_rig *r, const char *date, const char *type, const char *identifier,
     const char *csv);
+
+/* test_rig_run_hosts - a TYPE report of DATE for "as64500" naming IPS (space
+ * separated) on port 111/PROTO, one second apart from DATE 08:52:10, through
+ * the pipeline at WHEN ("YYYY-MM-DD HH:MM:SS"); NULL when it fails (said on stderr) */
+struct pipeline_result *test_rig_run_hosts(struct test_rig *r, const char *date, const char *when,
+    const char *type, const char *proto, const char *ips);
+
+/* test_notice_of - ACCOUNT's notice in RES (made or not), or NULL */
+const struct notice *test_notice_of(const struct pipeline_result *res, const char *account);
 
 /* test_time - "YYYY-MM-DD HH:MM:SS" (UTC) as a time; aborts on anything else */
 time_t test_time(const char *when);

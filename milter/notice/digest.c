@@ -69,6 +69,18 @@ digest_keep(struct db *db, const struct notice_input *in, const struct notice *n
 	return rc;
 }
 
+/* at_minute - TM's day at MINUTE past midnight, local time (mktime mends a
+ * day of 0 into the month before) */
+static time_t
+at_minute(struct tm *tm, unsigned minute)
+{
+	tm->tm_hour = (int)(minute / 60);
+	tm->tm_min = (int)(minute % 60);
+	tm->tm_sec = 0;
+	tm->tm_isdst = -1;
+	return mktime(tm);
+}
+
 time_t
 digest_cutoff(const struct config *cfg, time_t now, char *day, size_t daylen)
 {
@@ -76,18 +88,10 @@ digest_cutoff(const struct config *cfg, time_t now, char *day, size_t daylen)
 	time_t cut;
 
 	localtime_r(&now, &tm);
-	tm.tm_hour = (int)(cfg->digest_minute / 60);
-	tm.tm_min = (int)(cfg->digest_minute % 60);
-	tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	if ((cut = mktime(&tm)) > now) {	/* not yet today: yesterday's */
+	if ((cut = at_minute(&tm, cfg->digest_minute)) > now) {	/* not yet today: yesterday's */
 		localtime_r(&now, &tm);
 		tm.tm_mday -= 1;
-		tm.tm_hour = (int)(cfg->digest_minute / 60);
-		tm.tm_min = (int)(cfg->digest_minute % 60);
-		tm.tm_sec = 0;
-		tm.tm_isdst = -1;
-		cut = mktime(&tm);
+		cut = at_minute(&tm, cfg->digest_minute);
 	}
 	snprintf(day, daylen, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 	return cut;

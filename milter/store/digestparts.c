@@ -200,20 +200,7 @@ digest_parts_take(struct db *db, const struct digest_part *parts, size_t n, cons
 int
 digest_parts_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen)
 {
-	static const char sql[] = "DELETE FROM digest_parts WHERE digest_key IS NOT NULL AND created < ?1";
-	struct db *db = store_acquire(st, err, errlen);
-	struct db_stmt *s;
-	int rc = 0;
-
-	*removed = 0;
-	if (db == NULL)
-		return -1;
-	if ((s = DB_RUN(db, sql, DBI(before))) == NULL)
-		rc = store_error(db, err, errlen);
-	else
-		*removed = db_changes(s);
-	store_release(st, db);
-	return rc;
+	return store_prune(st, "DELETE FROM digest_parts WHERE digest_key IS NOT NULL AND created < ?1", before, removed, err, errlen);
 }
 
 int

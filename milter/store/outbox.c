@@ -383,18 +383,5 @@ outbox_list_pending(struct store *st, void (*fn)(void *ctx, const struct outbox_
 int
 outbox_prune(struct store *st, time_t before, long long *removed, char *err, size_t errlen)
 {
-	static const char sql[] = "DELETE FROM notices WHERE state = 'sent' AND sent_at < ?1";
-	struct db *db = store_acquire(st, err, errlen);
-	struct db_stmt *s;
-	int rc = 0;
-
-	*removed = 0;
-	if (db == NULL)
-		return -1;
-	if ((s = DB_RUN(db, sql, DBI(before))) == NULL)
-		rc = store_error(db, err, errlen);
-	else
-		*removed = db_changes(s);
-	store_release(st, db);
-	return rc;
+	return store_prune(st, "DELETE FROM notices WHERE state = 'sent' AND sent_at < ?1", before, removed, err, errlen);
 }

@@ -233,3 +233,21 @@ store_abort(struct store *s, struct db *db)
 	db_rollback(db);
 	store_release(s, db);
 }
+
+int
+store_prune(struct store *s, const char *sql, time_t before, long long *removed, char *err, size_t errlen)
+{
+	struct db *db = store_acquire(s, err, errlen);
+	struct db_stmt *st;
+	int rc = 0;
+
+	*removed = 0;
+	if (db == NULL)
+		return -1;
+	if ((st = DB_RUN(db, sql, DBI(before))) == NULL)
+		rc = store_error(db, err, errlen);
+	else
+		*removed = db_changes(st);
+	store_release(s, db);
+	return rc;
+}

@@ -26,6 +26,7 @@
 #define SM_STORE_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct db;
 struct store;
@@ -71,6 +72,10 @@ struct db *store_begin(struct store *s, char *err, size_t errlen);
 int store_begin_on(struct db *db, char *err, size_t errlen);
 int store_commit(struct store *s, struct db *db, char *err, size_t errlen);	/* releases DB */
 void store_abort(struct store *s, struct db *db);				/* releases DB */
+
+/* store_prune - SQL, a DELETE of what is older than ?1, run with BEFORE on a
+ * connection of its own; *REMOVED the rows it deleted. 0, or -1 with ERR */
+int store_prune(struct store *s, const char *sql, time_t before, long long *removed, char *err, size_t errlen);
 
 /* store_error - DB's last error in ERR; returns -1 */
 int store_error(const struct db *db, char *err, size_t errlen);
