@@ -206,6 +206,29 @@ check "preview --lang de writes the detection times the German way" \
 "$SM" preview scan_ftp --lang de-AT --now "$NOW" >"$T/preview-de-ftp.eml" 2>&1
 check "preview --lang de-AT of a type without a German template: the English one, English dates" \
     sh -c 'grep -q "^Dear customer,$" "$1" && ! grep -q "^Content-Language" "$1" && grep -q "detected at 2026-11-24" "$1"' - "$T/preview-de-ftp.eml"
+# preview --digest: the daily digest of sample notices, no store; English and German byte for byte
+# (after a wording change: build/shadowmilter preview --digest --now '2026-12-07 10:00:00' [--lang de] > the file)
+for lang in en de; do
+	gold=tests/golden/digest.eml
+	[ "$lang" = de ] && gold=tests/golden/de/digest.eml
+	"$SM" preview --digest --lang "$lang" --now "2026-12-07 10:00:00" >"$T/digest-$lang.eml" 2>"$T/digest-$lang.err"
+	check "preview --digest --lang $lang exits 0" test $? -eq 0
+	check "preview --digest --lang $lang is $gold byte for byte" cmp -s "$gold" "$T/digest-$lang.eml"
+	cmp -s "$gold" "$T/digest-$lang.eml" || diff -u "$gold" "$T/digest-$lang.eml" | head -30
+done
+check "preview --digest puts the section that needs action first" \
+    sh -c 'grep "^ACTION REQUIRED: \|^Accessible " "$1" | head -1 | grep -q "^ACTION REQUIRED: Open Portmapper"' - "$T/digest-en.eml"
+"$SM" preview --digest scan_ssh --history --now "$NOW" >"$T/digest-info.eml" 2>&1
+check "preview --digest TYPE of an informational type: no ACTION REQUIRED, the sample history" \
+    sh -c '! grep -q "ACTION REQUIRED" "$1" && grep -q "^Subject: Security digest for .*: 1 report$" "$1" &&
+	grep -q "(first detected 2026-10-20)$" "$1"' - "$T/digest-info.eml"
+"$SM" preview --digest scan_ssh no_such_type >"$T/digest-unknown.out" 2>"$T/digest-unknown.err"
+check "preview --digest of an unknown type exits 2" test $? -eq 2
+check "preview --digest of an unknown type prints no mail" test ! -s "$T/digest-unknown.out"
+check "preview --digest of an unknown type names it" \
+    grep -q '^shadowmilter: preview --digest: unknown report type "no_such_type"' "$T/digest-unknown.err"
+"$SM" preview --digest --all >/dev/null 2>&1
+check "preview --digest --all is a usage error" test $? -eq 2
 "$SM" preview scan_ntp --lang fr >"$T/preview-fr.out" 2>&1
 check "preview --lang with no such template directory exits 2" test $? -eq 2
 check "... naming the languages there are" grep -q 'no templates in language "fr" (there are: en, de)' "$T/preview-fr.out"

@@ -9,9 +9,12 @@
 #include "report/catalogue.h"
 #include "config/config.h"
 #include "report/findings.h"
+#include "notice/digest.h"
+#include "notice/mailheader.h"
 #include "notice/notice.h"
 #include "notice/sample.h"
 #include "notice/template.h"
+#include "store/digestparts.h"
 #include "base/lang.h"
 #include "base/msg.h"
 #include "base/util.h"
@@ -50,6 +53,65 @@ preview_one(const struct template_set *set, const struct config *cfg, const char
 	notice_free(&n);
 	free(path);
 	return 0;
+}
+
+/* the sample digest's sections when no type is named: one that needs action, two for information */
+static const char *const digest_default_types[] = { "scan_portmapper", "scan_ssh", "scan_http" };
+
+/* preview_digest - the digest a daily-digest account would get for sample
+ * notices of TYPES[0..N) in LANG (with the sample history when HISTORY) on
+ * stdout, made as digest_build_due makes it (digest_part_make, digest_render)
+ * without a store */
+static int
+preview_digest(const struct template_set *set, const struct config *cfg, char *const *types, size_t n,
+    const char *lang, time_t now, int history)
+{
+	struct digest_part *parts = xcalloc(n, sizeof(*parts));
+	struct notice m;
+	char err[512], day[48];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		if ((rc = sample_digest_part(set, cfg, types[i], lang, now, history, &parts[i], err, sizeof(err))) != 0)
+			msg_error("preview --digest %s: %s", types[i], err);
+		parts[i].id = (long long)i + 1;
+	}
+	digest_cutoff(cfg, now, day, sizeof(day));
+	digest_parts_order(parts, n);
+	if (rc == 0 && (rc = digest_render(cfg, SAMPLE_ACCOUNT, day, parts, n, now, &m, err, sizeof(err))) != 0)
+		msg_error("preview --digest: %s", err);
+	if (rc == 0) {
+		fputs(m.message, stdout);
+		notice_free(&m);
+	}
+	digest_parts_free(parts, n);
+	return rc;
+}
+
+/* digest_types_known - each of TYPES[0..N) is one "preview --all" shows (in
+ * the catalogue, or with a template of its own); else one line on stderr
+ * naming the first that is not */
+static int
+digest_types_known(const struct config *cfg, char *const *types, size_t n)
+{
+	size_t nknown, i, j;
+	char **known = sample_types(cfg, &nknown), *shown;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		for (j = 0; j < nknown && strcmp(known[j], types[i]) != 0; j++)
+			;
+		if (j == nknown) {
+			shown = text_clean(types[i], 100);
+			msg_error("preview --digest: unknown report type \"%s\" (neither in the catalogue nor a "
+			    "template of its own; \"preview --all\" shows the known ones)", shown);
+			free(shown);
+			rc = -1;
+		}
+	}
+	sample_types_free(known, nknown);
+	return rc;
 }
 
 /* preview_lang - LANG is a language SET has templates of (English always);
@@ -95,14 +157,14 @@ preview_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "all", no_argument, NULL, 'a' },
 		{ "now", required_argument, NULL, 'N' }, { "history", no_argument, NULL, 'H' },
-		{ "lang", required_argument, NULL, 'L' }, { NULL, 0, NULL, 0 },
+		{ "lang", required_argument, NULL, 'L' }, { "digest", no_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
 	};
 	const char *conf = NULL, *lang = NULL;
 	struct template_set *set;
 	struct config *cfg;
 	char err[512];
 	time_t now = time(NULL);
-	int c, all = 0, history = 0, failures = 0, bad_lang = 0;
+	int c, all = 0, history = 0, digest = 0, failures = 0, bad_args = 0;
 	size_t i, ntypes;
 	char **types;
 
@@ -112,6 +174,7 @@ preview_main(int argc, char **argv)
 		case 'c': conf = optarg; break;
 		case 'a': all = 1; break;
 		case 'H': history = 1; break;
+		case 'D': digest = 1; break;
 		case 'L':
 			if (!lang_code_ok(optarg))
 				return usage_error("preview", "--lang \"%s\" is not a language tag (such as de)", optarg);
@@ -124,11 +187,13 @@ preview_main(int argc, char **argv)
 		default: return usage_bad_option("preview", c, argv);
 		}
 	}
+	if (digest && all)
+		return usage_error("preview", "--digest and --all: give report types after --digest instead");
 	if (all && optind != argc)
 		return usage_error("preview", "--all takes no report type (\"%s\" given)", argv[optind]);
-	if (!all && optind == argc)
+	if (!all && !digest && optind == argc)
 		return usage_error("preview", "no report type: give one (such as scan_ntp), or --all");
-	if (!all && optind != argc - 1)
+	if (!all && !digest && optind != argc - 1)
 		return usage_error("preview", "one report type at a time (\"%s\" is extra)", argv[optind + 1]);
 	if ((cfg = preview_config(conf)) == NULL)
 		return 2;
@@ -138,8 +203,14 @@ preview_main(int argc, char **argv)
 		config_free(cfg);
 		return 2;
 	}
-	if (preview_lang(set, lang) != 0)
-		bad_lang = 1;
+	if (preview_lang(set, lang) != 0 ||
+	    (digest && digest_types_known(cfg, argv + optind, (size_t)(argc - optind)) != 0))
+		bad_args = 1;
+	else if (digest && optind == argc)
+		failures = preview_digest(set, cfg, (char *const *)digest_default_types,
+		    sizeof(digest_default_types) / sizeof(digest_default_types[0]), lang, now, history) != 0;
+	else if (digest)
+		failures = preview_digest(set, cfg, argv + optind, (size_t)(argc - optind), lang, now, history) != 0;
 	else if (!all)
 		failures = preview_one(set, cfg, argv[optind], lang, now, history, 0) != 0;
 	else {
@@ -150,5 +221,5 @@ preview_main(int argc, char **argv)
 	}
 	template_set_free(set);
 	config_free(cfg);
-	return bad_lang ? 2 : failures ? 1 : 0;
+	return bad_args ? 2 : failures ? 1 : 0;
 }

@@ -59,9 +59,12 @@ static const struct {
 	    "  --json        one JSON object on stdout\n"
 	    "  --list        what the API offers and what this store has applied; nothing fetched\n"
 	    "  --types       the report types the API knows (reports/types)\n" },
-	{ "preview", "shadowmilter preview TYPE|--all [-c CONF] [--history] [--lang LANG] [--now TIME]",
+	{ "preview", "shadowmilter preview TYPE|--all|--digest [TYPE...] [-c CONF] [--history] [--lang LANG]"
+	    " [--now TIME]",
 	    "  -c, --config CONF  the configuration (default: the shipped templates only)\n"
 	    "  --all         every report type in the catalogue\n"
+	    "  --digest      the daily digest of the TYPEs' notices (default: scan_portmapper,\n"
+	    "                scan_ssh, scan_http), as a \"digest daily\" account gets it\n"
 	    "  --history     with a made-up detection history (deadline, OVERDUE)\n"
 	    "  --lang LANG   as a customer who reads LANG gets it (de: templates/de/)\n"
 	    "  --now TIME    'YYYY-MM-DD HH:MM:SS' (UTC) instead of the clock\n" },

@@ -35,38 +35,85 @@ strip_trailing_newlines(char *s)
 	return s;
 }
 
+/* copy_list - V[0..N) duplicated, NULL-ended */
+static char **
+copy_list(char *const *v, size_t n)
+{
+	char **out = xcalloc(n + 1, sizeof(char *));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+int
+digest_part_make(const struct notice_input *in, const struct notice *n, const char *lang, struct digest_part *p,
+    char *err, size_t errlen)
+{
+	struct template *t = template_load_file(in->cfg->template_dir, template_shipped_dir(), lang, SECTION_TEMPLATE,
+	    notice_template_vars(), err, errlen);
+	int rc = -1;
+
+	memset(p, 0, sizeof(*p));
+	if (t == NULL)
+		return -1;
+	if (notice_render_section(in, t, n, &p->title, &p->section, err, errlen) == 0) {
+		strip_trailing_newlines(p->section);
+		p->key = xstrdup(n->key);
+		p->report_ref = xstrdup(in->report_ref ? in->report_ref : "");
+		p->report_type = xstrdup(n->report_type);
+		p->account = xstrdup(n->account);
+		p->action = n->action_required;
+		p->lang = xstrdup(template_lang(t));
+		p->to = copy_list(n->to, n->nto);
+		p->nto = n->nto;
+		p->cc = copy_list(n->cc, n->ncc);
+		p->ncc = n->ncc;
+		p->created = in->now;
+		rc = 0;
+	}
+	template_free(t);
+	return rc;
+}
+
 int
 digest_keep(struct db *db, const struct notice_input *in, const struct notice *n, const char *lang,
     const char *queue_id, int *added, char *err, size_t errlen)
 {
-	struct template *t = template_load_file(in->cfg->template_dir, template_shipped_dir(), lang, SECTION_TEMPLATE,
-	    notice_template_vars(), err, errlen);
-	struct digest_part p;
-	int rc = -1;
+	struct digest_part *p = xcalloc(1, sizeof(*p));
+	int rc;
 
 	*added = 0;
-	if (t == NULL)
-		return -1;
-	memset(&p, 0, sizeof(p));
-	p.key = n->key;
-	p.report_ref = (char *)(in->report_ref ? in->report_ref : "");
-	p.report_type = n->report_type;
-	p.account = n->account;
-	p.action = n->action_required;
-	p.lang = (char *)template_lang(t);
-	p.to = n->to;
-	p.nto = n->nto;
-	p.cc = n->cc;
-	p.ncc = n->ncc;
-	p.queue_id = (char *)queue_id;
-	if (notice_render_section(in, t, n, &p.title, &p.section, err, errlen) == 0) {
-		strip_trailing_newlines(p.section);
-		rc = digest_part_add(db, &p, in->now, added, err, errlen);
+	if ((rc = digest_part_make(in, n, lang, p, err, errlen)) == 0) {
+		p->queue_id = xstrdup(queue_id ? queue_id : "");
+		rc = digest_part_add(db, p, in->now, added, err, errlen);
 	}
-	free(p.title);
-	free(p.section);
-	template_free(t);
+	digest_parts_free(p, 1);
 	return rc;
+}
+
+/* part_order - those that need action first, then by report type, age and
+ * id: the order digest_parts_waiting reads them in */
+static int
+part_order(const void *a, const void *b)
+{
+	const struct digest_part *x = a, *y = b;
+	int c;
+
+	if (x->action != y->action)
+		return x->action ? -1 : 1;
+	if ((c = strcmp(x->report_type, y->report_type)) != 0)
+		return c;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void
+digest_parts_order(struct digest_part *parts, size_t n)
+{
+	qsort(parts, n, sizeof(*parts), part_order);
 }
 
 /* at_minute - TM's day at MINUTE past midnight, local time (mktime mends a
@@ -207,18 +254,6 @@ struct digest_mail {
 	char *lang;
 };
 
-/* copy_list - V[0..N) duplicated, NULL-ended */
-static char **
-copy_list(char *const *v, size_t n)
-{
-	char **out = xcalloc(n + 1, sizeof(char *));
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		out[i] = xstrdup(v[i]);
-	return out;
-}
-
 /* digest_identity - the key and Message-ID of the digest of ACCOUNT for DAY whose first part is FIRST */
 static void
 digest_identity(const struct config *cfg, const char *account, const char *day, long long first,
@@ -264,11 +299,7 @@ mail_notice(struct digest_ctx *c, const char *day, struct notice *n)
 	digest_identity(c->cfg, c->account, day, first, n);
 }
 
-/*
- * digest_render - the digest of PARTS[0..N) (ACCOUNT's, for DAY) as a mail
- * into *M, dated NOW: 0, or -1 with ERR
- */
-static int
+int
 digest_render(const struct config *cfg, const char *account, const char *day, const struct digest_part *parts,
     size_t n, time_t now, struct notice *m, char *err, size_t errlen)
 {

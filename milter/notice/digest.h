@@ -35,6 +35,7 @@ struct db;
 struct store;
 struct notice;
 struct notice_input;
+struct digest_part;
 
 /*
  * digest_keep - N (made by notice_build, in language LANG: NULL for English)
@@ -44,6 +45,29 @@ struct notice_input;
  */
 int digest_keep(struct db *db, const struct notice_input *in, const struct notice *n, const char *lang,
     const char *queue_id, int *added, char *err, size_t errlen);
+
+/*
+ * digest_part_make - N (made by notice_build from IN, in language LANG: NULL
+ * for English) as the part digest_keep keeps: its section rendered by
+ * digest_section.txt, created at IN's now, id and queue_id unset. Caller
+ * frees with digest_parts_free (P allocated). 0, or -1 with ERR.
+ */
+int digest_part_make(const struct notice_input *in, const struct notice *n, const char *lang, struct digest_part *p,
+    char *err, size_t errlen);
+
+/* digest_parts_order - PARTS[0..N) in the digest's order (as
+ * digest_parts_waiting reads them): those that need action first, then by
+ * report type, age and id */
+void digest_parts_order(struct digest_part *parts, size_t n);
+
+/*
+ * digest_render - the digest of PARTS[0..N) (ACCOUNT's, for DAY, in their
+ * order, in the language of the first) as a mail into *M (notice_free), dated
+ * NOW, by digest.txt: what digest_build_due queues, and "preview --digest"
+ * shows without a store. 0, or -1 with ERR.
+ */
+int digest_render(const struct config *cfg, const char *account, const char *day, const struct digest_part *parts,
+    size_t n, time_t now, struct notice *m, char *err, size_t errlen);
 
 /*
  * digest_cutoff - the latest DigestTime at or before NOW in the host's local

@@ -13,6 +13,8 @@
 #include "base/ipaddr.h"
 #include "notice/notice.h"
 #include "customers/prefixmap.h"
+#include "notice/digest.h"
+#include "store/digestparts.h"
 #include "store/state.h"
 #include "notice/template.h"
 #include "base/util.h"
@@ -272,7 +274,8 @@ sample_template(const struct template_set *set, const struct config *cfg, const 
  * resolution always with the history: it names the first detections) */
 static int
 sample_build(const struct template_set *set, const struct config *cfg, const char *type, const char *lang,
-    time_t now, int history, enum notice_kind kind, struct notice *out, char **path, char *err, size_t errlen)
+    time_t now, int history, enum notice_kind kind, struct notice *out, char **path, struct digest_part *part,
+    char *err, size_t errlen)
 {
 	struct prefixmap *map = sample_map();
 	struct report_file *rf = sample_report(cfg, map, type, err, errlen);
@@ -298,6 +301,8 @@ sample_build(const struct template_set *set, const struct config *cfg, const cha
 			out->case_ref = ref;
 		}
 		rc = notice_build(&in, t, out, err, errlen);
+		if (rc == 0 && part != NULL)
+			rc = digest_part_make(&in, out, lang, part, err, errlen);
 		if (rc == 0)
 			*path = xstrdup(template_path(t));
 		forget_findings(out);
@@ -314,14 +319,28 @@ int
 sample_notice_lang(const struct template_set *set, const struct config *cfg, const char *type, const char *lang,
     time_t now, int history, struct notice *out, char **path, char *err, size_t errlen)
 {
-	return sample_build(set, cfg, type, lang, now, history, NOTICE_FINDINGS, out, path, err, errlen);
+	return sample_build(set, cfg, type, lang, now, history, NOTICE_FINDINGS, out, path, NULL, err, errlen);
+}
+
+int
+sample_digest_part(const struct template_set *set, const struct config *cfg, const char *type, const char *lang,
+    time_t now, int history, struct digest_part *p, char *err, size_t errlen)
+{
+	struct notice n;
+	char *path = NULL;
+	int rc = sample_build(set, cfg, type, lang, now, history, NOTICE_FINDINGS, &n, &path, p, err, errlen);
+
+	if (rc == 0)
+		notice_free(&n);
+	free(path);
+	return rc;
 }
 
 int
 sample_resolution_lang(const struct template_set *set, const struct config *cfg, const char *type,
     const char *lang, time_t now, struct notice *out, char **path, char *err, size_t errlen)
 {
-	return sample_build(set, cfg, type, lang, now, 1, NOTICE_RESOLUTION, out, path, err, errlen);
+	return sample_build(set, cfg, type, lang, now, 1, NOTICE_RESOLUTION, out, path, NULL, err, errlen);
 }
 
 int

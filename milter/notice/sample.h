@@ -22,6 +22,7 @@
 #include <time.h>
 
 struct config;
+struct digest_part;
 struct notice;
 struct prefixmap;
 struct template_set;
@@ -52,6 +53,12 @@ int sample_notice_from(const struct template_set *set, const struct config *cfg,
 /* sample_notice_lang - the same for a customer who reads LANG ("de"; NULL: English) */
 int sample_notice_lang(const struct template_set *set, const struct config *cfg, const char *type, const char *lang,
     time_t now, int history, struct notice *out, char **template_path, char *err, size_t errlen);
+
+/* sample_digest_part - TYPE's sample notice (with the sample history when
+ * HISTORY) as a daily-digest account's part in LANG (digest_part_make); P
+ * freed by digest_parts_free */
+int sample_digest_part(const struct template_set *set, const struct config *cfg, const char *type, const char *lang,
+    time_t now, int history, struct digest_part *p, char *err, size_t errlen);
 
 /* sample_resolution_lang - TYPE's "all fixed" confirmation (resolved/) in
  * LANG for the sample findings, with their sample history */
