@@ -28,6 +28,9 @@
 #include <string.h>
 #include <time.h>
 
+/* Central European time as a POSIX TZ rule: no tzdata needed on the test machine */
+#define BERLIN "CET-1CEST,M3.5.0,M10.5.0/3"
+
 static const char *MAP =
     "prefix,account,email\n"
     "192.0.2.0/25,acme,ops@acme.example\n"
@@ -365,10 +368,49 @@ TEST(digest, digesttime_is_hh_mm_and_the_cutoff_is_the_last_one_passed)
 	CHECK(digest_cutoff(cfg, test_time("2026-11-02 17:45:00"), day, sizeof(day)) ==
 	    test_time("2026-11-02 17:45:00"));
 	CHECK_STR(day, "2026-11-02");
-	setenv("TZ", "Europe/Berlin", 1);	/* local time: 17:45 CET is 16:45 UTC */
+	setenv("TZ", BERLIN, 1);	/* local time: 17:45 CET is 16:45 UTC */
 	tzset();
 	CHECK(digest_cutoff(cfg, test_time("2026-11-02 17:00:00"), day, sizeof(day)) ==
 	    test_time("2026-11-02 16:45:00"));
+	setenv("TZ", "UTC", 1);
+	tzset();
+	config_free(cfg);
+}
+
+/* cut_at - digest_cutoff at NOW (UTC) is CUT (UTC) of DAY */
+static int
+cut_at(const struct config *cfg, const char *now, const char *cut, const char *day)
+{
+	char got[48];
+	time_t t = digest_cutoff(cfg, test_time(now), got, sizeof(got));
+
+	if (t == test_time(cut) && strcmp(got, day) == 0)
+		return 1;
+	fprintf(stderr, "  at %s: cut-off %lld of %s, expected %s of %s\n", now, (long long)t, got, cut, day);
+	return 0;
+}
+
+/* the day the clocks go back, 2026-10-25 in Berlin (03:00 CEST -> 02:00 CET, 01:00 UTC),
+ * and the day they skip 02:00-03:00, 2026-03-29: the same cut-off whatever was asked before */
+TEST(digest, a_digesttime_the_clocks_repeat_or_skip_gives_one_cutoff_in_every_process)
+{
+	struct config *cfg = config_new();
+	char err[256];
+
+	REQUIRE(config_set(cfg, "DigestTime", "02:30", err, sizeof(err)) == 0);
+	setenv("TZ", BERLIN, 1);
+	tzset();
+	/* 02:30 comes twice on 10-25: at 00:30 UTC (CEST) and 01:30 UTC (CET); the first counts */
+	CHECK(cut_at(cfg, "2026-10-25 00:40:00", "2026-10-25 00:30:00", "2026-10-25"));
+	CHECK(cut_at(cfg, "2026-10-25 23:00:00", "2026-10-25 00:30:00", "2026-10-25"));	/* after midnight CET */
+	CHECK(cut_at(cfg, "2026-10-25 01:40:00", "2026-10-25 00:30:00", "2026-10-25"));
+	CHECK(cut_at(cfg, "2026-10-25 00:20:00", "2026-10-24 00:30:00", "2026-10-24"));
+	CHECK(cut_at(cfg, "2026-10-26 00:00:00", "2026-10-25 00:30:00", "2026-10-25"));
+	CHECK(cut_at(cfg, "2026-10-26 01:30:00", "2026-10-26 01:30:00", "2026-10-26"));
+	/* 02:30 never shows on 03-29: the earlier reading, 02:30 CEST = 00:30 UTC */
+	CHECK(cut_at(cfg, "2026-03-29 01:10:00", "2026-03-29 00:30:00", "2026-03-29"));
+	CHECK(cut_at(cfg, "2026-03-29 00:20:00", "2026-03-28 01:30:00", "2026-03-28"));
+	CHECK(cut_at(cfg, "2026-03-30 00:40:00", "2026-03-30 00:30:00", "2026-03-30"));
 	setenv("TZ", "UTC", 1);
 	tzset();
 	config_free(cfg);

@@ -116,16 +116,35 @@ digest_parts_order(struct digest_part *parts, size_t n)
 	qsort(parts, n, sizeof(*parts), part_order);
 }
 
-/* at_minute - TM's day at MINUTE past midnight, local time (mktime mends a
- * day of 0 into the month before) */
+/*
+ * local_instant - the instant the local clock shows MINUTE past midnight on
+ * day Y-M-D (struct tm's fields): asked once as standard and once as summer
+ * time, the earlier of the readings that really show that time. So the
+ * hour that comes twice when the clocks go back counts at its first
+ * passing, and a time the clocks skip takes the earlier reading: the same
+ * answer in every process, where mktime's tm_isdst -1 guesses from its
+ * previous call (two MX hosts, or one daemon before and after midnight,
+ * would disagree by an hour and build two digests for one day).
+ */
 static time_t
-at_minute(struct tm *tm, unsigned minute)
+local_instant(int y, int m, int d, unsigned minute)
 {
-	tm->tm_hour = (int)(minute / 60);
-	tm->tm_min = (int)(minute % 60);
-	tm->tm_sec = 0;
-	tm->tm_isdst = -1;
-	return mktime(tm);
+	time_t best = (time_t)-1, any = (time_t)-1, t;
+	int isdst;
+
+	for (isdst = 0; isdst <= 1; isdst++) {
+		struct tm tm = { .tm_year = y, .tm_mon = m, .tm_mday = d, .tm_hour = (int)(minute / 60),
+		    .tm_min = (int)(minute % 60), .tm_isdst = isdst };
+
+		if ((t = mktime(&tm)) == (time_t)-1)
+			continue;
+		if (any == (time_t)-1 || t < any)
+			any = t;
+		if (tm.tm_isdst == isdst && tm.tm_hour == (int)(minute / 60) && tm.tm_min == (int)(minute % 60) &&
+		    (best == (time_t)-1 || t < best))
+			best = t;
+	}
+	return best != (time_t)-1 ? best : any;
 }
 
 time_t
@@ -135,10 +154,14 @@ digest_cutoff(const struct config *cfg, time_t now, char *day, size_t daylen)
 	time_t cut;
 
 	localtime_r(&now, &tm);
-	if ((cut = at_minute(&tm, cfg->digest_minute)) > now) {	/* not yet today: yesterday's */
-		localtime_r(&now, &tm);
+	if ((cut = local_instant(tm.tm_year, tm.tm_mon, tm.tm_mday, cfg->digest_minute)) > now) {
+		/* not yet today: yesterday's (its date found at noon, clear of any clock change) */
 		tm.tm_mday -= 1;
-		cut = at_minute(&tm, cfg->digest_minute);
+		tm.tm_hour = 12;
+		tm.tm_min = tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		mktime(&tm);
+		cut = local_instant(tm.tm_year, tm.tm_mon, tm.tm_mday, cfg->digest_minute);
 	}
 	snprintf(day, daylen, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 	return cut;
