@@ -711,6 +711,29 @@ else
 	skipped=$((skipped + 1))
 fi
 
+# deliver: a digest that cannot be built (its outbox row refused) holds back
+# no other notice; it is logged, the rest delivered, and deliver exits 1
+if command -v sqlite3 >/dev/null 2>&1; then
+	now=$(date +%s)
+	sqlite3 "$T/dry-outbox.db" "CREATE TRIGGER no_digest BEFORE INSERT ON notices WHEN NEW.report_type = 'digest'
+	    BEGIN SELECT RAISE(ABORT, 'digest refused by the test'); END;
+	    INSERT INTO digest_parts (idem_key, report_ref, report_type, account, action, lang, mail_to, mail_cc, title,
+	    section, created, queue_id) VALUES ('p1', 'r1', 'scan_ntp', 'dave', 0, '', 'dave@dave.example', '', 'NTP',
+	    'a section', $((now - 10)), '');
+	    INSERT INTO notices (idem_key, report_ref, report_type, account, recipients, message, created, next_attempt)
+	    VALUES ('k-plain', 'r-plain', 'scan_ntp', 'acme', 'ops@acme.example',
+	    'Subject: hi' || char(10) || char(10) || 'sent despite the digest' || char(10), $now, $now)"
+	"$SM" deliver -c "$T/dry.conf" --digest-now >"$T/digest-fail.out" 2>&1
+	check "deliver exits 1 when a digest could not be built" test $? -eq 1
+	check "... logs the digest's failure" grep -q 'building the daily digests: .*dave.*digest refused by the test' \
+	    "$T/digest-fail.out"
+	check "... and still delivers the other notices" grep -q '^sent despite the digest$' "$T/sent.mbox"
+	sqlite3 "$T/dry-outbox.db" "DROP TRIGGER no_digest; DELETE FROM digest_parts"
+else
+	echo "SKIP deliver goes on when a digest fails (needs sqlite3)"
+	skipped=$((skipped + 1))
+fi
+
 # replay --trust-saved: the bundled (unsigned) report on the operator's word, as README's first look
 "$SM" replay --trust-saved -c conf/shadowmilter.conf tests/fixtures/demo-portmapper.eml >"$T/trust.out" 2>"$T/trust.err"
 check "replay --trust-saved on the bundled report exits 0" test $? -eq 0

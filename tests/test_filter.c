@@ -48,6 +48,21 @@ begin(struct fcase *c, const struct testmail *tm)
 	c->msg = testmail_build(tm ? tm : &report);
 }
 
+/* begin_digest - C as begin's, with acme taking a daily digest */
+static void
+begin_digest(struct fcase *c)
+{
+	const struct testmail report = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-x.csv", CSV,
+	    NULL, NULL };
+	struct test_rig_spec spec = { .map = MAP, .outbox = TEST_RIG_SQLITE, .busy_timeout_ms = STORE_BUSY_TIMEOUT_MS,
+	    .catalogue = 1, .accounts = "account,digest\nacme,daily\n" };
+	struct fake_mta mta = FAKE_MTA_INIT;
+
+	test_rig_init(&c->r, &spec);
+	c->mta = mta;
+	c->msg = testmail_build(&report);
+}
+
 static void
 end(struct fcase *c)
 {
@@ -179,6 +194,42 @@ TEST(filter, outbox_failure_is_a_tempfail)
 	CHECK_STR(buf_cstr(&c.mta.reply), "451 4.3.0 shadowmilter: notice queue unavailable, try again later\n");
 	CHECK_INT(c.mta.added.len, 0);
 	end(&c);
+}
+
+TEST(filter, a_digest_part_the_store_refuses_is_a_notice_queue_tempfail)
+{
+	struct fcase c;
+	sqlite3 *db;
+
+	begin_digest(&c);
+	REQUIRE(sqlite3_open(c.r.db, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DROP TABLE digest_parts", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(run(&c) == FILTER_TEMPFAIL);
+	CHECK(strstr(buf_cstr(&c.mta.log), "no such table: digest_parts") != NULL);
+	CHECK_STR(buf_cstr(&c.mta.reply), "451 4.3.0 shadowmilter: notice queue unavailable, try again later\n");
+	CHECK_INT(pending(&c), 0);	/* bob's notice went with the report's transaction */
+	end(&c);
+}
+
+TEST(filter, a_digest_section_template_that_fails_is_not_called_a_store_failure)
+{
+	struct fcase c;
+	char path[512], *dir = test_tmpdir();
+	FILE *f;
+
+	begin_digest(&c);
+	snprintf(path, sizeof(path), "%s/digest_section.txt", dir);
+	REQUIRE((f = fopen(path, "w")) != NULL);
+	fputs("Subject: x\n\n{{no_such_variable}}\n", f);
+	fclose(f);
+	free(c.r.cfg->template_dir);
+	c.r.cfg->template_dir = xstrdup(dir);
+	CHECK(run(&c) == FILTER_TEMPFAIL);
+	CHECK(strstr(buf_cstr(&c.mta.log), "digest_section.txt") != NULL);
+	CHECK(strstr(buf_cstr(&c.mta.reply), "notice queue unavailable") == NULL);
+	end(&c);
+	free(dir);
 }
 
 TEST(filter, unusable_history_is_a_tempfail_with_a_reply)

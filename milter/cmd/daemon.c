@@ -735,7 +735,7 @@ deliver_once_main(const char *conf, int dry_run, int digest_now)
 	struct deliver_stats st;
 	struct runtime *rt;
 	char err[512];
-	int rc;
+	int rc, digests;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((rt = runtime_load(conf, 0, err, sizeof(err))) == NULL) {
@@ -756,10 +756,12 @@ deliver_once_main(const char *conf, int dry_run, int digest_now)
 	}
 	msg_syslog_init("shadowmilter", 1);
 	if (take_back_dead_claims(rt, time(NULL)) != 0 || expire_silent_streams(rt, time(NULL)) != 0 ||
-	    fetch_links(rt, time(NULL)) != 0 || build_digests(rt, time(NULL), digest_now) != 0) {
+	    fetch_links(rt, time(NULL)) != 0) {
 		runtime_destroy(rt);
 		return 1;
 	}
+	/* a digest that failed (logged) holds back no other notice: exit 1 after delivering */
+	digests = build_digests(rt, time(NULL), digest_now);
 	if (deliver_pending(rt->cfg, rt->store, time(NULL), log_delivery, NULL, &st, err, sizeof(err)) != 0) {
 		msg_error("%s", err);
 		runtime_destroy(rt);
@@ -767,5 +769,5 @@ deliver_once_main(const char *conf, int dry_run, int digest_now)
 	}
 	printf("delivered %lu, deferred %lu, failed %lu\n", st.sent, st.retried, st.failed);
 	runtime_destroy(rt);
-	return 0;
+	return digests != 0;
 }

@@ -87,7 +87,7 @@ digest_keep(struct db *db, const struct notice_input *in, const struct notice *n
 	*added = 0;
 	if ((rc = digest_part_make(in, n, lang, p, err, errlen)) == 0) {
 		p->queue_id = xstrdup(queue_id ? queue_id : "");
-		rc = digest_part_add(db, p, in->now, added, err, errlen);
+		rc = digest_part_add(db, p, in->now, added, err, errlen) == 0 ? 0 : -2;
 	}
 	digest_parts_free(p, 1);
 	return rc;

@@ -41,7 +41,8 @@ struct digest_part;
  * digest_keep - N (made by notice_build, in language LANG: NULL for English)
  * kept as a part of its account's next digest, inside the report's store
  * transaction DB; QUEUE_ID is the report's MTA queue id (NULL: none). *ADDED
- * is 1, or 0 when the same notice was kept already. 0, or -1 with ERR.
+ * is 1, or 0 when the same notice was kept already. 0; -1 with ERR when its
+ * section could not be made (the template); -2 with ERR when the store failed.
  */
 int digest_keep(struct db *db, const struct notice_input *in, const struct notice *n, const char *lang,
     const char *queue_id, int *added, char *err, size_t errlen);

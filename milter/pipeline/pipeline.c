@@ -1160,12 +1160,15 @@ static int
 keep_for_digest(struct pipeline *p, struct db *db, struct pipeline_result *r, const struct notice_input *in,
     const struct notice *n, char *err, size_t errlen)
 {
-	int added;
+	int added, rc;
 
 	if (!p->queue_notices || db == NULL || !store_has_outbox(p->store))
 		return 0;
-	if (digest_keep(db, in, n, account_language(p, n->customer), p->queue_id, &added, err, errlen) != 0)
+	if ((rc = digest_keep(db, in, n, account_language(p, n->customer), p->queue_id, &added, err, errlen)) != 0) {
+		if (rc == -2)	/* the store's error, not the section template's */
+			p->store_failed = 1;
 		return -1;
+	}
 	r->digest_kept += (size_t)added;
 	return 0;
 }
