@@ -450,3 +450,27 @@ TEST(digest, a_site_digest_template_with_a_typo_fails_the_load_naming_its_file)
 	config_free(cfg);
 	free(dir);
 }
+
+/* "preview --digest" sorts its sample parts with digest_parts_order: the
+ * order digest_parts_waiting's ORDER BY reads a store's parts in */
+TEST(digest, digest_parts_order_is_the_stores_order)
+{
+	struct digest_part p[5];
+	static const struct { const char *type; int action; time_t created; long long id; } in[5] = {
+		{ "scan_ssh", 0, 100, 1 }, { "scan_portmapper", 1, 300, 2 }, { "scan_http", 0, 200, 3 },
+		{ "scan_ntp", 1, 50, 4 }, { "scan_http", 0, 100, 5 },
+	};
+	static const long long want[5] = { 4, 2, 5, 3, 1 };	/* action first, then type, then age */
+	size_t i;
+
+	memset(p, 0, sizeof(p));
+	for (i = 0; i < 5; i++) {
+		p[i].report_type = (char *)in[i].type;
+		p[i].action = in[i].action;
+		p[i].created = in[i].created;
+		p[i].id = in[i].id;
+	}
+	digest_parts_order(p, 5);
+	for (i = 0; i < 5; i++)
+		CHECK(p[i].id == want[i]);
+}

@@ -192,7 +192,7 @@ preview_main(int argc, char **argv)
 	if (all && optind != argc)
 		return usage_error("preview", "--all takes no report type (\"%s\" given)", argv[optind]);
 	if (!all && !digest && optind == argc)
-		return usage_error("preview", "no report type: give one (such as scan_ntp), or --all");
+		return usage_error("preview", "no report type: give one (such as scan_ntp), --all or --digest");
 	if (!all && !digest && optind != argc - 1)
 		return usage_error("preview", "one report type at a time (\"%s\" is extra)", argv[optind + 1]);
 	if ((cfg = preview_config(conf)) == NULL)
