@@ -725,7 +725,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	    'Subject: hi' || char(10) || char(10) || 'sent despite the digest' || char(10), $now, $now)"
 	"$SM" deliver -c "$T/dry.conf" --digest-now >"$T/digest-fail.out" 2>&1
 	check "deliver exits 1 when a digest could not be built" test $? -eq 1
-	check "... logs the digest's failure" grep -q 'building the daily digests: .*dave.*digest refused by the test' \
+	check "... logs the digest's failure" grep -q 'building the daily digest of account dave: .*digest refused by the test' \
 	    "$T/digest-fail.out"
 	check "... and still delivers the other notices" grep -q '^sent despite the digest$' "$T/sent.mbox"
 	sqlite3 "$T/dry-outbox.db" "DROP TRIGGER no_digest; DELETE FROM digest_parts"

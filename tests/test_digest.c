@@ -144,7 +144,7 @@ build(struct test_rig *r, const char *when)
 	size_t built;
 	char err[512];
 
-	if (digest_build_due(r->cfg, r->st, test_time(when), 0, &built, err, sizeof(err)) != 0) {
+	if (digest_build_due(r->cfg, r->st, test_time(when), 0, &built, NULL, NULL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "  digest: %s\n", err);
 		return -1;
 	}
@@ -312,7 +312,7 @@ builder_run(void *arg)
 	pthread_barrier_wait(b->go);
 	if (st == NULL)
 		fprintf(stderr, "  store: %s\n", err);
-	else if ((b->rc = digest_build_due(b->cfg, st, b->now, 0, &b->built, err, sizeof(err))) != 0)
+	else if ((b->rc = digest_build_due(b->cfg, st, b->now, 0, &b->built, NULL, NULL, err, sizeof(err))) != 0)
 		fprintf(stderr, "  digest: %s\n", err);
 	if (st)
 		store_close(st);
@@ -347,6 +347,41 @@ BOTH_STORES(two_hosts_building_at_once_make_one_digest)
 	free(q.message);
 	buf_free(&q.rcpts);
 	test_rig_free(&r);
+}
+
+/* failures - the accounts digest_build_due said failed, and why */
+static void
+on_failed(void *ctx, const char *account, const char *why)
+{
+	buf_printf(ctx, "%s: %s\n", account, why);
+}
+
+BOTH_STORES(every_accounts_failed_digest_is_reported_and_its_parts_wait)
+{
+	struct test_rig r;
+	struct buf failed = BUF_INIT;
+	char err[512], path[512], *dir = test_tmpdir();
+	size_t built;
+	FILE *f;
+
+	rig(&r, uri, "account,digest\nacme,daily\nbob,daily\n");
+	pipeline_result_free(run(&r, "2026-11-01", "2026-11-01 10:00:00", "scan_docker", "192.0.2.10 192.0.2.200"));
+	snprintf(path, sizeof(path), "%s/digest.txt", dir);
+	REQUIRE((f = fopen(path, "w")) != NULL);
+	fputs("Subject: {{date}}\n\n{{no_such_variable}}\n", f);
+	fclose(f);
+	free(r.cfg->template_dir);
+	r.cfg->template_dir = xstrdup(dir);
+	CHECK_INT(digest_build_due(r.cfg, r.st, test_time("2026-11-02 08:00:00"), 0, &built, on_failed, &failed,
+	    err, sizeof(err)), 1);
+	CHECK_INT(built, 0);
+	CHECK(strstr(buf_cstr(&failed), "acme: ") != NULL && strstr(buf_cstr(&failed), "digest.txt") != NULL);
+	CHECK(strstr(buf_cstr(&failed), "bob: ") != NULL);	/* the second account's too, not only the first's */
+	CHECK_INT(waiting(&r, "acme"), 1);
+	CHECK_INT(waiting(&r, "bob"), 1);
+	buf_free(&failed);
+	test_rig_free(&r);
+	free(dir);
 }
 
 TEST(digest, digesttime_is_hh_mm_and_the_cutoff_is_the_last_one_passed)

@@ -159,6 +159,14 @@ reclaim_dead_claims(const struct runtime *rt, time_t now)
 		done = 1;
 }
 
+/* digest_failed - one account's digest that failed this round, logged once */
+static void
+digest_failed(void *ctx, const char *account, const char *why)
+{
+	(void)ctx;
+	msg_error("building the daily digest of account %s: %s", account, why);
+}
+
 /* build_digests - the daily digests due at NOW into the outbox (ALL: every
  * waiting part, deliver --digest-now); -1 when that failed (logged) */
 static int
@@ -166,14 +174,14 @@ build_digests(const struct runtime *rt, time_t now, int all)
 {
 	char err[512];
 	size_t built;
+	int rc;
 
-	if (digest_build_due(rt->cfg, rt->store, now, all, &built, err, sizeof(err)) != 0) {
+	if ((rc = digest_build_due(rt->cfg, rt->store, now, all, &built, digest_failed, NULL, err,
+	    sizeof(err))) < 0)
 		msg_error("building the daily digests: %s", err);
-		return -1;
-	}
 	if (built > 0)
 		msg_info("built %zu daily digest%s", built, built == 1 ? "" : "s");
-	return 0;
+	return rc != 0 ? -1 : 0;
 }
 
 /* deliver_round - expiry, the due digests, then one pass over the outbox */

@@ -438,7 +438,7 @@ build_one(const struct config *cfg, struct store *st, const char *account, time_
 
 int
 digest_build_due(const struct config *cfg, struct store *st, time_t now, int all, size_t *built,
-    char *err, size_t errlen)
+    digest_failed_fn failed, void *ctx, char *err, size_t errlen)
 {
 	char day[48], **accounts, why[512];
 	long long pruned;
@@ -462,9 +462,9 @@ digest_build_due(const struct config *cfg, struct store *st, time_t now, int all
 		return -1;
 	for (i = 0; i < n; i++) {	/* one account's failure does not hold back the others' */
 		if ((one = build_one(cfg, st, accounts[i], cutoff, day, now, why, sizeof(why))) < 0) {
-			if (rc == 0)
-				err_set(err, errlen, "the digest of account %s: %s", accounts[i], why);
-			rc = -1;
+			if (failed)
+				failed(ctx, accounts[i], why);
+			rc = 1;
 		} else
 			*built += (size_t)one;
 	}

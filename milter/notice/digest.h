@@ -81,11 +81,15 @@ time_t digest_cutoff(const struct config *cfg, time_t now, char *day, size_t day
  * made before digest_cutoff; ALL: of every waiting part, whatever the time
  * (deliver --digest-now). *BUILT counts the digests queued in the outbox.
  * The parts of digests built more than RetainDays ago are forgotten first.
- * 0, or -1 with ERR naming the first account's failure (the others' digests
- * are built all the same; a failed one is tried again next round).
+ * 0; -1 with ERR when the round could not start (pruning, listing the
+ * accounts); 1 when one or more accounts' digests failed, each passed to
+ * FAILED (NULL: none) with CTX, the account and why, for the caller to log
+ * (the others' digests are built all the same; a failed one is tried again
+ * next round).
  */
+typedef void (*digest_failed_fn)(void *ctx, const char *account, const char *why);
 int digest_build_due(const struct config *cfg, struct store *st, time_t now, int all, size_t *built,
-    char *err, size_t errlen);
+    digest_failed_fn failed, void *ctx, char *err, size_t errlen);
 
 /*
  * digest_templates_check - both digest templates, in English and in each
