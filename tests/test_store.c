@@ -377,9 +377,9 @@ STORE_TEST(a_refused_file_is_recorded_once_per_download_and_limit)
 
 	REQUIRE(rig_on(&r, uri) == 0);
 	CHECK_INT(file_refusal_get(r.st, key, &got, err, sizeof(err)), 0);
-	CHECK_INT(file_refusal_record(r.st, key, "big", "too large", "larger than MaxReportSize", 1048576, 1795000000,
+	CHECK_INT(file_refusal_record(r.st, key, "big", "too large", "larger than MaxReportSize", 1048576, "L1", 1795000000,
 	    err, sizeof(err)), 1);
-	CHECK_INT(file_refusal_record(r.st, key, "big", "too large", "larger than MaxReportSize", 1048576, 1795000100,
+	CHECK_INT(file_refusal_record(r.st, key, "big", "too large", "larger than MaxReportSize", 1048576, "L1", 1795000100,
 	    err, sizeof(err)), 0);				/* another pull's: ops were told */
 	REQUIRE(file_refusal_get(r.st, key, &got, err, sizeof(err)) == 1);
 	CHECK_STR(got.api_id, "big");
@@ -388,13 +388,43 @@ STORE_TEST(a_refused_file_is_recorded_once_per_download_and_limit)
 	CHECK(got.max_size == 1048576);
 	CHECK(got.refused_at == 1795000000);
 	file_refusal_free(&got);
-	CHECK_INT(file_refusal_record(r.st, key, "big", "too large", "larger", 2097152, 1795000200, err, sizeof(err)), 1);
-	CHECK_INT(file_refusal_record(r.st, key, "big2", "too large", "larger", 2097152, 1795000300, err, sizeof(err)), 1);
+	CHECK_INT(file_refusal_record(r.st, key, "big", "too large", "larger", 2097152, "L1", 1795000200, err, sizeof(err)), 1);
+	CHECK_INT(file_refusal_record(r.st, key, "big2", "too large", "larger", 2097152, "L1", 1795000300, err, sizeof(err)), 1);
 	REQUIRE(file_refusal_get(r.st, key, &got, err, sizeof(err)) == 1);
 	CHECK_STR(got.api_id, "big2");
 	CHECK(got.refused_at == 1795000300);
 	file_refusal_free(&got);
 	CHECK_INT(file_claim_get(r.st, key, &held, err, sizeof(err)), 0);	/* no claim: a mail may still apply it */
+	test_rig_free(&r);
+}
+
+/* a refusal over a limit keeps the limits it was made under; other limits make it news again */
+STORE_TEST(a_refusal_keeps_the_limits_it_was_made_under)
+{
+	static const char key[] = "2026-11-24-scan_ntp-example-hosting";
+	static const char lim1[] = "MaxReportSize=1048576 MaxCSVSize=4096 MaxRows=5000000";
+	static const char lim2[] = "MaxReportSize=1048576 MaxCSVSize=1048576 MaxRows=5000000";
+	struct test_rig r;
+	struct file_refusal got;
+	char err[512];
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	CHECK_INT(file_refusal_record(r.st, key, "csv", "over a limit", "CSV larger than MaxCSVSize; file not used",
+	    1048576, lim1, 1795000000, err, sizeof(err)), 1);
+	CHECK_INT(file_refusal_record(r.st, key, "csv", "over a limit", "CSV larger than MaxCSVSize; file not used",
+	    1048576, lim1, 1795000100, err, sizeof(err)), 0);
+	REQUIRE(file_refusal_get(r.st, key, &got, err, sizeof(err)) == 1);
+	CHECK_STR(got.kind, "over a limit");
+	CHECK_STR(got.limits, lim1);
+	CHECK(got.refused_at == 1795000000);
+	file_refusal_free(&got);
+	CHECK_INT(file_refusal_record(r.st, key, "csv", "over a limit", "more rows than MaxRows; file not used",
+	    1048576, lim2, 1795000200, err, sizeof(err)), 1);	/* MaxCSVSize raised, another limit met */
+	REQUIRE(file_refusal_get(r.st, key, &got, err, sizeof(err)) == 1);
+	CHECK_STR(got.limits, lim2);
+	CHECK_STR(got.reason, "more rows than MaxRows; file not used");
+	CHECK(got.refused_at == 1795000200);
+	file_refusal_free(&got);
 	test_rig_free(&r);
 }
 

@@ -55,7 +55,8 @@ static const struct {
 	    "  -n, --dry-run download and read the files, say what they would make; nothing\n"
 	    "                applied, queued or mailed\n"
 	    "  --retry-refused  download again the files refused before (too large,\n"
-	    "                unreadable); else a pull skips them\n"
+	    "                unreadable); else a pull skips them until the limit they\n"
+	    "                met (MaxReportSize, MaxCSVSize, MaxRows, ...) is changed\n"
 	    "  --json        one JSON object on stdout\n"
 	    "  --list        what the API offers and what this store has applied; nothing fetched\n"
 	    "  --types       the report types the API knows (reports/types)\n" },

@@ -198,7 +198,7 @@ on_row(void *ctx, const struct csvreport_row *row)
 	struct pipeline *p = ctx;
 
 	if (p->rf->rows >= p->cfg->max_rows) {
-		report_file_set_error(p->rf, "more rows than MaxRows; file not used");
+		report_file_set_error_kind(p->rf, REPORT_ERROR_LIMIT, "more rows than MaxRows; file not used");
 		return 1;
 	}
 	if (report_file_add_row(p->rf, p->map, row) >= 0)
@@ -242,7 +242,7 @@ csv_data(struct pipeline *p, const char *data, size_t len)
 		return 1;
 	p->csv_bytes += len;
 	if (p->csv_bytes > p->cfg->max_csv_size) {
-		report_file_set_error(p->rf, "CSV larger than MaxCSVSize; file not used");
+		report_file_set_error_kind(p->rf, REPORT_ERROR_LIMIT, "CSV larger than MaxCSVSize; file not used");
 		return 1;
 	}
 	if (csvreport_feed(p->csv, data, len, err, sizeof(err)) != 0) {
@@ -254,15 +254,16 @@ csv_data(struct pipeline *p, const char *data, size_t len)
 	return 0;
 }
 
+/* csv_end - the file ends; ERROR (of KIND) when it could not be read to its end */
 static void
-csv_end(struct pipeline *p, const char *error)
+csv_end(struct pipeline *p, const char *error, enum report_error kind)
 {
 	char err[256];
 
 	if (p->csv == NULL)
 		return;
 	if (error)
-		report_file_set_error(p->rf, error);
+		report_file_set_error_kind(p->rf, kind, error);
 	if (p->rf->error == NULL && csvreport_finish(p->csv, err, sizeof(err)) != 0)
 		report_file_set_error(p->rf, err);
 	if (p->rf->error == NULL && !csvreport_has_header(p->csv))
@@ -295,10 +296,18 @@ zip_member_data(void *ctx, const char *data, size_t len)
 	return p->too_large[0] ? -1 : rc;
 }
 
-static void
-zip_member_end(void *ctx, const char *error)
+/* report_error_of - a zip's error kind as a report file's */
+static enum report_error
+report_error_of(enum zip_error kind)
 {
-	csv_end(ctx, error);
+	return kind == ZIP_ERROR_LIMIT ? REPORT_ERROR_LIMIT : kind == ZIP_ERROR_IO ? REPORT_ERROR_IO :
+	    REPORT_ERROR_FORMAT;
+}
+
+static void
+zip_member_end(void *ctx, const char *error, enum zip_error kind)
+{
+	csv_end(ctx, error, report_error_of(kind));
 }
 
 static const struct zip_callbacks zip_cb = { zip_member_begin, zip_member_data, zip_member_end };
@@ -354,6 +363,7 @@ static void
 spool_finish(struct pipeline *p)
 {
 	size_t first = p->nreports, i;
+	enum zip_error kind = ZIP_ERROR_FORMAT;
 	char err[256];
 	int n;
 
@@ -362,16 +372,16 @@ spool_finish(struct pipeline *p)
 	if (p->too_large[0])
 		;	/* nothing more is read */
 	else if (p->spool_overflow)
-		report_file_set_error(report_file_for(p, p->part_name, NULL),
+		report_file_set_error_kind(report_file_for(p, p->part_name, NULL), REPORT_ERROR_LIMIT,
 		    "attachment larger than MaxAttachmentSize; not read");
-	else if ((n = zip_read_csv_members(p->spool_fd, p->cfg->max_csv_size, &zip_cb, p, err,
+	else if ((n = zip_read_csv_members(p->spool_fd, p->cfg->max_csv_size, &zip_cb, p, &kind, err,
 	    sizeof(err))) <= 0) {
 		if (n == 0)
 			snprintf(err, sizeof(err), "zip holds no .csv file");
 		if (p->nreports == first && !p->too_large[0])
 			report_file_for(p, p->part_name, NULL);
 		for (i = first; i < p->nreports; i++)	/* a damaged zip taints all it held */
-			report_file_set_error(p->reports[i].rf, err);
+			report_file_set_error_kind(p->reports[i].rf, report_error_of(kind), err);
 	}
 	close(p->spool_fd);
 	p->spool_fd = -1;
@@ -535,7 +545,7 @@ on_part_end(void *ctx)
 	struct pipeline *p = ctx;
 
 	if (p->part == PART_CSV)
-		csv_end(p, NULL);
+		csv_end(p, NULL, REPORT_ERROR_FORMAT);
 	else if (p->part == PART_ZIP)
 		spool_finish(p);
 	else if (p->part == PART_TEXT)
@@ -696,13 +706,13 @@ pipeline_add_file(struct pipeline *p, const char *name, int fd, int zip)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			csv_end(p, "the fetched file could not be read back");
+			csv_end(p, "the fetched file could not be read back", REPORT_ERROR_IO);
 			return -1;
 		}
 		if (csv_data(p, chunk, (size_t)n) != 0)
 			break;
 	}
-	csv_end(p, NULL);
+	csv_end(p, NULL, REPORT_ERROR_FORMAT);
 	return 0;
 }
 
@@ -1589,7 +1599,7 @@ pipeline_finish(struct pipeline *p, struct pipeline_result **result, char *err, 
 	if (!p->headers_done)
 		on_headers_done(p);
 	if (p->csv)	/* a part the MIME walk never closed */
-		csv_end(p, "attachment cut short");
+		csv_end(p, "attachment cut short", REPORT_ERROR_FORMAT);
 	if (p->internal_error[0]) {
 		err_set(err, errlen, "%s", p->internal_error);
 		return -1;

@@ -151,9 +151,40 @@ wanted(const struct config *cfg, const struct pull_request *req, const struct ap
 	return 0;
 }
 
+void
+pull_limits(const struct config *cfg, struct buf *b)
+{
+	buf_printf(b, "MaxReportSize=%llu MaxAttachmentSize=%llu MaxCSVSize=%llu MaxRows=%lu MaxReportFiles=%lu "
+	    "MaxColumns=%lu MaxReportMemory=%llu", cfg->max_report_size, cfg->max_attachment_size, cfg->max_csv_size,
+	    cfg->max_rows, cfg->max_report_files, cfg->max_columns, cfg->max_report_memory);
+}
+
 /*
- * refusal_stands - is F (identity KEY) refused before, as this same download
- * and under a MaxReportSize no larger than now's? 1 (detail in D), 0, -1
+ * still_refused - does refusal R stand under CFG? Too large: while
+ * MaxReportSize is no larger. Over a limit: while every limit is as it
+ * was. Unreadable: always, but for a row from before the limits were
+ * recorded (it may have been a limit: one more try)
+ */
+static int
+still_refused(const struct config *cfg, const struct file_refusal *r)
+{
+	struct buf now = BUF_INIT;
+	int rc;
+
+	if (strcmp(r->kind, "too large") == 0)
+		return cfg->max_report_size <= r->max_size;
+	if (strcmp(r->kind, "unreadable") == 0)
+		return *r->limits != '\0';
+	pull_limits(cfg, &now);
+	rc = strcmp(r->limits, now.data) == 0;
+	buf_free(&now);
+	return rc;
+}
+
+/*
+ * refusal_stands - is F (identity KEY) refused before, as this same download,
+ * and does the refusal stand under the limits of now (still_refused)? 1
+ * (detail in D), 0, -1
  */
 static int
 refusal_stands(const struct pull_env *env, const struct pull_request *req, const struct pull_file *f,
@@ -167,8 +198,7 @@ refusal_stands(const struct pull_env *env, const struct pull_request *req, const
 		return 0;
 	if (rc < 0)
 		return -1;
-	rc = strcmp(r.api_id, f->r->id) == 0 &&
-	    (strcmp(r.kind, "too large") != 0 || env->cfg->max_report_size <= r.max_size);
+	rc = strcmp(r.api_id, f->r->id) == 0 && still_refused(env->cfg, &r);
 	if (rc) {
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime(&r.refused_at));
 		buf_printf(d, "refused %s UTC, %s: %s; not downloaded again", when, r.kind, r.reason);
@@ -296,14 +326,15 @@ settle(const struct pull_request *req, struct pull_file *f, const struct pipelin
 	struct buf d = BUF_INIT;
 	size_t i, notices, unmatched;
 	unsigned long skipped;
-	int applied = 0, already = 0, broken = 0;
+	int applied = 0, already = 0, limit = r->too_large, io = 0;
 
 	pipeline_counts(r, &notices, &unmatched, &skipped);
 	for (i = 0; i < r->nreports; i++) {
 		const struct report_output *ro = &r->reports[i];
 
 		if (ro->rf->error) {
-			broken++;
+			limit |= ro->rf->error_kind == REPORT_ERROR_LIMIT;
+			io |= ro->rf->error_kind == REPORT_ERROR_IO;
 			buf_printf(&d, "%s%s: %s", d.len ? "; " : "", ro->rf->file, ro->rf->error);
 		} else if (ro->already_applied) {
 			already++;
@@ -318,9 +349,16 @@ settle(const struct pull_request *req, struct pull_file *f, const struct pipelin
 		f->state = req->dry_run ? PULL_DRY_RUN : PULL_APPLIED;
 	else if (already)
 		f->state = PULL_ALREADY;
+	else if (io)
+		f->state = PULL_FAILED;		/* reading it here failed: the next pull tries again */
+	else if (limit)
+		f->state = PULL_TOO_LARGE;	/* over a limit: refused while the limits stay */
 	else
 		f->state = PULL_UNREADABLE;	/* broken, or no report in it: the same bytes stay so */
-	if (r->nreports == 0)
+	f->over_limit = f->state == PULL_TOO_LARGE;
+	if (r->too_large)
+		buf_printf(&d, "%s%s", d.len ? "; " : "", r->reason);	/* which limit of the whole file */
+	else if (r->nreports == 0)
 		buf_printf(&d, "no report file in the download");
 	if (applied) {
 		buf_reset(&d);
@@ -331,26 +369,36 @@ settle(const struct pull_request *req, struct pull_file *f, const struct pipelin
 	f->detail = buf_steal(&d);
 	if (f->detail == NULL)
 		f->detail = xstrdup("");
-	(void)broken;
+}
+
+/* refusal_kind - what F's refusal is recorded as */
+static const char *
+refusal_kind(const struct pull_file *f)
+{
+	if (f->state != PULL_TOO_LARGE)
+		return "unreadable";
+	return f->over_limit ? "over a limit" : "too large";
 }
 
 /*
  * refuse - F (TOO_LARGE or UNREADABLE, the reason in its detail) recorded
- * as refused, so later pulls skip it; REFUSED when another pull recorded
- * it first (its ops mail names it). A dry run records nothing. -1 with ERR
- * when the store failed
+ * as refused under the limits of now, so later pulls skip it while they
+ * stay; REFUSED when another pull recorded it first (its ops mail names
+ * it). A dry run records nothing. -1 with ERR when the store failed
  */
 static int
 refuse(const struct pull_env *env, const struct pull_request *req, struct pull_file *f, char *err, size_t errlen)
 {
 	struct report_id id;
-	struct buf d = BUF_INIT;
+	struct buf d = BUF_INIT, limits = BUF_INIT;
 	int rc;
 
 	if (req->dry_run || report_id_parse(f->r->file, &id) != 0)
 		return 0;	/* no identity: classify never makes such a file NEW */
-	rc = file_refusal_record(env->store, id.key, f->r->id, f->state == PULL_TOO_LARGE ? "too large" : "unreadable",
-	    f->detail, env->cfg->max_report_size, req->now, err, errlen);
+	pull_limits(env->cfg, &limits);
+	rc = file_refusal_record(env->store, id.key, f->r->id, refusal_kind(f), f->detail, env->cfg->max_report_size,
+	    limits.data, req->now, err, errlen);
+	buf_free(&limits);
 	report_id_free(&id);
 	if (rc == 0) {
 		f->state = PULL_REFUSED;
@@ -395,7 +443,7 @@ apply_one(const struct pull_env *env, const struct pull_request *req, struct pul
 		}
 	} else {
 		settle(req, f, r);
-		if (f->state == PULL_UNREADABLE)
+		if (f->state == PULL_UNREADABLE || f->state == PULL_TOO_LARGE)
 			rc = refuse(env, req, f, err, errlen);
 	}
 	pipeline_result_free(r);
@@ -476,7 +524,9 @@ ops_body(const struct pull_request *req, const struct pull_result *res, struct b
 	buf_printf(msg, "\nshadowmilter pulled the Reports API for %s to %s: %zu files offered, %zu applied, "
 	    "%zu already applied, %zu failed (tried again next pull), %zu too large (skipped, not truncated), "
 	    "%zu unreadable, %zu refused before (not downloaded again, not listed), %zu of types not asked for.\n"
-	    "A file too large or unreadable is refused: later pulls skip it and this is the one mail about it.\n\n",
+	    "A file too large or unreadable is refused: later pulls skip it and this is the one mail about it;\n"
+	    "one too large is downloaded again once the limit it met (MaxReportSize, MaxCSVSize, MaxRows, ...)\n"
+	    "is changed.\n\n",
 	    req->since, req->until, res->nfiles, res->count[PULL_APPLIED], res->count[PULL_ALREADY],
 	    res->count[PULL_FAILED], res->count[PULL_TOO_LARGE], res->count[PULL_UNREADABLE], res->count[PULL_REFUSED],
 	    res->count[PULL_NOT_WANTED]);

@@ -17,14 +17,19 @@
  * MX hosts on one PostgreSQL) one applies the file and the other finds it
  * applied. Nothing is marked applied that was not: a file that could not be
  * downloaded (the network, the server's 5xx, a 404) is tried again by the
- * next pull. A file refused for what it is - larger than MaxReportSize (not
- * truncated: skipped), or not readable as a report - is recorded as refused
- * (store/fileclaim.h) with its reason: later pulls, on any host of the
- * store, list it as refused before without downloading it again, and ops
- * hear of it once, from the pull that refused it. It is downloaded again
- * only when the API offers it under another id (a file issued again), when
- * a file refused as too large meets a MaxReportSize raised since, or with
- * REQ->retry_refused.
+ * next pull, and so is one that could not be read here (an I/O error on
+ * its spool file). A file refused for what it is - larger than
+ * MaxReportSize (not truncated: skipped), over a limit of the reader
+ * (MaxCSVSize, MaxRows, MaxAttachmentSize, MaxReportFiles, MaxColumns,
+ * MaxReportMemory), or not readable as a report (its form: not CSV, a
+ * damaged zip, no header) - is recorded as refused (store/fileclaim.h) with
+ * its reason and the limits in force (pull_limits): later pulls, on any
+ * host of the store, list it as refused before without downloading it
+ * again, and ops hear of it once, from the pull that refused it. It is
+ * downloaded again only when the API offers it under another id (a file
+ * issued again), when a file refused as too large meets a MaxReportSize
+ * raised since, when one refused over a limit meets limits changed since
+ * (any of them), or with REQ->retry_refused.
  *
  * Nothing here logs: the result says per file what happened, and
  * pull_tell_ops mails the summary to OpsAddress.
@@ -69,7 +74,9 @@ enum pull_state {
 	PULL_ALREADY,			/* applied before (or meanwhile), by any route or host */
 	PULL_NOT_WANTED,		/* a type not asked for: left alone */
 	PULL_FAILED,			/* not applied; the next pull tries again (detail says why) */
-	PULL_TOO_LARGE,			/* larger than MaxReportSize: skipped, not truncated; refused from now on */
+	PULL_TOO_LARGE,			/* over MaxReportSize, or a limit of the reader (MaxCSVSize, MaxRows,
+					 * MaxReportMemory, ...): skipped, not truncated; refused while the
+					 * limits stay */
 	PULL_DRY_RUN,			/* --dry-run: read; detail says what it would make */
 	PULL_UNREADABLE,		/* not readable as a report: refused from now on (detail says why) */
 	PULL_REFUSED,			/* refused before (too large, unreadable), by any pull: not downloaded */
@@ -79,6 +86,7 @@ enum pull_state {
 struct pull_file {
 	const struct api_report *r;	/* the API's entry */
 	enum pull_state state;
+	int over_limit;			/* TOO_LARGE by a limit of the reader (MaxCSVSize, MaxRows, ...) */
 	char *detail;			/* notices, who applied it first, or the reason; never NULL */
 	size_t notices, queued;
 };
@@ -118,6 +126,11 @@ const char *pull_state_name(enum pull_state s);
 
 /* pull_types - the report types the API knows (reports/types): *N names, or -1 with ERR */
 int pull_types(const struct config *cfg, char ***types, size_t *n, char *err, size_t errlen);
+
+/* pull_limits - every size limit of CFG a file may meet, as one string: a
+ * refusal under other limits than now's no longer stands */
+struct buf;
+void pull_limits(const struct config *cfg, struct buf *b);
 
 /* pull_needs_ops - did the pull apply, refuse or fail a file (something ops hear of)? A file
  * refused before is not news */

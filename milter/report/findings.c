@@ -429,8 +429,16 @@ report_file_set_budget(struct report_file *rf, struct report_budget *b)
 void
 report_file_set_error(struct report_file *rf, const char *error)
 {
-	if (rf->error == NULL)
-		rf->error = xstrdup(error);
+	report_file_set_error_kind(rf, REPORT_ERROR_FORMAT, error);
+}
+
+void
+report_file_set_error_kind(struct report_file *rf, enum report_error kind, const char *error)
+{
+	if (rf->error)
+		return;
+	rf->error = xstrdup(error);
+	rf->error_kind = kind;
 }
 
 void

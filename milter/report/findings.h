@@ -79,6 +79,15 @@ struct notice_group {
 	size_t nfindings;
 };
 
+/* what stopped a file being read: its form (it stays so), a configured limit
+ * (MaxCSVSize, MaxRows, MaxAttachmentSize: another limit may read it), or an
+ * I/O failure here (reading it again may work) */
+enum report_error {
+	REPORT_ERROR_FORMAT,
+	REPORT_ERROR_LIMIT,
+	REPORT_ERROR_IO
+};
+
 struct report_file {
 	char *file;			/* attachment or zip member name */
 	char *type;			/* report type, e.g. scan_portmapper */
@@ -89,6 +98,7 @@ struct report_file {
 	unsigned long skipped_rows;	/* records with a bad address or time */
 	char *first_skip;		/* why the first skipped record was skipped */
 	char *error;			/* why the file could not be read, or NULL */
+	enum report_error error_kind;	/* ... and what stopped it (with error) */
 	char *note;			/* why a readable file gave no findings, or NULL */
 	char **columns;			/* header names */
 	struct hostcols cols;		/* host, port and protocol columns */
@@ -127,6 +137,10 @@ struct report_file *report_file_new(const char *file, const char *type, const ch
     const char *identifier);
 void report_file_free(struct report_file *rf);
 void report_file_set_error(struct report_file *rf, const char *error);
+
+/* report_file_set_error_kind - ERROR (the first stands) of KIND: a limit of
+ * the configuration, or an I/O failure here rather than the file's form */
+void report_file_set_error_kind(struct report_file *rf, enum report_error kind, const char *error);
 
 /* report_file_set_budget - RF counts what it holds against B (shared by the
  * files of one message, kept by the caller) until set again with NULL */

@@ -14,24 +14,31 @@
 
 #include <stddef.h>
 
+/* what stopped a zip or a member being read: its form, the size cap, or I/O here */
+enum zip_error {
+	ZIP_ERROR_FORMAT,
+	ZIP_ERROR_LIMIT,
+	ZIP_ERROR_IO
+};
+
 struct zip_callbacks {
 	/* a *.csv member begins; return non-zero to stop the walk (nothing more is read) */
 	int (*member_begin)(void *ctx, const char *name);
 	/* data of the current member; return non-zero to stop reading it,
 	 * negative to stop the walk as well */
 	int (*member_data)(void *ctx, const char *data, size_t len);
-	/* the member ended; ERROR is NULL or why it could not be read fully */
-	void (*member_end)(void *ctx, const char *error);
+	/* the member ended; ERROR is NULL or why it could not be read fully (KIND says what stopped it) */
+	void (*member_end)(void *ctx, const char *error, enum zip_error kind);
 };
 
 /*
  * zip_read_csv_members - walk the zip in FD (from its start). MAX_MEMBER caps
  * each member's uncompressed size. Returns the number of CSV members begun
- * (up to where a callback stopped the walk), or -1 with ERR when the archive
- * itself cannot be read.
+ * (up to where a callback stopped the walk), or -1 with ERR and *KIND when
+ * the archive itself cannot be read (damaged, or an I/O error reading FD).
  */
 int zip_read_csv_members(int fd, unsigned long long max_member, const struct zip_callbacks *cb, void *ctx,
-    char *err, size_t errlen);
+    enum zip_error *kind, char *err, size_t errlen);
 
 /* has_suffix - case-insensitive "ends with" */
 int has_suffix(const char *s, const char *suffix);

@@ -82,13 +82,14 @@ file_claim_free(struct file_claim *c)
 
 int
 file_refusal_record(struct store *st, const char *file_id, const char *api_id, const char *kind,
-    const char *reason, unsigned long long max_size, time_t now, char *err, size_t errlen)
+    const char *reason, unsigned long long max_size, const char *limits, time_t now, char *err, size_t errlen)
 {
-	static const char sql[] = "INSERT INTO refused_files (file_id, api_id, kind, reason, max_size, refused_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (file_id) DO UPDATE SET api_id = excluded.api_id,"
+	static const char sql[] = "INSERT INTO refused_files (file_id, api_id, kind, reason, max_size, refused_at,"
+	    " limits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (file_id) DO UPDATE SET api_id = excluded.api_id,"
 	    " kind = excluded.kind, reason = excluded.reason, max_size = excluded.max_size,"
-	    " refused_at = excluded.refused_at WHERE refused_files.api_id <> excluded.api_id"
-	    " OR refused_files.kind <> excluded.kind OR refused_files.max_size <> excluded.max_size";
+	    " refused_at = excluded.refused_at, limits = excluded.limits WHERE refused_files.api_id <> excluded.api_id"
+	    " OR refused_files.kind <> excluded.kind OR refused_files.max_size <> excluded.max_size"
+	    " OR refused_files.limits <> excluded.limits";
 	struct db *db = store_acquire(st, err, errlen);
 	struct db_stmt *s;
 	int rc;
@@ -96,7 +97,7 @@ file_refusal_record(struct store *st, const char *file_id, const char *api_id, c
 	if (db == NULL)
 		return -1;
 	if ((s = DB_RUN(db, sql, DBT(file_id), DBT(api_id), DBT(kind), DBT(reason), DBI((long long)max_size),
-	    DBI(now))) == NULL)
+	    DBI(now), DBT(limits))) == NULL)
 		rc = store_error(db, err, errlen);
 	else
 		rc = db_changes(s) > 0;
@@ -107,7 +108,7 @@ file_refusal_record(struct store *st, const char *file_id, const char *api_id, c
 int
 file_refusal_get(struct store *st, const char *file_id, struct file_refusal *out, char *err, size_t errlen)
 {
-	static const char sql[] = "SELECT api_id, kind, reason, max_size, refused_at FROM refused_files"
+	static const char sql[] = "SELECT api_id, kind, reason, max_size, refused_at, limits FROM refused_files"
 	    " WHERE file_id = ?1";
 	struct db *db = store_acquire(st, err, errlen);
 	struct db_stmt *s;
@@ -124,6 +125,7 @@ file_refusal_get(struct store *st, const char *file_id, struct file_refusal *out
 		out->reason = db_strdup(s, 2);
 		out->max_size = (unsigned long long)db_int(s, 3);
 		out->refused_at = (time_t)db_int(s, 4);
+		out->limits = db_strdup(s, 5);
 	}
 	db_reset_all(db);
 	store_release(st, db);
@@ -136,5 +138,6 @@ file_refusal_free(struct file_refusal *r)
 	free(r->api_id);
 	free(r->kind);
 	free(r->reason);
+	free(r->limits);
 	memset(r, 0, sizeof(*r));
 }

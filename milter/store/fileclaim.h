@@ -13,9 +13,10 @@
  * first's commit and finds the file owned. Implemented in store/fileclaim.c.
  *
  * A file the Reports API offered that could not be taken at all - larger
- * than MaxReportSize, or not readable as a report - is recorded as REFUSED
- * beside the claims (the refused_files table), with the API's id of the
- * download, the reason and the MaxReportSize it was refused under, so a
+ * than MaxReportSize, over a limit of the reader (MaxCSVSize, MaxRows, ...),
+ * or not readable as a report - is recorded as REFUSED beside the claims
+ * (the refused_files table), with the API's id of the download, the reason,
+ * the MaxReportSize and every other size limit it was refused under, so a
  * later pull on any host of the store skips it instead of downloading it,
  * and ops hear of it once. A refusal is no claim: a route that can read
  * the file (a mail carrying it) still applies it.
@@ -53,20 +54,22 @@ void file_claim_free(struct file_claim *c);
 
 struct file_refusal {
 	char *api_id;			/* the download refused (the Reports API's id) */
-	char *kind;			/* "too large" or "unreadable" */
+	char *kind;			/* "too large", "over a limit" or "unreadable" */
 	char *reason;
 	unsigned long long max_size;	/* MaxReportSize it was refused under */
+	char *limits;			/* every size limit in force then ("" in a row from before) */
 	time_t refused_at;
 };
 
 /*
  * file_refusal_record - FILE_ID refused as the download API_ID, KIND
- * ("too large", "unreadable"), REASON, under MAX_SIZE, at NOW: 1 when
- * recorded now, 0 when the same refusal (id, kind and limit) was there
- * already (another pull's: its ops were told), -1 with ERR
+ * ("too large", "over a limit", "unreadable"), REASON, under MAX_SIZE and
+ * LIMITS, at NOW: 1 when recorded now, 0 when the same refusal (id, kind
+ * and limits) was there already (another pull's: its ops were told), -1
+ * with ERR
  */
 int file_refusal_record(struct store *st, const char *file_id, const char *api_id, const char *kind,
-    const char *reason, unsigned long long max_size, time_t now, char *err, size_t errlen);
+    const char *reason, unsigned long long max_size, const char *limits, time_t now, char *err, size_t errlen);
 
 /* file_refusal_get - the refusal of FILE_ID: 1 (*OUT filled), 0 none, -1 with ERR */
 int file_refusal_get(struct store *st, const char *file_id, struct file_refusal *out, char *err, size_t errlen);

@@ -200,10 +200,12 @@ static const struct step steps[] = {
 	 */
 	{ HISTORY, 5, REFUSED_FILES },
 	{ OUTBOX, 6, REFUSED_FILES },
+	/* history 6, outbox 7: refused_files.limits, by refused_limits_column (one table may be both halves') */
 };
 
-#define HISTORY_VERSION 5
-#define OUTBOX_VERSION 6
+#define HISTORY_VERSION 6
+#define OUTBOX_VERSION 7
+#define LIMITS_VERSION(part) ((part) == HISTORY ? 6 : 7)
 
 /* expand - the engine's words for the tokens */
 static char *
@@ -274,6 +276,22 @@ queue_id_column(struct db *db, const char *schema)
 	return run(db, "ALTER TABLE {s}notices ADD COLUMN queue_id TEXT NOT NULL DEFAULT ''", schema);
 }
 
+/*
+ * refused_limits_column - every size limit a refusal was made under
+ * (pipeline/pull.h), "" in the rows from before. Added once: a store of
+ * both halves in one database has one refused_files for both steps
+ */
+static int
+refused_limits_column(struct db *db, const char *schema)
+{
+	if (db_engine(db) == DB_PG)
+		return run(db, "ALTER TABLE {s}refused_files ADD COLUMN IF NOT EXISTS limits TEXT NOT NULL DEFAULT ''",
+		    schema);
+	if (run(db, "SELECT limits FROM {s}refused_files LIMIT 0", schema) == 0)
+		return 0;
+	return run(db, "ALTER TABLE {s}refused_files ADD COLUMN limits TEXT NOT NULL DEFAULT ''", schema);
+}
+
 static int
 migrate_part(struct db *db, enum part part, int target, const char *schema)
 {
@@ -294,6 +312,8 @@ migrate_part(struct db *db, enum part part, int target, const char *schema)
 		if (steps[i].part == part && steps[i].version > have && run(db, steps[i].sql, schema) != 0)
 			return -1;
 	if (part == OUTBOX && have < 1 && queue_id_column(db, schema) != 0)
+		return -1;
+	if (have < LIMITS_VERSION(part) && refused_limits_column(db, schema) != 0)
 		return -1;
 	return set_version(db, part, schema, target);
 }

@@ -4,7 +4,8 @@
 # call's HMAC2 checked): a pull applies the files the API offers and queues
 # their notices, a second pull applies nothing, --dry-run sends nothing, a
 # wrong secret, a 429 or a non-JSON answer is a clear error and applies
-# nothing, a file over MaxReportSize is skipped and in the ops mail, and two
+# nothing, a file over MaxReportSize is skipped and in the ops mail, one
+# over MaxCSVSize or MaxRows is refused until a limit changes, and two
 # pulls at once on one PostgreSQL (run under tests/e2e/with-pg.sh: PG_URI)
 # apply each file once. Ends with "N passed, N failed, N skipped".
 BUILD=${1:-build}
@@ -185,6 +186,35 @@ check "... lists both as refused before" test "$(json "$T/u2.json" 'd["refused_b
 check "... and applies the file whose download failed before" test "$(json "$T/u2.json" 'd["applied"]')" -eq 1
 "$SM" pull -c "$T/sm.conf" --since 2026-11-26 --until 2026-11-20 >/dev/null 2>"$T/usage.err"
 check "--since after --until is a usage error" grep -q 'is after --until' "$T/usage.err"
+
+# ---- a file over MaxCSVSize: refused while the limits stay, applied once one is raised ----------
+serve lim1 131
+{ printf '['; entry lim1 2026-11-25-scan_portmapper-example-limits.csv scan_portmapper; echo ']'; } >"$T/srv/list.json"
+conf "$T/csvsmall.conf" "$T/store.db" MaxCSVSize 100
+limpull() { "$SM" pull -c "$1" $WIN --json; }
+mails=$(spooled)
+limpull "$T/csvsmall.conf" >"$T/lim1.json" 2>"$T/lim1.err"
+rc=$?
+check "a file over MaxCSVSize is refused (exit 1), downloaded once" sh -c "test $rc -eq 1 && test $(asked /dl/lim1) -eq 1"
+check "... as too large, saying MaxCSVSize" grep -q '(id lim1): too large, skipped: .*MaxCSVSize' "$T/lim1.err"
+check "... in the one ops mail" test "$(spooled)" -eq $((mails + 1))
+limpull "$T/csvsmall.conf" >"$T/lim2.json" 2>"$T/lim2.err"
+rc=$?
+check "the next pull under the same limits exits 0 and does not download it again" \
+    sh -c "test $rc -eq 0 && test $(asked /dl/lim1) -eq 1"
+lim2=$(json "$T/lim2.json" 'd["files"][0]["state"] + ": " + d["files"][0]["detail"]')
+check "... listing it as refused before, over a limit" sh -c 'echo "$1" | grep -q "^refused before: refused .* UTC, over a limit: .*CSV larger than MaxCSVSize"' _ "$lim2"
+conf "$T/rows.conf" "$T/store.db" MaxRows 1
+limpull "$T/rows.conf" >"$T/lim3.json" 2>"$T/lim3.err"
+rc=$?
+check "MaxCSVSize raised (MaxRows 1 now): downloaded again and refused over MaxRows" \
+    sh -c "test $rc -eq 1 && test $(asked /dl/lim1) -eq 2 && grep -q '(id lim1): too large, skipped: .*MaxRows' '$T/lim3.err'"
+limpull "$T/rows.conf" >/dev/null 2>&1
+check "... and not downloaded again while MaxRows stays" test "$(asked /dl/lim1)" -eq 2
+limpull "$T/sm.conf" >"$T/lim4.json" 2>"$T/lim4.err"
+rc=$?
+check "limits raised: the pull downloads it and applies it" \
+    sh -c "test $rc -eq 0 && test $(asked /dl/lim1) -eq 3 && test \$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"applied\"])' '$T/lim4.json') -eq 1"
 
 # ---- -n: a ReportDownloadURL the fetch would refuse is said at once ---------------------------
 { cat "$T/sm.conf"; echo "UserID $(id -un)"; echo "Socket inet:10025@127.0.0.1"; } >"$T/n.conf"
