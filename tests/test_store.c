@@ -654,6 +654,32 @@ sql(struct store *st, const char *text)
 	return rc;
 }
 
+/* a store from before the limits were recorded (history 5, outbox 6) gets the column, its rows "" */
+STORE_TEST(refusals_from_before_the_limits_column_are_migrated)
+{
+	static const char key[] = "2026-11-24-scan_ntp-example-hosting";
+	struct test_rig r;
+	struct file_refusal got;
+	char err[512];
+
+	REQUIRE(rig_on(&r, uri) == 0);
+	REQUIRE(file_refusal_record(r.st, key, "z", "unreadable", "damaged zip", 1048576, "L", 1795000000, err,
+	    sizeof(err)) == 1);
+	REQUIRE(sql(r.st, "ALTER TABLE refused_files DROP COLUMN limits") == 0);
+	REQUIRE(sql(r.st, "UPDATE schema_version SET version = 5 WHERE part = 'history'") == 0);
+	REQUIRE(sql(r.st, "UPDATE schema_version SET version = 6 WHERE part = 'outbox'") == 0);
+	store_close(r.st);
+	r.st = store_open(uri, uri, 2000, err, sizeof(err));
+	REQUIRE(r.st != NULL);
+	REQUIRE(file_refusal_get(r.st, key, &got, err, sizeof(err)) == 1);
+	CHECK_STR(got.kind, "unreadable");
+	CHECK_STR(got.limits, "");		/* pull gives such a row one more try */
+	file_refusal_free(&got);
+	CHECK_INT(file_refusal_record(r.st, key, "z", "unreadable", "damaged zip", 1048576, "L", 1795000100, err,
+	    sizeof(err)), 1);
+	test_rig_free(&r);
+}
+
 STORE_TEST(history_and_notices_commit_together_or_not_at_all)
 {
 	struct test_rig r, other;
