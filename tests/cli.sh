@@ -729,6 +729,17 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	    "$T/digest-fail.out"
 	check "... and still delivers the other notices" grep -q '^sent despite the digest$' "$T/sent.mbox"
 	sqlite3 "$T/dry-outbox.db" "DROP TRIGGER no_digest; DELETE FROM digest_parts"
+	# status: the digest parts that cannot be counted are said apart, not the whole outbox unreadable
+	cp "$T/dry-outbox.db" "$T/nodigest-outbox.db"
+	sqlite3 "$T/nodigest-outbox.db" "DROP TABLE digest_parts"
+	printf 'OutboxDB %s/nodigest-outbox.db\n' "$T" | cat "$T/dry.conf" - >"$T/nodigest.conf"
+	"$SM" status -c "$T/nodigest.conf" --state "$S" >"$T/nodigest.out" 2>&1
+	check "status says the digest parts cannot be counted" \
+	    grep -q '^outbox: the notices waiting for a daily digest cannot be counted: .*digest_parts' "$T/nodigest.out"
+	check "... and still shows the outbox's counts" grep -q '^outbox .*: [0-9]* pending' "$T/nodigest.out"
+	"$SM" status -c "$T/nodigest.conf" --state "$S" --json >"$T/nodigest.json" 2>&1
+	check "status --json has the outbox's counts, error null, and digest_error" \
+	    grep -q '"error":null,"exists":true,.*"digest_error":"[^"]*digest_parts' "$T/nodigest.json"
 else
 	echo "SKIP deliver goes on when a digest fails (needs sqlite3)"
 	skipped=$((skipped + 1))

@@ -464,6 +464,7 @@ struct status {
 	int outbox_missing;		/* not created yet: nothing was ever queued */
 	char outbox_error[512];		/* "" when read */
 	long long digest_waiting;	/* notices kept for a daily digest (store/digestparts.h) */
+	char digest_error[512];		/* "" when they were counted */
 	size_t open_findings, open_cases, overdue_accounts;
 	struct type_status *types;
 	size_t ntypes;
@@ -553,8 +554,8 @@ read_outbox(const struct cmd *c, struct status *s)
 
 	if (strcmp(c->cfg->outbox_db, c->state_path) == 0) {	/* one store: the recommended shape */
 		if (outbox_get_counts(c->st, c->now, &s->outbox, s->outbox_error, sizeof(s->outbox_error)) == 0)
-			digest_parts_count(c->st, &s->digest_waiting, &in_digest, s->outbox_error,
-			    sizeof(s->outbox_error));
+			digest_parts_count(c->st, &s->digest_waiting, &in_digest, s->digest_error,
+			    sizeof(s->digest_error));
 		return;
 	}
 	if (!store_is_pg_uri(c->cfg->outbox_db) && stat(c->cfg->outbox_db, &st) != 0 && errno == ENOENT) {
@@ -565,7 +566,7 @@ read_outbox(const struct cmd *c, struct status *s)
 	    sizeof(s->outbox_error))) == NULL)
 		return;
 	if (outbox_get_counts(ob, c->now, &s->outbox, s->outbox_error, sizeof(s->outbox_error)) == 0)
-		digest_parts_count(ob, &s->digest_waiting, &in_digest, s->outbox_error, sizeof(s->outbox_error));
+		digest_parts_count(ob, &s->digest_waiting, &in_digest, s->digest_error, sizeof(s->digest_error));
 	store_close(ob);
 }
 
@@ -623,7 +624,9 @@ status_text(const struct cmd *c, const struct status *s)
 		    s->outbox.pending, s->outbox.claimed, s->outbox.sent, s->outbox.failed,
 		    s->outbox.oldest_pending ? "; oldest pending since " : "",
 		    s->outbox.oldest_pending ? fmt_time(s->outbox.oldest_pending, t1, sizeof(t1), TEXT_TIME) : "");
-	if (!*s->outbox_error && s->digest_waiting)
+	if (*s->digest_error)
+		printf("outbox: the notices waiting for a daily digest cannot be counted: %s\n", s->digest_error);
+	else if (!*s->outbox_error && s->digest_waiting)
 		printf("outbox: %lld notices waiting for their account's daily digest (DigestTime)\n",
 		    s->digest_waiting);
 	printf("history %s: %zu open findings in %zu cases; %zu accounts past their deadline\n", c->state_where,
@@ -664,6 +667,11 @@ status_json(const struct cmd *c, const struct status *s)
 		    "\"claimed\":%lld,\"digest_waiting\":%lld", s->outbox_missing ? "false" : "true", s->outbox.pending,
 		    s->outbox.sent, s->outbox.failed, s->outbox.claimed, s->digest_waiting);
 		json_time_or_null(&b, "oldest_pending", s->outbox.oldest_pending);
+		buf_puts(&b, ",\"digest_error\":");
+		if (*s->digest_error)
+			json_string(&b, s->digest_error);
+		else
+			buf_puts(&b, "null");
 	}
 	buf_puts(&b, "},\"history\":{\"path\":");
 	json_string(&b, c->state_where);
@@ -724,7 +732,7 @@ cmd_status(struct cmd *c)
 	sources_free(s.sources, s.nsources);
 	state_streams_free(streams, nstreams);
 	state_items_free(items, n);
-	return *s.outbox_error ? 1 : 0;
+	return *s.outbox_error || *s.digest_error ? 1 : 0;
 }
 
 /* --- the command line ---------------------------------------------------- */
