@@ -1466,7 +1466,10 @@ take_result(struct pipeline *p)
  * queue_fetch - an authenticated link-only report: its link becomes a fetch
  * job in the store (the milter), committed before the MTA is answered, so
  * the delivery workers fetch it later and nothing is lost. A link that may
- * not be fetched is not queued; the reason line says why.
+ * not be fetched is not queued; the reason line says why. A fetched file
+ * (a link's download, the Reports API's) is the data itself: one that
+ * left no report (a limit of the whole file dropped what was read) queues
+ * no fetch of itself and keeps its "report too large" reason.
  */
 static int
 queue_fetch(struct pipeline *p, struct pipeline_result *r, char *err, size_t errlen)
@@ -1478,8 +1481,8 @@ queue_fetch(struct pipeline *p, struct pipeline_result *r, char *err, size_t err
 	char why[600];
 	int added;
 
-	if (!r->authenticated || r->nreports > 0 || r->link == NULL || !p->queue_notices || p->store == NULL ||
-	    !store_has_outbox(p->store))
+	if (!r->authenticated || r->nreports > 0 || r->link == NULL || p->fetched_ref || !p->queue_notices ||
+	    p->store == NULL || !store_has_outbox(p->store))
 		return 0;
 	if (!fetch_url_allowed(&o, r->link, why, sizeof(why)))
 		buf_printf(&b, "link only, not fetched: %s", why);

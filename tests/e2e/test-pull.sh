@@ -216,6 +216,20 @@ rc=$?
 check "limits raised: the pull downloads it and applies it" \
     sh -c "test $rc -eq 0 && test $(asked /dl/lim1) -eq 3 && test \$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"applied\"])' '$T/lim4.json') -eq 1"
 
+# a limit of the whole file (MaxColumns here; MaxReportFiles, MaxReportMemory alike) drops what was read
+serve lim2 132
+{ printf '['; entry lim2 2026-11-25-scan_portmapper-example-columns.csv scan_portmapper; echo ']'; } >"$T/srv/list.json"
+conf "$T/cols.conf" "$T/store.db" MaxColumns 2
+limpull "$T/cols.conf" >"$T/lim5.json" 2>"$T/lim5.err"
+rc=$?
+check "a file over MaxColumns is refused as too large, saying which limit" \
+    sh -c "test $rc -eq 1 && grep -q '(id lim2): too large, skipped: .*more than MaxColumns (2)' '$T/lim5.err'"
+limpull "$T/cols.conf" >/dev/null 2>&1
+check "... not downloaded again while MaxColumns stays" test "$(asked /dl/lim2)" -eq 1
+limpull "$T/sm.conf" >"$T/lim6.json" 2>"$T/lim6.err"
+check "... and applied once it is raised" \
+    sh -c "test $(asked /dl/lim2) -eq 2 && test \$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"applied\"])' '$T/lim6.json') -eq 1"
+
 # ---- -n: a ReportDownloadURL the fetch would refuse is said at once ---------------------------
 { cat "$T/sm.conf"; echo "UserID $(id -un)"; echo "Socket inet:10025@127.0.0.1"; } >"$T/n.conf"
 "$SM" -n --offline -c "$T/n.conf" >"$T/n.out" 2>&1
