@@ -515,3 +515,50 @@ TEST(pipeline, a_zip_with_two_csvs_gives_two_reports)
 	CHECK(strstr(r->reports[1].notices[0].message, "192.0.2.10:123 (UDP)") != NULL);
 	pipeline_result_free(r);
 }
+
+/* run_limited - TM through a pipeline whose KEY is VALUE: the one report file's error and its kind */
+static int
+run_limited(const struct testmail *tm, const char *key, const char *value, char *error, size_t errlen)
+{
+	struct config *cfg = test_config();
+	struct prefixmap *map = test_map(MAP);
+	struct pipeline_result *r;
+	char *msg = testmail_build(tm), err[256];
+	int kind = -1;
+
+	if (key && config_set(cfg, key, value, err, sizeof(err)) != 0)
+		abort();
+	r = test_run(cfg, map, msg, strlen(msg), 0);
+	snprintf(error, errlen, "%s", "");
+	if (r && r->nreports == 1 && r->reports[0].rf->error) {
+		snprintf(error, errlen, "%s", r->reports[0].rf->error);
+		kind = (int)r->reports[0].rf->error_kind;
+	}
+	pipeline_result_free(r);
+	prefixmap_free(map);
+	config_free(cfg);
+	free(msg);
+	return kind;
+}
+
+/* a file stopped by a configured limit says so (a pull refuses it only while the limits stay);
+ * one stopped by its form is unreadable whatever the limits */
+TEST(pipeline, a_file_over_a_limit_is_told_from_a_broken_one)
+{
+	struct testmail zip = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-test.csv.zip", CSV,
+	    NULL, NULL };
+	struct testmail csv = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-test.csv", CSV, NULL, NULL };
+	struct testmail broken = { TRUSTED_AUTHRES, NULL, NULL, "2026-11-24-scan_portmapper-test.csv",
+	    "\"ip\",\"port\"\n\"192.0.2.10\",111\n", NULL, NULL };
+	char error[256];
+
+	CHECK_INT(run_limited(&zip, "MaxCSVSize", "100", error, sizeof(error)), REPORT_ERROR_LIMIT);
+	CHECK(strstr(error, "(MaxCSVSize)") != NULL);
+	CHECK_INT(run_limited(&csv, "MaxCSVSize", "100", error, sizeof(error)), REPORT_ERROR_LIMIT);
+	CHECK(strstr(error, "MaxCSVSize") != NULL);
+	CHECK_INT(run_limited(&csv, "MaxRows", "1", error, sizeof(error)), REPORT_ERROR_LIMIT);
+	CHECK(strstr(error, "MaxRows") != NULL);
+	CHECK_INT(run_limited(&broken, NULL, NULL, error, sizeof(error)), REPORT_ERROR_FORMAT);
+	CHECK(strstr(error, "timestamp") != NULL);
+	CHECK_INT(run_limited(&csv, NULL, NULL, error, sizeof(error)), -1);	/* read: no error */
+}
