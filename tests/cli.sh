@@ -725,6 +725,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	    'Subject: hi' || char(10) || char(10) || 'sent despite the digest' || char(10), $now, $now)"
 	"$SM" deliver -c "$T/dry.conf" --digest-now >"$T/digest-fail.out" 2>&1
 	check "deliver exits 1 when a digest could not be built" test $? -eq 1
+	grep -q 'building the daily digest of account dave' "$T/digest-fail.out" || sed 's/^/    /' "$T/digest-fail.out"
 	check "... logs the digest's failure" grep -q 'building the daily digest of account dave: .*digest refused by the test' \
 	    "$T/digest-fail.out"
 	check "... and still delivers the other notices" grep -q '^sent despite the digest$' "$T/sent.mbox"

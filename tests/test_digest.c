@@ -72,6 +72,7 @@ struct queued {
 	int found;
 	char *message;
 	struct buf rcpts;
+	struct buf all;			/* every message, one after another */
 };
 
 static void
@@ -86,6 +87,7 @@ on_pending(void *ctx, const struct outbox_entry *e, time_t next_attempt)
 	q->found++;
 	free(q->message);
 	q->message = xstrdup(e->message);
+	buf_puts(&q->all, e->message);
 	buf_reset(&q->rcpts);
 	for (i = 0; i < e->nrecipients; i++)
 		buf_printf(&q->rcpts, "%s ", e->recipients[i]);
@@ -98,6 +100,7 @@ queued_for(struct test_rig *r, const char *account, struct queued *q)
 
 	free(q->message);
 	buf_free(&q->rcpts);
+	buf_free(&q->all);
 	memset(q, 0, sizeof(*q));
 	q->account = account;
 	if (outbox_list_pending(r->st, on_pending, q, err, sizeof(err)) != 0)
@@ -238,6 +241,7 @@ BOTH_STORES(a_daily_digest_with_three_types_one_critical_and_two_info)
 	CHECK(strstr(m, "Best regards,") != NULL && strstr(strstr(m, "Best regards,") + 1, "Best regards,") == NULL);
 	free(q.message);
 	buf_free(&q.rcpts);
+	buf_free(&q.all);
 	test_rig_free(&r);
 }
 
@@ -266,6 +270,7 @@ BOTH_STORES(a_notice_after_the_cutoff_waits_for_the_next_days_digest)
 	CHECK(strstr(q.message, "ACTION REQUIRED") == NULL);
 	free(q.message);
 	buf_free(&q.rcpts);
+	buf_free(&q.all);
 	test_rig_free(&r);
 }
 
@@ -288,6 +293,7 @@ BOTH_STORES(a_german_account_gets_a_german_digest)
 	CHECK(strstr(q.message, "Bitte beheben Sie das Problem bis zum ") != NULL);
 	free(q.message);
 	buf_free(&q.rcpts);
+	buf_free(&q.all);
 	test_rig_free(&r);
 }
 
@@ -346,6 +352,91 @@ BOTH_STORES(two_hosts_building_at_once_make_one_digest)
 	CHECK_INT(waiting(&r, "acme"), 0);
 	free(q.message);
 	buf_free(&q.rcpts);
+	buf_free(&q.all);
+	test_rig_free(&r);
+}
+
+/* full_size - the size of ACCOUNT's digest of all its waiting parts, were it built at WHEN */
+static size_t
+full_size(struct test_rig *r, const char *account, const char *when)
+{
+	struct digest_part *parts = NULL;
+	struct notice m;
+	char err[512], day[48];
+	struct db *db = store_begin(r->st, err, sizeof(err));
+	size_t n = 0, size = 0;
+
+	memset(&m, 0, sizeof(m));
+	digest_cutoff(r->cfg, test_time(when), day, sizeof(day));
+	if (db && digest_parts_waiting(db, account, test_time(when), &parts, &n, err, sizeof(err)) == 0 && n > 0 &&
+	    digest_render(r->cfg, account, day, parts, n, test_time(when), &m, err, sizeof(err)) == 0)
+		size = strlen(m.message);
+	if (db)
+		store_abort(r->st, db);
+	digest_parts_free(parts, n);
+	notice_free(&m);
+	return size;
+}
+
+/* occurs - how many times NEEDLE is in S */
+static int
+occurs(const char *s, const char *needle)
+{
+	int k = 0;
+
+	while ((s = strstr(s, needle)) != NULL) {
+		k++;
+		s += strlen(needle);
+	}
+	return k;
+}
+
+BOTH_STORES(a_day_over_digestmaxsize_makes_two_digests_none_lost_none_twice)
+{
+	struct test_rig r;
+	struct queued q = { 0 };
+	const char *all;
+	size_t size;
+
+	rig(&r, uri, "account,digest\nacme,daily\n");
+	three_reports(&r);
+	REQUIRE((size = full_size(&r, "acme", "2026-11-02 08:00:00")) > 0);
+	r.cfg->digest_max_size = size - 1;	/* the three sections are a byte too many for one mail */
+	CHECK_INT(build(&r, "2026-11-02 08:00:00"), 2);	/* in the same round */
+	CHECK_INT(build(&r, "2026-11-02 08:00:30"), 0);
+	CHECK_INT(waiting(&r, "acme"), 0);
+	CHECK_INT(parts_kept(&r), 3);
+	queued_for(&r, "acme", &q);
+	CHECK_INT(q.found, 2);
+	all = buf_cstr(&q.all);
+	CHECK_INT(occurs(all, "\nSubject: "), 2);
+	CHECK_INT(occurs(all, "192.0.2.10:111"), 1);	/* each host in one digest, once */
+	CHECK_INT(occurs(all, "192.0.2.11:111"), 1);
+	CHECK_INT(occurs(all, "192.0.2.12:111"), 1);
+	CHECK_INT(occurs(all, "192.0.2.13:111"), 1);
+	CHECK_INT(occurs(all, ": 2 reports\n") + occurs(all, ": 1 report\n"), 2);
+	free(q.message);
+	buf_free(&q.rcpts);
+	buf_free(&q.all);
+	test_rig_free(&r);
+}
+
+BOTH_STORES(a_digestmaxsize_below_one_section_makes_a_digest_per_part)
+{
+	struct test_rig r;
+	struct queued q = { 0 };
+
+	rig(&r, uri, "account,digest\nacme,daily\n");
+	three_reports(&r);
+	r.cfg->digest_max_size = 1;	/* one part always goes */
+	CHECK_INT(build(&r, "2026-11-02 08:00:00"), 3);
+	CHECK_INT(waiting(&r, "acme"), 0);
+	queued_for(&r, "acme", &q);
+	CHECK_INT(q.found, 3);
+	CHECK_INT(occurs(buf_cstr(&q.all), ": 1 report\n"), 3);
+	free(q.message);
+	buf_free(&q.rcpts);
+	buf_free(&q.all);
 	test_rig_free(&r);
 }
 
@@ -392,6 +483,8 @@ TEST(digest, digesttime_is_hh_mm_and_the_cutoff_is_the_last_one_passed)
 	setenv("TZ", "UTC", 1);
 	tzset();
 	CHECK_INT(cfg->digest_minute, 8 * 60);
+	CHECK(cfg->digest_max_size == 4ULL << 20);
+	CHECK(config_set(cfg, "DigestMaxSize", "64K", err, sizeof(err)) == 0 && cfg->digest_max_size == 64 << 10);
 	CHECK(config_set(cfg, "DigestTime", "17:45", err, sizeof(err)) == 0);
 	CHECK_INT(cfg->digest_minute, 17 * 60 + 45);
 	CHECK(config_set(cfg, "DigestTime", "24:00", err, sizeof(err)) != 0);

@@ -559,6 +559,7 @@ static const struct config_key keys[] = {
 	{ "DeliveryLease", KEY_DURATION, FIELD(delivery_lease), 5, 86400,
 	    "a duration from 5s to 1d, such as 15m", NULL, NULL, "15m" },
 	CUSTOM("DigestTime", "08:00", set_digest_time, "a local time of day HH:MM, from 00:00 to 23:59"),
+	SIZE("DigestMaxSize", "4M", digest_max_size, 1, 1ULL << 40, "a size from 1 to 1T, such as 4M"),
 	/* the detection history */
 	DATABASE("StateDB", NULL, state_db),
 	{ "RenotifyInterval", KEY_DURATION, FIELD(renotify_interval), 0, 0,

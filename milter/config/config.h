@@ -102,6 +102,8 @@ struct config {
 	unsigned deliver_interval;	/* DeliverInterval, seconds */
 	unsigned digest_minute;		/* DigestTime: the daily digests go out this many minutes
 					 * after the host's local midnight */
+	unsigned long long digest_max_size;	/* DigestMaxSize: the most one digest mail holds; more
+					 * parts make another digest */
 	unsigned retry_interval;	/* RetryInterval: first backoff, seconds */
 
 	/* detection history (state.h) */

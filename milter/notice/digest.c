@@ -409,8 +409,47 @@ queue_digest(struct db *db, const struct notice *m, const char *day, const struc
 	return added;	/* 0: the same digest was queued already */
 }
 
-/* build_one - ACCOUNT's digest of the parts made before CUTOFF, in one
- * transaction: 1 built, 0 nothing to build (or another host built it), -1 */
+/* parts_that_fit - how many of PARTS[0..N), in their order, fit in CAP bytes
+ * by their sections (the rendered mail is checked after): at least one */
+static size_t
+parts_that_fit(const struct digest_part *parts, size_t n, unsigned long long cap)
+{
+	unsigned long long size = 0;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		size += strlen(parts[k].title) + strlen(parts[k].section) + 2;
+		if (size > cap)
+			break;
+	}
+	return k > 0 ? k : 1;
+}
+
+/* render_capped - the digest of the first *K of PARTS[0..N) into M, *K cut
+ * until the mail is within DigestMaxSize (one part always): 0, or -1 with ERR */
+static int
+render_capped(const struct config *cfg, const char *account, const char *day, const struct digest_part *parts,
+    size_t n, time_t now, struct notice *m, size_t *k, char *err, size_t errlen)
+{
+	unsigned long long cap = cfg->digest_max_size, size;
+	size_t fewer;
+
+	*k = parts_that_fit(parts, n, cap);
+	for (;;) {
+		if (digest_render(cfg, account, day, parts, *k, now, m, err, errlen) != 0)
+			return -1;
+		if (*k == 1 || (size = strlen(m->message)) <= cap)
+			return 0;
+		fewer = (size_t)((unsigned long long)*k * cap / size);	/* as many as the size says fit */
+		*k = fewer >= *k ? *k - 1 : fewer > 0 ? fewer : 1;
+		notice_free(m);
+		memset(m, 0, sizeof(*m));
+	}
+}
+
+/* build_one - ACCOUNT's next digest of the parts made before CUTOFF (as many
+ * as DigestMaxSize holds, in their order), in one transaction: 1 built, 0
+ * nothing to build (or another host built it), -1 */
 static int
 build_one(const struct config *cfg, struct store *st, const char *account, time_t cutoff, const char *day,
     time_t now, char *err, size_t errlen)
@@ -418,15 +457,15 @@ build_one(const struct config *cfg, struct store *st, const char *account, time_
 	struct db *db = store_begin(st, err, errlen);
 	struct digest_part *parts = NULL;
 	struct notice m;
-	size_t n = 0;
+	size_t n = 0, k = 0;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
 	if (db == NULL)
 		return -1;
 	if ((rc = digest_parts_waiting(db, account, cutoff, &parts, &n, err, errlen)) == 0 && n > 0 &&
-	    (rc = digest_render(cfg, account, day, parts, n, now, &m, err, errlen)) == 0)
-		rc = queue_digest(db, &m, day, parts, n, now, err, errlen);
+	    (rc = render_capped(cfg, account, day, parts, n, now, &m, &k, err, errlen)) == 0)
+		rc = queue_digest(db, &m, day, parts, k, now, err, errlen);
 	if (rc == 1 && store_commit(st, db, err, errlen) != 0)
 		rc = -1;
 	else if (rc != 1)
@@ -460,13 +499,20 @@ digest_build_due(const struct config *cfg, struct store *st, time_t now, int all
 	if (digest_parts_prune(st, now - (time_t)cfg->retain_days * 86400, &pruned, err, errlen) != 0 ||
 	    digest_accounts_due(st, cutoff, &accounts, &n, err, errlen) != 0)
 		return -1;
-	for (i = 0; i < n; i++) {	/* one account's failure does not hold back the others' */
-		if ((one = build_one(cfg, st, accounts[i], cutoff, day, now, why, sizeof(why))) < 0) {
+	/*
+	 * one account's failure does not hold back the others'; an account's
+	 * parts over DigestMaxSize make more digests, until none is left (each
+	 * digest built takes one part at least, so this ends; a failure or
+	 * another host's digest ends it too)
+	 */
+	for (i = 0; i < n; i++) {
+		while ((one = build_one(cfg, st, accounts[i], cutoff, day, now, why, sizeof(why))) == 1)
+			(*built)++;
+		if (one < 0) {
 			if (failed)
 				failed(ctx, accounts[i], why);
 			rc = 1;
-		} else
-			*built += (size_t)one;
+		}
 	}
 	digest_accounts_free(accounts, n);
 	return rc;

@@ -14,7 +14,8 @@
  * made before that day's DigestTime: in ONE store transaction it takes the
  * parts, renders digest.txt around their sections (those that need action
  * first, then by report type), adds the mail to the outbox as one notice and
- * marks the parts as in it. The digest's key is "digest", the account, the
+ * marks the parts as in it; the parts over DigestMaxSize (one always goes)
+ * make another digest in the same round. The digest's key is "digest", the account, the
  * day and its first part's id: deterministic, so two hosts building at once
  * make one row (the second finds the parts taken and rolls back), and its
  * Message-ID comes from the key. Parts made after the cut-off wait for the
