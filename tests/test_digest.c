@@ -110,7 +110,10 @@ queued_for(struct test_rig *r, const char *account, struct queued *q)
 static void
 count_part(void *ctx, const struct digest_part *p)
 {
-	(void)p;
+	CHECK(*p->title != '\0');		/* a listing has the title, type and time */
+	CHECK(*p->report_type != '\0');
+	CHECK_STR(p->section, "");		/* not the section's text (history ACCOUNT shows none) */
+	CHECK_INT(p->nto, 0);
 	(*(size_t *)ctx)++;
 }
 

@@ -14,6 +14,9 @@
 
 #define PART_COLUMNS "id, idem_key, report_ref, report_type, account, action, lang, mail_to, mail_cc, title," \
 	" section, created, queue_id"
+/* the same for a listing: the section, To and Cc (the bulk of a part) read as "" */
+#define LIST_COLUMNS "id, idem_key, report_ref, report_type, account, action, lang, '', '', title, ''," \
+	" created, queue_id"
 
 static char *
 join_lines(char *const *v, size_t n)
@@ -229,9 +232,9 @@ int
 digest_parts_list(struct store *st, const char *account, void (*fn)(void *ctx, const struct digest_part *p),
     void *ctx, char *err, size_t errlen)
 {
-	static const char one[] = "SELECT " PART_COLUMNS " FROM digest_parts WHERE digest_key IS NULL"
+	static const char one[] = "SELECT " LIST_COLUMNS " FROM digest_parts WHERE digest_key IS NULL"
 	    " AND account = ?1 ORDER BY created, id";
-	static const char all[] = "SELECT " PART_COLUMNS " FROM digest_parts WHERE digest_key IS NULL"
+	static const char all[] = "SELECT " LIST_COLUMNS " FROM digest_parts WHERE digest_key IS NULL"
 	    " ORDER BY created, id";
 	struct db *db = store_acquire(st, err, errlen);
 	struct digest_part *parts;

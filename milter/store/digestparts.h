@@ -68,7 +68,8 @@ int digest_parts_prune(struct store *st, time_t before, long long *removed, char
 /* digest_parts_count - how many parts wait for a digest, and how many are in one (kept RetainDays) */
 int digest_parts_count(struct store *st, long long *waiting, long long *in_digest, char *err, size_t errlen);
 
-/* digest_parts_list - ACCOUNT's waiting parts (NULL: every account's), oldest first, to FN; reads only */
+/* digest_parts_list - ACCOUNT's waiting parts (NULL: every account's), oldest first, to FN; reads only,
+ * and not their bulk: each part's section, To and Cc are empty */
 int digest_parts_list(struct store *st, const char *account, void (*fn)(void *ctx, const struct digest_part *p),
     void *ctx, char *err, size_t errlen);
 
